@@ -1,0 +1,5 @@
+import sys
+
+from putiofs.cli import main
+
+sys.exit(main())

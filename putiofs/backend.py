@@ -1,0 +1,83 @@
+"""The small interface the filesystem layer talks to.
+
+``fs.py`` knows folders, items and stream URLs, never a request envelope: the v1 API is one
+implementation (``putiofs.v1backend.V1Backend``); put.io's v2 API (OAuth, cursor paging) will
+be another. Backends raise the exceptions of ``putiofs.errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+ROOT_ID = "0"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file or folder as the filesystem needs it. ``name`` is put.io's name, unmodified."""
+
+    id: str
+    name: str
+    is_dir: bool
+    size: int
+    parent_id: str
+    type: str = "file"
+    download_url: str | None = None
+    stream_url: str | None = None
+    screenshot_url: str | None = None
+    thumb_url: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderRef:
+    """One folder of the account's folder map (dirmap): enough to resolve a deep path."""
+
+    id: str
+    name: str
+    parent_id: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Disk quota in bytes, where the API reports it."""
+
+    total: int
+    available: int
+
+
+class Backend(Protocol):
+    """What the filesystem needs from a put.io API, whatever its version."""
+
+    root_id: str
+
+    def list_folder(self, folder_id: str) -> Iterator[Entry]:
+        """Every child of a folder, however many pages that takes."""
+
+    def lookup(self, item_id: str) -> Entry:
+        """One item by id; NotFoundError if it is gone."""
+
+    def folder_map(self) -> list[FolderRef]:
+        """Every folder of the account with its parent, in one call where the API allows."""
+
+    def rename(self, item_id: str, name: str) -> Entry: ...
+
+    def move(self, item_id: str, parent_id: str) -> Entry: ...
+
+    def delete(self, item_id: str) -> None: ...
+
+    def make_folder(self, parent_id: str, name: str) -> Entry: ...
+
+    def stream_url(self, entry: Entry, *, refresh_token: bool = False) -> str:
+        """A URL that serves the file's bytes with HTTP Range, token included.
+
+        ``refresh_token`` asks for a new token (after a 401/403 on the old one).
+        """
+
+    def quota(self) -> Quota | None:
+        """The account's disk quota, or None where the API does not give it."""
+
+    @property
+    def http_session(self) -> Any:
+        """The pooled HTTP session stream reads go through (opaque to the filesystem layer)."""

@@ -1,0 +1,55 @@
+"""Domain exceptions shared by the API client, the backends and the filesystem layer.
+
+The client raises these; ``fs.py`` alone turns them into errno values. Messages never carry
+credentials or stream tokens.
+"""
+
+
+class PutioError(Exception):
+    """Any failure talking to put.io. ``message`` is put.io's ``error_message`` where it gave one."""
+
+    def __init__(self, message: str = "", *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class AuthenticationError(PutioError):
+    """Bad api_key / api_secret, or an expired / refused stream token."""
+
+
+class NotFoundError(PutioError):
+    """The item, message, transfer or subscription does not exist (any more)."""
+
+
+class BadRequestError(PutioError):
+    """put.io refused the request as malformed: unknown method, missing or bad parameter."""
+
+
+class ConflictError(BadRequestError):
+    """The request is well-formed but breaks a rule of the tree (e.g. a folder into its own subtree)."""
+
+
+class PermissionDeniedError(PutioError):
+    """The account may not do this (e.g. change a friend's shared item)."""
+
+
+class RateLimitedError(PutioError):
+    """HTTP 429. ``retry_after`` is the server's Retry-After in seconds, if it sent one."""
+
+    def __init__(self, message: str = "", *, status: int | None = 429,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class ServerError(PutioError):
+    """put.io answered 5xx, or an answer that is not a valid envelope."""
+
+
+class TransportError(PutioError):
+    """No usable answer at all: connection refused or dropped, DNS failure, timeout."""
+
+
+class ConfigError(Exception):
+    """Missing or unsafe configuration (credentials, config file permissions, API URL)."""

@@ -1,0 +1,83 @@
+# Shared set-up for scripts/test, scripts/demo and scripts/bench: source it, then call
+# ensure_environment. It installs only what is missing, so a second run costs seconds.
+# System packages: libfuse2 (fusepy's library), fuse3 (fusermount), and the tools the tests
+# and the demo call (ffmpeg/ffprobe, rsync, curl, attr's getfattr).
+
+set -euo pipefail
+
+PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="${PUTIOFS_VENV:-$PROJECT_ROOT/.venv}"
+
+_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+_apt_updated=0
+_apt_install() {
+    if [ "$_apt_updated" -eq 0 ]; then
+        echo "setup: apt-get update" >&2
+        _as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        _apt_updated=1
+    fi
+    echo "setup: installing $*" >&2
+    _as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_system_packages() {
+    local missing=()
+    ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || missing+=(libfuse2)
+    command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
+    command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
+    command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+    command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+    command -v getfattr >/dev/null 2>&1 || missing+=(attr)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        # shellcheck disable=SC2207
+        missing=($(printf '%s\n' "${missing[@]}" | sort -u))
+        _apt_install "${missing[@]}"
+    fi
+}
+
+_find_python() {
+    local py
+    for py in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+        [ -n "$py" ] || continue
+        if command -v "$py" >/dev/null 2>&1 &&
+            "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$py"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_venv() {
+    local py
+    if ! py=$(_find_python); then
+        _apt_install python3 python3-venv python3-pip
+        py=$(_find_python) || { echo "setup: no Python 3.11+ found" >&2; return 1; }
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "setup: creating $VENV with $py" >&2
+        if ! "$py" -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            _apt_install python3-venv
+            "$py" -m venv "$VENV"
+        fi
+    fi
+    local stamp="$VENV/.putiofs-installed"
+    if [ ! -f "$stamp" ] || [ "$PROJECT_ROOT/setup.cfg" -nt "$stamp" ] ||
+        [ "$PROJECT_ROOT/pyproject.toml" -nt "$stamp" ]; then
+        echo "setup: installing putiofs and its test extras into $VENV" >&2
+        "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+        "$VENV/bin/python" -m pip install -q -e "$PROJECT_ROOT[test]"
+        touch "$stamp"
+    fi
+}
+
+ensure_environment() {
+    ensure_system_packages
+    ensure_venv
+    export PATH="$VENV/bin:$PATH"
+}
