@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 ROOT_ID = "0"
 
@@ -37,6 +37,7 @@ class FolderRef:
     id: str
     name: str
     parent_id: str
+    is_dir: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ credentials or stream tokens.
 
 
 class PutioError(Exception):
-    """Any failure talking to put.io. ``message`` is put.io's ``error_message`` where it gave one."""
+    """Any failure talking to put.io; ``message`` is put.io's ``error_message`` if it sent one."""
 
     def __init__(self, message: str = "", *, status: int | None = None) -> None:
         super().__init__(message)
@@ -27,7 +27,7 @@ class BadRequestError(PutioError):
 
 
 class ConflictError(BadRequestError):
-    """The request is well-formed but breaks a rule of the tree (e.g. a folder into its own subtree)."""
+    """Well-formed, but against a rule of the tree (e.g. a folder into its own subtree)."""
 
 
 class PermissionDeniedError(PutioError):

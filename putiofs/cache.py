@@ -1,0 +1,263 @@
+"""The TTL metadata cache: folder listings, path resolution and the folder map.
+
+A folder is always fetched whole (every page), so one listing answers getattr for all of its
+children and also answers "no such name" for anything else in it: while a listing is fresh, a
+file manager probing ``.hidden`` or ``desktop.ini`` in every folder costs no API call at all.
+A deep path whose folders are not cached yet is resolved with the account's folder map (dirmap,
+one call) instead of one listing per level.
+
+When a refresh fails with a temporary error (network, 5xx, 429) the last listing is served for up
+to ``stale_ttl`` seconds more, so an open file manager does not empty itself while put.io is away.
+
+Changes made through the mount are applied to the cached listings in place, so they are visible at
+once without another API call; everything else is seen within ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from cachetools import LRUCache, TTLCache
+
+from putiofs import names
+from putiofs.backend import ROOT_ID, Backend, Entry, FolderRef
+from putiofs.errors import NotFoundError, PutioError, RateLimitedError, ServerError, TransportError
+
+log = logging.getLogger(__name__)
+
+ROOT = Entry(id=ROOT_ID, name="", is_dir=True, size=0, parent_id="", type="folder")
+_TEMPORARY = (TransportError, ServerError, RateLimitedError)
+
+
+class PathNotFound(NotFoundError):
+    """No item at this path."""
+
+
+class PathNotADirectory(PutioError):
+    """A path component that should be a folder is a file."""
+
+
+@dataclass
+class Listing:
+    """One folder's children, as fetched, with the names the mount shows for them."""
+
+    folder_id: str
+    entries: list[Entry]
+    fetched_at: float = field(default_factory=time.monotonic)
+    by_name: dict[str, Entry] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = names.assign(self.entries)  # type: ignore[assignment]
+
+    def name_of(self, item_id: str) -> str | None:
+        for shown, entry in self.by_name.items():
+            if entry.id == item_id:
+                return shown
+        return None
+
+    def with_entries(self, entries: list[Entry]) -> Listing:
+        return Listing(self.folder_id, entries, self.fetched_at)
+
+
+def split_path(path: str) -> list[str]:
+    return [part for part in path.split("/") if part]
+
+
+class MetadataCache:
+    """Folder listings keyed by folder id, with single-flight fetches and stale-if-error."""
+
+    def __init__(self, backend: Backend, *, ttl: float = 30.0, stale_ttl: float = 600.0,
+                 max_folders: int = 4096, clock: Callable[[], float] = time.monotonic) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self.stale_ttl = stale_ttl
+        self._clock = clock
+        self._fresh: TTLCache[str, Listing] = TTLCache(max_folders, ttl, timer=clock)
+        self._last_known: LRUCache[str, Listing] = LRUCache(max_folders)
+        self._folder_map: TTLCache[str, dict[str, list[FolderRef]]] = TTLCache(1, ttl, timer=clock)
+        self._lock = threading.RLock()
+        self._fetch_locks: dict[str, threading.Lock] = {}
+
+    # -- listings -------------------------------------------------------------------------
+
+    def cached_listing(self, folder_id: str) -> Listing | None:
+        with self._lock:
+            return self._fresh.get(folder_id)
+
+    def listing(self, folder_id: str) -> Listing:
+        """The folder's children: from cache while fresh, else fetched (once, however many ask)."""
+        cached = self.cached_listing(folder_id)
+        if cached is not None:
+            return cached
+        with self._lock:
+            fetch_lock = self._fetch_locks.setdefault(folder_id, threading.Lock())
+        with fetch_lock:
+            cached = self.cached_listing(folder_id)
+            if cached is not None:
+                return cached
+            try:
+                entries = list(self.backend.list_folder(folder_id))
+            except _TEMPORARY as exc:
+                stale = self._stale(folder_id)
+                if stale is None:
+                    raise
+                log.warning("serving a stale listing of folder %s: %s", folder_id,
+                            type(exc).__name__)
+                return stale
+            except NotFoundError:
+                self.forget_folder(folder_id)
+                raise
+            listing = Listing(folder_id, entries, self._clock())
+            self._store(listing)
+            return listing
+
+    def _stale(self, folder_id: str) -> Listing | None:
+        with self._lock:
+            old = self._last_known.get(folder_id)
+        if old is not None and self._clock() - old.fetched_at <= self.ttl + self.stale_ttl:
+            return old
+        return None
+
+    def _store(self, listing: Listing) -> None:
+        with self._lock:
+            self._fresh[listing.folder_id] = listing
+            self._last_known[listing.folder_id] = listing
+
+    def forget_folder(self, folder_id: str) -> None:
+        with self._lock:
+            self._fresh.pop(folder_id, None)
+            self._last_known.pop(folder_id, None)
+
+    def forget_everything(self) -> None:
+        with self._lock:
+            self._fresh.clear()
+            self._last_known.clear()
+            self._folder_map.clear()
+
+    # -- resolution -----------------------------------------------------------------------
+
+    def resolve(self, path: str) -> Entry:
+        """The entry at a mount path. Raises PathNotFound or PathNotADirectory."""
+        parts = split_path(path)
+        entry = ROOT
+        index = 0
+        while index < len(parts):
+            if not entry.is_dir:
+                raise PathNotADirectory(path)
+            if len(parts) - index >= 3 and self.cached_listing(entry.id) is None:
+                jumped = self._jump_through_folder_map(entry, parts, index)
+                if jumped is not None:
+                    entry, index = jumped
+                    continue
+            child = self.listing(entry.id).by_name.get(parts[index])
+            if child is None:
+                raise PathNotFound(path)
+            entry = child
+            index += 1
+        return entry
+
+    def resolve_parent(self, path: str) -> tuple[Entry, str]:
+        """The folder that holds ``path`` and the last component's name."""
+        parts = split_path(path)
+        if not parts:
+            raise PathNotFound(path)
+        parent = self.resolve("/".join(parts[:-1]))
+        if not parent.is_dir:
+            raise PathNotADirectory(path)
+        return parent, parts[-1]
+
+    def _jump_through_folder_map(self, start: Entry, parts: list[str],
+                                 index: int) -> tuple[Entry, int] | None:
+        """Walk the folder map down ``parts[index:-1]`` as far as it goes, without listings.
+
+        Stops early at a component the map does not know (it may be a file, or new): the normal
+        walk then takes over from there, so the map can only save calls, never change answers.
+        """
+        children = self._children_by_folder()
+        if children is None:
+            return None
+        current, moved = start, False
+        while index < len(parts) - 1:
+            shown = names.assign(children.get(current.id, [])).get(parts[index])
+            if shown is None:
+                break
+            current = Entry(id=shown.id, name=shown.name, is_dir=True, size=0,
+                            parent_id=current.id, type="folder")
+            index += 1
+            moved = True
+        return (current, index) if moved else None
+
+    def _children_by_folder(self) -> dict[str, list[FolderRef]] | None:
+        with self._lock:
+            cached = self._folder_map.get("map")
+        if cached is not None:
+            return cached
+        try:
+            refs = self.backend.folder_map()
+        except PutioError as exc:
+            log.debug("folder map unavailable (%s); resolving level by level", type(exc).__name__)
+            return None
+        children: dict[str, list[FolderRef]] = {}
+        for ref in refs:
+            children.setdefault(ref.parent_id, []).append(ref)
+        with self._lock:
+            self._folder_map["map"] = children
+        return children
+
+    # -- our own changes ------------------------------------------------------------------
+
+    def _edit(self, folder_id: str, edit: Callable[[list[Entry]], list[Entry]]) -> None:
+        with self._lock:
+            for store in (self._fresh, self._last_known):
+                listing = store.get(folder_id)
+                if listing is not None:
+                    store[folder_id] = listing.with_entries(edit(list(listing.entries)))
+
+    def _drop_folder_map(self) -> None:
+        with self._lock:
+            self._folder_map.clear()
+
+    def added(self, entry: Entry) -> None:
+        """An item now exists (mkdir, or the target of a move)."""
+        self._edit(entry.parent_id, lambda items: [e for e in items if e.id != entry.id] + [entry])
+        if entry.is_dir:
+            self._drop_folder_map()
+
+    def removed(self, entry: Entry) -> None:
+        """An item is gone from its folder (unlink, rmdir, the source of a move)."""
+        self._edit(entry.parent_id, lambda items: [e for e in items if e.id != entry.id])
+        if entry.is_dir:
+            self._drop_folder_map()
+            self._forget_subtree(entry.id)
+
+    def replaced(self, old: Entry, new: Entry) -> None:
+        """An item changed name or folder."""
+        if old.parent_id == new.parent_id:
+            self._edit(new.parent_id,
+                       lambda items: [new if e.id == old.id else e for e in items])
+        else:
+            self._edit(old.parent_id, lambda items: [e for e in items if e.id != old.id])
+            self._edit(new.parent_id,
+                       lambda items: [e for e in items if e.id != new.id] + [new])
+        if new.is_dir:
+            self._drop_folder_map()
+
+    def _forget_subtree(self, folder_id: str) -> None:
+        pending = [folder_id]
+        while pending:
+            current = pending.pop()
+            with self._lock:
+                listing = self._last_known.get(current)
+            if listing is not None:
+                pending.extend(e.id for e in listing.entries if e.is_dir)
+            self.forget_folder(current)
+
+
+def renamed_entry(entry: Entry, *, name: str | None = None, parent_id: str | None = None) -> Entry:
+    """A copy of ``entry`` as it is after a rename and/or move."""
+    return replace(entry, name=entry.name if name is None else name,
+                   parent_id=entry.parent_id if parent_id is None else parent_id)

@@ -1,0 +1,517 @@
+"""The FUSE operations: a put.io account as a directory tree.
+
+This class speaks fusepy's high-level API (paths in, stat dicts and bytes out) but does not import
+the binding: FUSE errors are plain ``OSError(errno)``, which fusepy passes to the kernel as they
+are. That keeps it callable directly in tests on machines without libfuse. Every exception from
+the layers below is turned into an errno by :func:`errno_for`, the one place that does so; an
+unexpected one is logged as a single line and becomes ``EIO`` (fusepy would otherwise answer
+``EINVAL`` and print a traceback).
+
+Decisions (see README, "How the mount behaves"):
+
+* Items of the v1 API carry no dates, so every item shows the same fixed time (``mtime``,
+  default 2010-01-01 UTC): stable across listings and mounts, so ``rsync -a`` and ``make`` see
+  nothing change. Folders show size 0 (their put.io size, the sum of the subtree, is the
+  ``user.putio.size`` xattr), so ``du`` does not count a subtree twice.
+* ``st_ino`` is the put.io id (+1, so the root, id 0, is inode 1): stable across mounts.
+* Folders report ``st_nlink`` 1, the conventional "subfolder count unknown" (as btrfs does), so
+  ``find`` never skips a folder on the strength of a link count.
+* File contents cannot be written through the v1 API (it has no upload): create, write,
+  truncate, mknod, symlink, link, chmod, chown and utimens answer ``EROFS``
+  ("Read-only file system"), logged once each at debug level. Names can change: mkdir, rename,
+  unlink and rmdir work with POSIX meaning (see the methods).
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import hashlib
+import itertools
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from putiofs import names
+from putiofs.backend import Backend, Entry, Quota
+from putiofs.cache import ROOT, MetadataCache, PathNotADirectory, split_path
+from putiofs.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    PutioError,
+)
+from putiofs.reader import StreamReader
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MTIME = 1262304000  # 2010-01-01T00:00:00Z
+BLOCK_SIZE = 1024 * 1024
+XATTR_PREFIX = "user.putio."
+_ENODATA = getattr(errno, "ENODATA", 61)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def errno_for(exc: BaseException) -> int:
+    """The errno a FUSE caller should see for an exception from the layers below."""
+    if isinstance(exc, OSError) and exc.errno:
+        return exc.errno
+    if isinstance(exc, PathNotADirectory):
+        return errno.ENOTDIR
+    if isinstance(exc, NotFoundError):
+        return errno.ENOENT
+    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+        return errno.EACCES
+    if isinstance(exc, ConflictError):
+        return errno.EINVAL
+    return errno.EIO
+
+
+def fuse_call(func: F) -> F:
+    """Turn every exception of a FUSE method into ``OSError(errno)``, logging the unexpected."""
+
+    @functools.wraps(func)
+    def wrapper(self: PutioFS, *args: Any) -> Any:
+        try:
+            return func(self, *args)
+        except OSError as exc:
+            if exc.errno:
+                raise
+            log.error("%s: %s", func.__name__, exc)
+            raise OSError(errno.EIO, os.strerror(errno.EIO)) from None
+        except PutioError as exc:
+            code = errno_for(exc)
+            if code == errno.EIO:
+                log.error("%s failed: %s: %s", func.__name__, type(exc).__name__, exc)
+            elif isinstance(exc, AuthenticationError):
+                log.warning("%s refused by put.io: %s", func.__name__, exc)
+            raise OSError(code, os.strerror(code)) from None
+        except Exception as exc:  # noqa: BLE001 - the one place that turns anything into EIO
+            log.error("%s: unexpected %s: %s", func.__name__, type(exc).__name__, exc)
+            raise OSError(errno.EIO, os.strerror(errno.EIO)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+@dataclass
+class MountOptions:
+    """What the mount shows and how long it trusts what it saw."""
+
+    uid: int = -1
+    gid: int = -1
+    read_only: bool = False
+    mtime: float = DEFAULT_MTIME
+    cache_ttl: float = 30.0
+    stale_ttl: float = 600.0
+    read_timeout: float = 30.0
+    call_deadline: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.uid < 0:
+            self.uid = os.getuid()
+        if self.gid < 0:
+            self.gid = os.getgid()
+
+
+@dataclass
+class OpenFile:
+    entry: Entry
+    reader: StreamReader | None
+
+
+class PutioFS:
+    """fusepy operations over a :class:`~putiofs.backend.Backend`."""
+
+    use_ns = True
+
+    def __init__(self, backend: Backend, options: MountOptions | None = None,
+                 cache: MetadataCache | None = None) -> None:
+        self.backend = backend
+        self.options = options or MountOptions()
+        self.cache = cache or MetadataCache(backend, ttl=self.options.cache_ttl,
+                                            stale_ttl=self.options.stale_ttl)
+        self._handles: dict[int, OpenFile] = {}
+        self._handle_ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._refusals_logged: set[str] = set()
+        self._quota: tuple[float, Quota | None] | None = None
+
+    def __call__(self, op: str, *args: Any) -> Any:
+        method = getattr(self, op, None)
+        if method is None:
+            raise _fail(errno.ENOSYS)
+        return method(*args)
+
+    # -- attributes -----------------------------------------------------------------------
+
+    def _stat(self, entry: Entry) -> dict[str, Any]:
+        mtime = int(self.options.mtime * 1e9)
+        if entry.is_dir:
+            mode = stat.S_IFDIR | (0o555 if self.options.read_only else 0o755)
+            size = 0
+        else:
+            mode = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
+            size = entry.size
+        return {
+            "st_mode": mode,
+            "st_ino": _inode(entry.id),
+            "st_nlink": 1,
+            "st_uid": self.options.uid,
+            "st_gid": self.options.gid,
+            "st_size": size,
+            "st_blocks": (size + 511) // 512,
+            "st_blksize": BLOCK_SIZE,
+            "st_atime": mtime,
+            "st_mtime": mtime,
+            "st_ctime": mtime,
+        }
+
+    @fuse_call
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        if fh is not None and fh in self._handles:
+            return self._stat(self._handles[fh].entry)
+        return self._stat(self.cache.resolve(path))
+
+    @fuse_call
+    def readdir(self, path: str, fh: int | None = None) -> list[str]:
+        entry = self.cache.resolve(path)
+        if not entry.is_dir:
+            raise _fail(errno.ENOTDIR)
+        listing = self.cache.listing(entry.id)
+        return [".", "..", *sorted(listing.by_name)]
+
+    @fuse_call
+    def access(self, path: str, amode: int) -> int:
+        """As the mode bits say. W_OK on a file succeeds (``rm`` would otherwise ask before
+        deleting every "write-protected" file); writing its contents still fails with EROFS."""
+        entry = self.cache.resolve(path)
+        if amode & os.W_OK and self.options.read_only:
+            raise _fail(errno.EROFS)
+        if amode & os.X_OK and not entry.is_dir:
+            raise _fail(errno.EACCES)
+        return 0
+
+    @fuse_call
+    def statfs(self, path: str) -> dict[str, int]:
+        quota = self._cached_quota()
+        frsize = 4096
+        total = quota.total // frsize if quota else 0
+        free = min(quota.available // frsize, total) if quota else 0
+        return {
+            "f_bsize": BLOCK_SIZE,
+            "f_frsize": frsize,
+            "f_blocks": total,
+            "f_bfree": free,
+            "f_bavail": free,
+            "f_files": 0,
+            "f_ffree": 0,
+            "f_namemax": names.NAME_MAX,
+        }
+
+    def _cached_quota(self) -> Quota | None:
+        now = time.monotonic()
+        if self._quota is not None and now - self._quota[0] < self.options.cache_ttl:
+            return self._quota[1]
+        try:
+            quota = self.backend.quota()
+        except PutioError as exc:
+            if self._quota is not None:
+                return self._quota[1]
+            log.warning("quota unavailable: %s", type(exc).__name__)
+            return None
+        self._quota = (now, quota)
+        return quota
+
+    # -- extended attributes --------------------------------------------------------------
+
+    def _xattrs(self, entry: Entry) -> dict[str, str]:
+        values = {
+            "id": entry.id,
+            "type": entry.type,
+            "size": str(entry.size),
+            "download_url": entry.download_url,
+            "screenshot_url": entry.screenshot_url,
+            "thumb_url": entry.thumb_url,
+        }
+        if entry is ROOT:
+            values = {"id": entry.id, "type": "folder"}
+        return {XATTR_PREFIX + key: value for key, value in values.items() if value}
+
+    @fuse_call
+    def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
+        value = self._xattrs(self.cache.resolve(path)).get(name)
+        if value is None:
+            raise _fail(_ENODATA)
+        return value.encode("utf-8")
+
+    @fuse_call
+    def listxattr(self, path: str) -> list[str]:
+        return sorted(self._xattrs(self.cache.resolve(path)))
+
+    # -- reading --------------------------------------------------------------------------
+
+    @fuse_call
+    def open(self, path: str, flags: int) -> int:
+        entry = self.cache.resolve(path)
+        if entry.is_dir:
+            raise _fail(errno.EISDIR)
+        if flags & os.O_ACCMODE != os.O_RDONLY or flags & os.O_TRUNC:
+            self._refuse("open for writing")
+        reader = None
+        if entry.size > 0:
+            self.backend.stream_url(entry)  # fail at open, not at the first read
+
+            def url_provider(refresh: bool) -> str:
+                return self.backend.stream_url(entry, refresh_token=refresh)
+
+            reader = StreamReader(self.backend.http_session, url_provider, entry.size,
+                                  read_timeout=self.options.read_timeout,
+                                  deadline=self.options.call_deadline,
+                                  label=f"item {entry.id}")
+        with self._lock:
+            fh = next(self._handle_ids)
+            self._handles[fh] = OpenFile(entry, reader)
+        return fh
+
+    @fuse_call
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        handle = self._handles.get(fh)
+        if handle is None:
+            raise _fail(errno.EBADF)
+        if handle.reader is None or offset >= handle.entry.size:
+            return b""
+        return handle.reader.read(offset, size)
+
+    @fuse_call
+    def release(self, path: str, fh: int) -> int:
+        with self._lock:
+            handle = self._handles.pop(fh, None)
+        if handle is not None and handle.reader is not None:
+            handle.reader.close()
+        return 0
+
+    def destroy(self, path: str) -> None:
+        with self._lock:
+            handles = list(self._handles.values())
+            self._handles.clear()
+        for handle in handles:
+            if handle.reader is not None:
+                handle.reader.close()
+
+    # -- refused: file contents cannot be written through the v1 API -----------------------
+
+    def _refuse(self, what: str) -> None:
+        if what not in self._refusals_logged:
+            self._refusals_logged.add(what)
+            log.debug("%s refused: the put.io v1 API has no upload (EROFS)", what)
+        raise _fail(errno.EROFS)
+
+    @fuse_call
+    def create(self, path: str, mode: int, fi: Any = None) -> int:
+        self._refuse("create")
+        return 0
+
+    @fuse_call
+    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        self._refuse("write")
+        return 0
+
+    @fuse_call
+    def truncate(self, path: str, length: int, fh: int | None = None) -> int:
+        self._refuse("truncate")
+        return 0
+
+    @fuse_call
+    def mknod(self, path: str, mode: int, dev: int) -> int:
+        self._refuse("mknod")
+        return 0
+
+    @fuse_call
+    def symlink(self, target: str, source: str) -> int:
+        self._refuse("symlink")
+        return 0
+
+    @fuse_call
+    def link(self, target: str, source: str) -> int:
+        self._refuse("link")
+        return 0
+
+    @fuse_call
+    def chmod(self, path: str, mode: int) -> int:
+        self._refuse("chmod")
+        return 0
+
+    @fuse_call
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        self._refuse("chown")
+        return 0
+
+    @fuse_call
+    def utimens(self, path: str, times: Any = None) -> int:
+        self._refuse("utimens")
+        return 0
+
+    @fuse_call
+    def setxattr(self, path: str, name: str, value: bytes, options: int,
+                 position: int = 0) -> int:
+        raise _fail(errno.ENOTSUP)
+
+    @fuse_call
+    def removexattr(self, path: str, name: str) -> int:
+        raise _fail(errno.ENOTSUP)
+
+    # -- changing the tree ----------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self.options.read_only:
+            raise _fail(errno.EROFS)
+
+    @staticmethod
+    def _remote_name(local_name: str) -> str:
+        if len(local_name.encode("utf-8", "surrogateescape")) > names.NAME_MAX:
+            raise _fail(errno.ENAMETOOLONG)
+        return names.to_remote(local_name)
+
+    @fuse_call
+    def mkdir(self, path: str, mode: int) -> int:
+        """create_dir in the parent; EEXIST if the name is taken; visible at once."""
+        self._writable()
+        parent, name = self.cache.resolve_parent(path)
+        remote = self._remote_name(name)
+        if name in self.cache.listing(parent.id).by_name:
+            raise _fail(errno.EEXIST)
+        self.cache.added(self.backend.make_folder(parent.id, remote))
+        return 0
+
+    @fuse_call
+    def unlink(self, path: str) -> int:
+        """Delete one file. Folders are rmdir's business (EISDIR)."""
+        self._writable()
+        entry = self.cache.resolve(path)
+        if entry.is_dir:
+            raise _fail(errno.EISDIR)
+        self._delete(entry)
+        return 0
+
+    @fuse_call
+    def rmdir(self, path: str) -> int:
+        """Delete an empty folder only.
+
+        put.io deletes folders recursively, so emptiness is checked against the server, not the
+        cache: a folder another client has just put a file into answers ENOTEMPTY and nothing
+        is deleted. (The v1 API has no conditional delete, so a file added in the instant
+        between that check and the delete would still go with the folder.)
+        """
+        self._writable()
+        if not split_path(path):
+            raise _fail(errno.EBUSY)
+        entry = self.cache.resolve(path)
+        if not entry.is_dir:
+            raise _fail(errno.ENOTDIR)
+        self._require_empty(entry)
+        self._delete(entry)
+        return 0
+
+    def _require_empty(self, folder: Entry) -> None:
+        self.cache.forget_folder(folder.id)
+        if self.cache.listing(folder.id).entries:
+            raise _fail(errno.ENOTEMPTY)
+
+    def _delete(self, entry: Entry) -> None:
+        try:
+            self.backend.delete(entry.id)
+        except NotFoundError:
+            self.cache.removed(entry)
+            raise
+        self.cache.removed(entry)
+
+    @fuse_call
+    def rename(self, old: str, new: str, flags: int = 0) -> int:
+        """POSIX rename over put.io's rename and move.
+
+        put.io has no atomic replace, but it lets two items share a name in a folder, so an
+        existing target is deleted only after the source is in place: a failure half-way leaves
+        a duplicate, never a lost file. A folder target must be empty (checked on the server).
+        """
+        self._writable()
+        old_parts, new_parts = split_path(old), split_path(new)
+        if not old_parts or not new_parts:
+            raise _fail(errno.EBUSY)
+        if old_parts == new_parts:
+            self.cache.resolve(old)
+            return 0
+        source = self.cache.resolve(old)
+        parent, new_name = self.cache.resolve_parent(new)
+        remote = self._remote_name(new_name)
+        if source.is_dir and new_parts[:len(old_parts)] == old_parts:
+            raise _fail(errno.EINVAL)
+        target = self.cache.listing(parent.id).by_name.get(new_name)
+        if target is not None:
+            if target.id == source.id:
+                return 0
+            if flags & _RENAME_NOREPLACE:
+                raise _fail(errno.EEXIST)
+            if target.is_dir and not source.is_dir:
+                raise _fail(errno.EISDIR)
+            if source.is_dir and not target.is_dir:
+                raise _fail(errno.ENOTDIR)
+            if target.is_dir:
+                self._require_empty(target)
+        elif flags & _RENAME_EXCHANGE:
+            raise _fail(errno.ENOENT)
+        if flags & _RENAME_EXCHANGE:
+            raise _fail(errno.EINVAL)
+        self._move_and_rename(source, parent, remote)
+        if target is not None:
+            if target.is_dir:
+                self._require_empty(target)
+            self._delete(target)
+        return 0
+
+    def _move_and_rename(self, source: Entry, parent: Entry, remote_name: str) -> None:
+        current = source
+        if source.parent_id != parent.id:
+            moved = self.backend.move(source.id, parent.id)
+            self.cache.replaced(current, moved)
+            current = moved
+        if current.name != remote_name:
+            try:
+                renamed = self.backend.rename(source.id, remote_name)
+            except PutioError:
+                if current is not source:
+                    self._undo_move(source, current)
+                raise
+            self.cache.replaced(current, renamed)
+
+    def _undo_move(self, source: Entry, moved: Entry) -> None:
+        try:
+            back = self.backend.move(source.id, source.parent_id)
+        except PutioError as exc:
+            log.error("rename of item %s: moved, but neither renamed nor moved back (%s); "
+                      "it is in its new folder under its old name", source.id,
+                      type(exc).__name__)
+            return
+        self.cache.replaced(moved, back)
+
+
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+
+
+def _inode(item_id: str) -> int:
+    """put.io's id + 1 (root 0 → inode 1); a non-numeric id (a future backend) is hashed."""
+    if item_id.isdigit():
+        return int(item_id) + 1
+    digest = hashlib.blake2b(item_id.encode("utf-8"), digest_size=7).digest()
+    return (1 << 60) | int.from_bytes(digest, "big")

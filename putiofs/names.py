@@ -1,0 +1,101 @@
+"""How put.io names become directory entries, and back.
+
+put.io allows what a POSIX directory cannot: '/' inside a name, two items of one name in a
+folder, names longer than 255 bytes, '.' and '..'. The rules, applied per folder listing:
+
+* '/' is shown as U+2215 DIVISION SLASH '∕'; a name typed with '∕' is sent to put.io with '/'.
+  (A put.io name that really contains '∕' therefore turns into '/' if it is renamed through the
+  mount — the one ambiguity of the scheme, accepted because '∕' is vanishingly rare in names.)
+* NUL and lone surrogates (which cannot be encoded) become U+FFFD.
+* When several items share a shown name, folders come first, then lower ids; the first keeps the
+  plain name and each other one gets `` [#<id>]`` before its extension: ``movie [#1234].mkv``.
+  The suffix depends only on the item's own id, so names do not change between listings, and a
+  folder's shown name depends only on its sibling folders, which lets a folder map (dirmap)
+  resolve deep paths exactly as listings do.
+* '', '.' and '..' are always suffixed the same way.
+* A name longer than 255 bytes (UTF-8) is cut at a character boundary and suffixed
+  ``…[#<id>]`` before the (short) extension, so it stays unique and under NAME_MAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+NAME_MAX = 255
+SLASH_SUBSTITUTE = "\u2215"
+_RESERVED = {"", ".", ".."}
+_MAX_EXTENSION = 16
+
+
+class Named(Protocol):
+    id: str
+    name: str
+    is_dir: bool
+
+
+def clean(name: str) -> str:
+    """put.io name → a valid path component, before duplicate handling."""
+    name = name.replace("/", SLASH_SUBSTITUTE).replace("\0", "\ufffd")
+    if any("\ud800" <= ch <= "\udfff" for ch in name):
+        name = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in name)
+    return name
+
+
+def to_remote(local_name: str) -> str:
+    """A name typed in the mount → the name put.io should store."""
+    return local_name.replace(SLASH_SUBSTITUTE, "/")
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    dot = name.rfind(".")
+    if dot <= 0 or len(name) - dot > _MAX_EXTENSION:
+        return name, ""
+    return name[:dot], name[dot:]
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _cut_utf8(text: str, max_bytes: int) -> str:
+    encoded = text.encode("utf-8")[:max(max_bytes, 0)]
+    return encoded.decode("utf-8", errors="ignore")
+
+
+def suffixed(name: str, item_id: str) -> str:
+    """``stem [#id].ext``, cut so the result fits NAME_MAX bytes."""
+    stem, ext = _split_extension(name)
+    tag = f" [#{item_id}]"
+    if _utf8_len(stem + tag + ext) <= NAME_MAX:
+        return stem + tag + ext
+    tag = f"\u2026[#{item_id}]"
+    return _cut_utf8(stem, NAME_MAX - _utf8_len(tag + ext)) + tag + ext
+
+
+def _id_key(item_id: str) -> tuple[int, int | str]:
+    return (0, int(item_id)) if item_id.isdigit() else (1, item_id)
+
+
+def assign(items: Iterable[Named]) -> dict[str, Named]:
+    """Shown name → item for one folder's children, by the rules of this module."""
+    groups: dict[str, list[Named]] = {}
+    for item in items:
+        shown = clean(item.name)
+        if _utf8_len(shown) > NAME_MAX or shown in _RESERVED:
+            groups.setdefault(suffixed(shown, item.id), []).append(item)
+            continue
+        groups.setdefault(shown, []).append(item)
+    result: dict[str, Named] = {}
+    pending: list[tuple[str, Named]] = []
+    for shown, members in groups.items():
+        members.sort(key=lambda it: (not it.is_dir, _id_key(it.id)))
+        result[shown] = members[0]
+        pending.extend((suffixed(shown, m.id), m) for m in members[1:])
+    for shown, item in pending:
+        attempt = 0
+        while shown in result:
+            attempt += 1
+            shown = suffixed(f"{shown}~{attempt}", item.id)
+        result[shown] = item
+    return result
