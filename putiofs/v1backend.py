@@ -1,0 +1,91 @@
+"""The filesystem's Backend over put.io's v1 API (``putiofs.client.PutioClient``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from putiofs.backend import ROOT_ID, Entry, FolderRef, Quota
+from putiofs.client import PutioClient
+from putiofs.errors import BadRequestError
+from putiofs.models import Item
+
+
+def entry_from_item(item: Item, parent_id: str | None = None) -> Entry:
+    """An Entry for the filesystem; the stream URL falls back to the download URL (the doc's
+    items carry only ``download_url``, the live server's also ``stream_url``)."""
+    return Entry(
+        id=item.id,
+        name=item.name,
+        is_dir=item.is_dir,
+        size=item.size,
+        parent_id=item.parent_id if item.parent_id is not None else (parent_id or ROOT_ID),
+        type=item.type or ("folder" if item.is_dir else "file"),
+        download_url=item.download_url,
+        stream_url=item.stream_url or item.download_url,
+        screenshot_url=item.screenshot_url,
+        thumb_url=item.thumb_url,
+    )
+
+
+class V1Backend:
+    """Backend over the v1 API. The access token for stream URLs is fetched once, shared by
+    all threads, and replaced only when a caller reports it refused (``refresh_token``)."""
+
+    root_id = ROOT_ID
+
+    def __init__(self, client: PutioClient) -> None:
+        self.client = client
+        self._token: str | None = None
+        self._token_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"V1Backend({self.client!r})"
+
+    def list_folder(self, folder_id: str) -> Iterator[Entry]:
+        for item in self.client.iter_folder(folder_id):
+            yield entry_from_item(item, folder_id)
+
+    def lookup(self, item_id: str) -> Entry:
+        return entry_from_item(self.client.info(item_id))
+
+    def folder_map(self) -> list[FolderRef]:
+        return [FolderRef(id=n.id, name=n.name, parent_id=n.parent_id)
+                for n in self.client.dirmap()]
+
+    def rename(self, item_id: str, name: str) -> Entry:
+        return entry_from_item(self.client.rename(item_id, name))
+
+    def move(self, item_id: str, parent_id: str) -> Entry:
+        return entry_from_item(self.client.move(item_id, parent_id), parent_id)
+
+    def delete(self, item_id: str) -> None:
+        self.client.delete(item_id)
+
+    def make_folder(self, parent_id: str, name: str) -> Entry:
+        return entry_from_item(self.client.create_dir(name, parent_id), parent_id)
+
+    def access_token(self, *, refresh: bool = False) -> str:
+        """The cached acctoken; a new one if ``refresh`` (one fetch even if many threads ask)."""
+        stale = self._token
+        with self._token_lock:
+            if self._token is None or (refresh and self._token == stale):
+                self._token = self.client.acctoken()
+            return self._token
+
+    def stream_url(self, entry: Entry, *, refresh_token: bool = False) -> str:
+        base = entry.stream_url or entry.download_url
+        if entry.is_dir or not base:
+            raise BadRequestError(f"item {entry.id} has no stream URL")
+        return f"{base.rstrip('/')}/atk/{self.access_token(refresh=refresh_token)}"
+
+    def quota(self) -> Quota | None:
+        user = self.client.user_info()
+        if user.disk_quota is None or user.disk_quota_available is None:
+            return None
+        return Quota(total=user.disk_quota, available=user.disk_quota_available)
+
+    @property
+    def http_session(self) -> Any:
+        return self.client.session
