@@ -49,7 +49,7 @@ def to_remote(local_name: str) -> str:
 
 def _split_extension(name: str) -> tuple[str, str]:
     dot = name.rfind(".")
-    if dot <= 0 or len(name) - dot > _MAX_EXTENSION:
+    if dot <= 0 or dot == len(name) - 1 or len(name) - dot > _MAX_EXTENSION:
         return name, ""
     return name[:dot], name[dot:]
 

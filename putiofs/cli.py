@@ -1,0 +1,204 @@
+"""The ``putiofs`` command: mount, umount, demo and the emulator.
+
+Start-up failures print one line, ``putiofs: error: ...``, and exit non-zero; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from putiofs import __version__
+from putiofs.config import Settings, load_settings
+from putiofs.errors import AuthenticationError, ConfigError, PutioError, TransportError
+from putiofs.logs import register_secret, setup_logging
+
+log = logging.getLogger("putiofs")
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class CliError(Exception):
+    """A failure to report as one line."""
+
+
+def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", dest="o_options", action="append", default=[], metavar="OPTS",
+                        help="mount options, comma-separated: allow_other, uid=N, gid=N, ro, "
+                             "and any libfuse option")
+    parser.add_argument("--cache-ttl", type=float, default=30.0, metavar="SECONDS",
+                        help="how long folder listings are trusted (default 30)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="the longest any filesystem call may take before it fails with "
+                             "EIO (default 60)")
+    parser.add_argument("--debug", action="store_true", help="log every call (secrets redacted)")
+    parser.add_argument("--log-file", type=Path, metavar="FILE", help="write the log here")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="putiofs", description="Mount a put.io account as a local directory.")
+    parser.add_argument("--version", action="version", version=f"putiofs {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    mount = commands.add_parser("mount", help="mount your put.io account",
+                                description="Mount the account given by PUTIO_API_KEY / "
+                                "PUTIO_API_SECRET (or ~/.config/putiofs/config) at MOUNTPOINT.")
+    mount.add_argument("mountpoint", type=Path)
+    mount.add_argument("-f", "--foreground", action="store_true",
+                       help="stay in the foreground (default: run in the background)")
+    mount.add_argument("--insecure", action="store_true",
+                       help="allow a plain-http API URL that is not on this machine")
+    _add_mount_arguments(mount)
+
+    umount = commands.add_parser("umount", help="unmount a putiofs mount")
+    umount.add_argument("mountpoint", type=Path)
+
+    demo = commands.add_parser("demo", help="mount the emulator's demo library (no account "
+                               "needed) in the foreground")
+    demo.add_argument("mountpoint", type=Path, nargs="?", default=Path.home() / "putio")
+    _add_mount_arguments(demo)
+
+    from putiofs.emulator import command as emulator_command
+
+    emulator = commands.add_parser("emulator", help="run the put.io v1 API emulator")
+    emulator_command.add_arguments(emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "emulator":
+            from putiofs.emulator import command as emulator_command
+
+            return emulator_command.run(args)
+        if args.command == "umount":
+            return unmount(args.mountpoint)
+        if args.command == "demo":
+            return run_demo(args)
+        return run_mount(args)
+    except (CliError, ConfigError) as exc:
+        print(f"putiofs: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def unmount(mountpoint: Path) -> int:
+    if not os.path.ismount(mountpoint):
+        raise CliError(f"{mountpoint} is not mounted")
+    for tool in ("fusermount3", "fusermount"):
+        if shutil.which(tool):
+            command = [tool, "-u", str(mountpoint)]
+            break
+    else:
+        command = ["umount", str(mountpoint)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["unknown reason"])[-1]
+        raise CliError(f"could not unmount {mountpoint}: {reason}")
+    return 0
+
+
+def _mount_options(args: argparse.Namespace):  # noqa: ANN202 - imported lazily below
+    from putiofs.fs import MountOptions
+    from putiofs.mount import MountError, parse_o_options
+
+    timeout = max(1.0, args.timeout)
+    options = MountOptions(cache_ttl=max(0.1, args.cache_ttl), read_timeout=min(30.0, timeout),
+                           call_deadline=timeout)
+    try:
+        settings = parse_o_options(args.o_options, options)
+    except MountError as exc:
+        raise CliError(str(exc)) from None
+    return options, settings
+
+
+def _connect(settings: Settings, timeout: float):  # noqa: ANN202
+    from putiofs.client import PutioClient
+    from putiofs.v1backend import V1Backend
+
+    register_secret(settings.api_key)
+    register_secret(settings.api_secret)
+    client = PutioClient(settings, timeout=(min(10.0, timeout), min(30.0, timeout)),
+                         max_retry_time=timeout)
+    backend = V1Backend(client)
+    try:
+        backend.quota()  # one cheap call: are the credentials good and the API there?
+    except AuthenticationError:
+        raise CliError("put.io refused the credentials (check PUTIO_API_KEY / "
+                       "PUTIO_API_SECRET or the config file)") from None
+    except TransportError as exc:
+        raise CliError(f"cannot reach the put.io API at {settings.api_url}: {exc}") from None
+    except PutioError as exc:
+        raise CliError(f"the put.io API at {settings.api_url} failed: {exc}") from None
+    return backend
+
+
+def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool) -> int:
+    from putiofs.fs import PutioFS
+    from putiofs.mount import MountError, check_fuse_device, check_mountpoint, load_binding
+    from putiofs.mount import run_mount as fuse_main
+
+    options, fuse_settings = _mount_options(args)
+    mountpoint = args.mountpoint.expanduser().absolute()
+    try:
+        check_mountpoint(mountpoint, fuse_settings)
+        check_fuse_device()
+        load_binding()
+    except MountError as exc:
+        raise CliError(str(exc)) from None
+    backend = _connect(settings, options.call_deadline)
+    operations = PutioFS(backend, options)
+    log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
+    try:
+        fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground,
+                  debug=args.debug)
+    except MountError as exc:
+        raise CliError(str(exc)) from None
+    log.info("unmounted %s", mountpoint)
+    return 0
+
+
+def run_mount(args: argparse.Namespace) -> int:
+    log_file = args.log_file
+    if log_file is None and not args.foreground:
+        log_file = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
+            "putiofs" / "putiofs.log"
+    settings = load_settings(insecure=args.insecure)
+    setup_logging(debug=args.debug, log_file=log_file)
+    if not args.foreground:
+        print(f"putiofs: mounting at {args.mountpoint} in the background; log: {log_file}",
+              file=sys.stderr)
+    return _serve(args, settings, foreground=args.foreground)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from putiofs.emulator import EmulatorOptions, EmulatorServer
+
+    mountpoint = args.mountpoint.expanduser()
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    setup_logging(debug=args.debug, log_file=args.log_file)
+    server = EmulatorServer(EmulatorOptions(host="127.0.0.1", port=0, demo=True))
+    server.start()
+    try:
+        settings = Settings(api_url=server.base_url, api_key=server.options.api_key,
+                            api_secret=server.options.api_secret)
+        print(f"putiofs demo: emulator at {server.base_url}; mounting the demo library at "
+              f"{mountpoint.absolute()}\n"
+              f"Browse it from another shell (ls -lR {mountpoint}). "
+              "Press Ctrl-C here to unmount and stop.", file=sys.stderr, flush=True)
+        return _serve(args, settings, foreground=True)
+    finally:
+        server.stop()

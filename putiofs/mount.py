@@ -1,0 +1,128 @@
+"""Mounting: checks that fail early with one clear line, then fusepy's main loop.
+
+The only module besides the CLI that imports the FUSE binding, and it does so late, so that a
+missing libfuse is a start-up message rather than an ImportError at ``import putiofs``.
+
+Kernel cache timeouts are deliberate: entries, attributes and missing names are trusted by the
+kernel for ``min(cache_ttl, 5)`` seconds (never 0, which would send every ``stat`` to Python).
+Changes made through the mount update the kernel's entries at once; a change made elsewhere
+shows after at most ``cache_ttl + min(cache_ttl, 5)`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from putiofs.fs import MountOptions, PutioFS
+
+KERNEL_TTL_MAX = 5.0
+
+
+class MountError(Exception):
+    """The mount cannot start; the message is one line for the user."""
+
+
+@dataclass
+class FuseSettings:
+    """Options passed to libfuse, parsed from ``-o a,b=c`` minus the ones putiofs consumes."""
+
+    allow_other: bool = False
+    extra: dict[str, str | bool] = field(default_factory=dict)
+
+
+def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
+    """Split ``-o`` strings into our own options (uid, gid, ro) and libfuse's."""
+    settings = FuseSettings()
+    for value in values:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            key, sep, arg = item.partition("=")
+            if key in ("uid", "gid"):
+                if not arg.isdigit():
+                    raise MountError(f"-o {key}= needs a number, got {arg!r}")
+                setattr(options, key, int(arg))
+            elif key == "ro":
+                options.read_only = True
+                settings.extra["ro"] = True
+            elif key == "rw":
+                options.read_only = False
+            elif key == "allow_other":
+                settings.allow_other = True
+            else:
+                settings.extra[key] = arg if sep else True
+    return settings
+
+
+def check_mountpoint(mountpoint: Path, settings: FuseSettings) -> None:
+    if not mountpoint.exists():
+        raise MountError(f"mountpoint {mountpoint} does not exist (create it with mkdir)")
+    if not mountpoint.is_dir():
+        raise MountError(f"mountpoint {mountpoint} is not a directory")
+    if os.path.ismount(mountpoint):
+        raise MountError(f"{mountpoint} is already a mount point (busy); "
+                         f"unmount it first: putiofs umount {mountpoint}")
+    if not settings.extra.get("nonempty") and any(mountpoint.iterdir()):
+        raise MountError(f"mountpoint {mountpoint} is not empty (use an empty folder, "
+                         "or -o nonempty)")
+
+
+def check_fuse_device() -> None:
+    try:
+        fd = os.open("/dev/fuse", os.O_RDWR)
+    except FileNotFoundError:
+        raise MountError("no /dev/fuse: FUSE is not available on this machine "
+                         "(load the fuse kernel module, or give the container /dev/fuse)") from None
+    except OSError as exc:
+        raise MountError(f"cannot open /dev/fuse: {exc.strerror}") from None
+    os.close(fd)
+
+
+def load_binding() -> Any:
+    """fusepy's FUSE class, or a MountError saying what to install."""
+    try:
+        import fuse
+    except (ImportError, OSError) as exc:
+        raise MountError(f"libfuse2 is not usable ({exc}); install it: "
+                         "sudo apt-get install libfuse2 fuse3") from None
+    return fuse.FUSE
+
+
+def kernel_ttl(cache_ttl: float) -> float:
+    return max(0.1, min(cache_ttl, KERNEL_TTL_MAX))
+
+
+def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
+                foreground: bool, debug: bool) -> dict[str, Any]:
+    ttl = kernel_ttl(options.cache_ttl)
+    kwargs: dict[str, Any] = {
+        "foreground": foreground,
+        "nothreads": False,
+        "fsname": "putio",
+        "subtype": "putiofs",
+        "use_ino": True,
+        "default_permissions": True,
+        "auto_cache": True,
+        "attr_timeout": ttl,
+        "entry_timeout": ttl,
+        "negative_timeout": ttl,
+    }
+    if settings.allow_other:
+        kwargs["allow_other"] = True
+    if debug:
+        kwargs["debug"] = False  # libfuse's own -d would print every request, paths included
+    kwargs.update(settings.extra)
+    return kwargs
+
+
+def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
+              settings: FuseSettings, *, foreground: bool, debug: bool = False) -> None:
+    """Mount and serve until unmounted (fusermount -u, SIGINT or SIGTERM)."""
+    fuse_class = load_binding()
+    try:
+        fuse_class(operations, str(mountpoint), raw_fi=False,
+                   **fuse_kwargs(options, settings, foreground=foreground, debug=debug))
+    except RuntimeError as exc:
+        raise MountError(f"libfuse could not mount {mountpoint} (code {exc}); "
+                         "see the lines above for its reason") from None
