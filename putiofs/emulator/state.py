@@ -1,0 +1,499 @@
+"""The emulated account: the file tree, messages, transfers, subscriptions and stream tokens.
+
+Everything lives in memory behind one re-entrant lock. Ids are plain integers internally; the
+public helpers (used by tests) take and return them as strings, as the API does. Errors are
+raised as :class:`ApiError` carrying the exact message the API puts in its envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from putiofs.emulator.filetypes import human_size, type_name
+
+ROOT_ID = 0
+ROOT_NAME = "Your Files"
+DISK_QUOTA = 50 * 1024**3
+BW_QUOTA = 100 * 1024**3
+_MAX_TOKENS = 10_000
+_FETCHABLE_SCHEMES = ("http", "https", "ftp")
+
+
+class ApiError(Exception):
+    """An error the API reports in its envelope.
+
+    ``kind`` classifies it for the legacy dialect's HTTP status: "route" (unknown service or
+    method) and "param" (missing or invalid parameter) answer 404 there; "auth", "not_found",
+    "conflict" and "malformed" answer 200 like every error of the doc dialect.
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+
+
+def missing(name: str) -> ApiError:
+    return ApiError(f"Missing parameter: {name}", "param")
+
+
+def invalid(name: str) -> ApiError:
+    return ApiError(f"Invalid parameter: {name}", "param")
+
+
+def not_found(what: str = "Item") -> ApiError:
+    return ApiError(f"{what} not found", "not_found")
+
+
+@dataclass(eq=False)
+class Node:
+    """A file or folder. Files hold either ``data`` or a ``path`` read lazily from disk."""
+
+    id: int
+    name: str
+    parent_id: int
+    is_dir: bool
+    created: float
+    data: bytes | None = None
+    path: Path | None = None
+    size: int = 0
+    children: dict[int, None] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return type_name(self.name, self.is_dir)
+
+
+@dataclass
+class Message:
+    id: int
+    title: str
+    file_name: str
+    file_type: str
+    user_file_id: int
+    importance: int = 0
+    channel: int = 2
+    hidden: int = 0
+    from_user_id: int | None = None
+    description: str | None = None
+
+
+@dataclass
+class Transfer:
+    id: int
+    name: str
+    link: str
+    started: float
+    error: str | None = None
+    file_id: int | None = None
+
+
+@dataclass
+class Subscription:
+    id: int
+    name: str
+    url: str
+    do_filters: str = ""
+    dont_filters: str = ""
+    parent_folder_id: int = 0
+    paused: bool = False
+    last_update: float = 0.0
+
+
+@dataclass
+class Friend:
+    id: int
+    name: str
+    dir_id: int
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """What the data URLs need to serve one file, taken under the lock and used outside it."""
+
+    id: int
+    name: str
+    size: int
+    created: float
+    data: bytes | None
+    path: Path | None
+
+    @property
+    def etag(self) -> str:
+        digest = hashlib.sha1(f"{self.id}:{self.size}:{self.created!r}".encode()).hexdigest()
+        return f'"{digest[:20]}"'
+
+    def chunks(self, start: int, end: int, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        """Yield bytes ``start`` .. ``end`` (inclusive), from memory or from disk in chunks."""
+        remaining = end - start + 1
+        if self.data is not None:
+            view = memoryview(self.data)
+            while remaining > 0:
+                n = min(chunk_size, remaining)
+                yield bytes(view[start : start + n])
+                start += n
+                remaining -= n
+            return
+        assert self.path is not None
+        with self.path.open("rb") as fh:
+            fh.seek(start)
+            while remaining > 0:
+                chunk = fh.read(min(chunk_size, remaining))
+                if not chunk:
+                    raise OSError(f"file {self.id} is shorter on disk than when it was seeded")
+                remaining -= len(chunk)
+                yield chunk
+
+
+class Account:
+    """One put.io account. Every public method is thread-safe."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        user_id: int = 1001,
+        user_name: str = "demo",
+        transfer_seconds: float = 3.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.user_id = user_id
+        self.user_name = user_name
+        self.transfer_seconds = transfer_seconds
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.bw_used = 0
+        self._last_created = 0.0
+        self._next_id = 1
+        self._size_cache: dict[int, int] = {}
+        self.nodes: dict[int, Node] = {ROOT_ID: Node(ROOT_ID, ROOT_NAME, -1, True, clock())}
+        self.messages: dict[int, Message] = {}
+        self._next_message_id = 3770
+        self.transfers: dict[int, Transfer] = {}
+        self._next_transfer_id = 40
+        self.subscriptions: dict[int, Subscription] = {}
+        self._next_subscription_id = 860
+        self.friends: list[Friend] = []
+        self._tokens: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- public helpers (tests)
+
+    def add_folder(self, parent_id: str, name: str, *, created: float | None = None) -> str:
+        """Create a folder and return its id (same rules as ``files?method=create_dir``)."""
+        with self.lock:
+            return str(self.create(self.parse_id(parent_id), name, True, created=created).id)
+
+    def add_file(
+        self,
+        parent_id: str,
+        name: str,
+        data: bytes | None = None,
+        path: Path | None = None,
+        *,
+        created: float | None = None,
+    ) -> str:
+        """Create a file holding ``data``, or the bytes of ``path`` (read lazily); return its id."""
+        if data is not None and path is not None:
+            raise ValueError("give data or path, not both")
+        with self.lock:
+            node = self.create(self.parse_id(parent_id), name, False, created=created)
+            if path is not None:
+                node.path = Path(path)
+                node.size = node.path.stat().st_size
+            else:
+                node.data = bytes(data or b"")
+                node.size = len(node.data)
+            self._size_cache.clear()
+            return str(node.id)
+
+    def item(self, item_id: str) -> dict | None:
+        """A snapshot of one item (``id``, ``name``, ``parent_id``, ``is_dir``, ``size`` as int,
+        ``type``, ``created``), or None when it does not exist."""
+        with self.lock:
+            node = self.nodes.get(self.parse_id(item_id))
+            return None if node is None else self._snapshot(node)
+
+    def children(self, folder_id: str) -> list[dict]:
+        """Snapshots of a folder's children in creation order."""
+        with self.lock:
+            folder = self.folder(self.parse_id(folder_id))
+            return [self._snapshot(self.nodes[c]) for c in folder.children]
+
+    def delete(self, item_id: str) -> None:
+        with self.lock:
+            self.remove(self.parse_id(item_id))
+
+    def rename(self, item_id: str, name: str) -> None:
+        with self.lock:
+            self.set_name(self.parse_id(item_id), name)
+
+    def move(self, item_id: str, parent_id: str) -> None:
+        with self.lock:
+            self.relocate(self.parse_id(item_id), self.parse_id(parent_id))
+
+    def file_bytes(self, item_id: str) -> bytes:
+        """All the bytes the emulator serves for a file."""
+        source = self.file_source(self.parse_id(item_id))
+        return b"".join(source.chunks(0, source.size - 1)) if source.size else b""
+
+    # ----------------------------------------------------------------------------- the tree
+
+    @staticmethod
+    def parse_id(value: object, name: str = "id") -> int:
+        """An id given as a non-negative integer or a string of digits."""
+        if isinstance(value, bool):
+            raise invalid(name)
+        if isinstance(value, int) and value >= 0:
+            return value
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            return int(value)
+        raise invalid(name)
+
+    def node(self, node_id: int) -> Node:
+        node = self.nodes.get(node_id)
+        if node is None:
+            raise not_found()
+        return node
+
+    def folder(self, node_id: int) -> Node:
+        node = self.node(node_id)
+        if not node.is_dir:
+            raise ApiError("Target is not a folder", "conflict")
+        return node
+
+    def size_of(self, node: Node) -> int:
+        if not node.is_dir:
+            return node.size
+        cached = self._size_cache.get(node.id)
+        if cached is None:
+            cached = sum(self.size_of(self.nodes[c]) for c in node.children)
+            self._size_cache[node.id] = cached
+        return cached
+
+    def create(
+        self, parent_id: int, name: object, is_dir: bool, *, created: float | None = None
+    ) -> Node:
+        if not isinstance(name, str) or not name:
+            raise invalid("name")
+        parent = self.folder(parent_id)
+        if created is None:
+            # Strictly increasing creation times keep createdat ordering deterministic.
+            created = max(self.clock(), self._last_created + 0.001)
+            self._last_created = created
+        node = Node(self._next_id, name, parent.id, is_dir, created)
+        self._next_id += 1
+        self.nodes[node.id] = node
+        parent.children[node.id] = None
+        self._size_cache.clear()
+        return node
+
+    def _movable(self, node_id: int) -> Node:
+        if node_id == ROOT_ID:
+            raise invalid("id")
+        return self.node(node_id)
+
+    def set_name(self, node_id: int, name: object) -> Node:
+        node = self._movable(node_id)
+        if not isinstance(name, str) or not name:
+            raise invalid("name")
+        node.name = name
+        return node
+
+    def relocate(self, node_id: int, parent_id: int) -> Node:
+        node = self._movable(node_id)
+        target = self.folder(parent_id)
+        if node.is_dir and self.is_within(target.id, node.id):
+            raise ApiError("Cannot move a folder into itself or its own subtree", "conflict")
+        del self.nodes[node.parent_id].children[node.id]
+        target.children[node.id] = None
+        node.parent_id = target.id
+        self._size_cache.clear()
+        return node
+
+    def remove(self, node_id: int) -> None:
+        node = self._movable(node_id)
+        del self.nodes[node.parent_id].children[node.id]
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            del self.nodes[current.id]
+            stack.extend(self.nodes[c] for c in current.children)
+        self._size_cache.clear()
+
+    def is_within(self, node_id: int, ancestor_id: int) -> bool:
+        """True if ``node_id`` is ``ancestor_id`` or lies somewhere below it."""
+        current = node_id
+        while current != -1:
+            if current == ancestor_id:
+                return True
+            current = self.nodes[current].parent_id
+        return False
+
+    def descendants(self, node_id: int = ROOT_ID) -> Iterator[Node]:
+        """Every node below ``node_id`` (not itself), depth first in creation order."""
+        stack = list(reversed(self.nodes[node_id].children))
+        while stack:
+            node = self.nodes[stack.pop()]
+            yield node
+            stack.extend(reversed(node.children))
+
+    def file_source(self, node_id: int) -> FileSource:
+        with self.lock:
+            node = self.node(node_id)
+            if node.is_dir:
+                raise ApiError("Cannot download a folder", "conflict")
+            return FileSource(node.id, node.name, node.size, node.created, node.data, node.path)
+
+    def _snapshot(self, node: Node) -> dict:
+        return {
+            "id": str(node.id),
+            "name": node.name,
+            "parent_id": None if node.id == ROOT_ID else str(node.parent_id),
+            "is_dir": node.is_dir,
+            "size": self.size_of(node),
+            "type": node.type,
+            "created": node.created,
+        }
+
+    # ------------------------------------------------------------------------ credentials
+
+    def credentials_match(self, api_key: str, api_secret: str) -> bool:
+        key_ok = hmac.compare_digest(api_key.encode(), self.api_key.encode())
+        secret_ok = hmac.compare_digest(api_secret.encode(), self.api_secret.encode())
+        return key_ok and secret_ok
+
+    # ----------------------------------------------------------------------------- tokens
+
+    def issue_token(self, ttl: float) -> str:
+        with self.lock:
+            if len(self._tokens) >= _MAX_TOKENS:
+                oldest = min(self._tokens, key=self._tokens.__getitem__)
+                del self._tokens[oldest]
+            token = secrets.token_urlsafe(24)
+            self._tokens[token] = self.clock() + ttl
+            return token
+
+    def token_status(self, token: str) -> str:
+        """"valid", "expired" or "unknown"."""
+        with self.lock:
+            expiry = self._tokens.get(token)
+        if expiry is None:
+            return "unknown"
+        return "valid" if self.clock() < expiry else "expired"
+
+    # -------------------------------------------------------------------------- messages
+
+    def post_message(self, node: Node, verb: str = "downloaded") -> Message:
+        size = human_size(self.size_of(node))
+        title = (
+            f'<a rel="userfile" href="/file/{node.id}">{node.name}</a> '
+            f'<span class="dash-gray">({size}) {verb}</span>'
+        )
+        message = Message(self._next_message_id, title, node.name, node.type, node.id)
+        self._next_message_id += 1
+        self.messages[message.id] = message
+        return message
+
+    # ------------------------------------------------------------------------- transfers
+
+    def add_transfer(self, link: str) -> Transfer:
+        name, error = analyze_link(link)
+        transfer = Transfer(self._next_transfer_id, name, link, self.clock(), error)
+        self._next_transfer_id += 1
+        self.transfers[transfer.id] = transfer
+        return transfer
+
+    def transfer_progress(self, transfer: Transfer) -> tuple[str, str | None]:
+        """(status, percent_done) of a transfer now; progress is a function of elapsed time."""
+        if transfer.error is not None:
+            return transfer.error, None
+        if transfer.file_id is not None:
+            return "Completed", "100"
+        elapsed = self.clock() - transfer.started
+        if elapsed < 0.1 * self.transfer_seconds:
+            return "Waiting", "0"
+        percent = int(100 * elapsed / self.transfer_seconds)
+        return "Downloading", str(min(99, max(1, percent)))
+
+    def advance(self) -> None:
+        """Finish due transfers (file + dashboard message) and forget old failed ones."""
+        with self.lock:
+            now = self.clock()
+            for transfer in list(self.transfers.values()):
+                elapsed = now - transfer.started
+                if transfer.error is not None:
+                    if elapsed >= max(self.transfer_seconds, 1.0):
+                        del self.transfers[transfer.id]
+                elif transfer.file_id is None and elapsed >= self.transfer_seconds:
+                    node = self.create(ROOT_ID, transfer.name, False)
+                    node.data = fetched_bytes(transfer.link)
+                    node.size = len(node.data)
+                    self._size_cache.clear()
+                    transfer.file_id = node.id
+                    self.post_message(node)
+
+    # ---------------------------------------------------------------------- subscriptions
+
+    def add_subscription(self, sub: Subscription) -> Subscription:
+        """Store ``sub`` under a fresh id."""
+        sub.id, sub.last_update = self._next_subscription_id, self.clock()
+        self._next_subscription_id += 1
+        self.subscriptions[sub.id] = sub
+        return sub
+
+
+# --------------------------------------------------------------------------- remote links
+
+
+def analyze_link(link: str) -> tuple[str, str | None]:
+    """(name, error) for a link given to transfers add / urls analyze.
+
+    http, https, ftp and magnet links succeed unless their host ends in ``.invalid``; the name is
+    the URL's last path segment (a magnet's ``dn=``).
+    """
+    link = link.strip()
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return link or "unknown", f"Error: Could not fetch {link}"
+    if parts.scheme == "magnet":
+        names = parse_qs(parts.query).get("dn")
+        ok = bool(parse_qs(parts.query).get("xt"))
+        name = names[0] if names else "magnet-download"
+        return name, None if ok else f"Error: Could not fetch {link}"
+    host = (parts.hostname or "").lower()
+    segment = unquote(parts.path.rstrip("/").rpartition("/")[2])
+    name = segment or host or "download"
+    if name.lower().endswith(".torrent") and len(name) > len(".torrent"):
+        name = name[: -len(".torrent")]
+    if parts.scheme not in _FETCHABLE_SCHEMES or not host or host.endswith(".invalid"):
+        return name, f"Error: Could not fetch {link}"
+    return name, None
+
+
+def fetched_size(link: str) -> int:
+    """The deterministic size of what a transfer of ``link`` produces: 2 to 6 KiB."""
+    digest = hashlib.sha256(link.strip().encode()).digest()
+    return 2048 + int.from_bytes(digest[:2], "big") % 4096
+
+
+def fetched_bytes(link: str) -> bytes:
+    """The deterministic content a completed transfer of ``link`` puts in the account."""
+    size = fetched_size(link)
+    out = bytearray()
+    block = hashlib.sha256(link.strip().encode()).digest()
+    while len(out) < size:
+        block = hashlib.sha256(block).digest()
+        out += block
+    return bytes(out[:size])
