@@ -1,0 +1,193 @@
+"""Parsing put.io's JSON into typed results: strings or numbers, nulls, unknown fields."""
+
+import pytest
+
+from putiofs.models import (
+    AnalyzeResult,
+    DirNode,
+    Friend,
+    Item,
+    Message,
+    Subscription,
+    Transfer,
+    Url,
+    User,
+    flatten_dirmap,
+    to_bool,
+    to_int,
+)
+
+SPEC_FOLDER = {
+    "id": "4394",
+    "name": "ABCDE",
+    "type": "folder",
+    "size": "23472048",
+    "is_dir": True,
+    "parent_id": "0",
+    "screenshot_url": "http://put.io/screenshot/b/dgRgraFxlXmNl.jpg",
+    "thumb_url": "http://put.io/screenshot/dgRgraFxlXmNl.jpg",
+    "file_icon_url": "http://put.io/images/file_types/folder.png",
+    "download_url": "http://put.io/download-file/XXXX/4394",
+}
+
+
+def test_item_from_spec_sample():
+    item = Item.from_json(SPEC_FOLDER)
+    assert item.id == "4394"
+    assert item.size == 23472048
+    assert item.is_dir is True
+    assert item.parent_id == "0"
+    assert item.type == "folder"
+    assert item.download_url.endswith("/4394")
+    assert item.stream_url is None
+
+
+def test_item_numbers_nulls_and_unknown_fields():
+    item = Item.from_json({
+        "id": 17, "name": "a/b.mp4", "type": 3, "size": 12.0, "is_dir": "0",
+        "parent_id": 4394, "screenshot_url": None, "brand_new_field": [1, 2],
+        "stream_url": "http://x/stream/17", "zip_url": "http://x/zip/17",
+    })
+    assert item.id == "17"
+    assert item.parent_id == "4394"
+    assert item.name == "a/b.mp4"
+    assert item.type == "movie"
+    assert item.size == 12
+    assert item.is_dir is False
+    assert item.screenshot_url is None
+    assert item.stream_url == "http://x/stream/17"
+    assert item.zip_url == "http://x/zip/17"
+
+
+def test_item_missing_fields_and_is_dir_from_type():
+    item = Item.from_json({"id": "5", "type": "folder"})
+    assert item.is_dir is True
+    assert item.size == 0
+    assert item.name == ""
+    assert item.parent_id is None
+    assert Item.from_json({"id": "6", "size": None}).size == 0
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (True, True), (False, False), (1, True), (0, False), ("1", True), ("0", False),
+    ("true", True), ("False", False), (None, None), ("maybe", None),
+])
+def test_to_bool(raw, expected):
+    assert to_bool(raw) is expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("42", 42), (42, 42), (42.7, 42), ("42.0", 42), ("", None), (None, None), ("x", None),
+])
+def test_to_int(raw, expected):
+    assert to_int(raw) == expected
+
+
+def test_message_spec_sample():
+    msg = Message.from_json({
+        "user_file_id": 4, "user_id": 666666666, "description": None,
+        "title": '<a rel="userfile" href="/file/4">abcd.mp4</a>', "importance": 0,
+        "file_name": "abcd.mp4", "id": "3773", "file_type": "audio", "hidden": 0,
+        "from_user_id": None, "channel": "2",
+    })
+    assert msg.id == 3773
+    assert msg.channel == 2
+    assert msg.hidden is False
+    assert msg.from_user_id is None
+    assert msg.user_file_id == 4
+
+
+def test_subscription_spec_sample():
+    sub = Subscription.from_json({
+        "id": "860", "url": "http://legaltorrents.com/music/rss.xml", "name": "Jazz Radio",
+        "do_filters": "jazz, mp3", "dont_filters": "smooth, wav", "parent_folder_id": "234",
+        "last_update_time": "2010-01-01 00:00", "next_update_time": "2010-01-01 00:00",
+        "paused": "false",
+    })
+    assert sub.id == 860
+    assert sub.parent_folder_id == 234
+    assert sub.paused is False
+    assert sub.do_filters == "jazz, mp3"
+    assert Subscription.from_json({"id": 1, "title": "T", "paused": 1}).name == "T"
+    assert Subscription.from_json({"id": 1, "paused": True}).paused is True
+
+
+def test_transfer_ok_and_error_samples():
+    done = Transfer.from_json({"id": "45", "name": "A video file.avi", "status": "Completed",
+                               "percent_done": "100"})
+    assert (done.id, done.percent_done, done.is_error) == ("45", 100, False)
+    failed = Transfer.from_json({"id": None, "name": "A file.avi",
+                                 "status": "Error: Not enough disk space",
+                                 "percent_done": None})
+    assert failed.id is None
+    assert failed.percent_done is None
+    assert failed.is_error
+
+
+def test_url_samples_including_multipart():
+    single = Url.from_json({"dl_handler": "Single Url", "name": "f.mp4", "file_size": "92014",
+                            "dltype": 3, "human_size": "89.86K", "error": None, "paid_bw": 0})
+    assert single.file_size == 92014
+    assert single.dltype == 3
+    assert single.error is None
+    multi = Url.from_json({"dltype": "4", "dl_handler": "Multipart", "name": "ABCDE",
+                           "urls": ["http://r/ab.part1.rar", "http://r/ab.part2.rar"]})
+    assert multi.urls == ("http://r/ab.part1.rar", "http://r/ab.part2.rar")
+    assert multi.dltype == 4
+
+
+def test_analyze_result_flat_and_bucketed():
+    flat = AnalyzeResult.from_json([{"url": "http://a/b", "name": "b"}])
+    assert [u.url for u in flat.urls] == ["http://a/b"]
+    assert flat.disk_avail is None
+    bucketed = AnalyzeResult.from_json({
+        "items": {"singleurl": [{"url": "http://a/b"}], "torrent": [],
+                  "multiparturl": [{"name": "m", "urls": ["u1", "u2"]}],
+                  "error": [{"url": "bad", "error": "cannot fetch"}]},
+        "disk_avail": "1000", "bw_avail": 5,
+    })
+    assert {(u.bucket, u.url) for u in bucketed.urls} == {
+        ("singleurl", "http://a/b"), ("multiparturl", None), ("error", "bad")}
+    assert bucketed.disk_avail == 1000
+    assert bucketed.bw_avail == 5
+
+
+def test_user_repr_hides_secrets_and_reads_live_fields():
+    user = User.from_json({"id": "7", "user_name": "demo", "name": "Demo", "api_key": "KEY123",
+                           "api_secret": "SECRET456", "access_token": "TOKEN789",
+                           "disk_quota": "1073741824", "disk_quota_available": 1000,
+                           "friends_count": "2"})
+    assert user.user_id == 7
+    assert user.disk_quota == 1073741824
+    assert user.disk_quota_available == 1000
+    assert user.friends_count == 2
+    text = repr(user)
+    for secret in ("KEY123", "SECRET456", "TOKEN789"):
+        assert secret not in text
+    doc_user = User.from_json({"user_id": 3, "user_name": "u"})
+    assert doc_user.disk_quota is None
+
+
+def test_friend():
+    friend = Friend.from_json({"id": 12, "name": "bob", "dir_id": 400})
+    assert friend == Friend(id="12", name="bob", dir_id="400")
+
+
+def test_dirmap_flat_list():
+    nodes = flatten_dirmap([
+        {"id": "1", "name": "a", "parent_id": "0"},
+        {"id": 2, "name": "b", "parent_id": 1},
+    ])
+    assert nodes == [DirNode("1", "a", "0"), DirNode("2", "b", "1")]
+
+
+def test_dirmap_nested_tree_with_and_without_root():
+    tree = {"id": "0", "name": "Your Files", "dirs": [
+        {"id": "1", "name": "a", "dirs": [{"id": "2", "name": "b", "dirs": []}]},
+        {"id": "3", "name": "c"},
+    ]}
+    expected = {DirNode("1", "a", "0"), DirNode("2", "b", "1"), DirNode("3", "c", "0")}
+    assert set(flatten_dirmap(tree)) == expected
+    assert set(flatten_dirmap([tree])) == expected
+    assert set(flatten_dirmap(tree["dirs"])) == expected
+    assert set(flatten_dirmap({"dirs": tree["dirs"]})) == expected
