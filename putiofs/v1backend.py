@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from putiofs.backend import ROOT_ID, Entry, FolderRef, Quota
@@ -31,14 +32,22 @@ def entry_from_item(item: Item, parent_id: str | None = None) -> Entry:
 
 class V1Backend:
     """Backend over the v1 API. The access token for stream URLs is fetched once, shared by
-    all threads, and replaced only when a caller reports it refused (``refresh_token``)."""
+    all threads, and replaced only when a caller reports it refused (``refresh_token``).
+
+    Many readers often hit the expired token at once: a token younger than
+    ``token_refresh_interval`` seconds is not replaced again, so they share one new token.
+    """
 
     root_id = ROOT_ID
 
-    def __init__(self, client: PutioClient) -> None:
+    def __init__(self, client: PutioClient, *, token_refresh_interval: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self._token: str | None = None
+        self._token_time = 0.0
         self._token_lock = threading.Lock()
+        self._refresh_interval = token_refresh_interval
+        self._clock = clock
 
     def __repr__(self) -> str:
         return f"V1Backend({self.client!r})"
@@ -68,10 +77,11 @@ class V1Backend:
 
     def access_token(self, *, refresh: bool = False) -> str:
         """The cached acctoken; a new one if ``refresh`` (one fetch even if many threads ask)."""
-        stale = self._token
         with self._token_lock:
-            if self._token is None or (refresh and self._token == stale):
+            fresh = self._clock() - self._token_time < self._refresh_interval
+            if self._token is None or (refresh and not fresh):
                 self._token = self.client.acctoken()
+                self._token_time = self._clock()
             return self._token
 
     def stream_url(self, entry: Entry, *, refresh_token: bool = False) -> str:
