@@ -1,0 +1,446 @@
+"""Streaming reads of one open file over a kept-open HTTP Range GET.
+
+A :class:`StreamReader` serves ``read(offset, length)`` for one FUSE file handle. It knows
+nothing about FUSE or put.io's API: it is handed a ``requests.Session`` and a URL provider.
+
+How a read is served, cheapest first:
+
+* the **edge blocks**: the first and last ``edge_cache`` bytes of the file, fetched whole on
+  first touch and kept (players read the header, then the index at the end, then play);
+* the **back buffer**: the most recent ``back_buffer`` bytes taken from the stream, which absorbs
+  the slightly out-of-order and backward requests the kernel's readahead sends from several
+  threads;
+* the **open stream**: a Range GET consumed incrementally. A jump forward of at most
+  ``forward_skip_max`` bytes is read through; a farther jump, or a jump backward out of the
+  buffer, closes it and reopens at the new offset.
+
+Each GET asks for a window (``bytes=start-end``) that starts at ``readahead_min`` and doubles
+every time a window is read to its end sequentially; once it reaches ``readahead_max`` the GET is
+open-ended (``bytes=start-``), so a whole-file copy costs a handful of GETs whatever the file's
+size. A far seek resets the window. Bounded windows keep random access cheap: what is left of a
+small window is drained and the keep-alive connection reused, not torn down.
+
+Memory per handle is bounded by ``back_buffer + 2 * edge_cache`` plus the bytes of the read in
+progress (the kernel caps those: 128 KiB on libfuse2, 1 MiB on libfuse3) and one socket read of
+at most 256 KiB.
+
+Every answer is checked: 206 with a Content-Range equal to the request (start, end and the
+file's total size), or 200 only for a request from byte 0 with the whole file following. Anything
+else is an error, never data. A dropped, timed-out or stalled body is resumed at the exact byte
+still needed, up to ``max_attempts`` consecutive failures (progress resets the count), and a
+whole ``read()`` never takes longer than ``deadline``. Log lines name the handle by ``label`` and
+never show the URL, which carries a token.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import requests
+import urllib3
+
+from putiofs.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PutioError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 256 * 1024          # at most this much per socket read
+_DRAIN_MAX = 64 * 1024       # a response with at most this much left is drained, not closed
+_BACKOFF_FIRST = 0.05
+_BACKOFF_MAX = 1.0
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+# What a broken connection can raise while a body is being read.
+_BODY_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError,
+                requests.RequestException)
+
+
+class _Retry(Exception):
+    """A failure worth another attempt; ``final`` is what to raise when attempts run out."""
+
+    def __init__(self, final: PutioError, retry_after: float | None = None) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.retry_after = retry_after
+
+
+class StreamReader:
+    """Serves reads of one open remote file from one kept-open HTTP Range stream.
+
+    ``url_provider(refresh)`` returns the full stream URL, token included; ``refresh=True`` asks
+    for a fresh token and is called once after a 401/403. It is called before every GET, so it
+    should be cheap (the caller caches the token). ``read`` may be called from several threads;
+    calls on one reader are serialised by a lock. ``close`` waits for a read in progress (at
+    most ``deadline``).
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        url_provider: Callable[[bool], str],
+        size: int,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 4,
+        deadline: float = 60.0,
+        readahead_min: int = 128 * 1024,
+        readahead_max: int = 8 * 1024 * 1024,
+        forward_skip_max: int = 4 * 1024 * 1024,
+        back_buffer: int = 1024 * 1024,
+        edge_cache: int = 256 * 1024,
+        label: str = "",
+    ) -> None:
+        if size < 0:
+            raise ValueError("size must not be negative")
+        self._session = session
+        self._url_provider = url_provider
+        self._size = size
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._max_attempts = max(1, max_attempts)
+        self._deadline = deadline
+        self._readahead_min = max(1, readahead_min)
+        self._readahead_max = max(self._readahead_min, readahead_max)
+        self._forward_skip_max = max(0, forward_skip_max)
+        self._back_buffer = max(0, back_buffer)
+        self._label = label or "stream"
+
+        self._head_end = min(max(0, edge_cache), size)
+        self._tail_start = max(self._head_end, size - max(0, edge_cache))
+        self._head: bytes | None = None
+        self._tail: bytes | None = None
+
+        self._lock = threading.Lock()
+        self._closed = False
+        self._resp: requests.Response | None = None
+        self._resp_end = 0            # exclusive end of what the open response will send
+        self._window = 0              # size of the last GET's window; 0 before the first GET
+        self._pos = 0                 # next byte the stream delivers; the buffer ends here
+        self._buf_start = 0
+        self._chunks: deque[tuple[int, bytes]] = deque()
+        self._failures = 0            # consecutive failed attempts in the current read
+        self._refreshed = False       # the token was refreshed during the current read
+        self._resuming = False        # the next GET continues after a failure
+
+    def __repr__(self) -> str:
+        return f"StreamReader({self._label!r}, size={self._size})"
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    # -- public --------------------------------------------------------------------------
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Exactly ``min(length, size - offset)`` bytes from ``offset``; ``b""`` at or past EOF.
+
+        Raises AuthenticationError, NotFoundError, ServerError or TransportError (also when the
+        call would take longer than ``deadline``); never returns bytes the server did not
+        promise for exactly this range.
+        """
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must not be negative")
+        end = min(offset + length, self._size)
+        if offset >= end:
+            return b""
+        deadline = time.monotonic() + self._deadline
+        if not self._lock.acquire(timeout=max(0.0, self._deadline)):
+            raise TransportError("read timed out waiting for another read of the same file")
+        try:
+            if self._closed:
+                raise TransportError("read of a closed file handle")
+            self._failures = 0
+            self._refreshed = False
+            data = self._read_locked(offset, end, deadline)
+        finally:
+            self._lock.release()
+        if len(data) != end - offset:
+            raise ServerError(f"{self._label}: assembled {len(data)} bytes, expected "
+                              f"{end - offset}")
+        return data
+
+    def close(self) -> None:
+        """Release the HTTP connection (drained back to the pool if little is left). Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._discard(reuse=True)
+            self._chunks.clear()
+            self._head = self._tail = None
+
+    def __enter__(self) -> StreamReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- assembling a read ---------------------------------------------------------------
+
+    def _read_locked(self, offset: int, end: int, deadline: float) -> bytes:
+        head_end, tail_start = self._head_end, self._tail_start
+        if self._head is None and offset < head_end:
+            self._head = self._fetch(0, head_end, deadline)
+        if self._tail is None and tail_start < self._size and end > tail_start:
+            self._tail = self._fetch(tail_start, self._size, deadline)
+        pieces: list[bytes] = []
+        cur = offset
+        while cur < end:
+            if self._head is not None and cur < head_end:
+                stop = min(end, head_end)
+                pieces.append(self._head[cur:stop])
+            elif self._tail is not None and cur >= tail_start:
+                stop = end
+                pieces.append(self._tail[cur - tail_start:stop - tail_start])
+            else:
+                stop = min(end, tail_start) if self._tail is not None else end
+                pieces.append(self._fetch(cur, stop, deadline))
+            cur = stop
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _fetch(self, start: int, end: int, deadline: float) -> bytes:
+        """Bytes [start, end) from the back buffer and the stream, reopening as needed."""
+        pieces: list[bytes] = []
+        cur = start
+        while cur < end:
+            if self._buf_start <= cur < self._pos:
+                stop = min(end, self._pos)
+                pieces.append(self._copy(cur, stop))
+                cur = stop
+                continue
+            try:
+                if not self._can_serve(cur):
+                    self._open(cur, end, deadline)
+                self._pull(min(end, self._resp_end), cur, deadline)
+            except _Retry as failure:
+                self._discard(reuse=False)
+                self._failures += 1
+                if self._failures >= self._max_attempts:
+                    log.debug("%s: giving up after %d attempts: %s", self._label,
+                              self._failures, failure)
+                    raise failure.final from None
+                self._backoff(deadline, failure)
+                self._resuming = True
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _can_serve(self, cur: int) -> bool:
+        """The open response reaches ``cur`` by reading forward a short way."""
+        return (self._resp is not None and self._pos < self._resp_end
+                and self._pos <= cur <= self._pos + self._forward_skip_max)
+
+    # -- the back buffer -----------------------------------------------------------------
+
+    def _copy(self, start: int, stop: int) -> bytes:
+        out: list[memoryview] = []
+        for chunk_start, data in self._chunks:
+            chunk_end = chunk_start + len(data)
+            if chunk_end <= start:
+                continue
+            if chunk_start >= stop:
+                break
+            out.append(memoryview(data)[max(start, chunk_start) - chunk_start:
+                                        min(stop, chunk_end) - chunk_start])
+        return b"".join(out)
+
+    def _append(self, data: bytes, keep_from: int) -> None:
+        self._chunks.append((self._pos, data))
+        self._pos += len(data)
+        limit = min(self._pos - self._back_buffer, keep_from)
+        while self._chunks:
+            chunk_start, first = self._chunks[0]
+            if chunk_start + len(first) > limit:
+                break
+            self._chunks.popleft()
+        self._buf_start = self._chunks[0][0] if self._chunks else self._pos
+
+    def _reset_buffer(self, pos: int) -> None:
+        self._chunks.clear()
+        self._buf_start = self._pos = pos
+
+    # -- the HTTP stream -----------------------------------------------------------------
+
+    def _open(self, cur: int, want_end: int, deadline: float) -> None:
+        """Start a GET that will deliver ``cur`` (from ``self._pos`` when that is close)."""
+        near = self._window > 0 and self._pos <= cur <= self._pos + self._forward_skip_max
+        if self._resuming:
+            reason = "resume"
+        elif near:
+            reason = "sequential"
+            self._window = min(self._window * 2, self._readahead_max)
+        else:
+            reason = "first read" if self._window == 0 else "seek"
+            self._window = self._readahead_min
+        self._resuming = False
+        self._discard(reuse=True)
+        if not near:
+            self._reset_buffer(cur)
+        start = self._pos
+        if self._window >= self._readahead_max:
+            req_end = self._size
+        else:
+            req_end = min(self._size, start + max(self._window, want_end - start))
+        log.debug("%s: GET bytes %d-%d (%s, window %d)", self._label, start, req_end - 1,
+                  reason, self._window)
+        self._resp, self._resp_end = self._request(start, req_end, deadline)
+
+    def _request(self, start: int, req_end: int, deadline: float) -> tuple[requests.Response, int]:
+        """One checked Range GET for [start, req_end); returns the response and its end."""
+        spec = f"bytes={start}-" if req_end >= self._size else f"bytes={start}-{req_end - 1}"
+        headers = {"Range": spec, "Accept-Encoding": "identity"}
+        refresh = False
+        while True:
+            remaining = self._remaining(deadline)
+            url = self._url_provider(refresh)
+            refresh = False
+            try:
+                resp = self._session.get(
+                    url, headers=headers, stream=True, allow_redirects=True,
+                    timeout=(min(self._connect_timeout, remaining),
+                             min(self._read_timeout, remaining)))
+            except requests.TooManyRedirects:
+                raise ServerError(f"{self._label}: too many redirects") from None
+            except requests.RequestException as exc:
+                # str(exc) would carry the URL and its token: name the type only.
+                raise _Retry(TransportError(
+                    f"{self._label}: GET from byte {start} failed: {type(exc).__name__}")) from None
+            status = resp.status_code
+            if status in (401, 403):
+                resp.close()
+                if self._refreshed:
+                    raise AuthenticationError(
+                        f"{self._label}: stream refused ({status}) after a token refresh",
+                        status=status)
+                log.debug("%s: stream answered %d, refreshing the token", self._label, status)
+                self._refreshed = True
+                refresh = True
+                continue
+            try:
+                return resp, self._check(resp, start, req_end)
+            except BaseException:
+                resp.close()
+                raise
+
+    def _check(self, resp: requests.Response, start: int, req_end: int) -> int:
+        """Validate status and headers against the request; the response's exclusive end."""
+        status = resp.status_code
+        label = self._label
+        if status in (404, 410):
+            raise NotFoundError(f"{label}: the file is gone ({status})", status=status)
+        if status == 429:
+            retry_after = _retry_after(resp.headers.get("Retry-After"))
+            raise _Retry(RateLimitedError(f"{label}: stream rate limited",
+                                          retry_after=retry_after), retry_after)
+        if status >= 500:
+            raise _Retry(ServerError(f"{label}: stream answered {status}", status=status))
+        if status not in (200, 206):
+            raise ServerError(f"{label}: unexpected answer {status} to a Range GET from byte "
+                              f"{start}", status=status)
+        encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise ServerError(f"{label}: stream sent Content-Encoding {encoding!r}", status=status)
+        length = resp.headers.get("Content-Length")
+        if status == 200:
+            if start != 0:
+                raise ServerError(f"{label}: server ignored Range (200 for a read from byte "
+                                  f"{start})", status=status)
+            if length is not None and length.strip() != str(self._size):
+                raise ServerError(f"{label}: 200 with Content-Length {length.strip()!r}, file "
+                                  f"size {self._size}", status=status)
+            return self._size
+        match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+        want = (start, req_end - 1, str(self._size))
+        got = (int(match.group(1)), int(match.group(2)), match.group(3)) if match else None
+        if got != want:
+            raise ServerError(f"{label}: Content-Range {resp.headers.get('Content-Range')!r} "
+                              f"does not match bytes {want[0]}-{want[1]}/{want[2]}",
+                              status=status)
+        if length is not None and length.strip() != str(req_end - start):
+            raise ServerError(f"{label}: Content-Length {length.strip()!r} does not match "
+                              f"bytes {start}-{req_end - 1}", status=status)
+        return req_end
+
+    def _pull(self, target: int, keep_from: int, deadline: float) -> None:
+        """Read the open response up to ``target`` into the back buffer."""
+        resp = self._resp
+        assert resp is not None
+        while self._pos < target:
+            remaining = self._remaining(deadline)
+            _set_socket_timeout(resp, min(self._read_timeout, remaining))
+            try:
+                data = resp.raw.read1(min(target - self._pos, _CHUNK), decode_content=False)
+            except _BODY_ERRORS as exc:
+                raise _Retry(TransportError(
+                    f"{self._label}: stream broke at byte {self._pos}: {type(exc).__name__}")
+                ) from None
+            if not data:
+                raise _Retry(ServerError(
+                    f"{self._label}: body ended at byte {self._pos}, "
+                    f"{self._resp_end} promised"))
+            self._append(data, keep_from)
+            self._failures = 0
+        if self._pos >= self._resp_end:
+            self._resp = None
+            resp.close()  # fully read: urllib3 has already put the connection back in the pool
+
+    def _discard(self, *, reuse: bool) -> None:
+        """Let go of the open response: drain a short rest to keep the connection, else close."""
+        resp, self._resp = self._resp, None
+        if resp is None:
+            return
+        left = self._resp_end - self._pos
+        if reuse and 0 < left <= _DRAIN_MAX:
+            try:
+                _set_socket_timeout(resp, min(1.0, self._read_timeout))
+                while left > 0:
+                    data = resp.raw.read1(left, decode_content=False)
+                    if not data:
+                        break
+                    left -= len(data)
+            except _BODY_ERRORS:
+                pass
+        resp.close()
+
+    def _remaining(self, deadline: float) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TransportError(f"{self._label}: read took longer than {self._deadline:g} s")
+        return remaining
+
+    def _backoff(self, deadline: float, failure: _Retry) -> None:
+        delay = min(_BACKOFF_FIRST * 2 ** (self._failures - 1), _BACKOFF_MAX)
+        if failure.retry_after is not None:
+            delay = max(delay, failure.retry_after)
+        remaining = deadline - time.monotonic()
+        if delay >= remaining:
+            raise TransportError(f"{self._label}: read took longer than {self._deadline:g} s "
+                                 f"(last failure: {failure})") from None
+        log.debug("%s: attempt %d failed (%s); retrying in %.2f s", self._label,
+                  self._failures, failure, delay)
+        time.sleep(delay)
+
+
+def _set_socket_timeout(resp: requests.Response, timeout: float) -> None:
+    """Bound the next socket read of a streamed body (urllib3 keeps the connection on it)."""
+    sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(max(0.001, timeout))
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
