@@ -562,6 +562,7 @@ class EmulatorServer:
             "demo_data/thumb.jpg").read_bytes()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port: int | None = None
 
     def __repr__(self) -> str:
         where = self.root_url if self._httpd else "not started"
@@ -572,6 +573,7 @@ class EmulatorServer:
         if self._httpd is not None:
             raise RuntimeError("emulator already started")
         self._httpd = _HTTPServer((self.options.host, self.options.port), self)
+        self._port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
                                         name="putio-emulator", daemon=True)
@@ -580,9 +582,10 @@ class EmulatorServer:
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
+        """The listening port (still known after ``stop()``)."""
+        if self._port is None:
             raise RuntimeError("emulator not started")
-        return self._httpd.server_address[1]
+        return self._port
 
     @property
     def root_url(self) -> str:
