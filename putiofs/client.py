@@ -5,14 +5,14 @@ JSON ``{api_key, api_secret, params}``, so the credentials travel only in the bo
 URL or an access log. Redirects are not followed: a 307 would re-send that body to wherever
 the redirect points.
 
-Retries: connection failures, timeouts, 5xx and 429 are retried with exponential backoff and
-full jitter (at least Retry-After on 429), within a bounded number of attempts and a bounded
-total time -- but only for calls that are safe to repeat. A call that creates something
-(``files.create_dir``, ``transfers.add``, ``subscriptions.create``) gets exactly one attempt:
-when a request times out we cannot know whether put.io already acted on it, and a blind repeat
-would create a second folder, a second download or a second subscription. Likewise the
-``subscriptions.pause`` toggle is not repeated (twice would undo it). A repeated delete that
-finds the thing already gone counts as done.
+Retries: connection failures, timeouts, 5xx, 429 and garbled answers are retried with
+exponential backoff and full jitter (at least Retry-After on 429), within a bounded number of
+attempts and a bounded total time -- but only for calls that are safe to repeat. A call that
+creates something (``files.create_dir``, ``transfers.add``, ``subscriptions.create``) gets
+exactly one attempt: when a request times out we cannot know whether put.io already acted on
+it, and a blind repeat would create a second folder, a second download or a second
+subscription. Likewise the ``subscriptions.pause`` toggle is not repeated (twice would undo
+it). A repeated delete that finds the thing already gone counts as done.
 
 Dialects: the live v1 server differed from its document (issue 2, section 5). The client
 detects which one it talks to from the first success envelope (``"error": false`` plus a
@@ -85,8 +85,11 @@ class PutioClient:
     ``timeout`` is (connect, read) seconds for every call. ``retries`` is how many times a
     repeatable call is tried again; ``backoff`` the first backoff ceiling in seconds (doubled
     per attempt, capped at ``max_backoff``); ``max_retry_time`` bounds the whole call including
-    waits. ``pool_size`` is the connection pool per host (API calls and concurrent file
-    streams share it). ``sleep``, ``clock`` and ``rng`` are injectable for tests.
+    waits. A 429 is retried after at least its Retry-After, unless that exceeds
+    ``max_retry_after`` or the time left: then the RateLimitedError (with ``retry_after``) is
+    raised at once rather than retrying early. ``pool_size`` is the connection pool per host
+    (API calls and concurrent file streams share it). ``sleep``, ``clock`` and ``rng`` are
+    injectable for tests.
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class PutioClient:
         backoff: float = 0.5,
         max_backoff: float = 20.0,
         max_retry_time: float = 60.0,
+        max_retry_after: float = 30.0,
         pool_size: int = 16,
         dialect: Dialect = "auto",
         sleep: Callable[[float], None] = time.sleep,
@@ -114,6 +118,7 @@ class PutioClient:
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._max_retry_time = max_retry_time
+        self._max_retry_after = max_retry_after
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
@@ -181,17 +186,21 @@ class PutioClient:
                 if attempt >= attempts or not _is_temporary(exc):
                     raise
                 delay = self._retry_delay(attempt, exc)
-                if self._clock() + delay > deadline:
+                if delay is None or self._clock() + delay > deadline:
                     raise
                 log.info("%s.%s: %s, retry %d/%d in %.2fs", service, method,
                          type(exc).__name__, attempt, attempts - 1, delay)
                 self._sleep(delay)
 
-    def _retry_delay(self, attempt: int, exc: PutioError) -> float:
+    def _retry_delay(self, attempt: int, exc: PutioError) -> float | None:
+        """Full jitter: uniform in [0, min(max_backoff, backoff * 2**(attempt-1))]; None if a
+        Retry-After is longer than we are willing to wait."""
         ceiling = min(self._max_backoff, self._backoff * (2 ** (attempt - 1)))
         delay = self._rng() * ceiling
         if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, self._max_backoff))
+            if exc.retry_after > self._max_retry_after:
+                return None
+            delay = max(delay, exc.retry_after)
         return delay
 
     def _call_once(self, service: str, method: str, params: Mapping[str, Any]) -> Any:
@@ -489,8 +498,10 @@ def _is_envelope(envelope: Mapping[str, Any]) -> bool:
 
 
 def _is_temporary(exc: PutioError) -> bool:
+    """Worth another attempt: no answer, 429, 5xx, or a garbled (truncated, non-JSON) answer.
+    A redirect is not: it would come back the same."""
     if isinstance(exc, ServerError):
-        return exc.status is None or exc.status >= 500
+        return exc.status is None or not 300 <= exc.status < 400
     return isinstance(exc, TransportError | RateLimitedError)
 
 

@@ -11,11 +11,14 @@ import requests
 
 from putiofs.client import PutioClient
 from putiofs.config import Settings
+from putiofs.emulator import Fault, Faults, RequestInfo
 from putiofs.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
     NotFoundError,
+    RateLimitedError,
+    ServerError,
 )
 from putiofs.models import Item
 
@@ -329,3 +332,42 @@ def test_user_info_and_friends(client, server, dialect):
     assert friend.name and friend.dir_id
     shared = client.list_files(friend.dir_id)
     assert [i.name for i in shared] == ["holiday plans.txt"]
+
+
+class FirstCallsFail(Faults):
+    """The first ``count`` API calls named ``name`` get ``fault``; everything else is served."""
+
+    def __init__(self, name: str, fault: Fault, count: int = 1) -> None:
+        self.name, self.fault, self.left = name, fault, count
+
+    def choose(self, request: RequestInfo) -> Fault | None:
+        if request.kind == "api" and request.name == self.name and self.left > 0:
+            self.left -= 1
+            return self.fault
+        return None
+
+
+@pytest.mark.parametrize("fault", [Fault(status=503), Fault(status=500),
+                                   Fault(malformed_json=True), Fault(drop_after=10),
+                                   Fault(status=429, retry_after=1)])
+def test_emulator_faults_retried_for_reads(emulator_factory, dialect, fault):
+    server = emulator_factory(dialect=dialect, demo=True,
+                              faults=FirstCallsFail("files.list", fault, count=2))
+    sleeps: list[float] = []
+    with make_client(server, retries=3, sleep=sleeps.append) as client:
+        assert "Movies" in {i.name for i in client.list_files("0")}
+    assert server.stats()["requests"]["files.list"] == 3
+    assert len(sleeps) == 2
+    if fault.retry_after:
+        assert min(sleeps) >= 1
+
+
+@pytest.mark.parametrize("fault,error", [(Fault(status=503), ServerError),
+                                         (Fault(status=429, retry_after=1), RateLimitedError)])
+def test_emulator_faults_not_retried_for_creates(emulator_factory, fault, error):
+    server = emulator_factory(faults=FirstCallsFail("files.create_dir", fault))
+    with make_client(server, retries=3, sleep=lambda s: None) as client:
+        with pytest.raises(error):
+            client.create_dir("once", "0")
+        assert server.stats()["requests"]["files.create_dir"] == 1
+        assert "once" not in {i.name for i in client.iter_folder("0")}
