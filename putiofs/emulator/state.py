@@ -221,12 +221,14 @@ class Account:
         """A snapshot of one item (``id``, ``name``, ``parent_id``, ``is_dir``, ``size`` as int,
         ``type``, ``created``), or None when it does not exist."""
         with self.lock:
+            self.advance()
             node = self.nodes.get(self.parse_id(item_id))
             return None if node is None else self._snapshot(node)
 
     def children(self, folder_id: str) -> list[dict]:
         """Snapshots of a folder's children in creation order."""
         with self.lock:
+            self.advance()
             folder = self.folder(self.parse_id(folder_id))
             return [self._snapshot(self.nodes[c]) for c in folder.children]
 
@@ -245,7 +247,7 @@ class Account:
     def file_bytes(self, item_id: str) -> bytes:
         """All the bytes the emulator serves for a file."""
         source = self.file_source(self.parse_id(item_id))
-        return b"".join(source.chunks(0, source.size - 1)) if source.size else b""
+        return b"".join(source.chunks(0, source.size - 1))
 
     # ----------------------------------------------------------------------------- the tree
 
@@ -423,7 +425,7 @@ class Account:
         elapsed = self.clock() - transfer.started
         if elapsed < 0.1 * self.transfer_seconds:
             return "Waiting", "0"
-        percent = int(100 * elapsed / self.transfer_seconds)
+        percent = int(100 * elapsed / max(self.transfer_seconds, 1e-9))
         return "Downloading", str(min(99, max(1, percent)))
 
     def advance(self) -> None:
