@@ -18,7 +18,9 @@ Each GET asks for a window (``bytes=start-end``) that starts at ``readahead_min`
 every time a window is read to its end sequentially; once it reaches ``readahead_max`` the GET is
 open-ended (``bytes=start-``), so a whole-file copy costs a handful of GETs whatever the file's
 size. A far seek resets the window. Bounded windows keep random access cheap: what is left of a
-small window is drained and the keep-alive connection reused, not torn down.
+small window is drained and the keep-alive connection reused, not torn down. When the stream
+URL redirects (a CDN), later GETs of the handle go straight to the redirect target until it
+refuses (401/403/404/410), then through the stream URL again.
 
 Memory per handle is bounded by ``back_buffer + 2 * edge_cache`` plus the bytes of the read in
 progress (the kernel caps those: 128 KiB on libfuse2, 1 MiB on libfuse3) and one socket read of
@@ -134,6 +136,7 @@ class StreamReader:
         self._failures = 0            # consecutive failed attempts in the current read
         self._refreshed = False       # the token was refreshed during the current read
         self._resuming = False        # the next GET continues after a failure
+        self._target: str | None = None   # where the stream URL last redirected to
 
     def __repr__(self) -> str:
         return f"StreamReader({self._label!r}, size={self._size})"
@@ -181,6 +184,7 @@ class StreamReader:
             self._discard(reuse=True)
             self._chunks.clear()
             self._head = self._tail = None
+            self._target = None
 
     def __enter__(self) -> StreamReader:
         return self
@@ -227,6 +231,7 @@ class StreamReader:
                 self._pull(min(end, self._resp_end), cur, deadline)
             except _Retry as failure:
                 self._discard(reuse=False)
+                self._target = None
                 self._failures += 1
                 if self._failures >= self._max_attempts:
                     log.debug("%s: giving up after %d attempts: %s", self._label,
@@ -303,7 +308,8 @@ class StreamReader:
         refresh = False
         while True:
             remaining = self._remaining(deadline)
-            url = self._url_provider(refresh)
+            direct = self._target
+            url = direct or self._url_provider(refresh)
             refresh = False
             try:
                 resp = self._session.get(
@@ -313,10 +319,16 @@ class StreamReader:
             except requests.TooManyRedirects:
                 raise ServerError(f"{self._label}: too many redirects") from None
             except requests.RequestException as exc:
+                self._target = None
                 # str(exc) would carry the URL and its token: name the type only.
                 raise _Retry(TransportError(
                     f"{self._label}: GET from byte {start} failed: {type(exc).__name__}")) from None
             status = resp.status_code
+            if direct is not None and status in (401, 403, 404, 410):
+                resp.close()
+                log.debug("%s: redirect target answered %d, asking again", self._label, status)
+                self._target = None
+                continue
             if status in (401, 403):
                 resp.close()
                 if self._refreshed:
@@ -328,10 +340,13 @@ class StreamReader:
                 refresh = True
                 continue
             try:
-                return resp, self._check(resp, start, req_end)
+                end = self._check(resp, start, req_end)
             except BaseException:
                 resp.close()
                 raise
+            if direct is None and resp.history:
+                self._target = resp.url  # later GETs of this handle skip the redirect hop
+            return resp, end
 
     def _check(self, resp: requests.Response, start: int, req_end: int) -> int:
         """Validate status and headers against the request; the response's exclusive end."""

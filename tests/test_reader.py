@@ -352,13 +352,25 @@ def test_short_forward_jump_is_read_from_the_open_stream(session, server):
     assert len(server.ranges) == 1
 
 
-def test_redirect_keeps_the_range(session, server):
+def test_redirect_keeps_the_range_and_is_followed_once_per_handle(session, server):
     provider = Provider(server, ["good"], redirect=True)
     with make(session, server, provider=provider, edge_cache=0) as reader:
         offset = MIB + 3
         assert reader.read(offset, 10 * KIB) == DATA[offset:offset + 10 * KIB]
+        assert reader.read(17, 10 * KIB) == DATA[17:17 + 10 * KIB]
     assert server.redirects == 1
     assert server.ranges[0].startswith(f"bytes={offset}-")
+    assert server.ranges[1].startswith("bytes=17-")
+
+
+def test_a_refused_redirect_target_goes_back_to_the_stream_url(session, server):
+    provider = Provider(server, ["good", "new"], redirect=True)
+    with make(session, server, provider=provider, edge_cache=0) as reader:
+        assert reader.read(0, 10) == DATA[:10]
+        server.behaviour.valid_tokens = {"new"}           # the old token and its target expire
+        assert reader.read(MIB, 10) == DATA[MIB:MIB + 10]
+    assert provider.refreshes == 1
+    assert server.redirects == 3   # first GET; the old stream URL again; the refreshed one
 
 
 # -- faults ---------------------------------------------------------------------------
