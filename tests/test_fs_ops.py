@@ -1,0 +1,143 @@
+"""The FUSE operations class called directly (no kernel), over the in-memory fake backend."""
+
+import errno
+import os
+import stat
+
+import pytest
+
+from putiofs.fs import MountOptions, PutioFS
+from tests.fake_backend import FakeBackend
+
+
+@pytest.fixture
+def backend():
+    b = FakeBackend()
+    videos = b.add("0", "Videos")
+    b.add(videos.id, "film.mp4", b"F" * 1000)
+    b.add("0", "notes.txt", b"hello")
+    b.add("0", "AC/DC.txt", b"rock")
+    b.add("0", "dup.txt", b"one")
+    b.add("0", "dup.txt", b"two!")
+    b.add("0", "Empty")
+    return b
+
+
+@pytest.fixture
+def ops(backend):
+    return PutioFS(backend, MountOptions(cache_ttl=30, uid=1234, gid=5678))
+
+
+def errno_of(call, *args):
+    with pytest.raises(OSError) as info:
+        call(*args)
+    return info.value.errno
+
+
+def test_root_and_children_have_sensible_attributes(ops):
+    root = ops.getattr("/")
+    assert stat.S_ISDIR(root["st_mode"]) and root["st_ino"] == 1
+    notes = ops.getattr("/notes.txt")
+    assert stat.S_ISREG(notes["st_mode"])
+    assert notes["st_size"] == 5 and notes["st_blocks"] == 1
+    assert (notes["st_uid"], notes["st_gid"]) == (1234, 5678)
+    assert notes["st_blksize"] >= 128 * 1024
+    assert notes["st_mtime"] == ops.getattr("/notes.txt")["st_mtime"]
+
+
+def test_readdir_shows_substituted_and_disambiguated_names(ops, backend):
+    listing = ops.readdir("/", None)
+    dups = [e for e in backend.items.values() if e.name == "dup.txt"]
+    assert set(listing) == {".", "..", "Videos", "notes.txt", "AC\u2215DC.txt", "dup.txt",
+                            f"dup [#{max(int(d.id) for d in dups)}].txt", "Empty"}
+
+
+def test_errnos_for_missing_not_a_dir_and_is_a_dir(ops):
+    assert errno_of(ops.getattr, "/nope") == errno.ENOENT
+    assert errno_of(ops.getattr, "/notes.txt/x") == errno.ENOTDIR
+    assert errno_of(ops.readdir, "/notes.txt", None) == errno.ENOTDIR
+    assert errno_of(ops.open, "/Videos", os.O_RDONLY) == errno.EISDIR
+
+
+def test_writing_file_contents_is_refused_with_erofs(ops):
+    assert errno_of(ops.open, "/notes.txt", os.O_WRONLY) == errno.EROFS
+    assert errno_of(ops.open, "/notes.txt", os.O_RDWR) == errno.EROFS
+    assert errno_of(ops.create, "/new.txt", 0o644) == errno.EROFS
+    assert errno_of(ops.truncate, "/notes.txt", 0) == errno.EROFS
+    assert errno_of(ops.symlink, "/l", "/notes.txt") == errno.EROFS
+    assert errno_of(ops.chmod, "/notes.txt", 0o600) == errno.EROFS
+
+
+def test_xattrs_carry_the_put_io_id_and_type(ops, backend):
+    entry = next(e for e in backend.items.values() if e.name == "notes.txt")
+    assert ops.getxattr("/notes.txt", "user.putio.id") == entry.id.encode()
+    assert "user.putio.type" in ops.listxattr("/notes.txt")
+    assert errno_of(ops.getxattr, "/notes.txt", "user.other") == errno.ENODATA
+
+
+def test_statfs_reports_the_quota(ops):
+    st = ops.statfs("/")
+    assert st["f_blocks"] * st["f_frsize"] == 10 * 2**30
+    assert st["f_bavail"] * st["f_frsize"] == 4 * 2**30
+
+
+def test_mkdir_is_visible_at_once_and_eexist_on_a_taken_name(ops, backend):
+    ops.readdir("/", None)
+    ops.mkdir("/New", 0o755)
+    assert stat.S_ISDIR(ops.getattr("/New")["st_mode"])
+    assert errno_of(ops.mkdir, "/New", 0o755) == errno.EEXIST
+    assert errno_of(ops.mkdir, "/notes.txt", 0o755) == errno.EEXIST
+    assert any(e.name == "New" for e in backend.items.values())
+
+
+def test_mkdir_with_the_slash_substitute_stores_a_slash(ops, backend):
+    ops.mkdir("/a\u2215b", 0o755)
+    assert any(e.name == "a/b" and e.is_dir for e in backend.items.values())
+    assert "a\u2215b" in ops.readdir("/", None)
+
+
+def test_rmdir_of_a_folder_that_is_non_empty_on_the_server_deletes_nothing(ops, backend):
+    empty = next(e for e in backend.items.values() if e.name == "Empty")
+    assert ops.readdir("/Empty", None) == [".", ".."]
+    backend.add(empty.id, "arrived.txt", b"new")  # another client, cache still says empty
+    assert errno_of(ops.rmdir, "/Empty") == errno.ENOTEMPTY
+    assert empty.id in backend.items
+    assert backend.calls["delete"] == 0
+
+
+def test_rmdir_and_unlink_errnos(ops, backend):
+    assert errno_of(ops.rmdir, "/notes.txt") == errno.ENOTDIR
+    assert errno_of(ops.unlink, "/Videos") == errno.EISDIR
+    assert errno_of(ops.unlink, "/missing") == errno.ENOENT
+    assert errno_of(ops.rmdir, "/") == errno.EBUSY
+    ops.rmdir("/Empty")
+    assert errno_of(ops.getattr, "/Empty") == errno.ENOENT
+
+
+def test_rename_rules(ops, backend):
+    assert errno_of(ops.rename, "/notes.txt", "/Videos") == errno.EISDIR
+    assert errno_of(ops.rename, "/Videos", "/notes.txt") == errno.ENOTDIR
+    assert errno_of(ops.rename, "/Videos", "/Videos/inside") == errno.EINVAL
+    assert errno_of(ops.rename, "/", "/x") == errno.EBUSY
+    ops.rename("/notes.txt", "/notes.txt")
+    ops.rename("/notes.txt", "/Videos/moved.txt")
+    assert ops.getattr("/Videos/moved.txt")["st_size"] == 5
+    assert errno_of(ops.getattr, "/notes.txt") == errno.ENOENT
+
+
+def test_rename_onto_an_existing_file_replaces_it_and_keeps_the_source(ops, backend):
+    source = next(e for e in backend.items.values() if e.name == "notes.txt")
+    target = next(e for e in backend.items.values() if e.name == "AC/DC.txt")
+    ops.rename("/notes.txt", "/AC\u2215DC.txt")
+    assert backend.items[source.id].name == "AC/DC.txt"
+    assert target.id not in backend.items
+    assert ops.getattr("/AC\u2215DC.txt")["st_size"] == 5
+
+
+def test_rename_of_a_folder_onto_a_non_empty_folder_is_enotempty(ops, backend):
+    ops.mkdir("/Full", 0o755)
+    full = next(e for e in backend.items.values() if e.name == "Full")
+    backend.add(full.id, "x.txt", b"x")
+    assert errno_of(ops.rename, "/Empty", "/Full") == errno.ENOTEMPTY
+    ops.rename("/Full", "/Empty")
+    assert ops.readdir("/Empty", None) == [".", "..", "x.txt"]
