@@ -479,7 +479,7 @@ class PutioClient:
 def _decode(content: bytes) -> Mapping[str, Any] | None:
     try:
         data = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return data if isinstance(data, Mapping) else None
 

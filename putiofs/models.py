@@ -55,12 +55,11 @@ def to_id(value: Any) -> str | None:
 
 
 def to_int(value: Any) -> int | None:
-    """An integer from int, float or numeric string; None for null, empty or unparseable."""
+    """An integer from int, float or numeric string; None for null, empty or unparseable
+    (including NaN and infinities)."""
     if value is None:
         return None
     if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
         return int(value)
     if isinstance(value, str):
         text = value.strip()
@@ -70,9 +69,14 @@ def to_int(value: Any) -> int | None:
             return int(text)
         except ValueError:
             try:
-                return int(float(text))
+                value = float(text)
             except ValueError:
                 return None
+    if isinstance(value, float):
+        try:
+            return int(value)
+        except (ValueError, OverflowError):
+            return None
     return None
 
 
@@ -401,14 +405,15 @@ def flatten_dirmap(results: Any) -> list[DirNode]:
     """
     nodes: list[DirNode] = []
     seen: set[str] = set()
-
-    def walk(node: Any, parent: str) -> None:
+    # An explicit stack (not recursion): a deep folder tree must not hit the recursion limit.
+    stack: list[tuple[Any, str]] = [(results, ROOT_ID)]
+    while stack:
+        node, parent = stack.pop()
         if isinstance(node, list):
-            for child in node:
-                walk(child, parent)
-            return
+            stack.extend((child, parent) for child in reversed(node))
+            continue
         if not isinstance(node, Mapping):
-            return
+            continue
         node_id = to_id(node.get("id"))
         explicit_parent = to_id(node.get("parent_id"))
         own_parent = explicit_parent if explicit_parent is not None else parent
@@ -418,7 +423,5 @@ def flatten_dirmap(results: Any) -> list[DirNode]:
                                  parent_id=own_parent))
         children = node.get("dirs")
         if children is not None:
-            walk(children, node_id if node_id is not None else own_parent)
-
-    walk(results, ROOT_ID)
+            stack.append((children, node_id if node_id is not None else own_parent))
     return nodes

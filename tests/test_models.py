@@ -1,6 +1,8 @@
 """Parsing put.io's JSON into typed results: strings or numbers, nulls, unknown fields."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from putiofs.models import (
     AnalyzeResult,
@@ -78,6 +80,7 @@ def test_to_bool(raw, expected):
 
 @pytest.mark.parametrize("raw,expected", [
     ("42", 42), (42, 42), (42.7, 42), ("42.0", 42), ("", None), (None, None), ("x", None),
+    (float("inf"), None), ("1e400", None), ("nan", None), (float("nan"), None),
 ])
 def test_to_int(raw, expected):
     assert to_int(raw) == expected
@@ -191,3 +194,37 @@ def test_dirmap_nested_tree_with_and_without_root():
     assert set(flatten_dirmap([tree])) == expected
     assert set(flatten_dirmap(tree["dirs"])) == expected
     assert set(flatten_dirmap({"dirs": tree["dirs"]})) == expected
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = ["id", "name", "type", "size", "is_dir", "parent_id", "user_id", "percent_done",
+          "paused", "hidden", "urls", "dirs", "items", "disk_quota", "dltype", "error"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=8))
+def test_any_json_object_parses_without_crashing(data):
+    """Wrongly-typed fields from the server degrade to None/defaults, never an exception."""
+    item = Item.from_json(data)
+    assert isinstance(item.id, str) and isinstance(item.size, int) and item.size >= 0
+    assert isinstance(item.is_dir, bool)
+    for model in (Message, Subscription, Transfer, Url, User, Friend):
+        model.from_json(data)
+    AnalyzeResult.from_json(data)
+    assert all(isinstance(n, DirNode) for n in flatten_dirmap(data))
+
+
+def test_dirmap_deep_tree_does_not_recurse():
+    tree: dict = {"id": "0", "name": "root", "dirs": []}
+    node = tree
+    for i in range(1, 5000):
+        child = {"id": str(i), "name": f"d{i}", "dirs": []}
+        node["dirs"].append(child)
+        node = child
+    nodes = flatten_dirmap(tree)
+    assert len(nodes) == 4999
+    assert nodes[-1] == DirNode("4999", "d4999", "4998")
