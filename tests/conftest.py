@@ -11,6 +11,8 @@ import requests
 
 from putiofs.emulator import EmulatorOptions, EmulatorServer
 
+pytest_plugins = ["tests.mounting"]
+
 API_KEY = "demo"
 API_SECRET = "demo"
 
