@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 256 * 1024          # at most this much per socket read
 _DRAIN_MAX = 64 * 1024       # a response with at most this much left is drained, not closed
+_DRAIN_TIME = 1.0            # ... if that takes at most this long per socket read
 _BACKOFF_FIRST = 0.05
 _BACKOFF_MAX = 1.0
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
@@ -144,6 +145,12 @@ class StreamReader:
     @property
     def size(self) -> int:
         return self._size
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of file data this reader holds now (back buffer and edge blocks)."""
+        return (sum(len(data) for _, data in self._chunks) + len(self._head or b"")
+                + len(self._tail or b""))
 
     # -- public --------------------------------------------------------------------------
 
@@ -289,7 +296,7 @@ class StreamReader:
             reason = "first read" if self._window == 0 else "seek"
             self._window = self._readahead_min
         self._resuming = False
-        self._discard(reuse=True)
+        self._discard(reuse=True, deadline=deadline)
         if not near:
             self._reset_buffer(cur)
         start = self._pos
@@ -410,15 +417,18 @@ class StreamReader:
             self._resp = None
             resp.close()  # fully read: urllib3 has already put the connection back in the pool
 
-    def _discard(self, *, reuse: bool) -> None:
+    def _discard(self, *, reuse: bool, deadline: float | None = None) -> None:
         """Let go of the open response: drain a short rest to keep the connection, else close."""
         resp, self._resp = self._resp, None
         if resp is None:
             return
         left = self._resp_end - self._pos
-        if reuse and 0 < left <= _DRAIN_MAX:
+        budget = min(_DRAIN_TIME, self._read_timeout)
+        if deadline is not None:
+            budget = min(budget, deadline - time.monotonic())
+        if reuse and 0 < left <= _DRAIN_MAX and budget > 0:
             try:
-                _set_socket_timeout(resp, min(1.0, self._read_timeout))
+                _set_socket_timeout(resp, budget)
                 while left > 0:
                     data = resp.raw.read1(left, decode_content=False)
                     if not data:

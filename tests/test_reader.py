@@ -407,6 +407,23 @@ def test_deadline_bounds_a_read_against_a_server_that_always_stalls(session, ser
         assert time.monotonic() - started < 1.6
 
 
+def test_deadline_wins_over_a_longer_read_timeout(session, server):
+    server.behaviour.stall_after = 1000
+    server.behaviour.stall_times = 10_000
+    with make(session, server, edge_cache=0, read_timeout=30, deadline=0.8) as reader:
+        started = time.monotonic()
+        with pytest.raises(TransportError):
+            reader.read(0, 100_000)
+        assert time.monotonic() - started < 1.4
+
+
+def test_memory_per_handle_stays_bounded(session, server):
+    with make(session, server, back_buffer=256 * KIB, edge_cache=64 * KIB) as reader:
+        for offset in range(0, len(DATA), 128 * KIB):
+            assert reader.read(offset, 128 * KIB) == DATA[offset:offset + 128 * KIB]
+            assert reader.buffered <= 256 * KIB + 2 * 64 * KIB + 256 * KIB
+
+
 def test_5xx_is_retried_then_succeeds(session, server):
     server.behaviour.statuses = [503, 500]
     with make(session, server) as reader:
