@@ -372,8 +372,8 @@ def test_create_rename_move_delete(request, fixture):
     assert twin["id"] != folder["id"]
     assert [i["name"] for i in listing(server, limit=100)].count("New/Folder") == 2
 
-    child = ok(raw_call(server, "files", "create_dir", {"name": "child", "parent_id": folder["id"]}))
-    child = child[0]
+    params = {"name": "child", "parent_id": folder["id"]}
+    child = ok(raw_call(server, "files", "create_dir", params))[0]
     assert child["parent_id"] == folder["id"]
     renamed = ok(raw_call(server, "files", "rename", {"id": child["id"], "name": "Ünïcode"}))[0]
     assert renamed["name"] == "Ünïcode" and renamed["id"] == child["id"]
