@@ -194,6 +194,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # header and body in separate writes: no 40 ms delayed-ACK wait
     server_version = "putiofs-emulator"
     timeout = 120
     server: _HTTPServer
@@ -575,7 +576,7 @@ class EmulatorServer:
         self._httpd = _HTTPServer((self.options.host, self.options.port), self)
         self._port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
+                                        kwargs={"poll_interval": 0.05},
                                         name="putio-emulator", daemon=True)
         self._thread.start()
         return self
