@@ -404,7 +404,7 @@ def test_deadline_bounds_a_read_against_a_server_that_always_stalls(session, ser
         started = time.monotonic()
         with pytest.raises(TransportError):
             reader.read(0, 100_000)
-        assert time.monotonic() - started < 1.6
+        assert time.monotonic() - started < 2.5   # the stall alone would last 10 s
 
 
 def test_deadline_wins_over_a_longer_read_timeout(session, server):
@@ -414,7 +414,7 @@ def test_deadline_wins_over_a_longer_read_timeout(session, server):
         started = time.monotonic()
         with pytest.raises(TransportError):
             reader.read(0, 100_000)
-        assert time.monotonic() - started < 1.4
+        assert time.monotonic() - started < 2.5   # read_timeout alone would be 30 s
 
 
 def test_memory_per_handle_stays_bounded(session, server):
