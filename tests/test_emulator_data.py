@@ -207,12 +207,12 @@ def test_redirect_mode(emulator_factory):
 
 
 def test_redirect_links_expire(emulator_factory):
-    server = emulator_factory(demo=True, redirect=True, token_ttl=1.0)
+    server = emulator_factory(demo=True, redirect=True, token_ttl=0.4)
     file_id = server.account.add_file("0", "cdn.bin", b"abc")
     url = f"{server.root_url}/download-file/{server.account.user_id}/{file_id}"
     target = get(url, auth=("demo", "demo")).headers["Location"]
     assert get(target).status_code == 200
-    time.sleep(2.1)  # signed links carry whole seconds
+    time.sleep(0.5)
     assert get(target).status_code == 403
 
 
@@ -304,3 +304,16 @@ def test_stats_and_reset(emulator, payload_file):
     assert emulator.stats() == {"requests": {}, "requests_total": 0, "data_requests": 0,
                                 "bytes_served": 0}
     assert requests.get(f"{emulator.root_url}/_emulator/reset", timeout=10).status_code == 404
+
+
+def test_file_gone_from_disk_is_a_json_error(emulator_factory, tmp_path, caplog):
+    (tmp_path / "vanishing.txt").write_bytes(b"soon gone")
+    server = emulator_factory(data_dir=tmp_path)
+    file_id = server.account.children("0")[0]["id"]
+    (tmp_path / "vanishing.txt").unlink()
+    url = f"{server.root_url}/stream/{server.account.user_id}/{file_id}"
+    with caplog.at_level(logging.ERROR, logger="putiofs.emulator"):
+        resp = get(url, auth=("demo", "demo"))
+    assert resp.status_code == 500 and resp.json()["error_message"] == "File data unavailable"
+    assert "Traceback" not in caplog.text
+    assert get(url, "bytes=0-1", auth=("demo", "demo")).status_code == 500

@@ -52,9 +52,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign_data_id(key: bytes, item_id: int, expires: int) -> str:
+def sign_data_id(key: bytes, item_id: int, expires: float) -> str:
     """An opaque, unguessable name for ``item_id`` valid until ``expires`` (epoch seconds)."""
-    payload = f"{item_id}.{expires}".encode()
+    payload = f"{item_id}.{int(expires * 1000)}".encode()
     mac = hmac.new(key, payload, hashlib.sha256).digest()[:18]
     return f"{_b64(payload)}.{_b64(mac)}"
 
@@ -68,6 +68,6 @@ def verify_data_id(key: bytes, opaque: str, now: float) -> tuple[int | None, boo
         if not hmac.compare_digest(mac, expected):
             return None, False
         item_text, expires_text = payload.decode().split(".")
-        return int(item_text), now >= int(expires_text)
+        return int(item_text), now * 1000 >= int(expires_text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None, False

@@ -437,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ApiError as exc:
                 self._data_error(404 if exc.kind == "not_found" else 400, exc.message)
                 return
-            expires = int(time.time() + emulator.options.token_ttl)
+            expires = time.time() + emulator.options.token_ttl
             signed = sign_data_id(emulator.signing_key, item_id, expires)
             target = f"{emulator.root_url}/_data/{signed}"
             self._started = True
@@ -475,6 +475,10 @@ class _Handler(BaseHTTPRequestHandler):
             source = self.emulator.account.file_source(item_id)
         except ApiError as exc:
             self._data_error(404 if exc.kind == "not_found" else 400, exc.message)
+            return
+        if source.path is not None and not source.path.is_file():
+            log.error("emulator: the file behind item %s is gone from disk", item_id)
+            self._data_error(500, "File data unavailable")
             return
         self._serve_bytes(source, prefix == "download-file", fault)
 
