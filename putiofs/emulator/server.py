@@ -31,11 +31,27 @@ Wire format decisions (where the spec is silent, these are ours):
 * Data URLs: ``download_url`` is ``{root}/download-file/{user_id}/{id}``, the stream URL
   ``{root}/stream/{user_id}/{id}``; both serve bytes when followed by ``/atk/<token>`` (from
   ``user?method=acctoken``) or with HTTP Basic auth api_key:api_secret. No or an unknown token
-  or bad Basic credentials: 401; an expired token: 403; unknown item: 404; a folder: 400. Range
+  or bad Basic credentials: 401; an expired token: 403; unknown item: 404; a folder: 400; a
+  ``--data`` file gone from disk: 500; methods other than GET/HEAD: 405. Range
   follows RFC 9110 for a single range; a malformed or multi-range header gets the whole body
   (200). With ``redirect`` they answer 302 to ``{root}/_data/<signed id>``, which needs no
   further auth and stays valid for ``token_ttl`` seconds. Error bodies there are the JSON
   error envelope too.
+* The account: user id 1001, user name "demo". Files sort and search by an internal creation
+  time (``--data``: the files' mtimes). ``files?method=search`` returns matches in id order;
+  the doc dialect treats the whole query as a name substring, the legacy dialect also takes
+  ``from:``, ``type:`` (video, audio, image, text, pdf, document, archive, ...), ``ext:`` and
+  ``time:`` operators (an unknown operator value: "Invalid parameter: query"). The demo seeds
+  one friend ("alice", sharing the root folder "alice"), two messages and one subscription;
+  an empty or ``--data`` account has none. Legacy ``user?method=info`` quota fields are byte
+  strings; ``friends_count`` and ``shared_items`` are integers. Friend ``id`` and ``dir_id``
+  are strings (like item ids).
+* Transfers: progress is computed from time when read. Waiting for the first 10% of
+  ``transfer_seconds``, then Downloading, then Completed (the file appears in the root and a
+  dashboard message is posted); completed transfers stay listed until cancelled. A failing
+  link lists with ``id`` and ``percent_done`` null (as the spec's sample) and is dropped after
+  ``max(transfer_seconds, 1)`` seconds. Fetched files hold 2-6 KiB of bytes derived from the
+  link; ``urls?method=analyze`` reports the same sizes.
 * Movies and images have ``screenshot_url`` / ``thumb_url`` serving a small JPEG; every item's
   ``file_icon_url`` serves a small PNG. Neither needs credentials.
 * ``GET /_emulator/stats`` counts API requests per "service.method" (as requested, even when
