@@ -15,9 +15,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from putiofs import __version__
+from putiofs.client import PutioClient
 from putiofs.config import Settings, load_settings
 from putiofs.errors import AuthenticationError, ConfigError, PutioError, TransportError
-from putiofs.logs import register_secret, setup_logging
+from putiofs.fs import MountOptions, PutioFS
+from putiofs.logs import setup_logging
+from putiofs.mount import (
+    FuseSettings,
+    MountError,
+    check_fuse_device,
+    check_mountpoint,
+    load_binding,
+    parse_o_options,
+)
+from putiofs.mount import run_mount as fuse_main
+from putiofs.v1backend import V1Backend
 
 log = logging.getLogger("putiofs")
 
@@ -111,9 +123,7 @@ def unmount(mountpoint: Path) -> int:
     return 0
 
 
-def _mount_options(args: argparse.Namespace):  # noqa: ANN202 - imported lazily below
-    from putiofs.fs import MountOptions
-    from putiofs.mount import MountError, parse_o_options
+def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings]:
 
     timeout = max(1.0, args.timeout)
     options = MountOptions(cache_ttl=max(0.1, args.cache_ttl), read_timeout=min(30.0, timeout),
@@ -125,12 +135,8 @@ def _mount_options(args: argparse.Namespace):  # noqa: ANN202 - imported lazily 
     return options, settings
 
 
-def _connect(settings: Settings, timeout: float):  # noqa: ANN202
-    from putiofs.client import PutioClient
-    from putiofs.v1backend import V1Backend
+def _connect(settings: Settings, timeout: float) -> V1Backend:
 
-    register_secret(settings.api_key)
-    register_secret(settings.api_secret)
     client = PutioClient(settings, timeout=(min(10.0, timeout), min(30.0, timeout)),
                          max_retry_time=timeout)
     backend = V1Backend(client)
@@ -147,9 +153,6 @@ def _connect(settings: Settings, timeout: float):  # noqa: ANN202
 
 
 def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool) -> int:
-    from putiofs.fs import PutioFS
-    from putiofs.mount import MountError, check_fuse_device, check_mountpoint, load_binding
-    from putiofs.mount import run_mount as fuse_main
 
     options, fuse_settings = _mount_options(args)
     mountpoint = args.mountpoint.expanduser().absolute()

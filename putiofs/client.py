@@ -49,6 +49,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.logs import register_secret
 from putiofs.models import (
     FILETYPE_NAMES,
     FILETYPES,
@@ -112,6 +113,8 @@ class PutioClient:
         if dialect not in ("doc", "legacy", "auto"):
             raise ValueError(f"dialect must be 'doc', 'legacy' or 'auto', not {dialect!r}")
         self._settings = settings
+        register_secret(settings.api_key)
+        register_secret(settings.api_secret)
         self._base = settings.api_url.rstrip("/")
         self._timeout = timeout
         self._retries = max(0, retries)
@@ -417,6 +420,7 @@ class PutioClient:
             if isinstance(entry, Mapping):
                 token = entry.get("token") or entry.get("access_token")
             if isinstance(token, str | int) and not isinstance(token, bool) and str(token):
+                register_secret(str(token))
                 return str(token)
         raise ServerError("user.acctoken: the answer held no token")
 
