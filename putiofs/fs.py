@@ -24,6 +24,7 @@ Decisions (see README, "How the mount behaves"):
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -33,7 +34,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -391,7 +392,9 @@ class PutioFS:
         remote = self._remote_name(name)
         if name in self.cache.listing(parent.id).by_name:
             raise _fail(errno.EEXIST)
-        self.cache.added(self.backend.make_folder(parent.id, remote))
+        with self._reconciled(parent):
+            folder = self.backend.make_folder(parent.id, remote)
+        self.cache.added(folder)
         return 0
 
     @fuse_call
@@ -425,16 +428,49 @@ class PutioFS:
 
     def _require_empty(self, folder: Entry) -> None:
         self.cache.forget_folder(folder.id)
-        if self.cache.listing(folder.id).entries:
+        try:
+            listing = self.cache.listing(folder.id)
+        except NotFoundError:
+            self.cache.removed(folder)
+            raise
+        if listing.entries:
             raise _fail(errno.ENOTEMPTY)
 
     def _delete(self, entry: Entry) -> None:
-        try:
+        with self._reconciled(entry):
             self.backend.delete(entry.id)
+        self.cache.removed(entry)
+
+    @contextlib.contextmanager
+    def _reconciled(self, *entries: Entry) -> Iterator[None]:
+        """Keep the cache true to the server when a change fails.
+
+        Not found: whichever of ``entries`` put.io no longer has leaves the cache (another client
+        deleted it), so the next listing does not show it again. Any other failure: the change
+        may or may not have happened, so the listings holding ``entries`` are fetched anew.
+        """
+        try:
+            yield
+        except NotFoundError:
+            for entry in entries:
+                self._recheck(entry)
+            raise
+        except PutioError:
+            for entry in entries:
+                self.cache.forget_folder(entry.parent_id)
+                if entry.is_dir:
+                    self.cache.forget_folder(entry.id)
+            raise
+
+    def _recheck(self, entry: Entry) -> None:
+        if entry.id == ROOT.id:
+            return
+        try:
+            self.backend.lookup(entry.id)
         except NotFoundError:
             self.cache.removed(entry)
-            raise
-        self.cache.removed(entry)
+        except PutioError:
+            self.cache.forget_folder(entry.parent_id)
 
     @fuse_call
     def rename(self, old: str, new: str, flags: int = 0) -> int:
@@ -476,18 +512,21 @@ class PutioFS:
         if target is not None:
             if target.is_dir:
                 self._require_empty(target)
-            self._delete(target)
+            with contextlib.suppress(NotFoundError):  # deleted elsewhere: all the same to us
+                self._delete(target)
         return 0
 
     def _move_and_rename(self, source: Entry, parent: Entry, remote_name: str) -> None:
         current = source
         if source.parent_id != parent.id:
-            moved = self.backend.move(source.id, parent.id)
+            with self._reconciled(source, parent):
+                moved = self.backend.move(source.id, parent.id)
             self.cache.replaced(current, moved)
             current = moved
         if current.name != remote_name:
             try:
-                renamed = self.backend.rename(source.id, remote_name)
+                with self._reconciled(current):
+                    renamed = self.backend.rename(source.id, remote_name)
             except PutioError:
                 if current is not source:
                     self._undo_move(source, current)
@@ -496,7 +535,8 @@ class PutioFS:
 
     def _undo_move(self, source: Entry, moved: Entry) -> None:
         try:
-            back = self.backend.move(source.id, source.parent_id)
+            with self._reconciled(moved):
+                back = self.backend.move(source.id, source.parent_id)
         except PutioError as exc:
             log.error("rename of item %s: moved, but neither renamed nor moved back (%s); "
                       "it is in its new folder under its old name", source.id,

@@ -56,7 +56,7 @@ class Tree:
 
 
 @pytest.fixture
-def tree(emulator_factory, mount_factory) -> Tree:
+def tree(emulator_factory, mount_factory) -> Tree:  # noqa: F811
     r"""/Docs/{a.txt, b.txt}  /Empty/  /Full/{inner.txt, Sub/}  /top.txt, cache TTL 30 s."""
     server = emulator_factory()
     account = server.account
