@@ -1,4 +1,5 @@
-"""The ``putiofs`` command: mount, umount, demo and the emulator.
+"""The ``putiofs`` command: mount, umount, demo, the emulator, and the API subcommands
+(transfers, urls, messages, subscriptions, user, ls, search, info; see ``putiofs.commands``).
 
 Start-up failures print one line, ``putiofs: error: ...``, and exit non-zero; no traceback.
 """
@@ -82,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     emulator = commands.add_parser("emulator", help="run the put.io v1 API emulator")
     emulator_command.add_arguments(emulator)
+
+    from putiofs import commands as api_commands
+
+    api_commands.add_parsers(commands)
     return parser
 
 
@@ -92,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from putiofs import commands as api_commands
+
+        if api_commands.is_api_command(args):
+            return api_commands.run(args)
         if args.command == "emulator":
             from putiofs.emulator import command as emulator_command
 

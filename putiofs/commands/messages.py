@@ -1,0 +1,55 @@
+"""``putiofs messages list | delete``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from putiofs.client import PutioClient
+from putiofs.commands.base import area, item_id, leaf
+from putiofs.commands.output import emit, emit_json, plain_text, table
+from putiofs.errors import PutioError
+from putiofs.models import Message
+
+
+def render(messages: list[Message]) -> str:
+    """The dashboard messages, titles as plain text (also ``/.putio/messages``)."""
+    if not messages:
+        return "no messages\n"
+    rows = [(m.id, m.file_type, plain_text(m.title) or m.file_name) for m in messages]
+    return table(("ID", "TYPE", "MESSAGE"), rows)
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    actions = area(commands, "messages", "the dashboard messages")
+    leaf(actions, "list", run_list, "the dashboard messages")
+    delete = leaf(actions, "delete", run_delete, "delete messages by id")
+    delete.add_argument("ids", nargs="+", type=item_id, metavar="ID")
+
+
+def run_list(client: PutioClient, args: argparse.Namespace) -> int:
+    messages = client.list_messages()
+    if args.json:
+        emit_json(messages)
+    else:
+        emit(render(messages))
+    return 0
+
+
+def run_delete(client: PutioClient, args: argparse.Namespace) -> int:
+    """Delete each id in turn; one failure does not stop the others, but sets exit status 1."""
+    deleted: list[str] = []
+    failed = 0
+    for message_id in args.ids:
+        try:
+            client.delete_message(message_id)
+        except PutioError as exc:
+            failed += 1
+            print(f"putiofs: error: message {message_id}: {exc}", file=sys.stderr)
+            continue
+        deleted.append(message_id)
+        if not args.json:
+            emit(f"deleted message {message_id}\n")
+    if args.json:
+        emit_json({"deleted": deleted})
+    return 1 if failed else 0

@@ -1,0 +1,117 @@
+"""``putiofs subscriptions list | info | create | edit | pause | delete``."""
+
+from __future__ import annotations
+
+import argparse
+
+from putiofs.client import PutioClient
+from putiofs.commands.base import area, item_id, leaf
+from putiofs.commands.output import emit, emit_json, fields, table
+from putiofs.models import Subscription
+
+
+def render(subscriptions: list[Subscription]) -> str:
+    """One line per RSS subscription (also ``/.putio/subscriptions``)."""
+    if not subscriptions:
+        return "no subscriptions\n"
+    rows = [(s.id, _state(s), s.name, s.parent_folder_id, s.do_filters, s.dont_filters,
+             s.next_update_time, s.url) for s in subscriptions]
+    return table(("ID", "STATE", "NAME", "FOLDER", "DO", "DONT", "NEXT UPDATE", "URL"), rows)
+
+
+def render_one(sub: Subscription) -> str:
+    return fields([
+        ("id", sub.id), ("name", sub.name), ("url", sub.url), ("state", _state(sub)),
+        ("do filters", sub.do_filters or "-"), ("don't filters", sub.dont_filters or "-"),
+        ("folder", sub.parent_folder_id), ("last update", sub.last_update_time),
+        ("next update", sub.next_update_time),
+    ])
+
+
+def _state(sub: Subscription) -> str:
+    return "paused" if sub.paused else "active"
+
+
+def _add_fields(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--title", required=required, help="the subscription's name")
+    parser.add_argument("--url", required=required, help="the RSS feed's URL")
+    parser.add_argument("--do", dest="do_filters", metavar="FILTERS",
+                        help="fetch only items matching these comma-separated words")
+    parser.add_argument("--dont", dest="dont_filters", metavar="FILTERS",
+                        help="skip items matching these comma-separated words")
+    parser.add_argument("--folder", type=item_id, metavar="ID",
+                        help="the folder (id) downloads go to")
+    parser.add_argument("--paused", action=argparse.BooleanOptionalAction, default=None,
+                        help="paused (--paused) or active (--no-paused)")
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    actions = area(commands, "subscriptions", "RSS subscriptions")
+    leaf(actions, "list", run_list, "every subscription")
+    info = leaf(actions, "info", run_info, "one subscription in detail")
+    info.add_argument("id", type=item_id)
+    create = leaf(actions, "create", run_create, "subscribe to an RSS feed")
+    _add_fields(create, required=True)
+    edit = leaf(actions, "edit", run_edit, "change a subscription (only the options given)")
+    edit.add_argument("id", type=item_id)
+    _add_fields(edit, required=False)
+    pause = leaf(actions, "pause", run_pause, "pause an active subscription or resume a paused "
+                 "one (put.io's pause toggles)")
+    pause.add_argument("id", type=item_id)
+    delete = leaf(actions, "delete", run_delete, "delete a subscription")
+    delete.add_argument("id", type=item_id)
+
+
+def _show(sub: Subscription, args: argparse.Namespace) -> int:
+    if args.json:
+        emit_json(sub)
+    else:
+        emit(render_one(sub))
+    return 0
+
+
+def run_list(client: PutioClient, args: argparse.Namespace) -> int:
+    subscriptions = client.list_subscriptions()
+    if args.json:
+        emit_json(subscriptions)
+    else:
+        emit(render(subscriptions))
+    return 0
+
+
+def run_info(client: PutioClient, args: argparse.Namespace) -> int:
+    return _show(client.subscription_info(args.id), args)
+
+
+def run_create(client: PutioClient, args: argparse.Namespace) -> int:
+    sub = client.create_subscription(args.title, args.url, do_filters=args.do_filters,
+                                     dont_filters=args.dont_filters,
+                                     parent_folder_id=args.folder, paused=args.paused)
+    return _show(sub, args)
+
+
+def run_edit(client: PutioClient, args: argparse.Namespace) -> int:
+    sub = client.edit_subscription(args.id, title=args.title, url=args.url,
+                                   do_filters=args.do_filters, dont_filters=args.dont_filters,
+                                   parent_folder_id=args.folder, paused=args.paused)
+    return _show(sub, args)
+
+
+def run_pause(client: PutioClient, args: argparse.Namespace) -> int:
+    sub = client.pause_subscription(args.id)
+    if sub is None:  # a server that answers the toggle without the subscription
+        sub = client.subscription_info(args.id)
+    if args.json:
+        emit_json(sub)
+    else:
+        emit(f"subscription {args.id} is now {_state(sub)}\n")
+    return 0
+
+
+def run_delete(client: PutioClient, args: argparse.Namespace) -> int:
+    client.delete_subscription(args.id)
+    if args.json:
+        emit_json({"deleted": args.id})
+    else:
+        emit(f"deleted subscription {args.id}\n")
+    return 0

@@ -1,0 +1,89 @@
+"""``putiofs transfers list | add | cancel | watch``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from putiofs.client import PutioClient
+from putiofs.commands import watch
+from putiofs.commands.base import CommandError, area, item_id, leaf
+from putiofs.commands.output import emit, emit_json, table
+from putiofs.errors import PutioError
+from putiofs.models import Transfer
+
+
+def render(transfers: list[Transfer]) -> str:
+    """One line per transfer: id, percent done, status, name (also ``/.putio/transfers``)."""
+    if not transfers:
+        return "no active transfers\n"
+    rows = [(t.id, _percent(t), t.status, t.name) for t in transfers]
+    return table(("ID", "DONE", "STATUS", "NAME"), rows)
+
+
+def _percent(transfer: Transfer) -> str:
+    return "-" if transfer.percent_done is None else f"{transfer.percent_done}%"
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    actions = area(commands, "transfers", "list, add, cancel and watch transfers")
+    leaf(actions, "list", run_list, "the active transfers")
+    add = leaf(actions, "add", run_add, "start downloading links (http, ftp, magnet, torrent)",
+               "Start transfers of the given links; prints the active transfers.")
+    add.add_argument("links", nargs="+", metavar="LINK")
+    cancel = leaf(actions, "cancel", run_cancel, "cancel transfers by id")
+    cancel.add_argument("ids", nargs="+", type=item_id, metavar="ID")
+    watcher = leaf(actions, "watch", run_watch, "show live progress until transfers finish",
+                   "A progress bar per transfer, redrawn in place on a terminal (one line per "
+                   "change otherwise), until every watched transfer is Completed or in Error. "
+                   "Exit status 0 if all completed, 1 if any failed or disappeared.")
+    watcher.add_argument("ids", nargs="*", type=item_id, metavar="ID",
+                         help="the transfers to watch (default: every active one)")
+    watcher.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
+                         help="seconds between polls (default 2)")
+
+
+def run_list(client: PutioClient, args: argparse.Namespace) -> int:
+    transfers = client.list_transfers()
+    if args.json:
+        emit_json(transfers)
+    else:
+        emit(render(transfers))
+    return 0
+
+
+def run_add(client: PutioClient, args: argparse.Namespace) -> int:
+    links = [link.strip() for link in args.links if link.strip()]
+    if not links:
+        raise CommandError("no link given")
+    transfers = client.add_transfers(links)
+    if args.json:
+        emit_json(transfers)
+    else:
+        emit(render(transfers))
+    return 0
+
+
+def run_cancel(client: PutioClient, args: argparse.Namespace) -> int:
+    """Cancel each id in turn; one failure does not stop the others, but sets exit status 1."""
+    failed = 0
+    cancelled: list[str] = []
+    for transfer_id in args.ids:
+        try:
+            client.cancel_transfer(transfer_id)
+        except PutioError as exc:
+            failed += 1
+            print(f"putiofs: error: transfer {transfer_id}: {exc}", file=sys.stderr)
+            continue
+        cancelled.append(transfer_id)
+        if not args.json:
+            emit(f"cancelled transfer {transfer_id}\n")
+    if args.json:
+        emit_json({"cancelled": cancelled})
+    return 1 if failed else 0
+
+
+def run_watch(client: PutioClient, args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise CommandError("--interval must be a positive number of seconds")
+    return watch.watch(client, args.ids, interval=args.interval, as_json=args.json)

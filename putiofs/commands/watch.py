@@ -1,0 +1,109 @@
+"""``putiofs transfers watch``: a progress bar per transfer until every one has finished.
+
+On a terminal the bars are redrawn in place (cursor up, erase line), each cut to the
+terminal's width so that no line wraps and the redraw stays aligned. Anywhere else (a pipe,
+a log file) a line is printed only when a transfer's status or percentage changes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from putiofs.client import PutioClient
+from putiofs.commands.base import CommandError
+from putiofs.commands.output import emit_json
+from putiofs.models import Transfer
+
+BAR_WIDTH = 30
+GONE = "Gone (no longer listed)"
+
+
+def is_finished(transfer: Transfer | None) -> bool:
+    return transfer is None or transfer.is_error or _completed(transfer)
+
+
+def _completed(transfer: Transfer) -> bool:
+    return (transfer.status or "").strip().lower() == "completed"
+
+
+def progress_line(transfer_id: str, transfer: Transfer | None) -> str:
+    """``[#######---]  45%  Downloading  name`` (no bar for an error or a vanished one)."""
+    if transfer is None:
+        return f"[{' ' * BAR_WIDTH}]    -  {GONE}  (transfer {transfer_id})"
+    percent = transfer.percent_done
+    if _completed(transfer):
+        percent = 100
+    if percent is None:
+        bar, shown = " " * BAR_WIDTH, "   -"
+    else:
+        percent = max(0, min(100, percent))
+        filled = BAR_WIDTH * percent // 100
+        bar, shown = "#" * filled + "-" * (BAR_WIDTH - filled), f"{percent:3d}%"
+    return f"[{bar}] {shown}  {transfer.status or '-'}  {transfer.name or '-'}"
+
+
+class _Display:
+    def __init__(self, out: TextIO, tty: bool) -> None:
+        self.out = out
+        self.tty = tty
+        self._drawn = 0
+        self._last: dict[str, str] = {}
+
+    def show(self, ids: Sequence[str], transfers: Sequence[Transfer | None]) -> None:
+        lines = [progress_line(i, t) for i, t in zip(ids, transfers, strict=True)]
+        if self.tty:
+            width = max(20, shutil.get_terminal_size().columns - 1)
+            parts = [f"\x1b[{self._drawn}A"] if self._drawn else []
+            parts += [f"\r\x1b[2K{line[:width]}\n" for line in lines]
+            self.out.write("".join(parts))
+            self._drawn = len(lines)
+        else:
+            for transfer_id, line in zip(ids, lines, strict=True):
+                if self._last.get(transfer_id) != line:
+                    self._last[transfer_id] = line
+                    self.out.write(line + "\n")
+        self.out.flush()
+
+
+def watch(client: PutioClient, ids: Sequence[str], *, interval: float = 2.0,
+          as_json: bool = False, out: TextIO | None = None, tty: bool | None = None,
+          sleep: Callable[[float], None] = time.sleep) -> int:
+    """Poll ``transfers.list`` every ``interval`` seconds until the watched transfers are all
+    Completed or in Error (or gone). 0 if all completed, 1 otherwise.
+
+    ``ids`` empty means every transfer active now (those in error have no id and are left out).
+    """
+    out = out or sys.stdout
+    tty = out.isatty() if tty is None else tty
+    transfers = client.list_transfers()
+    if ids:
+        known = {t.id for t in transfers}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise CommandError(f"no active transfer with id {', '.join(missing)}")
+        watched = list(dict.fromkeys(ids))
+    else:
+        watched = [t.id for t in transfers if t.id is not None]
+        if not watched:
+            if as_json:
+                emit_json([], out)
+            else:
+                out.write("no active transfers\n")
+            return 0
+    display = None if as_json else _Display(out, tty)
+    while True:
+        by_id = {t.id: t for t in transfers if t.id is not None}
+        current = [by_id.get(i) for i in watched]
+        if display is not None:
+            display.show(watched, current)
+        if all(is_finished(t) for t in current):
+            break
+        sleep(interval)
+        transfers = client.list_transfers()
+    if as_json:
+        emit_json(current, out)
+    return 0 if all(t is not None and _completed(t) for t in current) else 1
