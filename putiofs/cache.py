@@ -6,8 +6,10 @@ file manager probing ``.hidden`` or ``desktop.ini`` in every folder costs no API
 A deep path whose folders are not cached yet is resolved with the account's folder map (dirmap,
 one call) instead of one listing per level.
 
-When a refresh fails with a temporary error (network, 5xx, 429) the last listing is served for up
-to ``stale_ttl`` seconds more, so an open file manager does not empty itself while put.io is away.
+When a refresh fails with a temporary error (network, 5xx, 429, out of time) the last listing is
+served for up to ``stale_ttl`` seconds more, so an open file manager does not empty itself while
+put.io is away. Waiting for another thread's fetch of the same folder is bounded by the calling
+thread's :mod:`putiofs.deadline`.
 
 Changes made through the mount are applied to the cached listings in place, so they are visible at
 once without another API call; everything else is seen within ``ttl`` seconds.
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from cachetools import LRUCache, TTLCache
 
-from putiofs import names
+from putiofs import deadline, names
 from putiofs.backend import ROOT_ID, Backend, Entry, FolderRef
 from putiofs.errors import NotFoundError, PutioError, RateLimitedError, ServerError, TransportError
 
@@ -52,6 +54,16 @@ class Listing:
 
     def __post_init__(self) -> None:
         self.by_name = names.assign(self.entries)  # type: ignore[assignment]
+        self._nfc_index: dict[str, str | None] | None = None
+
+    def find(self, name: str) -> Entry | None:
+        """The child a typed name means: exact, else an unambiguous NFC match (names.lookup)."""
+        found = self.by_name.get(name)
+        if found is not None:
+            return found
+        if self._nfc_index is None:
+            self._nfc_index = names.normalised_index(self.by_name)
+        return names.lookup(self.by_name, name, self._nfc_index)
 
     def name_of(self, item_id: str) -> str | None:
         for shown, entry in self.by_name.items():
@@ -95,25 +107,44 @@ class MetadataCache:
             return cached
         with self._lock:
             fetch_lock = self._fetch_locks.setdefault(folder_id, threading.Lock())
-        with fetch_lock:
+        left = deadline.remaining()
+        if not fetch_lock.acquire(timeout=-1 if left is None else left):
+            # Another thread's fetch of this folder outlasted our own time limit.
+            return self._stale_or_raise(folder_id, TransportError(
+                f"listing folder {folder_id}: out of time waiting for another fetch"))
+        try:
             cached = self.cached_listing(folder_id)
             if cached is not None:
                 return cached
             try:
                 entries = list(self.backend.list_folder(folder_id))
             except _TEMPORARY as exc:
-                stale = self._stale(folder_id)
-                if stale is None:
-                    raise
-                log.warning("serving a stale listing of folder %s: %s", folder_id,
-                            type(exc).__name__)
-                return stale
+                return self._stale_or_raise(folder_id, exc)
             except NotFoundError:
                 self.forget_folder(folder_id)
                 raise
             listing = Listing(folder_id, entries, self._clock())
             self._store(listing)
             return listing
+        finally:
+            fetch_lock.release()
+
+    def _stale_or_raise(self, folder_id: str, exc: PutioError) -> Listing:
+        """The last listing if it is young enough (stale-if-error), else ``exc``.
+
+        A stale listing served is trusted again for one ``ttl``, so while put.io is away each
+        folder costs one failed fetch per ``ttl``, not one per call; it is never served longer
+        than ``2 * ttl + stale_ttl`` after it was really fetched.
+        """
+        stale = self._stale(folder_id)
+        if stale is None:
+            raise exc
+        log.warning("serving a stale listing of folder %s (%.0f s old): %s", folder_id,
+                    self._clock() - stale.fetched_at, type(exc).__name__)
+        with self._lock:
+            if folder_id in self._last_known:
+                self._fresh[folder_id] = stale
+        return stale
 
     def _stale(self, folder_id: str) -> Listing | None:
         with self._lock:
@@ -153,7 +184,7 @@ class MetadataCache:
                 if jumped is not None:
                     entry, index = jumped
                     continue
-            child = self.listing(entry.id).by_name.get(parts[index])
+            child = self.listing(entry.id).find(parts[index])
             if child is None:
                 raise PathNotFound(path)
             entry = child
@@ -182,7 +213,7 @@ class MetadataCache:
             return None
         current, moved = start, False
         while index < len(parts) - 1:
-            shown = names.assign(children.get(current.id, [])).get(parts[index])
+            shown = names.lookup(names.assign(children.get(current.id, [])), parts[index])
             if shown is None:
                 break
             current = Entry(id=shown.id, name=shown.name, is_dir=True, size=0,

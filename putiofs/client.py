@@ -7,7 +7,9 @@ the redirect points.
 
 Retries: connection failures, timeouts, 5xx, 429 and garbled answers are retried with
 exponential backoff and full jitter (at least Retry-After on 429), within a bounded number of
-attempts and a bounded total time -- but only for calls that are safe to repeat. A call that
+attempts and a bounded total time (``max_retry_time``, and the calling thread's
+:mod:`putiofs.deadline`, which also clips each request's timeouts) -- but only for calls that
+are safe to repeat. A call that
 creates something (``files.create_dir``, ``transfers.add``, ``subscriptions.create``) gets
 exactly one attempt: when a request times out we cannot know whether put.io already acted on
 it, and a blind repeat would create a second folder, a second download or a second
@@ -37,6 +39,7 @@ from typing import Any, Literal
 import requests
 from requests.adapters import HTTPAdapter
 
+from putiofs import deadline as call_deadline
 from putiofs.config import Settings
 from putiofs.errors import (
     AuthenticationError,
@@ -178,6 +181,8 @@ class PutioClient:
         deadline = self._clock() + self._max_retry_time
         attempt = 0
         while True:
+            if call_deadline.expired():
+                raise TransportError(f"{service}.{method}: out of time for this call")
             try:
                 return self._call_once(service, method, params or {})
             except NotFoundError:
@@ -189,7 +194,9 @@ class PutioClient:
                 if attempt >= attempts or not _is_temporary(exc):
                     raise
                 delay = self._retry_delay(attempt, exc)
-                if delay is None or self._clock() + delay > deadline:
+                left = call_deadline.remaining()
+                if (delay is None or self._clock() + delay > deadline
+                        or (left is not None and delay >= left)):
                     raise
                 log.info("%s.%s: %s, retry %d/%d in %.2fs", service, method,
                          type(exc).__name__, attempt, attempts - 1, delay)
@@ -220,7 +227,8 @@ class PutioClient:
                 params={"method": method},
                 data={"request": body},
                 headers={"Accept": "application/json"},
-                timeout=self._timeout,
+                timeout=(call_deadline.clip(self._timeout[0]),
+                         call_deadline.clip(self._timeout[1])),
                 allow_redirects=False,
             )
             content = response.content

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from putiofs import names
+from putiofs import deadline, names
 from putiofs.backend import Backend, Entry, Quota
 from putiofs.cache import ROOT, MetadataCache, PathNotADirectory, split_path
 from putiofs.errors import (
@@ -70,33 +70,37 @@ def errno_for(exc: BaseException) -> int:
         return errno.ENOENT
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
         return errno.EACCES
-    if isinstance(exc, ConflictError):
+    if isinstance(exc, ConflictError | names.InvalidName):
         return errno.EINVAL
     return errno.EIO
 
 
 def fuse_call(func: F) -> F:
-    """Turn every exception of a FUSE method into ``OSError(errno)``, logging the unexpected."""
+    """Bound a FUSE method by the mount's call deadline (see :mod:`putiofs.deadline`) and turn
+    every exception into ``OSError(errno)``, logging the unexpected ones in one line."""
 
     @functools.wraps(func)
     def wrapper(self: PutioFS, *args: Any) -> Any:
         try:
-            return func(self, *args)
+            with deadline.within(self.options.call_deadline):
+                return func(self, *args)
         except OSError as exc:
             if exc.errno:
                 raise
             log.error("%s: %s", func.__name__, exc)
             raise OSError(errno.EIO, os.strerror(errno.EIO)) from None
-        except PutioError as exc:
+        except Exception as exc:  # noqa: BLE001 - the one place that turns anything into errno
             code = errno_for(exc)
-            if code == errno.EIO:
-                log.error("%s failed: %s: %s", func.__name__, type(exc).__name__, exc)
-            elif isinstance(exc, AuthenticationError):
+            if isinstance(exc, AuthenticationError):
                 log.warning("%s refused by put.io: %s", func.__name__, exc)
+            elif code == errno.EIO and isinstance(exc, PutioError):
+                log.error("%s failed: %s: %s", func.__name__, type(exc).__name__, exc)
+            elif code == errno.EIO:
+                log.error("%s: unexpected %s: %s", func.__name__, type(exc).__name__, exc)
+            else:
+                log.debug("%s: %s (%s)", func.__name__, type(exc).__name__,
+                          errno.errorcode.get(code, code))
             raise OSError(code, os.strerror(code)) from None
-        except Exception as exc:  # noqa: BLE001 - the one place that turns anything into EIO
-            log.error("%s: unexpected %s: %s", func.__name__, type(exc).__name__, exc)
-            raise OSError(errno.EIO, os.strerror(errno.EIO)) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -15,12 +15,27 @@ folder, names longer than 255 bytes, '.' and '..'. The rules, applied per folder
 * '', '.' and '..' are always suffixed the same way.
 * A name longer than 255 bytes (UTF-8) is cut at a character boundary and suffixed
   ``…[#<id>]`` before the (short) extension, so it stays unique and under NAME_MAX.
+* Control characters (tab, newline, ESC, ...) are valid in POSIX names and are shown as they are.
+
+Names typed in the mount:
+
+* A lookup matches the shown name exactly. Only when nothing matches exactly, a name that equals
+  exactly one shown name after Unicode NFC normalisation finds that item: put.io keeps names as
+  uploaded, so a name written on macOS (decomposed, NFD: "e" + U+0301) is still found when typed
+  on Linux (composed, NFC: U+00E9). If two shown names normalise alike, the fallback answers
+  nothing (ENOENT) rather than guess. Listings always show the names exactly as put.io has them.
+* A name the kernel hands over that is not valid UTF-8 arrives with the undecodable bytes as
+  lone surrogates (fusepy decodes with ``surrogateescape``, see ``mount.py``): it matches no
+  put.io name (those are always valid Unicode), and creating or renaming to it is refused with
+  :class:`InvalidName` (EINVAL), as put.io names are text.
+* Names longer than NAME_MAX bytes are refused by the kernel itself (ENAMETOOLONG).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Protocol, TypeVar
 
 NAME_MAX = 255
 SLASH_SUBSTITUTE = "\u2215"
@@ -34,17 +49,54 @@ class Named(Protocol):
     is_dir: bool
 
 
+T = TypeVar("T")
+
+
+class InvalidName(ValueError):
+    """A name typed in the mount that put.io cannot store (not valid Unicode text)."""
+
+
 def clean(name: str) -> str:
     """put.io name → a valid path component, before duplicate handling."""
     name = name.replace("/", SLASH_SUBSTITUTE).replace("\0", "\ufffd")
-    if any("\ud800" <= ch <= "\udfff" for ch in name):
+    if _has_surrogates(name):
         name = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in name)
     return name
 
 
 def to_remote(local_name: str) -> str:
-    """A name typed in the mount → the name put.io should store."""
+    """A name typed in the mount → the name put.io should store. Raises InvalidName for a name
+    that was not valid UTF-8 (undecodable bytes arrive as lone surrogates)."""
+    if _has_surrogates(local_name):
+        raise InvalidName("the name is not valid UTF-8")
     return local_name.replace(SLASH_SUBSTITUTE, "/")
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def normalised_index(shown_names: Iterable[str]) -> dict[str, str | None]:
+    """NFC form → the one shown name with that form, or None when several share it."""
+    index: dict[str, str | None] = {}
+    for shown in shown_names:
+        key = unicodedata.normalize("NFC", shown)
+        index[key] = None if key in index and index[key] != shown else shown
+    return index
+
+
+def lookup(by_name: Mapping[str, T], name: str,
+           index: Mapping[str, str | None] | None = None) -> T | None:
+    """The item shown as ``name``: exact match first, then an unambiguous NFC match (see the
+    module docstring). ``index`` is :func:`normalised_index` of ``by_name`` when the caller
+    keeps one; else it is built here."""
+    found = by_name.get(name)
+    if found is not None or _has_surrogates(name):
+        return found
+    if index is None:
+        index = normalised_index(by_name)
+    shown = index.get(unicodedata.normalize("NFC", name))
+    return by_name.get(shown) if shown is not None else None
 
 
 def _split_extension(name: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from putiofs.emulator.faults import Faults, RandomFaults
 from putiofs.emulator.server import EmulatorOptions, EmulatorServer
 
 
@@ -28,6 +29,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="download and stream URLs answer 302 to a separate data path")
     parser.add_argument("--transfer-seconds", type=float, default=3.0, metavar="S",
                         help="how long a transfer takes from Waiting to Completed")
+    faults = parser.add_argument_group(
+        "fault injection", "rates are probabilities from 0 to 1, drawn from one seeded generator")
+    faults.add_argument("--fault-5xx", type=float, default=0.0, metavar="RATE",
+                        help="answer 500 or 503 to this share of API and data requests")
+    faults.add_argument("--fault-429", type=float, default=0.0, metavar="RATE",
+                        help="answer 429 (with Retry-After) to this share of requests")
+    faults.add_argument("--retry-after", type=float, default=1.0, metavar="S",
+                        help="the Retry-After sent with a 429 (default 1)")
+    faults.add_argument("--latency", type=float, default=0.0, metavar="S",
+                        help="delay every answer by this many seconds")
+    faults.add_argument("--fault-drop", type=float, default=0.0, metavar="RATE",
+                        help="close this share of file downloads part-way through the body")
+    faults.add_argument("--fault-stall", type=float, default=0.0, metavar="RATE",
+                        help="stop sending this share of file downloads part-way, then close")
+    faults.add_argument("--stall-seconds", type=float, default=5.0, metavar="S",
+                        help="how long a stalled download stays silent (default 5)")
+    faults.add_argument("--fault-malformed", type=float, default=0.0, metavar="RATE",
+                        help="truncate the JSON of this share of API answers")
+    faults.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="seed of the fault generator, to replay a run's faults")
+
+
+def faults_from_args(args: argparse.Namespace) -> Faults:
+    """The fault policy the options ask for: none, or :class:`RandomFaults`."""
+    rates = dict(error_5xx=args.fault_5xx, error_429=args.fault_429, drop=args.fault_drop,
+                 stall=args.fault_stall, malformed=args.fault_malformed)
+    if not any(rates.values()) and not args.latency:
+        return Faults()
+    return RandomFaults(**rates, retry_after=args.retry_after, latency=args.latency,
+                        stall_seconds=args.stall_seconds, seed=args.seed)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             data_dir=args.data,
             demo=args.demo,
             transfer_seconds=args.transfer_seconds,
+            faults=faults_from_args(args),
         )
         server = EmulatorServer(options)
         server.start()
@@ -58,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
               flush=True)
         print(f"PUTIO_API_URL={server.base_url}", flush=True)
         print(f"api_key={options.api_key} api_secret={options.api_secret}", flush=True)
+        if isinstance(options.faults, RandomFaults):
+            print(f"injecting faults: {options.faults!r} seed={args.seed}", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
