@@ -1,0 +1,165 @@
+"""``putiofs transfers list | add | cancel | watch`` against the emulator."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from putiofs.client import PutioClient
+from putiofs.commands.watch import progress_line, watch
+from putiofs.config import Settings
+from putiofs.emulator import EmulatorServer
+from putiofs.models import Transfer
+from tests.commands_cli import Cli
+from tests.conftest import API_KEY, API_SECRET
+
+LINK = "http://example.com/files/big.iso"
+BAD_LINK = "http://nowhere.invalid/file.bin"
+
+
+@pytest.fixture
+def server(emulator_factory) -> EmulatorServer:
+    return emulator_factory(demo=True, transfer_seconds=0.6)
+
+
+@pytest.fixture
+def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(server, monkeypatch, capsys)
+
+
+def api_transfers(api, server):
+    return api(server, "transfers", "list").json()["response"]["results"]
+
+
+def test_add_then_list_shows_the_transfer(cli: Cli, api, server: EmulatorServer) -> None:
+    added = cli("transfers", "add", LINK)
+    assert added.code == 0, added.err
+    assert "big.iso" in added.out
+    listed = cli("transfers", "list", "--json").json()
+    assert [(t["id"], t["name"]) for t in listed] == [
+        (t["id"], t["name"]) for t in api_transfers(api, server)]
+    text = cli("transfers", "list").out.splitlines()
+    assert text[0].split() == ["ID", "DONE", "STATUS", "NAME"]
+    assert re.match(rf"{listed[0]['id']}\s+\d+%\s+\w+\s+big\.iso$", text[1])
+
+
+def test_add_json_and_failed_link(cli: Cli) -> None:
+    result = cli("transfers", "add", "--json", LINK, BAD_LINK)
+    assert result.code == 0, result.err
+    transfers = result.json()
+    failed = [t for t in transfers if t["status"].startswith("Error")]
+    assert [t["name"] for t in failed] == ["file.bin"]
+    assert failed[0]["id"] is None and failed[0]["percent_done"] is None
+    assert "-" in cli("transfers", "list").out.splitlines()[-1].split()[0]
+
+
+def test_list_empty(cli: Cli) -> None:
+    result = cli("transfers", "list")
+    assert (result.code, result.out) == (0, "no active transfers\n")
+    assert cli("transfers", "list", "--json").json() == []
+
+
+def test_cancel_removes_and_unknown_id_fails(cli: Cli, api, server: EmulatorServer) -> None:
+    transfer_id = cli("transfers", "add", "--json", LINK).json()[0]["id"]
+    result = cli("transfers", "cancel", transfer_id, "424242")
+    assert result.code == 1
+    assert result.out == f"cancelled transfer {transfer_id}\n"
+    assert result.err == "putiofs: error: transfer 424242: Transfer not found\n"
+    assert api_transfers(api, server) == []
+
+
+def test_cancel_rejects_a_non_numeric_id(cli: Cli) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli("transfers", "cancel", "abc")
+    assert exc.value.code == 2
+
+
+def test_watch_draws_progress_from_waiting_to_completed(cli: Cli) -> None:
+    transfer_id = cli("transfers", "add", "--json", LINK).json()[0]["id"]
+    result = cli("transfers", "watch", transfer_id, "--interval", "0.05")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert "Waiting" in lines[0] and " 0%" in lines[0]
+    assert lines[-1] == "[" + "#" * 30 + "] 100%  Completed  big.iso"
+    percents = [int(re.search(r"(\d+)%", line).group(1)) for line in lines]
+    assert percents == sorted(percents)
+    assert len(lines) == len(set(lines)), "a line is printed only when something changed"
+
+
+def test_watch_redraws_in_place_on_a_terminal(server: EmulatorServer) -> None:
+    settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
+    with PutioClient(settings) as client:
+        first = client.add_transfers([LINK])[0].id
+        second = client.add_transfers(["ftp://example.org/pub/other.tar"])[-1].id
+        out = io.StringIO()
+        code = watch(client, [], interval=0.05, out=out, tty=True)
+    assert code == 0
+    frames = out.getvalue().split("\x1b[2A")
+    assert len(frames) >= 2
+    assert frames[0].count("\n") == 2
+    last = frames[-1]
+    assert last.count("\r\x1b[2K") == 2
+    assert "100%  Completed  big.iso" in last and "100%  Completed  other.tar" in last
+    assert first != second
+
+
+def test_watch_exits_1_when_a_watched_transfer_disappears(cli: Cli, server: EmulatorServer,
+                                                          api) -> None:
+    transfer_id = cli("transfers", "add", "--json", LINK).json()[0]["id"]
+    settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
+    with PutioClient(settings) as client:
+        def cancel_then_sleep(_: float) -> None:
+            api(server, "transfers", "cancel", {"id": transfer_id})
+
+        out = io.StringIO()
+        code = watch(client, [transfer_id], interval=0.01, out=out, tty=False,
+                     sleep=cancel_then_sleep)
+    assert code == 1
+    assert "Gone" in out.getvalue().splitlines()[-1]
+
+
+def test_watch_unknown_id_and_nothing_to_watch(cli: Cli) -> None:
+    unknown = cli("transfers", "watch", "777", "--interval", "0.05")
+    assert unknown.code == 1
+    assert unknown.err == "putiofs: error: no active transfer with id 777\n"
+    nothing = cli("transfers", "watch", "--interval", "0.05")
+    assert (nothing.code, nothing.out) == (0, "no active transfers\n")
+
+
+def test_watch_json_reports_the_final_state(cli: Cli) -> None:
+    cli("transfers", "add", LINK)
+    result = cli("transfers", "watch", "--interval", "0.05", "--json")
+    assert result.code == 0
+    [final] = result.json()
+    assert final["status"] == "Completed" and final["percent_done"] == 100
+
+
+class ScriptedClient:
+    """A client whose transfers.list answers come from a script, one per poll."""
+
+    def __init__(self, *answers: list[Transfer]) -> None:
+        self.answers = list(answers)
+
+    def list_transfers(self) -> list[Transfer]:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_watch_exits_1_when_a_transfer_fails() -> None:
+    client = ScriptedClient(
+        [Transfer("5", "a.avi", "Downloading", 40), Transfer("6", "b.avi", "Waiting", 0)],
+        [Transfer("5", "a.avi", "Completed", 100),
+         Transfer("6", "b.avi", "Error: Not enough disk space", None)],
+    )
+    out = io.StringIO()
+    code = watch(client, [], interval=0.01, out=out, tty=False)  # type: ignore[arg-type]
+    assert code == 1
+    assert out.getvalue().splitlines()[-1] == (
+        "[" + " " * 30 + "]    -  Error: Not enough disk space  b.avi")
+
+
+def test_progress_line_for_an_error() -> None:
+    line = progress_line("1", Transfer(id=None, name="x.avi", status="Error: no disk"))
+    assert line == "[" + " " * 30 + "]    -  Error: no disk  x.avi"
