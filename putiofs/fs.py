@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from putiofs import deadline, names
 from putiofs.backend import Backend, Entry, Quota
@@ -49,6 +49,9 @@ from putiofs.errors import (
     PutioError,
 )
 from putiofs.reader import StreamReader
+
+if TYPE_CHECKING:
+    from putiofs.control import ControlFolder
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,7 @@ class MountOptions:
     stale_ttl: float = 600.0
     read_timeout: float = 30.0
     call_deadline: float = 60.0
+    show_control: bool = False
 
     def __post_init__(self) -> None:
         if self.uid < 0:
@@ -141,7 +145,8 @@ class PutioFS:
     use_ns = True
 
     def __init__(self, backend: Backend, options: MountOptions | None = None,
-                 cache: MetadataCache | None = None) -> None:
+                 cache: MetadataCache | None = None,
+                 control: ControlFolder | None = None) -> None:
         self.backend = backend
         self.options = options or MountOptions()
         self.cache = cache or MetadataCache(backend, ttl=self.options.cache_ttl,
@@ -151,6 +156,9 @@ class PutioFS:
         self._lock = threading.Lock()
         self._refusals_logged: set[str] = set()
         self._quota: tuple[float, Quota | None] | None = None
+        self.control = control  # the /.putio folder (putiofs.control), if any
+        if control is not None:
+            control.bind(self)
 
     def __call__(self, op: str, *args: Any) -> Any:
         method = getattr(self, op, None)
@@ -184,22 +192,39 @@ class PutioFS:
 
     @fuse_call
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        if self._controls(path):
+            return self.control.getattr(path, fh)  # type: ignore[union-attr]
         if fh is not None and fh in self._handles:
             return self._stat(self._handles[fh].entry)
         return self._stat(self.cache.resolve(path))
 
     @fuse_call
     def readdir(self, path: str, fh: int | None = None) -> list[str]:
+        if self._controls(path):
+            return self.control.readdir(path)  # type: ignore[union-attr]
         entry = self.cache.resolve(path)
         if not entry.is_dir:
             raise _fail(errno.ENOTDIR)
-        listing = self.cache.listing(entry.id)
-        return [".", "..", *sorted(listing.by_name)]
+        shown = set(self.cache.listing(entry.id).by_name)
+        if entry is ROOT and self.control is not None:
+            shown.update(self.control.root_names())
+        return [".", "..", *sorted(shown)]
+
+    def _controls(self, path: str) -> bool:
+        """Is ``path`` in the control folder /.putio (handled by putiofs.control)?"""
+        return self.control is not None and self.control.owns(path)
+
+    def _guard_control(self, *paths: str) -> None:
+        """Names in /.putio are fixed: mkdir, rename, unlink and rmdir there are EPERM."""
+        if any(self._controls(path) for path in paths):
+            raise _fail(errno.EPERM)
 
     @fuse_call
     def access(self, path: str, amode: int) -> int:
         """As the mode bits say. W_OK on a file succeeds (``rm`` would otherwise ask before
         deleting every "write-protected" file); writing its contents still fails with EROFS."""
+        if self._controls(path):
+            return self.control.access(path, amode)  # type: ignore[union-attr]
         entry = self.cache.resolve(path)
         if amode & os.W_OK and self.options.read_only:
             raise _fail(errno.EROFS)
@@ -255,6 +280,8 @@ class PutioFS:
 
     @fuse_call
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
+        if self._controls(path):
+            return self.control.getxattr(path, name)  # type: ignore[union-attr]
         value = self._xattrs(self.cache.resolve(path)).get(name)
         if value is None:
             raise _fail(_ENODATA)
@@ -262,13 +289,20 @@ class PutioFS:
 
     @fuse_call
     def listxattr(self, path: str) -> list[str]:
+        if self._controls(path):
+            return self.control.listxattr(path)  # type: ignore[union-attr]
         return sorted(self._xattrs(self.cache.resolve(path)))
 
     # -- reading --------------------------------------------------------------------------
 
     @fuse_call
     def open(self, path: str, flags: int) -> int:
-        entry = self.cache.resolve(path)
+        if self._controls(path):
+            return self.control.open(path, flags)  # type: ignore[union-attr]
+        return self.open_entry(self.cache.resolve(path), flags)
+
+    def open_entry(self, entry: Entry, flags: int) -> int:
+        """Open a file for reading (a path's, or a /.putio/search result's); the handle."""
         if entry.is_dir:
             raise _fail(errno.EISDIR)
         if flags & os.O_ACCMODE != os.O_RDONLY or flags & os.O_TRUNC:
@@ -291,6 +325,8 @@ class PutioFS:
 
     @fuse_call
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        if self.control is not None and self.control.has_handle(fh):
+            return self.control.read(path, size, offset, fh)
         handle = self._handles.get(fh)
         if handle is None:
             raise _fail(errno.EBADF)
@@ -300,13 +336,23 @@ class PutioFS:
 
     @fuse_call
     def release(self, path: str, fh: int) -> int:
+        if self.control is not None and self.control.has_handle(fh):
+            return self.control.release(path, fh)
         with self._lock:
             handle = self._handles.pop(fh, None)
         if handle is not None and handle.reader is not None:
             handle.reader.close()
         return 0
 
+    @fuse_call
+    def flush(self, path: str, fh: int) -> int:
+        if self.control is not None and self.control.has_handle(fh):
+            return self.control.flush(path, fh)
+        return 0
+
     def destroy(self, path: str) -> None:
+        if self.control is not None:
+            self.control.destroy()
         with self._lock:
             handles = list(self._handles.values())
             self._handles.clear()
@@ -329,11 +375,15 @@ class PutioFS:
 
     @fuse_call
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        if self._controls(path):
+            return self.control.write(path, data, offset, fh)  # type: ignore[union-attr]
         self._refuse("write")
         return 0
 
     @fuse_call
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
+        if self._controls(path):
+            return self.control.truncate(path, length, fh)  # type: ignore[union-attr]
         self._refuse("truncate")
         return 0
 
