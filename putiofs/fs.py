@@ -441,6 +441,7 @@ class PutioFS:
     @fuse_call
     def mkdir(self, path: str, mode: int) -> int:
         """create_dir in the parent; EEXIST if the name is taken; visible at once."""
+        self._guard_control(path)
         self._writable()
         parent, name = self.cache.resolve_parent(path)
         remote = self._remote_name(name)
@@ -454,6 +455,7 @@ class PutioFS:
     @fuse_call
     def unlink(self, path: str) -> int:
         """Delete one file. Folders are rmdir's business (EISDIR)."""
+        self._guard_control(path)
         self._writable()
         entry = self.cache.resolve(path)
         if entry.is_dir:
@@ -470,6 +472,7 @@ class PutioFS:
         is deleted. (The v1 API has no conditional delete, so a file added in the instant
         between that check and the delete would still go with the folder.)
         """
+        self._guard_control(path)
         self._writable()
         if not split_path(path):
             raise _fail(errno.EBUSY)
@@ -534,6 +537,7 @@ class PutioFS:
         existing target is deleted only after the source is in place: a failure half-way leaves
         a duplicate, never a lost file. A folder target must be empty (checked on the server).
         """
+        self._guard_control(old, new)
         self._writable()
         old_parts, new_parts = split_path(old), split_path(new)
         if not old_parts or not new_parts:

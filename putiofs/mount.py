@@ -34,7 +34,7 @@ class FuseSettings:
 
 
 def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
-    """Split ``-o`` strings into our own options (uid, gid, ro) and libfuse's."""
+    """Split ``-o`` strings into our own options (uid, gid, ro, show_control) and libfuse's."""
     settings = FuseSettings()
     for value in values:
         for item in filter(None, (part.strip() for part in value.split(","))):
@@ -50,6 +50,8 @@ def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
                 options.read_only = False
             elif key == "allow_other":
                 settings.allow_other = True
+            elif key == "show_control":
+                options.show_control = True
             else:
                 settings.extra[key] = arg if sep else True
     return settings
