@@ -45,7 +45,7 @@ class CliError(Exception):
 def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", dest="o_options", action="append", default=[], metavar="OPTS",
                         help="mount options, comma-separated: allow_other, uid=N, gid=N, ro, "
-                             "and any libfuse option")
+                             "show_control (list /.putio in the root), and any libfuse option")
     parser.add_argument("--cache-ttl", type=float, default=30.0, metavar="SECONDS",
                         help="how long folder listings are trusted (default 30)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
@@ -173,7 +173,10 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool) ->
     except MountError as exc:
         raise CliError(str(exc)) from None
     backend = _connect(settings, options.call_deadline)
-    operations = PutioFS(backend, options)
+    from putiofs.control import ControlFolder
+
+    control = ControlFolder(backend.client, search_ttl=options.cache_ttl)
+    operations = PutioFS(backend, options, control=control)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
     try:
         fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground,
