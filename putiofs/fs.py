@@ -108,6 +108,44 @@ def fuse_call(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+REPEAT_WINDOW = 1.0
+
+
+def fail_fast_repeats(func: F) -> F:
+    """For ``read``: a read inside a range whose read failed on the same handle less than
+    ``REPEAT_WINDOW`` seconds ago fails at once with the same errno.
+
+    When a readahead read fails, the kernel at once retries the page the program asked for with
+    a read of its own; waiting out the call deadline a second time would make one ``read(2)``
+    take twice ``--timeout``. A later read, or one elsewhere in the file, tries the server again.
+    """
+    failures: dict[tuple[int, int], tuple[float, int, int, int]] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(func)
+    def wrapper(self: PutioFS, path: str, size: int, offset: int, fh: int) -> Any:
+        key = (id(self), fh)
+        now = time.monotonic()
+        with lock:
+            failed = failures.get(key)
+        if failed is not None:
+            when, start, end, code = failed
+            if now - when < REPEAT_WINDOW and start <= offset and offset + size <= end:
+                raise _fail(code)
+        try:
+            result = func(self, path, size, offset, fh)
+        except OSError as exc:
+            with lock:
+                for old, value in list(failures.items()):
+                    if now - value[0] >= REPEAT_WINDOW:
+                        del failures[old]
+                failures[key] = (time.monotonic(), offset, offset + size, exc.errno or errno.EIO)
+            raise
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _fail(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
@@ -323,6 +361,7 @@ class PutioFS:
             self._handles[fh] = OpenFile(entry, reader)
         return fh
 
+    @fail_fast_repeats
     @fuse_call
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
         if self.control is not None and self.control.has_handle(fh):

@@ -11,6 +11,7 @@ shows after at most ``cache_ttl + min(cache_ttl, 5)`` seconds.
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,24 @@ def check_fuse_device() -> None:
     os.close(fd)
 
 
+#: The codec fusepy decodes kernel paths and encodes listed names with: UTF-8, with bytes that
+#: are not valid UTF-8 kept as lone surrogates (``surrogateescape``) instead of failing. A name
+#: typed with such bytes then simply matches nothing (ENOENT) or is refused (EINVAL, see
+#: ``names.to_remote``); with fusepy's strict 'utf-8' it would answer EINVAL with a traceback.
+PATH_ENCODING = "putiofs_utf8_paths"
+
+
+def _path_codec(name: str) -> codecs.CodecInfo | None:
+    if name != PATH_ENCODING:
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=PATH_ENCODING,
+        encode=lambda text, errors="strict": utf8.encode(text, "surrogateescape"),
+        decode=lambda data, errors="strict": utf8.decode(data, "surrogateescape"),
+    )
+
+
 def load_binding() -> Any:
     """fusepy's FUSE class, or a MountError saying what to install."""
     try:
@@ -88,6 +107,10 @@ def load_binding() -> Any:
     except (ImportError, OSError) as exc:
         raise MountError(f"libfuse2 is not usable ({exc}); install it: "
                          "sudo apt-get install libfuse2 fuse3") from None
+    try:
+        codecs.lookup(PATH_ENCODING)
+    except LookupError:
+        codecs.register(_path_codec)
     return fuse.FUSE
 
 
@@ -123,7 +146,7 @@ def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
     """Mount and serve until unmounted (fusermount -u, SIGINT or SIGTERM)."""
     fuse_class = load_binding()
     try:
-        fuse_class(operations, str(mountpoint), raw_fi=False,
+        fuse_class(operations, str(mountpoint), raw_fi=False, encoding=PATH_ENCODING,
                    **fuse_kwargs(options, settings, foreground=foreground, debug=debug))
     except RuntimeError as exc:
         raise MountError(f"libfuse could not mount {mountpoint} (code {exc}); "
