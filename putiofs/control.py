@@ -223,7 +223,7 @@ class ControlFolder:
     def readdir(self, path: str) -> list[str]:
         parts = split_path(path)[1:]
         if not parts:
-            return [".", "..", ADD, *sorted(self._generate), SEARCH]
+            return [".", "..", *sorted([ADD, SEARCH, *self._generate])]
         if parts == [SEARCH]:
             with self._lock:
                 queries = [names.clean(q) for q in list(self._searches.keys())]
