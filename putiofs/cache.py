@@ -8,8 +8,10 @@ one call) instead of one listing per level.
 
 When a refresh fails with a temporary error (network, 5xx, 429, out of time) the last listing is
 served for up to ``stale_ttl`` seconds more, so an open file manager does not empty itself while
-put.io is away. Waiting for another thread's fetch of the same folder is bounded by the calling
-thread's :mod:`putiofs.deadline`.
+put.io is away. For ``OUTAGE_PAUSE`` seconds after such a failure, folders that have a stale
+listing are not asked for again, so one slow failure does not repeat at every level of a path.
+Waiting for another thread's fetch of the same folder is bounded by the calling thread's
+:mod:`putiofs.deadline`.
 
 Changes made through the mount are applied to the cached listings in place, so they are visible at
 once without another API call; everything else is seen within ``ttl`` seconds.
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 
 ROOT = Entry(id=ROOT_ID, name="", is_dir=True, size=0, parent_id="", type="folder")
 _TEMPORARY = (TransportError, ServerError, RateLimitedError)
+#: After a listing failed with a temporary error, folders with a stale listing are served from
+#: it for this many seconds without asking put.io: during an outage only the first call waits.
+OUTAGE_PAUSE = 5.0
 
 
 class PathNotFound(NotFoundError):
@@ -93,6 +98,7 @@ class MetadataCache:
         self._folder_map: TTLCache[str, dict[str, list[FolderRef]]] = TTLCache(1, ttl, timer=clock)
         self._lock = threading.RLock()
         self._fetch_locks: dict[str, threading.Lock] = {}
+        self._outage_until = 0.0
 
     # -- listings -------------------------------------------------------------------------
 
@@ -116,13 +122,17 @@ class MetadataCache:
             cached = self.cached_listing(folder_id)
             if cached is not None:
                 return cached
+            if self._clock() < self._outage_until and self._stale(folder_id) is not None:
+                return self._stale_or_raise(folder_id, TransportError("put.io failed just now"))
             try:
                 entries = list(self.backend.list_folder(folder_id))
             except _TEMPORARY as exc:
+                self._outage_until = self._clock() + OUTAGE_PAUSE
                 return self._stale_or_raise(folder_id, exc)
             except NotFoundError:
                 self.forget_folder(folder_id)
                 raise
+            self._outage_until = 0.0
             listing = Listing(folder_id, entries, self._clock())
             self._store(listing)
             return listing
