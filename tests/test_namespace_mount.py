@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from putiofs.emulator.faults import Fault, Faults, RequestInfo
 from tests.mounting import mount_factory, requires_fuse  # noqa: F401
 
 pytestmark = requires_fuse
@@ -519,3 +520,121 @@ def test_drag_and_drop_move_is_one_rename(tree):
     assert tree.changes() == {"files.move": 2}
     sub = tree.ids["Sub"]
     assert tree.names(sub) == {"b.txt": tree.ids["b.txt"], "Empty": tree.ids["Empty"]}
+
+
+# -- put.io failing half-way ---------------------------------------------------------------------
+
+
+class FailCalls(Faults):
+    """Answer HTTP 500 to every call of the named API methods while switched on."""
+
+    def __init__(self) -> None:
+        self.failing: set[str] = set()
+
+    def choose(self, request: RequestInfo) -> Fault | None:
+        return Fault(status=500) if request.name in self.failing else None
+
+
+@pytest.fixture
+def faulty(emulator_factory, mount_factory) -> tuple[Tree, FailCalls]:  # noqa: F811
+    faults = FailCalls()
+    server = emulator_factory(faults=faults)
+    account = server.account
+    ids = {"Docs": account.add_folder("0", "Docs"), "Empty": account.add_folder("0", "Empty")}
+    ids["a.txt"] = account.add_file(ids["Docs"], "a.txt", data=b"alpha")
+    ids["b.txt"] = account.add_file(ids["Docs"], "b.txt", data=b"bravo, longer")
+    result = Tree(server, mount_factory(server, "--cache-ttl", "30", "--timeout", "3"))
+    result.ids = ids
+    os.listdir(result.root / "Docs")
+    os.listdir(result.root / "Empty")
+    return result, faults
+
+
+def test_a_failed_move_is_eio_and_the_file_stays_where_it_was(faulty):
+    tree, faults = faulty
+    faults.failing = {"files.move"}
+    before = tree.snapshot()
+    assert errno_of(os.rename, tree.root / "Docs" / "a.txt",
+                    tree.root / "Empty" / "a.txt") == errno.EIO
+    assert tree.snapshot() == before
+    assert sorted(os.listdir(tree.root / "Docs")) == ["a.txt", "b.txt"]
+    assert os.listdir(tree.root / "Empty") == []
+    assert "files.move" in tree.mount.log()
+
+
+def test_a_move_whose_rename_fails_is_moved_back(faulty):
+    tree, faults = faulty
+    faults.failing = {"files.rename"}
+    before = tree.snapshot()
+    assert errno_of(os.rename, tree.root / "Docs" / "a.txt",
+                    tree.root / "Empty" / "new.txt") == errno.EIO
+    assert tree.snapshot() == before
+    assert sorted(os.listdir(tree.root / "Docs")) == ["a.txt", "b.txt"]
+    assert os.listdir(tree.root / "Empty") == []
+    assert (tree.root / "Docs" / "a.txt").read_bytes() == b"alpha"
+
+
+def test_a_replace_whose_delete_fails_leaves_a_duplicate_never_a_loss(faulty):
+    tree, faults = faulty
+    faults.failing = {"files.delete"}
+    assert errno_of(os.rename, tree.root / "Docs" / "a.txt",
+                    tree.root / "Docs" / "b.txt") == errno.EIO
+    # Both items are still there, now sharing put.io's name "b.txt"; the mount shows both.
+    children = tree.account.children(tree.ids["Docs"])
+    assert sorted((str(c["id"]), c["name"]) for c in children) == sorted(
+        [(tree.ids["a.txt"], "b.txt"), (tree.ids["b.txt"], "b.txt")])
+    shown = sorted(os.listdir(tree.root / "Docs"))
+    assert len(shown) == 2 and "b.txt" in shown and "a.txt" not in shown
+    contents = {(tree.root / "Docs" / name).read_bytes() for name in shown}
+    assert contents == {b"alpha", b"bravo, longer"}
+
+
+def test_a_failed_mkdir_and_delete_change_nothing_that_is_shown(faulty):
+    tree, faults = faulty
+    faults.failing = {"files.create_dir", "files.delete"}
+    assert errno_of(os.mkdir, tree.root / "Docs" / "New") == errno.EIO
+    assert errno_of(os.unlink, tree.root / "Docs" / "a.txt") == errno.EIO
+    assert errno_of(os.rmdir, tree.root / "Empty") == errno.EIO
+    faults.failing = set()
+    assert sorted(os.listdir(tree.root / "Docs")) == ["a.txt", "b.txt"]
+    assert "Empty" in os.listdir(tree.root)
+    assert tree.account.item(tree.ids["a.txt"]) is not None
+
+
+# -- what libfuse does on its own ----------------------------------------------------------------
+
+
+def test_unlink_of_an_open_file_hides_it_until_closed(tree):
+    """libfuse2's high-level API (without ``hard_remove``) does not unlink a file that is open:
+    it renames it to ``.fuse_hidden…`` (a put.io rename) and unlinks that at the last close.
+    The open handle keeps reading, as on a local disk."""
+    path = tree.root / "Docs" / "b.txt"
+    with open(path, "rb") as handle:
+        assert handle.read(5) == b"bravo"
+        os.unlink(path)
+        assert "b.txt" not in os.listdir(tree.root / "Docs")
+        assert handle.read() == b", longer"
+        hidden = tree.account.item(tree.ids["b.txt"])
+        assert hidden is not None and hidden["name"].startswith(".fuse_hidden")
+    deadline = 50
+    while tree.account.item(tree.ids["b.txt"]) is not None and deadline:
+        deadline -= 1
+        os.listdir(tree.root / "Docs")  # release is asynchronous; give it a moment
+    assert tree.account.item(tree.ids["b.txt"]) is None
+    assert os.listdir(tree.root / "Docs") == ["a.txt"]
+
+
+def test_rename_onto_a_duplicate_name_deletes_only_the_target(tree, odd):
+    """``mv x dup.txt`` where put.io holds two items named dup.txt: the one shown as dup.txt
+    is replaced, its twin is left alone. The twin and the moved item now share put.io's name,
+    so by the naming rule (lower id keeps the plain name) the moved item may be listed as
+    ``dup [#id].txt``: nothing is lost, but the name shown is not the one asked for."""
+    folder = tree.root / "Empty"
+    os.rename(tree.root / "top.txt", folder / "dup.txt")
+    assert tree.account.item(odd["dup1"]) is None
+    assert tree.account.item(odd["dup2"])["name"] == "dup.txt"
+    moved = tree.account.item(tree.ids["top.txt"])
+    assert (str(moved["parent_id"]), moved["name"]) == (tree.ids["Empty"], "dup.txt")
+    shown = {name: (folder / name).read_bytes() for name in os.listdir(folder)
+             if name.startswith("dup")}
+    assert sorted(shown.values()) == [b"second", b"top file"]
