@@ -108,23 +108,24 @@ def fuse_call(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-REPEAT_WINDOW = 1.0
+REPEAT_WINDOW = 0.25
 
 
 def fail_fast_repeats(func: F) -> F:
-    """For ``read``: a read inside a range whose read failed on the same handle less than
+    """For ``read``: a read inside a range of the same file whose read failed less than
     ``REPEAT_WINDOW`` seconds ago fails at once with the same errno.
 
     When a readahead read fails, the kernel at once retries the page the program asked for with
-    a read of its own; waiting out the call deadline a second time would make one ``read(2)``
-    take twice ``--timeout``. A later read, or one elsewhere in the file, tries the server again.
+    a read of its own, and programs reading the same pages wait for that page and then retry it
+    one after the other; waiting out the call deadline again each time would make a ``read(2)``
+    take a multiple of ``--timeout``. A later read, or one elsewhere in the file, tries again.
     """
-    failures: dict[tuple[int, int], tuple[float, int, int, int]] = {}
+    failures: dict[tuple[int, str | int], tuple[float, int, int, int]] = {}
     lock = threading.Lock()
 
     @functools.wraps(func)
-    def wrapper(self: PutioFS, path: str, size: int, offset: int, fh: int) -> Any:
-        key = (id(self), fh)
+    def wrapper(self: PutioFS, path: str | None, size: int, offset: int, fh: int) -> Any:
+        key = (id(self), path if path is not None else fh)
         now = time.monotonic()
         with lock:
             failed = failures.get(key)
@@ -484,7 +485,7 @@ class PutioFS:
         self._writable()
         parent, name = self.cache.resolve_parent(path)
         remote = self._remote_name(name)
-        if name in self.cache.listing(parent.id).by_name:
+        if self.cache.listing(parent.id).find(name) is not None:
             raise _fail(errno.EEXIST)
         with self._reconciled(parent):
             folder = self.backend.make_folder(parent.id, remote)
@@ -589,10 +590,13 @@ class PutioFS:
         remote = self._remote_name(new_name)
         if source.is_dir and new_parts[:len(old_parts)] == old_parts:
             raise _fail(errno.EINVAL)
-        target = self.cache.listing(parent.id).by_name.get(new_name)
+        # The same lookup the kernel's own lookups get, NFC fallback included, so a target the
+        # kernel was told exists is the one replaced. Found as the source itself (the name in
+        # another normal form): a plain rename to the form typed.
+        target = self.cache.listing(parent.id).find(new_name)
+        if target is not None and target.id == source.id:
+            target = None
         if target is not None:
-            if target.id == source.id:
-                return 0
             if flags & _RENAME_NOREPLACE:
                 raise _fail(errno.EEXIST)
             if target.is_dir and not source.is_dir:
