@@ -638,3 +638,22 @@ def test_rename_onto_a_duplicate_name_deletes_only_the_target(tree, odd):
     shown = {name: (folder / name).read_bytes() for name in os.listdir(folder)
              if name.startswith("dup")}
     assert sorted(shown.values()) == [b"second", b"top file"]
+
+
+def test_a_name_in_the_other_normal_form_is_an_alias_when_unambiguous(tree):
+    """With only the NFD "café.txt" present, "café.txt" typed in NFC finds it (as on macOS):
+    mkdir of that name is EEXIST, a rename onto it replaces that item, and renaming the item
+    to its NFC form changes put.io's name and nothing else."""
+    nfc = unicodedata.normalize("NFC", "café.txt")
+    nfd = unicodedata.normalize("NFD", "café.txt")
+    folder = tree.root / "Docs"
+    old = tree.account.add_file(tree.ids["Docs"], nfd, data=b"decomposed")
+    assert errno_of(os.mkdir, folder / nfc) == errno.EEXIST
+    assert tree.account.item(old) is not None
+    os.rename(folder / "a.txt", folder / nfc)
+    assert tree.account.item(old) is None
+    assert tree.names(tree.ids["Docs"]) == {nfc: tree.ids["a.txt"], "b.txt": tree.ids["b.txt"]}
+    assert (folder / nfc).read_bytes() == b"alpha"
+    os.rename(folder / nfc, folder / nfd)
+    assert tree.names(tree.ids["Docs"]) == {nfd: tree.ids["a.txt"], "b.txt": tree.ids["b.txt"]}
+    assert sorted(os.listdir(folder)) == sorted([nfd, "b.txt"])
