@@ -1,0 +1,116 @@
+"""The reader's fast paths return the source's bytes: GETs straight through urllib3's pool, the
+requests fallback (custom adapter, proxy), and reads arriving out of order from many threads."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from putiofs.reader import StreamReader
+from tests.test_reader_emulator import TokenProvider, download_url
+
+KIB = 1024
+MIB = 1024 * KIB
+DATA = random.Random(2024).randbytes(9 * MIB + 77)
+
+
+class CountingAdapter(HTTPAdapter):
+    """A custom adapter: the reader must go through requests (and so through it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        self.sent += 1
+        return super().send(request, **kwargs)
+
+
+@pytest.fixture
+def served(emulator_factory):
+    def start(**options):
+        server = emulator_factory(**options)
+        server.account.add_file("0", "x.bin", data=DATA)
+        return server, TokenProvider(server, download_url(server, "x.bin"))
+    return start
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s
+
+
+def reader(session: requests.Session, provider: TokenProvider, **options: object) -> StreamReader:
+    return StreamReader(session, provider, len(DATA), read_timeout=5, deadline=20,
+                        label="x.bin", **options)  # type: ignore[arg-type]
+
+
+def check_reads(r: StreamReader, seed: int) -> None:
+    rng = random.Random(seed)
+    got = b"".join(r.read(off, 128 * KIB) for off in range(0, len(DATA), 128 * KIB))
+    assert got == DATA
+    for _ in range(40):
+        offset, length = rng.randrange(len(DATA)), rng.choice([1, 4 * KIB, 64 * KIB, MIB])
+        assert r.read(offset, length) == DATA[offset:offset + length]
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+def test_direct_gets_return_the_source_bytes_and_reuse_one_connection(served, session,
+                                                                      redirect):
+    server, provider = served(redirect=redirect)
+    with reader(session, provider) as r:
+        check_reads(r, 1)
+    pools = session.get_adapter("http://127.0.0.1/").poolmanager.pools
+    assert len(pools) == 1
+
+
+def test_a_custom_adapter_is_respected(served, session):
+    server, provider = served()
+    adapter = CountingAdapter()
+    session.mount("http://", adapter)
+    with reader(session, provider) as r:
+        check_reads(r, 2)
+    assert adapter.sent > 0
+
+
+def test_a_proxy_from_the_environment_is_used(served, session, monkeypatch):
+    """The emulator answers absolute-URI requests, so it can stand in for the proxy."""
+    server, provider = served()
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.root_url)
+    with reader(session, provider) as r:
+        check_reads(r, 3)
+    assert session.get_adapter("http://127.0.0.1/").proxy_manager
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_out_of_order_reads_from_many_threads_equal_the_source(served, session, threads):
+    """As the kernel's readahead sends them: blocks in flight at once, in any order."""
+    server, provider = served()
+    block = 128 * KIB
+    offsets = list(range(0, len(DATA), block))
+    results: dict[int, bytes] = {}
+    rng = random.Random(threads)
+    with reader(session, provider) as r:
+        for group_start in range(0, len(offsets), threads * 2):
+            group = offsets[group_start:group_start + threads * 2]
+            rng.shuffle(group)
+
+            def work(mine: list[int]) -> None:
+                for off in mine:
+                    results[off] = r.read(off, block)
+
+            workers = [threading.Thread(target=work, args=(group[i::threads],))
+                       for i in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(30)
+    assert b"".join(results[o] for o in offsets) == DATA
