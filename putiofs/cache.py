@@ -189,6 +189,7 @@ class MetadataCache:
         while index < len(parts):
             if not entry.is_dir:
                 raise PathNotADirectory(path)
+            names.check_length(parts[index])
             if len(parts) - index >= 3 and self.cached_listing(entry.id) is None:
                 jumped = self._jump_through_folder_map(entry, parts, index)
                 if jumped is not None:

@@ -75,6 +75,8 @@ def errno_for(exc: BaseException) -> int:
         return errno.EACCES
     if isinstance(exc, ConflictError | names.InvalidName):
         return errno.EINVAL
+    if isinstance(exc, names.NameTooLong):
+        return errno.ENAMETOOLONG
     return errno.EIO
 
 

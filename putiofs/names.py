@@ -28,7 +28,8 @@ Names typed in the mount:
   lone surrogates (fusepy decodes with ``surrogateescape``, see ``mount.py``): it matches no
   put.io name (those are always valid Unicode), and creating or renaming to it is refused with
   :class:`InvalidName` (EINVAL), as put.io names are text.
-* Names longer than NAME_MAX bytes are refused by the kernel itself (ENAMETOOLONG).
+* A name longer than NAME_MAX bytes is answered with ENAMETOOLONG, in a lookup as in mkdir or
+  rename (the FUSE kernel module itself lets names up to 1024 bytes through).
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ T = TypeVar("T")
 
 class InvalidName(ValueError):
     """A name typed in the mount that put.io cannot store (not valid Unicode text)."""
+
+
+class NameTooLong(ValueError):
+    """A path component longer than NAME_MAX bytes (ENAMETOOLONG): no shown name is."""
+
+
+def check_length(name: str) -> None:
+    """Raise NameTooLong for a component of more than NAME_MAX bytes."""
+    if len(name) > NAME_MAX // 4 and len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        raise NameTooLong(f"a name of more than {NAME_MAX} bytes")
 
 
 def clean(name: str) -> str:
