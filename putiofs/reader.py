@@ -11,8 +11,12 @@ How a read is served, cheapest first:
   the slightly out-of-order and backward requests the kernel's readahead sends from several
   threads;
 * the **open stream**: a Range GET consumed incrementally. A jump forward of at most
-  ``forward_skip_max`` bytes is read through; a farther jump, or a jump backward out of the
-  buffer, closes it and reopens at the new offset.
+  ``forward_skip_max`` bytes is read through; a farther jump closes it and reopens at the new
+  offset;
+* a **side read**: a request at most ``forward_skip_max`` bytes before the back buffer (a late
+  block of the kernel's readahead, which sends blocks in parallel from several threads when
+  ``read_ahead_kb`` is raised) is fetched by a GET of its own, bounded to exactly what is
+  missing, leaving the stream and its window alone. Farther back is a seek.
 
 Each GET asks for a window (``bytes=start-end``) that starts at ``readahead_min`` and doubles
 every time a window is read to its end sequentially; once it reaches ``readahead_max`` the GET is
@@ -184,7 +188,7 @@ class StreamReader:
         readahead_min: int = 128 * 1024,
         readahead_max: int = 8 * 1024 * 1024,
         forward_skip_max: int = 4 * 1024 * 1024,
-        back_buffer: int = 1024 * 1024,
+        back_buffer: int = 4 * 1024 * 1024,
         edge_cache: int = 256 * 1024,
         label: str = "",
     ) -> None:
@@ -315,6 +319,11 @@ class StreamReader:
                 cur = stop
                 continue
             try:
+                if self._behind(cur):
+                    stop = min(end, self._buf_start)
+                    pieces.append(self._side_read(cur, stop, deadline))
+                    cur = stop
+                    continue
                 if not self._can_serve(cur):
                     self._open(cur, end, deadline)
                 self._pull(min(end, self._resp_end), cur, deadline)
@@ -330,6 +339,37 @@ class StreamReader:
                 self._resuming = True
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
+    def _behind(self, cur: int) -> bool:
+        """``cur`` is a little before the back buffer: a late request of the kernel's readahead
+        (it sends blocks from several threads), not a seek worth giving up the stream for."""
+        return (self._window > 0 and cur < self._buf_start
+                and self._buf_start - cur <= self._forward_skip_max)
+
+    def _side_read(self, start: int, stop: int, deadline: float) -> bytes:
+        """[start, stop) by a GET of its own, leaving the stream and its window as they are."""
+        resp, _ = self._request(start, stop, deadline)
+        pieces: list[bytes] = []
+        cur = start
+        try:
+            while cur < stop:
+                _set_socket_timeout(resp, min(self._read_timeout, self._remaining(deadline)))
+                try:
+                    data = resp.raw.read1(min(stop - cur, _CHUNK), decode_content=False)
+                except _BODY_ERRORS as exc:
+                    raise _Retry(TransportError(
+                        f"{self._label}: GET from byte {start} broke at byte {cur}: "
+                        f"{type(exc).__name__}")) from None
+                if not data:
+                    raise _Retry(ServerError(f"{self._label}: body ended at byte {cur}, "
+                                             f"{stop} promised"))
+                pieces.append(data)
+                cur += len(data)
+        finally:
+            resp.close()  # read to its end, the connection is back in the pool already
+        log.debug("%s: read bytes %d-%d out of order by a GET of their own", self._label,
+                  start, stop - 1)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
     def _can_serve(self, cur: int) -> bool:
         """The open response reaches ``cur`` by reading forward a short way."""
         return (self._resp is not None and self._pos < self._resp_end
@@ -339,16 +379,17 @@ class StreamReader:
 
     def _copy(self, start: int, stop: int) -> bytes:
         out: list[memoryview] = []
-        for chunk_start, data in self._chunks:
+        for chunk_start, data in reversed(self._chunks):  # sequential reads want the newest
             chunk_end = chunk_start + len(data)
-            if chunk_end <= start:
-                continue
             if chunk_start >= stop:
+                continue
+            if chunk_end <= start:
                 break
             if chunk_start == start and chunk_end == stop:
                 return data  # the common sequential case: the read is one socket read, no copy
             out.append(memoryview(data)[max(start, chunk_start) - chunk_start:
                                         min(stop, chunk_end) - chunk_start])
+        out.reverse()
         return b"".join(out)
 
     def _append(self, data: bytes, keep_from: int) -> None:

@@ -114,3 +114,23 @@ def test_out_of_order_reads_from_many_threads_equal_the_source(served, session, 
             for w in workers:
                 w.join(30)
     assert b"".join(results[o] for o in offsets) == DATA
+
+
+def test_a_late_block_before_the_back_buffer_is_a_side_read_and_the_stream_goes_on():
+    """Readahead with read_ahead_kb raised: blocks arrive after blocks far past them."""
+    from tests.test_reader import DATA as SOURCE
+    from tests.test_reader import _serve, make
+
+    step = 128 * KIB
+    late = [3, 4, 5, 6, 7]
+    order = [0, 1, 2, 8, 9, 10, 3, 4, 11, 5, 12, 6, 7, 13, 14]
+    for srv in _serve(SOURCE):
+        with requests.Session() as s, make(s, srv, edge_cache=0, back_buffer=256 * KIB) as r:
+            for block in order:
+                offset = block * step
+                assert r.read(offset, step) == SOURCE[offset:offset + step]
+        side = [f"bytes={b * step}-{(b + 1) * step - 1}" for b in late]
+        assert [rng for rng in srv.ranges if rng in side] == side
+        # the stream itself only ever moved forward: no reopen behind it
+        stream = [int(rng[6:].split("-")[0]) for rng in srv.ranges if rng not in side]
+        assert stream == sorted(stream) and len(stream) <= 5, srv.ranges
