@@ -1,0 +1,181 @@
+"""Secrets stay secret: not in logs (even --debug), argv, error messages; safe defaults."""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from putiofs.emulator.faults import RandomFaults
+from tests.mounting import requires_fuse
+
+API_KEY = "KEYzq7Vw3Lx9Pq2Rt"
+API_SECRET = "SECRETm4Nb8Hj6Gf1Dk0Zs"
+
+
+def cli(*args: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "putiofs", *args], env=env, text=True,
+                          capture_output=True, timeout=timeout, check=False)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUTIO_")}
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@requires_fuse
+def test_a_debug_session_never_shows_the_secret_the_key_or_any_token(emulator_factory,
+                                                                     mount_factory):
+    policy = RandomFaults(seed=12)
+    server = emulator_factory(demo=True, api_key=API_KEY, api_secret=API_SECRET,
+                              token_ttl=0.5, faults=policy)
+    issued: list[str] = []
+    issue = server.account.issue_token
+    server.account.issue_token = lambda ttl: issued.append(issue(ttl)) or issued[-1]
+    big = random.Random(1).randbytes(3 * 1024 * 1024)
+    server.account.add_file("0", "big.bin", data=big)
+    server.account.add_file("0", "later.bin", data=big[:100_000])
+    mount = mount_factory(server, "--debug", "--timeout", "20", "--cache-ttl", "1",
+                          api_key=API_KEY, api_secret=API_SECRET)
+    for line in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        assert API_SECRET not in line and API_KEY not in line
+    cmdline = Path(f"/proc/{mount.process.pid}/cmdline").read_bytes().decode()
+    assert API_SECRET not in cmdline and API_KEY not in cmdline
+
+    # A full session: list, read (with faults and expiring tokens), rename, and errors.
+    for dirpath, _, filenames in os.walk(mount.path):
+        for name in filenames:
+            os.stat(Path(dirpath, name))
+    policy.configure(error_5xx=0.2, drop=0.1, malformed=0.1)
+    assert (mount.path / "big.bin").read_bytes() == big
+    time.sleep(0.6)  # the stream token expires
+    assert (mount.path / "later.bin").read_bytes() == big[:100_000]
+    policy.configure(error_5xx=0, drop=0, malformed=0)
+    os.rename(mount.path / "big.bin", mount.path / "renamed.bin")
+    os.mkdir(mount.path / "new folder")
+    for call in (lambda: os.stat(mount.path / "missing"),
+                 lambda: os.open(mount.path / "renamed.bin", os.O_WRONLY),
+                 lambda: os.rmdir(mount.path / "Documents")):
+        with pytest.raises(OSError):
+            call()
+    policy.configure(error_5xx=1.0)
+    with pytest.raises(OSError) as failed:
+        os.listdir(mount.path / "new folder" / ".")
+        (mount.path / "renamed.bin").read_bytes()
+    assert failed.value.errno in (errno.EIO, errno.ENOENT)
+    policy.configure(error_5xx=0)
+    assert mount.unmount() == 0
+    out, err = mount.process.communicate()
+
+    log = mount.log()
+    assert " DEBUG urllib3" in log and "/atk/***" in log, "the scan must see debug lines"
+    assert len(issued) >= 2, "tokens expired and were replaced during the session"
+    for secret in (API_SECRET, API_KEY, *issued):
+        assert secret not in log
+        assert secret not in err and secret not in out
+
+
+def test_redaction_covers_every_logger_thread_exceptions_and_warnings(tmp_path):
+    """In a fresh process (setup_logging changes global logging state)."""
+    log_file = tmp_path / "log"
+    script = textwrap.dedent(f"""
+        import logging, threading, warnings
+        from pathlib import Path
+        from putiofs.logs import register_secret, setup_logging
+        setup_logging(debug=True, log_file=Path({str(log_file)!r}))
+        register_secret({API_SECRET!r})
+        logging.getLogger("urllib3.connectionpool").debug(
+            '%s "GET /stream/1001/5/atk/tok3nV4lue HTTP/1.1" 206', "http://127.0.0.1:1")
+        try:
+            raise FileNotFoundError(2, "No such file")
+        except OSError:
+            logging.getLogger("fuse").debug("FUSE operation getattr raised", exc_info=True)
+        try:
+            raise ValueError("boom {API_SECRET}")
+        except ValueError:
+            logging.getLogger("other").error("failed", exc_info=True)
+        logging.getLogger("other").info("%s %s", "args", {API_SECRET!r})
+        warnings.warn("careless {API_SECRET}")
+        def fail():
+            raise RuntimeError("in a thread {API_SECRET}")
+        thread = threading.Thread(target=fail)
+        thread.start()
+        thread.join()
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    log = log_file.read_text()
+    assert API_SECRET not in log + result.stderr and "tok3nV4lue" not in log
+    assert "/atk/***" in log and "boom ***" in log and "careless ***" in log
+    assert "in a thread ***" in log
+    assert "FUSE operation getattr raised" in log
+    assert log.count("Traceback") == 2, "fusepy's errno lines carry no traceback"
+
+
+def test_config_file_readable_by_others_is_refused(tmp_path):
+    config = tmp_path / "xdg" / "putiofs" / "config"
+    config.parent.mkdir(parents=True)
+    port = free_port()  # nothing listens there
+    config.write_text(f"api_key = {API_KEY}\napi_secret = {API_SECRET}\n"
+                      f"api_url = http://127.0.0.1:{port}/v1\n")
+    (tmp_path / "mnt").mkdir()
+    env = clean_env(XDG_CONFIG_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
+    for mode in (0o644, 0o640, 0o604, 0o660):
+        config.chmod(mode)
+        result = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
+        assert result.returncode == 1 and "chmod 600" in result.stderr, result.stderr
+        assert API_SECRET not in result.stderr + result.stdout
+    config.chmod(0o600)
+    result = cli("mount", str(tmp_path / "mnt"), "-f", "--timeout", "2", env=env)
+    assert result.returncode == 1 and "cannot reach" in result.stderr, result.stderr
+    assert API_SECRET not in result.stderr + result.stdout and API_KEY not in result.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+
+def test_plain_http_to_another_host_needs_insecure(tmp_path, emulator_factory):
+    (tmp_path / "mnt").mkdir()
+    env = clean_env(PUTIO_API_URL="http://192.0.2.1/v1", PUTIO_API_KEY=API_KEY,
+                    PUTIO_API_SECRET=API_SECRET)
+    result = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
+    assert result.returncode == 1 and "--insecure" in result.stderr, result.stderr
+    assert API_SECRET not in result.stderr
+
+    # 0.0.0.0 is not a loopback address to the check, yet reaches this machine's listener.
+    server = emulator_factory(api_key=API_KEY, api_secret=API_SECRET)
+    env["PUTIO_API_URL"] = server.base_url.replace("127.0.0.1", "0.0.0.0")
+    refused = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
+    assert refused.returncode == 1 and "--insecure" in refused.stderr
+    if requires_fuse.args[0]:
+        return
+    env["PUTIO_API_SECRET"] = "wrong" + API_SECRET
+    wrong = cli("mount", str(tmp_path / "mnt"), "-f", "--insecure", env=env)
+    assert wrong.returncode == 1 and "refused the credentials" in wrong.stderr, wrong.stderr
+    assert API_SECRET not in wrong.stderr + wrong.stdout
+
+
+@requires_fuse
+def test_the_mount_is_private_to_the_mounting_user_by_default(emulator, mount_factory):
+    mount = mount_factory(emulator)
+    options = next(line.split()[3] for line in Path("/proc/mounts").read_text().splitlines()
+                   if line.split()[1] == str(mount.path))
+    assert "allow_other" not in options
+    assert f"user_id={os.getuid()}" in options
+    assert "default_permissions" in options
