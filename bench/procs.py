@@ -188,6 +188,12 @@ def rss(pid: int) -> tuple[int, int]:
     return now, peak
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak_rss(pid: int) -> bool:
     """Reset VmHWM (Linux ≥ 4.0, own process or root); False if not allowed."""
     try:

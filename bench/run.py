@@ -92,25 +92,34 @@ def api_calls(stats: dict) -> int:
 
 # -- 1 and 7: sequential read, API cost ---------------------------------------------------------
 
-def bench_sequential(res: Results, server: procs.Emulator, mp: Path, layout: Layout,
-                     rounds: int) -> None:
+def bench_sequential(res: Results, server: procs.Emulator, mount_proc: procs.Mount,
+                     layout: Layout, rounds: int) -> None:
     """Mount, curl and the in-memory ceiling in turn, ``rounds`` times; medians (the machine
     is shared: interleaving spreads a noisy neighbour over all three alike)."""
-    path = mp / layout.seq
+    path = mount_proc.path / layout.seq
     os.stat(path)  # the user saw the file before opening it: its folder is listed
     url = server.stream_url(layout.seq)
     mount, direct, ceiling = [], [], []
     calls = gets = 0
+    cpu = {"mount": 0.0, "emulator": 0.0, "memfs": 0.0, "emulator for curl": 0.0}
+    emulator_pid = server.process.pid
     with procs.memory_mount(layout.seq_size) as mem:
         for _ in range(rounds):
             procs.drop_cached(path)
             server.reset()
+            before = procs.cpu_seconds(mount_proc.pid), procs.cpu_seconds(emulator_pid)
             mount.append(layout.seq_size / _time(read_all, path) / 1e6)
+            cpu["mount"] += procs.cpu_seconds(mount_proc.pid) - before[0]
+            cpu["emulator"] += procs.cpu_seconds(emulator_pid) - before[1]
             stats = server.stats()
             calls, gets = calls + api_calls(stats), gets + stats["data_requests"]
+            before_curl = procs.cpu_seconds(emulator_pid)
             direct.append(procs.curl(url)["speed"] / 1e6)
+            cpu["emulator for curl"] += procs.cpu_seconds(emulator_pid) - before_curl
             procs.drop_cached(mem.path / "zeros.bin")
+            before_mem = procs.cpu_seconds(mem.pid)
             ceiling.append(layout.seq_size / _time(read_all, mem.path / "zeros.bin") / 1e6)
+            cpu["memfs"] += procs.cpu_seconds(mem.pid) - before_mem
     m, c, f = (statistics.median(x) for x in (mount, direct, ceiling))
     note = f"median of {rounds}"
     res.add(Row("1 sequential", f"1 GiB through the mount vs curl (network limit), {note}", m,
@@ -118,6 +127,8 @@ def bench_sequential(res: Results, server: procs.Emulator, mp: Path, layout: Lay
     res.add(Row("1 sequential", f"1 GiB through the mount vs in-memory FUSE (ceiling), {note}",
                 m, "MB/s", f, "MB/s memfs", m / f, "mount/ceiling >= 0.85", m / f >= 0.85))
     gib = rounds * layout.seq_size / GIB
+    for who, seconds in cpu.items():
+        res.add(Row("1 sequential", f"CPU seconds per GiB: {who} process", seconds / gib, "s"))
     res.add(Row("7 API cost", "API calls per GiB streamed (sequential)", calls / gib, "calls",
                 target="<= 2", passed=calls / gib <= 2))
     res.add(Row("7 API cost", "HTTP GETs per GiB streamed (sequential)", gets / gib, "GETs"))
@@ -394,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             if not cold_ttfb and "ttfb" in only:
                 cold_ttfb.append(ttfb_cold_sample(mount.path, layout, 1))
             if "seq" in only:
-                bench_sequential(res, server, mount.path, layout, max(1, args.reps))
+                bench_sequential(res, server, mount, layout, max(1, args.reps))
             if "ttfb" in only:
                 bench_ttfb_warm(res, server, mount.path, layout, cold_ttfb)
             if "random" in only:
