@@ -33,7 +33,8 @@ socket read of the stream is returned without a copy.
 
 Memory per handle is bounded by ``back_buffer + 2 * edge_cache`` plus the bytes of the read in
 progress (the kernel caps those: 128 KiB on libfuse2, 1 MiB on libfuse3) and one socket read of
-at most 256 KiB.
+at most 1 MiB (256 KiB until the stream is open-ended: a deep sequential read takes 1 MiB per
+socket read, so several kernel requests are served from the buffer per trip through urllib3).
 
 Every answer is checked: 206 with a Content-Range equal to the request (start, end and the
 file's total size), or 200 only for a request from byte 0 with the whole file following. Anything
@@ -73,6 +74,7 @@ from putiofs.errors import (
 log = logging.getLogger(__name__)
 
 _CHUNK = 256 * 1024          # at most this much per socket read
+_AHEAD = 1024 * 1024         # socket read size once the stream is open-ended (deep sequential)
 _DRAIN_MAX = 64 * 1024       # a response with at most this much left is drained, not closed
 _DRAIN_TIME = 1.0            # ... if that takes at most this long per socket read
 _BACKOFF_FIRST = 0.05
@@ -556,7 +558,11 @@ class StreamReader:
             remaining = self._remaining(deadline)
             _set_socket_timeout(resp, min(self._read_timeout, remaining))
             try:
-                data = resp.raw.read1(min(target - self._pos, _CHUNK), decode_content=False)
+                want = min(target - self._pos, _CHUNK)
+                if self._window >= self._readahead_max:
+                    # one socket read serves the next several kernel requests from the buffer
+                    want = min(_AHEAD, self._resp_end - self._pos)
+                data = resp.raw.read1(want, decode_content=False)
             except _BODY_ERRORS as exc:
                 raise _Retry(TransportError(
                     f"{self._label}: stream broke at byte {self._pos}: {type(exc).__name__}")
