@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -131,13 +132,13 @@ class Mount:
         return Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}")
 
     def unmount(self) -> None:
+        tool = shutil.which("fusermount3") or shutil.which("fusermount") or "fusermount"
         if os.path.ismount(self.path):
-            subprocess.run(["fusermount", "-u", str(self.path)], capture_output=True, check=False)
+            subprocess.run([tool, "-u", str(self.path)], capture_output=True, check=False)
         try:
             self.process.wait(20)
         except subprocess.TimeoutExpired:
-            subprocess.run(["fusermount", "-uz", str(self.path)], capture_output=True,
-                           check=False)
+            subprocess.run([tool, "-uz", str(self.path)], capture_output=True, check=False)
             self.process.kill()
             self.process.wait(5)
         with contextlib.suppress(OSError):

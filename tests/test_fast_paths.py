@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
 from putiofs.reader import StreamReader
@@ -134,3 +136,38 @@ def test_a_late_block_before_the_back_buffer_is_a_side_read_and_the_stream_goes_
         # the stream itself only ever moved forward: no reopen behind it
         stream = [int(rng[6:].split("-")[0]) for rng in srv.ranges if rng not in side]
         assert stream == sorted(stream) and len(stream) <= 5, srv.ranges
+
+
+@pytest.fixture(scope="module")
+def small_server():
+    from tests.test_reader import _serve
+
+    yield from _serve(SMALL)
+
+
+SMALL = random.Random(11).randbytes(700 * KIB + 5)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(0, 7), min_size=4, max_size=40), st.randoms(use_true_random=False))
+def test_readahead_shuffled_in_windows_returns_source_bytes(small_server, windows, rnd):
+    """Blocks in order, shuffled within windows of up to 8 blocks: the kernel's readahead from
+    several threads. Small buffers make late blocks side reads and the stream read ahead."""
+    from tests.test_reader import make
+
+    small_server.data = SMALL
+    block = 16 * KIB
+    blocks = list(range(0, len(SMALL), block))
+    order: list[int] = []
+    position = 0
+    for width in windows:
+        group = blocks[position:position + width + 1]
+        rnd.shuffle(group)
+        order += group
+        position += width + 1
+    with requests.Session() as s, make(
+            s, small_server, SMALL, readahead_min=16 * KIB, readahead_max=64 * KIB,
+            forward_skip_max=96 * KIB, back_buffer=32 * KIB, edge_cache=0) as reader:
+        for offset in order:
+            assert reader.read(offset, block) == SMALL[offset:offset + block]
