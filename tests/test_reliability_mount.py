@@ -62,7 +62,8 @@ def test_soak_parallel_readers_under_faults_get_every_byte_right(emulator_factor
     """8 readers, each random reads then a whole-file copy, with 10 % 5xx, 5 % mid-body drops,
     5 % stalls, 2 % garbled API answers, and stream tokens that expire every second."""
     policy = RandomFaults(seed=20260601)
-    server = emulator_factory(faults=policy, token_ttl=1.0)
+    token_ttl = 1.0
+    server = emulator_factory(faults=policy, token_ttl=token_ttl)
     rng = random.Random(6)
     sources = {f"soak{i}.bin": rng.randbytes(3 * MiB + rng.randrange(MiB)) for i in range(8)}
     for name, data in sources.items():
@@ -86,6 +87,7 @@ def test_soak_parallel_readers_under_faults_get_every_byte_right(emulator_factor
                 got = os.pread(f.fileno(), size, offset)
                 longest = max(longest, time.monotonic() - started)
                 wrong += sha256(got) != sha256(source[offset:offset + size])
+        time.sleep(max(0.0, token_ttl - (time.monotonic() - started)))  # tokens expire
         data, longest_sequential = read_file(mount.path / name)
         wrong += sha256(data) != sha256(source)
         return name, wrong, max(longest, longest_sequential)
