@@ -139,14 +139,17 @@ def _direct_pool(session: requests.Session, url: str) -> Any:
             per_session[key] = decided
     if decided is None:
         return None
-    adapter, prepared, verify, cert = decided
-    return adapter.get_connection_with_tls_context(prepared, verify, None, cert)
+    pool = decided[4]
+    if pool is None or pool.pool is None:  # not fetched yet, or closed by the pool manager
+        adapter, prepared, verify, cert = decided[:4]
+        pool = decided[4] = adapter.get_connection_with_tls_context(prepared, verify, None, cert)
+    return pool
 
 
 _UNDECIDED = object()
 
 
-def _decide_direct(session: requests.Session, url: str) -> tuple[Any, ...] | None:
+def _decide_direct(session: requests.Session, url: str) -> list[Any] | None:
     try:
         adapter = session.get_adapter(url)
     except requests.RequestException:
@@ -160,7 +163,7 @@ def _decide_direct(session: requests.Session, url: str) -> tuple[Any, ...] | Non
         return None
     base = urlsplit(url)
     prepared = requests.Request("GET", f"{base.scheme}://{base.netloc}/").prepare()
-    return adapter, prepared, env.get("verify", True), env.get("cert")
+    return [adapter, prepared, env.get("verify", True), env.get("cert"), None]
 
 
 def _session_headers(session: requests.Session) -> dict[str, str]:

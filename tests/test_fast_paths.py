@@ -72,6 +72,15 @@ def test_direct_gets_return_the_source_bytes_and_reuse_one_connection(served, se
     assert len(pools) == 1
 
 
+def test_a_pool_closed_by_the_pool_manager_is_replaced(served, session):
+    server, provider = served()
+    with reader(session, provider) as r:
+        assert r.read(0, 4 * KIB) == DATA[:4 * KIB]
+    session.get_adapter("http://127.0.0.1/").poolmanager.clear()  # closes every pool
+    with reader(session, provider) as r:
+        check_reads(r, 4)
+
+
 def test_a_custom_adapter_is_respected(served, session):
     server, provider = served()
     adapter = CountingAdapter()
