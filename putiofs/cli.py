@@ -134,10 +134,11 @@ def unmount(mountpoint: Path) -> int:
 
 
 def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings]:
-
+    # A stream silent for a third of the budget is stalled: reopening it leaves time for two
+    # more attempts within --timeout.
     timeout = max(1.0, args.timeout)
-    options = MountOptions(cache_ttl=max(0.1, args.cache_ttl), read_timeout=min(30.0, timeout),
-                           call_deadline=timeout)
+    options = MountOptions(cache_ttl=max(0.1, args.cache_ttl),
+                           read_timeout=min(15.0, timeout / 3), call_deadline=timeout)
     try:
         settings = parse_o_options(args.o_options, options)
     except MountError as exc:

@@ -489,9 +489,11 @@ class PutioClient:
 
 
 def _decode(content: bytes) -> Mapping[str, Any] | None:
+    """The JSON envelope, or None. Bytes that are not UTF-8 (a name stored by some old client)
+    become U+FFFD instead of failing the whole answer."""
     try:
-        data = json.loads(content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = json.loads(content.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, Mapping) else None
 

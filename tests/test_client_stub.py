@@ -528,3 +528,12 @@ def test_subscription_params(stub, make_client):
         "title": "t", "url": "http://r/rss", "do_filters": "jazz, mp3",
         "parent_folder_id": 12, "paused": True}
     assert stub.seen[1].request["params"] == {"dont_filters": "wav", "id": 4}
+
+
+def test_a_name_with_bytes_that_are_not_utf8_does_not_fail_the_listing(stub, make_client):
+    body = (b'{"user_id": 1, "error": null, "error_message": null, "response": {"results": ['
+            b'{"id": "7", "name": "caf\xe9.txt", "is_dir": false, "size": "3", "parent_id": "0"},'
+            b'{"id": "8", "name": "fine.txt", "is_dir": false, "size": "1", "parent_id": "0"}]}}')
+    stub.queue(Canned(body=body))
+    items = make_client().list_files("0")
+    assert [i.name for i in items] == ["caf\ufffd.txt", "fine.txt"]
