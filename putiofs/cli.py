@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     umount = commands.add_parser("umount", help="unmount a putiofs mount")
     umount.add_argument("mountpoint", type=Path)
+    umount.add_argument("-z", "--lazy", action="store_true",
+                        help="detach now even if files are open (reads in flight end with EIO)")
 
     demo = commands.add_parser("demo", help="mount the emulator's demo library (no account "
                                "needed) in the foreground")
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return emulator_command.run(args)
         if args.command == "umount":
-            return unmount(args.mountpoint)
+            return unmount(args.mountpoint, lazy=args.lazy)
         if args.command == "demo":
             return run_demo(args)
         return run_mount(args)
@@ -117,18 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def unmount(mountpoint: Path) -> int:
+def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
     if not os.path.ismount(mountpoint):
         raise CliError(f"{mountpoint} is not mounted")
-    for tool in ("fusermount3", "fusermount"):
-        if shutil.which(tool):
-            command = [tool, "-u", str(mountpoint)]
-            break
+    tool = shutil.which("fusermount3") or shutil.which("fusermount")
+    if tool:
+        command = [tool, "-uz" if lazy else "-u", str(mountpoint)]
     else:
-        command = ["umount", str(mountpoint)]
+        command = ["umount", *(["-l"] if lazy else []), str(mountpoint)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown reason"])[-1]
+        if "busy" in reason.lower():
+            raise CliError(f"could not unmount {mountpoint}: files are open (close them, or "
+                           f"detach now with: putiofs umount --lazy {mountpoint})")
         raise CliError(f"could not unmount {mountpoint}: {reason}")
     return 0
 

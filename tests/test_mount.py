@@ -227,3 +227,17 @@ def test_start_up_failures_say_one_clear_line(emulator, tmp_path, mount_factory)
                                   env=cli_env(emulator.base_url)), "already a mount point")
     assert "wrong" not in run_cli("mount", str(mountpoint), "-f",
                                   env=cli_env(emulator.base_url, secret="wrong")).stderr
+
+
+def test_umount_with_open_files_explains_and_lazy_detaches(emulator, mount_factory):
+    mount = mount_factory(emulator)
+    readme = next(p for p in mount.path.iterdir() if p.is_file())
+    with open(readme, "rb") as held:
+        held.read(10)
+        busy = run_cli("umount", str(mount.path))
+        assert_one_clear_line(busy, "--lazy")
+        assert os.path.ismount(mount.path)
+        lazy = run_cli("umount", "--lazy", str(mount.path))
+        assert lazy.returncode == 0, lazy.stderr
+        assert not os.path.ismount(mount.path)
+    assert mount.process.wait(20) == 0
