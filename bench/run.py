@@ -142,35 +142,45 @@ def curl_api_seconds(server: procs.Emulator) -> float:
 
 
 def bench_ttfb_warm(res: Results, server: procs.Emulator, mp: Path, layout: Layout,
-                    cold: list[tuple[float, float]]) -> None:
+                    cold: list[tuple[float, float, int]]) -> None:
     """Each mount sample is followed at once by its curl sample (the machine is shared)."""
     os.listdir(mp / "ttfb")
     read_head(mp / layout.ttfb(0))  # the token is known from here on
     url = server.stream_url(layout.ttfb(1))
     samples, curls = [], []
-    for i in range(layout.ttfb_files // 2, layout.ttfb_files):
+    half = layout.ttfb_files // 2
+    for i in range(half, layout.ttfb_files):
         samples.append(_time(read_head, mp / layout.ttfb(i)))
         curls.append(procs.curl(url, "-r", "0-4095")["total"])
     warm, one_curl = statistics.median(samples), statistics.median(curls)
+    # The same, back to back: no pause for idle CPUs to fall asleep in (see the README).
+    hot = statistics.median(_time(read_head, mp / layout.ttfb(i)) for i in range(2, half))
     if cold:
-        mount_cold = statistics.median(m for m, _ in cold)
-        base = statistics.median(b for _, b in cold)
+        mount_cold = statistics.median(m for m, _, _ in cold)
+        base = statistics.median(b for _, b, _ in cold)
         res.add(Row("2 first byte", f"cold open+read 4 KiB (median of {len(cold)} fresh mounts)",
                     mount_cold * 1e3, "ms", base * 1e3, "ms curl + API call",
                     mount_cold / base, "<= 1.5", mount_cold / base <= 1.5))
+        res.add(Row("2 first byte", "cold open+read 4 KiB: API calls", max(c for *_, c in cold),
+                    "calls"))
     res.add(Row("2 first byte", f"warm open+read 4 KiB of an unopened file (median of "
                 f"{len(samples)})", warm * 1e3, "ms", one_curl * 1e3, "ms curl -r 0-4095",
                 warm / one_curl, "<= 1.5", warm / one_curl <= 1.5))
+    res.add(Row("2 first byte", f"warm open+read 4 KiB, back to back (median of {half - 2})",
+                hot * 1e3, "ms", one_curl * 1e3, "ms curl -r 0-4095", hot / one_curl, "info"))
 
 
 def ttfb_cold_sample(server: procs.Emulator, mp: Path, layout: Layout,
-                     index: int) -> tuple[float, float]:
+                     index: int) -> tuple[float, float, int]:
     """Fresh mount, nothing opened yet (no token); the folder is listed, as in a file manager.
-    (mount seconds, seconds of one curl -r 0-4095 + one API call measured right after)."""
+    (mount seconds, seconds of one curl -r 0-4095 + one API call measured right after, API
+    calls the open and read made)."""
     os.listdir(mp / "ttfb")
+    server.reset()
     mount = _time(read_head, mp / layout.ttfb(index))
+    calls = api_calls(server.stats())
     url = server.stream_url(layout.ttfb(index))
-    return mount, procs.curl(url, "-r", "0-4095")["total"] + curl_api_seconds(server)
+    return mount, procs.curl(url, "-r", "0-4095")["total"] + curl_api_seconds(server), calls
 
 
 # -- 3: random reads ------------------------------------------------------------------------------
@@ -251,7 +261,7 @@ def ls_lr(top: Path) -> None:
 
 
 def bench_listing(res: Results, server: procs.Emulator, layout: Layout, data_dir: Path,
-                  cold_ttfb: list[tuple[float, float]]) -> None:
+                  cold_ttfb: list[tuple[float, float, int]]) -> None:
     budget = layout.folders + 2
     local = {"ls -lR": _time(lambda: ls_lr(data_dir / layout.tree)),
              "os.walk + lstat": _time(lambda: walk_stat(data_dir / layout.tree))}
@@ -400,7 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     res = Results()
     started = time.perf_counter()
     with procs.emulator(args.data_dir) as server:
-        cold_ttfb: list[tuple[float, float]] = []
+        # The emulator's first file answer pays its own start-up (mime tables and the like):
+        # pay it here, so no measurement of the mount is charged for it.
+        procs.curl(server.stream_url(layout.video), "-r", "0-0")
+        cold_ttfb: list[tuple[float, float, int]] = []
         if "listing" in only:
             bench_listing(res, server, layout, args.data_dir, cold_ttfb)
         with procs.putiofs_mount(server) as mount:
