@@ -99,6 +99,7 @@ class MetadataCache:
         self._lock = threading.RLock()
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._outage_until = 0.0
+        self._edits: dict[str, int] = {}
 
     # -- listings -------------------------------------------------------------------------
 
@@ -124,17 +125,28 @@ class MetadataCache:
                 return cached
             if self._clock() < self._outage_until and self._stale(folder_id) is not None:
                 return self._stale_or_raise(folder_id, TransportError("put.io failed just now"))
-            try:
-                entries = list(self.backend.list_folder(folder_id))
-            except _TEMPORARY as exc:
-                self._outage_until = self._clock() + OUTAGE_PAUSE
-                return self._stale_or_raise(folder_id, exc)
-            except NotFoundError:
-                self.forget_folder(folder_id)
-                raise
-            self._outage_until = 0.0
-            listing = Listing(folder_id, entries, self._clock())
-            self._store(listing)
+            for attempt in range(2):
+                with self._lock:
+                    edits_before = self._edits.get(folder_id, 0)
+                try:
+                    entries = list(self.backend.list_folder(folder_id))
+                except _TEMPORARY as exc:
+                    self._outage_until = self._clock() + OUTAGE_PAUSE
+                    return self._stale_or_raise(folder_id, exc)
+                except NotFoundError:
+                    self.forget_folder(folder_id)
+                    raise
+                self._outage_until = 0.0
+                listing = Listing(folder_id, entries, self._clock())
+                with self._lock:
+                    raced = self._edits.get(folder_id, 0) != edits_before
+                    if not raced:
+                        self._store(listing)
+                        return listing
+                # One of our own changes to this folder landed while the pages were in
+                # flight: the answer may predate it, so it must not overwrite the cache.
+                log.debug("listing of folder %s raced with a change (attempt %d)", folder_id,
+                          attempt + 1)
             return listing
         finally:
             fetch_lock.release()
@@ -254,6 +266,7 @@ class MetadataCache:
 
     def _edit(self, folder_id: str, edit: Callable[[list[Entry]], list[Entry]]) -> None:
         with self._lock:
+            self._edits[folder_id] = self._edits.get(folder_id, 0) + 1
             for store in (self._fresh, self._last_known):
                 listing = store.get(folder_id)
                 if listing is not None:

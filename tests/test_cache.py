@@ -104,3 +104,25 @@ def test_a_folder_gone_from_the_server_is_not_found(tree):
     tree.delete(c.id)
     with pytest.raises(NotFoundError):
         cache.listing(c.id)
+
+
+def test_a_listing_fetched_while_our_own_change_lands_does_not_undo_it(tree):
+    cache = MetadataCache(tree, ttl=30)
+    a = cache.resolve("/a")
+    cache.forget_folder(a.id)
+    original = tree.list_folder
+    entry = next(e for e in tree.items.values() if e.name == "file1.txt")
+    fetches = []
+
+    def list_folder_racing_a_rename(folder_id):
+        snapshot = list(original(folder_id))  # the server's answer, before the rename
+        if not fetches:
+            renamed = tree.rename(entry.id, "renamed.txt")
+            cache.replaced(entry, renamed)  # our rename completes while the pages travel
+        fetches.append(folder_id)
+        return iter(snapshot)
+
+    tree.list_folder = list_folder_racing_a_rename
+    assert cache.listing(a.id).find("renamed.txt") is not None
+    assert cache.resolve("/a/renamed.txt").id == entry.id
+    assert len(fetches) == 2
