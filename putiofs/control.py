@@ -180,7 +180,7 @@ class ControlFolder:
     def _base_stat(self, key: str, *, is_dir: bool, size: int = 0) -> dict[str, Any]:
         entry = Entry(id=f"putio-control:{key}", name=key, is_dir=is_dir, size=size,
                       parent_id="", type="folder" if is_dir else "text")
-        return self.fs._stat(entry)
+        return self.fs.stat_of(entry)
 
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         parts = split_path(path)[1:]
@@ -205,7 +205,7 @@ class ControlFolder:
             st = self._base_stat(ADD, is_dir=False)
             st["st_mode"] = stat.S_IFREG | (0o444 if self.fs.options.read_only else 0o644)
             return st
-        return self.fs._stat(self._search_entry(parts))
+        return self.fs.stat_of(self._search_entry(parts))
 
     def access(self, path: str, amode: int) -> int:
         parts = split_path(path)[1:]
@@ -247,7 +247,7 @@ class ControlFolder:
     def _xattrs(self, path: str) -> dict[str, str]:
         parts = split_path(path)[1:]
         if len(parts) > 2 and parts[0] == SEARCH:
-            return self.fs._xattrs(self._search_entry(parts))
+            return self.fs.xattrs_of(self._search_entry(parts))
         self.getattr(path)  # ENOENT for what does not exist
         return {}
 

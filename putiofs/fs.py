@@ -209,7 +209,7 @@ class PutioFS:
 
     # -- attributes -----------------------------------------------------------------------
 
-    def _stat(self, entry: Entry) -> dict[str, Any]:
+    def stat_of(self, entry: Entry) -> dict[str, Any]:
         mtime = int(self.options.mtime * 1e9)
         if entry.is_dir:
             mode = stat.S_IFDIR | (0o555 if self.options.read_only else 0o755)
@@ -236,8 +236,8 @@ class PutioFS:
         if self._controls(path):
             return self.control.getattr(path, fh)  # type: ignore[union-attr]
         if fh is not None and fh in self._handles:
-            return self._stat(self._handles[fh].entry)
-        return self._stat(self.cache.resolve(path))
+            return self.stat_of(self._handles[fh].entry)
+        return self.stat_of(self.cache.resolve(path))
 
     @fuse_call
     def readdir(self, path: str, fh: int | None = None) -> list[str]:
@@ -306,7 +306,7 @@ class PutioFS:
 
     # -- extended attributes --------------------------------------------------------------
 
-    def _xattrs(self, entry: Entry) -> dict[str, str]:
+    def xattrs_of(self, entry: Entry) -> dict[str, str]:
         values = {
             "id": entry.id,
             "type": entry.type,
@@ -323,7 +323,7 @@ class PutioFS:
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
         if self._controls(path):
             return self.control.getxattr(path, name)  # type: ignore[union-attr]
-        value = self._xattrs(self.cache.resolve(path)).get(name)
+        value = self.xattrs_of(self.cache.resolve(path)).get(name)
         if value is None:
             raise _fail(_ENODATA)
         return value.encode("utf-8")
@@ -332,7 +332,7 @@ class PutioFS:
     def listxattr(self, path: str) -> list[str]:
         if self._controls(path):
             return self.control.listxattr(path)  # type: ignore[union-attr]
-        return sorted(self._xattrs(self.cache.resolve(path)))
+        return sorted(self.xattrs_of(self.cache.resolve(path)))
 
     # -- reading --------------------------------------------------------------------------
 
