@@ -53,15 +53,15 @@ class Layout:
         return (self.items - self.folders) // self.folders
 
     def stamp(self) -> str:
-        return (f"{VERSION} {self.seq_size} {self.random_size} {self.stream_size} {self.streams} "
-                f"{self.ttfb_files} {self.ttfb_size} {self.folders} {self.items} "
-                f"{self.long_video_seconds}\n")
+        """What the slow parts (tree, video) were made for; sparse files are made every run."""
+        return f"{VERSION} {self.folders} {self.items} {self.long_video_seconds}\n"
 
 
 def _sparse(path: Path, size: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
-        fh.truncate(size)
+    if not path.exists() or path.stat().st_size != size:
+        with path.open("wb") as fh:
+            fh.truncate(size)
 
 
 def _long_video(path: Path, seconds: int) -> None:
@@ -78,10 +78,20 @@ def _long_video(path: Path, seconds: int) -> None:
 
 
 def prepare(root: Path, layout: Layout, log=print) -> None:
-    """Make ``root`` hold the data set for ``layout`` (only what is missing is made)."""
+    """Make ``root`` hold the data set for ``layout`` (the tree and the video only once)."""
     stamp = root / ".bench-data"
-    if stamp.exists() and stamp.read_text() == layout.stamp():
-        return
+    if not (stamp.exists() and stamp.read_text() == layout.stamp()):
+        _slow_parts(root, layout, log)
+    _sparse(root / layout.seq, layout.seq_size)
+    _sparse(root / layout.random, layout.random_size)
+    for index in range(layout.streams):
+        _sparse(root / layout.stream(index), layout.stream_size)
+    for index in range(layout.ttfb_files):
+        _sparse(root / layout.ttfb(index), layout.ttfb_size)
+
+
+def _slow_parts(root: Path, layout: Layout, log) -> None:
+    stamp = root / ".bench-data"
     if root.exists() and any(root.iterdir()):
         if not stamp.exists():
             raise SystemExit(f"bench: {root} is not empty and not a benchmark data set; "
@@ -89,12 +99,6 @@ def prepare(root: Path, layout: Layout, log=print) -> None:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     log(f"bench: generating the data set in {root}")
-    _sparse(root / layout.seq, layout.seq_size)
-    _sparse(root / layout.random, layout.random_size)
-    for index in range(layout.streams):
-        _sparse(root / layout.stream(index), layout.stream_size)
-    for index in range(layout.ttfb_files):
-        _sparse(root / layout.ttfb(index), layout.ttfb_size)
     video = resources.files("putiofs.emulator").joinpath("demo_data/demo-video.mp4")
     (root / layout.video).parent.mkdir(parents=True, exist_ok=True)
     (root / layout.video).write_bytes(video.read_bytes())

@@ -105,8 +105,8 @@ def bench_sequential(res: Results, server: procs.Emulator, mount_proc: procs.Mou
     emulator_pid = server.process.pid
     with procs.memory_mount(layout.seq_size) as mem:
         for _ in range(rounds):
+            server.reset()  # before drop_cached, whose open is the first of the mount
             procs.drop_cached(path)
-            server.reset()
             before = procs.cpu_seconds(mount_proc.pid), procs.cpu_seconds(emulator_pid)
             mount.append(layout.seq_size / _time(read_all, path) / 1e6)
             cpu["mount"] += procs.cpu_seconds(mount_proc.pid) - before[0]
