@@ -13,10 +13,12 @@ How a read is served, cheapest first:
 * the **open stream**: a Range GET consumed incrementally. A jump forward of at most
   ``forward_skip_max`` bytes is read through; a farther jump closes it and reopens at the new
   offset;
-* a **side read**: a request at most ``forward_skip_max`` bytes before the back buffer (a late
-  block of the kernel's readahead, which sends blocks in parallel from several threads when
-  ``read_ahead_kb`` is raised) is fetched by a GET of its own, bounded to exactly what is
-  missing, leaving the stream and its window alone. Farther back is a seek.
+* the **side segment**: a request at most ``forward_skip_max`` bytes before the back buffer (a
+  late block of the kernel's readahead, which sends blocks in parallel from several threads
+  when ``read_ahead_kb`` is raised, or a short seek back) is fetched by a bounded GET of its
+  own, leaving the stream and its window alone. That GET reaches at most to the back buffer;
+  its window starts at ``readahead_min`` and doubles while side reads follow each other.
+  Farther back is a seek.
 
 Each GET asks for a window (``bytes=start-end``) that starts at ``readahead_min`` and doubles
 every time a window is read to its end sequentially; once it reaches ``readahead_max`` the GET is
@@ -31,7 +33,8 @@ the same way (plain adapter, no proxy, no session auth or cookies): requests' ow
 costs more than a loopback Range GET (about 0.9 ms against 0.5 ms). A read that is exactly one
 socket read of the stream is returned without a copy.
 
-Memory per handle is bounded by ``back_buffer + 2 * edge_cache`` plus the bytes of the read in
+Memory per handle is bounded by ``back_buffer + forward_skip_max + 2 * edge_cache`` (back
+buffer, side segment, edge blocks) plus the bytes of the read in
 progress (the kernel caps those: 128 KiB on libfuse2, 1 MiB on libfuse3) and one socket read of
 at most 1 MiB (256 KiB until the stream is open-ended: a deep sequential read takes 1 MiB per
 socket read, so several kernel requests are served from the buffer per trip through urllib3).
@@ -225,6 +228,9 @@ class StreamReader:
         self._pos = 0                 # next byte the stream delivers; the buffer ends here
         self._buf_start = 0
         self._chunks: deque[tuple[int, bytes]] = deque()
+        self._side = b""              # the side segment: bytes fetched behind the back buffer
+        self._side_start = 0
+        self._side_window = 0
         self._failures = 0            # consecutive failed attempts in the current read
         self._refreshed = False       # the token was refreshed during the current read
         self._resuming = False        # the next GET continues after a failure
@@ -241,7 +247,7 @@ class StreamReader:
     def buffered(self) -> int:
         """Bytes of file data this reader holds now (back buffer and edge blocks)."""
         return (sum(len(data) for _, data in self._chunks) + len(self._head or b"")
-                + len(self._tail or b""))
+                + len(self._tail or b"") + len(self._side))
 
     # -- public --------------------------------------------------------------------------
 
@@ -281,6 +287,7 @@ class StreamReader:
             self._closed = True
             self._discard(reuse=True)
             self._chunks.clear()
+            self._side = b""
             self._head = self._tail = None
             self._target = None
 
@@ -323,11 +330,15 @@ class StreamReader:
                 pieces.append(self._copy(cur, stop))
                 cur = stop
                 continue
+            side_end = self._side_start + len(self._side)
+            if self._side_start <= cur < side_end:
+                stop = min(end, side_end)
+                pieces.append(self._side[cur - self._side_start:stop - self._side_start])
+                cur = stop
+                continue
             try:
                 if self._behind(cur):
-                    stop = min(end, self._buf_start)
-                    pieces.append(self._side_read(cur, stop, deadline))
-                    cur = stop
+                    self._side_read(cur, end, deadline)
                     continue
                 if not self._can_serve(cur):
                     self._open(cur, end, deadline)
@@ -350,8 +361,15 @@ class StreamReader:
         return (self._window > 0 and cur < self._buf_start
                 and self._buf_start - cur <= self._forward_skip_max)
 
-    def _side_read(self, start: int, stop: int, deadline: float) -> bytes:
-        """[start, stop) by a GET of its own, leaving the stream and its window as they are."""
+    def _side_read(self, start: int, want_end: int, deadline: float) -> None:
+        """Fetch from ``start`` towards the back buffer by a GET of its own into the side
+        segment, leaving the stream and its window alone. The side window starts at
+        ``readahead_min`` and doubles while side reads follow each other, so reading on after a
+        short seek backwards costs a few GETs, not one per kernel request."""
+        follows = self._side and start == self._side_start + len(self._side)
+        window = (min(self._side_window * 2, self._readahead_max) if follows
+                  else self._readahead_min)
+        stop = min(self._buf_start, start + max(window, want_end - start))
         resp, _ = self._request(start, stop, deadline)
         pieces: list[bytes] = []
         cur = start
@@ -359,7 +377,7 @@ class StreamReader:
             while cur < stop:
                 _set_socket_timeout(resp, min(self._read_timeout, self._remaining(deadline)))
                 try:
-                    data = resp.raw.read1(min(stop - cur, _CHUNK), decode_content=False)
+                    data = resp.raw.read1(min(stop - cur, _AHEAD), decode_content=False)
                 except _BODY_ERRORS as exc:
                     raise _Retry(TransportError(
                         f"{self._label}: GET from byte {start} broke at byte {cur}: "
@@ -371,9 +389,10 @@ class StreamReader:
                 cur += len(data)
         finally:
             resp.close()  # read to its end, the connection is back in the pool already
-        log.debug("%s: read bytes %d-%d out of order by a GET of their own", self._label,
-                  start, stop - 1)
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        log.debug("%s: bytes %d-%d by a side GET (window %d)", self._label, start, stop - 1,
+                  window)
+        self._side_start, self._side_window = start, window
+        self._side = pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def _can_serve(self, cur: int) -> bool:
         """The open response reaches ``cur`` by reading forward a short way."""
@@ -409,6 +428,7 @@ class StreamReader:
         self._buf_start = self._chunks[0][0] if self._chunks else self._pos
 
     def _reset_buffer(self, pos: int) -> None:
+        self._side = b""
         self._chunks.clear()
         self._buf_start = self._pos = pos
 
