@@ -198,3 +198,20 @@ def test_readahead_shuffled_in_windows_returns_source_bytes(small_server, window
             forward_skip_max=96 * KIB, back_buffer=32 * KIB, edge_cache=0) as reader:
         for offset in order:
             assert reader.read(offset, block) == SMALL[offset:offset + block]
+
+
+def test_memory_stays_bounded_with_read_ahead_late_blocks_and_side_reads(served, session):
+    server, provider = served()
+    back, skip, edge = 256 * KIB, 512 * KIB, 64 * KIB
+    block = 128 * KIB
+    bound = 2 * back + skip + 2 * edge + MIB + block  # + one socket read, + the read itself
+    rng = random.Random(8)
+    with reader(session, provider, readahead_min=block, readahead_max=256 * KIB,
+                back_buffer=back, forward_skip_max=skip, edge_cache=edge) as r:
+        offsets = list(range(0, len(DATA), block))
+        for start in range(0, len(offsets), 6):
+            group = offsets[start:start + 6]
+            rng.shuffle(group)
+            for offset in group:
+                assert r.read(offset, block) == DATA[offset:offset + block]
+                assert r.buffered <= bound
