@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 API_KEY = API_SECRET = "demo"
+READ_AHEAD_ENV = "PUTIOFS_BENCH_READ_AHEAD_KB"  # set on every mount's bdi when given (root)
 
 
 class Emulator:
@@ -116,6 +117,9 @@ class Mount:
                 out = self.process.stdout.read() if self.process.stdout else ""
                 raise RuntimeError(f"{label} mount did not come up: {out}\n{self.log()}")
             time.sleep(0.02)
+        read_ahead = os.environ.get(READ_AHEAD_ENV)
+        if read_ahead:
+            (self.bdi() / "read_ahead_kb").write_text(read_ahead)
 
     @property
     def pid(self) -> int:

@@ -9,6 +9,7 @@ ratio lower is better, 1.0 is parity and the target says how far from it is acce
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -357,12 +358,10 @@ def bench_memory(res: Results, server: procs.Emulator, mount: procs.Mount,
 
 def machine() -> dict[str, str]:
     binding = "fusepy ?"
-    for dist in ("mfusepy", "fusepy"):
-        try:
-            binding = f"{dist} {importlib.metadata.version(dist)}"
-            break
-        except importlib.metadata.PackageNotFoundError:
-            continue
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        binding = f"fusepy {importlib.metadata.version('fusepy')}"
+    if os.environ.get("FUSE_LIBRARY_NAME") or os.environ.get("FUSE_LIBRARY_PATH"):
+        binding += f" (FUSE_LIBRARY_NAME={os.environ.get('FUSE_LIBRARY_NAME', '')})"
     return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "nproc": str(os.cpu_count()),
             "kernel": platform.release(), "python": platform.python_version(),
             "binding": binding.strip()}
@@ -398,10 +397,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the sequential and random files (default 1024)")
     parser.add_argument("--reps", type=int, default=3,
                         help="rounds of the sequential and media measurements (median; default 3)")
+    parser.add_argument("--read-ahead-kb", type=int, metavar="KB",
+                        help="set the kernel readahead of every mount (putiofs and the "
+                             "in-memory ceiling alike) to KB; needs root")
     parser.add_argument("--only", action="append", metavar="SECTION",
                         choices=("seq", "ttfb", "random", "media", "listing", "memory"),
                         help="run only these sections (repeatable)")
     args = parser.parse_args(argv)
+    if args.read_ahead_kb:
+        os.environ[procs.READ_AHEAD_ENV] = str(args.read_ahead_kb)
     only = set(args.only or ("seq", "ttfb", "random", "media", "listing", "memory"))
     layout = Layout(seq_size=args.size_mib * MIB, random_size=args.size_mib * MIB)
     info = machine()
