@@ -2,8 +2,9 @@
 
 Starts the emulator on loopback with a generated data set, mounts putiofs (several times: a
 fresh mount is the only honest "cold"), measures, prints a table and optionally writes JSON.
-Ratios are mount / baseline for times and baseline / mount for speeds' inverse, so for every
-ratio lower is better, 1.0 is parity and the target says how far from it is acceptable.
+Ratios of times are mount / baseline (1.0 is parity, lower is better); the sequential rows give
+curl / mount and mount / in-memory ceiling, as the issue states their targets. The machine is
+shared, so baselines are interleaved with the mount's samples and medians are reported.
 """
 
 from __future__ import annotations
