@@ -50,6 +50,7 @@ class Faults:
 
 
 _RATES = ("error_5xx", "error_429", "drop", "stall", "malformed")
+_SETTINGS = (*_RATES, "retry_after", "latency", "stall_seconds", "cut_max")
 
 
 class RandomFaults(Faults):
@@ -59,7 +60,9 @@ class RandomFaults(Faults):
     ``Retry-After: retry_after`` (``error_429``) for API calls and file data; a truncated JSON
     body (``malformed``) for API calls; for file data, the connection closed part-way through
     the body (``drop``) or a pause of ``stall_seconds`` after some bytes (``stall``). Every
-    request is also delayed by ``latency`` seconds. Rates are probabilities in [0, 1].
+    request is also delayed by ``latency`` seconds. Rates are probabilities in [0, 1]. Drops
+    and stalls happen after a random 0 to ``cut_max`` bytes of the body (default 256 KiB; 0
+    means right after the headers).
 
     The seed fixes the sequence of decisions; the server answers requests on several threads,
     so which request gets which decision can differ between runs, but the rates and kinds of
@@ -70,25 +73,25 @@ class RandomFaults(Faults):
     def __init__(self, *, error_5xx: float = 0.0, error_429: float = 0.0,
                  retry_after: float = 1.0, latency: float = 0.0, drop: float = 0.0,
                  stall: float = 0.0, stall_seconds: float = 5.0, malformed: float = 0.0,
-                 seed: int | None = None) -> None:
+                 cut_max: int = 256 * 1024, seed: int | None = None) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self.error_5xx = self.error_429 = self.drop = self.stall = self.malformed = 0.0
-        self.retry_after = self.latency = self.stall_seconds = 0.0
+        self.retry_after = self.latency = self.stall_seconds = self.cut_max = 0.0
         self.counts: dict[str, int] = {}
         self.configure(error_5xx=error_5xx, error_429=error_429, retry_after=retry_after,
                        latency=latency, drop=drop, stall=stall, stall_seconds=stall_seconds,
-                       malformed=malformed)
+                       malformed=malformed, cut_max=cut_max)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name):g}" for name in
-                           (*_RATES, "retry_after", "latency", "stall_seconds"))
+                           _SETTINGS)
         return f"RandomFaults({fields})"
 
     def configure(self, **changes: float) -> None:
         """Change rates or durations (the names of the constructor's arguments) at once."""
         for name, value in changes.items():
-            if name not in (*_RATES, "retry_after", "latency", "stall_seconds"):
+            if name not in _SETTINGS:
                 raise TypeError(f"unknown fault setting {name!r}")
             value = float(value)
             if name in _RATES and not 0.0 <= value <= 1.0:
@@ -108,8 +111,8 @@ class RandomFaults(Faults):
             kind = self._pick(draw, data)
             if kind is not None:
                 self.counts[kind] = self.counts.get(kind, 0) + 1
-            latency, retry_after, stall_seconds = (self.latency, self.retry_after,
-                                                   self.stall_seconds)
+            latency, retry_after, stall_seconds, cut_max = (
+                self.latency, self.retry_after, self.stall_seconds, self.cut_max)
         if kind is None:
             return Fault(delay=latency) if latency else None
         if kind == "5xx":
@@ -118,8 +121,7 @@ class RandomFaults(Faults):
             return Fault(delay=latency, status=429, retry_after=retry_after)
         if kind == "malformed":
             return Fault(delay=latency, malformed_json=True)
-        # A drop or stall part-way: after 0 to 256 KiB of the body.
-        cut = int(fraction * 256 * 1024)
+        cut = int(fraction * cut_max)
         if kind == "drop":
             return Fault(delay=latency, drop_after=cut)
         return Fault(delay=latency, drop_after=cut, stall=stall_seconds)
