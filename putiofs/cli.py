@@ -168,6 +168,11 @@ def _connect(settings: Settings, timeout: float) -> V1Backend:
         raise CliError(f"cannot reach the put.io API at {settings.api_url}: {exc}") from None
     except PutioError as exc:
         raise CliError(f"the put.io API at {settings.api_url} failed: {exc}") from None
+    try:
+        backend.access_token()  # so that the first open of a file costs no API call
+    except PutioError as exc:
+        log.warning("no stream token yet (%s); the first open will ask again",
+                    type(exc).__name__)
     return backend
 
 

@@ -323,6 +323,10 @@ class PutioFS:
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
         if self._controls(path):
             return self.control.getxattr(path, name)  # type: ignore[union-attr]
+        if not name.startswith(XATTR_PREFIX):
+            # ``ls -l`` asks for security.selinux and system.posix_acl_access on every file:
+            # answer without resolving the path.
+            raise _fail(_ENODATA)
         value = self.xattrs_of(self.cache.resolve(path)).get(name)
         if value is None:
             raise _fail(_ENODATA)
