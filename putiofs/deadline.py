@@ -1,6 +1,6 @@
 """A per-thread deadline: how long the current filesystem call may still take.
 
-``fs.fuse_call`` opens one around every FUSE operation; the API client reads it to stop
+``fuse_errors.fuse_call`` opens one around every FUSE operation; the API client reads it to stop
 retrying and to clip each request's timeouts, so a call that needs several requests (a listing of
 many pages, each retried) still ends within the bound. Deadlines nest: an inner one never
 extends an outer one. Outside any deadline, :func:`remaining` is None and nothing is bounded.

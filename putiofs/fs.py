@@ -2,10 +2,9 @@
 
 This class speaks fusepy's high-level API (paths in, stat dicts and bytes out) but does not import
 the binding: FUSE errors are plain ``OSError(errno)``, which fusepy passes to the kernel as they
-are. That keeps it callable directly in tests on machines without libfuse. Every exception from
-the layers below is turned into an errno by :func:`errno_for`, the one place that does so; an
-unexpected one is logged as a single line and becomes ``EIO`` (fusepy would otherwise answer
-``EINVAL`` and print a traceback).
+are. That keeps it callable directly in tests on machines without libfuse. Every method is
+wrapped by :func:`putiofs.fuse_errors.fuse_call`, the one place where exceptions from the layers
+below become errno values. The tree-changing methods live in :mod:`putiofs.tree_ops`.
 
 Decisions (see README, "How the mount behaves"):
 
@@ -19,14 +18,12 @@ Decisions (see README, "How the mount behaves"):
 * File contents cannot be written through the v1 API (it has no upload): create, write,
   truncate, mknod, symlink, link, chmod, chown and utimens answer ``EROFS``
   ("Read-only file system"), logged once each at debug level. Names can change: mkdir, rename,
-  unlink and rmdir work with POSIX meaning (see the methods).
+  unlink and rmdir work with POSIX meaning (:mod:`putiofs.tree_ops`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import functools
 import hashlib
 import itertools
 import logging
@@ -34,21 +31,18 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from putiofs import deadline, names
+from putiofs import names
 from putiofs.backend import Backend, Entry, Quota
-from putiofs.cache import ROOT, MetadataCache, PathNotADirectory, split_path
+from putiofs.cache import ROOT, MetadataCache
 from putiofs.errors import (
-    AuthenticationError,
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
     PutioError,
 )
+from putiofs.fuse_errors import fail, fail_fast_repeats, fuse_call
 from putiofs.reader import StreamReader
+from putiofs.tree_ops import TreeChanges
 
 if TYPE_CHECKING:
     from putiofs.control import ControlFolder
@@ -59,99 +53,6 @@ DEFAULT_MTIME = 1262304000  # 2010-01-01T00:00:00Z
 BLOCK_SIZE = 1024 * 1024
 XATTR_PREFIX = "user.putio."
 _ENODATA = getattr(errno, "ENODATA", 61)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def errno_for(exc: BaseException) -> int:
-    """The errno a FUSE caller should see for an exception from the layers below."""
-    if isinstance(exc, OSError) and exc.errno:
-        return exc.errno
-    if isinstance(exc, PathNotADirectory):
-        return errno.ENOTDIR
-    if isinstance(exc, NotFoundError):
-        return errno.ENOENT
-    if isinstance(exc, AuthenticationError | PermissionDeniedError):
-        return errno.EACCES
-    if isinstance(exc, ConflictError | names.InvalidName):
-        return errno.EINVAL
-    if isinstance(exc, names.NameTooLong):
-        return errno.ENAMETOOLONG
-    return errno.EIO
-
-
-def fuse_call(func: F) -> F:
-    """Bound a FUSE method by the mount's call deadline (see :mod:`putiofs.deadline`) and turn
-    every exception into ``OSError(errno)``, logging the unexpected ones in one line."""
-
-    @functools.wraps(func)
-    def wrapper(self: PutioFS, *args: Any) -> Any:
-        try:
-            with deadline.within(self.options.call_deadline):
-                return func(self, *args)
-        except OSError as exc:
-            if exc.errno:
-                raise
-            log.error("%s: %s", func.__name__, exc)
-            raise OSError(errno.EIO, os.strerror(errno.EIO)) from None
-        except Exception as exc:  # noqa: BLE001 - the one place that turns anything into errno
-            code = errno_for(exc)
-            if isinstance(exc, AuthenticationError):
-                log.warning("%s refused by put.io: %s", func.__name__, exc)
-            elif code == errno.EIO and isinstance(exc, PutioError):
-                log.error("%s failed: %s: %s", func.__name__, type(exc).__name__, exc)
-            elif code == errno.EIO:
-                log.error("%s: unexpected %s: %s", func.__name__, type(exc).__name__, exc)
-            else:
-                log.debug("%s: %s (%s)", func.__name__, type(exc).__name__,
-                          errno.errorcode.get(code, code))
-            raise OSError(code, os.strerror(code)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-REPEAT_WINDOW = 0.25
-
-
-def fail_fast_repeats(func: F) -> F:
-    """For ``read``: a read inside a range of the same file whose read failed less than
-    ``REPEAT_WINDOW`` seconds ago fails at once with the same errno.
-
-    When a readahead read fails, the kernel at once retries the page the program asked for with
-    a read of its own, and programs reading the same pages wait for that page and then retry it
-    one after the other; waiting out the call deadline again each time would make a ``read(2)``
-    take a multiple of ``--timeout``. A later read, or one elsewhere in the file, tries again.
-    """
-    failures: dict[tuple[int, str | int], tuple[float, int, int, int]] = {}
-    lock = threading.Lock()
-
-    @functools.wraps(func)
-    def wrapper(self: PutioFS, path: str | None, size: int, offset: int, fh: int) -> Any:
-        key = (id(self), path if path is not None else fh)
-        now = time.monotonic()
-        with lock:
-            failed = failures.get(key)
-        if failed is not None:
-            when, start, end, code = failed
-            if now - when < REPEAT_WINDOW and start <= offset and offset + size <= end:
-                raise _fail(code)
-        try:
-            result = func(self, path, size, offset, fh)
-        except OSError as exc:
-            with lock:
-                for old, value in list(failures.items()):
-                    if now - value[0] >= REPEAT_WINDOW:
-                        del failures[old]
-                failures[key] = (time.monotonic(), offset, offset + size, exc.errno or errno.EIO)
-            raise
-        return result
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _fail(code: int) -> OSError:
-    return OSError(code, os.strerror(code))
-
 
 @dataclass
 class MountOptions:
@@ -180,7 +81,7 @@ class OpenFile:
     reader: StreamReader | None
 
 
-class PutioFS:
+class PutioFS(TreeChanges):
     """fusepy operations over a :class:`~putiofs.backend.Backend`."""
 
     use_ns = True
@@ -204,7 +105,7 @@ class PutioFS:
     def __call__(self, op: str, *args: Any) -> Any:
         method = getattr(self, op, None)
         if method is None:
-            raise _fail(errno.ENOSYS)
+            raise fail(errno.ENOSYS)
         return method(*args)
 
     # -- attributes -----------------------------------------------------------------------
@@ -245,7 +146,7 @@ class PutioFS:
             return self.control.readdir(path)  # type: ignore[union-attr]
         entry = self.cache.resolve(path)
         if not entry.is_dir:
-            raise _fail(errno.ENOTDIR)
+            raise fail(errno.ENOTDIR)
         shown = set(self.cache.listing(entry.id).by_name)
         if entry is ROOT and self.control is not None:
             shown.update(self.control.root_names())
@@ -258,7 +159,7 @@ class PutioFS:
     def _guard_control(self, *paths: str) -> None:
         """Names in /.putio are fixed: mkdir, rename, unlink and rmdir there are EPERM."""
         if any(self._controls(path) for path in paths):
-            raise _fail(errno.EPERM)
+            raise fail(errno.EPERM)
 
     @fuse_call
     def access(self, path: str, amode: int) -> int:
@@ -268,9 +169,9 @@ class PutioFS:
             return self.control.access(path, amode)  # type: ignore[union-attr]
         entry = self.cache.resolve(path)
         if amode & os.W_OK and self.options.read_only:
-            raise _fail(errno.EROFS)
+            raise fail(errno.EROFS)
         if amode & os.X_OK and not entry.is_dir:
-            raise _fail(errno.EACCES)
+            raise fail(errno.EACCES)
         return 0
 
     @fuse_call
@@ -326,10 +227,10 @@ class PutioFS:
         if not name.startswith(XATTR_PREFIX):
             # ``ls -l`` asks for security.selinux and system.posix_acl_access on every file:
             # answer without resolving the path.
-            raise _fail(_ENODATA)
+            raise fail(_ENODATA)
         value = self.xattrs_of(self.cache.resolve(path)).get(name)
         if value is None:
-            raise _fail(_ENODATA)
+            raise fail(_ENODATA)
         return value.encode("utf-8")
 
     @fuse_call
@@ -349,7 +250,7 @@ class PutioFS:
     def open_entry(self, entry: Entry, flags: int) -> int:
         """Open a file for reading (a path's, or a /.putio/search result's); the handle."""
         if entry.is_dir:
-            raise _fail(errno.EISDIR)
+            raise fail(errno.EISDIR)
         if flags & os.O_ACCMODE != os.O_RDONLY or flags & os.O_TRUNC:
             self._refuse("open for writing")
         reader = None
@@ -375,7 +276,7 @@ class PutioFS:
             return self.control.read(path, size, offset, fh)
         handle = self._handles.get(fh)
         if handle is None:
-            raise _fail(errno.EBADF)
+            raise fail(errno.EBADF)
         if handle.reader is None or offset >= handle.entry.size:
             return b""
         return handle.reader.read(offset, size)
@@ -412,7 +313,7 @@ class PutioFS:
         if what not in self._refusals_logged:
             self._refusals_logged.add(what)
             log.debug("%s refused: the put.io v1 API has no upload (EROFS)", what)
-        raise _fail(errno.EROFS)
+        raise fail(errno.EROFS)
 
     @fuse_call
     def create(self, path: str, mode: int, fi: Any = None) -> int:
@@ -466,190 +367,11 @@ class PutioFS:
     @fuse_call
     def setxattr(self, path: str, name: str, value: bytes, options: int,
                  position: int = 0) -> int:
-        raise _fail(errno.ENOTSUP)
+        raise fail(errno.ENOTSUP)
 
     @fuse_call
     def removexattr(self, path: str, name: str) -> int:
-        raise _fail(errno.ENOTSUP)
-
-    # -- changing the tree ----------------------------------------------------------------
-
-    def _writable(self) -> None:
-        if self.options.read_only:
-            raise _fail(errno.EROFS)
-
-    @staticmethod
-    def _remote_name(local_name: str) -> str:
-        if len(local_name.encode("utf-8", "surrogateescape")) > names.NAME_MAX:
-            raise _fail(errno.ENAMETOOLONG)
-        return names.to_remote(local_name)
-
-    @fuse_call
-    def mkdir(self, path: str, mode: int) -> int:
-        """create_dir in the parent; EEXIST if the name is taken; visible at once."""
-        self._guard_control(path)
-        self._writable()
-        parent, name = self.cache.resolve_parent(path)
-        remote = self._remote_name(name)
-        if self.cache.listing(parent.id).find(name) is not None:
-            raise _fail(errno.EEXIST)
-        with self._reconciled(parent):
-            folder = self.backend.make_folder(parent.id, remote)
-        self.cache.added(folder)
-        return 0
-
-    @fuse_call
-    def unlink(self, path: str) -> int:
-        """Delete one file. Folders are rmdir's business (EISDIR)."""
-        self._guard_control(path)
-        self._writable()
-        entry = self.cache.resolve(path)
-        if entry.is_dir:
-            raise _fail(errno.EISDIR)
-        self._delete(entry)
-        return 0
-
-    @fuse_call
-    def rmdir(self, path: str) -> int:
-        """Delete an empty folder only.
-
-        put.io deletes folders recursively, so emptiness is checked against the server, not the
-        cache: a folder another client has just put a file into answers ENOTEMPTY and nothing
-        is deleted. (The v1 API has no conditional delete, so a file added in the instant
-        between that check and the delete would still go with the folder.)
-        """
-        self._guard_control(path)
-        self._writable()
-        if not split_path(path):
-            raise _fail(errno.EBUSY)
-        entry = self.cache.resolve(path)
-        if not entry.is_dir:
-            raise _fail(errno.ENOTDIR)
-        self._require_empty(entry)
-        self._delete(entry)
-        return 0
-
-    def _require_empty(self, folder: Entry) -> None:
-        self.cache.forget_folder(folder.id)
-        try:
-            listing = self.cache.listing(folder.id)
-        except NotFoundError:
-            self.cache.removed(folder)
-            raise
-        if listing.entries:
-            raise _fail(errno.ENOTEMPTY)
-
-    def _delete(self, entry: Entry) -> None:
-        with self._reconciled(entry):
-            self.backend.delete(entry.id)
-        self.cache.removed(entry)
-
-    @contextlib.contextmanager
-    def _reconciled(self, *entries: Entry) -> Iterator[None]:
-        """Keep the cache true to the server when a change fails.
-
-        Not found: whichever of ``entries`` put.io no longer has leaves the cache (another client
-        deleted it), so the next listing does not show it again. Any other failure: the change
-        may or may not have happened, so the listings holding ``entries`` are fetched anew.
-        """
-        try:
-            yield
-        except NotFoundError:
-            for entry in entries:
-                self._recheck(entry)
-            raise
-        except PutioError:
-            for entry in entries:
-                self.cache.forget_folder(entry.parent_id)
-                if entry.is_dir:
-                    self.cache.forget_folder(entry.id)
-            raise
-
-    def _recheck(self, entry: Entry) -> None:
-        if entry.id == ROOT.id:
-            return
-        try:
-            self.backend.lookup(entry.id)
-        except NotFoundError:
-            self.cache.removed(entry)
-        except PutioError:
-            self.cache.forget_folder(entry.parent_id)
-
-    @fuse_call
-    def rename(self, old: str, new: str, flags: int = 0) -> int:
-        """POSIX rename over put.io's rename and move.
-
-        put.io has no atomic replace, but it lets two items share a name in a folder, so an
-        existing target is deleted only after the source is in place: a failure half-way leaves
-        a duplicate, never a lost file. A folder target must be empty (checked on the server).
-        """
-        self._guard_control(old, new)
-        self._writable()
-        old_parts, new_parts = split_path(old), split_path(new)
-        if not old_parts or not new_parts:
-            raise _fail(errno.EBUSY)
-        if old_parts == new_parts:
-            self.cache.resolve(old)
-            return 0
-        source = self.cache.resolve(old)
-        parent, new_name = self.cache.resolve_parent(new)
-        remote = self._remote_name(new_name)
-        if source.is_dir and new_parts[:len(old_parts)] == old_parts:
-            raise _fail(errno.EINVAL)
-        # The same lookup the kernel's own lookups get, NFC fallback included, so a target the
-        # kernel was told exists is the one replaced. Found as the source itself (the name in
-        # another normal form): a plain rename to the form typed.
-        target = self.cache.listing(parent.id).find(new_name)
-        if target is not None and target.id == source.id:
-            target = None
-        if target is not None:
-            if flags & _RENAME_NOREPLACE:
-                raise _fail(errno.EEXIST)
-            if target.is_dir and not source.is_dir:
-                raise _fail(errno.EISDIR)
-            if source.is_dir and not target.is_dir:
-                raise _fail(errno.ENOTDIR)
-            if target.is_dir:
-                self._require_empty(target)
-        elif flags & _RENAME_EXCHANGE:
-            raise _fail(errno.ENOENT)
-        if flags & _RENAME_EXCHANGE:
-            raise _fail(errno.EINVAL)
-        self._move_and_rename(source, parent, remote)
-        if target is not None:
-            if target.is_dir:
-                self._require_empty(target)
-            with contextlib.suppress(NotFoundError):  # deleted elsewhere: all the same to us
-                self._delete(target)
-        return 0
-
-    def _move_and_rename(self, source: Entry, parent: Entry, remote_name: str) -> None:
-        current = source
-        if source.parent_id != parent.id:
-            with self._reconciled(source, parent):
-                moved = self.backend.move(source.id, parent.id)
-            self.cache.replaced(current, moved)
-            current = moved
-        if current.name != remote_name:
-            try:
-                with self._reconciled(current):
-                    renamed = self.backend.rename(source.id, remote_name)
-            except PutioError:
-                if current is not source:
-                    self._undo_move(source, current)
-                raise
-            self.cache.replaced(current, renamed)
-
-    def _undo_move(self, source: Entry, moved: Entry) -> None:
-        try:
-            with self._reconciled(moved):
-                back = self.backend.move(source.id, source.parent_id)
-        except PutioError as exc:
-            log.error("rename of item %s: moved, but neither renamed nor moved back (%s); "
-                      "it is in its new folder under its old name", source.id,
-                      type(exc).__name__)
-            return
-        self.cache.replaced(moved, back)
+        raise fail(errno.ENOTSUP)
 
 
 _RENAME_NOREPLACE = 1

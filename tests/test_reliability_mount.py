@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from putiofs.emulator.faults import RandomFaults
-from putiofs.fs import REPEAT_WINDOW
+from putiofs.fuse_errors import REPEAT_WINDOW
 from tests.mounting import requires_fuse
 
 pytestmark = requires_fuse

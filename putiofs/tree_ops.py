@@ -1,0 +1,217 @@
+"""Changing the tree from the mount: mkdir, rename, unlink and rmdir with POSIX meaning.
+
+put.io's own semantics differ from POSIX (deleting a folder deletes its subtree; names repeat in
+a folder; there is no atomic replace), so each operation is mapped deliberately and nothing is
+ever deleted that was not asked for. A mixin of :class:`~putiofs.fs.PutioFS`, which provides
+``backend``, ``cache``, ``options`` and ``_guard_control``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from putiofs import names
+from putiofs.backend import Entry
+from putiofs.cache import ROOT, split_path
+from putiofs.errors import NotFoundError, PutioError
+from putiofs.fuse_errors import fail, fuse_call
+
+if TYPE_CHECKING:
+    from putiofs.backend import Backend
+    from putiofs.cache import MetadataCache
+
+log = logging.getLogger("putiofs.fs")
+
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+
+
+class TreeChanges:
+    """mkdir / unlink / rmdir / rename over put.io's create_dir, delete, rename and move."""
+
+    backend: Backend
+    cache: MetadataCache
+
+    def _guard_control(self, *paths: str) -> None:
+        raise NotImplementedError
+
+    def _writable(self) -> None:
+        if self.options.read_only:
+            raise fail(errno.EROFS)
+
+    @staticmethod
+    def _remote_name(local_name: str) -> str:
+        if len(local_name.encode("utf-8", "surrogateescape")) > names.NAME_MAX:
+            raise fail(errno.ENAMETOOLONG)
+        return names.to_remote(local_name)
+
+    @fuse_call
+    def mkdir(self, path: str, mode: int) -> int:
+        """create_dir in the parent; EEXIST if the name is taken; visible at once."""
+        self._guard_control(path)
+        self._writable()
+        parent, name = self.cache.resolve_parent(path)
+        remote = self._remote_name(name)
+        if self.cache.listing(parent.id).find(name) is not None:
+            raise fail(errno.EEXIST)
+        with self._reconciled(parent):
+            folder = self.backend.make_folder(parent.id, remote)
+        self.cache.added(folder)
+        return 0
+
+    @fuse_call
+    def unlink(self, path: str) -> int:
+        """Delete one file. Folders are rmdir's business (EISDIR)."""
+        self._guard_control(path)
+        self._writable()
+        entry = self.cache.resolve(path)
+        if entry.is_dir:
+            raise fail(errno.EISDIR)
+        self._delete(entry)
+        return 0
+
+    @fuse_call
+    def rmdir(self, path: str) -> int:
+        """Delete an empty folder only.
+
+        put.io deletes folders recursively, so emptiness is checked against the server, not the
+        cache: a folder another client has just put a file into answers ENOTEMPTY and nothing
+        is deleted. (The v1 API has no conditional delete, so a file added in the instant
+        between that check and the delete would still go with the folder.)
+        """
+        self._guard_control(path)
+        self._writable()
+        if not split_path(path):
+            raise fail(errno.EBUSY)
+        entry = self.cache.resolve(path)
+        if not entry.is_dir:
+            raise fail(errno.ENOTDIR)
+        self._require_empty(entry)
+        self._delete(entry)
+        return 0
+
+    def _require_empty(self, folder: Entry) -> None:
+        self.cache.forget_folder(folder.id)
+        try:
+            listing = self.cache.listing(folder.id)
+        except NotFoundError:
+            self.cache.removed(folder)
+            raise
+        if listing.entries:
+            raise fail(errno.ENOTEMPTY)
+
+    def _delete(self, entry: Entry) -> None:
+        with self._reconciled(entry):
+            self.backend.delete(entry.id)
+        self.cache.removed(entry)
+
+    @contextlib.contextmanager
+    def _reconciled(self, *entries: Entry) -> Iterator[None]:
+        """Keep the cache true to the server when a change fails.
+
+        Not found: whichever of ``entries`` put.io no longer has leaves the cache (another client
+        deleted it), so the next listing does not show it again. Any other failure: the change
+        may or may not have happened, so the listings holding ``entries`` are fetched anew.
+        """
+        try:
+            yield
+        except NotFoundError:
+            for entry in entries:
+                self._recheck(entry)
+            raise
+        except PutioError:
+            for entry in entries:
+                self.cache.forget_folder(entry.parent_id)
+                if entry.is_dir:
+                    self.cache.forget_folder(entry.id)
+            raise
+
+    def _recheck(self, entry: Entry) -> None:
+        if entry.id == ROOT.id:
+            return
+        try:
+            self.backend.lookup(entry.id)
+        except NotFoundError:
+            self.cache.removed(entry)
+        except PutioError:
+            self.cache.forget_folder(entry.parent_id)
+
+    @fuse_call
+    def rename(self, old: str, new: str, flags: int = 0) -> int:
+        """POSIX rename over put.io's rename and move.
+
+        put.io has no atomic replace, but it lets two items share a name in a folder, so an
+        existing target is deleted only after the source is in place: a failure half-way leaves
+        a duplicate, never a lost file. A folder target must be empty (checked on the server).
+        """
+        self._guard_control(old, new)
+        self._writable()
+        old_parts, new_parts = split_path(old), split_path(new)
+        if not old_parts or not new_parts:
+            raise fail(errno.EBUSY)
+        if old_parts == new_parts:
+            self.cache.resolve(old)
+            return 0
+        source = self.cache.resolve(old)
+        parent, new_name = self.cache.resolve_parent(new)
+        remote = self._remote_name(new_name)
+        if source.is_dir and new_parts[:len(old_parts)] == old_parts:
+            raise fail(errno.EINVAL)
+        # The same lookup the kernel's own lookups get, NFC fallback included, so a target the
+        # kernel was told exists is the one replaced. Found as the source itself (the name in
+        # another normal form): a plain rename to the form typed.
+        target = self.cache.listing(parent.id).find(new_name)
+        if target is not None and target.id == source.id:
+            target = None
+        if target is not None:
+            if flags & _RENAME_NOREPLACE:
+                raise fail(errno.EEXIST)
+            if target.is_dir and not source.is_dir:
+                raise fail(errno.EISDIR)
+            if source.is_dir and not target.is_dir:
+                raise fail(errno.ENOTDIR)
+            if target.is_dir:
+                self._require_empty(target)
+        elif flags & _RENAME_EXCHANGE:
+            raise fail(errno.ENOENT)
+        if flags & _RENAME_EXCHANGE:
+            raise fail(errno.EINVAL)
+        self._move_and_rename(source, parent, remote)
+        if target is not None:
+            if target.is_dir:
+                self._require_empty(target)
+            with contextlib.suppress(NotFoundError):  # deleted elsewhere: all the same to us
+                self._delete(target)
+        return 0
+
+    def _move_and_rename(self, source: Entry, parent: Entry, remote_name: str) -> None:
+        current = source
+        if source.parent_id != parent.id:
+            with self._reconciled(source, parent):
+                moved = self.backend.move(source.id, parent.id)
+            self.cache.replaced(current, moved)
+            current = moved
+        if current.name != remote_name:
+            try:
+                with self._reconciled(current):
+                    renamed = self.backend.rename(source.id, remote_name)
+            except PutioError:
+                if current is not source:
+                    self._undo_move(source, current)
+                raise
+            self.cache.replaced(current, renamed)
+
+    def _undo_move(self, source: Entry, moved: Entry) -> None:
+        try:
+            with self._reconciled(moved):
+                back = self.backend.move(source.id, source.parent_id)
+        except PutioError as exc:
+            log.error("rename of item %s: moved, but neither renamed nor moved back (%s); "
+                      "it is in its new folder under its old name", source.id,
+                      type(exc).__name__)
+            return
+        self.cache.replaced(moved, back)
