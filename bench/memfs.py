@@ -62,8 +62,7 @@ def main() -> None:
     parser.add_argument("mountpoint")
     parser.add_argument("--size", type=int, required=True)
     args = parser.parse_args()
-    kwargs = fuse_kwargs(MountOptions(read_only=True), FuseSettings(), foreground=True,
-                         debug=False)
+    kwargs = fuse_kwargs(MountOptions(read_only=True), FuseSettings(), foreground=True)
     kwargs.update(fsname="benchmem", subtype="benchmem")
     load_binding()(MemFS(args.size), args.mountpoint, raw_fi=False, **kwargs)
 

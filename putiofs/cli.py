@@ -193,8 +193,7 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool) ->
     operations = PutioFS(backend, options, control=control)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
     try:
-        fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground,
-                  debug=args.debug)
+        fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground)
     except MountError as exc:
         raise CliError(str(exc)) from None
     log.info("unmounted %s", mountpoint)

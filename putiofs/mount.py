@@ -1,7 +1,9 @@
 """Mounting: checks that fail early with one clear line, then fusepy's main loop.
 
-The only module besides the CLI that imports the FUSE binding, and it does so late, so that a
+The only module of the package that imports the FUSE binding, and it does so late, so that a
 missing libfuse is a start-up message rather than an ImportError at ``import putiofs``.
+``--debug`` turns on our own debug log (redacted), never libfuse's ``-d``, which would print
+every request.
 
 Kernel cache timeouts are deliberate: entries, attributes and missing names are trusted by the
 kernel for ``min(cache_ttl, 5)`` seconds (never 0, which would send every ``stat`` to Python).
@@ -119,7 +121,7 @@ def kernel_ttl(cache_ttl: float) -> float:
 
 
 def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
-                foreground: bool, debug: bool) -> dict[str, Any]:
+                foreground: bool) -> dict[str, Any]:
     ttl = kernel_ttl(options.cache_ttl)
     kwargs: dict[str, Any] = {
         "foreground": foreground,
@@ -135,19 +137,17 @@ def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
     }
     if settings.allow_other:
         kwargs["allow_other"] = True
-    if debug:
-        kwargs["debug"] = False  # libfuse's own -d would print every request, paths included
     kwargs.update(settings.extra)
     return kwargs
 
 
 def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
-              settings: FuseSettings, *, foreground: bool, debug: bool = False) -> None:
+              settings: FuseSettings, *, foreground: bool) -> None:
     """Mount and serve until unmounted (fusermount -u, SIGINT or SIGTERM)."""
     fuse_class = load_binding()
     try:
         fuse_class(operations, str(mountpoint), raw_fi=False, encoding=PATH_ENCODING,
-                   **fuse_kwargs(options, settings, foreground=foreground, debug=debug))
+                   **fuse_kwargs(options, settings, foreground=foreground))
     except RuntimeError as exc:
         raise MountError(f"libfuse could not mount {mountpoint} (code {exc}); "
                          "see the lines above for its reason") from None
