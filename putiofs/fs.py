@@ -8,9 +8,10 @@ below become errno values. The tree-changing methods live in :mod:`putiofs.tree_
 
 Decisions (see README, "How the mount behaves"):
 
-* Items of the v1 API carry no dates, so every item shows the same fixed time (``mtime``,
-  default 2010-01-01 UTC): stable across listings and mounts, so ``rsync -a`` and ``make`` see
-  nothing change. Folders show size 0 (their put.io size, the sum of the subtree, is the
+* Items of the v1 API carry no dates, so every item shows the same fixed second (``mtime``,
+  default 2010-01-01 UTC), its nanoseconds taken from the item's id: stable across listings and
+  mounts, so ``rsync -a`` and ``make`` see nothing change, yet a file replaced elsewhere by a
+  different item of the same size does not keep the old item's cached pages. Folders show size 0 (their put.io size, the sum of the subtree, is the
   ``user.putio.size`` xattr), so ``du`` does not count a subtree twice.
 * ``st_ino`` is the put.io id (+1, so the root, id 0, is inode 1): stable across mounts.
 * Folders report ``st_nlink`` 1, the conventional "subfolder count unknown" (as btrfs does), so
@@ -111,7 +112,10 @@ class PutioFS(TreeChanges):
     # -- attributes -----------------------------------------------------------------------
 
     def stat_of(self, entry: Entry) -> dict[str, Any]:
-        mtime = int(self.options.mtime * 1e9)
+        # The same second for every item, but the item's own nanoseconds: libfuse's auto_cache
+        # keeps a path's cached pages while size and mtime stay the same, so a file replaced
+        # elsewhere by another of the same size must not look unchanged.
+        mtime = int(self.options.mtime) * 1_000_000_000 + _inode(entry.id) % 1_000_000_000
         if entry.is_dir:
             mode = stat.S_IFDIR | (0o555 if self.options.read_only else 0o755)
             size = 0

@@ -241,3 +241,19 @@ def test_umount_with_open_files_explains_and_lazy_detaches(emulator, mount_facto
         assert lazy.returncode == 0, lazy.stderr
         assert not os.path.ismount(mount.path)
     assert mount.process.wait(20) == 0
+
+
+def test_a_file_replaced_elsewhere_by_one_of_the_same_size_reads_the_new_bytes(
+        emulator_factory, mount_factory):
+    server = emulator_factory()
+    old, new = b"o" * 100_000, b"n" * 100_000
+    old_id = server.account.add_file("0", "a.bin", data=old)
+    mount = mount_factory(server, "--cache-ttl", "0.5")
+    assert (mount.path / "a.bin").read_bytes() == old
+    server.account.delete(old_id)
+    server.account.add_file("0", "a.bin", data=new)
+    deadline = time.monotonic() + 10
+    while (mount.path / "a.bin").stat().st_ino == int(old_id) + 1:
+        assert time.monotonic() < deadline, "the replacement never showed"
+        time.sleep(0.2)
+    assert (mount.path / "a.bin").read_bytes() == new
