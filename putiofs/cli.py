@@ -27,6 +27,7 @@ from putiofs.mount import (
     MountError,
     check_fuse_device,
     check_mountpoint,
+    is_stale_mount,
     load_binding,
     parse_o_options,
 )
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
-    if not os.path.ismount(mountpoint):
+    if not os.path.ismount(mountpoint) and not is_stale_mount(mountpoint):
         raise CliError(f"{mountpoint} is not mounted")
     tool = shutil.which("fusermount3") or shutil.which("fusermount")
     if tool:
@@ -176,7 +177,10 @@ def _connect(settings: Settings, timeout: float) -> V1Backend:
     return backend
 
 
-def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool) -> int:
+def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
+           announce: str | None = None) -> int:
+    """Check, connect, then mount; ``announce`` is printed once everything but the mount
+    itself has succeeded."""
 
     options, fuse_settings = _mount_options(args)
     mountpoint = args.mountpoint.expanduser().absolute()
@@ -191,6 +195,8 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool) ->
 
     control = ControlFolder(backend.client, search_ttl=options.cache_ttl)
     operations = PutioFS(backend, options, control=control)
+    if announce:
+        print(announce, file=sys.stderr, flush=True)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
     try:
         fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground)
@@ -207,17 +213,21 @@ def run_mount(args: argparse.Namespace) -> int:
             "putiofs" / "putiofs.log"
     settings = load_settings(insecure=args.insecure)
     setup_logging(debug=args.debug, log_file=log_file)
+    announce = None
     if not args.foreground:
-        print(f"putiofs: mounting at {args.mountpoint} in the background; log: {log_file}",
-              file=sys.stderr)
-    return _serve(args, settings, foreground=args.foreground)
+        announce = f"putiofs: mounting at {args.mountpoint} in the background; log: {log_file}"
+    return _serve(args, settings, foreground=args.foreground, announce=announce)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from putiofs.emulator import EmulatorOptions, EmulatorServer
 
     mountpoint = args.mountpoint.expanduser()
-    mountpoint.mkdir(parents=True, exist_ok=True)
+    if not is_stale_mount(mountpoint) and not os.path.ismount(mountpoint):
+        try:
+            mountpoint.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
     setup_logging(debug=args.debug, log_file=args.log_file)
     # Credentials of this one run: nobody types them, and a word like "demo" registered as a
     # secret would be masked out of every log line that mentions the demo.

@@ -11,8 +11,9 @@ Decisions (see README, "How the mount behaves"):
 * Items of the v1 API carry no dates, so every item shows the same fixed second (``mtime``,
   default 2010-01-01 UTC), its nanoseconds taken from the item's id: stable across listings and
   mounts, so ``rsync -a`` and ``make`` see nothing change, yet a file replaced elsewhere by a
-  different item of the same size does not keep the old item's cached pages. Folders show size 0 (their put.io size, the sum of the subtree, is the
-  ``user.putio.size`` xattr), so ``du`` does not count a subtree twice.
+  different item of the same size does not keep the old item's cached pages. Folders show
+  size 0 (their put.io size, the sum of the subtree, is the ``user.putio.size`` xattr), so
+  ``du`` does not count a subtree twice.
 * ``st_ino`` is the put.io id (+1, so the root, id 0, is inode 1): stable across mounts.
 * Folders report ``st_nlink`` 1, the conventional "subfolder count unknown" (as btrfs does), so
   ``find`` never skips a folder on the strength of a link count.

@@ -14,6 +14,7 @@ shows after at most ``cache_ttl + min(cache_ttl, 5)`` seconds.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,26 @@ def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
     return settings
 
 
+def is_stale_mount(mountpoint: Path) -> bool:
+    """A FUSE mount whose process has gone: the kernel answers ENOTCONN for it."""
+    try:
+        os.lstat(mountpoint)
+    except OSError as exc:
+        return exc.errno == errno.ENOTCONN
+    return False
+
+
 def check_mountpoint(mountpoint: Path, settings: FuseSettings) -> None:
+    if is_stale_mount(mountpoint):
+        raise MountError(f"{mountpoint} is a mount whose putiofs process has gone; "
+                         f"clean it up first: putiofs umount {mountpoint}")
+    try:
+        _check_usable(mountpoint, settings)
+    except OSError as exc:
+        raise MountError(f"cannot use mountpoint {mountpoint}: {exc.strerror}") from None
+
+
+def _check_usable(mountpoint: Path, settings: FuseSettings) -> None:
     if not mountpoint.exists():
         raise MountError(f"mountpoint {mountpoint} does not exist (create it with mkdir)")
     if not mountpoint.is_dir():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from putiofs import names
-from tests.mounting import requires_fuse
+from tests.mounting import Mount, requires_fuse
 
 pytestmark = requires_fuse
 
@@ -257,3 +257,17 @@ def test_a_file_replaced_elsewhere_by_one_of_the_same_size_reads_the_new_bytes(
         assert time.monotonic() < deadline, "the replacement never showed"
         time.sleep(0.2)
     assert (mount.path / "a.bin").read_bytes() == new
+
+
+def test_a_mount_whose_process_died_is_reported_and_cleaned_up(emulator, mount_factory):
+    mount = mount_factory(emulator)
+    mount.process.kill()
+    mount.process.wait(10)
+    env = cli_env(emulator.base_url)
+    assert_one_clear_line(run_cli("mount", str(mount.path), "-f", env=env), "putiofs umount")
+    cleaned = run_cli("umount", str(mount.path))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert os.listdir(mount.path) == []  # an ordinary, empty folder again
+    again = Mount(emulator.base_url, mount.path, mount.log_file)
+    assert "Documents" in os.listdir(mount.path)
+    mount.process = again.process  # the fixture unmounts the new one and checks its exit
