@@ -105,6 +105,18 @@ class TreeChanges:
             raise fail(errno.ENOTEMPTY)
 
     def _delete(self, entry: Entry) -> None:
+        """Delete the item the user named, and only that.
+
+        put.io deletes by id, and the id comes from a listing up to ``cache-ttl`` old: if
+        another client has since moved or renamed the item, deleting that id would delete it
+        from wherever it is now. So the server is asked first (one ``info`` call), and an item
+        that is no longer where the user saw it is ENOENT, untouched.
+        """
+        with self._reconciled(entry):
+            current = self.backend.lookup(entry.id)
+        if current.parent_id != entry.parent_id or current.name != entry.name:
+            self.cache.removed(entry)
+            raise NotFoundError(f"item {entry.id} has moved or been renamed elsewhere")
         with self._reconciled(entry):
             self.backend.delete(entry.id)
         self.cache.removed(entry)

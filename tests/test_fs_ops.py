@@ -141,3 +141,26 @@ def test_rename_of_a_folder_onto_a_non_empty_folder_is_enotempty(ops, backend):
     assert errno_of(ops.rename, "/Empty", "/Full") == errno.ENOTEMPTY
     ops.rename("/Full", "/Empty")
     assert ops.readdir("/Empty", None) == [".", "..", "x.txt"]
+
+
+def test_an_item_moved_elsewhere_since_the_listing_is_not_deleted(ops, backend):
+    ops.readdir("/", None)
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    videos = next(e for e in backend.items.values() if e.name == "Videos")
+    backend.move(notes.id, videos.id)  # another client, behind the mount's back
+    assert errno_of(ops.unlink, "/notes.txt") == errno.ENOENT
+    assert notes.id in backend.items
+    empty = next(e for e in backend.items.values() if e.name == "Empty")
+    backend.rename(empty.id, "Renamed elsewhere")
+    assert errno_of(ops.rmdir, "/Empty") == errno.ENOENT
+    assert empty.id in backend.items
+
+
+def test_a_replaced_target_moved_elsewhere_meanwhile_survives(ops, backend):
+    ops.readdir("/", None)
+    target = next(e for e in backend.items.values() if e.name == "AC/DC.txt")
+    videos = next(e for e in backend.items.values() if e.name == "Videos")
+    backend.move(target.id, videos.id)  # another client moves the target away
+    ops.rename("/notes.txt", "/AC\u2215DC.txt")
+    assert target.id in backend.items
+    assert backend.items[target.id].parent_id == videos.id
