@@ -471,10 +471,10 @@ class StreamReader:
         headers = {"Range": spec, "Accept-Encoding": "identity"}
         refresh = False
         while True:
-            remaining = self._remaining(deadline)
             direct = self._target
-            url = direct or self._url_provider(refresh)
+            url = direct or self._url_provider(refresh)  # may be an API call: time it too
             refresh = False
+            remaining = self._remaining(deadline)
             try:
                 resp = self._get(url, headers, min(self._connect_timeout, remaining),
                                  min(self._read_timeout, remaining))

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from putiofs import deadline
 from putiofs.backend import ROOT_ID, Entry, FolderRef, Quota
 from putiofs.client import PutioClient
-from putiofs.errors import BadRequestError
+from putiofs.errors import BadRequestError, TransportError
 from putiofs.models import Item
 
 
@@ -76,13 +77,25 @@ class V1Backend:
         return entry_from_item(self.client.create_dir(name, parent_id), parent_id)
 
     def access_token(self, *, refresh: bool = False) -> str:
-        """The cached acctoken; a new one if ``refresh`` (one fetch even if many threads ask)."""
-        with self._token_lock:
+        """The cached acctoken; a new one if ``refresh`` (one fetch even if many threads ask).
+
+        Every GET of every open file asks, so the cached token is returned without the lock; a
+        thread waiting for another's fetch waits no longer than its own call deadline.
+        """
+        token = self._token
+        if token is not None and not refresh:
+            return token
+        left = deadline.remaining()
+        if not self._token_lock.acquire(timeout=-1 if left is None else max(0.0, left)):
+            raise TransportError("out of time waiting for a stream token")
+        try:
             fresh = self._clock() - self._token_time < self._refresh_interval
             if self._token is None or (refresh and not fresh):
                 self._token = self.client.acctoken()
                 self._token_time = self._clock()
             return self._token
+        finally:
+            self._token_lock.release()
 
     def stream_url(self, entry: Entry, *, refresh_token: bool = False) -> str:
         base = entry.stream_url or entry.download_url
