@@ -70,12 +70,6 @@ class Listing:
             self._nfc_index = names.normalised_index(self.by_name)
         return names.lookup(self.by_name, name, self._nfc_index)
 
-    def name_of(self, item_id: str) -> str | None:
-        for shown, entry in self.by_name.items():
-            if entry.id == item_id:
-                return shown
-        return None
-
     def with_entries(self, entries: list[Entry]) -> Listing:
         return Listing(self.folder_id, entries, self.fetched_at)
 
@@ -184,12 +178,6 @@ class MetadataCache:
         with self._lock:
             self._fresh.pop(folder_id, None)
             self._last_known.pop(folder_id, None)
-
-    def forget_everything(self) -> None:
-        with self._lock:
-            self._fresh.clear()
-            self._last_known.clear()
-            self._folder_map.clear()
 
     # -- resolution -----------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ from putiofs.errors import (
     PermissionDeniedError,
     PutioError,
 )
+from putiofs.fuse_errors import ENODATA, fail
 from putiofs.v1backend import entry_from_item
 
 if TYPE_CHECKING:
@@ -61,13 +62,8 @@ log = logging.getLogger(__name__)
 CONTROL_NAME = ".putio"
 ADD = "add"
 SEARCH = "search"
-_ENODATA = getattr(errno, "ENODATA", 61)
 _FIRST_HANDLE = 1 << 40  # far above the filesystem's own handle numbers
 _LINK_PREFIXES = ("http://", "https://", "ftp://", "magnet:")
-
-
-def _fail(code: int) -> OSError:
-    return OSError(code, os.strerror(code))
 
 
 @dataclass(frozen=True)
@@ -212,12 +208,12 @@ class ControlFolder:
         entry = self._search_entry(parts) if len(parts) > 2 else None
         is_dir = entry.is_dir if entry is not None else stat.S_ISDIR(self.getattr(path)["st_mode"])
         if amode & os.X_OK and not is_dir:
-            raise _fail(errno.EACCES)
+            raise fail(errno.EACCES)
         if amode & os.W_OK:
             if parts != [ADD]:
-                raise _fail(errno.EACCES)
+                raise fail(errno.EACCES)
             if self.fs.options.read_only:
-                raise _fail(errno.EROFS)
+                raise fail(errno.EROFS)
         return 0
 
     def readdir(self, path: str) -> list[str]:
@@ -232,13 +228,13 @@ class ControlFolder:
             return [".", "..", *sorted(self._search(parts[1]))]
         entry = self._search_entry(parts)
         if not entry.is_dir:
-            raise _fail(errno.ENOTDIR)
+            raise fail(errno.ENOTDIR)
         return [".", "..", *sorted(self.fs.cache.listing(entry.id).by_name)]
 
     def getxattr(self, path: str, name: str) -> bytes:
         value = self._xattrs(path).get(name)
         if value is None:
-            raise _fail(_ENODATA)
+            raise fail(ENODATA)
         return value.encode("utf-8")
 
     def listxattr(self, path: str) -> list[str]:
@@ -264,7 +260,7 @@ class ControlFolder:
             items = self.client.search(query)
         except BadRequestError as exc:
             log.debug("search %r refused: %s", query, exc)
-            raise _fail(errno.ENOENT) from None
+            raise fail(errno.ENOENT) from None
         found = names.assign(entry_from_item(item) for item in items)  # type: ignore[assignment]
         with self._lock:
             self._searches[query] = found
@@ -273,16 +269,16 @@ class ControlFolder:
     def _search_entry(self, parts: list[str]) -> Entry:
         """The Entry at ``search/<query>/<name>[/...]``; deeper parts walk put.io folders."""
         if len(parts) < 3 or parts[0] != SEARCH:
-            raise _fail(errno.ENOENT)
+            raise fail(errno.ENOENT)
         entry = self._search(parts[1]).get(parts[2])
         if entry is None:
-            raise _fail(errno.ENOENT)
+            raise fail(errno.ENOENT)
         for part in parts[3:]:
             if not entry.is_dir:
-                raise _fail(errno.ENOTDIR)
+                raise fail(errno.ENOTDIR)
             child = self.fs.cache.listing(entry.id).by_name.get(part)
             if child is None:
-                raise _fail(errno.ENOENT)
+                raise fail(errno.ENOENT)
             entry = child
         return entry
 
@@ -299,22 +295,22 @@ class ControlFolder:
         writing = flags & os.O_ACCMODE != os.O_RDONLY or flags & os.O_TRUNC
         if len(parts) == 1 and parts[0] in self._generate:
             if writing:
-                raise _fail(errno.EACCES)
+                raise fail(errno.EACCES)
             name = parts[0]
             snap = self._reported.get(name) or self.snapshot(name)
             return self._new_handle(_ReadHandle(snap))
         if parts == [ADD]:
             if writing and self.fs.options.read_only:
-                raise _fail(errno.EROFS)
+                raise fail(errno.EROFS)
             return self._new_handle(_AddHandle())
         if len(parts) <= 2:
             self.getattr(path)
-            raise _fail(errno.EISDIR)
+            raise fail(errno.EISDIR)
         entry = self._search_entry(parts)
         if entry.is_dir:
-            raise _fail(errno.EISDIR)
+            raise fail(errno.EISDIR)
         if writing:
-            raise _fail(errno.EACCES)
+            raise fail(errno.EACCES)
         return self.fs.open_entry(entry, flags)
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
@@ -323,12 +319,12 @@ class ControlFolder:
             return handle.snapshot.data[offset:offset + size]
         if isinstance(handle, _AddHandle):
             return b""
-        raise _fail(errno.EBADF)
+        raise fail(errno.EBADF)
 
     def write(self, path: str, data: bytes, offset: int, fh: int | None) -> int:
         handle = self._handles.get(fh) if fh is not None else None
         if not isinstance(handle, _AddHandle):
-            raise _fail(errno.EACCES if self.owns(path) else errno.EBADF)
+            raise fail(errno.EACCES if self.owns(path) else errno.EBADF)
         with handle.lock:
             handle.pending += data
             complete, newline, rest = bytes(handle.pending).rpartition(b"\n")
@@ -343,9 +339,9 @@ class ControlFolder:
         parts = split_path(path)[1:]
         if parts != [ADD]:
             self.getattr(path)
-            raise _fail(errno.EACCES)
+            raise fail(errno.EACCES)
         if self.fs.options.read_only:
-            raise _fail(errno.EROFS)
+            raise fail(errno.EROFS)
         handle = self._handles.get(fh) if fh is not None else None
         if isinstance(handle, _AddHandle) and length == 0:
             with handle.lock:
@@ -382,7 +378,7 @@ class ControlFolder:
             lines = text.decode("utf-8").splitlines()
         except UnicodeDecodeError:
             log.warning("/.putio/add: refused bytes that are not UTF-8 text (EINVAL)")
-            raise _fail(errno.EINVAL) from None
+            raise fail(errno.EINVAL) from None
         links = [line.strip() for line in lines
                  if line.strip() and not line.lstrip().startswith("#")]
         not_links = [link for link in links if not link.lower().startswith(_LINK_PREFIXES)]
@@ -393,7 +389,7 @@ class ControlFolder:
         if links:
             self._send(links)
         if not_links:
-            raise _fail(errno.EINVAL)
+            raise fail(errno.EINVAL)
 
     def _send(self, links: list[str]) -> None:
         try:
@@ -401,20 +397,20 @@ class ControlFolder:
             after = self.client.add_transfers(links)
         except (AuthenticationError, PermissionDeniedError) as exc:
             log.warning("/.putio/add: put.io refused: %s (EACCES)", exc)
-            raise _fail(errno.EACCES) from None
+            raise fail(errno.EACCES) from None
         except BadRequestError as exc:
             log.warning("/.putio/add: put.io refused the links: %s (EINVAL)", exc)
-            raise _fail(errno.EINVAL) from None
+            raise fail(errno.EINVAL) from None
         except PutioError as exc:
             log.error("/.putio/add: transfers.add failed: %s: %s (EIO)", type(exc).__name__, exc)
-            raise _fail(errno.EIO) from None
+            raise fail(errno.EIO) from None
         finally:
             self._expire("transfers")
         failed = Counter((t.name, t.status) for t in after if t.is_error) - before
         if failed:
             for name, status in failed:
                 log.warning("/.putio/add: %s: %s (EINVAL)", name, status)
-            raise _fail(errno.EINVAL)
+            raise fail(errno.EINVAL)
         log.info("/.putio/add: %d transfer(s) added", len(links))
 
     def _error_transfers(self) -> Counter[tuple[str | None, str | None]]:

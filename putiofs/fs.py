@@ -42,7 +42,7 @@ from putiofs.cache import ROOT, MetadataCache
 from putiofs.errors import (
     PutioError,
 )
-from putiofs.fuse_errors import fail, fail_fast_repeats, fuse_call
+from putiofs.fuse_errors import ENODATA, fail, fail_fast_repeats, fuse_call
 from putiofs.reader import StreamReader
 from putiofs.tree_ops import TreeChanges
 
@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MTIME = 1262304000  # 2010-01-01T00:00:00Z
 BLOCK_SIZE = 1024 * 1024
 XATTR_PREFIX = "user.putio."
-_ENODATA = getattr(errno, "ENODATA", 61)
 
 @dataclass
 class MountOptions:
@@ -232,10 +231,10 @@ class PutioFS(TreeChanges):
         if not name.startswith(XATTR_PREFIX):
             # ``ls -l`` asks for security.selinux and system.posix_acl_access on every file:
             # answer without resolving the path.
-            raise fail(_ENODATA)
+            raise fail(ENODATA)
         value = self.xattrs_of(self.cache.resolve(path)).get(name)
         if value is None:
-            raise fail(_ENODATA)
+            raise fail(ENODATA)
         return value.encode("utf-8")
 
     @fuse_call
@@ -377,10 +376,6 @@ class PutioFS(TreeChanges):
     @fuse_call
     def removexattr(self, path: str, name: str) -> int:
         raise fail(errno.ENOTSUP)
-
-
-_RENAME_NOREPLACE = 1
-_RENAME_EXCHANGE = 2
 
 
 def _inode(item_id: str) -> int:

@@ -31,6 +31,9 @@ log = logging.getLogger("putiofs.fs")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: "No such attribute" (Linux's ENODATA; ENOATTR elsewhere).
+ENODATA = getattr(errno, "ENODATA", 61)
+
 
 def fail(code: int) -> OSError:
     """The exception a FUSE method raises to answer ``code``."""

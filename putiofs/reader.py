@@ -69,6 +69,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
 
+from putiofs.client import parse_retry_after
 from putiofs.errors import (
     AuthenticationError,
     NotFoundError,
@@ -548,7 +549,7 @@ class StreamReader:
         if status in (404, 410):
             raise NotFoundError(f"{label}: the file is gone ({status})", status=status)
         if status == 429:
-            retry_after = _retry_after(resp.headers.get("Retry-After"))
+            retry_after = parse_retry_after(resp.headers)
             raise _Retry(RateLimitedError(f"{label}: stream rate limited",
                                           retry_after=retry_after), retry_after)
         if status >= 500:
@@ -652,10 +653,3 @@ def _set_socket_timeout(resp: _Answer, timeout: float) -> None:
     sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
     if sock is not None:
         sock.settimeout(max(0.001, timeout))
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from putiofs import names
 from putiofs.backend import Entry
-from putiofs.cache import ROOT, split_path
+from putiofs.cache import ROOT, renamed_entry, split_path
 from putiofs.errors import NotFoundError, PutioError
 from putiofs.fuse_errors import fail, fuse_call
 
@@ -215,7 +215,8 @@ class TreeChanges:
                 if current is not source:
                     self._undo_move(source, current)
                 raise
-            self.cache.replaced(current, renamed)
+            # Only the name changed; an answer without parent_id must not move it in the cache.
+            self.cache.replaced(current, renamed_entry(current, name=renamed.name))
 
     def _undo_move(self, source: Entry, moved: Entry) -> None:
         try:
