@@ -40,11 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 from cachetools import TTLCache
 
-from putiofs import names
+from putiofs import names, views
 from putiofs.backend import Entry
 from putiofs.cache import split_path
 from putiofs.client import PutioClient
-from putiofs.commands import messages, subscriptions, transfers, user
 from putiofs.errors import (
     AuthenticationError,
     BadRequestError,
@@ -88,10 +87,10 @@ class _AddHandle:
 
 def _generators(client: PutioClient) -> dict[str, Callable[[], str]]:
     return {
-        "transfers": lambda: transfers.render(client.list_transfers()),
-        "messages": lambda: messages.render(client.list_messages()),
-        "subscriptions": lambda: subscriptions.render(client.list_subscriptions()),
-        "user": lambda: user.render(client.user_info(), client.friends()),
+        "transfers": lambda: views.render_transfers(client.list_transfers()),
+        "messages": lambda: views.render_messages(client.list_messages()),
+        "subscriptions": lambda: views.render_subscriptions(client.list_subscriptions()),
+        "user": lambda: views.render_user(client.user_info(), client.friends()),
     }
 
 

@@ -7,17 +7,9 @@ import sys
 
 from putiofs.client import PutioClient
 from putiofs.commands.base import area, item_id, leaf
-from putiofs.commands.output import emit, emit_json, plain_text, table
+from putiofs.commands.output import emit, emit_json
 from putiofs.errors import PutioError
-from putiofs.models import Message
-
-
-def render(messages: list[Message]) -> str:
-    """The dashboard messages, titles as plain text (also ``/.putio/messages``)."""
-    if not messages:
-        return "no messages\n"
-    rows = [(m.id, m.file_type, plain_text(m.title) or m.file_name) for m in messages]
-    return table(("ID", "TYPE", "MESSAGE"), rows)
+from putiofs.views import render_messages as render
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:

@@ -1,66 +1,19 @@
-"""How the API commands print: aligned tables, put.io's human sizes, and JSON for scripts."""
+"""How the API commands print: the text views of :mod:`putiofs.views`, and JSON for scripts."""
 
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
-import re
 import sys
-from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
+
+from putiofs.views import fields, human_size, plain_text, table
+
+__all__ = ["SECRET_FIELDS", "emit", "emit_json", "fields", "human_size", "plain_text", "table",
+           "to_json"]
 
 # Fields the spec lists on objects that must never be printed (User carries the credentials).
 SECRET_FIELDS = frozenset({"access_token", "api_key", "api_secret"})
-_TAG = re.compile(r"<[^>]*>")
-
-
-def human_size(size: int | None) -> str:
-    """put.io's human size: 1024-based, two decimals, one-letter suffix ("89.86K", "100.10M")."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for suffix in ("B", "K", "M", "G"):
-        if abs(value) < 1024:
-            return f"{value:.2f}{suffix}"
-        value /= 1024
-    return f"{value:.2f}T"
-
-
-def plain_text(markup: str | None) -> str:
-    """A put.io message title (HTML) as one line of text."""
-    if not markup:
-        return ""
-    return " ".join(html.unescape(_TAG.sub("", markup)).split())
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Left-aligned columns two spaces apart; the last column is not padded."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for index, value in enumerate(row):
-            widths[index] = max(widths[index], len(value))
-    lines = []
-    for row in [list(headers), *cells]:
-        padded = [value.ljust(widths[i]) for i, value in enumerate(row[:-1])]
-        lines.append("  ".join([*padded, row[-1]]).rstrip())
-    return "\n".join(lines) + "\n"
-
-
-def fields(pairs: Iterable[tuple[str, Any]]) -> str:
-    """``key: value`` lines with the values aligned; None values are left out."""
-    present = [(key, _cell(value)) for key, value in pairs if value is not None]
-    width = max((len(key) for key, _ in present), default=0)
-    return "".join(f"{(key + ':').ljust(width + 1)} {value}\n" for key, value in present)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return " ".join(str(value).split()) or "-"
 
 
 def to_json(value: Any) -> Any:

@@ -6,30 +6,10 @@ import argparse
 
 from putiofs.client import PutioClient
 from putiofs.commands.base import area, item_id, leaf
-from putiofs.commands.output import emit, emit_json, fields, table
+from putiofs.commands.output import emit, emit_json
 from putiofs.models import Subscription
-
-
-def render(subscriptions: list[Subscription]) -> str:
-    """One line per RSS subscription (also ``/.putio/subscriptions``)."""
-    if not subscriptions:
-        return "no subscriptions\n"
-    rows = [(s.id, _state(s), s.name, s.parent_folder_id, s.do_filters, s.dont_filters,
-             s.next_update_time, s.url) for s in subscriptions]
-    return table(("ID", "STATE", "NAME", "FOLDER", "DO", "DONT", "NEXT UPDATE", "URL"), rows)
-
-
-def render_one(sub: Subscription) -> str:
-    return fields([
-        ("id", sub.id), ("name", sub.name), ("url", sub.url), ("state", _state(sub)),
-        ("do filters", sub.do_filters or "-"), ("don't filters", sub.dont_filters or "-"),
-        ("folder", sub.parent_folder_id), ("last update", sub.last_update_time),
-        ("next update", sub.next_update_time),
-    ])
-
-
-def _state(sub: Subscription) -> str:
-    return "paused" if sub.paused else "active"
+from putiofs.views import render_subscription as render_one
+from putiofs.views import render_subscriptions as render
 
 
 def _add_fields(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -104,7 +84,7 @@ def run_pause(client: PutioClient, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(sub)
     else:
-        emit(f"subscription {args.id} is now {_state(sub)}\n")
+        emit(f"subscription {args.id} is now {'paused' if sub.paused else 'active'}\n")
     return 0
 
 

@@ -8,21 +8,9 @@ import sys
 from putiofs.client import PutioClient
 from putiofs.commands import watch
 from putiofs.commands.base import CommandError, area, item_id, leaf
-from putiofs.commands.output import emit, emit_json, table
+from putiofs.commands.output import emit, emit_json
 from putiofs.errors import PutioError
-from putiofs.models import Transfer
-
-
-def render(transfers: list[Transfer]) -> str:
-    """One line per transfer: id, percent done, status, name (also ``/.putio/transfers``)."""
-    if not transfers:
-        return "no active transfers\n"
-    rows = [(t.id, _percent(t), t.status, t.name) for t in transfers]
-    return table(("ID", "DONE", "STATUS", "NAME"), rows)
-
-
-def _percent(transfer: Transfer) -> str:
-    return "-" if transfer.percent_done is None else f"{transfer.percent_done}%"
+from putiofs.views import render_transfers as render
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
