@@ -74,6 +74,23 @@ class Listing:
         return Listing(self.folder_id, entries, self.fetched_at)
 
 
+class FolderMap:
+    """Every folder of the account by parent; each parent's shown names worked out once."""
+
+    def __init__(self, refs: list[FolderRef]) -> None:
+        self._children: dict[str, list[FolderRef]] = {}
+        for ref in refs:
+            self._children.setdefault(ref.parent_id, []).append(ref)
+        self._shown: dict[str, dict[str, FolderRef]] = {}
+
+    def child(self, parent_id: str, name: str) -> FolderRef | None:
+        shown = self._shown.get(parent_id)
+        if shown is None:
+            shown = names.assign(self._children.get(parent_id, []))  # type: ignore[assignment]
+            self._shown[parent_id] = shown
+        return names.lookup(shown, name)  # type: ignore[return-value]
+
+
 def split_path(path: str) -> list[str]:
     return [part for part in path.split("/") if part]
 
@@ -89,7 +106,7 @@ class MetadataCache:
         self._clock = clock
         self._fresh: TTLCache[str, Listing] = TTLCache(max_folders, ttl, timer=clock)
         self._last_known: LRUCache[str, Listing] = LRUCache(max_folders)
-        self._folder_map: TTLCache[str, dict[str, list[FolderRef]]] = TTLCache(1, ttl, timer=clock)
+        self._folder_map: TTLCache[str, FolderMap] = TTLCache(1, ttl, timer=clock)
         self._lock = threading.RLock()
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._outage_until = 0.0
@@ -217,38 +234,38 @@ class MetadataCache:
         """Walk the folder map down ``parts[index:-1]`` as far as it goes, without listings.
 
         Stops early at a component the map does not know (it may be a file, or new): the normal
-        walk then takes over from there, so the map can only save calls, never change answers.
+        walk then takes over from there, so the map saves calls without changing answers. (The
+        one exception: a *file* literally named like a folder's duplicate suffix, ``X [#12]``,
+        would take that shown name in a full listing; the map, which sees folders only, cannot
+        know. Vanishingly rare, and the final listing still decides the last component.)
         """
-        children = self._children_by_folder()
-        if children is None:
+        folder_map = self._get_folder_map()
+        if folder_map is None:
             return None
         current, moved = start, False
         while index < len(parts) - 1:
-            shown = names.lookup(names.assign(children.get(current.id, [])), parts[index])
-            if shown is None:
+            ref = folder_map.child(current.id, parts[index])
+            if ref is None:
                 break
-            current = Entry(id=shown.id, name=shown.name, is_dir=True, size=0,
+            current = Entry(id=ref.id, name=ref.name, is_dir=True, size=0,
                             parent_id=current.id, type="folder")
             index += 1
             moved = True
         return (current, index) if moved else None
 
-    def _children_by_folder(self) -> dict[str, list[FolderRef]] | None:
+    def _get_folder_map(self) -> FolderMap | None:
         with self._lock:
             cached = self._folder_map.get("map")
         if cached is not None:
             return cached
         try:
-            refs = self.backend.folder_map()
+            folder_map = FolderMap(self.backend.folder_map())
         except PutioError as exc:
             log.debug("folder map unavailable (%s); resolving level by level", type(exc).__name__)
             return None
-        children: dict[str, list[FolderRef]] = {}
-        for ref in refs:
-            children.setdefault(ref.parent_id, []).append(ref)
         with self._lock:
-            self._folder_map["map"] = children
-        return children
+            self._folder_map["map"] = folder_map
+        return folder_map
 
     # -- our own changes ------------------------------------------------------------------
 
