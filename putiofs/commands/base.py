@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 from putiofs.client import PutioClient
+from putiofs.commands.output import emit, emit_json
+from putiofs.errors import PutioError
 
 Handler = Callable[[PutioClient, argparse.Namespace], int]
 
@@ -39,3 +42,24 @@ def item_id(text: str) -> str:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not an id (a number)")
     return text
+
+
+def for_each_id(ids: list[str], action: Callable[[str], object], *, noun: str, done: str,
+                as_json: bool) -> int:
+    """Apply ``action`` to each id in turn; one failure does not stop the others but makes the
+    exit status 1. Prints ``<done> <noun> <id>`` per success, or ``{"<done>": [ids]}``."""
+    succeeded: list[str] = []
+    failed = 0
+    for one in ids:
+        try:
+            action(one)
+        except PutioError as exc:
+            failed += 1
+            print(f"putiofs: error: {noun} {one}: {exc}", file=sys.stderr)
+            continue
+        succeeded.append(one)
+        if not as_json:
+            emit(f"{done} {noun} {one}\n")
+    if as_json:
+        emit_json({done: succeeded})
+    return 1 if failed else 0

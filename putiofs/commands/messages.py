@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from putiofs.client import PutioClient
-from putiofs.commands.base import area, item_id, leaf
+from putiofs.commands.base import area, for_each_id, item_id, leaf
 from putiofs.commands.output import emit, emit_json
-from putiofs.errors import PutioError
 from putiofs.views import render_messages as render
 
 
@@ -30,18 +28,5 @@ def run_list(client: PutioClient, args: argparse.Namespace) -> int:
 
 def run_delete(client: PutioClient, args: argparse.Namespace) -> int:
     """Delete each id in turn; one failure does not stop the others, but sets exit status 1."""
-    deleted: list[str] = []
-    failed = 0
-    for message_id in args.ids:
-        try:
-            client.delete_message(message_id)
-        except PutioError as exc:
-            failed += 1
-            print(f"putiofs: error: message {message_id}: {exc}", file=sys.stderr)
-            continue
-        deleted.append(message_id)
-        if not args.json:
-            emit(f"deleted message {message_id}\n")
-    if args.json:
-        emit_json({"deleted": deleted})
-    return 1 if failed else 0
+    return for_each_id(args.ids, client.delete_message, noun="message", done="deleted",
+                       as_json=args.json)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from putiofs.client import PutioClient
 from putiofs.commands import watch
-from putiofs.commands.base import CommandError, area, item_id, leaf
+from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf
 from putiofs.commands.output import emit, emit_json
-from putiofs.errors import PutioError
 from putiofs.views import render_transfers as render
 
 
@@ -54,21 +52,8 @@ def run_add(client: PutioClient, args: argparse.Namespace) -> int:
 
 def run_cancel(client: PutioClient, args: argparse.Namespace) -> int:
     """Cancel each id in turn; one failure does not stop the others, but sets exit status 1."""
-    failed = 0
-    cancelled: list[str] = []
-    for transfer_id in args.ids:
-        try:
-            client.cancel_transfer(transfer_id)
-        except PutioError as exc:
-            failed += 1
-            print(f"putiofs: error: transfer {transfer_id}: {exc}", file=sys.stderr)
-            continue
-        cancelled.append(transfer_id)
-        if not args.json:
-            emit(f"cancelled transfer {transfer_id}\n")
-    if args.json:
-        emit_json({"cancelled": cancelled})
-    return 1 if failed else 0
+    return for_each_id(args.ids, client.cancel_transfer, noun="transfer", done="cancelled",
+                       as_json=args.json)
 
 
 def run_watch(client: PutioClient, args: argparse.Namespace) -> int:
