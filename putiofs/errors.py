@@ -43,6 +43,14 @@ class RateLimitedError(PutioError):
         self.retry_after = retry_after
 
 
+class BusyError(PutioError):
+    """put.io asks to try again shortly (v2's ``TRASH_LOCK_TIMEOUT``): temporary, retried."""
+
+
+class NotSupportedError(PutioError):
+    """This API version has no such service (e.g. RSS subscriptions on v2, uploads on v1)."""
+
+
 class ServerError(PutioError):
     """put.io answered 5xx, or an answer that is not a valid envelope."""
 
