@@ -64,6 +64,7 @@ from putiofs.models import (
     Message,
     Subscription,
     Transfer,
+    UnreadableItem,
     User,
     flatten_dirmap,
     to_str,
@@ -308,7 +309,17 @@ class PutioClient:
     def list_files(self, parent_id: str | int = ROOT_ID, offset: int = 0,
                    limit: int | None = None, type: str | int | None = None,
                    orderby: str | None = None, id: str | int | None = None) -> list[Item]:
-        """One page of a folder (``files.list``). ``type`` is a filetypes name or code."""
+        """One page of a folder (``files.list``). ``type`` is a filetypes name or code.
+
+        Items that cannot be read are left out with a warning (see :meth:`iter_folder`).
+        """
+        results = self._list_page(parent_id, offset=offset, limit=limit, type=type,
+                                  orderby=orderby, id=id)
+        return _items(results, f"files.list of folder {parent_id}")
+
+    def _list_page(self, parent_id: str | int, *, offset: int = 0, limit: int | None = None,
+                   type: str | int | None = None, orderby: str | None = None,
+                   id: str | int | None = None) -> Any:
         params: dict[str, Any] = {"parent_id": str(parent_id)}
         if offset:
             params["offset"] = int(offset)
@@ -320,26 +331,47 @@ class PutioClient:
             params["orderby"] = orderby
         if id is not None:
             params["id"] = str(id)
-        return _items(self.call("files", "list", params))
+        return self.call("files", "list", params)
 
     def iter_folder(self, parent_id: str | int, page_size: int = DEFAULT_PAGE_SIZE,
                     orderby: str = "id_asc") -> Iterator[Item]:
         """Every item of a folder, page after page until a page shorter than ``page_size``.
 
         Ordered by id so that pages stay stable while the folder changes; an item seen on an
-        earlier page is not yielded twice.
+        earlier page is not yielded twice. Pages are counted in entries as sent, readable or
+        not, so an unreadable entry never ends the paging early.
+
+        Items that cannot be read (:class:`putiofs.models.UnreadableItem`: no id, or a file
+        whose size is not a byte count) are left out, with one warning for the whole listing:
+        their siblings stay usable. A folder whose every entry is left out is a ServerError
+        (EIO on the mount), never an empty folder: put.io deletes folders recursively, so
+        ``rmdir`` must not take a folder that only looks empty for an empty one. An answer
+        whose results are not a list of items is a ServerError too.
         """
+        folder = str(parent_id)
+        where = f"files.list of folder {folder}"
         seen: set[str] = set()
+        left_out: list[str] = []
         offset = 0
         while True:
-            page = self.list_files(parent_id, offset=offset, limit=page_size, orderby=orderby)
-            for item in page:
+            results = self._list_page(folder, offset=offset, limit=page_size, orderby=orderby)
+            entries = _entries(results, where)
+            for raw in entries:
+                try:
+                    item = Item.from_json(raw)
+                except UnreadableItem as exc:
+                    left_out.append(str(exc))
+                    continue
                 if item.id not in seen:
                     seen.add(item.id)
                     yield item
-            if len(page) < page_size:
-                return
-            offset += len(page)
+            if len(entries) < page_size:
+                break
+            offset += len(entries)
+        _warn_left_out(where, left_out)
+        if left_out and not seen:
+            raise ServerError(f"{where}: no entry of the answer can be read "
+                              f"({len(left_out)} left out)")
 
     def create_dir(self, name: str, parent_id: str | int = ROOT_ID) -> Item:
         """Create a folder. Never retried: a repeat could create a second one."""
@@ -362,11 +394,14 @@ class PutioClient:
         self.call("files", "delete", {"id": str(id)}, gone_is_done=True)
 
     def search(self, query: str) -> list[Item]:
-        """Search by name; the live server also understood operators such as ``ext:mp3``."""
-        return _items(self.call("files", "search", {"query": query}))
+        """Search by name; the live server also understood operators such as ``ext:mp3``.
+        Items that cannot be read are left out with a warning."""
+        return _items(self.call("files", "search", {"query": query}), "files.search")
 
     def dirmap(self) -> list[DirNode]:
-        """Every folder with its parent, flattened from either dialect, root excluded."""
+        """Every folder with its parent, root excluded, from either dialect: the doc's flat
+        list, or the live server's tree (the root folder object itself, or a list holding
+        it); see :func:`putiofs.models.flatten_dirmap`."""
         return flatten_dirmap(self.call("files", "dirmap"))
 
     # -- messages -------------------------------------------------------------------------
@@ -394,7 +429,8 @@ class PutioClient:
 
     def analyze_urls(self, urls: Iterable[str]) -> AnalyzeResult:
         """What put.io can fetch. The doc names the parameter ``urls``, the live server
-        ``links``; the answer is a flat list (doc) or buckets (live)."""
+        ``links``; the answer is a flat list (doc) or buckets (live), whose items name the
+        size ``size`` and a multipart download's links ``parts`` (see models.Url)."""
         key = "links" if self.detect_dialect() == "legacy" else "urls"
         return AnalyzeResult.from_json(self.call("urls", "analyze", {key: list(urls)}))
 
@@ -560,15 +596,47 @@ def _dicts(results: Any) -> list[Mapping[str, Any]]:
     return []
 
 
-def _items(results: Any) -> list[Item]:
-    return [Item.from_json(r) for r in _dicts(results)]
+def _entries(results: Any, where: str) -> list[Any]:
+    """The entries of a list answer as sent: a list, one object, or nothing (null)."""
+    if results is None:
+        return []
+    if isinstance(results, list):
+        return results
+    if isinstance(results, Mapping):
+        return [results]
+    raise ServerError(f"{where}: the answer's results are not a list of items")
+
+
+def _items(results: Any, where: str) -> list[Item]:
+    """The readable items of a list answer; the others are left out with one warning."""
+    items: list[Item] = []
+    left_out: list[str] = []
+    for raw in _entries(results, where):
+        try:
+            items.append(Item.from_json(raw))
+        except UnreadableItem as exc:
+            left_out.append(str(exc))
+    _warn_left_out(where, left_out)
+    return items
+
+
+def _warn_left_out(where: str, left_out: list[str]) -> None:
+    if left_out:
+        shown = "; ".join(left_out[:5]) + ("; ..." if len(left_out) > 5 else "")
+        log.warning("%s: %d entr%s of put.io's answer left out, unreadable: %s", where,
+                    len(left_out), "y" if len(left_out) == 1 else "ies", shown)
 
 
 def _one_item(results: Any, where: str) -> Item:
-    items = _items(results)
-    if not items:
+    """The item a single-item answer describes: NotFoundError if it holds none, ServerError
+    (EIO on the mount) if the item cannot be read."""
+    found = _dicts(results)
+    if not found:
         raise NotFoundError(f"{where}: the answer held no item")
-    return items[0]
+    try:
+        return Item.from_json(found[0])
+    except UnreadableItem as exc:
+        raise ServerError(f"{where}: put.io's answer cannot be read: {exc}") from None
 
 
 def _one_subscription(results: Any, where: str) -> Subscription:

@@ -1,100 +1,66 @@
-"""Typed results of the put.io v1 API, parsed leniently from its JSON.
+"""Typed results of the put.io v1 API, read from its JSON: leniently where the meaning is
+certain, strictly where a wrong reading would be shown to the user as fact.
 
-put.io sends ids and sizes as strings or numbers, booleans as true/false, 1/0 or "1"/"0",
-and nulls where it has nothing to say. Every ``from_json`` accepts all of these, ignores
-fields it does not know and fills missing ones with None (or an empty default), so a new or
-missing attribute on the server never breaks a listing. Item ids are normalised to ``str``
-(the spec's sample sends them as strings); attributes the spec calls Integer become ``int``.
+Lenient (the form varies, the meaning does not): ids and numbers as strings or numbers,
+booleans as true/false, 1/0 or "1"/"0" (anything else is unknown: None), nulls where put.io
+has nothing to say, unknown fields ignored, missing ones None or an empty default, so a new or
+missing attribute never breaks a listing. Item ids are normalised to ``str`` (the spec's
+sample sends them as strings); attributes the spec calls Integer become ``int``.
+
+Sizes are byte counts and are never guessed (:func:`putiofs.fields.to_size`). Accepted: whole
+numbers from 0 to 2**63-1 (``off_t``) sent as JSON integers, as whole floats up to 2**53
+(beyond that a float is no longer the exact number), or as ASCII decimal text with a fraction
+or exponent only where the value stays whole ("123", " 123 ", "123.0", "1.5e3"). Refused:
+negative numbers, anything above 2**63-1 ("1e30", 2**64+5, which a 64-bit field would show as
+5), fractions (12.5, "1e-3"), whole floats above 2**53, true/false, NaN, infinities, any other
+text ("lots", "0x10", "+5", "1_000") and lists or objects. A null, absent or empty size
+states nothing and reads as 0, like every other absent field (put.io's items always carry
+one; a refused size states something false).
+
+What a refused value does depends on what it would have been shown as:
+
+- A file whose size is refused, and any item without an id (missing, null, "", true/false,
+  negative, fractional, list or object: :func:`putiofs.fields.to_id`), cannot be read:
+  :meth:`Item.from_json` raises :class:`UnreadableItem`. The client leaves such items out of
+  a listing or search (one warning per listing, see ``PutioClient.iter_folder``), so their
+  siblings stay usable; a single-item answer (info, rename, move, create_dir) holding one is a
+  ServerError, EIO on the mount. A file is never shown with a size other than the one
+  put.io stated, and an item without an id could not be opened, listed, renamed or deleted
+  anyway: every v1 call names items by id, and a missing one may be taken for the root
+  (``files?method=list`` without a ``parent_id`` lists the root).
+- A folder's size is only informational (its ``user.putio.size`` attribute): a refused one
+  reads as 0 rather than hiding the folder and everything in it.
+- Sizes shown by the commands (a link's size from ``urls?method=analyze``, quotas, free
+  space) read as None, "unknown", never as a wrong number.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ROOT_ID = "0"
+from putiofs.backend import ROOT_ID
+from putiofs.fields import (
+    BadValue,
+    shown,
+    size_or_none,
+    to_bool,
+    to_id,
+    to_int,
+    to_size,
+    to_str,
+)
+
+log = logging.getLogger(__name__)
 
 # put.io's filetypes table: the doc sends the name, the live server wanted the integer code.
 FILETYPES: dict[str, int] = {
-    "folder": 0,
-    "file": 1,
-    "audio": 2,
-    "movie": 3,
-    "image": 4,
-    "compressed": 5,
-    "pdf": 6,
-    "ms_doc": 7,
-    "text": 8,
-    "swf": 9,
+    "folder": 0, "file": 1, "audio": 2, "movie": 3, "image": 4, "compressed": 5, "pdf": 6,
+    "ms_doc": 7, "text": 8, "swf": 9,
 }
 FILETYPE_NAMES: dict[int, str] = {code: name for name, code in FILETYPES.items()}
-
-_TRUE_STRINGS = frozenset({"1", "true", "yes", "on", "t", "y"})
-_FALSE_STRINGS = frozenset({"0", "false", "no", "off", "f", "n", ""})
-
-
-def to_str(value: Any) -> str | None:
-    """A string, or None for null. Numbers become their decimal text (12.0 -> "12")."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def to_id(value: Any) -> str | None:
-    """An item id as put.io's samples send it: a string of digits (or whatever text it sent)."""
-    text = to_str(value)
-    if text is None:
-        return None
-    text = text.strip()
-    return text or None
-
-
-def to_int(value: Any) -> int | None:
-    """An integer from int, float or numeric string; None for null, empty or unparseable
-    (including NaN and infinities)."""
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            return int(text)
-        except ValueError:
-            try:
-                value = float(text)
-            except ValueError:
-                return None
-    if isinstance(value, float):
-        try:
-            return int(value)
-        except (ValueError, OverflowError):
-            return None
-    return None
-
-
-def to_bool(value: Any) -> bool | None:
-    """A boolean from true/false, 1/0 or their string forms; None for null or unrecognised."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE_STRINGS:
-            return True
-        if text in _FALSE_STRINGS:
-            return False
-    return None
 
 
 def _type_name(value: Any) -> str | None:
@@ -109,6 +75,16 @@ def _type_name(value: Any) -> str | None:
 
 def _mapping(data: Any) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else {}
+
+
+class UnreadableItem(ValueError):
+    """An item that cannot be shown without inventing something (see the module docstring):
+    ``reason`` says why, ``item_id`` is its id where it had a usable one."""
+
+    def __init__(self, reason: str, item_id: str | None = None) -> None:
+        super().__init__(f"item {item_id}: {reason}" if item_id is not None else reason)
+        self.reason = reason
+        self.item_id = item_id
 
 
 @dataclass(frozen=True)
@@ -130,17 +106,29 @@ class Item:
     folder_icon_url: str | None = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Item:
-        data = _mapping(data)
+    def from_json(cls, data: Any) -> Item:
+        """The item an answer describes; UnreadableItem if it has no id, or is a file whose
+        size is not a byte count."""
+        if not isinstance(data, Mapping):
+            raise UnreadableItem(f"{shown(data)} is not an item")
+        item_id = to_id(data.get("id"))
+        if item_id is None:
+            raise UnreadableItem(f"no id (id {shown(data.get('id'))})")
         type_name = _type_name(data.get("type"))
         is_dir = to_bool(data.get("is_dir"))
         if is_dir is None:
             is_dir = type_name == "folder"
+        try:
+            size = to_size(data.get("size"))
+        except BadValue as exc:
+            if not is_dir:
+                raise UnreadableItem(f"size {exc}", item_id) from None
+            size = None
         return cls(
-            id=to_id(data.get("id")) or "",
+            id=item_id,
             name=to_str(data.get("name")) or "",
             type=type_name,
-            size=max(to_int(data.get("size")) or 0, 0),
+            size=size or 0,
             is_dir=is_dir,
             parent_id=to_id(data.get("parent_id")),
             screenshot_url=to_str(data.get("screenshot_url")),
@@ -257,8 +245,11 @@ class Transfer:
 class Url:
     """One answer of ``urls?method=analyze``. ``urls`` lists a multipart download's parts.
 
-    ``bucket`` is the live server's group for it (singleurl, torrent, multiparturl, error),
-    None where the answer was a flat list.
+    The doc names the size ``file_size`` and a multipart download's links ``urls``; the live
+    server (as put.io's own v1 library read it) ``size`` and ``parts``, each part a link or an
+    object with its ``url``. Both are read, the doc's name first. ``bucket`` is the live
+    server's group for it (singleurl, torrent, multiparturl, error), None where the answer was
+    a flat list; one in the error bucket is an error even when it carries no message.
     """
 
     url: str | None = None
@@ -277,12 +268,10 @@ class Url:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, bucket: str | None = None) -> Url:
         data = _mapping(data)
-        parts = data.get("urls")
-        if isinstance(parts, str):
-            parts = [parts]
-        if not isinstance(parts, list | tuple):
-            parts = []
         error = data.get("error")
+        error_text = None if error in (None, False, "") else to_str(error)
+        if error_text is None and bucket == "error":
+            error_text = "put.io cannot fetch this link"
         return cls(
             url=to_str(data.get("url")),
             name=to_str(data.get("name")),
@@ -290,13 +279,32 @@ class Url:
             dltype=to_int(data.get("dltype")),
             file_type=to_str(data.get("file_type")),
             type_name=to_str(data.get("type_name")),
-            file_size=to_int(data.get("file_size")),
+            file_size=size_or_none(_first_present(data, "file_size", "size")),
             human_size=to_str(data.get("human_size")),
-            paid_bw=to_int(data.get("paid_bw")),
-            error=None if error in (None, False, "") else to_str(error),
-            urls=tuple(str(p) for p in parts if p is not None),
+            paid_bw=size_or_none(data.get("paid_bw")),
+            error=error_text,
+            urls=_part_links(_first_present(data, "urls", "parts")),
             bucket=bucket,
         )
+
+
+def _first_present(data: Mapping[str, Any], *keys: str) -> Any:
+    """The first of ``keys`` whose value is not null."""
+    for key in keys:
+        value = data.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _part_links(parts: Any) -> tuple[str, ...]:
+    """A multipart download's links: a list of links or of objects with a ``url`` (or one)."""
+    if isinstance(parts, str | Mapping):
+        parts = [parts]
+    if not isinstance(parts, list | tuple):
+        return ()
+    links = (part.get("url") if isinstance(part, Mapping) else part for part in parts)
+    return tuple(str(link) for link in links if link is not None and link != "")
 
 
 @dataclass(frozen=True)
@@ -328,8 +336,8 @@ class AnalyzeResult:
                     )
         return cls(
             urls=tuple(urls),
-            disk_avail=to_int(data.get("disk_avail")),
-            bw_avail=to_int(data.get("bw_avail")),
+            disk_avail=size_or_none(data.get("disk_avail")),
+            bw_avail=size_or_none(data.get("bw_avail")),
         )
 
 
@@ -366,12 +374,12 @@ class User:
             user_name=to_str(data.get("user_name")),
             name=to_str(data.get("name")),
             friends_count=to_int(data.get("friends_count")),
-            disk_quota=to_int(data.get("disk_quota")),
-            disk_quota_available=to_int(data.get("disk_quota_available")),
-            bw_quota=to_int(data.get("bw_quota")),
-            bw_quota_available=to_int(data.get("bw_quota_available")),
+            disk_quota=size_or_none(data.get("disk_quota")),
+            disk_quota_available=size_or_none(data.get("disk_quota_available")),
+            bw_quota=size_or_none(data.get("bw_quota")),
+            bw_quota_available=size_or_none(data.get("bw_quota_available")),
             shared_items=to_int(data.get("shared_items")),
-            shared_space=to_int(data.get("shared_space")),
+            shared_space=size_or_none(data.get("shared_space")),
             access_token=to_str(data.get("access_token")),
             api_key=to_str(data.get("api_key")),
             api_secret=to_str(data.get("api_secret")),
@@ -400,28 +408,41 @@ def flatten_dirmap(results: Any) -> list[DirNode]:
     """Flatten either dirmap dialect into DirNodes, excluding the root folder "0".
 
     The doc's answer is a flat list with parent_id; the live server's a nested tree
-    ``{"id", "name", "dirs": [...]}`` with or without the root node itself. Nodes without a
-    parent_id inherit the folder whose ``dirs`` they were found in (the root for the top).
+    ``{"id", "name", "dirs": [...], ...}``: the root folder object itself, a list holding it,
+    or the root's ``dirs`` alone. Nodes without a parent_id belong to the folder whose ``dirs``
+    they were found in (the root for the top level; a top-level node without an id is the
+    root). A folder without a usable id is left out, like in a listing, and so are the
+    folders below it that name no parent_id of their own: they cannot be placed, and a map
+    that put them one level up would show them at a path where they are not.
     """
     nodes: list[DirNode] = []
     seen: set[str] = set()
+    left_out = 0
     # An explicit stack (not recursion): a deep folder tree must not hit the recursion limit.
-    stack: list[tuple[Any, str]] = [(results, ROOT_ID)]
+    # Each entry: (node, the folder it was found in or None if that is unknown, top level?).
+    stack: list[tuple[Any, str | None, bool]] = [(results, ROOT_ID, True)]
     while stack:
-        node, parent = stack.pop()
+        node, parent, top = stack.pop()
         if isinstance(node, list):
-            stack.extend((child, parent) for child in reversed(node))
+            stack.extend((child, parent, top) for child in reversed(node))
             continue
         if not isinstance(node, Mapping):
             continue
         node_id = to_id(node.get("id"))
         explicit_parent = to_id(node.get("parent_id"))
         own_parent = explicit_parent if explicit_parent is not None else parent
-        if node_id is not None and node_id != ROOT_ID and node_id not in seen:
+        if node_id is None and top:
+            node_id = ROOT_ID
+        placed = not (node_id is None or own_parent is None or own_parent == node_id)
+        if not placed:
+            left_out += node_id != ROOT_ID
+        elif node_id != ROOT_ID and node_id not in seen:
             seen.add(node_id)
             nodes.append(DirNode(id=node_id, name=to_str(node.get("name")) or "",
                                  parent_id=own_parent))
         children = node.get("dirs")
         if children is not None:
-            stack.append((children, node_id if node_id is not None else own_parent))
+            stack.append((children, node_id if placed or node_id == ROOT_ID else None, False))
+    if left_out:
+        log.warning("folder map: %d folder(s) left out (no usable id, or under one)", left_out)
     return nodes

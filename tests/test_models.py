@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from putiofs.fields import MAX_SIZE, BadValue, to_id, to_size
 from putiofs.models import (
     AnalyzeResult,
     DirNode,
@@ -12,6 +13,7 @@ from putiofs.models import (
     Message,
     Subscription,
     Transfer,
+    UnreadableItem,
     Url,
     User,
     flatten_dirmap,
@@ -205,16 +207,24 @@ FIELDS = ["id", "name", "type", "size", "is_dir", "parent_id", "user_id", "perce
           "paused", "hidden", "urls", "dirs", "items", "disk_quota", "dltype", "error"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=8))
-def test_any_json_object_parses_without_crashing(data):
-    """Wrongly-typed fields from the server degrade to None/defaults, never an exception."""
-    item = Item.from_json(data)
-    assert isinstance(item.id, str) and isinstance(item.size, int) and item.size >= 0
-    assert isinstance(item.is_dir, bool)
+def test_any_json_object_parses_or_is_refused_as_unreadable(data):
+    """Wrongly-typed fields degrade to None/defaults; an item is either a valid one or refused
+    as UnreadableItem, never another exception and never a size that is not a byte count."""
+    try:
+        item = Item.from_json(data)
+    except UnreadableItem as exc:
+        assert exc.reason
+    else:
+        assert isinstance(item.id, str) and item.id
+        assert isinstance(item.size, int) and 0 <= item.size <= MAX_SIZE
+        assert isinstance(item.is_dir, bool)
     for model in (Message, Subscription, Transfer, Url, User, Friend):
         model.from_json(data)
-    AnalyzeResult.from_json(data)
+    result = AnalyzeResult.from_json(data)
+    for url in result.urls:
+        assert url.file_size is None or 0 <= url.file_size <= MAX_SIZE
     assert all(isinstance(n, DirNode) for n in flatten_dirmap(data))
 
 
@@ -228,3 +238,116 @@ def test_dirmap_deep_tree_does_not_recurse():
     nodes = flatten_dirmap(tree)
     assert len(nodes) == 4999
     assert nodes[-1] == DirNode("4999", "d4999", "4998")
+
+
+# -- sizes: exact byte counts or refused (issue 16, defect 9) --------------------------------
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (0, 0), (123, 123), ("123", 123), (" 123 ", 123), (123.0, 123), ("123.0", 123),
+    ("1.5e3", 1500), ("100e-2", 1), ("0.0e5", 0), ("0", 0), (MAX_SIZE, MAX_SIZE),
+    (str(MAX_SIZE), MAX_SIZE), (float(2**53), 2**53), (None, None), ("", None), ("  ", None),
+])
+def test_to_size_accepts_exact_whole_byte_counts(raw, expected):
+    assert to_size(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [
+    -5, "-5", 2**64 + 5, str(2**64 + 5), MAX_SIZE + 1, "1e30", 1e30, 12.5, "12.5", "1e-3",
+    "0.5", float(2**60), float("nan"), float("inf"), "nan", "inf", True, False, "lots",
+    "0x10", "+5", "1_000", "\u0661\u0662", "12.", ".5", "1e", "9" * 41, [1], {"size": 1},
+    "1e99999999999999999999",
+])
+def test_to_size_refuses_what_is_not_a_byte_count(raw):
+    with pytest.raises(BadValue):
+        to_size(raw)
+
+
+@pytest.mark.parametrize("size", [2**64 + 5, "1e30", -5, "12.5", "lots", True, [3]])
+def test_a_file_with_an_impossible_size_is_unreadable_never_another_size(size):
+    with pytest.raises(UnreadableItem, match="size") as caught:
+        Item.from_json({"id": "7", "name": "f.bin", "is_dir": False, "size": size})
+    assert caught.value.item_id == "7"
+
+
+def test_a_folder_with_an_impossible_size_stays_readable_as_size_0():
+    folder = Item.from_json({"id": "8", "name": "d", "type": "folder", "size": "1e30"})
+    assert (folder.id, folder.is_dir, folder.size) == ("8", True, 0)
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", True, False, -3, 1.5, [1], {"id": 1}])
+def test_an_item_without_a_usable_id_is_unreadable(raw):
+    assert to_id(raw) is None
+    data = {"name": "x", "size": 1} if raw is None else {"id": raw, "name": "x", "size": 1}
+    with pytest.raises(UnreadableItem, match="no id"):
+        Item.from_json(data)
+
+
+def test_ids_are_strings_or_whole_numbers():
+    assert [to_id(v) for v in ("12", " 12 ", 12, 12.0, 0, "abc")] == [
+        "12", "12", "12", "12", "0", "abc"]
+
+
+def test_informational_sizes_read_as_unknown_never_wrong():
+    user = User.from_json({"id": 1, "disk_quota": "1e30", "disk_quota_available": -1,
+                           "bw_quota": 2**64 + 5, "shared_space": "12.5"})
+    assert (user.disk_quota, user.disk_quota_available, user.bw_quota, user.shared_space) \
+        == (None, None, None, None)
+    url = Url.from_json({"url": "http://a/b", "file_size": "1e30", "paid_bw": -2})
+    assert (url.file_size, url.paid_bw) == (None, None)
+    assert AnalyzeResult.from_json({"items": {}, "disk_avail": "lots"}).disk_avail is None
+
+
+# -- the live server's shapes (issue 16, defect 10) -----------------------------------------
+
+
+def test_url_reads_the_live_servers_size_and_parts():
+    single = Url.from_json({"url": "http://a/b.mp4", "size": "92014", "paid_bw": "92014"},
+                           bucket="singleurl")
+    assert (single.file_size, single.paid_bw) == (92014, 92014)
+    assert Url.from_json({"file_size": 5, "size": 9}).file_size == 5, "the doc's name first"
+    linked = Url.from_json({"name": "ab", "size": 30, "parts": ["http://r/a.1", "http://r/a.2"]})
+    assert linked.urls == ("http://r/a.1", "http://r/a.2")
+    objects = Url.from_json({"name": "ab", "parts": [
+        {"url": "http://r/a.1", "size": 10, "paid_bw": 10}, {"url": "http://r/a.2"},
+        {"name": "no url"}]})
+    assert objects.urls == ("http://r/a.1", "http://r/a.2")
+
+
+def test_analyze_result_live_buckets_with_size_and_parts():
+    result = AnalyzeResult.from_json({
+        "items": {
+            "singleurl": [{"url": "http://a/b.mp4", "size": 100, "paid_bw": 100}],
+            "torrent": [{"url": "magnet:?xt=1", "size": "200", "paid_bw": 0}],
+            "multiparturl": [{"name": "ab", "size": 300, "paid_bw": 300, "parts": [
+                {"url": "http://r/ab.part1.rar", "size": 150},
+                {"url": "http://r/ab.part2.rar", "size": 150}]}],
+            "error": [{"url": "http://host.invalid/x"}],
+        },
+        "disk_avail": "1000", "bw_avail": "2000",
+    })
+    by_bucket = {u.bucket: u for u in result.urls}
+    assert by_bucket["singleurl"].file_size == 100
+    assert by_bucket["torrent"].file_size == 200
+    assert by_bucket["multiparturl"].file_size == 300
+    assert by_bucket["multiparturl"].urls == ("http://r/ab.part1.rar", "http://r/ab.part2.rar")
+    assert by_bucket["error"].error, "the error bucket is an error even without a message"
+    assert by_bucket["singleurl"].error is None
+    assert (result.disk_avail, result.bw_avail) == (1000, 2000)
+
+
+def test_dirmap_live_root_object_with_shared_fields():
+    root = {"id": 0, "name": "Your Files", "shared": [], "default_shared": False, "dirs": [
+        {"id": 1, "name": "a", "shared": False, "dirs": [{"id": 2, "name": "b", "dirs": []}]},
+        {"id": 3, "name": "c", "dirs": []}]}
+    expected = {DirNode("1", "a", "0"), DirNode("2", "b", "1"), DirNode("3", "c", "0")}
+    assert set(flatten_dirmap(root)) == expected
+
+
+def test_dirmap_folders_under_one_without_id_are_not_moved_up():
+    tree = {"id": "0", "name": "root", "dirs": [
+        {"id": "1", "name": "a", "dirs": [
+            {"name": "no id", "dirs": [
+                {"id": "3", "name": "lost", "dirs": [{"id": "4", "name": "deeper"}]},
+                {"id": "5", "name": "placed", "parent_id": "9"}]}]}]}
+    assert set(flatten_dirmap(tree)) == {DirNode("1", "a", "0"), DirNode("5", "placed", "9")}
