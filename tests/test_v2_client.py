@@ -437,3 +437,11 @@ def test_zip_url_is_registered_as_a_secret(stub, make_client):
     assert found.status == "DONE" and found.size == 10
     assert "ZIPSECRET" not in repr(found)
     assert "ZIPSECRET" not in redact(f"got {found.url}")
+
+
+def test_a_pending_device_code_stays_out_of_error_messages(stub, make_client):
+    stub.on("GET", "/oauth2/oob/code/CODE-7f3a9b", Reply(status=500, body=b"", content_type=None))
+    with pytest.raises(ServerError) as raised:
+        make_client(token=None, attempts=1).device_token("CODE-7f3a9b")
+    assert "CODE-7f3a9b" not in str(raised.value)
+    assert "/oauth2/oob/code/<code>" in str(raised.value)

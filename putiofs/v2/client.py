@@ -208,8 +208,10 @@ class V2Client(ServiceCalls):
     def device_token(self, code: str) -> str | None:
         """The token once the user approved ``code``, None while pending; NotFoundError when
         the code expired (or never existed). Poll no faster than every 2 s."""
+        register_secret(code)
         try:
-            answer = self.request("GET", f"/oauth2/oob/code/{code}", auth=False)
+            answer = self.request("GET", f"/oauth2/oob/code/{code}", auth=False,
+                                  label="GET /oauth2/oob/code/<code>")
         except NotFoundError:
             raise NotFoundError("the sign-in code expired; start again", status=404) from None
         token = to_str(mapping(answer).get("oauth_token"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from putiofs.errors import ServerError
 from putiofs.v2.models import Event, EventsPage, Friend, Transfer, TrashItem, Zip
-from putiofs.v2.parse import BadValue, csv, mapping, to_id
+from putiofs.v2.parse import BadValue, csv, mapping, to_bool, to_id
 from putiofs.v2.wire import Wire, register_url
 
 Ids = Iterable[str | int] | str | int
@@ -79,7 +79,7 @@ class ServiceCalls(Wire):
         return EventsPage(
             events=tuple(Event.from_json(e) for e in events if isinstance(e, Mapping))
             if isinstance(events, list) else (),
-            has_more=answer.get("has_more") is True)
+            has_more=bool(to_bool(answer.get("has_more"))))
 
     def list_friends(self) -> list[Friend]:
         friends = mapping(self.request("GET", "/friends/list")).get("friends")

@@ -149,7 +149,7 @@ class Wire:
                 gone_is_done: bool = False,
                 check: Callable[[Mapping[str, Any]], None] | None = None,
                 done_if: Callable[[PutioError], bool] | None = None,
-                ) -> Mapping[str, Any] | None:
+                label: str | None = None) -> Mapping[str, Any] | None:
         """The checked answer (a JSON object) of ``method path``, retried if ``repeatable``.
 
         ``gone_is_done``: a NotFoundError on a repeated attempt means the first attempt did
@@ -157,41 +157,43 @@ class Wire:
         ``check(answer)`` runs inside each attempt and may raise (per-item errors of a batch).
         ``done_if(error)``: asked when a *repeated* attempt fails; True means the lost first
         attempt did the work (a rename whose repeat finds the name taken by the item itself).
+        ``label`` names the call in errors and logs instead of ``method path`` (for a path
+        that holds a secret).
         """
         return self.request_counted(method, path, query=query, form=form, auth=auth,
                                     repeatable=repeatable, gone_is_done=gone_is_done,
-                                    check=check, done_if=done_if)[0]
+                                    check=check, done_if=done_if, label=label)[0]
 
     def request_counted(self, method: str, path: str, *, query: Query | None = None,
                         form: Query | None = None, auth: bool = True,
                         repeatable: bool = True, gone_is_done: bool = False,
                         check: Callable[[Mapping[str, Any]], None] | None = None,
                         done_if: Callable[[PutioError], bool] | None = None,
-                        ) -> tuple[Mapping[str, Any] | None, int]:
+                        label: str | None = None) -> tuple[Mapping[str, Any] | None, int]:
         """:meth:`request`, and how many attempts it took."""
+        what = label or f"{method} {path}"
         attempts = 0
 
         def attempt() -> Mapping[str, Any]:
             nonlocal attempts
             attempts += 1
             try:
-                answer = self._once(method, path, query, form, auth)
+                answer = self._once(method, path, query, form, auth, what)
                 if check is not None:
                     check(answer)
                 return answer
             except PutioError as exc:
                 if attempts > 1 and done_if is not None and done_if(exc):
-                    log.info("%s %s: the repeated attempt found the work done", method, path)
+                    log.info("%s: the repeated attempt found the work done", what)
                     return {"status": "OK"}
                 raise
 
-        answer = self._retry.run(attempt, what=f"{method} {path}", repeatable=repeatable,
+        answer = self._retry.run(attempt, what=what, repeatable=repeatable,
                                  gone_is_done=gone_is_done)
         return answer, attempts
 
     def _once(self, method: str, path: str, query: Query | None, form: Query | None,
-              auth: bool) -> Mapping[str, Any]:
-        what = f"{method} {path}"
+              auth: bool, what: str) -> Mapping[str, Any]:
         headers = {"Accept": "application/json", "User-Agent": f"putiofs/{__version__}"}
         if auth and self._token:
             headers["Authorization"] = f"Bearer {self._token}"
