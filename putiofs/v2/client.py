@@ -20,7 +20,7 @@ ServerError raised after the retries, not retried: the server would send it agai
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from putiofs.errors import NotFoundError, PutioError, ServerError
 from putiofs.logs import register_secret
@@ -34,21 +34,11 @@ from putiofs.v2.models import (
     Mp4Status,
     TokenInfo,
 )
-from putiofs.v2.parse import BadValue, csv, format_time, mapping, to_str
+from putiofs.v2.parse import csv, format_time, mapping, parsed, to_str
 from putiofs.v2.services import ServiceCalls
 from putiofs.v2.wire import register_url
 
-T = TypeVar("T")
-
 Ids = Iterable[str | int] | str | int
-
-
-def parsed(parse: Callable[[Any], T], data: Any, where: str) -> T:
-    """``parse(data)``, an impossible value becoming a ServerError that names the call."""
-    try:
-        return parse(data)
-    except BadValue as exc:
-        raise ServerError(f"{where}: put.io sent {exc}") from None
 
 
 class V2Client(ServiceCalls):

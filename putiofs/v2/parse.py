@@ -10,9 +10,13 @@ hold it), and a file object without an id.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from putiofs.errors import ServerError
+
+T = TypeVar("T")
 
 MAX_SIZE = 2**63 - 1
 
@@ -22,6 +26,14 @@ _FALSE = frozenset({"0", "false", "no", "off", "f", "n", ""})
 
 class BadValue(ValueError):
     """A field put.io sent that cannot be right (e.g. a negative size)."""
+
+
+def parsed(parse: Callable[[Any], T], data: Any, where: str) -> T:
+    """``parse(data)``; an impossible value becomes a ServerError that names the call."""
+    try:
+        return parse(data)
+    except BadValue as exc:
+        raise ServerError(f"{where}: put.io sent {exc}") from None
 
 
 def mapping(data: Any) -> Mapping[str, Any]:

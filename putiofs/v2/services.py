@@ -8,24 +8,22 @@ with "gone means done" (the repeat of an attempt that succeeded finds the item g
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from putiofs.errors import ServerError
 from putiofs.v2.models import Event, EventsPage, Friend, Transfer, TrashItem, Zip
-from putiofs.v2.parse import BadValue, csv, mapping, to_bool, to_id
+from putiofs.v2.parse import csv, mapping, parsed, to_bool, to_id
 from putiofs.v2.wire import Wire, register_url
 
 Ids = Iterable[str | int] | str | int
+T = TypeVar("T")
 
 
-def _one(parse: Any, data: Any, where: str) -> Any:
+def _one(parse: Callable[[Any], T], data: Any, where: str) -> T:
     if not isinstance(data, Mapping):
         raise ServerError(f"{where}: the answer held no object")
-    try:
-        return parse(data)
-    except BadValue as exc:
-        raise ServerError(f"{where}: put.io sent {exc}") from None
+    return parsed(parse, data, where)
 
 
 class ServiceCalls(Wire):

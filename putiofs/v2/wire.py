@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -117,7 +117,7 @@ class Wire:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._base!r})"
 
-    def __enter__(self) -> Wire:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
