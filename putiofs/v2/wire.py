@@ -67,15 +67,13 @@ def default_retry_policy() -> RetryPolicy:
 
 
 def register_url(url: str) -> None:
-    """Mask a self-authorizing URL in logs: whole, and as the path-and-query a request log
-    line shows (urllib3 logs ``GET /download/1?u=... HTTP/1.1`` without the host)."""
-    register_secret(url)
+    """Mask a self-authorizing URL in logs, including where only its path and query show
+    (urllib3 logs ``GET /download/1?u=... HTTP/1.1`` without the host): registering the
+    path-and-query masks both, with one registered secret per URL."""
     rest = url.split("://", 1)[-1]
     path_and_query = rest[rest.find("/"):] if "/" in rest else ""
-    query = url.partition("?")[2]
-    for part in (path_and_query, query):
-        if len(part) >= 12:  # shorter parts would mask ordinary words in logs
-            register_secret(part)
+    # a short path alone (no signature in it) would mask ordinary words in logs
+    register_secret(path_and_query if len(path_and_query) >= 12 else url)
 
 
 def form_value(value: Any) -> str:
