@@ -28,6 +28,9 @@ class Entry:
     stream_url: str | None = None
     screenshot_url: str | None = None
     thumb_url: str | None = None
+    mtime: float | None = None   # seconds since the epoch (UTC), None where the API has no dates (v1)
+    ctime: float | None = None
+    crc32: str | None = None     # 8 lowercase hex digits, where the API gives it
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,16 @@ class FolderRef:
     name: str
     parent_id: str
     is_dir: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do where the API versions differ."""
+
+    folder_map: bool = False
+    write_contents: bool = False
+    set_times: bool = False
+    trash: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class Backend(Protocol):
     """What the filesystem needs from a put.io API, whatever its version."""
 
     root_id: str
+    capabilities: Capabilities
 
     def list_folder(self, folder_id: str) -> Iterator[Entry]:
         """Every child of a folder, however many pages that takes."""

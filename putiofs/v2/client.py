@@ -1,0 +1,245 @@
+"""The put.io v2 API client: files, account and sign-in; one method per endpoint, typed results.
+
+Transfers, events, friends, trash and zips are in :mod:`putiofs.v2.services`; the wire (auth,
+errors, retries, paging) in :mod:`putiofs.v2.wire`.
+
+What is repeated after a failure with no usable answer (see :mod:`putiofs.retry`):
+
+- never: create-folder, copy (each would make a second item), logout;
+- rename and move: yes. Putting an item under a name (and in a folder) is idempotent, except
+  that the repeat of an attempt that did succeed finds the name taken by the item itself; so a
+  ``NAME_ALREADY_EXIST`` on a repeated attempt is checked with one ``GET /files/{id}`` and
+  counts as done when the item is already where it was sent;
+- delete: yes, with ``skip_nonexistents=1`` (a repeat that finds the item gone succeeds);
+- everything that only reads, plus touch and the MP4 conversion start.
+
+An answer whose content cannot be right (a size out of range, a file without an id) is a
+ServerError raised after the retries, not retried: the server would send it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from putiofs.errors import NotFoundError, PutioError, ServerError
+from putiofs.logs import register_secret
+from putiofs.v2.errors import NameExistsError, item_error
+from putiofs.v2.models import (
+    AccountInfo,
+    DeleteResult,
+    DeviceCode,
+    File,
+    MoveFailure,
+    Mp4Status,
+    TokenInfo,
+)
+from putiofs.v2.parse import csv, format_time, mapping, parsed, to_str
+from putiofs.v2.services import ServiceCalls
+from putiofs.v2.wire import register_url
+
+Ids = Iterable[str | int] | str | int
+
+
+class V2Client(ServiceCalls):
+    """A client for put.io's v2 API; see :class:`putiofs.v2.wire.Wire` for the options.
+
+    ``V2Client(token, base_url=..., retry=RetryPolicy(...))``; ``close()`` (or ``with``) ends
+    the pooled session it created.
+    """
+
+    # -- files ----------------------------------------------------------------------------
+
+    def list_folder(self, parent_id: str | int, *, hidden: bool = True) -> Iterator[File]:
+        """Every child of a folder, however many pages (``/files/list`` + ``/continue``).
+
+        ``hidden`` includes the items put.io hides in its web app (a mount shows everything
+        the account holds). An id seen on an earlier page is not yielded again.
+        """
+        seen: set[str] = set()
+        where = f"GET /files/list?parent_id={parent_id}"
+        for data in self.paged("/files/list", "files",
+                               {"parent_id": parent_id, "hidden": True if hidden else None}):
+            file = parsed(File.from_json, data, where)
+            if file.id not in seen:
+                seen.add(file.id)
+                yield file
+
+    def get_file(self, file_id: str | int) -> File:
+        """One file or folder by id; NotFoundError if it is gone."""
+        return self._file(self.request("GET", f"/files/{file_id}"), f"GET /files/{file_id}")
+
+    def child(self, parent_id: str | int, name: str) -> File:
+        """The item called exactly ``name`` in a folder; NotFoundError if there is none."""
+        path = f"/files/{parent_id}/child"
+        return self._file(self.request("GET", path, query={"name": name}), f"GET {path}")
+
+    def search(self, query: str) -> Iterator[File]:
+        """Every file whose name matches ``query`` (``/files/search`` + ``/continue``).
+        put.io indexes new items with a delay."""
+        seen: set[str] = set()
+        for data in self.paged("/files/search", "files", {"query": query}):
+            file = parsed(File.from_json, data, "GET /files/search")
+            if file.id not in seen:
+                seen.add(file.id)
+                yield file
+
+    def create_folder(self, parent_id: str | int, name: str) -> File:
+        """A new folder; NameExistsError if the name is taken. Never repeated."""
+        answer = self.request("POST", "/files/create-folder",
+                              form={"name": name, "parent_id": parent_id}, repeatable=False)
+        return self._file(answer, "POST /files/create-folder")
+
+    def rename(self, file_id: str | int, name: str) -> File | None:
+        """Give an item a new name; the item if put.io returns it (not all deployments do)."""
+        answer = self.request("POST", "/files/rename", form={"file_id": file_id, "name": name},
+                              done_if=self._already(file_id, name=name))
+        data = mapping(answer).get("file")
+        return parsed(File.from_json, data, "POST /files/rename") if data else None
+
+    def move(self, file_id: str | int, parent_id: str | int, name: str | None = None) -> None:
+        """Move one item into ``parent_id``, renaming it to ``name`` in the same call if given
+        (``file_id`` + ``parent_id`` + ``name``, as rclone does; otherwise the batch form)."""
+        form: dict[str, Any] = {"parent_id": parent_id}
+        if name is None:
+            form["file_ids"] = file_id
+        else:
+            form.update(file_id=file_id, name=name)
+
+        def check(answer: Mapping[str, Any]) -> None:
+            for failure in _move_failures(answer):
+                raise item_error(failure.error_type, failure.status_code,
+                                 f"POST /files/move: item {failure.id or file_id} not moved")
+
+        self.request("POST", "/files/move", form=form, check=check,
+                     done_if=self._already(file_id, name=name, parent_id=parent_id))
+
+    def move_many(self, file_ids: Ids, parent_id: str | int) -> list[MoveFailure]:
+        """Move several items into a folder; the items put.io reported it could not move
+        (NAME_ALREADY_EXIST after a repeated attempt is dropped when the item is in place)."""
+        answer, attempts = self.request_counted(
+            "POST", "/files/move", form={"file_ids": csv(file_ids), "parent_id": parent_id})
+        failures = _move_failures(answer)
+        if attempts > 1:
+            failures = [f for f in failures
+                        if not (f.error_type == "NAME_ALREADY_EXIST" and f.id is not None
+                                and self._is_in(f.id, parent_id=parent_id))]
+        return failures
+
+    def delete(self, file_ids: Ids, *, skip_trash: bool = False) -> DeleteResult:
+        """Delete items (into the trash when the account has it on, unless ``skip_trash``).
+
+        ``skip_nonexistents=1`` makes a repeated delete safe; the answer's ``skipped`` counts
+        the ids that were not there (see :class:`DeleteResult` for what a repeat means).
+        """
+        answer, attempts = self.request_counted(
+            "POST", "/files/delete", form={"file_ids": csv(file_ids)},
+            query={"skip_nonexistents": True, "skip_trash": True if skip_trash else None})
+        skipped = mapping(answer).get("skipped")
+        count = skipped if isinstance(skipped, int) and not isinstance(skipped, bool) else 0
+        return DeleteResult(skipped=max(0, count), repeated=attempts > 1)
+
+    def touch(self, file_ids: Ids, updated_at: float) -> None:
+        """Set the modification time (whole seconds, UTC) of items."""
+        self.request("POST", "/files/touch",
+                     form={"file_ids": csv(file_ids), "updated_at": format_time(updated_at)})
+
+    def copy(self, file_id: str | int, parent_id: str | int, name: str | None = None) -> File:
+        """A copy of a file in ``parent_id`` (under ``name`` if given). Never repeated."""
+        answer = self.request("POST", "/files/copy", repeatable=False,
+                              form={"file_id": file_id, "parent_id": parent_id, "name": name})
+        return self._file(answer, "POST /files/copy")
+
+    def file_url(self, file_id: str | int) -> str:
+        """A storage URL that serves the file's bytes with HTTP Range and needs no other
+        credentials: it is registered as a secret, and must never be logged or shown."""
+        answer = self.request("GET", f"/files/{file_id}/url")
+        url = to_str(mapping(answer).get("url"))
+        if not url or not url.lower().startswith(("http://", "https://")):
+            raise ServerError(f"GET /files/{file_id}/url: the answer held no URL")
+        register_url(url)
+        return url
+
+    def mp4_status(self, file_id: str | int) -> Mp4Status:
+        """The MP4 conversion status of a video."""
+        answer = self.request("GET", f"/files/{file_id}/mp4")
+        return parsed(Mp4Status.from_json, mapping(answer).get("mp4"), f"GET /files/{file_id}/mp4")
+
+    def start_mp4(self, file_id: str | int) -> Mp4Status:
+        """Ask put.io to convert a video to MP4 (asking again while it runs changes nothing)."""
+        answer = self.request("POST", f"/files/{file_id}/mp4")
+        return parsed(Mp4Status.from_json, mapping(answer).get("mp4"),
+                      f"POST /files/{file_id}/mp4")
+
+    # -- account and sign-in --------------------------------------------------------------
+
+    def account_info(self) -> AccountInfo:
+        """The account: user, disk figures, whether deletes go to the trash."""
+        answer = self.request("GET", "/account/info")
+        info = mapping(answer).get("info")
+        if not isinstance(info, Mapping):
+            raise ServerError("GET /account/info: the answer held no account")
+        return parsed(AccountInfo.from_json, info, "GET /account/info")
+
+    def validate_token(self) -> TokenInfo:
+        """What put.io says about the token in use (``.valid`` is the verdict)."""
+        return TokenInfo.from_json(self.request("GET", "/oauth2/validate"))
+
+    def device_code(self, app_id: str | int, client_name: str) -> DeviceCode:
+        """Start the device flow: a code for the user to approve at ``DeviceCode.link``."""
+        answer = mapping(self.request("GET", "/oauth2/oob/code", auth=False,
+                                      query={"app_id": app_id, "client_name": client_name}))
+        code = to_str(answer.get("code"))
+        if not code:
+            raise ServerError("GET /oauth2/oob/code: the answer held no code")
+        register_secret(code)  # until approved, whoever has it can collect the token
+        return DeviceCode(code=code, qr_code_url=to_str(answer.get("qr_code_url")))
+
+    def device_token(self, code: str) -> str | None:
+        """The token once the user approved ``code``, None while pending; NotFoundError when
+        the code expired (or never existed). Poll no faster than every 2 s."""
+        register_secret(code)
+        try:
+            answer = self.request("GET", f"/oauth2/oob/code/{code}", auth=False,
+                                  label="GET /oauth2/oob/code/<code>")
+        except NotFoundError:
+            raise NotFoundError("the sign-in code expired; start again", status=404) from None
+        token = to_str(mapping(answer).get("oauth_token"))
+        if token:
+            register_secret(token)
+        return token or None
+
+    def logout(self) -> None:
+        """Revoke the token in use. Never repeated (a repeat would be refused as signed out)."""
+        self.request("POST", "/oauth/grants/logout", repeatable=False)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _file(self, answer: Mapping[str, Any] | None, where: str) -> File:
+        data = mapping(answer).get("file")
+        if not isinstance(data, Mapping):
+            raise ServerError(f"{where}: the answer held no file")
+        return parsed(File.from_json, data, where)
+
+    def _is_in(self, file_id: str | int, *, name: str | None = None,
+               parent_id: str | int | None = None) -> bool:
+        """The item has ``name`` and is in ``parent_id`` (where given) right now."""
+        try:
+            file = self.get_file(file_id)
+        except PutioError:
+            return False
+        return ((name is None or file.name == name)
+                and (parent_id is None or file.parent_id == str(parent_id)))
+
+    def _already(self, file_id: str | int, *, name: str | None = None,
+                 parent_id: str | int | None = None) -> Callable[[PutioError], bool]:
+        def done(exc: PutioError) -> bool:
+            return isinstance(exc, NameExistsError) and self._is_in(file_id, name=name,
+                                                                    parent_id=parent_id)
+        return done
+
+
+def _move_failures(answer: Mapping[str, Any] | None) -> list[MoveFailure]:
+    errors = mapping(answer).get("errors")
+    return [MoveFailure.from_json(e) for e in errors if isinstance(e, Mapping)] \
+        if isinstance(errors, list) else []

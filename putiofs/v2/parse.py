@@ -1,0 +1,174 @@
+"""Lenient scalar parsing for put.io v2 answers: ids, counts, sizes, flags and timestamps.
+
+The v2 API sends ints as JSON numbers, but older answers and other clients show strings, floats
+and nulls in the same places, so every helper accepts all of them and returns None for what it
+cannot read; a missing or new field never breaks a listing. Two things are refused instead of
+guessed: a byte size outside ``0 .. 2**63 - 1`` (no file can have it, and ``st_size`` could not
+hold it), and a file object without an id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from putiofs.errors import ServerError
+
+T = TypeVar("T")
+
+MAX_SIZE = 2**63 - 1
+
+_TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
+_FALSE = frozenset({"0", "false", "no", "off", "f", "n", ""})
+
+
+class BadValue(ValueError):
+    """A field put.io sent that cannot be right (e.g. a negative size)."""
+
+
+def parsed(parse: Callable[[Any], T], data: Any, where: str) -> T:
+    """``parse(data)``; an impossible value becomes a ServerError that names the call."""
+    try:
+        return parse(data)
+    except BadValue as exc:
+        raise ServerError(f"{where}: put.io sent {exc}") from None
+
+
+def mapping(data: Any) -> Mapping[str, Any]:
+    """``data`` if it is a JSON object, else an empty one."""
+    return data if isinstance(data, Mapping) else {}
+
+
+def to_str(value: Any) -> str | None:
+    """Text, or None for null. Whole floats become their integer text (12.0 -> "12")."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_id(value: Any) -> str | None:
+    """An id as the filesystem keeps it: decimal text; None for null or empty."""
+    text = to_str(value)
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+def to_int(value: Any) -> int | None:
+    """An integer from an int, a float or numeric text; None for null, empty, NaN, infinity
+    or anything else."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                return None
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    return None
+
+
+def to_float(value: Any) -> float | None:
+    """A finite float from a number or numeric text; None otherwise."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def to_bool(value: Any) -> bool | None:
+    """true/false, 1/0 or their text forms (True/False too); None for null or unknown."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return None
+
+
+def to_size(value: Any, what: str = "size") -> int | None:
+    """A byte count: None for null or missing; BadValue when it is negative, too large for a
+    file (``MAX_SIZE``), fractional, or not a number at all."""
+    if value is None:
+        return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not 0 <= number <= MAX_SIZE:
+        raise BadValue(f"{what} out of range: {str(value)[:40]!r}")
+    return number
+
+
+def to_time(value: Any) -> float | None:
+    """Seconds since the epoch from put.io's UTC timestamps.
+
+    put.io sends ``YYYY-MM-DDTHH:MM:SS`` without a zone, and meaning UTC; events have used a
+    space for the ``T``, and other sources show a trailing ``Z``, an explicit offset or
+    fractional seconds. All of these are read; anything else is None.
+    """
+    text = to_str(value)
+    if text is None:
+        return None
+    text = text.strip()
+    if len(text) < 19:  # a date alone is not a timestamp
+        return None
+    if text[-1] in "Zz":
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def format_time(epoch: float) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` for a request (put.io keeps whole seconds)."""
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_crc32(value: Any) -> str | None:
+    """A CRC-32 as 8 lowercase hex digits; None when missing or not a CRC-32."""
+    text = to_str(value)
+    if text is None:
+        return None
+    text = text.strip().lower()
+    if len(text) == 8 and all(c in "0123456789abcdef" for c in text):
+        return text
+    return None
+
+
+def csv(ids: Any) -> str:
+    """A comma-joined id list (``file_ids=1,2,3``); a single id is a list of one."""
+    if isinstance(ids, str | int):
+        ids = [ids]
+    return ",".join(str(i).strip() for i in ids)

@@ -1,0 +1,263 @@
+"""One put.io v2 request on the wire: auth, body, answer checking, errors, retries, paging.
+
+- **Auth**: ``Authorization: Bearer <token>`` (what rclone and put.io's Go library send), set on
+  each API request and never on the session, so the stream reads that share the session never
+  carry it to a storage host. The token is registered with :func:`putiofs.logs.register_secret`.
+- **Bodies**: form-encoded (what put.io's own TypeScript and Python SDKs send), id lists
+  comma-joined, booleans ``1``/``0``. Redirects are not followed (a 3xx is a ServerError).
+- **Answers**: a success is a 2xx whose body is a JSON object with ``"status": "OK"``; the
+  Content-Type must be ``application/json`` (parameters such as a charset are tolerated), since
+  anything else is not put.io speaking (a proxy's or captive portal's page). Errors are mapped
+  by :func:`putiofs.v2.errors.error_for`.
+- **Retries**: :class:`putiofs.retry.RetryPolicy` (5xx, no answer, garbled answers, 429 and
+  ``TRASH_LOCK_TIMEOUT``), and only for calls that are safe to repeat. The default policy
+  accepts a server-requested wait of up to 65 s, so a 429 that names no reset time is waited
+  out as rclone does (60 s) where the caller's deadline allows; a FUSE call's deadline is
+  always shorter and then wins.
+- **Deadline**: every request's timeouts are clipped to the calling thread's
+  :mod:`putiofs.deadline`, and the retry policy stops when it expires.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from putiofs import __version__
+from putiofs import deadline as call_deadline
+from putiofs.errors import PutioError, ServerError, TransportError
+from putiofs.logs import register_secret
+from putiofs.retry import Backoff, RetryPolicy
+from putiofs.v2.errors import error_for
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.put.io/v2"
+DEFAULT_TIMEOUT = (5.0, 30.0)
+PAGE_SIZE = 1000  # what every put.io client asks for, and the most the server allows
+
+Query = Mapping[str, Any]
+
+
+def _new_session(pool_size: int) -> requests.Session:
+    """The pooled HTTP session for API calls and stream reads, retries off at the adapter.
+
+    The lead replaces this with :func:`putiofs.http.new_session` (a session whose requests
+    honour the calling thread's deadline as a whole, body included); until then each request's
+    connect and read timeouts are clipped to the deadline.
+    """
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def default_retry_policy() -> RetryPolicy:
+    """5 attempts within 120 s, and a 429 waited out for up to 65 s (see the module doc)."""
+    return RetryPolicy(attempts=5, backoff=Backoff(first=0.5, maximum=20.0), max_time=120.0,
+                       max_retry_after=65.0)
+
+
+def register_url(url: str) -> None:
+    """Mask a self-authorizing URL in logs, including where only its path and query show
+    (urllib3 logs ``GET /download/1?u=... HTTP/1.1`` without the host): registering the
+    path-and-query masks both, with one registered secret per URL."""
+    rest = url.split("://", 1)[-1]
+    path_and_query = rest[rest.find("/"):] if "/" in rest else ""
+    # a short path alone (no signature in it) would mask ordinary words in logs
+    register_secret(path_and_query if len(path_and_query) >= 12 else url)
+
+
+def form_value(value: Any) -> str:
+    """A query or form value as put.io reads it: booleans ``1``/``0``, the rest as text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _params(values: Query | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    return {key: form_value(value) for key, value in values.items() if value is not None}
+
+
+class Wire:
+    """Sends requests to the v2 API at ``base_url`` and returns checked answers.
+
+    ``token`` may be None (the device flow runs before there is one; calls that need it then
+    fail with AuthenticationError from the server). ``timeout`` is (connect, read) seconds per
+    request. ``retry`` is the policy (:func:`default_retry_policy`); ``wall_clock`` gives Unix
+    seconds for ``x-ratelimit-reset``. Tests inject the policy's sleep and clock.
+    """
+
+    def __init__(self, token: str | None, *, base_url: str = DEFAULT_BASE_URL,
+                 session: requests.Session | None = None,
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 retry: RetryPolicy | None = None, pool_size: int = 16,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self._base = base_url.rstrip("/")
+        self._token: str | None = None
+        self.set_token(token)
+        self._timeout = timeout
+        self._retry = retry or default_retry_policy()
+        self._wall_clock = wall_clock
+        self._owns_session = session is None
+        self.session: requests.Session = session or _new_session(pool_size)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._base!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled session (only if this client created it)."""
+        if self._owns_session:
+            self.session.close()
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
+
+    def set_token(self, token: str | None) -> None:
+        """Use ``token`` from now on (after the device flow, or None to forget it)."""
+        token = token.strip() if token else None
+        register_secret(token)
+        self._token = token or None
+
+    # -- one request ----------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, query: Query | None = None,
+                form: Query | None = None, auth: bool = True, repeatable: bool = True,
+                gone_is_done: bool = False,
+                check: Callable[[Mapping[str, Any]], None] | None = None,
+                done_if: Callable[[PutioError], bool] | None = None,
+                label: str | None = None) -> Mapping[str, Any] | None:
+        """The checked answer (a JSON object) of ``method path``, retried if ``repeatable``.
+
+        ``gone_is_done``: a NotFoundError on a repeated attempt means the first attempt did
+        reach the server (a delete), so the call succeeded and None is returned.
+        ``check(answer)`` runs inside each attempt and may raise (per-item errors of a batch).
+        ``done_if(error)``: asked when a *repeated* attempt fails; True means the lost first
+        attempt did the work (a rename whose repeat finds the name taken by the item itself).
+        ``label`` names the call in errors and logs instead of ``method path`` (for a path
+        that holds a secret).
+        """
+        return self.request_counted(method, path, query=query, form=form, auth=auth,
+                                    repeatable=repeatable, gone_is_done=gone_is_done,
+                                    check=check, done_if=done_if, label=label)[0]
+
+    def request_counted(self, method: str, path: str, *, query: Query | None = None,
+                        form: Query | None = None, auth: bool = True,
+                        repeatable: bool = True, gone_is_done: bool = False,
+                        check: Callable[[Mapping[str, Any]], None] | None = None,
+                        done_if: Callable[[PutioError], bool] | None = None,
+                        label: str | None = None) -> tuple[Mapping[str, Any] | None, int]:
+        """:meth:`request`, and how many attempts it took."""
+        what = label or f"{method} {path}"
+        attempts = 0
+
+        def attempt() -> Mapping[str, Any]:
+            nonlocal attempts
+            attempts += 1
+            try:
+                answer = self._once(method, path, query, form, auth, what)
+                if check is not None:
+                    check(answer)
+                return answer
+            except PutioError as exc:
+                if attempts > 1 and done_if is not None and done_if(exc):
+                    log.info("%s: the repeated attempt found the work done", what)
+                    return {"status": "OK"}
+                raise
+
+        answer = self._retry.run(attempt, what=what, repeatable=repeatable,
+                                 gone_is_done=gone_is_done)
+        return answer, attempts
+
+    def _once(self, method: str, path: str, query: Query | None, form: Query | None,
+              auth: bool, what: str) -> Mapping[str, Any]:
+        headers = {"Accept": "application/json", "User-Agent": f"putiofs/{__version__}"}
+        if auth and self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method, self._base + path, params=_params(query), data=_params(form),
+                headers=headers, allow_redirects=False,
+                timeout=(call_deadline.clip(self._timeout[0]),
+                         call_deadline.clip(self._timeout[1])),
+            )
+            content = response.content
+        except requests.RequestException as exc:
+            log.debug("%s failed: %s", what, type(exc).__name__)
+            host = urlsplit(self._base).netloc
+            raise TransportError(f"{what}: no answer from {host} ({type(exc).__name__})"
+                                 ) from None
+        status = response.status_code
+        log.debug("%s -> %d in %.3fs", what, status, time.monotonic() - started)
+        envelope = _decode(response.headers.get("Content-Type"), content)
+        if 200 <= status < 300:
+            if envelope is not None and str(envelope.get("status", "")).upper() == "OK":
+                return envelope
+            if envelope is not None and str(envelope.get("status", "")).upper() == "ERROR":
+                code = envelope.get("status_code")
+                status = code if isinstance(code, int) and 400 <= code < 600 else 400
+            else:
+                raise ServerError(f"{what}: the answer (HTTP {status}) was not a put.io "
+                                  "JSON envelope", status=status)
+        raise error_for(status, envelope, response.headers, what, now=self._wall_clock())
+
+    # -- cursor paging --------------------------------------------------------------------
+
+    def paged(self, path: str, key: str, query: Query | None = None, *,
+              page_size: int = PAGE_SIZE) -> Iterator[Mapping[str, Any]]:
+        """Every object under ``key`` of ``GET path`` and of its ``POST path/continue`` pages.
+
+        A page ends the listing when its ``cursor`` is null, empty or missing. A cursor the
+        server hands out twice would loop forever: that is a ServerError.
+        """
+        page = self.request("GET", path, query={**(query or {}), "per_page": page_size})
+        seen: set[str] = set()
+        while True:
+            page = page or {}
+            items = page.get(key)
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, Mapping):
+                    yield item
+            cursor = page.get("cursor")
+            if not isinstance(cursor, str) or not cursor:
+                return
+            if cursor in seen:
+                raise ServerError(f"POST {path}/continue: the server repeated a cursor")
+            seen.add(cursor)
+            page = self.request("POST", f"{path}/continue", query={"per_page": page_size},
+                                form={"cursor": cursor})
+
+
+def _decode(content_type: str | None, content: bytes) -> Mapping[str, Any] | None:
+    """The JSON object of an answer whose media type is application/json, else None. Bytes
+    that are not UTF-8 become U+FFFD rather than failing a whole listing."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        return None
+    try:
+        data = json.loads(content.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, Mapping) else None
