@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from putiofs import __version__
+from putiofs.account_tree import AccountTree
 from putiofs.client import PutioClient
 from putiofs.config import Settings, load_settings
 from putiofs.errors import AuthenticationError, ConfigError, PutioError, TransportError
-from putiofs.fs import MountOptions, PutioFS
+from putiofs.fs import PutioFS
 from putiofs.logs import setup_logging
 from putiofs.mount import (
     FuseSettings,
@@ -32,6 +33,7 @@ from putiofs.mount import (
     parse_o_options,
 )
 from putiofs.mount import run_mount as fuse_main
+from putiofs.options import MountOptions
 from putiofs.v1backend import V1Backend
 
 log = logging.getLogger("putiofs")
@@ -193,8 +195,11 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
     backend = _connect(settings, options.call_deadline)
     from putiofs.control import ControlFolder
 
-    control = ControlFolder(backend.client, search_ttl=options.cache_ttl)
-    operations = PutioFS(backend, options, control=control)
+    tree = AccountTree(backend, options)
+    control = ControlFolder(backend.client, attributes=tree.attributes,
+                            listing=tree.cache.listing, open_entry=tree.open_entry,
+                            handles=tree.handles, options=options, search_ttl=options.cache_ttl)
+    operations = PutioFS(tree, control)
     if announce:
         print(announce, file=sys.stderr, flush=True)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)

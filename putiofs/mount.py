@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from putiofs.fs import MountOptions, PutioFS
+from putiofs.fs import PutioFS
+from putiofs.options import MountOptions
 
 KERNEL_TTL_MAX = 5.0
 
