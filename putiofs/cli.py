@@ -10,7 +10,6 @@ import argparse
 import logging
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from putiofs.mount import (
     is_stale_mount,
     load_binding,
     parse_o_options,
+    unmount_command,
 )
 from putiofs.mount import run_mount as fuse_main
 from putiofs.options import MountOptions
@@ -129,12 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
     if not os.path.ismount(mountpoint) and not is_stale_mount(mountpoint):
         raise CliError(f"{mountpoint} is not mounted")
-    tool = shutil.which("fusermount3") or shutil.which("fusermount")
-    if tool:
-        command = [tool, "-uz" if lazy else "-u", str(mountpoint)]
-    else:
-        command = ["umount", *(["-l"] if lazy else []), str(mountpoint)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(unmount_command(mountpoint, lazy=lazy), capture_output=True,
+                            text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown reason"])[-1]
         if "busy" in reason.lower():

@@ -18,7 +18,7 @@ import pytest
 
 from putiofs.emulator import server as server_module
 from putiofs.emulator.faults import RandomFaults
-from tests.mounting import requires_fuse
+from tests.mounting import fuse_unavailable_reason, requires_fuse
 
 API_KEY = "KEYzq7Vw3Lx9Pq2Rt"
 API_SECRET = "SECRETm4Nb8Hj6Gf1Dk0Zs"
@@ -193,7 +193,7 @@ def test_plain_http_to_another_host_needs_insecure(tmp_path, emulator_factory):
     env["PUTIO_API_URL"] = server.base_url.replace("127.0.0.1", "0.0.0.0")
     refused = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
     assert refused.returncode == 1 and "--insecure" in refused.stderr
-    if requires_fuse.args[0]:
+    if fuse_unavailable_reason():
         return
     env["PUTIO_API_SECRET"] = "wrong" + API_SECRET
     wrong = cli("mount", str(tmp_path / "mnt"), "-f", "--insecure", env=env)
