@@ -43,6 +43,12 @@ _TOKEN_IN_URL = re.compile(r"(/atk/)[^/?#\s\"']+")
 _SIGNED_QUERY = re.compile(
     r"([?&;](?:u|sig|signature|token|access_token|oauth_token|key|x-amz-signature"
     r"|x-amz-credential|x-amz-security-token)=)[^&#\s\"']+", re.IGNORECASE)
+#: A URL's path and query as log lines show them: ``"GET /path?query HTTP/1.1"`` (urllib3) or
+#: a whole ``scheme://host/path?query``; the scheme and host are kept, never masked.
+_URL_PARTS = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/\s\"'?#]*)?(/[^\s\"'?#]*)"
+                        r"(?:\?([^\s\"'#]*))?")
+_url_secrets: dict[str, None] = {}  # an insertion-ordered set
+MAX_URL_SECRETS = 50_000
 MASK = "***"
 _SCRUBBED = "_putiofs_scrubbed"
 
@@ -63,12 +69,33 @@ def register_secret(value: str | None) -> None:
 
 
 def register_url_secret(url: str | None) -> None:
-    """Never let the path or query of ``url`` (a signed download link) reach a log line."""
+    """Never let the path or query of ``url`` (a signed download link) reach a log line.
+
+    Every open of a file may bring a new signed link, so these are not added to the pattern of
+    :func:`register_secret` (recompiled at each addition): each path and query in a line is
+    looked up in a set. The set keeps the newest ``MAX_URL_SECRETS`` links (about 100 bytes
+    each), far more than a mount has open at once.
+    """
     if not url:
         return
     parts = urlsplit(url)
-    register_secret(parts.path if parts.path not in ("", "/") else None)
-    register_secret(parts.query)
+    with _secrets_lock:
+        for value in (parts.path, parts.query):
+            if len(value) >= 4:
+                _url_secrets.pop(value, None)
+                _url_secrets[value] = None
+        while len(_url_secrets) > MAX_URL_SECRETS:
+            del _url_secrets[next(iter(_url_secrets))]
+
+
+def _mask_url_part(match: re.Match[str]) -> str:
+    text = match.group(0)
+    for group in (2, 1):  # right to left: the earlier offsets stay valid
+        value = match.group(group)
+        if value and value in _url_secrets:
+            start, end = match.start(group) - match.start(), match.end(group) - match.start()
+            text = text[:start] + MASK + text[end:]
+    return text
 
 
 def note_redirect(response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -83,6 +110,8 @@ def note_redirect(response: Any, *args: Any, **kwargs: Any) -> Any:
 def redact(text: str) -> str:
     """``text`` with every registered secret, any ``/atk/<token>`` and signed query masked."""
     text = _TOKEN_IN_URL.sub(lambda m: m.group(1) + MASK, text)
+    if _url_secrets:
+        text = _URL_PARTS.sub(_mask_url_part, text)
     text = _SIGNED_QUERY.sub(lambda m: m.group(1) + MASK, text)
     pattern = _pattern
     return pattern.sub(MASK, text) if pattern is not None else text

@@ -103,3 +103,15 @@ def test_log_files_are_created_private_and_loose_ones_narrowed(tmp_path):
         assert loose.read_text() == "earlier lines\n", "an existing log is appended to"
     finally:
         os.umask(old)
+
+
+def test_signed_links_are_kept_in_a_bounded_set(monkeypatch):
+    """A long session opens many files, each with a new signed link: memory stays bounded and
+    the links of the files open now stay masked."""
+    monkeypatch.setattr(logs, "MAX_URL_SECRETS", 100)
+    links = [f"http://cdn.example/_data/{secrets.token_hex(12)}" for _ in range(150)]
+    for link in links:
+        logs.register_url_secret(link)
+    assert len(logs._url_secrets) <= 100
+    for link in links[-50:]:
+        assert "/_data/" not in logs.redact(f'"GET {link[len("http://cdn.example"):]} HTTP/1.1"')
