@@ -9,16 +9,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from putiofs.mount_process import MountProcess, MountProcessError
 
 API_KEY = API_SECRET = "demo"
 READ_AHEAD_ENV = "PUTIOFS_BENCH_READ_AHEAD_KB"  # set on every mount's bdi when given (root)
@@ -96,57 +96,41 @@ def emulator(data_dir: Path) -> Iterator[Emulator]:
         server.stop()
 
 
-class Mount:
-    """A FUSE filesystem process serving a fresh mountpoint in a temp dir."""
+class Mount(MountProcess):
+    """A FUSE filesystem process serving a fresh mountpoint in a temp dir (``{MP}`` and
+    ``{LOG}`` in ``command`` become the mountpoint and the log file)."""
 
     def __init__(self, command: list[str], env: dict[str, str] | None, label: str,
                  timeout: float = 30.0) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix=f"putiofs-bench-{label}-"))
-        self.path = self.dir / "mnt"
-        self.path.mkdir()
-        self.log_file = self.dir / "mount.log"
+        path = self.dir / "mnt"
+        path.mkdir()
+        log_file = self.dir / "mount.log"
         self.label = label
-        self.process = subprocess.Popen(
-            [*command[:1], *[a.replace("{MP}", str(self.path))
-                             .replace("{LOG}", str(self.log_file)) for a in command[1:]]],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + timeout
-        while not os.path.ismount(self.path):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.unmount()
-                out = self.process.stdout.read() if self.process.stdout else ""
-                raise RuntimeError(f"{label} mount did not come up: {out}\n{self.log()}")
-            time.sleep(0.02)
+        argv = [*command[:1], *[a.replace("{MP}", str(path)).replace("{LOG}", str(log_file))
+                                for a in command[1:]]]
+        try:
+            super().__init__(argv, path, log_file=log_file, env=env, timeout=timeout,
+                             stderr=subprocess.STDOUT)
+        except MountProcessError as exc:
+            raise RuntimeError(f"{label} mount did not come up: {exc}") from None
         read_ahead = os.environ.get(READ_AHEAD_ENV)
         if read_ahead:
             (self.bdi() / "read_ahead_kb").write_text(read_ahead)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
 
     def bdi(self) -> Path:
         dev = os.stat(self.path).st_dev
         return Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}")
 
-    def unmount(self) -> None:
-        tool = shutil.which("fusermount3") or shutil.which("fusermount") or "fusermount"
-        if os.path.ismount(self.path):
-            subprocess.run([tool, "-u", str(self.path)], capture_output=True, check=False)
+    def unmount(self, timeout: float = 20.0) -> int:
+        """Unmount, stop the process (killed if it lingers) and remove the mountpoint."""
         try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            subprocess.run([tool, "-uz", str(self.path)], capture_output=True, check=False)
-            self.process.kill()
-            self.process.wait(5)
-        with contextlib.suppress(OSError):
-            self.path.rmdir()
+            return super().unmount(timeout)
+        except MountProcessError:
+            return -1
+        finally:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()
 
 
 @contextlib.contextmanager

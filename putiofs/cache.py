@@ -29,7 +29,15 @@ from cachetools import LRUCache, TTLCache
 
 from putiofs import deadline, names
 from putiofs.backend import ROOT_ID, Backend, Entry, FolderRef
-from putiofs.errors import NotFoundError, PutioError, RateLimitedError, ServerError, TransportError
+from putiofs.errors import (
+    NotFoundError,
+    PathNotADirectory,
+    PathNotFound,
+    PutioError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +46,6 @@ _TEMPORARY = (TransportError, ServerError, RateLimitedError)
 #: After a listing failed with a temporary error, folders with a stale listing are served from
 #: it for this many seconds without asking put.io: during an outage only the first call waits.
 OUTAGE_PAUSE = 5.0
-
-
-class PathNotFound(NotFoundError):
-    """No item at this path."""
-
-
-class PathNotADirectory(PutioError):
-    """A path component that should be a folder is a file."""
 
 
 @dataclass

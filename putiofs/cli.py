@@ -10,17 +10,17 @@ import argparse
 import logging
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from putiofs import __version__
+from putiofs.account_tree import AccountTree
 from putiofs.client import PutioClient
 from putiofs.config import Settings, load_settings
 from putiofs.errors import AuthenticationError, ConfigError, PutioError, TransportError
-from putiofs.fs import MountOptions, PutioFS
+from putiofs.fs import PutioFS
 from putiofs.logs import setup_logging
 from putiofs.mount import (
     FuseSettings,
@@ -30,8 +30,10 @@ from putiofs.mount import (
     is_stale_mount,
     load_binding,
     parse_o_options,
+    unmount_command,
 )
 from putiofs.mount import run_mount as fuse_main
+from putiofs.options import MountOptions
 from putiofs.v1backend import V1Backend
 
 log = logging.getLogger("putiofs")
@@ -127,12 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
     if not os.path.ismount(mountpoint) and not is_stale_mount(mountpoint):
         raise CliError(f"{mountpoint} is not mounted")
-    tool = shutil.which("fusermount3") or shutil.which("fusermount")
-    if tool:
-        command = [tool, "-uz" if lazy else "-u", str(mountpoint)]
-    else:
-        command = ["umount", *(["-l"] if lazy else []), str(mountpoint)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(unmount_command(mountpoint, lazy=lazy), capture_output=True,
+                            text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown reason"])[-1]
         if "busy" in reason.lower():
@@ -193,8 +191,11 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
     backend = _connect(settings, options.call_deadline)
     from putiofs.control import ControlFolder
 
-    control = ControlFolder(backend.client, search_ttl=options.cache_ttl)
-    operations = PutioFS(backend, options, control=control)
+    tree = AccountTree(backend, options)
+    control = ControlFolder(backend.client, attributes=tree.attributes,
+                            listing=tree.cache.listing, open_entry=tree.open_entry,
+                            handles=tree.handles, options=options, search_ttl=options.cache_ttl)
+    operations = PutioFS(tree, control)
     if announce:
         print(announce, file=sys.stderr, flush=True)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)

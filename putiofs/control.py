@@ -27,7 +27,6 @@ An item that really is called ``.putio`` in the account's root is hidden behind 
 from __future__ import annotations
 
 import errno
-import itertools
 import logging
 import os
 import stat
@@ -36,13 +35,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cachetools import TTLCache
 
 from putiofs import names, views
+from putiofs.attributes import Attributes
 from putiofs.backend import Entry
-from putiofs.cache import split_path
+from putiofs.cache import Listing, split_path
 from putiofs.client import PutioClient
 from putiofs.errors import (
     AuthenticationError,
@@ -51,17 +51,15 @@ from putiofs.errors import (
     PutioError,
 )
 from putiofs.fuse_errors import ENODATA, fail
+from putiofs.handles import HandleTable
+from putiofs.options import MountOptions
 from putiofs.v1backend import entry_from_item
-
-if TYPE_CHECKING:
-    from putiofs.fs import PutioFS
 
 log = logging.getLogger(__name__)
 
 CONTROL_NAME = ".putio"
 ADD = "add"
 SEARCH = "search"
-_FIRST_HANDLE = 1 << 40  # far above the filesystem's own handle numbers
 _LINK_PREFIXES = ("http://", "https://", "ftp://", "magnet:")
 
 
@@ -95,17 +93,25 @@ def _generators(client: PutioClient) -> dict[str, Callable[[], str]]:
 
 
 class ControlFolder:
-    """The FUSE operations for paths under ``/.putio``; :class:`~putiofs.fs.PutioFS` hands
-    them over (see its ``control`` argument) and lends its stat and reading path for search
-    results.
+    """The FUSE operations for paths under ``/.putio`` (the FUSE front routes them here).
 
-    ``refresh``: seconds a generated file's text is reused. ``search_ttl``: seconds a search's
-    results are reused (the mount passes its ``cache_ttl``).
+    From the account tree it is given, and uses for search results: ``attributes`` (how an item
+    looks), ``listing`` (a folder's cached listing by id), ``open_entry`` (open an item for
+    reading; the handle number) and ``handles`` (the mount's one handle table); ``options``
+    are the mount's. ``refresh``: seconds a generated file's text is reused. ``search_ttl``:
+    seconds a search's results are reused (the mount passes its ``cache_ttl``).
     """
 
-    def __init__(self, client: PutioClient, *, refresh: float = 2.0, search_ttl: float = 30.0,
-                 max_searches: int = 64, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: PutioClient, *, attributes: Attributes,
+                 listing: Callable[[str], Listing], open_entry: Callable[[Entry, int], int],
+                 handles: HandleTable, options: MountOptions, refresh: float = 2.0,
+                 search_ttl: float = 30.0, max_searches: int = 64,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
+        self.attributes = attributes
+        self.listing = listing
+        self.open_entry = open_entry
+        self.options = options
         self.refresh = refresh
         self._clock = clock
         self._generate = _generators(client)
@@ -114,20 +120,9 @@ class ControlFolder:
         self._name_locks = {name: threading.Lock() for name in self._generate}
         self._searches: TTLCache[str, dict[str, Entry]] = TTLCache(
             max_searches, max(search_ttl, 0.1), timer=clock)
-        self._handles: dict[int, _ReadHandle | _AddHandle] = {}
-        self._handle_ids = itertools.count(_FIRST_HANDLE)
+        self._handles = handles
+        self._handle_ids = handles.ids
         self._lock = threading.Lock()
-        self._fs: PutioFS | None = None
-
-    def bind(self, fs: PutioFS) -> None:
-        """Called by PutioFS: the stat, options and reading path to use."""
-        self._fs = fs
-
-    @property
-    def fs(self) -> PutioFS:
-        if self._fs is None:
-            raise RuntimeError("ControlFolder used before PutioFS.bind")
-        return self._fs
 
     # -- what is ours ---------------------------------------------------------------------
 
@@ -138,10 +133,10 @@ class ControlFolder:
 
     def root_names(self) -> list[str]:
         """What the root listing adds: ``.putio`` with ``-o show_control``, else nothing."""
-        return [CONTROL_NAME] if getattr(self.fs.options, "show_control", False) else []
+        return [CONTROL_NAME] if self.options.show_control else []
 
     def has_handle(self, fh: int | None) -> bool:
-        return fh is not None and fh in self._handles
+        return isinstance(self._handles.get(fh), _ReadHandle | _AddHandle)
 
     # -- generated text -------------------------------------------------------------------
 
@@ -175,7 +170,7 @@ class ControlFolder:
     def _base_stat(self, key: str, *, is_dir: bool, size: int = 0) -> dict[str, Any]:
         entry = Entry(id=f"putio-control:{key}", name=key, is_dir=is_dir, size=size,
                       parent_id="", type="folder" if is_dir else "text")
-        return self.fs.stat_of(entry)
+        return self.attributes.stat(entry)
 
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         parts = split_path(path)[1:]
@@ -198,9 +193,9 @@ class ControlFolder:
             return st
         if parts == [ADD]:
             st = self._base_stat(ADD, is_dir=False)
-            st["st_mode"] = stat.S_IFREG | (0o444 if self.fs.options.read_only else 0o644)
+            st["st_mode"] = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
             return st
-        return self.fs.stat_of(self._search_entry(parts))
+        return self.attributes.stat(self._search_entry(parts))
 
     def access(self, path: str, amode: int) -> int:
         parts = split_path(path)[1:]
@@ -211,7 +206,7 @@ class ControlFolder:
         if amode & os.W_OK:
             if parts != [ADD]:
                 raise fail(errno.EACCES)
-            if self.fs.options.read_only:
+            if self.options.read_only:
                 raise fail(errno.EROFS)
         return 0
 
@@ -228,7 +223,7 @@ class ControlFolder:
         entry = self._search_entry(parts)
         if not entry.is_dir:
             raise fail(errno.ENOTDIR)
-        return [".", "..", *sorted(self.fs.cache.listing(entry.id).by_name)]
+        return [".", "..", *sorted(self.listing(entry.id).by_name)]
 
     def getxattr(self, path: str, name: str) -> bytes:
         value = self._xattrs(path).get(name)
@@ -242,7 +237,7 @@ class ControlFolder:
     def _xattrs(self, path: str) -> dict[str, str]:
         parts = split_path(path)[1:]
         if len(parts) > 2 and parts[0] == SEARCH:
-            return self.fs.xattrs_of(self._search_entry(parts))
+            return self.attributes.xattrs(self._search_entry(parts))
         self.getattr(path)  # ENOENT for what does not exist
         return {}
 
@@ -275,7 +270,7 @@ class ControlFolder:
         for part in parts[3:]:
             if not entry.is_dir:
                 raise fail(errno.ENOTDIR)
-            child = self.fs.cache.listing(entry.id).by_name.get(part)
+            child = self.listing(entry.id).by_name.get(part)
             if child is None:
                 raise fail(errno.ENOENT)
             entry = child
@@ -299,7 +294,7 @@ class ControlFolder:
             snap = self._reported.get(name) or self.snapshot(name)
             return self._new_handle(_ReadHandle(snap))
         if parts == [ADD]:
-            if writing and self.fs.options.read_only:
+            if writing and self.options.read_only:
                 raise fail(errno.EROFS)
             return self._new_handle(_AddHandle())
         if len(parts) <= 2:
@@ -310,7 +305,7 @@ class ControlFolder:
             raise fail(errno.EISDIR)
         if writing:
             raise fail(errno.EACCES)
-        return self.fs.open_entry(entry, flags)
+        return self.open_entry(entry, flags)
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
         handle = self._handles.get(fh)
@@ -339,7 +334,7 @@ class ControlFolder:
         if parts != [ADD]:
             self.getattr(path)
             raise fail(errno.EACCES)
-        if self.fs.options.read_only:
+        if self.options.read_only:
             raise fail(errno.EROFS)
         handle = self._handles.get(fh) if fh is not None else None
         if isinstance(handle, _AddHandle) and length == 0:

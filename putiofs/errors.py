@@ -1,7 +1,7 @@
 """Domain exceptions shared by the API client, the backends and the filesystem layer.
 
-The client raises these; ``fs.py`` alone turns them into errno values. Messages never carry
-credentials or stream tokens.
+The client raises these; ``fuse_errors.errno_for`` alone turns them into errno values. Messages
+never carry credentials or stream tokens.
 """
 
 
@@ -20,6 +20,14 @@ class AuthenticationError(PutioError):
 
 class NotFoundError(PutioError):
     """The item, message, transfer or subscription does not exist (any more)."""
+
+
+class PathNotFound(NotFoundError):
+    """No item at this mount path."""
+
+
+class PathNotADirectory(PutioError):
+    """A component of a mount path that should be a folder is a file."""
 
 
 class BadRequestError(PutioError):

@@ -1,9 +1,11 @@
 """How exceptions become errno values for FUSE callers: the one place that decides.
 
 fusepy turns any exception that is not an ``OSError`` into ``EINVAL`` and logs a traceback;
-every FUSE method of :class:`~putiofs.fs.PutioFS` is wrapped in :func:`fuse_call` so that each
-exception from the layers below becomes the right errno, and only the unexpected ones (``EIO``)
-are logged, in one line.
+every operation of the FUSE front (:class:`~putiofs.fs.PutioFS`) is wrapped in :func:`fuse_call`
+so that each exception from the layers below (account tree, tree changes, control folder, cache,
+reader, backends) becomes the right errno, and only the unexpected ones (``EIO``) are logged, in
+one line. The layers below raise ``putiofs.errors`` exceptions or ``fail(errno)``; none of them
+decides an errno for another's exception.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from putiofs import deadline, names
-from putiofs.cache import PathNotADirectory
 from putiofs.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
+    NotSupportedError,
+    PathNotADirectory,
     PermissionDeniedError,
     PutioError,
 )
@@ -54,6 +57,8 @@ def errno_for(exc: BaseException) -> int:
         return errno.EINVAL
     if isinstance(exc, names.NameTooLong):
         return errno.ENAMETOOLONG
+    if isinstance(exc, NotSupportedError):
+        return errno.ENOTSUP
     return errno.EIO
 
 

@@ -1,11 +1,22 @@
 """Logging set-up with secret redaction.
 
 Code never formats a secret into a log line on purpose; redaction is the second line of defence:
-every registered secret (api_key, api_secret, stream tokens) and anything after ``/atk/`` in a
-URL is replaced by ``***`` in every record, at every level -- urllib3's ``--debug`` request
-lines, fusepy's lines and tracebacks included. :func:`setup_logging` redacts each record as it is
-created (whichever logger and handler it goes to) and again in its own handler, and sends
-uncaught exceptions of any thread and Python warnings through the same path.
+every registered secret (api_key, api_secret, stream tokens, signed download URLs), anything after
+``/atk/`` in a URL and the value of every signature-like query parameter (``u``, ``sig``,
+``signature``, ``token``, ``access_token``, ``oauth_token``, ``key``, ``X-Amz-Signature``, ...)
+are replaced by ``***`` in every record, at every level -- urllib3's ``--debug`` request lines,
+fusepy's lines and tracebacks included. :func:`setup_logging` redacts each record as it is created
+(whichever logger and handler it goes to) and again in its own handler, and sends uncaught
+exceptions of any thread and Python warnings through the same path.
+
+A signed URL serves the file to anyone who has it, so it is a secret like a token, whatever its
+shape: the path and query of every URL a download was redirected to (a CDN's signed link; see
+:func:`note_redirect`) or that an API handed out as a download link are registered with
+:func:`register_url_secret` before anything can log them.
+
+Log files are created readable by their owner only (0600, in a 0700 folder when putiofs creates
+the folder); an existing regular log file readable by others is narrowed to 0600 before the first
+line is written to it, since a debug log is a record of what the account holds.
 
 fusepy logs every errno it returns at debug level with a traceback; those are expected answers
 (ENOENT for a probe, EROFS for a write), so their tracebacks are dropped and one line is kept.
@@ -13,17 +24,31 @@ fusepy logs every errno it returns at debug level with a traceback; those are ex
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import stat
 import sys
 import threading
 import types
 from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 _pattern: re.Pattern[str] | None = None
 _TOKEN_IN_URL = re.compile(r"(/atk/)[^/?#\s\"']+")
+_SIGNED_QUERY = re.compile(
+    r"([?&;](?:u|sig|signature|token|access_token|oauth_token|key|x-amz-signature"
+    r"|x-amz-credential|x-amz-security-token)=)[^&#\s\"']+", re.IGNORECASE)
+#: A URL's path and query as log lines show them: ``"GET /path?query HTTP/1.1"`` (urllib3) or
+#: a whole ``scheme://host/path?query``; the scheme and host are kept, never masked.
+_URL_PARTS = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/\s\"'?#]*)?(/[^\s\"'?#]*)"
+                        r"(?:\?([^\s\"'#]*))?")
+_url_secrets: dict[str, None] = {}  # an insertion-ordered set
+MAX_URL_SECRETS = 50_000
 MASK = "***"
 _SCRUBBED = "_putiofs_scrubbed"
 
@@ -43,9 +68,51 @@ def register_secret(value: str | None) -> None:
         _pattern = re.compile("|".join(re.escape(s) for s in alternatives))
 
 
+def register_url_secret(url: str | None) -> None:
+    """Never let the path or query of ``url`` (a signed download link) reach a log line.
+
+    Every open of a file may bring a new signed link, so these are not added to the pattern of
+    :func:`register_secret` (recompiled at each addition): each path and query in a line is
+    looked up in a set. The set keeps the newest ``MAX_URL_SECRETS`` links (about 100 bytes
+    each), far more than a mount has open at once.
+    """
+    if not url:
+        return
+    parts = urlsplit(url)
+    with _secrets_lock:
+        for value in (parts.path, parts.query):
+            if len(value) >= 4:
+                _url_secrets.pop(value, None)
+                _url_secrets[value] = None
+        while len(_url_secrets) > MAX_URL_SECRETS:
+            del _url_secrets[next(iter(_url_secrets))]
+
+
+def _mask_url_part(match: re.Match[str]) -> str:
+    text = match.group(0)
+    for group in (2, 1):  # right to left: the earlier offsets stay valid
+        value = match.group(group)
+        if value and value in _url_secrets:
+            start, end = match.start(group) - match.start(), match.end(group) - match.start()
+            text = text[:start] + MASK + text[end:]
+    return text
+
+
+def note_redirect(response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A ``requests`` response hook: register where a redirect points before it is followed
+    (requests runs the hook on each answer, urllib3 logs the next request line after it)."""
+    location = response.headers.get("Location") if response.is_redirect else None
+    if location:
+        register_url_secret(urljoin(response.url, location))
+    return response
+
+
 def redact(text: str) -> str:
-    """``text`` with every registered secret and any ``/atk/<token>`` masked."""
+    """``text`` with every registered secret, any ``/atk/<token>`` and signed query masked."""
     text = _TOKEN_IN_URL.sub(lambda m: m.group(1) + MASK, text)
+    if _url_secrets:
+        text = _URL_PARTS.sub(_mask_url_part, text)
+    text = _SIGNED_QUERY.sub(lambda m: m.group(1) + MASK, text)
     pattern = _pattern
     return pattern.sub(MASK, text) if pattern is not None else text
 
@@ -99,11 +166,25 @@ def _thread_hook(args: threading.ExceptHookArgs) -> None:
     _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback, name)
 
 
+def make_private(log_file: Path) -> None:
+    """Create ``log_file`` 0600 (its folder 0700 if new), or narrow an existing regular file to
+    0600; a device such as /dev/null is left as it is."""
+    log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode) and mode & 0o077:
+            with contextlib.suppress(PermissionError):  # another user's file: their choice
+                os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def setup_logging(*, debug: bool = False, log_file: Path | None = None) -> None:
     """Root logging for the CLI: INFO (or DEBUG) to stderr or to ``log_file``, always redacted."""
     handler: logging.Handler
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        make_private(log_file)
         handler = logging.FileHandler(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import codecs
 import errno
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from putiofs.fs import MountOptions, PutioFS
+from putiofs.fs import PutioFS
+from putiofs.options import MountOptions
 
 KERNEL_TTL_MAX = 5.0
 
@@ -134,6 +136,16 @@ def load_binding() -> Any:
     except LookupError:
         codecs.register(_path_codec)
     return fuse.FUSE
+
+
+def unmount_command(mountpoint: Path | str, *, lazy: bool = False) -> list[str]:
+    """How to unmount a FUSE mount here: ``fusermount3`` (libfuse 3 systems ship only that),
+    else ``fusermount``, else ``umount`` (root without the FUSE tools). ``lazy`` detaches at
+    once even with files open."""
+    tool = shutil.which("fusermount3") or shutil.which("fusermount")
+    if tool:
+        return [tool, "-uz" if lazy else "-u", str(mountpoint)]
+    return ["umount", *(["-l"] if lazy else []), str(mountpoint)]
 
 
 def kernel_ttl(cache_ttl: float) -> float:

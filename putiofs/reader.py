@@ -80,6 +80,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.logs import note_redirect, register_url_secret
 
 log = logging.getLogger(__name__)
 
@@ -526,7 +527,8 @@ class StreamReader:
             pool = _direct_pool(self._session, url)
             if pool is None:
                 resp = self._session.get(url, headers=headers, stream=True, allow_redirects=True,
-                                         timeout=(connect, read))
+                                         timeout=(connect, read),
+                                         hooks={"response": note_redirect})
                 return _Answer(resp.raw, resp.status_code, resp.headers, resp.url,
                                redirected or bool(resp.history))
             parts = urlsplit(url)
@@ -541,6 +543,7 @@ class StreamReader:
             raw.drain_conn()
             raw.release_conn()
             url = urljoin(url, location)
+            register_url_secret(url)  # a signed link: never in a log line
             redirected = True
         raise _TooManyRedirects()
 

@@ -2,8 +2,8 @@
 
 put.io's own semantics differ from POSIX (deleting a folder deletes its subtree; names repeat in
 a folder; there is no atomic replace), so each operation is mapped deliberately and nothing is
-ever deleted that was not asked for. A mixin of :class:`~putiofs.fs.PutioFS`, which provides
-``backend``, ``cache``, ``options`` and ``_guard_control``.
+ever deleted that was not asked for. The FUSE front (:mod:`putiofs.fs`) routes to it, after
+refusing these changes inside ``/.putio``, and turns its exceptions into errno values.
 """
 
 from __future__ import annotations
@@ -12,17 +12,13 @@ import contextlib
 import errno
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from putiofs import names
-from putiofs.backend import Entry
-from putiofs.cache import ROOT, renamed_entry, split_path
+from putiofs.backend import Backend, Entry
+from putiofs.cache import ROOT, MetadataCache, renamed_entry, split_path
 from putiofs.errors import NotFoundError, PutioError
-from putiofs.fuse_errors import fail, fuse_call
-
-if TYPE_CHECKING:
-    from putiofs.backend import Backend
-    from putiofs.cache import MetadataCache
+from putiofs.fuse_errors import fail
+from putiofs.options import MountOptions
 
 log = logging.getLogger("putiofs.fs")
 
@@ -33,11 +29,10 @@ _RENAME_EXCHANGE = 2
 class TreeChanges:
     """mkdir / unlink / rmdir / rename over put.io's create_dir, delete, rename and move."""
 
-    backend: Backend
-    cache: MetadataCache
-
-    def _guard_control(self, *paths: str) -> None:
-        raise NotImplementedError
+    def __init__(self, backend: Backend, cache: MetadataCache, options: MountOptions) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.options = options
 
     def _writable(self) -> None:
         if self.options.read_only:
@@ -49,10 +44,8 @@ class TreeChanges:
             raise fail(errno.ENAMETOOLONG)
         return names.to_remote(local_name)
 
-    @fuse_call
     def mkdir(self, path: str, mode: int) -> int:
         """create_dir in the parent; EEXIST if the name is taken; visible at once."""
-        self._guard_control(path)
         self._writable()
         parent, name = self.cache.resolve_parent(path)
         remote = self._remote_name(name)
@@ -63,10 +56,8 @@ class TreeChanges:
         self.cache.added(folder)
         return 0
 
-    @fuse_call
     def unlink(self, path: str) -> int:
         """Delete one file. Folders are rmdir's business (EISDIR)."""
-        self._guard_control(path)
         self._writable()
         entry = self.cache.resolve(path)
         if entry.is_dir:
@@ -74,7 +65,6 @@ class TreeChanges:
         self._delete(entry)
         return 0
 
-    @fuse_call
     def rmdir(self, path: str) -> int:
         """Delete an empty folder only.
 
@@ -83,7 +73,6 @@ class TreeChanges:
         is deleted. (The v1 API has no conditional delete, so a file added in the instant
         between that check and the delete would still go with the folder.)
         """
-        self._guard_control(path)
         self._writable()
         if not split_path(path):
             raise fail(errno.EBUSY)
@@ -152,15 +141,14 @@ class TreeChanges:
         except PutioError:
             self.cache.forget_folder(entry.parent_id)
 
-    @fuse_call
     def rename(self, old: str, new: str, flags: int = 0) -> int:
         """POSIX rename over put.io's rename and move.
 
         put.io has no atomic replace, but it lets two items share a name in a folder, so an
         existing target is deleted only after the source is in place: a failure half-way leaves
-        a duplicate, never a lost file. A folder target must be empty (checked on the server).
+        a duplicate, never a lost file. The target is looked up on the server, not in the cache
+        (see ``_current_target``); a folder target must be empty (checked on the server too).
         """
-        self._guard_control(old, new)
         self._writable()
         old_parts, new_parts = split_path(old), split_path(new)
         if not old_parts or not new_parts:
@@ -173,10 +161,9 @@ class TreeChanges:
         remote = self._remote_name(new_name)
         if source.is_dir and new_parts[:len(old_parts)] == old_parts:
             raise fail(errno.EINVAL)
-        # The same lookup the kernel's own lookups get, NFC fallback included, so a target the
-        # kernel was told exists is the one replaced. Found as the source itself (the name in
-        # another normal form): a plain rename to the form typed.
-        target = self.cache.listing(parent.id).find(new_name)
+        # Found as the source itself (the name in another normal form): a plain rename to the
+        # form typed.
+        target = self._current_target(parent, new_name)
         if target is not None and target.id == source.id:
             target = None
         if target is not None:
@@ -199,6 +186,24 @@ class TreeChanges:
             with contextlib.suppress(NotFoundError):  # deleted elsewhere: all the same to us
                 self._delete(target)
         return 0
+
+    def _current_target(self, parent: Entry, name: str) -> Entry | None:
+        """What ``name`` in ``parent`` is on the server now: a replacing rename must replace it.
+
+        The cached listing may be up to ``cache-ttl`` old, and another client may have created
+        the name since; missing it would leave two items of one name where POSIX says the
+        rename replaced it. put.io v1 has no lookup by name, so the target folder is listed
+        anew (one listing per rename, as rmdir's emptiness check). The lookup is the one the
+        kernel's own lookups get, NFC fallback included.
+        """
+        self.cache.forget_folder(parent.id)
+        try:
+            listing = self.cache.listing(parent.id)
+        except NotFoundError:
+            if parent.id != ROOT.id:
+                self.cache.removed(parent)  # deleted elsewhere: gone from its folder too
+            raise
+        return listing.find(name)
 
     def _move_and_rename(self, source: Entry, parent: Entry, remote_name: str) -> None:
         current = source

@@ -1,4 +1,20 @@
-"""Shared fixtures: running put.io v1 emulators on free loopback ports."""
+"""Shared fixtures (running put.io v1 emulators on free loopback ports) and the test tiers.
+
+Every test gets exactly one tier marker, from what it uses, so that a tier can run alone:
+
+* ``fuse``: mounts for real (the ``requires_fuse`` marker, or the ``mount_factory`` fixture).
+  Skipped, with the reason, where no real mount can run (``tests.mounting``).
+* ``emulator``: talks to a put.io emulator (an emulator fixture, or a module about the
+  emulator) over loopback HTTP; no kernel mount.
+* ``unit``: neither (an ad-hoc loopback server from ``tests.serving`` is allowed).
+
+A module that requests these fixtures by name at run time (``request.getfixturevalue``) says
+its tier itself (``pytestmark = pytest.mark.emulator``); the fixtures fail a test whose marker
+says it needs less.
+
+``pytest -m unit`` runs without a kernel mount or an emulator; ``pytest -m "not fuse"`` without
+a kernel mount.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +29,54 @@ from putiofs.emulator import EmulatorOptions, EmulatorServer
 
 pytest_plugins = ["tests.mounting"]
 
+TIERS = ("unit", "emulator", "fuse")
+_FUSE_FIXTURES = {"mount_factory"}
+_EMULATOR_FIXTURES = {"emulator_factory", "emulator", "legacy_emulator"}
+
+
+def tier_of(item: pytest.Item) -> str:
+    """``fuse``, ``emulator`` or ``unit``: the most a test needs."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if item.get_closest_marker("fuse") is not None or fixtures & _FUSE_FIXTURES:
+        return "fuse"
+    module = getattr(getattr(item, "module", None), "__name__", "")
+    if (item.get_closest_marker("emulator") is not None or fixtures & _EMULATOR_FIXTURES
+            or "emulator" in module.rsplit(".", 1)[-1]):
+        return "emulator"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests.mounting import fuse_unavailable_reason  # a plugin: registered, then imported
+
+    no_fuse: str | None | bool = False  # worked out once, and only if a fuse test is collected
+    for item in items:
+        tier = tier_of(item)
+        if item.get_closest_marker(tier) is None:
+            item.add_marker(tier)
+        if tier == "fuse":
+            if no_fuse is False:
+                no_fuse = fuse_unavailable_reason()
+            if no_fuse:
+                item.add_marker(pytest.mark.skip(reason=str(no_fuse)))
+
 API_KEY = "demo"
 API_SECRET = "demo"
 
 
+def require_tier(request: pytest.FixtureRequest, *allowed: str) -> None:
+    """Fail a test whose tier marker says it needs less than the fixture it asked for (one
+    that requests fixtures by name at run time, which collection cannot see)."""
+    if not any(request.node.get_closest_marker(tier) for tier in allowed):
+        pytest.fail(f"{request.node.nodeid} uses {request.fixturename} but is not marked "
+                    f"{' or '.join(allowed)}: add pytestmark = pytest.mark.{allowed[0]}",
+                    pytrace=False)
+
+
 @pytest.fixture
-def emulator_factory() -> Iterator[Callable[..., EmulatorServer]]:
+def emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., EmulatorServer]]:
     """Start emulators with ``EmulatorOptions`` overrides; all are stopped at teardown."""
+    require_tier(request, "emulator", "fuse")
     started: list[EmulatorServer] = []
 
     def start(**overrides: Any) -> EmulatorServer:

@@ -1,92 +1,80 @@
-"""Real FUSE mounts for tests: ``putiofs mount -f`` in a subprocess against an emulator."""
+"""Real FUSE mounts for tests: ``putiofs mount -f`` in a subprocess against an emulator.
+
+Tests that mount carry the ``fuse`` marker (``requires_fuse``, or by using ``mount_factory``);
+``tests/conftest.py`` skips them, with :func:`fuse_unavailable_reason`, where no real mount can
+run here.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from putiofs.mount import MountError, load_binding
+from putiofs.mount_process import MountProcess
+
+#: The fuse tier: a test (or module, as ``pytestmark``) that mounts for real.
+requires_fuse = pytest.mark.fuse
+
 
 def fuse_unavailable_reason() -> str | None:
-    """Why a real mount cannot run here, or None if it can."""
+    """Why a real mount cannot run here, or None if it can.
+
+    The binding itself is loaded too: with /dev/fuse present but libfuse or fusepy unusable
+    (``ImportError``, or fusepy's ``OSError`` "Unable to find libfuse"), mounting tests skip
+    with that reason instead of failing.
+    """
+    device = _device_unusable_reason()
+    if device is not None:
+        return device
+    try:
+        load_binding()
+    except MountError as exc:
+        return f"the FUSE binding cannot load: {exc}"
+    if os.getuid() != 0 and not any(
+        Path(d, "fusermount").exists() or Path(d, "fusermount3").exists()
+        for d in os.environ.get("PATH", "").split(os.pathsep)
+    ):
+        return "no fusermount or fusermount3 for an unprivileged mount"
+    return None
+
+
+def _device_unusable_reason() -> str | None:
     if not os.path.exists("/dev/fuse"):
         return "no /dev/fuse on this machine: real mounts are impossible here"
     try:
         os.close(os.open("/dev/fuse", os.O_RDWR))
     except OSError as exc:
         return f"/dev/fuse cannot be opened ({exc.strerror})"
-    if os.getuid() != 0 and not any(
-        Path(d, "fusermount").exists() or Path(d, "fusermount3").exists()
-        for d in os.environ.get("PATH", "").split(os.pathsep)
-    ):
-        return "no fusermount for an unprivileged mount"
     return None
 
 
-requires_fuse = pytest.mark.skipif(fuse_unavailable_reason() is not None,
-                                   reason=fuse_unavailable_reason() or "")
-
-
-class Mount:
+class Mount(MountProcess):
     """A running ``putiofs mount -f``; ``path`` is the mountpoint."""
 
     def __init__(self, base_url: str, path: Path, log_file: Path, *extra: str,
                  api_key: str = "demo", api_secret: str = "demo", timeout: float = 20.0) -> None:
-        self.path = path
-        self.log_file = log_file
         env = dict(os.environ, PUTIO_API_URL=base_url, PUTIO_API_KEY=api_key,
                    PUTIO_API_SECRET=api_secret)
         env.pop("XDG_CONFIG_HOME", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "putiofs", "mount", str(path), "-f",
-             "--log-file", str(log_file), *extra],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + timeout
-        while not os.path.ismount(path):
-            if self.process.poll() is not None:
-                out, err = self.process.communicate()
-                raise RuntimeError(f"putiofs mount exited {self.process.returncode}: "
-                                   f"{err.strip()} {out.strip()}\n{self.log()}")
-            if time.monotonic() > deadline:
-                self.process.kill()
-                raise RuntimeError(f"no mount at {path} after {timeout}s\n{self.describe()}")
-            time.sleep(0.05)
-
-    def log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-
-    def describe(self) -> str:
-        mounts = Path("/proc/mounts").read_text()
-        return f"mount table:\n{mounts}\nmount log:\n{self.log()}"
-
-    def unmount(self, timeout: float = 20.0) -> int:
-        if os.path.ismount(self.path):
-            subprocess.run(["fusermount", "-u", str(self.path)], check=False,
-                           capture_output=True)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            subprocess.run(["fusermount", "-uz", str(self.path)], check=False,
-                           capture_output=True)
-            self.process.kill()
-            self.process.wait(5)
-            raise RuntimeError(f"putiofs did not exit after unmount\n{self.describe()}") from None
+        super().__init__([sys.executable, "-m", "putiofs", "mount", str(path), "-f",
+                          "--log-file", str(log_file), *extra],
+                         path, log_file=log_file, env=env, timeout=timeout)
 
 
 @pytest.fixture
-def mount_factory(tmp_path_factory: pytest.TempPathFactory):
+def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """Mount an emulator: ``mount_factory(server, "--cache-ttl", "1")`` → :class:`Mount`.
 
     Every mount is unmounted at teardown; a test fails if the mount process did not exit
     cleanly or wrote a traceback to its log.
     """
+    if request.node.get_closest_marker("fuse") is None:
+        pytest.fail(f"{request.node.nodeid} mounts but is not marked fuse: add "
+                    "pytestmark = requires_fuse", pytrace=False)
     mounts: list[Mount] = []
 
     def start(server, *extra: str, **kwargs) -> Mount:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-import threading
 import unicodedata
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +18,7 @@ import pytest
 
 from putiofs import names
 from tests.mounting import requires_fuse
+from tests.serving import serve
 
 pytestmark = requires_fuse
 
@@ -188,19 +188,13 @@ class _BadServer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def bad_server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _BadServer)
-    httpd.daemon_threads = True
-    root = f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.data_url = f"{root}/data"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    with serve(_BadServer) as httpd:
+        httpd.data_url = f"{httpd.base}/data"
 
-    class Remote:
-        base_url = f"{root}/v1"
+        class Remote:
+            base_url = f"{httpd.base}/v1"
 
-    yield Remote
-    httpd.shutdown()
-    httpd.server_close()
+        yield Remote
 
 
 def test_bad_answers_parse_leniently_or_fail_with_eio(bad_server, mount_factory):

@@ -3,14 +3,14 @@ on 127.0.0.1 that answers canned status/body sequences (no emulator needed)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,6 +28,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from tests.serving import serve
 
 API_KEY = "KEY-abc123"
 API_SECRET = "SECRET-xyz789"
@@ -108,16 +109,9 @@ class StubServer:
 
             do_GET = do_POST = _serve
 
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                pass  # a client that gave up (read timeout) is expected here
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self._stack = contextlib.ExitStack()
+        self.server = self._stack.enter_context(serve(Handler, poll_interval=0.02))
+        self.base_url = f"{self.server.base}/v1"
 
     def queue(self, *answers) -> None:
         for answer in answers:
@@ -128,9 +122,7 @@ class StubServer:
                 self.answers.append(Canned(status=status, body=body))
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self._stack.close()
 
 
 class FakeTime:

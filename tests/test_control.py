@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from putiofs.account_tree import AccountTree
 from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.control import ControlFolder
@@ -39,8 +40,11 @@ def clock() -> Clock:
 def fs(server: EmulatorServer, clock: Clock):
     settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
     client = PutioClient(settings)
-    control = ControlFolder(client, refresh=2.0, search_ttl=30.0, clock=clock)
-    operations = PutioFS(V1Backend(client), MountOptions(), control=control)
+    tree = AccountTree(V1Backend(client), MountOptions())
+    control = ControlFolder(client, attributes=tree.attributes, listing=tree.cache.listing,
+                            open_entry=tree.open_entry, handles=tree.handles,
+                            options=tree.options, refresh=2.0, search_ttl=30.0, clock=clock)
+    operations = PutioFS(tree, control)
     yield operations
     operations.destroy("/")
     client.close()

@@ -10,9 +10,11 @@ import stat
 
 import pytest
 
+from putiofs.account_tree import AccountTree
 from putiofs.client import PutioClient
 from putiofs.config import Settings
-from putiofs.fs import MountOptions, PutioFS
+from putiofs.fs import PutioFS
+from putiofs.options import MountOptions
 from putiofs.v1backend import V1Backend
 
 
@@ -24,7 +26,7 @@ def server(request, emulator_factory):
 @pytest.fixture
 def ops(server):
     client = PutioClient(Settings(api_url=server.base_url, api_key="demo", api_secret="demo"))
-    yield PutioFS(V1Backend(client), MountOptions(cache_ttl=30))
+    yield PutioFS(AccountTree(V1Backend(client), MountOptions(cache_ttl=30)))
     client.close()
 
 

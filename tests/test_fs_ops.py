@@ -3,10 +3,14 @@
 import errno
 import os
 import stat
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
-from putiofs.fs import MountOptions, PutioFS
+from putiofs.account_tree import AccountTree
+from putiofs.fs import PutioFS
+from putiofs.options import MountOptions
 from tests.fake_backend import FakeBackend
 
 
@@ -25,7 +29,7 @@ def backend():
 
 @pytest.fixture
 def ops(backend):
-    return PutioFS(backend, MountOptions(cache_ttl=30, uid=1234, gid=5678))
+    return PutioFS(AccountTree(backend, MountOptions(cache_ttl=30, uid=1234, gid=5678)))
 
 
 def errno_of(call, *args):
@@ -164,3 +168,42 @@ def test_a_replaced_target_moved_elsewhere_meanwhile_survives(ops, backend):
     ops.rename("/notes.txt", "/AC\u2215DC.txt")
     assert target.id in backend.items
     assert backend.items[target.id].parent_id == videos.id
+
+
+def test_a_replacing_rename_sees_a_target_created_elsewhere_after_the_listing(ops, backend):
+    ops.readdir("/", None)
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    elsewhere = backend.add("0", "new.txt", b"another client's")  # not in the cached listing
+    ops.rename("/notes.txt", "/new.txt")
+    assert [e.id for e in backend.items.values() if e.name == "new.txt"] == [notes.id]
+    assert elsewhere.id not in backend.items
+    assert ops.getattr("/new.txt")["st_size"] == 5
+
+
+def test_times_are_put_ios_where_the_api_gives_them(backend):
+    dated = backend.add("0", "dated.txt", b"x")
+    backend.items[dated.id] = replace(dated, mtime=1_700_000_000.5, ctime=1_600_000_000.0,
+                                      crc32="0a1b2c3d")
+    ops = PutioFS(AccountTree(backend, MountOptions()))
+    st = ops.getattr("/dated.txt")
+    assert st["st_mtime"] == 1_700_000_000_500_000_000
+    assert st["st_ctime"] == 1_600_000_000_000_000_000
+    assert ops.getxattr("/dated.txt", "user.putio.crc32") == b"0a1b2c3d"
+    undated = ops.getattr("/notes.txt")
+    assert undated["st_mtime"] // 10**9 == 1262304000  # 2010-01-01 UTC, the id in the ns
+    assert undated["st_mtime"] % 10**9 == undated["st_ino"]
+    assert "user.putio.crc32" not in ops.listxattr("/notes.txt")
+
+
+def test_content_writes_say_not_supported_where_the_api_could_write(backend):
+    backend.capabilities = SimpleNamespace(write_contents=True)
+    ops = PutioFS(AccountTree(backend, MountOptions()))
+    assert errno_of(ops.create, "/new.txt", 0o644) == errno.ENOTSUP
+    assert errno_of(ops.open, "/notes.txt", os.O_WRONLY) == errno.ENOTSUP
+    read_only = PutioFS(AccountTree(backend, MountOptions(read_only=True)))
+    assert errno_of(read_only.create, "/new.txt", 0o644) == errno.EROFS
+
+
+def test_an_unknown_handle_is_ebadf_and_releasing_it_is_harmless(ops):
+    assert errno_of(ops.read, "/notes.txt", 10, 0, 12345) == errno.EBADF
+    assert ops.release("/notes.txt", 12345) == 0

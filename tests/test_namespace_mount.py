@@ -399,6 +399,19 @@ def test_replacing_a_file_already_deleted_elsewhere_still_renames(tree):
     assert tree.names(tree.ids["Docs"]) == {"b.txt": tree.ids["a.txt"]}
 
 
+def test_a_replacing_mv_onto_a_name_created_elsewhere_leaves_one_item(tree):
+    """POSIX replace across clients: the target exists on put.io, not yet in the mount's cache."""
+    assert "c.txt" not in os.listdir(tree.root / "Docs")  # the folder is cached without it
+    elsewhere = tree.account.add_file(tree.ids["Docs"], "c.txt", data=b"made elsewhere")
+    result = run("mv", str(tree.root / "Docs" / "a.txt"), str(tree.root / "Docs" / "c.txt"))
+    assert result.returncode == 0, result.stderr
+    named = [c for c in tree.account.children(tree.ids["Docs"]) if c["name"] == "c.txt"]
+    assert [str(c["id"]) for c in named] == [tree.ids["a.txt"]]
+    assert elsewhere not in tree.snapshot()
+    assert (tree.root / "Docs" / "c.txt").read_bytes() == b"alpha"
+    assert sorted(os.listdir(tree.root / "Docs")) == ["b.txt", "c.txt"]
+
+
 # -- names the mount has to translate ------------------------------------------------------------
 
 

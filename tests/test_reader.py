@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from putiofs.errors import AuthenticationError, NotFoundError, ServerError, TransportError
 from putiofs.reader import StreamReader
+from tests.serving import TestServer, serve
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -39,12 +40,9 @@ class Behaviour:
     valid_tokens: set[str] = field(default_factory=lambda: {"good"})
 
 
-class RangeServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class RangeServer(TestServer):
     def __init__(self, data: bytes) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.data = data
         self.behaviour = Behaviour()
         self.lock = threading.Lock()
@@ -53,15 +51,8 @@ class RangeServer(ThreadingHTTPServer):
         self.connections: set[int] = set()     # client ports seen: one per TCP connection
         self.release = threading.Event()       # ends every stall
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
     def url(self, token: str = "good", *, redirect: bool = False) -> str:
         return f"{self.base}/{'redirect' if redirect else 'file'}/{token}"
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # clients cutting connections is part of what these tests do
 
     def take(self, name: str) -> bool:
         with self.lock:
@@ -149,16 +140,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _serve(data: bytes) -> Iterator[RangeServer]:
-    server = RangeServer(data)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(RangeServer(data)) as server:
+        try:
+            yield server
+        finally:
+            server.release.set()
 
 
 @pytest.fixture

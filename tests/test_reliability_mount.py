@@ -22,6 +22,7 @@ import pytest
 
 from putiofs.emulator.faults import RandomFaults
 from putiofs.fuse_errors import REPEAT_WINDOW
+from putiofs.mount import unmount_command
 from tests.mounting import requires_fuse
 
 pytestmark = requires_fuse
@@ -206,10 +207,10 @@ def test_unmount_with_reads_in_flight_ends_the_mount_process(emulator_factory,
     for thread in threads:
         thread.start()
     time.sleep(0.5)
-    busy = subprocess.run(["fusermount", "-u", str(mount.path)], capture_output=True,
-                          text=True, check=False)
+    busy = subprocess.run(unmount_command(mount.path), capture_output=True, text=True,
+                          check=False)
     assert busy.returncode != 0 and "busy" in busy.stderr.lower(), busy
-    subprocess.run(["fusermount", "-uz", str(mount.path)], check=True)
+    subprocess.run(unmount_command(mount.path, lazy=True), check=True)
     assert not os.path.ismount(mount.path)
     for thread in threads:
         thread.join(3 * timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import re
 import socket
 import stat
 import subprocess
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from putiofs.emulator import server as server_module
 from putiofs.emulator.faults import RandomFaults
-from tests.mounting import requires_fuse
+from tests.mounting import fuse_unavailable_reason, requires_fuse
 
 API_KEY = "KEYzq7Vw3Lx9Pq2Rt"
 API_SECRET = "SECRETm4Nb8Hj6Gf1Dk0Zs"
@@ -92,6 +94,34 @@ def test_a_debug_session_never_shows_the_secret_the_key_or_any_token(emulator_fa
         assert secret not in err and secret not in out
 
 
+@requires_fuse
+def test_signed_redirect_urls_never_reach_the_log_and_the_log_is_private(
+        emulator_factory, mount_factory, monkeypatch):
+    """A CDN-style redirect target serves the file to anyone: it is as secret as a token."""
+    issued: list[str] = []
+    sign = server_module.sign_data_id
+    monkeypatch.setattr(server_module, "sign_data_id",
+                        lambda *args: issued.append(sign(*args)) or issued[-1])
+    server = emulator_factory(api_key=API_KEY, api_secret=API_SECRET, redirect=True)
+    data = random.Random(4).randbytes(600_000)
+    server.account.add_file("0", "signed.bin", data=data)
+    mount = mount_factory(server, "--debug", api_key=API_KEY, api_secret=API_SECRET)
+    assert (mount.path / "signed.bin").read_bytes() == data
+    with open(mount.path / "signed.bin", "rb") as handle:  # a second handle, a seek
+        handle.seek(500_000)
+        assert handle.read(1000) == data[500_000:501_000]
+    assert mount.unmount() == 0
+    out, err = mount.process.communicate()
+
+    log = mount.log()
+    assert issued, "the emulator redirected the reads"
+    assert " 302 " in log, "the scan must see urllib3's request lines"
+    for signed in issued:
+        assert signed not in log + out + err
+    assert not re.search(r"/_data/(?!\*\*\*)", log), "no redirect path in clear"
+    assert stat.S_IMODE(mount.log_file.stat().st_mode) == 0o600
+
+
 def test_redaction_covers_every_logger_thread_exceptions_and_warnings(tmp_path):
     """In a fresh process (setup_logging changes global logging state)."""
     log_file = tmp_path / "log"
@@ -163,7 +193,7 @@ def test_plain_http_to_another_host_needs_insecure(tmp_path, emulator_factory):
     env["PUTIO_API_URL"] = server.base_url.replace("127.0.0.1", "0.0.0.0")
     refused = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
     assert refused.returncode == 1 and "--insecure" in refused.stderr
-    if requires_fuse.args[0]:
+    if fuse_unavailable_reason():
         return
     env["PUTIO_API_SECRET"] = "wrong" + API_SECRET
     wrong = cli("mount", str(tmp_path / "mnt"), "-f", "--insecure", env=env)

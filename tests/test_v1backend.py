@@ -13,6 +13,8 @@ from putiofs.config import Settings
 from putiofs.errors import BadRequestError, ConflictError, NotFoundError
 from putiofs.v1backend import V1Backend
 
+pytestmark = pytest.mark.emulator  # the emulator fixtures are requested by name below
+
 
 @pytest.fixture(params=["doc", "legacy"])
 def dialect(request) -> str:

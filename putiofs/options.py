@@ -1,0 +1,29 @@
+"""What a mount shows and how long it trusts what it saw: the options every FUSE layer reads."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_MTIME = 1262304000  # 2010-01-01T00:00:00Z
+
+
+@dataclass
+class MountOptions:
+    """What the mount shows and how long it trusts what it saw."""
+
+    uid: int = -1
+    gid: int = -1
+    read_only: bool = False
+    mtime: float = DEFAULT_MTIME
+    cache_ttl: float = 30.0
+    stale_ttl: float = 600.0
+    read_timeout: float = 30.0
+    call_deadline: float = 60.0
+    show_control: bool = False
+
+    def __post_init__(self) -> None:
+        if self.uid < 0:
+            self.uid = os.getuid()
+        if self.gid < 0:
+            self.gid = os.getgid()
