@@ -28,7 +28,7 @@ class Entry:
     stream_url: str | None = None
     screenshot_url: str | None = None
     thumb_url: str | None = None
-    mtime: float | None = None   # seconds since the epoch (UTC), None where the API has no dates (v1)
+    mtime: float | None = None  # seconds since the epoch (UTC); None where the API has no dates
     ctime: float | None = None
     crc32: str | None = None     # 8 lowercase hex digits, where the API gives it
 

@@ -34,6 +34,14 @@ class BadRequestError(PutioError):
     """put.io refused the request as malformed: unknown method, missing or bad parameter."""
 
 
+class NameExistsError(BadRequestError):
+    """The folder already holds an item of that name (v2's ``NAME_ALREADY_EXIST``): EEXIST.
+
+    A BadRequestError because put.io answers it with 400 and code that handles refused requests
+    in general should catch it too.
+    """
+
+
 class ConflictError(BadRequestError):
     """Well-formed, but against a rule of the tree (e.g. a folder into its own subtree)."""
 

@@ -23,6 +23,7 @@ from putiofs import deadline, names
 from putiofs.errors import (
     AuthenticationError,
     ConflictError,
+    NameExistsError,
     NotFoundError,
     NotSupportedError,
     PathNotADirectory,
@@ -51,6 +52,8 @@ def errno_for(exc: BaseException) -> int:
         return errno.ENOTDIR
     if isinstance(exc, NotFoundError):
         return errno.ENOENT
+    if isinstance(exc, NameExistsError):
+        return errno.EEXIST
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
         return errno.EACCES
     if isinstance(exc, ConflictError | names.InvalidName):

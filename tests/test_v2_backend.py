@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from putiofs.account_tree import AccountTree
 from putiofs.backend import Capabilities, Entry
 from putiofs.errors import BadRequestError, NotFoundError, NotSupportedError
 from putiofs.fs import MountOptions, PutioFS
@@ -265,7 +266,7 @@ def test_mount_reads_through_one_url_and_recovers_from_a_refused_one(stub, make_
     serve_url(stub, 5)
     refused: set[str] = set()
     serve_storage(stub, 5, DATA, refused)
-    ops = PutioFS(make_backend(url_refresh_interval=0.0), MountOptions(cache_ttl=30))
+    ops = PutioFS(AccountTree(make_backend(url_refresh_interval=0.0), MountOptions(cache_ttl=30)))
     assert ops.getattr("/clip.bin")["st_size"] == len(DATA)
     assert read_whole(ops, "/clip.bin") == DATA
     assert read_whole(ops, "/clip.bin") == DATA
@@ -280,9 +281,9 @@ def test_mount_reads_through_one_url_and_recovers_from_a_refused_one(stub, make_
 def test_mount_mkdir_onto_a_taken_name_fails_without_a_second_folder(stub, make_backend):
     stub.on("GET", "/files/list", ok(files=[], cursor=None))
     stub.on("POST", "/files/create-folder", error(400, "NAME_ALREADY_EXIST"))
-    ops = PutioFS(make_backend(), MountOptions(cache_ttl=30))
+    ops = PutioFS(AccountTree(make_backend(), MountOptions(cache_ttl=30)))
     with pytest.raises(OSError) as raised:
         ops.mkdir("/Movies", 0o755)
-    # EIO until the FUSE layer maps NameExistsError to EEXIST (the lead's merge); never a retry
-    assert raised.value.errno in (errno.EEXIST, errno.EIO)
+    assert raised.value.errno == errno.EEXIST
+    # never a retry
     assert len(stub.requests("POST", "/files/create-folder")) == 1

@@ -6,9 +6,9 @@ v2 is put.io's current API: OAuth tokens (``Authorization: Bearer``), JSON answe
 The reference is ``putio-api-v2.md`` in the shared notes.
 """
 
+from putiofs.errors import NameExistsError
 from putiofs.v2.backend import V2Backend, entry_from_file
 from putiofs.v2.client import V2Client
-from putiofs.v2.errors import NameExistsError
 from putiofs.v2.wire import DEFAULT_BASE_URL
 
 __all__ = ["DEFAULT_BASE_URL", "NameExistsError", "V2Backend", "V2Client", "entry_from_file"]

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from putiofs.errors import NotFoundError, PutioError, ServerError
+from putiofs.errors import NameExistsError, NotFoundError, PutioError, ServerError
 from putiofs.logs import register_secret
-from putiofs.v2.errors import NameExistsError, item_error
+from putiofs.v2.errors import item_error
 from putiofs.v2.models import (
     AccountInfo,
     DeleteResult,

@@ -29,6 +29,7 @@ from putiofs.errors import (
     AuthenticationError,
     BadRequestError,
     BusyError,
+    NameExistsError,
     NotFoundError,
     PermissionDeniedError,
     PutioError,
@@ -40,19 +41,6 @@ from putiofs.retry import rate_limit_wait
 
 #: How long to wait after a 429 that says nothing about when to come back (rclone's choice).
 DEFAULT_RATE_LIMIT_WAIT = 60.0
-
-
-class NameExistsError(BadRequestError):
-    """The folder already holds an item of that name (v2's ``NAME_ALREADY_EXIST``): EEXIST.
-
-    A BadRequestError because put.io answers it with 400 and code that handles refused requests
-    in general should catch it too; the FUSE layer checks for it first to answer EEXIST.
-    """
-
-    def __init__(self, message: str = "", *, status: int | None = 400,
-                 error_type: str | None = None) -> None:
-        super().__init__(message, status=status)
-        self.error_type = error_type
 
 
 def error_for(status: int, envelope: Mapping[str, Any] | None, headers: Mapping[str, str],
@@ -90,7 +78,7 @@ def item_error(error_type: str | None, status: int | None, text: str) -> PutioEr
     if kind == "TRASH_LOCK_TIMEOUT":
         return _typed(BusyError, text, status, error_type)
     if kind == "NAME_ALREADY_EXIST":
-        return NameExistsError(text, status=status, error_type=error_type)
+        return _typed(NameExistsError, text, status, error_type)
     if status in (401, 403):
         return _typed(AuthenticationError, text, status, error_type)
     if status == 402:
