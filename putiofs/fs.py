@@ -156,6 +156,11 @@ class PutioFS(TreeChanges):
             shown.update(self.control.root_names())
         return [".", "..", *sorted(shown)]
 
+    def direct_io(self, fh: int) -> bool:
+        """Should the kernel bypass its page cache and cached size for this open handle?
+        (mount.py asks after every open.) Only for the generated /.putio files."""
+        return self.control is not None and self.control.direct_io(fh)
+
     def _controls(self, path: str) -> bool:
         """Is ``path`` in the control folder /.putio (handled by putiofs.control)?"""
         return self.control is not None and self.control.owns(path)
