@@ -58,6 +58,33 @@ def test_ls_json_matches_the_api(cli: Cli, api, emulator: EmulatorServer) -> Non
     assert {e["shown_name"] for e in listed} == {"Tones", "AC\u2215DC - Live.txt"}
 
 
+def test_ls_shows_names_exactly_with_control_characters_escaped(
+        cli: Cli, api, emulator: EmulatorServer) -> None:
+    """Issue 16, defect 6: `ls` folded whitespace ('sp ace ' showed as 'sp ace') and printed
+    terminal sequences raw. Tables escape (\\, \\n, \\t, \\xNN); --json is exact."""
+    renamed = {"17": "sp ace ", "16": "tab\there\nnew", "15": "\x1b]2;pwned\x07\x1b[2Jevil",
+               "14": "back\\slash \x9b1m"}
+    for item_id, name in renamed.items():
+        api(emulator, "files", "rename", {"id": item_id, "name": name})
+    result = cli("ls", "/Documents")
+    assert result.code == 0, result.err
+    for raw in ("\x1b", "\x07", "\t", "\x9b"):
+        assert raw not in result.out
+    lines = result.out.split("\n")
+    assert len(lines) == 1 + 5 + 1  # header, five items, nothing after the last newline
+    shown = {line.split()[0]: line for line in lines[1:-1]}
+    assert shown["17"].endswith("  sp ace ")
+    assert shown["16"].endswith("  tab\\there\\nnew")
+    assert shown["15"].endswith("  \\x1b]2;pwned\\x07\\x1b[2Jevil")
+    assert shown["14"].endswith("  back\\\\slash \\x9b1m")
+    as_json = {e["id"]: e for e in cli("ls", "/Documents", "--json").json()}
+    for item_id, name in renamed.items():
+        assert as_json[item_id]["name"] == as_json[item_id]["shown_name"] == name
+    # the name shown exactly is the name the mount resolves
+    assert cli("info", "/Documents/sp ace ", "--json").json()["id"] == "17"
+    assert "\x9b" not in cli("ls", "/Documents", "--json").out  # C1 escaped in JSON too
+
+
 def test_ls_missing_path_is_one_line_error(cli: Cli) -> None:
     result = cli("ls", "/Movies/nothing here")
     assert result.code == 1

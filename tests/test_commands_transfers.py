@@ -57,6 +57,29 @@ def test_add_json_and_failed_link(cli: Cli) -> None:
     assert "-" in cli("transfers", "list").out.splitlines()[-1].split()[0]
 
 
+def test_list_and_watch_escape_terminal_sequences(cli: Cli) -> None:
+    """Issue 16, defect 6: a name from a magnet link's dn= reached the terminal raw."""
+    link = "magnet:?xt=urn:btih:1&dn=%1B%5D2%3Bpwned%07%1B%5B2Jevil%5Cend"
+    assert cli("transfers", "add", link).code == 0
+    listed = cli("transfers", "list")
+    assert "\x1b" not in listed.out and "\x07" not in listed.out
+    assert listed.out.splitlines()[1].endswith("  \\x1b]2;pwned\\x07\\x1b[2Jevil\\\\end")
+    assert cli("transfers", "list", "--json").json()[0]["name"] == (
+        "\x1b]2;pwned\x07\x1b[2Jevil\\end")
+    watched = cli("transfers", "watch", "--interval", "0.05")
+    assert watched.code == 0 and "\x1b" not in watched.out and "\x07" not in watched.out
+    assert watched.out.splitlines()[-1].endswith("Completed  \\x1b]2;pwned\\x07\\x1b[2Jevil\\\\end")
+
+
+def test_retry_and_clean_are_not_available_on_v1(cli: Cli) -> None:
+    retry = cli("transfers", "retry", "40")
+    assert (retry.code, retry.out) == (1, "")
+    assert retry.err == "putiofs: error: transfers retry is not available on the put.io API v1\n"
+    clean = cli("transfers", "clean")
+    assert (clean.code, clean.out) == (1, "")
+    assert clean.err == "putiofs: error: transfers clean is not available on the put.io API v1\n"
+
+
 def test_list_empty(cli: Cli) -> None:
     result = cli("transfers", "list")
     assert (result.code, result.out) == (0, "no active transfers\n")

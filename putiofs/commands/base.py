@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from putiofs.commands.output import emit, emit_json
 from putiofs.connect import Connection
-from putiofs.errors import PutioError
+from putiofs.errors import NotSupportedError, PutioError
 from putiofs.views import escape
 
 Handler = Callable[[Connection, argparse.Namespace], int]
@@ -60,6 +60,8 @@ def for_each_id(ids: list[str], action: Callable[[str], object], *, noun: str, d
     for one in ids:
         try:
             action(one)
+        except NotSupportedError:
+            raise  # the same for every id: one line, from the caller
         except PutioError as exc:
             failed += 1
             report_error(f"{noun} {one}: {exc}")
