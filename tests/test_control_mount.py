@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -204,7 +205,7 @@ def test_an_over_long_line_is_efbig_and_dropped(mount, api, server: EmulatorServ
 
 
 def _rss_kib(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status").read().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
