@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from putiofs import __version__
-from putiofs.account_tree import AccountTree
-from putiofs.client import PutioClient
 from putiofs.config import Settings, load_settings
-from putiofs.errors import AuthenticationError, ConfigError, PutioError, TransportError
-from putiofs.fs import PutioFS
+from putiofs.connect import ConnectError, Connection, open_for_mount
+from putiofs.errors import ConfigError
+from putiofs.fs import build_operations
 from putiofs.logs import setup_logging
 from putiofs.mount import (
     FuseSettings,
@@ -34,7 +33,6 @@ from putiofs.mount import (
 )
 from putiofs.mount import run_mount as fuse_main
 from putiofs.options import MountOptions
-from putiofs.v1backend import V1Backend
 
 log = logging.getLogger("putiofs")
 
@@ -153,26 +151,11 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
     return options, settings
 
 
-def _connect(settings: Settings, timeout: float) -> V1Backend:
-
-    client = PutioClient(settings, timeout=(min(10.0, timeout), min(30.0, timeout)),
-                         max_retry_time=timeout)
-    backend = V1Backend(client)
+def _connect(settings: Settings, timeout: float) -> Connection:
     try:
-        backend.quota()  # one cheap call: are the credentials good and the API there?
-    except AuthenticationError:
-        raise CliError("put.io refused the credentials (check PUTIO_API_KEY / "
-                       "PUTIO_API_SECRET or the config file)") from None
-    except TransportError as exc:
-        raise CliError(f"cannot reach the put.io API at {settings.api_url}: {exc}") from None
-    except PutioError as exc:
-        raise CliError(f"the put.io API at {settings.api_url} failed: {exc}") from None
-    try:
-        backend.access_token()  # so that the first open of a file costs no API call
-    except PutioError as exc:
-        log.warning("no stream token yet (%s); the first open will ask again",
-                    type(exc).__name__)
-    return backend
+        return open_for_mount(settings, timeout=timeout)
+    except ConnectError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
@@ -188,14 +171,8 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
         load_binding()
     except MountError as exc:
         raise CliError(str(exc)) from None
-    backend = _connect(settings, options.call_deadline)
-    from putiofs.control import ControlFolder
-
-    tree = AccountTree(backend, options)
-    control = ControlFolder(backend.client, attributes=tree.attributes,
-                            listing=tree.cache.listing, open_entry=tree.open_entry,
-                            handles=tree.handles, options=options, search_ttl=options.cache_ttl)
-    operations = PutioFS(tree, control)
+    connection = _connect(settings, options.call_deadline)
+    operations = build_operations(connection.backend, options, connection.services)
     if announce:
         print(announce, file=sys.stderr, flush=True)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
@@ -203,6 +180,8 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
         fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground)
     except MountError as exc:
         raise CliError(str(exc)) from None
+    finally:
+        connection.close()
     log.info("unmounted %s", mountpoint)
     return 0
 

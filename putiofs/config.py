@@ -1,19 +1,35 @@
-"""Where the API URL and the account's credentials come from.
+"""Where the API version, its URL and the account's credentials come from.
 
-Order: ``PUTIO_API_KEY`` / ``PUTIO_API_SECRET`` / ``PUTIO_API_URL`` in the environment, then
-the config file (``$XDG_CONFIG_HOME/putiofs/config``, by default ``~/.config/putiofs/config``),
-then the default URL. The file is a plain ``key = value`` list (``api_key``, ``api_secret``,
-optional ``api_url``; ``#`` / ``;`` comments and ``[section]`` lines are ignored). It is read
-only when the environment leaves something unset, and refused if group or others may read or
-write it: it holds the api_secret, and whoever can write it can send that secret elsewhere by
-changing ``api_url``.
+Order: the environment, then the config file (``$XDG_CONFIG_HOME/putiofs/config``, by default
+``~/.config/putiofs/config``), then the defaults. The file is a plain ``key = value`` list
+(``#`` / ``;`` comments and ``[section]`` lines are ignored):
+
+=============  ====================  ===================================================
+config key     environment           meaning
+=============  ====================  ===================================================
+``api``        ``PUTIO_API``         ``v1`` or ``v2``
+``api_key``    ``PUTIO_API_KEY``     v1 credentials, with ``api_secret``
+``api_secret`` ``PUTIO_API_SECRET``
+``token``      ``PUTIO_TOKEN``       v2 OAuth token
+``api_url``    ``PUTIO_API_URL``     default ``https://api.put.io/v1`` or ``.../v2``
+``upload_url`` ``PUTIO_UPLOAD_URL``  v2 uploads, default ``https://upload.put.io``
+``app_id``     ``PUTIO_APP_ID``      OAuth app id for the device login, default 8993
+=============  ====================  ===================================================
+
+Without ``api``, a key and secret mean v1 (as before v2 existed), a token alone v2. The file is
+read only when the environment leaves something the chosen version needs unset, and refused if
+group or others may read or write it: it holds the secret or the token, and whoever can write
+it can send them elsewhere by changing ``api_url``. :func:`store_token` and
+:func:`forget_token` change it in place for ``putiofs login`` / ``logout``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import stat
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,22 +37,41 @@ from urllib.parse import urlsplit
 
 from putiofs.errors import ConfigError
 
-DEFAULT_API_URL = "https://api.put.io/v1"
+API_VERSIONS = ("v1", "v2")
+DEFAULT_API_URLS = {"v1": "https://api.put.io/v1", "v2": "https://api.put.io/v2"}
+DEFAULT_API_URL = DEFAULT_API_URLS["v1"]
+DEFAULT_UPLOAD_URL = "https://upload.put.io"
+#: put.io's own command-line app (putio-cli): the OAuth app the device login asks for a code.
+DEFAULT_APP_ID = "8993"
+ENV_API = "PUTIO_API"
 ENV_API_KEY = "PUTIO_API_KEY"
 ENV_API_SECRET = "PUTIO_API_SECRET"
+ENV_TOKEN = "PUTIO_TOKEN"
 ENV_API_URL = "PUTIO_API_URL"
+ENV_UPLOAD_URL = "PUTIO_UPLOAD_URL"
+ENV_APP_ID = "PUTIO_APP_ID"
+#: config key -> environment variable
+_KEYS = {"api": ENV_API, "api_key": ENV_API_KEY, "api_secret": ENV_API_SECRET,
+         "token": ENV_TOKEN, "api_url": ENV_API_URL, "upload_url": ENV_UPLOAD_URL,
+         "app_id": ENV_APP_ID}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The API base URL and the credentials. The repr shows neither key nor secret."""
+    """The API version and base URL and that version's credentials (v1: ``api_key`` and
+    ``api_secret``; v2: ``token``). The repr shows no credential."""
 
     api_url: str
-    api_key: str = field(repr=False)
-    api_secret: str = field(repr=False)
+    api_key: str = field(default="", repr=False)
+    api_secret: str = field(default="", repr=False)
+    api: str = "v1"
+    token: str = field(default="", repr=False)
+    upload_url: str = DEFAULT_UPLOAD_URL
+    app_id: str = DEFAULT_APP_ID
 
     def __repr__(self) -> str:
-        return f"Settings(api_url={self.api_url!r}, api_key='***', api_secret='***')"
+        return (f"Settings(api={self.api!r}, api_url={self.api_url!r}, api_key='***', "
+                f"api_secret='***', token='***')")
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -51,51 +86,62 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     return base / "putiofs" / "config"
 
 
+def _check_private(path: Path, st: os.stat_result) -> None:
+    if stat.S_IMODE(st.st_mode) & 0o066:  # read or write by group/others
+        raise ConfigError(
+            f"config file {path} holds your credentials but group or others can access it "
+            f"(mode {stat.S_IMODE(st.st_mode):03o}); fix it with: chmod 600 {path}"
+        )
+
+
 def read_config_file(path: Path) -> dict[str, str]:
     """Parse the config file after checking that only its owner can read or write it."""
     try:
         st = path.stat()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    if stat.S_IMODE(st.st_mode) & 0o066:  # read or write by group/others
-        raise ConfigError(
-            f"config file {path} holds your api_secret but group or others can access it "
-            f"(mode {stat.S_IMODE(st.st_mode):03o}); fix it with: chmod 600 {path}"
-        )
+    _check_private(path, st)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line[0] in "#;" or (line.startswith("[") and line.endswith("]")):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            raise ConfigError(f"{path}, line {number}: expected 'key = value'")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip().lower()] = value
+        key, value = _parse_line(raw, path, number)
+        if key is not None:
+            values[key] = value
     return values
+
+
+def _parse_line(raw: str, path: Path, number: int) -> tuple[str | None, str]:
+    line = raw.strip()
+    if not line or line[0] in "#;" or (line.startswith("[") and line.endswith("]")):
+        return None, ""
+    key, sep, value = line.partition("=")
+    if not sep:
+        raise ConfigError(f"{path}, line {number}: expected 'key = value'")
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return key.strip().lower(), value
 
 
 def validate_api_url(url: str, *, insecure: bool = False) -> str:
     """Return the URL without a trailing slash; refuse non-http(s), and plain http to anything
-    but loopback unless ``insecure`` (the api_secret would cross the network in clear)."""
+    but loopback unless ``insecure`` (the credentials would cross the network in clear)."""
     url = url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"API URL {url!r} is not an http:// or https:// URL")
     if parts.username or parts.password:
-        raise ConfigError("API URL must not contain credentials; use PUTIO_API_KEY/SECRET")
+        raise ConfigError("API URL must not contain credentials; use PUTIO_API_KEY/SECRET "
+                          "or PUTIO_TOKEN")
     if parts.query or parts.fragment:
         raise ConfigError(f"API URL {url!r} must not have a query or fragment")
     if parts.scheme == "http" and not insecure and not _is_loopback(parts.hostname):
         raise ConfigError(
-            f"API URL {url!r} is plain http to a non-local host: your api_secret would be sent "
-            "unencrypted; use https, or pass --insecure if you really mean it"
+            f"API URL {url!r} is plain http to a non-local host: your credentials would be "
+            "sent unencrypted; use https, or pass --insecure if you really mean it"
         )
     return url
 
@@ -109,6 +155,26 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _needs(api: str | None, values: Mapping[str, str]) -> bool:
+    """Does the chosen (or implied) version still lack something the file may give?"""
+    has = {key for key, value in values.items() if value}
+    if api in (None, "v1") and {"api_key", "api_secret", "api_url"} <= has:
+        return False
+    return not (api == "v2" and {"token", "api_url", "upload_url"} <= has)
+
+
+def _choose_api(values: Mapping[str, str], path: Path) -> str:
+    api = values.get("api", "").strip().lower()
+    if api:
+        if api not in API_VERSIONS:
+            raise ConfigError(f"unknown put.io API version {api!r} (from {ENV_API} or {path}); "
+                              "use v1 or v2")
+        return api
+    if values.get("api_key") and values.get("api_secret"):
+        return "v1"
+    return "v2" if values.get("token") else "v1"
+
+
 def load_settings(env: Mapping[str, str] | None = None, config_path: str | Path | None = None,
                   *, insecure: bool = False) -> Settings:
     """Settings from the environment and, for what it leaves unset, the config file.
@@ -116,25 +182,117 @@ def load_settings(env: Mapping[str, str] | None = None, config_path: str | Path 
     An explicit ``config_path`` must exist; the default one may be absent.
     """
     env = os.environ if env is None else env
-    api_key = env.get(ENV_API_KEY) or None
-    api_secret = env.get(ENV_API_SECRET) or None
-    api_url = env.get(ENV_API_URL) or None
-
+    values = {key: env.get(name) or "" for key, name in _KEYS.items()}
     path = Path(config_path) if config_path is not None else default_config_path(env)
-    file_values: dict[str, str] = {}
-    needs_file = api_key is None or api_secret is None or api_url is None
-    if needs_file and (config_path is not None or path.exists()):
-        file_values = read_config_file(path)
-    api_key = api_key or file_values.get("api_key") or None
-    api_secret = api_secret or file_values.get("api_secret") or None
-    api_url = api_url or file_values.get("api_url") or DEFAULT_API_URL
-
-    if api_key is None or api_secret is None:
-        missing = [name for name, value in (("api_key", api_key), ("api_secret", api_secret))
-                   if value is None]
+    if _needs(values["api"] or None, values) and (config_path is not None or path.exists()):
+        for key, value in read_config_file(path).items():
+            if key in values and not values[key]:
+                values[key] = value
+    api = _choose_api(values, path)
+    if api == "v1" and not (values["api_key"] and values["api_secret"]):
+        missing = [key for key in ("api_key", "api_secret") if not values[key]]
         raise ConfigError(
             f"no put.io {' and '.join(missing)}: set {ENV_API_KEY} and {ENV_API_SECRET}, "
             f"or write api_key = ... and api_secret = ... to {path} (chmod 600)"
         )
-    return Settings(api_url=validate_api_url(api_url, insecure=insecure),
-                    api_key=api_key, api_secret=api_secret)
+    if api == "v2" and not values["token"]:
+        raise ConfigError(f"no put.io OAuth token for the API v2: set {ENV_TOKEN}, or write "
+                          f"token = ... to {path} (chmod 600)")
+    return Settings(
+        api=api,
+        api_url=validate_api_url(values["api_url"] or DEFAULT_API_URLS[api], insecure=insecure),
+        api_key=values["api_key"] if api == "v1" else "",
+        api_secret=values["api_secret"] if api == "v1" else "",
+        token=values["token"] if api == "v2" else "",
+        upload_url=(validate_api_url(values["upload_url"] or DEFAULT_UPLOAD_URL,
+                                     insecure=insecure) if api == "v2" else DEFAULT_UPLOAD_URL),
+        app_id=values["app_id"] or DEFAULT_APP_ID,
+    )
+
+
+# -- changing the config file ---------------------------------------------------------------
+
+def store_token(token: str, *, path: str | Path | None = None,
+                env: Mapping[str, str] | None = None) -> Path:
+    """Write ``token = <token>`` to the config file, keeping every other line; the file is
+    created with mode 0600 (its folder 0700), an existing one that group or others can access
+    is refused. Returns the file's path."""
+    token = token.strip()
+    if not token or any(ch.isspace() or ord(ch) < 32 or ch in "'\"" for ch in token):
+        raise ConfigError("refusing to store a token that is empty or holds spaces, quotes "
+                          "or control characters")
+    return update_config({"token": token}, path=path, env=env)
+
+
+def forget_token(*, path: str | Path | None = None,
+                 env: Mapping[str, str] | None = None) -> bool:
+    """Remove the token from the config file (other lines stay); False if it had none."""
+    target = Path(path) if path is not None else default_config_path(env)
+    if not target.exists() or "token" not in read_config_file(target):
+        return False
+    update_config({"token": None}, path=target, env=env)
+    return True
+
+
+def update_config(changes: Mapping[str, str | None], *, path: str | Path | None = None,
+                  env: Mapping[str, str] | None = None) -> Path:
+    """Set (or, for None, remove) keys of the config file; comments and other keys stay.
+
+    The new text is written to a private temporary file next to it and renamed over it, so a
+    crash leaves the old file or the new one, never half of one, and the credentials are never
+    readable by others, not even for an instant.
+    """
+    target = Path(path) if path is not None else default_config_path(env)
+    for key, value in changes.items():
+        if key not in _KEYS:
+            raise ConfigError(f"unknown config key {key!r}")
+        if value is not None and ("\n" in value or "\r" in value):
+            raise ConfigError(f"a value for {key} cannot span lines")
+    lines = _existing_lines(target)
+    pending = dict(changes)
+    kept: list[str] = []
+    for number, raw in enumerate(lines, start=1):
+        key, _ = _parse_line(raw, target, number)
+        if key in changes:
+            value = pending.pop(key, None)
+            if value is not None:
+                kept.append(f"{key} = {value}")
+            continue
+        kept.append(raw)
+    kept.extend(f"{key} = {value}" for key, value in pending.items() if value is not None)
+    _write_private(target, "".join(line + "\n" for line in kept))
+    return target
+
+
+def _existing_lines(path: Path) -> list[str]:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"config file {path} is not a regular file; refusing to change it")
+    _check_private(path, st)
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+def _write_private(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".config-", dir=path.parent)  # mode 0600
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None

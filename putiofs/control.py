@@ -1,24 +1,28 @@
-"""The control folder ``/.putio/``: the rest of the API inside the mount.
+"""The control folder ``/.putio/``: the rest of the account inside the mount.
 
 ::
 
     /.putio/transfers       the active transfers (id, percent, status, name)
-    /.putio/messages        the dashboard messages
-    /.putio/subscriptions   the RSS subscriptions
+    /.putio/messages        the dashboard messages (API v1)
+    /.putio/events          the account's history (API v2)
+    /.putio/subscriptions   the RSS subscriptions (API v1)
     /.putio/user            the account and its friends
     /.putio/add             write links here (one per line) to start transfers
     /.putio/search/<query>/ the files put.io finds for <query>, readable like any file
 
-The four text files are the same text ``putiofs transfers list`` (and friends) print. They are
-generated when stat'ed and kept for ``refresh`` seconds. The kernel trusts the size it was last
-told for a while and reads no further than it, so each open handle serves exactly the snapshot
-whose size the last getattr reported; every snapshot has its own mtime, so the kernel drops
-pages cached from an older one.
+Only what the account's API version offers is there (``AccountServices.available``); the rest
+is not listed and answers ENOENT. The text files are the same text ``putiofs transfers list``
+(and friends) print. A file's text is generated when it is opened or stat'ed and reused for
+``refresh`` seconds, and at once anew after a link was added. An open handle serves one text
+from open to close (``fstat`` on it reports that text's size), and is opened with direct I/O
+(:meth:`ControlFolder.direct_io`): the kernel neither keeps its pages nor stops reading at the
+size it last heard of, so the next ``cat`` shows the newest text whole, whatever the kernel's
+attribute cache still believes.
 
-``add`` takes complete lines at each write (a final line without a newline at flush/close).
-A write fails with EINVAL if a line is not a link or put.io refuses it (by error, or by putting
-the new transfer straight into an Error state; other links of the same write are still added),
-with EIO if put.io cannot be reached or fails, and with EACCES if it refuses the credentials.
+``add`` is :mod:`putiofs.control_add` (lines, links, the 64 KiB line limit, its errnos);
+``search`` is :mod:`putiofs.control_search`. Errors of put.io reach the caller through the
+shared mapping (:mod:`putiofs.fuse_errors`); only a refused link (EINVAL), an over-long line
+(EFBIG) and a refused query (ENOENT) are decided here.
 
 The folder is not listed in the root unless ``-o show_control``, but always reachable by path.
 An item that really is called ``.putio`` in the account's root is hidden behind it.
@@ -32,35 +36,27 @@ import os
 import stat
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from cachetools import TTLCache
 
 from putiofs import names, views
 from putiofs.attributes import Attributes
 from putiofs.backend import Entry
 from putiofs.cache import Listing, split_path
-from putiofs.client import PutioClient
-from putiofs.errors import (
-    AuthenticationError,
-    BadRequestError,
-    PermissionDeniedError,
-    PutioError,
-)
+from putiofs.control_add import LineBuffer, LinkAdder
+from putiofs.control_search import Searches
+from putiofs.errors import PutioError
 from putiofs.fuse_errors import ENODATA, fail
 from putiofs.handles import HandleTable
 from putiofs.options import MountOptions
-from putiofs.v1backend import entry_from_item
+from putiofs.services import AccountServices, Service
 
 log = logging.getLogger(__name__)
 
 CONTROL_NAME = ".putio"
 ADD = "add"
 SEARCH = "search"
-_LINK_PREFIXES = ("http://", "https://", "ftp://", "magnet:")
 
 
 @dataclass(frozen=True)
@@ -79,17 +75,27 @@ class _ReadHandle:
 
 @dataclass
 class _AddHandle:
-    pending: bytearray = field(default_factory=bytearray)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lines: LineBuffer = field(default_factory=LineBuffer)
 
 
-def _generators(client: PutioClient) -> dict[str, Callable[[], str]]:
-    return {
-        "transfers": lambda: views.render_transfers(client.list_transfers()),
-        "messages": lambda: views.render_messages(client.list_messages()),
-        "subscriptions": lambda: views.render_subscriptions(client.list_subscriptions()),
-        "user": lambda: views.render_user(client.user_info(), client.friends()),
+def _generators(services: AccountServices) -> dict[str, Callable[[], str]]:
+    """The generated files this version's services allow, name -> text maker."""
+    available = services.available
+
+    def user() -> str:
+        friends = services.friends() if Service.FRIENDS in available else None
+        return views.render_user(services.account(), friends)
+
+    makers: dict[str, tuple[Service, Callable[[], str]]] = {
+        "transfers": (Service.TRANSFERS,
+                      lambda: views.render_transfers(services.list_transfers())),
+        "messages": (Service.MESSAGES, lambda: views.render_messages(services.list_messages())),
+        "events": (Service.EVENTS, lambda: views.render_events(services.list_events())),
+        "subscriptions": (Service.SUBSCRIPTIONS,
+                          lambda: views.render_subscriptions(services.list_subscriptions())),
+        "user": (Service.ACCOUNT, user),
     }
+    return {name: make for name, (service, make) in makers.items() if service in available}
 
 
 class ControlFolder:
@@ -102,26 +108,28 @@ class ControlFolder:
     seconds a search's results are reused (the mount passes its ``cache_ttl``).
     """
 
-    def __init__(self, client: PutioClient, *, attributes: Attributes,
+    def __init__(self, services: AccountServices, *, attributes: Attributes,
                  listing: Callable[[str], Listing], open_entry: Callable[[Entry, int], int],
                  handles: HandleTable, options: MountOptions, refresh: float = 2.0,
                  search_ttl: float = 30.0, max_searches: int = 64,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.client = client
+        self.services = services
         self.attributes = attributes
         self.listing = listing
         self.open_entry = open_entry
         self.options = options
         self.refresh = refresh
         self._clock = clock
-        self._generate = _generators(client)
+        self._generate = _generators(services)
         self._snapshots: dict[str, Snapshot] = {}
-        self._reported: dict[str, Snapshot] = {}
         self._name_locks = {name: threading.Lock() for name in self._generate}
-        self._searches: TTLCache[str, dict[str, Entry]] = TTLCache(
-            max_searches, max(search_ttl, 0.1), timer=clock)
+        self._fixed = sorted([*self._generate,
+                              *([ADD] if Service.TRANSFERS in services.available else []),
+                              *([SEARCH] if Service.SEARCH in services.available else [])])
+        self._searches = Searches(services, ttl=search_ttl, max_searches=max_searches,
+                                  clock=clock)
+        self._adder = LinkAdder(services, changed=lambda: self._expire("transfers"))
         self._handles = handles
-        self._handle_ids = handles.ids
         self._lock = threading.Lock()
 
     # -- what is ours ---------------------------------------------------------------------
@@ -137,6 +145,11 @@ class ControlFolder:
 
     def has_handle(self, fh: int | None) -> bool:
         return isinstance(self._handles.get(fh), _ReadHandle | _AddHandle)
+
+    def direct_io(self, fh: int | None) -> bool:
+        """Should the kernel bypass its page cache and cached size for this handle? Yes for
+        the generated files: their text changes between opens."""
+        return fh is not None and isinstance(self._handles.get(fh), _ReadHandle)
 
     # -- generated text -------------------------------------------------------------------
 
@@ -162,8 +175,15 @@ class ControlFolder:
             return new
 
     def _expire(self, name: str) -> None:
-        with self._name_locks[name]:
-            self._snapshots.pop(name, None)
+        """Make the next open or stat of ``name`` generate its text anew; the last text stays
+        the fallback should that fail."""
+        lock = self._name_locks.get(name)
+        if lock is None:
+            return
+        with lock:
+            old = self._snapshots.get(name)
+            if old is not None:
+                self._snapshots[name] = Snapshot(old.data, old.mtime_ns, float("-inf"))
 
     # -- attributes -----------------------------------------------------------------------
 
@@ -172,26 +192,28 @@ class ControlFolder:
                       parent_id="", type="folder" if is_dir else "text")
         return self.attributes.stat(entry)
 
+    def _dir_stat(self, parts: list[str]) -> dict[str, Any]:
+        st = self._base_stat("/".join(parts), is_dir=True)
+        st["st_mode"] = stat.S_IFDIR | 0o555
+        return st
+
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         parts = split_path(path)[1:]
-        if not parts or parts == [SEARCH] or (len(parts) == 2 and parts[0] == SEARCH):
+        if not parts:
+            return self._dir_stat(parts)
+        if parts[0] == SEARCH and SEARCH in self._fixed and len(parts) <= 2:
             if len(parts) == 2:
-                self._search(parts[1])  # an unsearchable query is no folder (ENOENT)
-            st = self._base_stat("/".join(parts), is_dir=True)
-            st["st_mode"] = stat.S_IFDIR | 0o555
-            return st
+                self._searches.results(parts[1])  # an unsearchable query is no folder
+            return self._dir_stat(parts)
         if len(parts) == 1 and parts[0] in self._generate:
             handle = self._handles.get(fh) if fh is not None else None
-            if isinstance(handle, _ReadHandle):
-                snap = handle.snapshot
-            else:
-                snap = self.snapshot(parts[0])
-                self._reported[parts[0]] = snap
+            snap = handle.snapshot if isinstance(handle, _ReadHandle) else \
+                self.snapshot(parts[0])
             st = self._base_stat(parts[0], is_dir=False, size=len(snap.data))
             st.update(st_mode=stat.S_IFREG | 0o444, st_mtime=snap.mtime_ns,
                       st_ctime=snap.mtime_ns)
             return st
-        if parts == [ADD]:
+        if len(parts) == 1 and parts[0] == ADD and ADD in self._fixed:
             st = self._base_stat(ADD, is_dir=False)
             st["st_mode"] = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
             return st
@@ -213,13 +235,11 @@ class ControlFolder:
     def readdir(self, path: str) -> list[str]:
         parts = split_path(path)[1:]
         if not parts:
-            return [".", "..", *sorted([ADD, SEARCH, *self._generate])]
-        if parts == [SEARCH]:
-            with self._lock:
-                queries = [names.clean(q) for q in list(self._searches.keys())]
-            return [".", "..", *sorted(set(queries))]
-        if len(parts) == 2 and parts[0] == SEARCH:
-            return [".", "..", *sorted(self._search(parts[1]))]
+            return [".", "..", *self._fixed]
+        if parts == [SEARCH] and SEARCH in self._fixed:
+            return [".", "..", *self._searches.folder_names()]
+        if len(parts) == 2 and parts[0] == SEARCH and SEARCH in self._fixed:
+            return [".", "..", *sorted(self._searches.results(parts[1]))]
         entry = self._search_entry(parts)
         if not entry.is_dir:
             raise fail(errno.ENOTDIR)
@@ -241,36 +261,19 @@ class ControlFolder:
         self.getattr(path)  # ENOENT for what does not exist
         return {}
 
-    # -- search ---------------------------------------------------------------------------
-
-    def _search(self, shown_query: str) -> dict[str, Entry]:
-        """Shown name → Entry for a query's results (cached ``search_ttl`` seconds)."""
-        query = names.to_remote(shown_query)
-        with self._lock:
-            found = self._searches.get(query)
-        if found is not None:
-            return found
-        try:
-            items = self.client.search(query)
-        except BadRequestError as exc:
-            log.debug("search %r refused: %s", query, exc)
-            raise fail(errno.ENOENT) from None
-        found = names.assign(entry_from_item(item) for item in items)  # type: ignore[assignment]
-        with self._lock:
-            self._searches[query] = found
-        return found
-
     def _search_entry(self, parts: list[str]) -> Entry:
         """The Entry at ``search/<query>/<name>[/...]``; deeper parts walk put.io folders."""
-        if len(parts) < 3 or parts[0] != SEARCH:
+        if len(parts) < 3 or parts[0] != SEARCH or SEARCH not in self._fixed:
             raise fail(errno.ENOENT)
-        entry = self._search(parts[1]).get(parts[2])
+        for part in parts[2:]:
+            names.check_length(part)
+        entry = names.lookup(self._searches.results(parts[1]), parts[2])
         if entry is None:
             raise fail(errno.ENOENT)
         for part in parts[3:]:
             if not entry.is_dir:
                 raise fail(errno.ENOTDIR)
-            child = self.listing(entry.id).by_name.get(part)
+            child = self.listing(entry.id).find(part)
             if child is None:
                 raise fail(errno.ENOENT)
             entry = child
@@ -279,10 +282,7 @@ class ControlFolder:
     # -- open, read, write ----------------------------------------------------------------
 
     def _new_handle(self, handle: _ReadHandle | _AddHandle) -> int:
-        with self._lock:
-            fh = next(self._handle_ids)
-            self._handles[fh] = handle
-        return fh
+        return self._handles.add(handle)
 
     def open(self, path: str, flags: int) -> int:
         parts = split_path(path)[1:]
@@ -290,10 +290,8 @@ class ControlFolder:
         if len(parts) == 1 and parts[0] in self._generate:
             if writing:
                 raise fail(errno.EACCES)
-            name = parts[0]
-            snap = self._reported.get(name) or self.snapshot(name)
-            return self._new_handle(_ReadHandle(snap))
-        if parts == [ADD]:
+            return self._new_handle(_ReadHandle(self.snapshot(parts[0])))
+        if len(parts) == 1 and parts[0] == ADD and ADD in self._fixed:
             if writing and self.options.read_only:
                 raise fail(errno.EROFS)
             return self._new_handle(_AddHandle())
@@ -316,98 +314,58 @@ class ControlFolder:
         raise fail(errno.EBADF)
 
     def write(self, path: str, data: bytes, offset: int, fh: int | None) -> int:
+        """Links on every complete line (see putiofs.control_add): EFBIG for bytes of a line
+        over the limit, after the complete lines of the same write were sent."""
         handle = self._handles.get(fh) if fh is not None else None
         if not isinstance(handle, _AddHandle):
             raise fail(errno.EACCES if self.owns(path) else errno.EBADF)
-        with handle.lock:
-            handle.pending += data
-            complete, newline, rest = bytes(handle.pending).rpartition(b"\n")
-            if not newline:
-                return len(data)
-            handle.pending = bytearray(rest)
-        self._add(complete)
+        with handle.lines.lock:
+            lines, overlong = handle.lines.feed(data)
+        if overlong:
+            log.warning("/.putio/add: a line longer than %d bytes was dropped (EFBIG)",
+                        handle.lines.limit)
+        if lines:
+            self._adder.add(lines)
+        if overlong:
+            raise fail(errno.EFBIG)
         return len(data)
 
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         """Only ``add`` may be truncated (shells open it with O_TRUNC); nothing else is."""
         parts = split_path(path)[1:]
-        if parts != [ADD]:
+        if parts != [ADD] or ADD not in self._fixed:
             self.getattr(path)
             raise fail(errno.EACCES)
         if self.options.read_only:
             raise fail(errno.EROFS)
         handle = self._handles.get(fh) if fh is not None else None
         if isinstance(handle, _AddHandle) and length == 0:
-            with handle.lock:
-                handle.pending.clear()
+            with handle.lines.lock:
+                handle.lines.clear()
         return 0
 
     def flush(self, path: str, fh: int) -> int:
         """Send a last line that had no newline; its failure is close()'s error."""
         handle = self._handles.get(fh)
         if isinstance(handle, _AddHandle):
-            with handle.lock:
-                rest, handle.pending = bytes(handle.pending), bytearray()
+            with handle.lines.lock:
+                rest = handle.lines.take_rest()
             if rest.strip():
-                self._add(rest)
+                self._adder.add([rest])
         return 0
 
     def release(self, path: str, fh: int) -> int:
-        with self._lock:
-            handle = self._handles.pop(fh, None)
-        if isinstance(handle, _AddHandle) and handle.pending.strip():
-            try:
-                self._add(bytes(handle.pending))
-            except OSError as exc:
-                log.warning("/.putio/add: the last line was not added: %s", exc.strerror)
+        handle = self._handles.pop(fh, None)
+        if isinstance(handle, _AddHandle):
+            rest = handle.lines.take_rest()
+            if rest.strip():
+                try:
+                    self._adder.add([rest])
+                except (OSError, PutioError) as exc:
+                    log.warning("/.putio/add: the last line was not added: %s", exc)
         return 0
 
     def destroy(self) -> None:
-        with self._lock:
-            self._handles.clear()
-
-    def _add(self, text: bytes) -> None:
-        """transfers.add for every link in ``text``; OSError(EINVAL/EIO/EACCES) on refusal."""
-        try:
-            lines = text.decode("utf-8").splitlines()
-        except UnicodeDecodeError:
-            log.warning("/.putio/add: refused bytes that are not UTF-8 text (EINVAL)")
-            raise fail(errno.EINVAL) from None
-        links = [line.strip() for line in lines
-                 if line.strip() and not line.lstrip().startswith("#")]
-        not_links = [link for link in links if not link.lower().startswith(_LINK_PREFIXES)]
-        links = [link for link in links if link not in not_links]
-        for bad in not_links:
-            log.warning("/.putio/add: %r is not a link (http, https, ftp or magnet) (EINVAL)",
-                        bad[:200])
-        if links:
-            self._send(links)
-        if not_links:
-            raise fail(errno.EINVAL)
-
-    def _send(self, links: list[str]) -> None:
-        try:
-            before = self._error_transfers()
-            after = self.client.add_transfers(links)
-        except (AuthenticationError, PermissionDeniedError) as exc:
-            log.warning("/.putio/add: put.io refused: %s (EACCES)", exc)
-            raise fail(errno.EACCES) from None
-        except BadRequestError as exc:
-            log.warning("/.putio/add: put.io refused the links: %s (EINVAL)", exc)
-            raise fail(errno.EINVAL) from None
-        except PutioError as exc:
-            log.error("/.putio/add: transfers.add failed: %s: %s (EIO)", type(exc).__name__, exc)
-            raise fail(errno.EIO) from None
-        finally:
-            self._expire("transfers")
-        failed = Counter((t.name, t.status) for t in after if t.is_error) - before
-        if failed:
-            for name, status in failed:
-                log.warning("/.putio/add: %s: %s (EINVAL)", name, status)
-            raise fail(errno.EINVAL)
-        log.info("/.putio/add: %d transfer(s) added", len(links))
-
-    def _error_transfers(self) -> Counter[tuple[str | None, str | None]]:
-        """The transfers already in error (they have no id: counted by name and status), so
-        that only new failures fail the write."""
-        return Counter((t.name, t.status) for t in self.client.list_transfers() if t.is_error)
+        """At unmount: forget this folder's handles (the account tree closes its own)."""
+        self._handles.take_all(_ReadHandle)
+        self._handles.take_all(_AddHandle)

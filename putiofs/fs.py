@@ -12,12 +12,8 @@ so it is callable directly in tests on machines without libfuse. Every operation
 :func:`putiofs.fuse_errors.fuse_call`, the one place where exceptions become errno values, and
 bounded by the mount's call deadline.
 
-Wiring (the control folder is optional; it is given what it needs from the account tree)::
-
-    tree = AccountTree(backend, options)
-    control = ControlFolder(..., attributes=tree.attributes, listing=tree.cache.listing,
-                            open_entry=tree.open_entry, handles=tree.handles, options=options)
-    operations = PutioFS(tree, control)
+Wiring: :func:`build_operations` makes the account tree and, given the account's services, the
+control folder with what it needs from the tree.
 """
 
 from __future__ import annotations
@@ -26,13 +22,15 @@ import errno
 from typing import Any
 
 from putiofs.account_tree import AccountTree, OpenFile
+from putiofs.backend import Backend
 from putiofs.cache import split_path
 from putiofs.control import ControlFolder
 from putiofs.fuse_errors import fail, fail_fast_repeats, fuse_call
 from putiofs.options import MountOptions
+from putiofs.services import AccountServices
 from putiofs.tree_ops import TreeChanges
 
-__all__ = ["MountOptions", "PutioFS"]
+__all__ = ["MountOptions", "PutioFS", "build_operations"]
 
 
 class PutioFS:
@@ -58,6 +56,11 @@ class PutioFS:
         if self.control is not None and self.control.owns(path):
             return self.control
         return None
+
+    def direct_io(self, fh: int) -> bool:
+        """Should the kernel bypass its page cache and cached size for this open handle?
+        (mount.py asks after every open.) Only for the generated /.putio files."""
+        return self.control is not None and self.control.direct_io(fh)
 
     def _guard_control(self, *paths: str) -> None:
         """Names in /.putio are fixed: mkdir, rename, unlink and rmdir there are EPERM."""
@@ -224,3 +227,18 @@ class PutioFS:
     def utimens(self, path: str, times: Any = None) -> int:
         self.tree.refuse("utimens")
         return 0
+
+
+def build_operations(backend: Backend, options: MountOptions | None = None,
+                     services: AccountServices | None = None, **control_options: Any) -> PutioFS:
+    """The FUSE operations over ``backend``; with ``services``, also ``/.putio`` (its
+    ``refresh``, ``search_ttl`` and ``clock`` may be given; ``search_ttl`` defaults to the
+    mount's ``cache_ttl``)."""
+    tree = AccountTree(backend, options)
+    if services is None:
+        return PutioFS(tree)
+    control_options.setdefault("search_ttl", tree.options.cache_ttl)
+    control = ControlFolder(services, attributes=tree.attributes, listing=tree.cache.listing,
+                            open_entry=tree.open_entry, handles=tree.handles,
+                            options=tree.options, **control_options)
+    return PutioFS(tree, control)

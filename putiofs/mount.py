@@ -173,10 +173,27 @@ def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
     return kwargs
 
 
+def with_direct_io_per_open(fuse_class: Any) -> Any:
+    """fusepy's FUSE class, plus: after each ``open``, the operations' ``direct_io(fh)`` may
+    ask the kernel to bypass its page cache and its cached file size for that handle (the
+    generated /.putio files, whose text changes between opens). fusepy sets only ``fh`` on an
+    open unless ``raw_fi``, which would change the signature of every file method."""
+
+    class PutioFuse(fuse_class):  # type: ignore[misc, valid-type]
+        def open(self, path: bytes, fip: Any) -> int:
+            result = super().open(path, fip)
+            wants = getattr(self.operations, "direct_io", None)
+            if wants is not None and wants(fip.contents.fh):
+                fip.contents.direct_io = 1
+            return result
+
+    return PutioFuse
+
+
 def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
               settings: FuseSettings, *, foreground: bool) -> None:
     """Mount and serve until unmounted (fusermount -u, SIGINT or SIGTERM)."""
-    fuse_class = load_binding()
+    fuse_class = with_direct_io_per_open(load_binding())
     try:
         fuse_class(operations, str(mountpoint), raw_fi=False, encoding=PATH_ENCODING,
                    **fuse_kwargs(options, settings, foreground=foreground))

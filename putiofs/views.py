@@ -1,7 +1,13 @@
-"""Text views of put.io's objects: aligned tables, put.io's human sizes, plain message titles.
+"""Text views of the account's objects: aligned tables, put.io's human sizes, plain message
+titles.
 
 Shared by the API commands (``putiofs transfers list`` …) and the control files of the mount
 (``/.putio/transfers`` …), so both show the same text. Nothing here prints or calls the API.
+
+Every value is shown exactly, except that what a terminal would act on is escaped (see
+:func:`escape`): a name can hold anything, and a transfer's name comes from whoever wrote the
+link (``magnet:?dn=``), so ``ESC ] 2 ; … BEL`` in it must not retitle the terminal or clear
+the screen of whoever lists the transfers.
 """
 
 from __future__ import annotations
@@ -11,9 +17,29 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from putiofs.models import Friend, Message, Subscription, Transfer, User
+from putiofs.services import Account, Friend, HistoryEvent, Message, Subscription, Transfer
 
 _TAG = re.compile(r"<[^>]*>")
+#: Backslash, C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
+_UNSAFE = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def escape(text: str) -> str:
+    """``text`` with nothing a terminal acts on: ``\\`` as ``\\\\``; newline, tab and
+    carriage return as ``\\n``, ``\\t``, ``\\r``; other control characters as ``\\xNN``
+    (C0, DEL, C1) and U+2028 / U+2029 as ``\\u2028`` / ``\\u2029``. Reversible (Python's
+    string escapes), and the identity for names without any of these."""
+    return _UNSAFE.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def human_size(size: int | None) -> str:
@@ -36,7 +62,8 @@ def plain_text(markup: str | None) -> str:
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Left-aligned columns two spaces apart; the last column is not padded."""
+    """Left-aligned columns two spaces apart; the last column is not padded (and keeps its
+    value's own trailing spaces: a name ``"sp ace "`` is shown as it is)."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
@@ -45,7 +72,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines = []
     for row in [list(headers), *cells]:
         padded = [value.ljust(widths[i]) for i, value in enumerate(row[:-1])]
-        lines.append("  ".join([*padded, row[-1]]).rstrip())
+        lines.append("  ".join([*padded, row[-1]]))
     return "\n".join(lines) + "\n"
 
 
@@ -61,7 +88,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return " ".join(str(value).split()) or "-"
+    return escape(str(value)) or "-"
 
 
 def render_transfers(transfers: list[Transfer]) -> str:
@@ -82,6 +109,16 @@ def render_messages(messages: list[Message]) -> str:
         return "no messages\n"
     rows = [(m.id, m.file_type, plain_text(m.title) or m.file_name) for m in messages]
     return table(("ID", "TYPE", "MESSAGE"), rows)
+
+
+def render_events(events: list[HistoryEvent]) -> str:
+    """The account's history, newest first (also ``/.putio/events``)."""
+    if not events:
+        return "no events\n"
+    rows = [(e.id, e.created_at, e.type,
+             e.detail or (None if e.size is None else human_size(e.size)), e.name)
+            for e in events]
+    return table(("ID", "WHEN", "TYPE", "DETAIL", "NAME"), rows)
 
 
 def render_subscriptions(subscriptions: list[Subscription]) -> str:
@@ -106,20 +143,20 @@ def _state(sub: Subscription) -> str:
     return "paused" if sub.paused else "active"
 
 
-def render_user(user: User, friends: list[Friend] | None = None) -> str:
-    """The account (never its key, secret or token), then its friends (``/.putio/user``)."""
+def render_user(account: Account, friends: list[Friend] | None = None) -> str:
+    """The account (never a credential), then its friends (``/.putio/user``)."""
 
     def size(value: int | None) -> str | None:
         return None if value is None else f"{human_size(value)} ({value} bytes)"
 
     text = fields([
-        ("user", user.user_name), ("id", user.user_id), ("name", user.name),
-        ("disk quota", size(user.disk_quota)),
-        ("disk available", size(user.disk_quota_available)),
-        ("bandwidth quota", size(user.bw_quota)),
-        ("bandwidth available", size(user.bw_quota_available)),
-        ("shared items", user.shared_items), ("shared space", size(user.shared_space)),
-        ("friends", user.friends_count if friends is None else len(friends)),
+        ("user", account.user_name), ("id", account.user_id), ("name", account.name),
+        ("disk quota", size(account.disk_quota)),
+        ("disk available", size(account.disk_quota_available)),
+        ("bandwidth quota", size(account.bw_quota)),
+        ("bandwidth available", size(account.bw_quota_available)),
+        ("shared items", account.shared_items), ("shared space", size(account.shared_space)),
+        ("friends", account.friends_count if friends is None else len(friends)),
     ])
     if friends:
         text += "\n" + render_friends(friends)

@@ -6,7 +6,7 @@ import pytest
 
 from putiofs.commands.output import human_size, table, to_json
 from putiofs.emulator import EmulatorServer
-from putiofs.models import User
+from putiofs.services import Account
 from tests.commands_cli import Cli
 
 
@@ -56,6 +56,33 @@ def test_ls_json_matches_the_api(cli: Cli, api, emulator: EmulatorServer) -> Non
     assert sorted((e["id"], e["name"], e["size"], e["is_dir"]) for e in listed) == sorted(
         (i["id"], i["name"], int(i["size"]), i["is_dir"]) for i in expected)
     assert {e["shown_name"] for e in listed} == {"Tones", "AC\u2215DC - Live.txt"}
+
+
+def test_ls_shows_names_exactly_with_control_characters_escaped(
+        cli: Cli, api, emulator: EmulatorServer) -> None:
+    """Issue 16, defect 6: `ls` folded whitespace ('sp ace ' showed as 'sp ace') and printed
+    terminal sequences raw. Tables escape (\\, \\n, \\t, \\xNN); --json is exact."""
+    renamed = {"17": "sp ace ", "16": "tab\there\nnew", "15": "\x1b]2;pwned\x07\x1b[2Jevil",
+               "14": "back\\slash \x9b1m"}
+    for item_id, name in renamed.items():
+        api(emulator, "files", "rename", {"id": item_id, "name": name})
+    result = cli("ls", "/Documents")
+    assert result.code == 0, result.err
+    for raw in ("\x1b", "\x07", "\t", "\x9b"):
+        assert raw not in result.out
+    lines = result.out.split("\n")
+    assert len(lines) == 1 + 5 + 1  # header, five items, nothing after the last newline
+    shown = {line.split()[0]: line for line in lines[1:-1]}
+    assert shown["17"].endswith("  sp ace ")
+    assert shown["16"].endswith("  tab\\there\\nnew")
+    assert shown["15"].endswith("  \\x1b]2;pwned\\x07\\x1b[2Jevil")
+    assert shown["14"].endswith("  back\\\\slash \\x9b1m")
+    as_json = {e["id"]: e for e in cli("ls", "/Documents", "--json").json()}
+    for item_id, name in renamed.items():
+        assert as_json[item_id]["name"] == as_json[item_id]["shown_name"] == name
+    # the name shown exactly is the name the mount resolves
+    assert cli("info", "/Documents/sp ace ", "--json").json()["id"] == "17"
+    assert "\x9b" not in cli("ls", "/Documents", "--json").out  # C1 escaped in JSON too
 
 
 def test_ls_missing_path_is_one_line_error(cli: Cli) -> None:
@@ -132,7 +159,7 @@ def test_human_size_as_the_spec_shows_it(size: int | None, shown: str) -> None:
 
 def test_table_aligns_and_json_drops_secrets() -> None:
     assert table(("A", "LONGER"), [("xyz", 1), (None, "b")]) == "A    LONGER\nxyz  1\n-    b\n"
-    user = User(user_id=1, user_name="me", api_key="k" * 8, api_secret="s" * 8,
-                access_token="t" * 8)
-    assert to_json(user)["user_name"] == "me"
-    assert not {"api_key", "api_secret", "access_token"} & set(to_json(user))
+    account = Account(user_id=1, user_name="me")
+    assert to_json(account)["user_name"] == "me"
+    assert not {"api_key", "api_secret", "access_token"} & set(to_json(account))
+    assert to_json({"user": "me", "token": "t" * 8, "api_secret": "s" * 8}) == {"user": "me"}

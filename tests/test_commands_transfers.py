@@ -11,7 +11,8 @@ from putiofs.client import PutioClient
 from putiofs.commands.watch import progress_line, watch
 from putiofs.config import Settings
 from putiofs.emulator import EmulatorServer
-from putiofs.models import Transfer
+from putiofs.services import Transfer
+from putiofs.v1services import V1Services
 from tests.commands_cli import Cli
 from tests.conftest import API_KEY, API_SECRET
 
@@ -56,6 +57,29 @@ def test_add_json_and_failed_link(cli: Cli) -> None:
     assert "-" in cli("transfers", "list").out.splitlines()[-1].split()[0]
 
 
+def test_list_and_watch_escape_terminal_sequences(cli: Cli) -> None:
+    """Issue 16, defect 6: a name from a magnet link's dn= reached the terminal raw."""
+    link = "magnet:?xt=urn:btih:1&dn=%1B%5D2%3Bpwned%07%1B%5B2Jevil%5Cend"
+    assert cli("transfers", "add", link).code == 0
+    listed = cli("transfers", "list")
+    assert "\x1b" not in listed.out and "\x07" not in listed.out
+    assert listed.out.splitlines()[1].endswith("  \\x1b]2;pwned\\x07\\x1b[2Jevil\\\\end")
+    assert cli("transfers", "list", "--json").json()[0]["name"] == (
+        "\x1b]2;pwned\x07\x1b[2Jevil\\end")
+    watched = cli("transfers", "watch", "--interval", "0.05")
+    assert watched.code == 0 and "\x1b" not in watched.out and "\x07" not in watched.out
+    assert watched.out.splitlines()[-1].endswith("Completed  \\x1b]2;pwned\\x07\\x1b[2Jevil\\\\end")
+
+
+def test_retry_and_clean_are_not_available_on_v1(cli: Cli) -> None:
+    retry = cli("transfers", "retry", "40")
+    assert (retry.code, retry.out) == (1, "")
+    assert retry.err == "putiofs: error: transfers retry is not available on the put.io API v1\n"
+    clean = cli("transfers", "clean")
+    assert (clean.code, clean.out) == (1, "")
+    assert clean.err == "putiofs: error: transfers clean is not available on the put.io API v1\n"
+
+
 def test_list_empty(cli: Cli) -> None:
     result = cli("transfers", "list")
     assert (result.code, result.out) == (0, "no active transfers\n")
@@ -95,7 +119,7 @@ def test_watch_redraws_in_place_on_a_terminal(server: EmulatorServer) -> None:
         first = client.add_transfers([LINK])[0].id
         second = client.add_transfers(["ftp://example.org/pub/other.tar"])[-1].id
         out = io.StringIO()
-        code = watch(client, [], interval=0.05, out=out, tty=True)
+        code = watch(V1Services(client), [], interval=0.05, out=out, tty=True)
     assert code == 0
     frames = out.getvalue().split("\x1b[2A")
     assert len(frames) >= 2
@@ -115,7 +139,7 @@ def test_watch_exits_1_when_a_watched_transfer_disappears(cli: Cli, server: Emul
             api(server, "transfers", "cancel", {"id": transfer_id})
 
         out = io.StringIO()
-        code = watch(client, [transfer_id], interval=0.01, out=out, tty=False,
+        code = watch(V1Services(client), [transfer_id], interval=0.01, out=out, tty=False,
                      sleep=cancel_then_sleep)
     assert code == 1
     assert "Gone" in out.getvalue().splitlines()[-1]
@@ -137,8 +161,8 @@ def test_watch_json_reports_the_final_state(cli: Cli) -> None:
     assert final["status"] == "Completed" and final["percent_done"] == 100
 
 
-class ScriptedClient:
-    """A client whose transfers.list answers come from a script, one per poll."""
+class ScriptedServices:
+    """Services whose list_transfers answers come from a script, one per poll."""
 
     def __init__(self, *answers: list[Transfer]) -> None:
         self.answers = list(answers)
@@ -148,13 +172,13 @@ class ScriptedClient:
 
 
 def test_watch_exits_1_when_a_transfer_fails() -> None:
-    client = ScriptedClient(
+    services = ScriptedServices(
         [Transfer("5", "a.avi", "Downloading", 40), Transfer("6", "b.avi", "Waiting", 0)],
         [Transfer("5", "a.avi", "Completed", 100),
          Transfer("6", "b.avi", "Error: Not enough disk space", None)],
     )
     out = io.StringIO()
-    code = watch(client, [], interval=0.01, out=out, tty=False)  # type: ignore[arg-type]
+    code = watch(services, [], interval=0.01, out=out, tty=False)
     assert code == 1
     assert out.getvalue().splitlines()[-1] == (
         "[" + " " * 30 + "]    -  Error: Not enough disk space  b.avi")

@@ -1,10 +1,20 @@
 """Settings: environment first, then a private config file; unsafe setups refused."""
 
 import os
+import stat
 
 import pytest
 
-from putiofs.config import DEFAULT_API_URL, Settings, default_config_path, load_settings
+from putiofs.config import (
+    DEFAULT_API_URL,
+    DEFAULT_API_URLS,
+    DEFAULT_APP_ID,
+    Settings,
+    default_config_path,
+    forget_token,
+    load_settings,
+    store_token,
+)
 from putiofs.errors import ConfigError
 
 
@@ -113,3 +123,95 @@ def test_malformed_api_urls(url):
     env = {"PUTIO_API_KEY": "k", "PUTIO_API_SECRET": "s", "PUTIO_API_URL": url}
     with pytest.raises(ConfigError):
         load_settings(env)
+
+
+# -- the API version and its credentials -----------------------------------------------------
+
+def test_key_and_secret_mean_v1_even_with_a_token(tmp_path):
+    env = {"HOME": str(tmp_path), "PUTIO_API_KEY": "k", "PUTIO_API_SECRET": "s",
+           "PUTIO_TOKEN": "TOKEN123"}
+    settings = load_settings(env)
+    assert (settings.api, settings.api_url, settings.token) == ("v1", DEFAULT_API_URL, "")
+
+
+def test_a_token_alone_means_v2_with_its_defaults(tmp_path):
+    settings = load_settings({"HOME": str(tmp_path), "PUTIO_TOKEN": "TOKEN123"})
+    assert (settings.api, settings.token, settings.api_key) == ("v2", "TOKEN123", "")
+    assert settings.api_url == DEFAULT_API_URLS["v2"] == "https://api.put.io/v2"
+    assert settings.upload_url == "https://upload.put.io"
+    assert settings.app_id == DEFAULT_APP_ID == "8993"
+
+
+def test_api_chooses_and_the_environment_overrides_the_file(tmp_path):
+    path = write_config(tmp_path / "config",
+                        "api = v2\ntoken = FILETOKEN\napi_key = k\napi_secret = s\n"
+                        "upload_url = http://127.0.0.1:9/up\napp_id = 4131\n")
+    from_file = load_settings({"HOME": str(tmp_path)}, config_path=path)
+    assert (from_file.api, from_file.token, from_file.app_id) == ("v2", "FILETOKEN", "4131")
+    assert from_file.upload_url == "http://127.0.0.1:9/up"
+    env = {"HOME": str(tmp_path), "PUTIO_API": "v1", "PUTIO_TOKEN": "ENVTOKEN"}
+    assert load_settings(env, config_path=path).api == "v1"
+    env = {"HOME": str(tmp_path), "PUTIO_TOKEN": "ENVTOKEN", "PUTIO_APP_ID": "1"}
+    overridden = load_settings(env, config_path=path)
+    assert (overridden.token, overridden.app_id) == ("ENVTOKEN", "1")
+
+
+def test_v2_without_a_token_and_an_unknown_version(tmp_path):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings({"HOME": str(tmp_path), "PUTIO_API": "v2", "PUTIO_API_KEY": "k",
+                       "PUTIO_API_SECRET": "s"})
+    assert "PUTIO_TOKEN" in str(excinfo.value) and "\n" not in str(excinfo.value)
+    with pytest.raises(ConfigError, match="use v1 or v2"):
+        load_settings({"HOME": str(tmp_path), "PUTIO_API": "v3", "PUTIO_TOKEN": "t"})
+
+
+def test_plain_http_upload_url_needs_insecure():
+    env = {"PUTIO_TOKEN": "TOKEN123", "PUTIO_UPLOAD_URL": "http://upload.put.io"}
+    with pytest.raises(ConfigError, match="--insecure"):
+        load_settings(env)
+    assert load_settings(env, insecure=True).upload_url == "http://upload.put.io"
+
+
+def test_repr_redacts_the_token():
+    text = repr(Settings("https://api.put.io/v2", api="v2", token="THETOKEN"))
+    assert "THETOKEN" not in text and "v2" in text
+
+
+# -- storing and forgetting a token ----------------------------------------------------------
+
+def test_store_token_creates_a_private_file(tmp_path):
+    env = {"HOME": str(tmp_path)}
+    path = store_token("NEWTOKEN", env=env)
+    assert path == tmp_path / ".config/putiofs/config"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    settings = load_settings(env)
+    assert (settings.api, settings.token) == ("v2", "NEWTOKEN")
+
+
+def test_store_token_keeps_the_other_lines_and_replaces_an_old_token(tmp_path):
+    path = write_config(tmp_path / "config",
+                        "# mine\napi_key = k\ntoken = OLD\napi_secret = s\n[x]\n")
+    store_token("NEWTOKEN", path=path)
+    assert path.read_text() == "# mine\napi_key = k\ntoken = NEWTOKEN\napi_secret = s\n[x]\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert forget_token(path=path)
+    assert path.read_text() == "# mine\napi_key = k\napi_secret = s\n[x]\n"
+    assert not forget_token(path=path)
+    assert not forget_token(path=tmp_path / "absent")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o660])
+def test_store_and_forget_refuse_a_file_others_can_access(tmp_path, mode):
+    path = write_config(tmp_path / "config", "api_key = k\ntoken = OLD\n", mode)
+    for change in (lambda: store_token("NEWTOKEN", path=path), lambda: forget_token(path=path)):
+        with pytest.raises(ConfigError, match="chmod 600"):
+            change()
+    assert path.read_text() == "api_key = k\ntoken = OLD\n"
+
+
+@pytest.mark.parametrize("token", ["", "two words", "line\nbreak", "'quoted'", "tab\there"])
+def test_store_token_refuses_what_would_not_read_back(tmp_path, token):
+    with pytest.raises(ConfigError):
+        store_token(token, path=tmp_path / "config")
+    assert not (tmp_path / "config").exists()

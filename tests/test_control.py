@@ -8,13 +8,12 @@ import stat
 
 import pytest
 
-from putiofs.account_tree import AccountTree
 from putiofs.client import PutioClient
 from putiofs.config import Settings
-from putiofs.control import ControlFolder
 from putiofs.emulator import EmulatorServer
-from putiofs.fs import MountOptions, PutioFS
+from putiofs.fs import MountOptions, PutioFS, build_operations
 from putiofs.v1backend import V1Backend
+from putiofs.v1services import V1Services
 from tests.conftest import API_KEY, API_SECRET
 
 
@@ -40,11 +39,8 @@ def clock() -> Clock:
 def fs(server: EmulatorServer, clock: Clock):
     settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
     client = PutioClient(settings)
-    tree = AccountTree(V1Backend(client), MountOptions())
-    control = ControlFolder(client, attributes=tree.attributes, listing=tree.cache.listing,
-                            open_entry=tree.open_entry, handles=tree.handles,
-                            options=tree.options, refresh=2.0, search_ttl=30.0, clock=clock)
-    operations = PutioFS(tree, control)
+    operations = build_operations(V1Backend(client), MountOptions(), V1Services(client),
+                                  refresh=2.0, search_ttl=30.0, clock=clock)
     yield operations
     operations.destroy("/")
     client.close()
@@ -64,19 +60,23 @@ def fail_code(call, *args) -> int:
     return exc.value.errno
 
 
-def test_an_open_handle_serves_the_snapshot_whose_size_was_reported(
+def test_each_open_serves_the_newest_text_whole_with_direct_io(
         fs: PutioFS, api, server: EmulatorServer, clock: Clock) -> None:
     reported = fs.getattr("/.putio/transfers")
     assert stat.S_ISREG(reported["st_mode"]) and reported["st_mode"] & 0o777 == 0o444
     api(server, "transfers", "add", {"links": ["http://example.com/new.iso"]})
-    clock.now += 10  # the text is stale now, but the kernel still believes the old size
-    data = read_all(fs, "/.putio/transfers")
-    assert len(data) == reported["st_size"]
-    assert b"new.iso" not in data
-    fresh = fs.getattr("/.putio/transfers")
-    assert fresh["st_mtime"] > reported["st_mtime"]
-    data = read_all(fs, "/.putio/transfers")
-    assert len(data) == fresh["st_size"] and b"new.iso" in data
+    clock.now += 10  # the text is stale now (the kernel may still believe the old size)
+    fh = fs.open("/.putio/transfers", os.O_RDONLY)
+    # the kernel reads past the size it believes only with direct I/O: the mount asks
+    assert fs.direct_io(fh)
+    data = fs.read("/.putio/transfers", 1 << 20, 0, fh)
+    assert b"new.iso" in data and len(data) > reported["st_size"]
+    assert fs.getattr("/.putio/transfers", fh)["st_size"] == len(data)
+    assert fs.getattr("/.putio/transfers")["st_mtime"] > reported["st_mtime"]
+    fs.release("/.putio/transfers", fh)
+    add = fs.open("/.putio/add", os.O_WRONLY)
+    assert not fs.direct_io(add)  # only the generated files
+    fs.release("/.putio/add", add)
 
 
 def test_text_is_reused_within_refresh(fs: PutioFS, server: EmulatorServer, api,
@@ -129,11 +129,13 @@ def test_add_refusals(fs: PutioFS, api, server: EmulatorServer) -> None:
     assert [t["name"] for t in results] == ["x", "x"]
 
 
-def test_add_when_put_io_is_unreachable_is_eio(fs: PutioFS, server: EmulatorServer) -> None:
-    fh = fs.open("/.putio/add", os.O_WRONLY)
-    server.stop()
-    fs.control.client._retries = 0  # type: ignore[union-attr]
-    assert fail_code(fs.write, "/.putio/add", b"http://example.com/a\n", 0, fh) == errno.EIO
+def test_add_when_put_io_is_unreachable_is_eio(server: EmulatorServer) -> None:
+    settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
+    with PutioClient(settings, retries=0) as client:
+        fs = build_operations(V1Backend(client), MountOptions(), V1Services(client))
+        fh = fs.open("/.putio/add", os.O_WRONLY)
+        server.stop()
+        assert fail_code(fs.write, "/.putio/add", b"http://example.com/a\n", 0, fh) == errno.EIO
 
 
 def test_generated_files_refuse_writing(fs: PutioFS) -> None:

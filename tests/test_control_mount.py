@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,83 @@ def test_writes_elsewhere_in_the_control_folder_are_refused(mount) -> None:
     assert sorted(os.listdir(control)) == ["add", "messages", "search", "subscriptions",
                                            "transfers", "user"]
     assert (mount.path / "README.txt").exists()
+
+
+# Terminal control sequences, as a magnet link's dn= can carry them: retitle, clear screen.
+HOSTILE = "\x1b]2;pwned\x07\x1b[2Jevil"
+HOSTILE_LINK = "magnet:?xt=urn:btih:1&dn=%1B%5D2%3Bpwned%07%1B%5B2Jevil"
+
+
+def test_transfers_shows_an_add_at_once(server: EmulatorServer, mount_factory, api) -> None:
+    """Issue 16, defect 12a: with the default kernel cache (5 s), the text read right after an
+    add used to be the one from before it (kernel's cached size and pages)."""
+    mount = mount_factory(server)
+    transfers = mount.path / ".putio" / "transfers"
+    assert transfers.read_text() == "no active transfers\n"  # the kernel caches this now
+    (mount.path / ".putio" / "add").write_text("http://example.com/fresh.iso\n")
+    text = transfers.read_text()
+    [listed] = results(api, server, "transfers", "list")
+    assert text.splitlines()[1].split() == [listed["id"], "0%", "Waiting", "fresh.iso"]
+    assert subprocess.run(["cat", str(transfers)], capture_output=True,
+                          check=True).stdout.decode() == text
+
+
+def test_an_over_long_line_is_efbig_and_dropped(mount, api, server: EmulatorServer) -> None:
+    """Issue 16, defect 3: 16 MiB of one line used to be buffered whole (and rescanned at every
+    write). Now the write that passes 64 KiB fails, the rest of the line is dropped as it comes,
+    and the next line is a link like any other."""
+    pid = mount.process.pid
+    rss_before = _rss_kib(pid)
+    fd = os.open(mount.path / ".putio" / "add", os.O_WRONLY)
+    try:
+        chunk = b"x" * (1 << 20)
+        accepted = 0
+        with pytest.raises(OSError) as exc:
+            for _ in range(16):
+                accepted += os.write(fd, chunk)
+        assert exc.value.errno == errno.EFBIG
+        assert accepted <= 64 * 1024
+        with pytest.raises(OSError) as exc:
+            os.write(fd, chunk)  # still the same line: still refused, not buffered
+        assert exc.value.errno == errno.EFBIG
+        with pytest.raises(OSError) as exc:
+            os.write(fd, b"yyy\nhttp://example.com/after.iso\n")  # ends it, then a link
+        assert exc.value.errno == errno.EFBIG
+        assert os.write(fd, b"http://example.com/next.iso\n") == 28
+    finally:
+        os.close(fd)
+    assert [t["name"] for t in results(api, server, "transfers", "list")] == [
+        "after.iso", "next.iso"]
+    assert _rss_kib(pid) - rss_before < 16 * 1024, "the mount kept the dropped line"
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_control_files_escape_terminal_sequences(mount, api, server: EmulatorServer) -> None:
+    """Issue 16, defect 6: a transfer's name reached the terminal raw through `cat`."""
+    results(api, server, "transfers", "add", {"links": [HOSTILE_LINK]})
+    text = (mount.path / ".putio" / "transfers").read_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert text.splitlines()[1].endswith("  \\x1b]2;pwned\\x07\\x1b[2Jevil")
+
+
+def test_search_folder_names_follow_the_name_rules(mount) -> None:
+    """Issue 16, defect 12c: a query over 255 bytes was searched and then listed."""
+    search = mount.path / ".putio" / "search"
+    for length in (256, 300):
+        with pytest.raises(OSError) as exc:
+            os.stat(search / ("q" * length))
+        assert exc.value.errno == errno.ENAMETOOLONG
+    longest = "é" * 127  # 254 bytes
+    assert (search / longest).is_dir()
+    assert (search / "a∕b").is_dir()  # '∕' stands for '/', as everywhere in the mount
+    listed = os.listdir(search)
+    assert sorted(listed) == sorted([longest, "a∕b"])
+    assert all(len(name.encode()) <= 255 for name in listed)
+    for name in listed:
+        assert (search / name).is_dir()

@@ -1,23 +1,27 @@
-"""The API at hand: a subcommand for every put.io v1 endpoint the mount does not cover.
+"""The API at hand: a subcommand for every service of the account the mount does not cover.
 
 ``putiofs.cli`` registers these with :func:`add_parsers` and runs a parsed one with
-:func:`run`. Each area is one module; each prints aligned text or, with ``--json``, the API's
-objects as JSON. Failures print one line, ``putiofs: error: <message>`` (put.io's own message
-where it sent one), and exit 1.
+:func:`run`. Each area is one module; each prints aligned text or, with ``--json``, the
+account's objects as JSON. They talk to :class:`~putiofs.services.AccountServices` and (``ls``,
+``info``) a :class:`~putiofs.backend.Backend`, both from :func:`putiofs.connect.connect`, so
+they work on any API version. Failures print one line, ``putiofs: error: <message>`` (put.io's
+own message where it sent one; ``<service> is not available on the put.io API vN`` for a
+service that version lacks), and exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from putiofs.client import PutioClient
 from putiofs.commands import files, messages, subscriptions, transfers, urls, user
-from putiofs.commands.base import CommandError
+from putiofs.commands.base import CommandError, report_error
 from putiofs.config import load_settings
+from putiofs.connect import connect
 from putiofs.errors import PutioError
 
 AREAS = (transfers, urls, messages, subscriptions, user, files)
+#: Seconds any one API call may take, retries included.
+CALL_TIMEOUT = 30.0
 
 __all__ = ["CommandError", "add_parsers", "is_api_command", "run"]
 
@@ -35,13 +39,13 @@ def is_api_command(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Run a parsed API subcommand with the configured account.
 
-    ConfigError (no credentials) is left to the caller, which reports it like every start-up
-    failure.
+    ConfigError (no credentials, an API version not supported) is left to the caller, which
+    reports it like every start-up failure.
     """
     settings = load_settings()
-    with PutioClient(settings, max_retry_time=30.0) as client:
+    with connect(settings, timeout=CALL_TIMEOUT) as connection:
         try:
-            return args.handler(client, args)
+            return args.handler(connection, args)
         except (PutioError, CommandError) as exc:
-            print(f"putiofs: error: {exc}", file=sys.stderr)
+            report_error(str(exc))
             return 1

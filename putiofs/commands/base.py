@@ -1,4 +1,4 @@
-"""What every API subcommand shares: its parser set-up and the client it runs with."""
+"""What every API subcommand shares: its parser set-up and how it reports failures."""
 
 from __future__ import annotations
 
@@ -6,15 +6,22 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from putiofs.client import PutioClient
 from putiofs.commands.output import emit, emit_json
-from putiofs.errors import PutioError
+from putiofs.connect import Connection
+from putiofs.errors import NotSupportedError, PutioError
+from putiofs.views import escape
 
-Handler = Callable[[PutioClient, argparse.Namespace], int]
+Handler = Callable[[Connection, argparse.Namespace], int]
 
 
 class CommandError(Exception):
     """A failure to report as one line (``putiofs: error: <message>``), exit status 1."""
+
+
+def report_error(message: str) -> None:
+    """``putiofs: error: <message>`` on stderr, control characters escaped (put.io's
+    messages can quote names)."""
+    print(f"putiofs: error: {escape(message)}", file=sys.stderr)
 
 
 def area(commands: argparse._SubParsersAction, name: str, help: str,
@@ -31,7 +38,7 @@ def leaf(commands: argparse._SubParsersAction, name: str, handler: Handler, help
     """One runnable (sub)command; every one of them takes ``--json``."""
     parser = commands.add_parser(name, help=help, description=description or help)
     parser.add_argument("--json", action="store_true",
-                        help="print JSON (the API's objects) instead of a table")
+                        help="print JSON (the objects themselves) instead of a table")
     parser.set_defaults(handler=handler)
     return parser
 
@@ -53,9 +60,11 @@ def for_each_id(ids: list[str], action: Callable[[str], object], *, noun: str, d
     for one in ids:
         try:
             action(one)
+        except NotSupportedError:
+            raise  # the same for every id: one line, from the caller
         except PutioError as exc:
             failed += 1
-            print(f"putiofs: error: {noun} {one}: {exc}", file=sys.stderr)
+            report_error(f"{noun} {one}: {exc}")
             continue
         succeeded.append(one)
         if not as_json:

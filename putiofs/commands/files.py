@@ -1,17 +1,23 @@
-"""``putiofs ls | search | info``: the account's files, named exactly as the mount names them."""
+"""``putiofs ls | search | info``: the account's files, named exactly as the mount names them.
+
+Paths are resolved by the mount's own cache over the account's Backend, so a name shown here
+(duplicates suffixed, ``/`` as ``∕``, …) is the name to type in the mount and back. Tables
+escape control characters and backslashes (:func:`putiofs.views.escape`); ``--json`` gives
+``name`` (put.io's) and ``shown_name`` (the mount's) exactly.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from typing import Any
 
 from putiofs import names
+from putiofs.backend import Entry
 from putiofs.cache import MetadataCache, PathNotADirectory, PathNotFound, split_path
-from putiofs.client import PutioClient
 from putiofs.commands.base import CommandError, leaf
 from putiofs.commands.output import emit, emit_json, fields, human_size, table, to_json
-from putiofs.models import Item
-from putiofs.v1backend import V1Backend
+from putiofs.connect import Connection
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -26,48 +32,53 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     info.add_argument("target", metavar="PATH|ID")
 
 
-def _resolve(client: PutioClient, path: str) -> Item:
-    """The item at a mount-style path, resolved the way the mount resolves it."""
-    cache = MetadataCache(V1Backend(client), ttl=60.0)
+def _resolve(cache: MetadataCache, path: str) -> tuple[str, Entry]:
+    """(shown name, entry) of the item at a mount-style path, resolved as the mount does."""
     try:
         entry = cache.resolve(path)
+        parts = split_path(path)
+        if not parts:
+            return "/", entry
+        parent = cache.resolve("/".join(parts[:-1]))
+        shown = next((name for name, child in cache.listing(parent.id).by_name.items()
+                      if child.id == entry.id), parts[-1])
     except PathNotFound:
         raise CommandError(f"{path}: no such file or folder") from None
     except PathNotADirectory:
         raise CommandError(f"{path}: a component of the path is not a folder") from None
-    if not split_path(path):
-        return Item(id=entry.id, name="/", type="folder", is_dir=True)
-    return client.info(entry.id)
+    except names.NameTooLong:
+        raise CommandError(f"{path}: a name in the path is longer than "
+                           f"{names.NAME_MAX} bytes") from None
+    return shown, entry
 
 
-def _named(items: list[Item]) -> list[tuple[str, Item]]:
-    """(shown name, item) sorted by shown name, duplicates named as the mount names them."""
-    return sorted(names.assign(items).items())  # type: ignore[arg-type]
+def _named(entries: Iterable[Entry]) -> list[tuple[str, Entry]]:
+    """(shown name, entry) sorted by shown name, duplicates named as the mount names them."""
+    return sorted(names.assign(entries).items())  # type: ignore[arg-type]
 
 
-def _rows(named: list[tuple[str, Item]], *, folder_column: bool = False) -> str:
+def _rows(named: list[tuple[str, Entry]], *, folder_column: bool = False) -> str:
     headers = ("ID", "SIZE", "TYPE", "NAME") if not folder_column else \
         ("ID", "SIZE", "TYPE", "FOLDER", "NAME")
     rows = []
-    for shown, item in named:
-        name = shown + "/" if item.is_dir else shown
-        row: list[Any] = [item.id, human_size(item.size), item.type]
+    for shown, entry in named:
+        name = shown + "/" if entry.is_dir else shown
+        row: list[Any] = [entry.id, human_size(entry.size), entry.type]
         if folder_column:
-            row.append(item.parent_id)
+            row.append(entry.parent_id)
         rows.append((*row, name))
     return table(headers, rows)
 
 
-def _json_named(named: list[tuple[str, Item]]) -> list[dict[str, Any]]:
-    return [{**to_json(item), "shown_name": shown} for shown, item in named]
+def _json_named(named: list[tuple[str, Entry]]) -> list[dict[str, Any]]:
+    return [{**to_json(entry), "shown_name": shown} for shown, entry in named]
 
 
-def run_ls(client: PutioClient, args: argparse.Namespace) -> int:
-    item = _resolve(client, args.path)
-    if item.is_dir:
-        named = _named(list(client.iter_folder(item.id)))
-    else:
-        named = [(split_path(args.path)[-1], item)]
+def run_ls(connection: Connection, args: argparse.Namespace) -> int:
+    cache = MetadataCache(connection.backend, ttl=60.0)
+    shown, entry = _resolve(cache, args.path)
+    named = sorted(cache.listing(entry.id).by_name.items()) if entry.is_dir else \
+        [(shown, entry)]
     if args.json:
         emit_json(_json_named(named))
     elif named:
@@ -75,10 +86,10 @@ def run_ls(client: PutioClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_search(client: PutioClient, args: argparse.Namespace) -> int:
+def run_search(connection: Connection, args: argparse.Namespace) -> int:
     if not args.query.strip():
         raise CommandError("the query is empty")
-    named = _named(client.search(args.query))
+    named = _named(connection.services.search(args.query))
     if args.json:
         emit_json(_json_named(named))
     elif named:
@@ -88,17 +99,24 @@ def run_search(client: PutioClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_info(client: PutioClient, args: argparse.Namespace) -> int:
+def run_info(connection: Connection, args: argparse.Namespace) -> int:
     target = args.target
-    item = client.info(target) if target.isdigit() else _resolve(client, target)
+    cache = MetadataCache(connection.backend, ttl=60.0)
+    if target.isdigit():
+        entry = connection.backend.lookup(target)
+        siblings = cache.listing(entry.parent_id).by_name.items() if entry.parent_id else ()
+        shown = next((name for name, child in siblings if child.id == entry.id),
+                     names.clean(entry.name))
+    else:
+        shown, entry = _resolve(cache, target)
     if args.json:
-        emit_json(item)
+        emit_json({**to_json(entry), "shown_name": shown})
         return 0
     emit(fields([
-        ("name", item.name), ("id", item.id), ("type", item.type),
-        ("size", f"{human_size(item.size)} ({item.size} bytes)"),
-        ("folder", item.parent_id), ("download url", item.download_url),
-        ("stream url", item.stream_url), ("screenshot", item.screenshot_url),
-        ("thumbnail", item.thumb_url),
+        ("name", shown), ("id", entry.id), ("type", entry.type),
+        ("size", f"{human_size(entry.size)} ({entry.size} bytes)"),
+        ("folder", entry.parent_id or None), ("download url", entry.download_url),
+        ("stream url", entry.stream_url), ("screenshot", entry.screenshot_url),
+        ("thumbnail", entry.thumb_url),
     ]))
     return 0

@@ -1,12 +1,12 @@
-"""``putiofs messages list | delete``."""
+"""``putiofs messages list | delete``: the dashboard messages (API v1)."""
 
 from __future__ import annotations
 
 import argparse
 
-from putiofs.client import PutioClient
 from putiofs.commands.base import area, for_each_id, item_id, leaf
 from putiofs.commands.output import emit, emit_json
+from putiofs.connect import Connection
 from putiofs.views import render_messages as render
 
 
@@ -17,8 +17,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     delete.add_argument("ids", nargs="+", type=item_id, metavar="ID")
 
 
-def run_list(client: PutioClient, args: argparse.Namespace) -> int:
-    messages = client.list_messages()
+def run_list(connection: Connection, args: argparse.Namespace) -> int:
+    messages = connection.services.list_messages()
     if args.json:
         emit_json(messages)
     else:
@@ -26,7 +26,7 @@ def run_list(client: PutioClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_delete(client: PutioClient, args: argparse.Namespace) -> int:
+def run_delete(connection: Connection, args: argparse.Namespace) -> int:
     """Delete each id in turn; one failure does not stop the others, but sets exit status 1."""
-    return for_each_id(args.ids, client.delete_message, noun="message", done="deleted",
-                       as_json=args.json)
+    return for_each_id(args.ids, connection.services.delete_message, noun="message",
+                       done="deleted", as_json=args.json)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from typing import Any, TextIO
 
-from putiofs.views import fields, human_size, plain_text, table
+from putiofs.views import escape, fields, human_size, plain_text, table
 
-__all__ = ["SECRET_FIELDS", "emit", "emit_json", "fields", "human_size", "plain_text", "table",
-           "to_json"]
+__all__ = ["SECRET_FIELDS", "emit", "emit_json", "escape", "fields", "human_size", "plain_text",
+           "table", "to_json"]
 
-# Fields the spec lists on objects that must never be printed (User carries the credentials).
-SECRET_FIELDS = frozenset({"access_token", "api_key", "api_secret"})
+# Fields that must never be printed, should an object ever carry them.
+SECRET_FIELDS = frozenset({"access_token", "api_key", "api_secret", "token"})
+# What JSON leaves raw with ensure_ascii=False but a terminal acts on: DEL, C1, U+2028/9.
+_RAW_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
 def to_json(value: Any) -> Any:
@@ -29,9 +32,12 @@ def to_json(value: Any) -> Any:
 
 
 def emit_json(value: Any, out: TextIO | None = None) -> None:
-    out = out or sys.stdout
-    json.dump(to_json(value), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    """``value`` as indented JSON: strings exact, every control character as a ``\\u``
+    escape (JSON escapes C0 itself; DEL and C1 are escaped here), so nothing reaches the
+    terminal raw."""
+    text = json.dumps(to_json(value), indent=2, ensure_ascii=False)
+    text = _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    (out or sys.stdout).write(text + "\n")
 
 
 def emit(text: str, out: TextIO | None = None) -> None:

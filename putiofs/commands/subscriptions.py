@@ -1,13 +1,13 @@
-"""``putiofs subscriptions list | info | create | edit | pause | delete``."""
+"""``putiofs subscriptions list | info | create | edit | pause | delete``: RSS feeds (API v1)."""
 
 from __future__ import annotations
 
 import argparse
 
-from putiofs.client import PutioClient
 from putiofs.commands.base import area, item_id, leaf
 from putiofs.commands.output import emit, emit_json
-from putiofs.models import Subscription
+from putiofs.connect import Connection
+from putiofs.services import Subscription, SubscriptionFields
 from putiofs.views import render_subscription as render_one
 from putiofs.views import render_subscriptions as render
 
@@ -50,8 +50,14 @@ def _show(sub: Subscription, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_list(client: PutioClient, args: argparse.Namespace) -> int:
-    subscriptions = client.list_subscriptions()
+def _fields(args: argparse.Namespace) -> SubscriptionFields:
+    return SubscriptionFields(title=args.title, url=args.url, do_filters=args.do_filters,
+                              dont_filters=args.dont_filters, parent_folder_id=args.folder,
+                              paused=args.paused)
+
+
+def run_list(connection: Connection, args: argparse.Namespace) -> int:
+    subscriptions = connection.services.list_subscriptions()
     if args.json:
         emit_json(subscriptions)
     else:
@@ -59,28 +65,20 @@ def run_list(client: PutioClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_info(client: PutioClient, args: argparse.Namespace) -> int:
-    return _show(client.subscription_info(args.id), args)
+def run_info(connection: Connection, args: argparse.Namespace) -> int:
+    return _show(connection.services.subscription(args.id), args)
 
 
-def run_create(client: PutioClient, args: argparse.Namespace) -> int:
-    sub = client.create_subscription(args.title, args.url, do_filters=args.do_filters,
-                                     dont_filters=args.dont_filters,
-                                     parent_folder_id=args.folder, paused=args.paused)
-    return _show(sub, args)
+def run_create(connection: Connection, args: argparse.Namespace) -> int:
+    return _show(connection.services.create_subscription(_fields(args)), args)
 
 
-def run_edit(client: PutioClient, args: argparse.Namespace) -> int:
-    sub = client.edit_subscription(args.id, title=args.title, url=args.url,
-                                   do_filters=args.do_filters, dont_filters=args.dont_filters,
-                                   parent_folder_id=args.folder, paused=args.paused)
-    return _show(sub, args)
+def run_edit(connection: Connection, args: argparse.Namespace) -> int:
+    return _show(connection.services.edit_subscription(args.id, _fields(args)), args)
 
 
-def run_pause(client: PutioClient, args: argparse.Namespace) -> int:
-    sub = client.pause_subscription(args.id)
-    if sub is None:  # a server that answers the toggle without the subscription
-        sub = client.subscription_info(args.id)
+def run_pause(connection: Connection, args: argparse.Namespace) -> int:
+    sub = connection.services.toggle_subscription(args.id)
     if args.json:
         emit_json(sub)
     else:
@@ -88,8 +86,8 @@ def run_pause(client: PutioClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_delete(client: PutioClient, args: argparse.Namespace) -> int:
-    client.delete_subscription(args.id)
+def run_delete(connection: Connection, args: argparse.Namespace) -> int:
+    connection.services.delete_subscription(args.id)
     if args.json:
         emit_json({"deleted": args.id})
     else:

@@ -1,13 +1,13 @@
-"""``putiofs transfers list | add | cancel | watch``."""
+"""``putiofs transfers list | add | cancel | watch | retry | clean``."""
 
 from __future__ import annotations
 
 import argparse
 
-from putiofs.client import PutioClient
 from putiofs.commands import watch
 from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf
 from putiofs.commands.output import emit, emit_json
+from putiofs.connect import Connection
 from putiofs.views import render_transfers as render
 
 
@@ -27,10 +27,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                          help="the transfers to watch (default: every active one)")
     watcher.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                          help="seconds between polls (default 2)")
+    retry = leaf(actions, "retry", run_retry, "retry failed transfers by id (API v2)")
+    retry.add_argument("ids", nargs="+", type=item_id, metavar="ID")
+    leaf(actions, "clean", run_clean, "clear finished transfers from the list (API v2)")
 
 
-def run_list(client: PutioClient, args: argparse.Namespace) -> int:
-    transfers = client.list_transfers()
+def run_list(connection: Connection, args: argparse.Namespace) -> int:
+    transfers = connection.services.list_transfers()
     if args.json:
         emit_json(transfers)
     else:
@@ -38,25 +41,40 @@ def run_list(client: PutioClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_add(client: PutioClient, args: argparse.Namespace) -> int:
+def run_add(connection: Connection, args: argparse.Namespace) -> int:
     links = [link.strip() for link in args.links if link.strip()]
     if not links:
         raise CommandError("no link given")
-    transfers = client.add_transfers(links)
+    added = connection.services.add_transfers(links)
     if args.json:
-        emit_json(transfers)
+        emit_json(added.transfers)
     else:
-        emit(render(transfers))
+        emit(render(added.transfers))
     return 0
 
 
-def run_cancel(client: PutioClient, args: argparse.Namespace) -> int:
+def run_cancel(connection: Connection, args: argparse.Namespace) -> int:
     """Cancel each id in turn; one failure does not stop the others, but sets exit status 1."""
-    return for_each_id(args.ids, client.cancel_transfer, noun="transfer", done="cancelled",
-                       as_json=args.json)
+    return for_each_id(args.ids, connection.services.cancel_transfer, noun="transfer",
+                       done="cancelled", as_json=args.json)
 
 
-def run_watch(client: PutioClient, args: argparse.Namespace) -> int:
+def run_retry(connection: Connection, args: argparse.Namespace) -> int:
+    return for_each_id(args.ids, connection.services.retry_transfer, noun="transfer",
+                       done="retried", as_json=args.json)
+
+
+def run_clean(connection: Connection, args: argparse.Namespace) -> int:
+    cleaned = connection.services.clean_transfers()
+    if args.json:
+        emit_json({"cleaned": cleaned})
+    else:
+        emit(f"cleared {len(cleaned)} finished transfer(s)\n")
+    return 0
+
+
+def run_watch(connection: Connection, args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise CommandError("--interval must be a positive number of seconds")
-    return watch.watch(client, args.ids, interval=args.interval, as_json=args.json)
+    return watch.watch(connection.services, args.ids, interval=args.interval,
+                       as_json=args.json)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from putiofs.client import PutioClient
 from putiofs.commands.base import CommandError, area, leaf
-from putiofs.commands.output import emit, emit_json, human_size, table
+from putiofs.commands.output import emit, emit_json, escape, human_size, table
+from putiofs.connect import Connection
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -22,8 +22,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                          help="the text to search (default: standard input, '-')")
 
 
-def run_analyze(client: PutioClient, args: argparse.Namespace) -> int:
-    result = client.analyze_urls(args.urls)
+def run_analyze(connection: Connection, args: argparse.Namespace) -> int:
+    result = connection.services.analyze_links(args.urls)
     if args.json:
         emit_json(result)
     else:
@@ -49,13 +49,13 @@ def _read_text(name: str) -> str:
         raise CommandError(f"cannot read {name}: {exc.strerror}") from None
 
 
-def run_extract(client: PutioClient, args: argparse.Namespace) -> int:
+def run_extract(connection: Connection, args: argparse.Namespace) -> int:
     text = _read_text(args.file)
     if not text.strip():
         raise CommandError("the text is empty")
-    urls = client.extract_urls(text)
+    urls = connection.services.extract_links(text)
     if args.json:
         emit_json(urls)
     else:
-        emit("".join(f"{url}\n" for url in urls))
+        emit("".join(f"{escape(url)}\n" for url in urls))
     return 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from putiofs.client import PutioClient
 from putiofs.commands.base import area, leaf
 from putiofs.commands.output import emit, emit_json
+from putiofs.connect import Connection
 from putiofs.views import render_friends
 from putiofs.views import render_user as render
 
@@ -17,17 +17,17 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     leaf(actions, "friends", run_friends, "your friends and the folders they share with you")
 
 
-def run_info(client: PutioClient, args: argparse.Namespace) -> int:
-    user = client.user_info()
+def run_info(connection: Connection, args: argparse.Namespace) -> int:
+    account = connection.services.account()
     if args.json:
-        emit_json(user)
+        emit_json(account)
     else:
-        emit(render(user))
+        emit(render(account))
     return 0
 
 
-def run_friends(client: PutioClient, args: argparse.Namespace) -> int:
-    friends = client.friends()
+def run_friends(connection: Connection, args: argparse.Namespace) -> int:
+    friends = connection.services.friends()
     if args.json:
         emit_json(friends)
     else:

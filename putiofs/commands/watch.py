@@ -2,7 +2,8 @@
 
 On a terminal the bars are redrawn in place (cursor up, erase line), each cut to the
 terminal's width so that no line wraps and the redraw stays aligned. Anywhere else (a pipe,
-a log file) a line is printed only when a transfer's status or percentage changes.
+a log file) a line is printed only when a transfer's status or percentage changes. Names and
+statuses are escaped as in every table (:func:`putiofs.views.escape`).
 """
 
 from __future__ import annotations
@@ -11,23 +12,25 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from putiofs.client import PutioClient
 from putiofs.commands.base import CommandError
 from putiofs.commands.output import emit_json
-from putiofs.models import Transfer
+from putiofs.services import Transfer
+from putiofs.views import escape
 
 BAR_WIDTH = 30
 GONE = "Gone (no longer listed)"
 
 
+class TransferLister(Protocol):
+    """What watching needs of :class:`~putiofs.services.AccountServices`."""
+
+    def list_transfers(self) -> list[Transfer]: ...
+
+
 def is_finished(transfer: Transfer | None) -> bool:
-    return transfer is None or transfer.is_error or _completed(transfer)
-
-
-def _completed(transfer: Transfer) -> bool:
-    return (transfer.status or "").strip().lower() == "completed"
+    return transfer is None or transfer.is_error or transfer.is_completed
 
 
 def progress_line(transfer_id: str, transfer: Transfer | None) -> str:
@@ -35,7 +38,7 @@ def progress_line(transfer_id: str, transfer: Transfer | None) -> str:
     if transfer is None:
         return f"[{' ' * BAR_WIDTH}]    -  {GONE}  (transfer {transfer_id})"
     percent = transfer.percent_done
-    if _completed(transfer):
+    if transfer.is_completed:
         percent = 100
     if percent is None:
         bar, shown = " " * BAR_WIDTH, "   -"
@@ -43,7 +46,7 @@ def progress_line(transfer_id: str, transfer: Transfer | None) -> str:
         percent = max(0, min(100, percent))
         filled = BAR_WIDTH * percent // 100
         bar, shown = "#" * filled + "-" * (BAR_WIDTH - filled), f"{percent:3d}%"
-    return f"[{bar}] {shown}  {transfer.status or '-'}  {transfer.name or '-'}"
+    return f"[{bar}] {shown}  {escape(transfer.status or '-')}  {escape(transfer.name or '-')}"
 
 
 class _Display:
@@ -69,7 +72,7 @@ class _Display:
         self.out.flush()
 
 
-def watch(client: PutioClient, ids: Sequence[str], *, interval: float = 2.0,
+def watch(services: TransferLister, ids: Sequence[str], *, interval: float = 2.0,
           as_json: bool = False, out: TextIO | None = None, tty: bool | None = None,
           sleep: Callable[[float], None] = time.sleep) -> int:
     """Poll ``transfers.list`` every ``interval`` seconds until the watched transfers are all
@@ -79,7 +82,7 @@ def watch(client: PutioClient, ids: Sequence[str], *, interval: float = 2.0,
     """
     out = out or sys.stdout
     tty = out.isatty() if tty is None else tty
-    transfers = client.list_transfers()
+    transfers = services.list_transfers()
     if ids:
         known = {t.id for t in transfers}
         missing = [i for i in ids if i not in known]
@@ -103,7 +106,7 @@ def watch(client: PutioClient, ids: Sequence[str], *, interval: float = 2.0,
         if all(is_finished(t) for t in current):
             break
         sleep(interval)
-        transfers = client.list_transfers()
+        transfers = services.list_transfers()
     if as_json:
         emit_json(current, out)
-    return 0 if all(t is not None and _completed(t) for t in current) else 1
+    return 0 if all(t is not None and t.is_completed for t in current) else 1

@@ -1,0 +1,129 @@
+"""``/.putio/add``: every complete line written is a link to start a transfer of.
+
+A line may be at most :data:`MAX_LINE` bytes (64 KiB): links are short, and a magnet link with
+a long tracker list is a few KiB. The write that takes a line past that fails at once with
+EFBIG ("File too large"), and so does every later write until that line's newline: its bytes
+are dropped as they arrive, never kept, and the lines after it are read as usual. Each byte is
+looked at once: only the new data of a write is searched for newlines, and what is kept
+between writes is at most one line.
+
+Which lines are links: ``http://``, ``https://``, ``ftp://`` and ``magnet:``, case-insensitive;
+blank lines and ``#`` comments are skipped. A write fails with EINVAL when one of its lines is
+something else (or not UTF-8), or put.io refuses a link (by error, or by putting the new
+transfer straight into an Error state) -- the other links of the same write are still added.
+Other failures of put.io are answered by the shared mapping (:mod:`putiofs.fuse_errors`):
+EACCES for refused credentials, EIO for the rest.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+from collections.abc import Callable
+
+from putiofs.errors import BadRequestError
+from putiofs.fuse_errors import fail
+from putiofs.services import AccountServices
+
+log = logging.getLogger("putiofs.control")
+
+MAX_LINE = 64 * 1024
+LINK_PREFIXES = ("http://", "https://", "ftp://", "magnet:")
+
+
+class LineBuffer:
+    """Splits written bytes into complete lines, keeping at most ``limit`` bytes of the line
+    not yet complete; a longer line is dropped up to its newline."""
+
+    def __init__(self, limit: int = MAX_LINE) -> None:
+        self.limit = limit
+        self.lock = threading.Lock()
+        self._pending = bytearray()
+        self._discarding = False
+
+    def feed(self, data: bytes) -> tuple[list[bytes], bool]:
+        """The lines ``data`` completes, and whether any of its bytes belonged to a line over
+        the limit (and were dropped)."""
+        lines: list[bytes] = []
+        overlong = False
+        start = 0
+        while start <= len(data):
+            newline = data.find(b"\n", start)
+            end = len(data) if newline < 0 else newline
+            if self._discarding:
+                overlong = overlong or end > start or newline >= 0
+            elif len(self._pending) + end - start > self.limit:
+                overlong = True
+                self._pending.clear()
+                self._discarding = True
+            else:
+                self._pending += data[start:end]
+            if newline < 0:
+                break
+            if not self._discarding:
+                lines.append(bytes(self._pending))
+            self._pending.clear()
+            self._discarding = False
+            start = newline + 1
+        return lines, overlong
+
+    def take_rest(self) -> bytes:
+        """The last line, written without a newline (at close); the buffer starts afresh."""
+        rest = b"" if self._discarding else bytes(self._pending)
+        self.clear()
+        return rest
+
+    def clear(self) -> None:
+        self._pending.clear()
+        self._discarding = False
+
+
+class LinkAdder:
+    """Turns lines into transfers; ``changed`` is called after every attempt (the transfer
+    list may differ now)."""
+
+    def __init__(self, services: AccountServices, changed: Callable[[], None]) -> None:
+        self.services = services
+        self._changed = changed
+
+    def add(self, lines: list[bytes]) -> None:
+        """Start a transfer for each link; OSError(EINVAL) if a line is no link or put.io
+        refuses one, after the others were sent; put.io's other failures as they are."""
+        links: list[str] = []
+        refused = False
+        for raw in lines:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                log.warning("/.putio/add: refused a line that is not UTF-8 text (EINVAL)")
+                refused = True
+                continue
+            for line in text.splitlines():
+                link = line.strip()
+                if not link or link.startswith("#"):
+                    continue
+                if link.lower().startswith(LINK_PREFIXES):
+                    links.append(link)
+                else:
+                    log.warning("/.putio/add: %r is not a link (http, https, ftp or magnet) "
+                                "(EINVAL)", link[:200])
+                    refused = True
+        if links:
+            self._send(links)
+        if refused:
+            raise fail(errno.EINVAL)
+
+    def _send(self, links: list[str]) -> None:
+        try:
+            added = self.services.add_transfers(links)
+        except BadRequestError as exc:  # a refusal of these links, not of the request
+            log.warning("/.putio/add: put.io refused the links: %s (EINVAL)", exc)
+            raise fail(errno.EINVAL) from None
+        finally:
+            self._changed()
+        for transfer in added.failed:
+            log.warning("/.putio/add: %s: %s (EINVAL)", transfer.name, transfer.status)
+        if added.failed:
+            raise fail(errno.EINVAL)
+        log.info("/.putio/add: %d transfer(s) added", len(links))

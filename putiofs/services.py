@@ -1,0 +1,240 @@
+"""What the account offers beyond the file tree, whatever the API version.
+
+The file tree is :class:`putiofs.backend.Backend`; everything else -- transfers, the dashboard
+messages (v1) or history events (v2), RSS subscriptions (v1), the account and its friends,
+search, link analysis -- is :class:`AccountServices`. Its results are the version-neutral models
+below, so :mod:`putiofs.control`, :mod:`putiofs.views` and :mod:`putiofs.commands` work unchanged
+on any version; each version's adapter (``putiofs.v1services`` for v1) converts its own answers.
+
+A version that lacks a service leaves it out of :attr:`AccountServices.available` and raises
+:class:`~putiofs.errors.NotSupportedError` (message from :func:`not_supported`) if it is called
+anyway: a command prints that message as its one error line; the control folder does not list
+the file at all.
+
+Field names follow put.io's v1 objects where the meaning is the same, so ``--json`` output
+stays what it was; none of these models ever carries a credential or a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from putiofs.backend import Entry
+from putiofs.errors import NotSupportedError
+
+
+class Service(Enum):
+    """One service of :class:`AccountServices`; the value is how messages name it."""
+
+    TRANSFERS = "transfers"
+    TRANSFER_RETRY = "transfers retry"
+    TRANSFER_CLEAN = "transfers clean"
+    MESSAGES = "messages"
+    EVENTS = "events"
+    SUBSCRIPTIONS = "subscriptions"
+    ACCOUNT = "user info"
+    FRIENDS = "user friends"
+    SEARCH = "search"
+    LINK_ANALYSIS = "urls analyze"
+    LINK_EXTRACTION = "urls extract"
+
+
+def not_supported(service: Service, version: str) -> NotSupportedError:
+    """The error a version raises for a service it lacks: ``<service> is not available on the
+    put.io API <version>``."""
+    return NotSupportedError(f"{service.value} is not available on the put.io API {version}")
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A download put.io runs for the account.
+
+    ``status`` is human text in v1's words ("Waiting", "Downloading", "Completed",
+    "Error: <reason>"); adapters of other versions word theirs the same way. ``id`` and
+    ``percent_done`` may be None (v1 lists a transfer that failed at once without an id).
+    """
+
+    id: str | None
+    name: str | None = None
+    status: str | None = None
+    percent_done: int | None = None
+    size: int | None = None
+    source: str | None = None
+    file_id: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return (self.status or "").strip().lower().startswith("error")
+
+    @property
+    def is_completed(self) -> bool:
+        return (self.status or "").strip().lower() == "completed"
+
+
+@dataclass(frozen=True)
+class TransfersAdded:
+    """The answer to adding links: ``transfers`` as put.io lists them afterwards (v1: every
+    active transfer; a version that answers per link: the new ones), and ``failed``, the new
+    transfers put.io put straight into an error state (the link cannot be fetched)."""
+
+    transfers: list[Transfer]
+    failed: list[Transfer]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A dashboard message (v1). ``title`` is put.io's HTML."""
+
+    id: int | None
+    title: str | None = None
+    description: str | None = None
+    file_name: str | None = None
+    file_type: str | None = None
+    importance: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """An entry of the account's history (v2): an upload, a finished or failed transfer, ...
+    ``name`` is the file's or transfer's name, ``detail`` an error text where there is one."""
+
+    id: int | None
+    type: str | None = None
+    created_at: str | None = None
+    name: str | None = None
+    size: int | None = None
+    file_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An RSS subscription. Filters are comma-separated words."""
+
+    id: int | None
+    url: str | None = None
+    name: str | None = None
+    do_filters: str | None = None
+    dont_filters: str | None = None
+    parent_folder_id: int | None = None
+    last_update_time: str | None = None
+    next_update_time: str | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class SubscriptionFields:
+    """What to set when creating or editing a subscription; None leaves a field as it is."""
+
+    title: str | None = None
+    url: str | None = None
+    do_filters: str | None = None
+    dont_filters: str | None = None
+    parent_folder_id: str | None = None
+    paused: bool | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """The account: who, and its quotas in bytes (None where the API does not say)."""
+
+    user_id: int | None
+    user_name: str | None = None
+    name: str | None = None
+    friends_count: int | None = None
+    disk_quota: int | None = None
+    disk_quota_available: int | None = None
+    disk_used: int | None = None
+    bw_quota: int | None = None
+    bw_quota_available: int | None = None
+    shared_items: int | None = None
+    shared_space: int | None = None
+
+
+@dataclass(frozen=True)
+class Friend:
+    """A friend; ``dir_id`` is the folder they share with the account, if any."""
+
+    id: str | None
+    name: str | None = None
+    dir_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What put.io can fetch from one link; ``urls`` are a multipart download's parts."""
+
+    url: str | None = None
+    name: str | None = None
+    dl_handler: str | None = None
+    type_name: str | None = None
+    file_size: int | None = None
+    human_size: str | None = None
+    error: str | None = None
+    urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkAnalysis:
+    """The analysed links, and the free disk and bandwidth where put.io reports them."""
+
+    urls: tuple[LinkInfo, ...]
+    disk_avail: int | None = None
+    bw_avail: int | None = None
+
+
+class AccountServices(Protocol):
+    """Everything of an account beyond its file tree. Every method raises the exceptions of
+    :mod:`putiofs.errors`; one whose service is not in :attr:`available` raises
+    NotSupportedError."""
+
+    #: The services this version offers.
+    available: frozenset[Service]
+
+    def list_transfers(self) -> list[Transfer]: ...
+
+    def add_transfers(self, links: Sequence[str]) -> TransfersAdded:
+        """Start downloading each link. Never repeated blindly (it would add twice)."""
+
+    def cancel_transfer(self, transfer_id: str) -> None: ...
+
+    def retry_transfer(self, transfer_id: str) -> Transfer: ...
+
+    def clean_transfers(self) -> list[str]:
+        """Clear finished transfers from the list; the ids cleared."""
+
+    def list_messages(self) -> list[Message]: ...
+
+    def delete_message(self, message_id: str) -> None: ...
+
+    def list_events(self) -> list[HistoryEvent]: ...
+
+    def list_subscriptions(self) -> list[Subscription]: ...
+
+    def subscription(self, subscription_id: str) -> Subscription: ...
+
+    def create_subscription(self, fields: SubscriptionFields) -> Subscription:
+        """Subscribe (``title`` and ``url`` required). Never repeated blindly."""
+
+    def edit_subscription(self, subscription_id: str,
+                          fields: SubscriptionFields) -> Subscription: ...
+
+    def toggle_subscription(self, subscription_id: str) -> Subscription:
+        """Pause an active subscription or resume a paused one; the subscription after."""
+
+    def delete_subscription(self, subscription_id: str) -> None: ...
+
+    def account(self) -> Account: ...
+
+    def friends(self) -> list[Friend]: ...
+
+    def search(self, query: str) -> list[Entry]:
+        """The account's files whose names match ``query``."""
+
+    def analyze_links(self, links: Sequence[str]) -> LinkAnalysis: ...
+
+    def extract_links(self, text: str) -> list[str]:
+        """The links put.io finds in a text."""

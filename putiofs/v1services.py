@@ -1,0 +1,167 @@
+"""The account services of put.io's v1 API (``putiofs.client.PutioClient``), as the
+version-neutral models of :mod:`putiofs.services`.
+
+v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events and
+no transfer retry or clean-up (those raise NotSupportedError).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from putiofs import models
+from putiofs.backend import Entry
+from putiofs.client import PutioClient
+from putiofs.services import (
+    Account,
+    Friend,
+    HistoryEvent,
+    LinkAnalysis,
+    LinkInfo,
+    Message,
+    Service,
+    Subscription,
+    SubscriptionFields,
+    Transfer,
+    TransfersAdded,
+    not_supported,
+)
+from putiofs.v1backend import entry_from_item
+
+VERSION = "v1"
+
+
+class V1Services:
+    """:class:`~putiofs.services.AccountServices` over a v1 client (shared with the Backend)."""
+
+    available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
+                                      Service.TRANSFER_CLEAN}
+
+    def __init__(self, client: PutioClient) -> None:
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"V1Services({self.client!r})"
+
+    # -- transfers ------------------------------------------------------------------------
+
+    def list_transfers(self) -> list[Transfer]:
+        return [_transfer(t) for t in self.client.list_transfers()]
+
+    def add_transfers(self, links: Sequence[str]) -> TransfersAdded:
+        """v1 answers with every active transfer, and one that failed at once is listed with
+        no id, so the new failures are what is in error now but was not before the call."""
+        before = _errors(self.client.list_transfers())
+        after = [_transfer(t) for t in self.client.add_transfers(links)]
+        new_errors = Counter((t.name, t.status) for t in after if t.is_error) - before
+        failed = []
+        for transfer in after:
+            key = (transfer.name, transfer.status)
+            if transfer.is_error and new_errors[key] > 0:
+                new_errors[key] -= 1
+                failed.append(transfer)
+        return TransfersAdded(transfers=after, failed=failed)
+
+    def cancel_transfer(self, transfer_id: str) -> None:
+        self.client.cancel_transfer(transfer_id)
+
+    def retry_transfer(self, transfer_id: str) -> Transfer:
+        raise not_supported(Service.TRANSFER_RETRY, VERSION)
+
+    def clean_transfers(self) -> list[str]:
+        raise not_supported(Service.TRANSFER_CLEAN, VERSION)
+
+    # -- messages and events --------------------------------------------------------------
+
+    def list_messages(self) -> list[Message]:
+        return [Message(id=m.id, title=m.title, description=m.description,
+                        file_name=m.file_name, file_type=m.file_type, importance=m.importance)
+                for m in self.client.list_messages()]
+
+    def delete_message(self, message_id: str) -> None:
+        self.client.delete_message(message_id)
+
+    def list_events(self) -> list[HistoryEvent]:
+        raise not_supported(Service.EVENTS, VERSION)
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def list_subscriptions(self) -> list[Subscription]:
+        return [_subscription(s) for s in self.client.list_subscriptions()]
+
+    def subscription(self, subscription_id: str) -> Subscription:
+        return _subscription(self.client.subscription_info(subscription_id))
+
+    def create_subscription(self, fields: SubscriptionFields) -> Subscription:
+        if not fields.title or not fields.url:
+            raise ValueError("a subscription needs a title and a URL")
+        return _subscription(self.client.create_subscription(
+            fields.title, fields.url, do_filters=fields.do_filters,
+            dont_filters=fields.dont_filters, parent_folder_id=fields.parent_folder_id,
+            paused=fields.paused))
+
+    def edit_subscription(self, subscription_id: str,
+                          fields: SubscriptionFields) -> Subscription:
+        return _subscription(self.client.edit_subscription(
+            subscription_id, title=fields.title, url=fields.url, do_filters=fields.do_filters,
+            dont_filters=fields.dont_filters, parent_folder_id=fields.parent_folder_id,
+            paused=fields.paused))
+
+    def toggle_subscription(self, subscription_id: str) -> Subscription:
+        toggled = self.client.pause_subscription(subscription_id)
+        if toggled is None:  # a server that answers the toggle without the subscription
+            toggled = self.client.subscription_info(subscription_id)
+        return _subscription(toggled)
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        self.client.delete_subscription(subscription_id)
+
+    # -- the account ----------------------------------------------------------------------
+
+    def account(self) -> Account:
+        user = self.client.user_info()
+        used = None
+        if user.disk_quota is not None and user.disk_quota_available is not None:
+            used = max(user.disk_quota - user.disk_quota_available, 0)
+        return Account(user_id=user.user_id, user_name=user.user_name, name=user.name,
+                       friends_count=user.friends_count, disk_quota=user.disk_quota,
+                       disk_quota_available=user.disk_quota_available, disk_used=used,
+                       bw_quota=user.bw_quota, bw_quota_available=user.bw_quota_available,
+                       shared_items=user.shared_items, shared_space=user.shared_space)
+
+    def friends(self) -> list[Friend]:
+        return [Friend(id=f.id, name=f.name, dir_id=f.dir_id) for f in self.client.friends()]
+
+    # -- files and links ------------------------------------------------------------------
+
+    def search(self, query: str) -> list[Entry]:
+        return [entry_from_item(item) for item in self.client.search(query)]
+
+    def analyze_links(self, links: Sequence[str]) -> LinkAnalysis:
+        result = self.client.analyze_urls(links)
+        return LinkAnalysis(
+            urls=tuple(LinkInfo(url=u.url, name=u.name, dl_handler=u.dl_handler,
+                                type_name=u.type_name, file_size=u.file_size,
+                                human_size=u.human_size, error=u.error, urls=u.urls)
+                       for u in result.urls),
+            disk_avail=result.disk_avail, bw_avail=result.bw_avail)
+
+    def extract_links(self, text: str) -> list[str]:
+        return self.client.extract_urls(text)
+
+
+def _transfer(transfer: models.Transfer) -> Transfer:
+    return Transfer(id=transfer.id, name=transfer.name, status=transfer.status,
+                    percent_done=transfer.percent_done)
+
+
+def _errors(transfers: list[models.Transfer]) -> Counter[tuple[str | None, str | None]]:
+    return Counter((t.name, t.status) for t in transfers if t.is_error)
+
+
+def _subscription(sub: models.Subscription) -> Subscription:
+    return Subscription(id=sub.id, url=sub.url, name=sub.name, do_filters=sub.do_filters,
+                        dont_filters=sub.dont_filters, parent_folder_id=sub.parent_folder_id,
+                        last_update_time=sub.last_update_time,
+                        next_update_time=sub.next_update_time, paused=sub.paused)

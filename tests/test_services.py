@@ -1,0 +1,128 @@
+"""The seam between the core and an API version: AccountServices, the factory, and that the
+control folder, the views and the commands never reach past them."""
+
+from __future__ import annotations
+
+import ast
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from putiofs.client import PutioClient
+from putiofs.config import Settings
+from putiofs.connect import ConnectError, connect, open_for_mount
+from putiofs.emulator import EmulatorServer
+from putiofs.errors import ConfigError, NotSupportedError
+from putiofs.fs import MountOptions, build_operations
+from putiofs.services import Service, not_supported
+from putiofs.v1backend import V1Backend
+from putiofs.v1services import V1Services
+from tests.commands_cli import Cli
+from tests.conftest import API_KEY, API_SECRET
+
+PACKAGE = Path(__file__).resolve().parent.parent / "putiofs"
+VERSION_MODULES = {"putiofs.client", "putiofs.models", "putiofs.v1backend", "putiofs.v1services"}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(
+    [*PACKAGE.glob("control*.py"), PACKAGE / "views.py", *PACKAGE.glob("commands/*.py")]),
+    ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_version_neutral_modules_name_no_version(path: Path) -> None:
+    assert not _imports(path) & VERSION_MODULES
+
+
+def test_the_factory_refuses_v2_clearly() -> None:
+    settings = Settings("https://api.put.io/v2", api="v2", token="TOKEN123")
+    with pytest.raises(ConfigError) as excinfo:
+        connect(settings)
+    assert str(excinfo.value).startswith("the put.io API v2 is not supported yet")
+    assert "TOKEN123" not in str(excinfo.value)
+
+
+def test_a_command_on_v2_is_one_line(emulator: EmulatorServer, monkeypatch, capsys) -> None:
+    cli = Cli(emulator, monkeypatch, capsys)
+    monkeypatch.setenv("PUTIO_API", "v2")
+    monkeypatch.setenv("PUTIO_TOKEN", "TOKEN123")
+    result = cli("transfers", "list")
+    assert result.code == 1 and result.out == ""
+    assert result.err.startswith("putiofs: error: the put.io API v2 is not supported yet")
+    assert len(result.err.splitlines()) == 1
+
+
+def test_open_for_mount_says_what_is_wrong(emulator: EmulatorServer) -> None:
+    with open_for_mount(Settings(emulator.base_url, API_KEY, API_SECRET), timeout=5) as ok:
+        assert [e.name for e in ok.backend.list_folder("0")]
+        assert ok.services.account().user_name
+    with pytest.raises(ConnectError, match="refused the credentials .*PUTIO_API_KEY"):
+        open_for_mount(Settings(emulator.base_url, API_KEY, "wrong"), timeout=5)
+
+
+class WithoutMessagesAndSubscriptions:
+    """v1's services as a version that lacks messages and subscriptions offers them."""
+
+    def __init__(self, inner: V1Services) -> None:
+        self.inner = inner
+        self.available = inner.available - {Service.MESSAGES, Service.SUBSCRIPTIONS}
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def list_messages(self):
+        raise not_supported(Service.MESSAGES, "v2")
+
+    def list_subscriptions(self):
+        raise not_supported(Service.SUBSCRIPTIONS, "v2")
+
+
+def test_control_files_of_a_missing_service_are_not_there(emulator: EmulatorServer) -> None:
+    with PutioClient(Settings(emulator.base_url, API_KEY, API_SECRET)) as client:
+        services = WithoutMessagesAndSubscriptions(V1Services(client))
+        fs = build_operations(V1Backend(client), MountOptions(), services)
+        assert fs.readdir("/.putio") == [".", "..", "add", "search", "transfers", "user"]
+        for name in ("messages", "subscriptions"):
+            for call, args in ((fs.getattr, ()), (fs.open, (os.O_RDONLY,)),
+                               (fs.listxattr, ())):
+                with pytest.raises(OSError) as exc:
+                    call(f"/.putio/{name}", *args)
+                assert exc.value.errno == errno.ENOENT
+        fh = fs.open("/.putio/user", os.O_RDONLY)
+        assert b"friends:" in fs.read("/.putio/user", 1 << 16, 0, fh)
+        fs.release("/.putio/user", fh)
+
+
+def test_v1_lacks_events_retry_and_clean(emulator: EmulatorServer) -> None:
+    with PutioClient(Settings(emulator.base_url, API_KEY, API_SECRET)) as client:
+        services = V1Services(client)
+        for call, args, label in ((services.list_events, (), "events"),
+                                  (services.retry_transfer, ("1",), "transfers retry"),
+                                  (services.clean_transfers, (), "transfers clean")):
+            with pytest.raises(NotSupportedError) as exc:
+                call(*args)
+            assert str(exc.value) == f"{label} is not available on the put.io API v1"
+        assert Service.EVENTS not in services.available
+        assert {Service.MESSAGES, Service.SUBSCRIPTIONS, Service.SEARCH} <= services.available
+
+
+def test_v1_add_reports_only_the_new_failures(emulator: EmulatorServer) -> None:
+    with PutioClient(Settings(emulator.base_url, API_KEY, API_SECRET)) as client:
+        services = V1Services(client)
+        first = services.add_transfers(["http://host.invalid/x", "http://example.com/ok.iso"])
+        assert [t.name for t in first.failed] == ["x"]
+        second = services.add_transfers(["http://host.invalid/x"])
+        assert [t.name for t in second.failed] == ["x"]  # a new failure of the same name
+        assert [t.name for t in second.transfers if t.is_error] == ["x", "x"]
+        third = services.add_transfers(["http://example.com/fine.iso"])
+        assert third.failed == []
