@@ -5,10 +5,14 @@ JSON ``{api_key, api_secret, params}``, so the credentials travel only in the bo
 URL or an access log. Redirects are not followed: a 307 would re-send that body to wherever
 the redirect points.
 
-Retries: connection failures, timeouts, 5xx, 429 and garbled answers are retried with
-exponential backoff and full jitter (at least Retry-After on 429), within a bounded number of
-attempts and a bounded total time (``max_retry_time``, and the calling thread's
-:mod:`putiofs.deadline`, which also clips each request's timeouts) -- but only for calls that
+Transport: requests go through :func:`putiofs.http.new_session`, so each one ends by the
+call's deadline as a whole (headers and body, even from a server that trickles bytes). That
+deadline is the calling thread's :mod:`putiofs.deadline` (a FUSE call's ``--timeout``), never
+later than ``max_retry_time`` from the start of the call.
+
+Retries follow :class:`putiofs.retry.RetryPolicy`: connection failures, timeouts, 5xx, 429 and
+garbled answers are retried with exponential backoff and full jitter (at least what a 429 asks
+for), within a bounded number of attempts and the call's deadline -- but only for calls that
 are safe to repeat. A call that
 creates something (``files.create_dir``, ``transfers.add``, ``subscriptions.create``) gets
 exactly one attempt: when a request times out we cannot know whether put.io already acted on
@@ -25,7 +29,6 @@ every answer leniently in either shape.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
@@ -33,11 +36,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from putiofs import deadline as call_deadline
 from putiofs.config import Settings
@@ -52,6 +53,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.http import new_session
 from putiofs.logs import register_secret
 from putiofs.models import (
     FILETYPE_NAMES,
@@ -68,6 +70,7 @@ from putiofs.models import (
     flatten_dirmap,
     to_str,
 )
+from putiofs.retry import Backoff, RetryPolicy, rate_limit_wait
 
 log = logging.getLogger(__name__)
 
@@ -120,23 +123,15 @@ class PutioClient:
         register_secret(settings.api_secret)
         self._base = settings.api_url.rstrip("/")
         self._timeout = timeout
-        self._retries = max(0, retries)
-        self._backoff = backoff
-        self._max_backoff = max_backoff
-        self._max_retry_time = max_retry_time
-        self._max_retry_after = max_retry_after
-        self._sleep = sleep
-        self._clock = clock
-        self._rng = rng
+        self._policy = RetryPolicy(attempts=max(0, retries) + 1,
+                                   backoff=Backoff(backoff, max_backoff, rng),
+                                   max_time=max_retry_time, max_retry_after=max_retry_after,
+                                   sleep=sleep, clock=clock)
         self._dialect: str | None = None if dialect == "auto" else dialect
         self._dialect_lock = threading.Lock()
         self._owns_session = session is None
         if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size,
-                                  max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+            session = new_session(pool_size)
         self.session: requests.Session = session
 
     def __repr__(self) -> str:
@@ -177,41 +172,10 @@ class PutioClient:
         ``repeatable`` allows retries; ``gone_is_done`` turns a NotFoundError on a repeated
         attempt into success (a delete whose first attempt did reach the server).
         """
-        attempts = self._retries + 1 if repeatable else 1
-        deadline = self._clock() + self._max_retry_time
-        attempt = 0
-        while True:
-            if call_deadline.expired():
-                raise TransportError(f"{service}.{method}: out of time for this call")
-            try:
-                return self._call_once(service, method, params or {})
-            except NotFoundError:
-                if gone_is_done and attempt > 0:
-                    return None
-                raise
-            except (TransportError, ServerError, RateLimitedError) as exc:
-                attempt += 1
-                if attempt >= attempts or not _is_temporary(exc):
-                    raise
-                delay = self._retry_delay(attempt, exc)
-                left = call_deadline.remaining()
-                if (delay is None or self._clock() + delay > deadline
-                        or (left is not None and delay >= left)):
-                    raise
-                log.info("%s.%s: %s, retry %d/%d in %.2fs", service, method,
-                         type(exc).__name__, attempt, attempts - 1, delay)
-                self._sleep(delay)
-
-    def _retry_delay(self, attempt: int, exc: PutioError) -> float | None:
-        """Full jitter: uniform in [0, min(max_backoff, backoff * 2**(attempt-1))]; None if a
-        Retry-After is longer than we are willing to wait."""
-        ceiling = min(self._max_backoff, self._backoff * (2 ** (attempt - 1)))
-        delay = self._rng() * ceiling
-        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-            if exc.retry_after > self._max_retry_after:
-                return None
-            delay = max(delay, exc.retry_after)
-        return delay
+        with call_deadline.within(self._policy.max_time):
+            return self._policy.run(lambda: self._call_once(service, method, params or {}),
+                                    what=f"{service}.{method}", repeatable=repeatable,
+                                    gone_is_done=gone_is_done)
 
     def _call_once(self, service: str, method: str, params: Mapping[str, Any]) -> Any:
         body = json.dumps({
@@ -253,7 +217,7 @@ class PutioClient:
             raise AuthenticationError(message or f"{where}: HTTP {status}", status=status)
         if status == 429:
             raise RateLimitedError(message or f"{where}: rate limited (HTTP 429)", status=status,
-                                   retry_after=parse_retry_after(response.headers))
+                                   retry_after=rate_limit_wait(response.headers))
         if status >= 500:
             raise ServerError(message or f"{where}: HTTP {status}", status=status)
         if status == 404:
@@ -511,14 +475,6 @@ def _is_envelope(envelope: Mapping[str, Any]) -> bool:
     return True
 
 
-def _is_temporary(exc: PutioError) -> bool:
-    """Worth another attempt: no answer, 429, 5xx, or a garbled (truncated, non-JSON) answer.
-    A redirect is not: it would come back the same."""
-    if isinstance(exc, ServerError):
-        return exc.status is None or not 300 <= exc.status < 400
-    return isinstance(exc, TransportError | RateLimitedError)
-
-
 def classify_error(message: str, *, status: int | None = None) -> PutioError:
     """Map put.io's ``error_message`` to the exception a caller can act on."""
     text = message.lower()
@@ -531,25 +487,6 @@ def classify_error(message: str, *, status: int | None = None) -> PutioError:
     if _PERMISSION_WORDS.search(text):
         return PermissionDeniedError(message, status=status)
     return BadRequestError(message, status=status)
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP-date; None if absent/bad."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _dicts(results: Any) -> list[Mapping[str, Any]]:
