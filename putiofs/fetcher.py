@@ -243,6 +243,9 @@ class RangeFetcher:
                 # str(exc) would carry the URL and its token: name the type only.
                 raise _Retry(TransportError(
                     f"{self._label}: GET from byte {start} failed: {type(exc).__name__}")) from None
+            if self._watch.fired:   # headers cut short by the watchdog: not an answer
+                answer.close()
+                self._out_of_time()
             status = answer.status_code
             if direct is not None and status in (401, 403, 404, 410):
                 answer.close()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import logging
 import socket
 import threading
 import time
@@ -149,6 +150,19 @@ watchdog = _dog
 _local = threading.local()
 
 
+class _QuietWhenCut(logging.Filter):
+    """urllib3 logs a warning with a traceback (and the URL) when headers end early; when the
+    watchdog cut them, the caller gets a TransportError instead and the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        watch: Watch | None = getattr(_local, "current", None)
+        return not (watch is not None and watch.fired
+                    and str(record.msg).startswith("Failed to parse headers"))
+
+
+logging.getLogger("urllib3.connection").addFilter(_QuietWhenCut())
+
+
 @contextlib.contextmanager
 def guard(watch: Watch | None = None) -> Iterator[Watch | None]:
     """Arm ``watch`` (default: this thread's own) at this thread's deadline for the block and
@@ -237,12 +251,21 @@ class DeadlineSession(requests.Session):
             raise requests.Timeout("out of time for this call before the request was sent")
         with guard() as watch:
             try:
-                return super().send(request, **kwargs)
+                response = super().send(request, **kwargs)
             except requests.RequestException:
                 if watch is not None and watch.fired:
-                    raise requests.Timeout("the call's deadline passed during the request",
-                                           request=request) from None
+                    raise _cut(request) from None
                 raise
+            if watch is not None and watch.fired:
+                # http.client takes a connection shut down half-way through the headers for
+                # their end: what arrived is not an answer
+                response.close()
+                raise _cut(request)
+            return response
+
+
+def _cut(request: requests.PreparedRequest) -> requests.Timeout:
+    return requests.Timeout("the call's deadline passed during the request", request=request)
 
 
 def _clip_timeout(timeout: Any) -> Any:
