@@ -35,16 +35,19 @@ import logging
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from putiofs import deadline
 
-__all__ = ["Watch", "guard", "new_session", "watchdog"]
+__all__ = ["Watch", "direct_pool", "guard", "new_session", "session_headers", "watchdog"]
 
 
 class Watch:
@@ -283,3 +286,59 @@ def new_session(pool_size: int = 16) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+# -- the direct urllib3 path of the stream fetcher -------------------------------------------
+
+
+_direct_cache: weakref.WeakKeyDictionary[requests.Session, dict[str, Any]] = (
+    weakref.WeakKeyDictionary())
+_direct_lock = threading.Lock()
+_UNDECIDED = object()
+
+
+def direct_pool(session: requests.Session, url: str) -> Any:
+    """The urllib3 connection pool requests would use for ``url``, or None to go through
+    ``session.get`` (proxy, custom adapter, session auth or cookies). Decided once per host.
+
+    Requests' own per-call work (environment proxies, hooks, cookie jars) costs more than a
+    loopback Range GET (about 0.9 ms against 0.5 ms), so the stream fetcher sends its GETs
+    straight through this pool where that is what requests would do anyway."""
+    parts = urlsplit(url)
+    key = f"{parts.scheme}://{parts.netloc}".lower()
+    with _direct_lock:
+        per_session = _direct_cache.setdefault(session, {})
+        decided = per_session.get(key, _UNDECIDED)
+    if decided is _UNDECIDED:
+        decided = _decide_direct(session, url)
+        with _direct_lock:
+            per_session[key] = decided
+    if decided is None:
+        return None
+    pool = decided[4]
+    if pool is None or pool.pool is None:  # not fetched yet, or closed by the pool manager
+        adapter, prepared, verify, cert = decided[:4]
+        pool = decided[4] = adapter.get_connection_with_tls_context(prepared, verify, None, cert)
+    return pool
+
+
+def _decide_direct(session: requests.Session, url: str) -> list[Any] | None:
+    try:
+        adapter = session.get_adapter(url)
+    except requests.RequestException:
+        return None
+    if (type(adapter) not in (HTTPAdapter, WatchedAdapter)
+            or not hasattr(adapter, "get_connection_with_tls_context")
+            or session.auth is not None or len(session.cookies) or session.hooks.get("response")):
+        return None
+    env = session.merge_environment_settings(url, {}, None, None, None)
+    if select_proxy(url, env.get("proxies") or {}):
+        return None
+    base = urlsplit(url)
+    prepared = requests.Request("GET", f"{base.scheme}://{base.netloc}/").prepare()
+    return [adapter, prepared, env.get("verify", True), env.get("cert"), None]
+
+
+def session_headers(session: requests.Session) -> dict[str, str]:
+    """The session's default headers, without those set to None."""
+    return {k: v for k, v in session.headers.items() if v is not None}
