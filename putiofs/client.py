@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,14 +41,10 @@ import requests
 
 from putiofs import deadline as call_deadline
 from putiofs.config import Settings
+from putiofs.envelope import classify_error as classify_error  # re-exported
+from putiofs.envelope import decode, results_of
 from putiofs.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
     NotFoundError,
-    PermissionDeniedError,
-    PutioError,
-    RateLimitedError,
     ServerError,
     TransportError,
 )
@@ -70,7 +65,7 @@ from putiofs.models import (
     flatten_dirmap,
     to_str,
 )
-from putiofs.retry import Backoff, RetryPolicy, rate_limit_wait
+from putiofs.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +73,6 @@ Dialect = Literal["doc", "legacy", "auto"]
 
 DEFAULT_TIMEOUT = (5.0, 30.0)
 DEFAULT_PAGE_SIZE = 2000  # what put.io's own v1 client library asked for
-
-_AUTH_WORDS = re.compile(r"api[_ ]?key|api[_ ]?secret|auth|credential|login|unauthori[sz]ed")
-_NOT_FOUND_WORDS = re.compile(r"not found|no such|does not exist|doesn't exist")
-_CONFLICT_WORDS = re.compile(r"own subtree|into itself|not a folder")
-_PERMISSION_WORDS = re.compile(r"permission|forbidden|not allowed")
-_UNKNOWN_CALL_WORDS = re.compile(r"method|service|param")
-
 
 class PutioClient:
     """A client for put.io's v1 API.
@@ -205,52 +193,11 @@ class PutioClient:
         elapsed = time.monotonic() - started
         log.debug("%s.%s params=%s status=%d elapsed=%.3fs", service, method, dict(params),
                   response.status_code, elapsed)
-        envelope = _decode(content)
-        return self._interpret(service, method, response, envelope)
-
-    def _interpret(self, service: str, method: str, response: requests.Response,
-                   envelope: Mapping[str, Any] | None) -> Any:
-        status = response.status_code
-        where = f"{service}.{method}"
-        message = self._error_message(envelope)
-        if status in (401, 403):
-            raise AuthenticationError(message or f"{where}: HTTP {status}", status=status)
-        if status == 429:
-            raise RateLimitedError(message or f"{where}: rate limited (HTTP 429)", status=status,
-                                   retry_after=rate_limit_wait(response.headers))
-        if status >= 500:
-            raise ServerError(message or f"{where}: HTTP {status}", status=status)
-        if status == 404:
-            if message and _UNKNOWN_CALL_WORDS.search(message.lower()):
-                raise BadRequestError(message, status=status)
-            raise NotFoundError(message or f"{where}: not found (HTTP 404)", status=status)
-        if 300 <= status < 400:
-            raise ServerError(f"{where}: unexpected redirect (HTTP {status}), not followed",
-                              status=status)
-        if envelope is None or not _is_envelope(envelope):
-            cls = BadRequestError if 400 <= status < 500 else ServerError
-            raise cls(f"{where}: the answer (HTTP {status}) was not a valid put.io envelope",
-                      status=status)
-        if not _is_success(envelope.get("error")):
-            raise classify_error(message or f"{where}: put.io reported an error", status=status)
-        if status >= 400:
-            raise BadRequestError(message or f"{where}: HTTP {status}", status=status)
-        self._note_dialect(envelope)
-        response_part = envelope.get("response")
-        if response_part is None:
-            return None
-        return response_part.get("results")
-
-    def _error_message(self, envelope: Mapping[str, Any] | None) -> str | None:
-        if envelope is None:
-            return None
-        message = envelope.get("error_message")
-        if not message:
-            error = envelope.get("error")
-            message = error if isinstance(error, str) else None
-        if not message:
-            return None
-        return self._redact(str(message))
+        envelope = decode(content)
+        results = results_of(f"{service}.{method}", response.status_code, response.headers,
+                             envelope, self._redact)
+        self._note_dialect(envelope)  # type: ignore[arg-type]  # a success had an envelope
+        return results
 
     def _redact(self, text: str) -> str:
         for secret in (self._settings.api_secret, self._settings.api_key):
@@ -450,43 +397,6 @@ class PutioClient:
         if code not in FILETYPE_NAMES:
             raise ValueError(f"unknown item type {type!r}; one of {', '.join(FILETYPES)}")
         return code if self.detect_dialect() == "legacy" else FILETYPE_NAMES[code]
-
-
-def _decode(content: bytes) -> Mapping[str, Any] | None:
-    """The JSON envelope, or None. Bytes that are not UTF-8 (a name stored by some old client)
-    become U+FFFD instead of failing the whole answer."""
-    try:
-        data = json.loads(content.decode("utf-8", errors="replace"))
-    except (ValueError, RecursionError):
-        return None
-    return data if isinstance(data, Mapping) else None
-
-
-def _is_success(error: Any) -> bool:
-    return error is None or error is False or (isinstance(error, int) and error == 0)
-
-
-def _is_envelope(envelope: Mapping[str, Any]) -> bool:
-    if "error" not in envelope and "response" not in envelope:
-        return False
-    response = envelope.get("response")
-    if _is_success(envelope.get("error")):
-        return response is None or isinstance(response, Mapping)
-    return True
-
-
-def classify_error(message: str, *, status: int | None = None) -> PutioError:
-    """Map put.io's ``error_message`` to the exception a caller can act on."""
-    text = message.lower()
-    if _AUTH_WORDS.search(text):
-        return AuthenticationError(message, status=status)
-    if _NOT_FOUND_WORDS.search(text):
-        return NotFoundError(message, status=status)
-    if _CONFLICT_WORDS.search(text):
-        return ConflictError(message, status=status)
-    if _PERMISSION_WORDS.search(text):
-        return PermissionDeniedError(message, status=status)
-    return BadRequestError(message, status=status)
 
 
 def _dicts(results: Any) -> list[Mapping[str, Any]]:
