@@ -237,7 +237,7 @@ class RangeFetcher:
                 # str(exc) would carry the URL and its token: name the type only.
                 raise _Retry(TransportError(
                     f"{self._label}: GET from byte {start} failed: {type(exc).__name__}")) from None
-            if self._watch.fired:   # headers cut short by the watchdog: not an answer
+            if deadline.expired():   # headers cut short by the watchdog: not an answer
                 answer.close()
                 self._out_of_time()
             status = answer.status_code
@@ -372,8 +372,9 @@ class RangeFetcher:
         return left
 
     def _out_of_time(self) -> None:
-        """After a failed socket operation: was it the deadline (the watchdog) that ended it?"""
-        if self._watch.fired or deadline.expired():
+        """After a failed socket operation: was it the deadline (the watchdog) that ended it?
+        (The watchdog fires only once the deadline has passed.)"""
+        if deadline.expired():
             self._target = None
             raise TransportError(f"{self._label}: out of time for this read")
 

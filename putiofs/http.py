@@ -169,19 +169,15 @@ logging.getLogger("urllib3.connection").addFilter(_QuietWhenCut())
 @contextlib.contextmanager
 def guard(watch: Watch | None = None) -> Iterator[Watch | None]:
     """Arm ``watch`` (default: this thread's own) at this thread's deadline for the block and
-    make it the one that pool connections taken in the block are noted in. Without a deadline
-    nothing is armed. Nested guards keep the outer watch armed."""
+    make it the one that pool connections taken in the block are noted in; yields the watch
+    in charge, None when there is no deadline. Nested guards keep the outer watch armed."""
     outer: Watch | None = getattr(_local, "current", None)
-    if watch is None:
-        watch = outer or _thread_watch()
     at = deadline.at()
-    if watch is outer or at is None:
-        _local.current = watch if at is not None else outer
-        try:
-            yield watch
-        finally:
-            _local.current = outer
+    if at is None or (outer is not None and watch in (None, outer)):
+        yield outer
         return
+    if watch is None:
+        watch = _thread_watch()
     watch.arm(at)
     _local.current = watch
     try:

@@ -29,7 +29,7 @@ from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.emulator.faults import RandomFaults
 from putiofs.errors import TransportError
-from putiofs.http import new_session
+from putiofs.http import Watch, new_session
 from putiofs.reader import StreamReader
 from tests.mounting import requires_fuse
 
@@ -131,6 +131,54 @@ def outcome_within(limit: float, call: Callable[[], object]) -> tuple[object, fl
     thread.join(limit)
     assert not thread.is_alive(), f"still running after {limit:g} s"
     return box[0], time.monotonic() - started
+
+
+# -- the watchdog -----------------------------------------------------------------------
+
+
+class FakeConn:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+
+def test_the_watchdog_cuts_a_blocked_read_of_an_armed_watch_only():
+    cut_a, cut_b = socket.socketpair()
+    kept_a, kept_b = socket.socketpair()
+    cut, kept, returned = Watch(), Watch(), Watch()
+    cut.attach(FakeConn(cut_a))
+    kept.attach(FakeConn(kept_a))
+    back_a, back_b = socket.socketpair()
+    back = FakeConn(back_a)
+    returned.attach(back)
+    returned.detach(back)                     # given back to the pool before its deadline
+    soon = time.monotonic() + 0.3
+    for watch in (cut, kept, returned):
+        watch.arm(soon)
+    kept.disarm()                             # its request ended in time
+    result, took = outcome_within(SLACK, lambda: cut_a.recv(1))
+    assert result == b"" and cut.fired        # the blocked recv saw the connection end
+    time.sleep(0.3)
+    kept_b.send(b"x")
+    assert kept_a.recv(1) == b"x" and not kept.fired
+    back.sock.settimeout(0.2)
+    with pytest.raises(TimeoutError):         # still open: nobody shut it down
+        back.sock.recv(1)
+    for sock in (cut_a, cut_b, kept_a, kept_b, back_a, back_b):
+        sock.close()
+
+
+def test_arming_again_with_a_later_time_postpones_the_cut():
+    a, b = socket.socketpair()
+    watch = Watch()
+    watch.attach(FakeConn(a))
+    watch.arm(time.monotonic() + 0.2)
+    watch.arm(time.monotonic() + 30)          # the next read of the same stream
+    time.sleep(0.5)
+    b.send(b"y")
+    assert a.recv(1) == b"y" and not watch.fired
+    watch.disarm()
+    a.close()
+    b.close()
 
 
 # -- the API client ---------------------------------------------------------------------
