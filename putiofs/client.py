@@ -5,10 +5,14 @@ JSON ``{api_key, api_secret, params}``, so the credentials travel only in the bo
 URL or an access log. Redirects are not followed: a 307 would re-send that body to wherever
 the redirect points.
 
-Retries: connection failures, timeouts, 5xx, 429 and garbled answers are retried with
-exponential backoff and full jitter (at least Retry-After on 429), within a bounded number of
-attempts and a bounded total time (``max_retry_time``, and the calling thread's
-:mod:`putiofs.deadline`, which also clips each request's timeouts) -- but only for calls that
+Transport: requests go through :func:`putiofs.http.new_session`, so each one ends by the
+call's deadline as a whole (headers and body, even from a server that trickles bytes). That
+deadline is the calling thread's :mod:`putiofs.deadline` (a FUSE call's ``--timeout``), never
+later than ``max_retry_time`` from the start of the call.
+
+Retries follow :class:`putiofs.retry.RetryPolicy`: connection failures, timeouts, 5xx, 429 and
+garbled answers are retried with exponential backoff and full jitter (at least what a 429 asks
+for), within a bounded number of attempts and the call's deadline -- but only for calls that
 are safe to repeat. A call that
 creates something (``files.create_dir``, ``transfers.add``, ``subscriptions.create``) gets
 exactly one attempt: when a request times out we cannot know whether put.io already acted on
@@ -25,33 +29,26 @@ every answer leniently in either shape.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from putiofs import deadline as call_deadline
 from putiofs.config import Settings
+from putiofs.envelope import classify_error as classify_error  # re-exported
+from putiofs.envelope import decode, results_of
 from putiofs.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
     NotFoundError,
-    PermissionDeniedError,
-    PutioError,
-    RateLimitedError,
     ServerError,
     TransportError,
 )
+from putiofs.http import new_session
 from putiofs.logs import register_secret
 from putiofs.models import (
     FILETYPE_NAMES,
@@ -69,6 +66,7 @@ from putiofs.models import (
     flatten_dirmap,
     to_str,
 )
+from putiofs.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +74,6 @@ Dialect = Literal["doc", "legacy", "auto"]
 
 DEFAULT_TIMEOUT = (5.0, 30.0)
 DEFAULT_PAGE_SIZE = 2000  # what put.io's own v1 client library asked for
-
-_AUTH_WORDS = re.compile(r"api[_ ]?key|api[_ ]?secret|auth|credential|login|unauthori[sz]ed")
-_NOT_FOUND_WORDS = re.compile(r"not found|no such|does not exist|doesn't exist")
-_CONFLICT_WORDS = re.compile(r"own subtree|into itself|not a folder")
-_PERMISSION_WORDS = re.compile(r"permission|forbidden|not allowed")
-_UNKNOWN_CALL_WORDS = re.compile(r"method|service|param")
-
 
 class PutioClient:
     """A client for put.io's v1 API.
@@ -121,23 +112,15 @@ class PutioClient:
         register_secret(settings.api_secret)
         self._base = settings.api_url.rstrip("/")
         self._timeout = timeout
-        self._retries = max(0, retries)
-        self._backoff = backoff
-        self._max_backoff = max_backoff
-        self._max_retry_time = max_retry_time
-        self._max_retry_after = max_retry_after
-        self._sleep = sleep
-        self._clock = clock
-        self._rng = rng
+        self._policy = RetryPolicy(attempts=max(0, retries) + 1,
+                                   backoff=Backoff(backoff, max_backoff, rng),
+                                   max_time=max_retry_time, max_retry_after=max_retry_after,
+                                   sleep=sleep, clock=clock)
         self._dialect: str | None = None if dialect == "auto" else dialect
         self._dialect_lock = threading.Lock()
         self._owns_session = session is None
         if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size,
-                                  max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+            session = new_session(pool_size)
         self.session: requests.Session = session
 
     def __repr__(self) -> str:
@@ -178,41 +161,10 @@ class PutioClient:
         ``repeatable`` allows retries; ``gone_is_done`` turns a NotFoundError on a repeated
         attempt into success (a delete whose first attempt did reach the server).
         """
-        attempts = self._retries + 1 if repeatable else 1
-        deadline = self._clock() + self._max_retry_time
-        attempt = 0
-        while True:
-            if call_deadline.expired():
-                raise TransportError(f"{service}.{method}: out of time for this call")
-            try:
-                return self._call_once(service, method, params or {})
-            except NotFoundError:
-                if gone_is_done and attempt > 0:
-                    return None
-                raise
-            except (TransportError, ServerError, RateLimitedError) as exc:
-                attempt += 1
-                if attempt >= attempts or not _is_temporary(exc):
-                    raise
-                delay = self._retry_delay(attempt, exc)
-                left = call_deadline.remaining()
-                if (delay is None or self._clock() + delay > deadline
-                        or (left is not None and delay >= left)):
-                    raise
-                log.info("%s.%s: %s, retry %d/%d in %.2fs", service, method,
-                         type(exc).__name__, attempt, attempts - 1, delay)
-                self._sleep(delay)
-
-    def _retry_delay(self, attempt: int, exc: PutioError) -> float | None:
-        """Full jitter: uniform in [0, min(max_backoff, backoff * 2**(attempt-1))]; None if a
-        Retry-After is longer than we are willing to wait."""
-        ceiling = min(self._max_backoff, self._backoff * (2 ** (attempt - 1)))
-        delay = self._rng() * ceiling
-        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-            if exc.retry_after > self._max_retry_after:
-                return None
-            delay = max(delay, exc.retry_after)
-        return delay
+        with call_deadline.within(self._policy.max_time):
+            return self._policy.run(lambda: self._call_once(service, method, params or {}),
+                                    what=f"{service}.{method}", repeatable=repeatable,
+                                    gone_is_done=gone_is_done)
 
     def _call_once(self, service: str, method: str, params: Mapping[str, Any]) -> Any:
         body = json.dumps({
@@ -242,52 +194,11 @@ class PutioClient:
         elapsed = time.monotonic() - started
         log.debug("%s.%s params=%s status=%d elapsed=%.3fs", service, method, dict(params),
                   response.status_code, elapsed)
-        envelope = _decode(content)
-        return self._interpret(service, method, response, envelope)
-
-    def _interpret(self, service: str, method: str, response: requests.Response,
-                   envelope: Mapping[str, Any] | None) -> Any:
-        status = response.status_code
-        where = f"{service}.{method}"
-        message = self._error_message(envelope)
-        if status in (401, 403):
-            raise AuthenticationError(message or f"{where}: HTTP {status}", status=status)
-        if status == 429:
-            raise RateLimitedError(message or f"{where}: rate limited (HTTP 429)", status=status,
-                                   retry_after=parse_retry_after(response.headers))
-        if status >= 500:
-            raise ServerError(message or f"{where}: HTTP {status}", status=status)
-        if status == 404:
-            if message and _UNKNOWN_CALL_WORDS.search(message.lower()):
-                raise BadRequestError(message, status=status)
-            raise NotFoundError(message or f"{where}: not found (HTTP 404)", status=status)
-        if 300 <= status < 400:
-            raise ServerError(f"{where}: unexpected redirect (HTTP {status}), not followed",
-                              status=status)
-        if envelope is None or not _is_envelope(envelope):
-            cls = BadRequestError if 400 <= status < 500 else ServerError
-            raise cls(f"{where}: the answer (HTTP {status}) was not a valid put.io envelope",
-                      status=status)
-        if not _is_success(envelope.get("error")):
-            raise classify_error(message or f"{where}: put.io reported an error", status=status)
-        if status >= 400:
-            raise BadRequestError(message or f"{where}: HTTP {status}", status=status)
-        self._note_dialect(envelope)
-        response_part = envelope.get("response")
-        if response_part is None:
-            return None
-        return response_part.get("results")
-
-    def _error_message(self, envelope: Mapping[str, Any] | None) -> str | None:
-        if envelope is None:
-            return None
-        message = envelope.get("error_message")
-        if not message:
-            error = envelope.get("error")
-            message = error if isinstance(error, str) else None
-        if not message:
-            return None
-        return self._redact(str(message))
+        envelope = decode(content)
+        results = results_of(f"{service}.{method}", response.status_code, response.headers,
+                             envelope, self._redact)
+        self._note_dialect(envelope)  # type: ignore[arg-type]  # a success had an envelope
+        return results
 
     def _redact(self, text: str) -> str:
         for secret in (self._settings.api_secret, self._settings.api_key):
@@ -522,70 +433,6 @@ class PutioClient:
         if code not in FILETYPE_NAMES:
             raise ValueError(f"unknown item type {type!r}; one of {', '.join(FILETYPES)}")
         return code if self.detect_dialect() == "legacy" else FILETYPE_NAMES[code]
-
-
-def _decode(content: bytes) -> Mapping[str, Any] | None:
-    """The JSON envelope, or None. Bytes that are not UTF-8 (a name stored by some old client)
-    become U+FFFD instead of failing the whole answer."""
-    try:
-        data = json.loads(content.decode("utf-8", errors="replace"))
-    except (ValueError, RecursionError):
-        return None
-    return data if isinstance(data, Mapping) else None
-
-
-def _is_success(error: Any) -> bool:
-    return error is None or error is False or (isinstance(error, int) and error == 0)
-
-
-def _is_envelope(envelope: Mapping[str, Any]) -> bool:
-    if "error" not in envelope and "response" not in envelope:
-        return False
-    response = envelope.get("response")
-    if _is_success(envelope.get("error")):
-        return response is None or isinstance(response, Mapping)
-    return True
-
-
-def _is_temporary(exc: PutioError) -> bool:
-    """Worth another attempt: no answer, 429, 5xx, or a garbled (truncated, non-JSON) answer.
-    A redirect is not: it would come back the same."""
-    if isinstance(exc, ServerError):
-        return exc.status is None or not 300 <= exc.status < 400
-    return isinstance(exc, TransportError | RateLimitedError)
-
-
-def classify_error(message: str, *, status: int | None = None) -> PutioError:
-    """Map put.io's ``error_message`` to the exception a caller can act on."""
-    text = message.lower()
-    if _AUTH_WORDS.search(text):
-        return AuthenticationError(message, status=status)
-    if _NOT_FOUND_WORDS.search(text):
-        return NotFoundError(message, status=status)
-    if _CONFLICT_WORDS.search(text):
-        return ConflictError(message, status=status)
-    if _PERMISSION_WORDS.search(text):
-        return PermissionDeniedError(message, status=status)
-    return BadRequestError(message, status=status)
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP-date; None if absent/bad."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _dicts(results: Any) -> list[Mapping[str, Any]]:

@@ -1,7 +1,9 @@
 """A per-thread deadline: how long the current filesystem call may still take.
 
 ``fuse_errors.fuse_call`` opens one around every FUSE operation; the API client reads it to stop
-retrying and to clip each request's timeouts, so a call that needs several requests (a listing of
+retrying and to clip each request's timeouts, and :mod:`putiofs.http` shuts down the socket of
+a request still running when it passes (a server that trickles bytes resets every socket
+timeout, not the deadline), so a call that needs several requests (a listing of
 many pages, each retried) still ends within the bound. Deadlines nest: an inner one never
 extends an outer one. Outside any deadline, :func:`remaining` is None and nothing is bounded.
 """
@@ -29,6 +31,11 @@ def within(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         _local.at = outer
+
+
+def at() -> float | None:
+    """When this thread's deadline passes (``time.monotonic()`` time), or None if unbounded."""
+    return getattr(_local, "at", None)
 
 
 def remaining() -> float | None:

@@ -37,6 +37,9 @@ class V1Backend:
 
     Many readers often hit the expired token at once: a token younger than
     ``token_refresh_interval`` seconds is not replaced again, so they share one new token.
+    Such a young token cannot have expired yet (put.io's live for hours, the emulator's for
+    ``--token-ttl``), so a reader refused again *right after* a refresh is refused for good;
+    a token refused later is replaced whenever it is refused (see :mod:`putiofs.fetcher`).
     """
 
     root_id = ROOT_ID

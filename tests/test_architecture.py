@@ -14,11 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "putiofs"
 VERSION_MODULES = {"putiofs.client", "putiofs.models", "putiofs.v1backend", "putiofs.v1services"}
 WIRING = {"putiofs.connect", "putiofs.cli"}
 
-#: Importers still being moved behind the interfaces (the reader, until the transport rework
-#: lands). Each entry must still be true -- the test says when one can go -- and none may be added.
-NOT_YET_BEHIND_INTERFACES = {
-    ("putiofs.reader", "putiofs.client"),  # parse_retry_after, now in putiofs.retry
-}
+NOT_YET_BEHIND_INTERFACES: set[tuple[str, str]] = set()
 
 #: The emulator's handlers name the API's ``Call`` type under TYPE_CHECKING while the API
 #: module imports the handlers (a type-only cycle, left to the emulator's owners).

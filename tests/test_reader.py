@@ -38,6 +38,8 @@ class Behaviour:
     bad_content_range: bool = False
     statuses: list[int] = field(default_factory=list)   # answered (and popped) first
     valid_tokens: set[str] = field(default_factory=lambda: {"good"})
+    expire_tokens: list[str] = field(default_factory=list)  # after each answered GET, the
+    #   only valid token becomes the next of these (a stream token that expires between GETs)
 
 
 class RangeServer(TestServer):
@@ -111,6 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
             if start >= size:
                 self._empty(416, {"Content-Range": f"bytes */{size}"})
                 return
+        with srv.lock:
+            if srv.behaviour.expire_tokens:
+                srv.behaviour.valid_tokens = {srv.behaviour.expire_tokens.pop(0)}
         self.send_response(status)
         self.send_header("Content-Length", str(end - start + 1))
         if status == 206:
@@ -428,6 +433,18 @@ def test_401_refreshes_the_token_once_then_succeeds(session, server):
     with make(session, server, provider=provider) as reader:
         assert reader.read(0, 10_000) == DATA[:10_000]
     assert provider.refreshes == 1
+
+
+def test_a_token_that_expires_again_during_one_read_is_refreshed_again(session, server):
+    """One read needs two GETs (the last block, kept as an edge block, and the stream before
+    it); the token has expired before each of them."""
+    provider = Provider(server, ["expired", "second", "third"])
+    server.behaviour.valid_tokens = {"second"}
+    server.behaviour.expire_tokens = ["third", "fourth"]
+    offset = len(DATA) - 256 * KIB - 1000
+    with make(session, server, provider=provider) as reader:
+        assert reader.read(offset, 2000) == DATA[offset:offset + 2000]
+    assert provider.refreshes == 2
 
 
 def test_persistent_401_is_an_authentication_error(session, server):
