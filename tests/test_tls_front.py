@@ -65,6 +65,7 @@ class StandIn(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[dict[str, Any]] = []
         self.connections = 0
+        self.uploaded = bytearray()
         self.lock = threading.Lock()
 
     @property
@@ -136,8 +137,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"url": f"{self.server.url}/storage/hello", "status": "OK"})
         elif route == ("GET", "/storage/hello"):
             self._send(200, HELLO, "text/plain")
+        elif route == ("POST", "/files/") and "Upload-Length" in self.headers:
+            self._send(201, b"{}", Location="https://upload.put.io/files/upload-1")
         elif route == ("POST", "/files/"):
             self._json({"length": len(body), "sha256": hashlib.sha256(body).hexdigest()})
+        elif route == ("PATCH", "/files/upload-1"):
+            with self.server.lock:
+                self.server.uploaded += body
+                offset = len(self.server.uploaded)
+                crc = f"{zlib.crc32(self.server.uploaded):08x}"
+            self.send_response(204)
+            self.send_header("Upload-Offset", str(offset))
+            self.send_header("Putio-File-Id", "13")
+            self.send_header("Putio-File-Crc32", crc)
+            self.end_headers()
+        elif route == ("GET", "/v2/files/13"):
+            with self.server.lock:
+                uploaded = bytes(self.server.uploaded)
+            self._json({"file": _file(13, "new.bin", size=len(uploaded),
+                                      crc32=f"{zlib.crc32(uploaded):08x}"), "status": "OK"})
         elif route == ("GET", "/big"):
             self._send(200, BIG, "application/octet-stream")
         elif route == ("GET", "/chunked"):
@@ -150,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         elif route == ("GET", "/close"):
             self.close_connection = True
-            self._send(200, b"last words", "text/plain", Connection="close")
+            self._send(200, BIG, "application/octet-stream", Connection="close")
         else:
             self._json({"error_message": "no such path", "error_type": "NOT_FOUND",
                         "status": "ERROR", "status_code": 404}, status=404)
@@ -286,7 +304,7 @@ def test_large_answers_arrive_intact(front: TlsFront, stand_in: StandIn, path: s
 @requires_openssl
 def test_connection_close_ends_the_tunnel_after_the_answer(front: TlsFront) -> None:
     with requests.Session() as session:
-        assert _https(front, session, url="https://api.put.io/close").content == b"last words"
+        assert _https(front, session, url="https://api.put.io/close").content == BIG
         assert _https(front, session, url="https://api.put.io/v2/account/info").ok
     assert front.tunnels_opened == 2
 
@@ -349,6 +367,20 @@ def test_rclone_fetches_storage_urls_directly(front: TlsFront, stand_in: StandIn
     assert result.stdout == HELLO
     [storage] = stand_in.seen("/storage/hello")
     assert storage["headers"]["Host"] == f"127.0.0.1:{stand_in.server_address[1]}"
+
+
+@requires_rclone
+def test_rclone_uploads_through_the_front(front: TlsFront, stand_in: StandIn,
+                                          tmp_path: Path) -> None:
+    source = tmp_path / "new.bin"
+    source.write_bytes(BIG)
+    rclone = rclone_env(front, TOKEN, tmp_path / "rclone")
+    result = rclone.run("copyto", str(source), "putio:new.bin")
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert bytes(stand_in.uploaded) == BIG
+    [patch] = stand_in.seen("/files/upload-1")
+    assert patch["method"] == "PATCH" and patch["headers"]["Host"] == "upload.put.io"
+    assert patch["headers"]["Transfer-Encoding"] == "chunked"  # no Content-Length: streamed
 
 
 @requires_fuse

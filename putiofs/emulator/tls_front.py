@@ -23,13 +23,18 @@ directly (loopback addresses bypass ``HTTPS_PROXY``; set ``NO_PROXY=127.0.0.1,lo
     with TlsFront(emulator.base_url) as front:
         requests.get("https://api.put.io/v2/account/info", verify=front.ca_file,
                      proxies={"https": front.proxy_url}, headers={"Authorization": "token T"})
+
+From a shell, ``python -m putiofs.emulator.tls_front http://127.0.0.1:8765 [--port N]`` serves a
+front for a running emulator until Ctrl-C and prints the settings a client needs.
 """
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import logging
 import shutil
+import signal
 import socket
 import ssl
 import tempfile
@@ -115,6 +120,7 @@ class TlsFront:
         if self._directory is not None:
             shutil.rmtree(self._directory, ignore_errors=True)
         self._listener = self._accepter = self._directory = self._context = None
+        self.ca_file = None
 
     def __enter__(self) -> TlsFront:
         return self.start()
@@ -235,3 +241,34 @@ def _refuse(conn: socket.socket, status: int, reason: str, message: str) -> None
                 break
     except OSError:
         pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve a front for a running emulator until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m putiofs.emulator.tls_front",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("emulator_url", help="the emulator's http://127.0.0.1:PORT")
+    parser.add_argument("--port", type=int, default=0, help="proxy port (default: any free one)")
+    args = parser.parse_args(argv)
+    try:
+        front = TlsFront(args.emulator_url, port=args.port).start()
+    except (OSError, ValueError, RuntimeError) as exc:
+        parser.exit(1, f"tls_front: {exc}\n")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"HTTPS_PROXY={front.proxy_url} NO_PROXY=127.0.0.1,localhost", flush=True)
+        print(f"trust {front.ca_file} (rclone --ca-cert, REQUESTS_CA_BUNDLE); "
+              "Ctrl-C stops the front and deletes it", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        front.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
