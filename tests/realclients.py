@@ -32,7 +32,7 @@ from putiofs.emulator.tls_certs import openssl_path
 
 RCLONE_TIMEOUT = 60.0
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-_QUIET_FLAGS = ("--ask-password=false", "--log-level", "ERROR", "--stats", "0",
+_QUIET_FLAGS = ("--ask-password=false", "--stats", "0",
                 "--contimeout", "5s", "--timeout", "30s", "--low-level-retries", "1",
                 "--retries", "1", "--disable-http2")
 
@@ -105,8 +105,11 @@ class Rclone:
                               capture_output=True, timeout=timeout, check=False)
 
 
-def rclone_env(front: Any, token: str, tmpdir: Path) -> Rclone:
-    """rclone set up in ``tmpdir``: its remote ``putio:`` goes through ``front`` (a TlsFront)."""
+def rclone_env(front: Any, token: str, tmpdir: Path, *, log_level: str = "ERROR") -> Rclone:
+    """rclone set up in ``tmpdir``: its remote ``putio:`` goes through ``front`` (a TlsFront).
+
+    ``log_level`` is rclone's (DEBUG, INFO, NOTICE, ERROR); rclone refuses ``-v`` on top of it.
+    """
     executable = rclone_path()
     if executable is None:
         raise RuntimeError("rclone is not installed")
@@ -124,7 +127,7 @@ def rclone_env(front: Any, token: str, tmpdir: Path) -> Rclone:
     (tmpdir / "tmp").mkdir(exist_ok=True)
     args = ("--config", str(config), "--ca-cert", str(front.ca_file),
             "--cache-dir", str(tmpdir / "cache"), "--temp-dir", str(tmpdir / "tmp"),
-            *_QUIET_FLAGS)
+            "--log-level", log_level, *_QUIET_FLAGS)
     return Rclone(env=env, args=args, workdir=tmpdir, executable=executable)
 
 
@@ -183,6 +186,11 @@ def rclone_mount(rclone: Rclone, mountpoint: Path, *extra: str, vfs_cache_mode: 
 
     ``vfs_cache_mode`` (off, minimal, writes, full) becomes ``--vfs-cache-mode``; ``extra`` are
     further rclone flags. Unmount with ``.unmount()`` or use the result as a context manager.
+
+    With ``writes`` or ``full``, rclone uploads a closed file in the background after
+    ``--vfs-write-back`` (5 s by default) and drops uploads still queued when it is unmounted
+    (seen with 1.60.1): pass ``"--vfs-write-back", "0s"`` and wait for the upload before
+    unmounting when the bytes must reach the server, e.g. to time writes against putiofs.
     """
     flags = [*extra] + (["--vfs-cache-mode", vfs_cache_mode] if vfs_cache_mode else [])
     return RcloneMount(rclone, mountpoint, flags, timeout)
