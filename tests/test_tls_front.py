@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import random
 import socket
@@ -227,6 +228,16 @@ def test_front_refuses_every_other_target(front: TlsFront, stand_in: StandIn,
     assert status == b"HTTP/1.1 403 Forbidden"
     assert b"api.put.io:443 and upload.put.io:443" in rest
     assert stand_in.connections == 0 and front.tunnels_opened == 0
+
+
+@requires_openssl
+def test_refusals_log_no_token(front: TlsFront, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    request = f"GET http://api.put.io/v2/files/1/download?oauth_token={TOKEN} HTTP/1.1\r\n\r\n"
+    status, _ = _proxy_exchange(front, request.encode())
+    assert status == b"HTTP/1.1 403 Forbidden"
+    assert "refused GET api.put.io" in caplog.text
+    assert TOKEN not in caplog.text
 
 
 @requires_openssl

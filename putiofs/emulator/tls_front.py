@@ -205,7 +205,7 @@ class TlsFront:
             return None
         method, target = parts[0], parts[1].lower()
         if method != "CONNECT" or target not in ALLOWED_TARGETS:
-            log.info("TLS front: refused %s %s", method[:16], target[:200])
+            log.info("TLS front: refused %s %s", method[:16], _loggable(method, target))
             _refuse(conn, 403, "Forbidden", "this proxy only tunnels CONNECT to "
                     + " and ".join(sorted(ALLOWED_TARGETS)))
             return None
@@ -225,6 +225,13 @@ def loopback_address(url: str) -> tuple[str, int]:
     if not loopback:
         raise ValueError(f"the TLS front forwards only to this machine, not to {host!r}")
     return host, parts.port or 80
+
+
+def _loggable(method: str, target: str) -> str:
+    """The host part of a refused target: a plain proxy request's URL may carry a token."""
+    if method == "CONNECT":
+        return target[:200]
+    return (urlsplit(target).netloc or "(no host)")[:200]
 
 
 def _refuse(conn: socket.socket, status: int, reason: str, message: str) -> None:
