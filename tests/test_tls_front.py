@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import ssl
+import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from putiofs.emulator.tls_certs import CertificateError
 from putiofs.emulator.tls_front import TlsFront
 from tests.mounting import requires_fuse
 from tests.realclients import (
@@ -256,6 +258,15 @@ def test_unreachable_emulator_is_a_502_not_a_hang() -> None:
         status, rest = _proxy_exchange(front, b"CONNECT api.put.io:443 HTTP/1.1\r\n\r\n")
     assert status == b"HTTP/1.1 502 Bad Gateway"
     assert b"not reachable" in rest
+
+
+def test_missing_openssl_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(CertificateError, match="openssl is not installed"):
+        TlsFront("http://127.0.0.1:9").start()
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("url", ["http://192.0.2.1:8080", "https://127.0.0.1:8080",
