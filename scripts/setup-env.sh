@@ -1,7 +1,8 @@
 # Shared set-up for scripts/test, scripts/demo and scripts/bench: source it, then call
 # ensure_environment. It installs only what is missing, so a second run costs seconds.
 # System packages: libfuse2 (fusepy's library), fuse3 (fusermount), and the tools the tests
-# and the demo call (ffmpeg/ffprobe, rsync, curl, attr's getfattr).
+# and the demo call (ffmpeg/ffprobe, rsync, curl, attr's getfattr, and rclone plus openssl,
+# which the tests and the bench run against the v2 emulator through its loopback TLS front).
 
 set -euo pipefail
 
@@ -32,6 +33,8 @@ ensure_system_packages() {
     command -v rsync >/dev/null 2>&1 || missing+=(rsync)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     command -v getfattr >/dev/null 2>&1 || missing+=(attr)
+    command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     if [ "${#missing[@]}" -gt 0 ]; then
         # shellcheck disable=SC2207
         missing=($(printf '%s\n' "${missing[@]}" | sort -u))
