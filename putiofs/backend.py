@@ -1,7 +1,7 @@
 """The small interface the filesystem layer talks to.
 
 ``fs.py`` knows folders, items and stream URLs, never a request envelope: the v1 API is one
-implementation (``putiofs.v1backend.V1Backend``); put.io's v2 API (OAuth, cursor paging) will
+implementation (``putiofs.v1.backend.V1Backend``); put.io's v2 API (OAuth, cursor paging) will
 be another. Backends raise the exceptions of ``putiofs.errors``.
 """
 

@@ -56,9 +56,9 @@ def connect(settings: Settings, *, timeout: float = 60.0) -> Connection:
 
 
 def _connect_v1(settings: Settings, timeout: float) -> Connection:
-    from putiofs.client import PutioClient
-    from putiofs.v1backend import V1Backend
-    from putiofs.v1services import V1Services
+    from putiofs.v1.backend import V1Backend
+    from putiofs.v1.client import PutioClient
+    from putiofs.v1.services import V1Services
 
     client = PutioClient(settings, timeout=(min(10.0, timeout), min(30.0, timeout)),
                          max_retry_time=timeout)

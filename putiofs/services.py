@@ -4,7 +4,7 @@ The file tree is :class:`putiofs.backend.Backend`; everything else -- transfers,
 messages (v1) or history events (v2), RSS subscriptions (v1), the account and its friends,
 search, link analysis -- is :class:`AccountServices`. Its results are the version-neutral models
 below, so :mod:`putiofs.control`, :mod:`putiofs.views` and :mod:`putiofs.commands` work unchanged
-on any version; each version's adapter (``putiofs.v1services`` for v1) converts its own answers.
+on any version; each version's adapter (``putiofs.v1.services`` for v1) converts its own answers.
 
 A version that lacks a service leaves it out of :attr:`AccountServices.available` and raises
 :class:`~putiofs.errors.NotSupportedError` (message from :func:`not_supported`) if it is called

@@ -14,10 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.errors import ServerError
-from putiofs.models import DirNode
+from putiofs.v1.client import PutioClient
+from putiofs.v1.models import DirNode
 
 LEGACY = {"error": False, "id": 1, "user_name": "demo"}
 
@@ -99,7 +99,7 @@ def test_listing_leaves_out_files_with_impossible_sizes_and_warns_once(canned, c
         file("5", 12.5), file("6", "1.2e1"),
         {"id": "7", "name": "d", "is_dir": True, "size": "1e30"},
     ]
-    with caplog.at_level(logging.WARNING, logger="putiofs.client"):
+    with caplog.at_level(logging.WARNING, logger="putiofs.v1.client"):
         items = list(canned.client().iter_folder("0"))
     assert [(i.id, i.size) for i in items] == [("1", 12), ("6", 12), ("7", 0)]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -150,7 +150,7 @@ def test_items_without_an_id_are_left_out_not_merged_into_one(canned, caplog):
         {"name": "a.txt", "size": 1}, {"id": None, "name": "b.txt", "size": 2},
         {"id": "", "name": "c.txt", "size": 3}, file("10"),
     ]
-    with caplog.at_level(logging.WARNING, logger="putiofs.client"):
+    with caplog.at_level(logging.WARNING, logger="putiofs.v1.client"):
         items = list(canned.client().iter_folder("0"))
     assert [i.id for i in items] == ["10"]
     assert "3 entries" in caplog.text and "no id" in caplog.text

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 import requests
 
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.emulator import Fault, Faults, RequestInfo
 from putiofs.errors import (
@@ -20,7 +19,8 @@ from putiofs.errors import (
     RateLimitedError,
     ServerError,
 )
-from putiofs.models import Item
+from putiofs.v1.client import PutioClient
+from putiofs.v1.models import Item
 
 DIALECTS = ["doc", "legacy"]
 

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from requests.adapters import HTTPAdapter
 
-from putiofs.client import PutioClient, classify_error
 from putiofs.config import Settings
 from putiofs.errors import (
     AuthenticationError,
@@ -29,6 +28,7 @@ from putiofs.errors import (
     TransportError,
 )
 from putiofs.retry import parse_retry_after
+from putiofs.v1.client import PutioClient, classify_error
 from tests.serving import serve
 
 API_KEY = "KEY-abc123"

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from putiofs.client import PutioClient
 from putiofs.commands.watch import progress_line, watch
 from putiofs.config import Settings
 from putiofs.emulator import EmulatorServer
 from putiofs.services import Transfer
-from putiofs.v1services import V1Services
+from putiofs.v1.client import PutioClient
+from putiofs.v1.services import V1Services
 from tests.commands_cli import Cli
 from tests.conftest import API_KEY, API_SECRET
 

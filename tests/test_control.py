@@ -8,12 +8,12 @@ import stat
 
 import pytest
 
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.emulator import EmulatorServer
 from putiofs.fs import MountOptions, PutioFS, build_operations
-from putiofs.v1backend import V1Backend
-from putiofs.v1services import V1Services
+from putiofs.v1.backend import V1Backend
+from putiofs.v1.client import PutioClient
+from putiofs.v1.services import V1Services
 from tests.conftest import API_KEY, API_SECRET
 
 

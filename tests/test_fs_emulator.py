@@ -11,11 +11,11 @@ import stat
 import pytest
 
 from putiofs.account_tree import AccountTree
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.fs import PutioFS
 from putiofs.options import MountOptions
-from putiofs.v1backend import V1Backend
+from putiofs.v1.backend import V1Backend
+from putiofs.v1.client import PutioClient
 
 
 @pytest.fixture(params=["doc", "legacy"])

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from putiofs.fields import MAX_SIZE, BadValue, to_id, to_size
-from putiofs.models import (
+from putiofs.v1.fields import MAX_SIZE, BadValue, to_id, to_size
+from putiofs.v1.models import (
     AnalyzeResult,
     DirNode,
     Friend,

@@ -25,12 +25,12 @@ import pytest
 import requests
 
 from putiofs import deadline
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.emulator.faults import RandomFaults
 from putiofs.errors import TransportError
 from putiofs.http import Watch, new_session
 from putiofs.reader import StreamReader
+from putiofs.v1.client import PutioClient
 from tests.mounting import requires_fuse
 
 SLACK = 3.0        # seconds beyond a deadline a failing call may take on a loaded machine

@@ -11,12 +11,12 @@ import pytest
 
 from putiofs import deadline
 from putiofs.cache import MetadataCache
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.emulator import RequestInfo
 from putiofs.emulator import command as emulator_command
 from putiofs.emulator.faults import Faults, RandomFaults
 from putiofs.errors import ServerError, TransportError
+from putiofs.v1.client import PutioClient
 from tests.fake_backend import FakeBackend
 
 API = RequestInfo("api", "files.list", "POST")

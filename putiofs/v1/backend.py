@@ -1,4 +1,4 @@
-"""The filesystem's Backend over put.io's v1 API (``putiofs.client.PutioClient``)."""
+"""The filesystem's Backend over put.io's v1 API (``putiofs.v1.client.PutioClient``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 from putiofs import deadline
 from putiofs.backend import ROOT_ID, Entry, FolderRef, Quota
-from putiofs.client import PutioClient
 from putiofs.errors import BadRequestError, TransportError
-from putiofs.models import Item
+from putiofs.v1.client import PutioClient
+from putiofs.v1.models import Item
 
 
 def entry_from_item(item: Item, parent_id: str | None = None) -> Entry:

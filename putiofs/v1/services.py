@@ -1,4 +1,4 @@
-"""The account services of put.io's v1 API (``putiofs.client.PutioClient``), as the
+"""The account services of put.io's v1 API (``putiofs.v1.client.PutioClient``), as the
 version-neutral models of :mod:`putiofs.services`.
 
 v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events and
@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from putiofs import models
 from putiofs.backend import Entry
-from putiofs.client import PutioClient
 from putiofs.services import (
     Account,
     Friend,
@@ -27,7 +25,9 @@ from putiofs.services import (
     TransfersAdded,
     not_supported,
 )
-from putiofs.v1backend import entry_from_item
+from putiofs.v1 import models
+from putiofs.v1.backend import entry_from_item
+from putiofs.v1.client import PutioClient
 
 VERSION = "v1"
 
