@@ -23,7 +23,14 @@ Wire format decisions (where the spec is silent, these are ours):
   ``is_dir`` boolean); the legacy dialect adds ``stream_url``, ``zip_url`` (not served: it
   answers 501) and ``folder_icon_url``. The root folder is id "0"; ``files?method=info`` with
   id 0 answers it with ``parent_id`` null and name "Your Files". Folder sizes are the sum of
-  their subtree.
+  their subtree (computed without recursion: nesting depth is unlimited).
+* ``files?method=dirmap`` in the legacy dialect answers the root folder object itself as
+  ``results`` (``{id, name, dirs, shared, default_shared}``, each folder of ``dirs`` alike), as
+  put.io's v1 library reads it; ``shared`` marks a folder a friend shares. Legacy
+  ``urls?method=analyze`` items carry an integer ``size`` next to ``file_size`` and
+  ``paid_bw``, and a multipart item its ``parts`` (one single-url object per part).
+* ``--data``: a file or folder name that is not valid UTF-8 is listed with U+FFFD in place of
+  each undecodable byte (put.io stores names as text); its bytes are still served from disk.
 * ``files?method=list``: ``limit`` defaults to 20 and is clamped to 2000; ``offset`` and
   ``limit`` must be non-negative / positive integers (or digit strings). ``orderby`` sorts by id,
   type code, name (case-folded), extension (folders have none) or creation time; ties are broken
@@ -69,7 +76,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import json
 import logging
 import re
 import secrets
@@ -86,7 +92,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from putiofs.emulator import api
+from putiofs.emulator import api, jsontext
 from putiofs.emulator.data import UNSATISFIABLE, parse_range, sign_data_id, verify_data_id
 from putiofs.emulator.faults import Fault, Faults, RequestInfo
 from putiofs.emulator.filetypes import content_type
@@ -302,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None,
                    fault: Fault | None = None) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = jsontext.dumps(payload).encode()
         if fault is not None and fault.malformed_json:
             body = body[: max(1, len(body) // 2)]
         self._started = True

@@ -275,13 +275,26 @@ class Account:
         return node
 
     def size_of(self, node: Node) -> int:
+        """A file's size, or the sum of everything below a folder.
+
+        Folder sums are cached until the next change of the tree and computed without
+        recursion, so a chain of thousands of nested folders costs no stack.
+        """
         if not node.is_dir:
             return node.size
-        cached = self._size_cache.get(node.id)
-        if cached is None:
-            cached = sum(self.size_of(self.nodes[c]) for c in node.children)
-            self._size_cache[node.id] = cached
-        return cached
+        cache = self._size_cache
+        stack = [(node, False)]
+        while stack:
+            current, summed = stack.pop()
+            if current.id in cache:
+                continue
+            children = [self.nodes[c] for c in current.children]
+            if summed:
+                cache[current.id] = sum(cache[c.id] if c.is_dir else c.size for c in children)
+                continue
+            stack.append((current, True))
+            stack.extend((c, False) for c in children if c.is_dir and c.id not in cache)
+        return cache[node.id]
 
     def create(
         self, parent_id: int, name: object, is_dir: bool, *, created: float | None = None
