@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from putiofs.emulator import api as emulator_api
+from putiofs.emulator.v1 import api as emulator_api
 from tests.conftest import raw_call
 
 DOC_ITEM_KEYS = {

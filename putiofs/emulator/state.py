@@ -7,7 +7,6 @@ raised as :class:`ApiError` carrying the exact message the API puts in its envel
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
@@ -15,16 +14,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from putiofs.emulator.filetypes import human_size, type_name
+from putiofs.emulator.links import analyze_link, fetched_bytes
+from putiofs.emulator.records import FileSource, Friend, Message, Subscription, Transfer
 
 ROOT_ID = 0
 ROOT_NAME = "Your Files"
 DISK_QUOTA = 50 * 1024**3
 BW_QUOTA = 100 * 1024**3
 _MAX_TOKENS = 10_000
-_FETCHABLE_SCHEMES = ("http", "https", "ftp")
 
 
 class ApiError(Exception):
@@ -72,87 +71,6 @@ class Node:
         return type_name(self.name, self.is_dir)
 
 
-@dataclass
-class Message:
-    id: int
-    title: str
-    file_name: str
-    file_type: str
-    user_file_id: int
-    importance: int = 0
-    channel: int = 2
-    hidden: int = 0
-    from_user_id: int | None = None
-    description: str | None = None
-
-
-@dataclass
-class Transfer:
-    id: int
-    name: str
-    link: str
-    started: float
-    error: str | None = None
-    file_id: int | None = None
-
-
-@dataclass
-class Subscription:
-    id: int
-    name: str
-    url: str
-    do_filters: str = ""
-    dont_filters: str = ""
-    parent_folder_id: int = 0
-    paused: bool = False
-    last_update: float = 0.0
-
-
-@dataclass
-class Friend:
-    id: int
-    name: str
-    dir_id: int
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """What the data URLs need to serve one file, taken under the lock and used outside it."""
-
-    id: int
-    name: str
-    size: int
-    created: float
-    data: bytes | None
-    path: Path | None
-
-    @property
-    def etag(self) -> str:
-        digest = hashlib.sha1(f"{self.id}:{self.size}:{self.created!r}".encode()).hexdigest()
-        return f'"{digest[:20]}"'
-
-    def chunks(self, start: int, end: int, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
-        """Yield bytes ``start`` .. ``end`` (inclusive), from memory or from disk in chunks."""
-        remaining = end - start + 1
-        if self.data is not None:
-            view = memoryview(self.data)
-            while remaining > 0:
-                n = min(chunk_size, remaining)
-                yield bytes(view[start : start + n])
-                start += n
-                remaining -= n
-            return
-        assert self.path is not None
-        with self.path.open("rb") as fh:
-            fh.seek(start)
-            while remaining > 0:
-                chunk = fh.read(min(chunk_size, remaining))
-                if not chunk:
-                    raise OSError(f"file {self.id} is shorter on disk than when it was seeded")
-                remaining -= len(chunk)
-                yield chunk
-
-
 class Account:
     """One put.io account. Every public method is thread-safe."""
 
@@ -164,6 +82,8 @@ class Account:
         user_id: int = 1001,
         user_name: str = "demo",
         transfer_seconds: float = 3.0,
+        disk_size: int = DISK_QUOTA,
+        trash_enabled: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_key = api_key
@@ -171,6 +91,8 @@ class Account:
         self.user_id = user_id
         self.user_name = user_name
         self.transfer_seconds = transfer_seconds
+        self.disk_size = disk_size
+        self.trash_enabled = trash_enabled
         self.clock = clock
         self.lock = threading.RLock()
         self.bw_used = 0
@@ -466,49 +388,3 @@ class Account:
         self._next_subscription_id += 1
         self.subscriptions[sub.id] = sub
         return sub
-
-
-# --------------------------------------------------------------------------- remote links
-
-
-def analyze_link(link: str) -> tuple[str, str | None]:
-    """(name, error) for a link given to transfers add / urls analyze.
-
-    http, https, ftp and magnet links succeed unless their host ends in ``.invalid``; the name is
-    the URL's last path segment (a magnet's ``dn=``).
-    """
-    link = link.strip()
-    try:
-        parts = urlsplit(link)
-    except ValueError:
-        return link or "unknown", f"Error: Could not fetch {link}"
-    if parts.scheme == "magnet":
-        names = parse_qs(parts.query).get("dn")
-        ok = bool(parse_qs(parts.query).get("xt"))
-        name = names[0] if names else "magnet-download"
-        return name, None if ok else f"Error: Could not fetch {link}"
-    host = (parts.hostname or "").lower()
-    segment = unquote(parts.path.rstrip("/").rpartition("/")[2])
-    name = segment or host or "download"
-    if name.lower().endswith(".torrent") and len(name) > len(".torrent"):
-        name = name[: -len(".torrent")]
-    if parts.scheme not in _FETCHABLE_SCHEMES or not host or host.endswith(".invalid"):
-        return name, f"Error: Could not fetch {link}"
-    return name, None
-
-
-def fetched_size(link: str) -> int:
-    """The deterministic size of what a transfer of ``link`` produces: 2 to 6 KiB."""
-    digest = hashlib.sha256(link.strip().encode()).digest()
-    return 2048 + int.from_bytes(digest[:2], "big") % 4096
-
-
-def fetched_bytes(link: str) -> bytes:
-    """The deterministic content a completed transfer of ``link`` puts in the account."""
-    size = fetched_size(link)
-    out = bytearray()
-    block = hashlib.sha256(link.strip().encode()).digest()
-    while len(out) < size:
-        block = hashlib.sha256(block).digest()
-        out += block
-    return bytes(out[:size])

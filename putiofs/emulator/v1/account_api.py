@@ -7,19 +7,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from putiofs.emulator.filetypes import human_size, type_name
-from putiofs.emulator.state import (
-    BW_QUOTA,
-    DISK_QUOTA,
-    ROOT_ID,
-    Subscription,
-    analyze_link,
-    fetched_size,
-    invalid,
-    not_found,
-)
+from putiofs.emulator.links import analyze_link, fetched_size
+from putiofs.emulator.records import Subscription
+from putiofs.emulator.state import BW_QUOTA, DISK_QUOTA, ROOT_ID, invalid, not_found
 
 if TYPE_CHECKING:
-    from putiofs.emulator.api import Call
+    from putiofs.emulator.v1.api import Call
 
 _URL_RE = re.compile(r"""(?:https?|ftp)://[^\s<>"']+|magnet:\?[^\s<>"']+""", re.IGNORECASE)
 _PART_RE = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)\.rar$", re.IGNORECASE)

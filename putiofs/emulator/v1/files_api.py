@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from putiofs.emulator.filetypes import TYPE_CODES, extension
-from putiofs.emulator.jsontext import JsonText
 from putiofs.emulator.state import ROOT_ID, ROOT_NAME, Account, Node, invalid, missing
+from putiofs.emulator.v1.jsontext import JsonText
 
 if TYPE_CHECKING:
-    from putiofs.emulator.api import Call
+    from putiofs.emulator.v1.api import Call
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 2000
