@@ -31,6 +31,21 @@ class Transfer:
     started: float
     error: str | None = None
     file_id: int | None = None
+    save_parent_id: int = 0
+    #: When it completed or failed (epoch seconds), None while under way.
+    finished: float | None = None
+    callback_url: str | None = None
+
+
+@dataclass
+class Event:
+    """A history event: ``kind`` is put.io's event type ("upload", "transfer_completed", ...),
+    ``fields`` its type-specific fields."""
+
+    id: int
+    kind: str
+    created: float
+    fields: dict[str, object]
 
 
 @dataclass

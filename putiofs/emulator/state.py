@@ -11,13 +11,15 @@ import hmac
 import secrets
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from putiofs.emulator.filetypes import human_size, type_name
 from putiofs.emulator.links import analyze_link, fetched_bytes
-from putiofs.emulator.records import FileSource, Friend, Message, Subscription, Transfer
+from putiofs.emulator.records import Event, FileSource, Friend, Message, Subscription, Transfer
+from putiofs.emulator.trash import Trash
 
 ROOT_ID = 0
 ROOT_NAME = "Your Files"
@@ -65,6 +67,13 @@ class Node:
     path: Path | None = None
     size: int = 0
     children: dict[int, None] = field(default_factory=dict)
+    #: The modification time (epoch seconds); the creation time until something sets it.
+    updated: float = 0.0
+    #: The CRC-32 of the bytes as 8 lowercase hex digits, once computed (see Account.crc32_of).
+    crc: str | None = None
+
+    def __post_init__(self) -> None:
+        self.updated = self.updated or self.created
 
     @property
     def type(self) -> str:
@@ -108,6 +117,11 @@ class Account:
         self._next_subscription_id = 860
         self.friends: list[Friend] = []
         self._tokens: dict[str, float] = {}
+        self.events: list[Event] = []
+        self._next_event_id = 5000
+        self.trash = Trash(self)
+        #: v1 forgets a failed transfer after a while; v2 lists it until it is cleaned.
+        self.forget_failed_transfers = True
 
     # ----------------------------------------------------------------- public helpers (tests)
 
@@ -196,6 +210,10 @@ class Account:
             raise ApiError("Target is not a folder", "conflict")
         return node
 
+    def forget_sizes(self) -> None:
+        """Drop the cached folder sums: call after any change to the tree."""
+        self._size_cache.clear()
+
     def size_of(self, node: Node) -> int:
         """A file's size, or the sum of everything below a folder.
 
@@ -217,6 +235,57 @@ class Account:
             stack.append((current, True))
             stack.extend((c, False) for c in children if c.is_dir and c.id not in cache)
         return cache[node.id]
+
+    def crc32_of(self, node: Node) -> str | None:
+        """A file's CRC-32 (8 lowercase hex digits), None for a folder. Computed once, on
+        first use: a ``--data`` file is read from disk then (under the lock)."""
+        if node.is_dir:
+            return None
+        if node.crc is None:
+            value = 0
+            for chunk in self.file_source(node.id).chunks(0, node.size - 1, 1024 * 1024):
+                value = zlib.crc32(chunk, value)
+            node.crc = f"{value & 0xFFFFFFFF:08x}"
+        return node.crc
+
+    def put_file(self, parent_id: int, name: str, data: bytes, *,
+                 updated: float | None = None) -> Node:
+        """A new file holding ``data`` (an upload, a finished transfer, a copy)."""
+        node = self.create(parent_id, name, False)
+        node.data, node.size = data, len(data)
+        if updated is not None:
+            node.updated = updated
+        self._size_cache.clear()
+        return node
+
+    def copy_tree(self, node_id: int, parent_id: int, name: str | None = None) -> Node:
+        """A copy of a file or a whole folder under ``parent_id`` (new ids, new times)."""
+        source = self._movable(node_id)
+        target = self.folder(parent_id)
+        if source.is_dir and self.is_within(target.id, source.id):
+            raise ApiError("Cannot copy a folder into itself or its own subtree", "conflict")
+        top = self.create(target.id, name or source.name, source.is_dir)
+        pairs = [(source, top)]
+        while pairs:
+            original, copy = pairs.pop()
+            copy.data, copy.path, copy.size, copy.crc = (
+                original.data, original.path, original.size, original.crc)
+            for child_id in list(original.children):
+                child = self.nodes[child_id]
+                pairs.append((child, self.create(copy.id, child.name, child.is_dir)))
+        self._size_cache.clear()
+        return top
+
+    def post_event(self, kind: str, **fields: object) -> Event:
+        """Record a history event (uploads, finished transfers, zips), newest last."""
+        event = Event(self._next_event_id, kind, self.clock(), dict(fields))
+        self._next_event_id += 1
+        self.events.append(event)
+        return event
+
+    def disk_used(self) -> int:
+        """Bytes counted against the disk: the files and what waits in the trash."""
+        return self.size_of(self.nodes[ROOT_ID]) + self.trash.size()
 
     def create(
         self, parent_id: int, name: object, is_dir: bool, *, created: float | None = None
@@ -344,9 +413,10 @@ class Account:
 
     # ------------------------------------------------------------------------- transfers
 
-    def add_transfer(self, link: str) -> Transfer:
+    def add_transfer(self, link: str, save_parent_id: int = ROOT_ID) -> Transfer:
         name, error = analyze_link(link)
-        transfer = Transfer(self._next_transfer_id, name, link, self.clock(), error)
+        transfer = Transfer(self._next_transfer_id, name, link, self.clock(), error,
+                            save_parent_id=save_parent_id)
         self._next_transfer_id += 1
         self.transfers[transfer.id] = transfer
         return transfer
@@ -363,22 +433,48 @@ class Account:
         percent = int(100 * elapsed / max(self.transfer_seconds, 1e-9))
         return "Downloading", str(min(99, max(1, percent)))
 
+    def transfer_phase(self, transfer: Transfer) -> tuple[str, int]:
+        """("queued" | "downloading" | "completed" | "error", percent done) of a transfer now:
+        queued for the first 10% of ``transfer_seconds``, then failing or downloading."""
+        if transfer.file_id is not None:
+            return "completed", 100
+        elapsed = self.clock() - transfer.started
+        if elapsed < 0.1 * self.transfer_seconds:
+            return "queued", 0
+        if transfer.error is not None:
+            return "error", 0
+        return "downloading", min(99, max(1, int(100 * elapsed / max(self.transfer_seconds,
+                                                                        1e-9))))
+
     def advance(self) -> None:
-        """Finish due transfers (file + dashboard message) and forget old failed ones."""
+        """Finish due transfers (file, dashboard message, history event); record failures
+        (and, for v1, forget old failed ones)."""
         with self.lock:
             now = self.clock()
             for transfer in list(self.transfers.values()):
                 elapsed = now - transfer.started
                 if transfer.error is not None:
-                    if elapsed >= max(self.transfer_seconds, 1.0):
+                    if self.forget_failed_transfers and elapsed >= max(self.transfer_seconds,
+                                                                       1.0):
                         del self.transfers[transfer.id]
+                    elif transfer.finished is None and elapsed >= 0.1 * self.transfer_seconds:
+                        transfer.finished = transfer.started + 0.1 * self.transfer_seconds
+                        self.post_event("transfer_error", source=transfer.link,
+                                        transfer_name=transfer.name)
                 elif transfer.file_id is None and elapsed >= self.transfer_seconds:
-                    node = self.create(ROOT_ID, transfer.name, False)
-                    node.data = fetched_bytes(transfer.link)
-                    node.size = len(node.data)
-                    self._size_cache.clear()
+                    parent = self.nodes.get(transfer.save_parent_id)
+                    parent_id = parent.id if parent is not None and parent.is_dir else ROOT_ID
+                    node = self.put_file(parent_id, transfer.name, fetched_bytes(transfer.link))
                     transfer.file_id = node.id
+                    transfer.finished = transfer.started + self.transfer_seconds
                     self.post_message(node)
+                    self.post_event("transfer_completed", file_id=node.id,
+                                    source=transfer.link, transfer_name=transfer.name,
+                                    transfer_size=node.size)
+
+    def restart_transfer(self, transfer: Transfer) -> None:
+        """Start a transfer again from the queue (v2 ``transfers/retry``)."""
+        transfer.started, transfer.finished, transfer.file_id = self.clock(), None, None
 
     # ---------------------------------------------------------------------- subscriptions
 
