@@ -282,6 +282,16 @@ def test_search_and_continue(v2):
     failed(v2.get("files/search"), 400)
 
 
+def test_search_by_pages_as_go_putio_2021_asks(v2):
+    for i in range(60):
+        v2.account.add_file("0", f"paged {i}.txt", b"")
+    first = ok(v2.get("files/search/paged/page/1"))
+    assert len(first["files"]) == 50 and first["total"] == 60
+    second = v2.http.get(first["next"], headers=v2.auth, timeout=10)
+    assert len(ok(second)["files"]) == 10 and ok(second)["next"] is None
+    assert len(ok(v2.get("files/search/paged/page/-1"))["files"]) == 60
+
+
 # ------------------------------------------------------------------ create, rename, move
 
 

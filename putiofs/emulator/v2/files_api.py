@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, unquote
 
 from putiofs.emulator.state import ROOT_ID, ApiError, Node
 from putiofs.emulator.v2 import names
@@ -25,6 +26,7 @@ from putiofs.emulator.v2.wire import (
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 MAX_QUERY = 255
+LEGACY_SEARCH_PAGE = 50
 SORTS = ("NAME", "SIZE", "DATE", "MODIFIED", "TYPE", "WATCH")
 
 
@@ -165,6 +167,30 @@ def files_search(request: Request) -> dict[str, Any]:
     size = per_page(params, DEFAULT_PER_PAGE, MAX_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("search", found, size)
     return ok(files=_files(request, first), cursor=cursor, total=len(found))
+
+
+def files_search_pages(request: Request) -> dict[str, Any]:
+    """The older search form go-putio 2021 uses: ``/files/search/{query}/page/{n}``, 50 a
+    page, page -1 for everything; ``next`` is the next page's URL or null."""
+    query = unquote(request.match.group("query")).strip()
+    if not query:
+        raise bad_request("Missing query")
+    if len(query) > MAX_QUERY:
+        raise bad_request("Search query is too long", "SEARCH_TOO_LONG_QUERY")
+    words = query.casefold().split()
+    found = sorted((n.id for n in request.account.descendants()
+                    if all(w in n.name.casefold() for w in words)), reverse=True)
+    page = int(request.match.group("page"))
+    if page == -1:
+        return ok(files=_files(request, found), next=None, total=len(found))
+    if page < 1:
+        raise bad_request("Invalid page")
+    first = (page - 1) * LEGACY_SEARCH_PAGE
+    more = len(found) > first + LEGACY_SEARCH_PAGE
+    following = (f"{request.root_url}/v2/files/search/{quote(query, safe='')}/page/{page + 1}"
+                 if more else None)
+    return ok(files=_files(request, found[first:first + LEGACY_SEARCH_PAGE]), next=following,
+              total=len(found))
 
 
 def files_create_folder(request: Request) -> dict[str, Any]:
@@ -327,6 +353,8 @@ RULES = [
     rule("POST", r"files/list/continue", _continue("files"), "files.list_continue"),
     rule("GET", r"files/search", files_search, "files.search"),
     rule("POST", r"files/search/continue", _continue("search"), "files.search_continue"),
+    rule("GET", r"files/search/(?P<query>[^/]+)/page/(?P<page>-?\d+)", files_search_pages,
+         "files.search"),
     rule("POST", r"files/create-folder", files_create_folder, "files.create_folder"),
     rule("POST", r"files/rename", files_rename, "files.rename"),
     rule("POST", r"files/move", files_move, "files.move"),
