@@ -108,6 +108,11 @@ def test_options_are_validated(tmp_path):
         EmulatorOptions(demo=True, data_dir=tmp_path)
     with pytest.raises(ValueError):
         EmulatorOptions(dialect="modern")
+    with pytest.raises(ValueError):
+        EmulatorOptions(api="v3")
+    with pytest.raises(ValueError):
+        EmulatorOptions(api="v2", url_ttl=0)
+    assert EmulatorOptions().api == "v1"
 
 
 def test_context_manager_stops_and_frees_the_port():
