@@ -11,6 +11,7 @@ import hashlib
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -203,17 +204,18 @@ class Uploads:
         except ValueError:
             handler.read_body(chunked=True, limit=UPLOAD_BODY_LIMIT)
             raise bad_request("Missing or invalid Upload-Offset") from None
+        body = handler.body_chunks(chunked=True, limit=UPLOAD_BODY_LIMIT)
         if not upload.lock.acquire(blocking=False):
-            handler.close_connection = True
+            _discard(body)
             raise V2Error(409, "Conflict", "Another PATCH of this upload is under way")
         try:
             if offset != upload.offset:
-                handler.close_connection = True  # the body is not read
+                _discard(body)
                 raise V2Error(409, "Conflict", "Upload-Offset does not match",
                               {"Upload-Offset": str(upload.offset)})
-            for chunk in handler.body_chunks(chunked=True, limit=UPLOAD_BODY_LIMIT):
+            for chunk in body:
                 if upload.offset + len(chunk) > upload.length:
-                    handler.close_connection = True
+                    _discard(body)
                     raise bad_request("The body goes beyond Upload-Length")
                 upload.data += chunk
             headers = {**_TUS, "Upload-Offset": str(upload.offset)}
@@ -232,6 +234,13 @@ class Uploads:
             upload.node_id, upload.crc = node.id, node.crc
             upload.data = bytearray()
         return {"Putio-File-Id": str(upload.node_id), "Putio-File-Crc32": upload.crc or ""}
+
+
+def _discard(body: Iterator[bytes]) -> None:
+    """Read the rest of a refused body, so the answer reaches the client (closing with unread
+    bytes would reset the connection) and the connection stays usable."""
+    for _ in body:
+        pass
 
 
 # -------------------------------------------------------------------------------- multipart
