@@ -108,6 +108,11 @@ def test_options_are_validated(tmp_path):
         EmulatorOptions(demo=True, data_dir=tmp_path)
     with pytest.raises(ValueError):
         EmulatorOptions(dialect="modern")
+    with pytest.raises(ValueError):
+        EmulatorOptions(api="v3")
+    with pytest.raises(ValueError):
+        EmulatorOptions(api="v2", url_ttl=0)
+    assert EmulatorOptions().api == "v1"
 
 
 def test_context_manager_stops_and_frees_the_port():
@@ -148,3 +153,25 @@ def test_demo_media_is_small_and_real(emulator):
     assert "codec_type=audio" in out
     duration = float(out.split("duration=")[1].split()[0])
     assert 8 <= duration <= 12
+
+
+def test_undecodable_file_names_are_listed_with_replacement_characters(emulator_factory,
+                                                                        tmp_path):
+    """A name that is not UTF-8 becomes text with U+FFFD (put.io names are text); its folder
+    still lists and its bytes still come from the file on disk."""
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9 \xff.txt")
+    with open(raw, "wb") as fh:
+        fh.write(b"latin-1 name")
+    (tmp_path / "sub").mkdir()
+    with open(os.path.join(os.fsencode(tmp_path), b"sub", b"\xfe\xfe"), "wb") as fh:
+        fh.write(b"x")
+    server = emulator_factory(data_dir=tmp_path)
+    root = ok(raw_call(server, "files", "list", {"orderby": "name_asc"}))
+    assert [i["name"] for i in root] == ["caf\ufffd \ufffd.txt", "sub"]
+    assert root[1]["size"] == "1"
+    assert ok(raw_call(server, "files", "list", {"parent_id": root[1]["id"]}))[0]["name"] == \
+        "\ufffd\ufffd"
+    assert requests.get(root[0]["download_url"], auth=("demo", "demo"),
+                        timeout=10).content == b"latin-1 name"
+    found = ok(raw_call(server, "files", "search", {"query": "caf"}))
+    assert [i["name"] for i in found] == ["caf\ufffd \ufffd.txt"]

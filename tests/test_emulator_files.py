@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from putiofs.emulator import api as emulator_api
+from putiofs.emulator.v1 import api as emulator_api
 from tests.conftest import raw_call
 
 DOC_ITEM_KEYS = {
@@ -474,12 +474,63 @@ def test_dirmap_doc_is_flat(emulator):
     assert not any(d["name"] == "README.txt" for d in dirs)
 
 
-def test_dirmap_legacy_is_nested(legacy_emulator):
-    tree = ok(raw_call(legacy_emulator, "files", "dirmap"))
-    assert len(tree) == 1
-    root = tree[0]
-    assert (root["id"], root["name"]) == ("0", "Your Files")
+def test_dirmap_legacy_is_the_root_folder_object(legacy_emulator):
+    """putio.py 0.91/0.92's get_folder_list() reads ``results['dirs']``: results is the root."""
+    root = ok(raw_call(legacy_emulator, "files", "dirmap"))
+    assert isinstance(root, dict)
+    assert set(root) == {"id", "name", "dirs", "shared", "default_shared"}
+    assert (root["id"], root["name"], root["shared"]) == ("0", "Your Files", False)
     movies = next(d for d in root["dirs"] if d["name"] == "Movies")
     clips = movies["dirs"][0]
     assert clips["name"] == "Demo Clips" and clips["dirs"][0]["name"] == "Extras"
-    assert set(clips) == {"id", "name", "dirs"} and isinstance(clips["id"], str)
+    assert set(clips) == set(root) and isinstance(clips["id"], str)
+    alice = next(d for d in root["dirs"] if d["name"] == "alice")
+    assert alice["shared"] is True and movies["shared"] is False
+
+
+DEPTH = 700  # deeper than Python's default recursion limit allows a recursive walk
+
+
+def _deep_chain(server) -> list[str]:
+    ids = ["0"]
+    for level in range(DEPTH):
+        ids.append(server.account.add_folder(ids[-1], f"level {level}"))
+    return ids
+
+
+@pytest.mark.parametrize("fixture", ["emulator", "legacy_emulator"])
+def test_deep_folder_chains_list_with_exact_sizes(request, fixture):
+    server = request.getfixturevalue(fixture)
+    before = int(by_name(listing(server), "Music")["size"])
+    ids = _deep_chain(server)
+    bottom = server.account.add_file(ids[-1], "deep.bin", b"x" * 1234)
+    top = by_name(listing(server), "level 0")
+    assert top["size"] == "1234"
+    assert ok(raw_call(server, "files", "info", {"id": ids[DEPTH // 2]}))[0]["size"] == "1234"
+    # Sizes stay exact after every change: move the file up, then into Music, then delete it.
+    ok(raw_call(server, "files", "move", {"id": bottom, "parent_id": ids[3]}))
+    assert by_name(listing(server, ids[1]), "level 1")["size"] == "1234"
+    assert by_name(listing(server, ids[3]), "level 3")["size"] == "0"
+    music = by_name(listing(server), "Music")["id"]
+    ok(raw_call(server, "files", "move", {"id": bottom, "parent_id": music}))
+    assert by_name(listing(server), "level 0")["size"] == "0"
+    assert by_name(listing(server), "Music")["size"] == str(before + 1234)
+    ok(raw_call(server, "files", "delete", {"id": ids[1]}))
+    assert [i["name"] for i in listing(server) if i["name"].startswith("level")] == []
+    ok(raw_call(server, "files", "delete", {"id": bottom}))
+    assert by_name(listing(server), "Music")["size"] == str(before)
+
+
+@pytest.mark.parametrize("fixture", ["emulator", "legacy_emulator"])
+def test_deep_folder_chains_in_dirmap(request, fixture):
+    server = request.getfixturevalue(fixture)
+    ids = _deep_chain(server)
+    resp = raw_call(server, "files", "dirmap")
+    if fixture == "emulator":
+        dirs = {d["id"]: d["parent_id"] for d in ok(resp)}
+        assert dirs[ids[-1]] == ids[-2]
+        return
+    # The nested answer is deeper than a recursive JSON parser takes: walk the raw text.
+    assert resp.status_code == 200 and resp.text.count('"level ') == DEPTH
+    assert resp.text.count('"default_shared": false') == len(server.account.nodes) - \
+        sum(1 for n in server.account.nodes.values() if not n.is_dir)

@@ -194,6 +194,24 @@ def test_urls_analyze_legacy(legacy_emulator):
     assert items["multiparturl"] == []
 
 
+def test_urls_analyze_legacy_items_carry_size_paid_bw_and_parts(legacy_emulator):
+    """putio.py 0.91/0.92 reads paid_bw and size of every item, parts of a multipart one."""
+    links = ["http://a.example/x.mkv", "magnet:?xt=urn:btih:1&dn=thing",
+             "http://r.example/files/ab.part1.rar", "http://r.example/files/ab.part2.rar"]
+    items = ok(raw_call(legacy_emulator, "urls", "analyze", {"links": links}))["items"]
+    for bucket in ("singleurl", "torrent", "multiparturl"):
+        assert len(items[bucket]) == 1, bucket
+        item = items[bucket][0]
+        assert isinstance(item["paid_bw"], int) and isinstance(item["size"], int), item
+    single = items["singleurl"][0]
+    assert single["size"] == int(single["file_size"])
+    multipart = items["multiparturl"][0]
+    parts = multipart["parts"]
+    assert [p["url"] for p in parts] == links[2:]
+    assert all(isinstance(p["size"], int) and isinstance(p["paid_bw"], int) for p in parts)
+    assert multipart["size"] == sum(p["size"] for p in parts) == multipart["file_size"]
+
+
 @pytest.mark.parametrize("fixture", ["emulator", "legacy_emulator"])
 def test_extracturls(request, fixture):
     server = request.getfixturevalue(fixture)

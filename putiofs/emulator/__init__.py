@@ -1,7 +1,10 @@
-"""A put.io v1 API emulator, written from the API document and standing apart from the client.
+"""put.io API emulators (v1 and v2), written from the API references and standing apart from
+the client: nothing here imports from outside ``putiofs.emulator``.
 
-``EmulatorServer(EmulatorOptions(...)).start()`` serves an in-memory account on a local port;
-see :mod:`putiofs.emulator.server` for the wire format decisions.
+``EmulatorServer(EmulatorOptions(...)).start()`` serves an in-memory account on a local port.
+The account model (``state``, ``faults``, ``seed``, ``data``) knows no API version; each
+version is a package (:mod:`putiofs.emulator.v1`, :mod:`putiofs.emulator.v2`) whose docstring
+records its wire-format decisions.
 """
 
 from putiofs.emulator.faults import Fault, Faults, RequestInfo

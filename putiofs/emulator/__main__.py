@@ -8,7 +8,7 @@ from putiofs.emulator.command import add_arguments, run
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m putiofs.emulator",
-                                     description="Serve a put.io v1 API emulator.")
+                                     description="Serve a put.io API emulator (v1 or v2).")
     add_arguments(parser)
     return run(parser.parse_args())
 

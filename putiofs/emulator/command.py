@@ -15,6 +15,8 @@ from putiofs.emulator.server import EmulatorOptions, EmulatorServer
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options to ``parser``."""
+    parser.add_argument("--api", choices=("v1", "v2"), default="v1",
+                        help="the API version to serve (default v1)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     seed = parser.add_mutually_exclusive_group()
@@ -28,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redirect", action="store_true",
                         help="download and stream URLs answer 302 to a separate data path")
     parser.add_argument("--transfer-seconds", type=float, default=3.0, metavar="S",
-                        help="how long a transfer takes from Waiting to Completed")
+                        help="how long a transfer (v2 also: a zip, an mp4) takes to finish")
+    parser.add_argument("--url-ttl", type=float, default=3600.0, metavar="S",
+                        help="v2: seconds a storage URL stays valid")
     faults = parser.add_argument_group(
         "fault injection", "rates are probabilities from 0 to 1, drawn from one seeded generator")
     faults.add_argument("--fault-5xx", type=float, default=0.0, metavar="RATE",
@@ -61,6 +65,21 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
                         stall_seconds=args.stall_seconds, seed=args.seed)
 
 
+def _announce(server: EmulatorServer) -> None:
+    """Say where the emulator listens and how to sign in (the credentials of a test tool)."""
+    options = server.options
+    if options.api == "v2":
+        print(f"put.io v2 emulator listening on {server.base_url} (uploads: "
+              f"{server.root_url}/files/ and {server.base_url}/files/upload)", flush=True)
+        print(f"PUTIO_API_URL={server.base_url}", flush=True)
+        print(f"PUTIO_TOKEN={options.token}", flush=True)
+        return
+    print(f"put.io v1 emulator ({options.dialect} dialect) listening on {server.base_url}",
+          flush=True)
+    print(f"PUTIO_API_URL={server.base_url}", flush=True)
+    print(f"api_key={options.api_key} api_secret={options.api_secret}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; 0 on a clean stop."""
     try:
@@ -76,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
             demo=args.demo,
             transfer_seconds=args.transfer_seconds,
             faults=faults_from_args(args),
+            api=args.api,
+            token=os.environ.get("PUTIO_TOKEN") or "demo-token",
+            url_ttl=args.url_ttl,
         )
         server = EmulatorServer(options)
         server.start()
@@ -86,10 +108,7 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        print(f"put.io v1 emulator ({options.dialect} dialect) listening on {server.base_url}",
-              flush=True)
-        print(f"PUTIO_API_URL={server.base_url}", flush=True)
-        print(f"api_key={options.api_key} api_secret={options.api_secret}", flush=True)
+        _announce(server)
         if isinstance(options.faults, RandomFaults):
             print(f"injecting faults: {options.faults!r} seed={args.seed}", flush=True)
         while not stop.wait(0.5):

@@ -77,11 +77,19 @@ def seed_demo(account: Account) -> None:
         account.add_subscription(jazz)
 
 
+def item_name(name: str) -> str:
+    """The put.io name of a directory entry: put.io stores names as text, so bytes that are
+    not UTF-8 (kept by ``os.walk`` as surrogate escapes) become U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
 def seed_directory(account: Account, top: Path) -> None:
     """Mirror the tree under ``top``: folders and regular files (bytes read lazily on demand).
 
     Creation times are the files' modification times; symbolic links to directories are not
-    followed, entries that cannot be read are skipped.
+    followed, entries that cannot be read are skipped. A name that is not valid UTF-8 is
+    listed with U+FFFD in place of each undecodable byte (:func:`item_name`); the bytes are
+    still read from the file on disk.
     """
     if not top.is_dir():
         raise NotADirectoryError(f"{top} is not a directory")
@@ -98,12 +106,14 @@ def seed_directory(account: Account, top: Path) -> None:
                     created = (here / name).stat().st_mtime
                 except OSError:
                     continue
-                ids[here / name] = account.add_folder(parent, name, created=created)
+                ids[here / name] = account.add_folder(parent, item_name(name),
+                                                      created=created)
             dirnames[:] = [d for d in dirnames if here / d in ids]
             for name in sorted(filenames):
                 path = here / name
                 try:
                     if path.is_file() and os.access(path, os.R_OK):
-                        account.add_file(parent, name, path=path, created=path.stat().st_mtime)
+                        account.add_file(parent, item_name(name), path=path,
+                                         created=path.stat().st_mtime)
                 except OSError:
                     continue

@@ -1,4 +1,7 @@
-"""The emulated account: the file tree, messages, transfers, subscriptions and stream tokens.
+"""The emulated account, the same for every API version: the file tree (with creation and
+modification times and CRC-32s), the trash (:mod:`~putiofs.emulator.trash`), transfers
+(:mod:`~putiofs.emulator.transfers`), history events, messages, subscriptions, friends and
+v1 stream tokens.
 
 Everything lives in memory behind one re-entrant lock. Ids are plain integers internally; the
 public helpers (used by tests) take and return them as strings, as the API does. Errors are
@@ -7,24 +10,25 @@ raised as :class:`ApiError` carrying the exact message the API puts in its envel
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from putiofs.emulator.filetypes import human_size, type_name
+from putiofs.emulator.records import Event, FileSource, Friend, Message, Subscription, Transfer
+from putiofs.emulator.transfers import TransferQueue
+from putiofs.emulator.trash import Trash
 
 ROOT_ID = 0
 ROOT_NAME = "Your Files"
 DISK_QUOTA = 50 * 1024**3
 BW_QUOTA = 100 * 1024**3
 _MAX_TOKENS = 10_000
-_FETCHABLE_SCHEMES = ("http", "https", "ftp")
 
 
 class ApiError(Exception):
@@ -66,94 +70,20 @@ class Node:
     path: Path | None = None
     size: int = 0
     children: dict[int, None] = field(default_factory=dict)
+    #: The modification time (epoch seconds); the creation time until something sets it.
+    updated: float = 0.0
+    #: The CRC-32 of the bytes as 8 lowercase hex digits, once computed (see Account.crc32_of).
+    crc: str | None = None
+
+    def __post_init__(self) -> None:
+        self.updated = self.updated or self.created
 
     @property
     def type(self) -> str:
         return type_name(self.name, self.is_dir)
 
 
-@dataclass
-class Message:
-    id: int
-    title: str
-    file_name: str
-    file_type: str
-    user_file_id: int
-    importance: int = 0
-    channel: int = 2
-    hidden: int = 0
-    from_user_id: int | None = None
-    description: str | None = None
-
-
-@dataclass
-class Transfer:
-    id: int
-    name: str
-    link: str
-    started: float
-    error: str | None = None
-    file_id: int | None = None
-
-
-@dataclass
-class Subscription:
-    id: int
-    name: str
-    url: str
-    do_filters: str = ""
-    dont_filters: str = ""
-    parent_folder_id: int = 0
-    paused: bool = False
-    last_update: float = 0.0
-
-
-@dataclass
-class Friend:
-    id: int
-    name: str
-    dir_id: int
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """What the data URLs need to serve one file, taken under the lock and used outside it."""
-
-    id: int
-    name: str
-    size: int
-    created: float
-    data: bytes | None
-    path: Path | None
-
-    @property
-    def etag(self) -> str:
-        digest = hashlib.sha1(f"{self.id}:{self.size}:{self.created!r}".encode()).hexdigest()
-        return f'"{digest[:20]}"'
-
-    def chunks(self, start: int, end: int, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
-        """Yield bytes ``start`` .. ``end`` (inclusive), from memory or from disk in chunks."""
-        remaining = end - start + 1
-        if self.data is not None:
-            view = memoryview(self.data)
-            while remaining > 0:
-                n = min(chunk_size, remaining)
-                yield bytes(view[start : start + n])
-                start += n
-                remaining -= n
-            return
-        assert self.path is not None
-        with self.path.open("rb") as fh:
-            fh.seek(start)
-            while remaining > 0:
-                chunk = fh.read(min(chunk_size, remaining))
-                if not chunk:
-                    raise OSError(f"file {self.id} is shorter on disk than when it was seeded")
-                remaining -= len(chunk)
-                yield chunk
-
-
-class Account:
+class Account(TransferQueue):
     """One put.io account. Every public method is thread-safe."""
 
     def __init__(
@@ -164,6 +94,8 @@ class Account:
         user_id: int = 1001,
         user_name: str = "demo",
         transfer_seconds: float = 3.0,
+        disk_size: int = DISK_QUOTA,
+        trash_enabled: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_key = api_key
@@ -171,6 +103,8 @@ class Account:
         self.user_id = user_id
         self.user_name = user_name
         self.transfer_seconds = transfer_seconds
+        self.disk_size = disk_size
+        self.trash_enabled = trash_enabled
         self.clock = clock
         self.lock = threading.RLock()
         self.bw_used = 0
@@ -186,6 +120,11 @@ class Account:
         self._next_subscription_id = 860
         self.friends: list[Friend] = []
         self._tokens: dict[str, float] = {}
+        self.events: list[Event] = []
+        self._next_event_id = 5000
+        self.trash = Trash(self)
+        #: v1 forgets a failed transfer after a while; v2 lists it until it is cleaned.
+        self.forget_failed_transfers = True
 
     # ----------------------------------------------------------------- public helpers (tests)
 
@@ -274,14 +213,82 @@ class Account:
             raise ApiError("Target is not a folder", "conflict")
         return node
 
+    def forget_sizes(self) -> None:
+        """Drop the cached folder sums: call after any change to the tree."""
+        self._size_cache.clear()
+
     def size_of(self, node: Node) -> int:
+        """A file's size, or the sum of everything below a folder.
+
+        Folder sums are cached until the next change of the tree and computed without
+        recursion, so a chain of thousands of nested folders costs no stack.
+        """
         if not node.is_dir:
             return node.size
-        cached = self._size_cache.get(node.id)
-        if cached is None:
-            cached = sum(self.size_of(self.nodes[c]) for c in node.children)
-            self._size_cache[node.id] = cached
-        return cached
+        cache = self._size_cache
+        stack = [(node, False)]
+        while stack:
+            current, summed = stack.pop()
+            if current.id in cache:
+                continue
+            children = [self.nodes[c] for c in current.children]
+            if summed:
+                cache[current.id] = sum(cache[c.id] if c.is_dir else c.size for c in children)
+                continue
+            stack.append((current, True))
+            stack.extend((c, False) for c in children if c.is_dir and c.id not in cache)
+        return cache[node.id]
+
+    def crc32_of(self, node: Node) -> str | None:
+        """A file's CRC-32 (8 lowercase hex digits), None for a folder. Computed once, on
+        first use: a ``--data`` file is read from disk then (under the lock)."""
+        if node.is_dir:
+            return None
+        if node.crc is None:
+            value = 0
+            for chunk in self.file_source(node.id).chunks(0, node.size - 1, 1024 * 1024):
+                value = zlib.crc32(chunk, value)
+            node.crc = f"{value & 0xFFFFFFFF:08x}"
+        return node.crc
+
+    def put_file(self, parent_id: int, name: str, data: bytes, *,
+                 updated: float | None = None) -> Node:
+        """A new file holding ``data`` (an upload, a finished transfer, a copy)."""
+        node = self.create(parent_id, name, False)
+        node.data, node.size = data, len(data)
+        if updated is not None:
+            node.updated = updated
+        self._size_cache.clear()
+        return node
+
+    def copy_tree(self, node_id: int, parent_id: int, name: str | None = None) -> Node:
+        """A copy of a file or a whole folder under ``parent_id`` (new ids, new times)."""
+        source = self._movable(node_id)
+        target = self.folder(parent_id)
+        if source.is_dir and self.is_within(target.id, source.id):
+            raise ApiError("Cannot copy a folder into itself or its own subtree", "conflict")
+        top = self.create(target.id, name or source.name, source.is_dir)
+        pairs = [(source, top)]
+        while pairs:
+            original, copy = pairs.pop()
+            copy.data, copy.path, copy.size, copy.crc = (
+                original.data, original.path, original.size, original.crc)
+            for child_id in list(original.children):
+                child = self.nodes[child_id]
+                pairs.append((child, self.create(copy.id, child.name, child.is_dir)))
+        self._size_cache.clear()
+        return top
+
+    def post_event(self, kind: str, **fields: object) -> Event:
+        """Record a history event (uploads, finished transfers, zips), newest last."""
+        event = Event(self._next_event_id, kind, self.clock(), dict(fields))
+        self._next_event_id += 1
+        self.events.append(event)
+        return event
+
+    def disk_used(self) -> int:
+        """Bytes counted against the disk: the files and what waits in the trash."""
+        return self.size_of(self.nodes[ROOT_ID]) + self.trash.size()
 
     def create(
         self, parent_id: int, name: object, is_dir: bool, *, created: float | None = None
@@ -407,44 +414,6 @@ class Account:
         self.messages[message.id] = message
         return message
 
-    # ------------------------------------------------------------------------- transfers
-
-    def add_transfer(self, link: str) -> Transfer:
-        name, error = analyze_link(link)
-        transfer = Transfer(self._next_transfer_id, name, link, self.clock(), error)
-        self._next_transfer_id += 1
-        self.transfers[transfer.id] = transfer
-        return transfer
-
-    def transfer_progress(self, transfer: Transfer) -> tuple[str, str | None]:
-        """(status, percent_done) of a transfer now; progress is a function of elapsed time."""
-        if transfer.error is not None:
-            return transfer.error, None
-        if transfer.file_id is not None:
-            return "Completed", "100"
-        elapsed = self.clock() - transfer.started
-        if elapsed < 0.1 * self.transfer_seconds:
-            return "Waiting", "0"
-        percent = int(100 * elapsed / max(self.transfer_seconds, 1e-9))
-        return "Downloading", str(min(99, max(1, percent)))
-
-    def advance(self) -> None:
-        """Finish due transfers (file + dashboard message) and forget old failed ones."""
-        with self.lock:
-            now = self.clock()
-            for transfer in list(self.transfers.values()):
-                elapsed = now - transfer.started
-                if transfer.error is not None:
-                    if elapsed >= max(self.transfer_seconds, 1.0):
-                        del self.transfers[transfer.id]
-                elif transfer.file_id is None and elapsed >= self.transfer_seconds:
-                    node = self.create(ROOT_ID, transfer.name, False)
-                    node.data = fetched_bytes(transfer.link)
-                    node.size = len(node.data)
-                    self._size_cache.clear()
-                    transfer.file_id = node.id
-                    self.post_message(node)
-
     # ---------------------------------------------------------------------- subscriptions
 
     def add_subscription(self, sub: Subscription) -> Subscription:
@@ -453,49 +422,3 @@ class Account:
         self._next_subscription_id += 1
         self.subscriptions[sub.id] = sub
         return sub
-
-
-# --------------------------------------------------------------------------- remote links
-
-
-def analyze_link(link: str) -> tuple[str, str | None]:
-    """(name, error) for a link given to transfers add / urls analyze.
-
-    http, https, ftp and magnet links succeed unless their host ends in ``.invalid``; the name is
-    the URL's last path segment (a magnet's ``dn=``).
-    """
-    link = link.strip()
-    try:
-        parts = urlsplit(link)
-    except ValueError:
-        return link or "unknown", f"Error: Could not fetch {link}"
-    if parts.scheme == "magnet":
-        names = parse_qs(parts.query).get("dn")
-        ok = bool(parse_qs(parts.query).get("xt"))
-        name = names[0] if names else "magnet-download"
-        return name, None if ok else f"Error: Could not fetch {link}"
-    host = (parts.hostname or "").lower()
-    segment = unquote(parts.path.rstrip("/").rpartition("/")[2])
-    name = segment or host or "download"
-    if name.lower().endswith(".torrent") and len(name) > len(".torrent"):
-        name = name[: -len(".torrent")]
-    if parts.scheme not in _FETCHABLE_SCHEMES or not host or host.endswith(".invalid"):
-        return name, f"Error: Could not fetch {link}"
-    return name, None
-
-
-def fetched_size(link: str) -> int:
-    """The deterministic size of what a transfer of ``link`` produces: 2 to 6 KiB."""
-    digest = hashlib.sha256(link.strip().encode()).digest()
-    return 2048 + int.from_bytes(digest[:2], "big") % 4096
-
-
-def fetched_bytes(link: str) -> bytes:
-    """The deterministic content a completed transfer of ``link`` puts in the account."""
-    size = fetched_size(link)
-    out = bytearray()
-    block = hashlib.sha256(link.strip().encode()).digest()
-    while len(out) < size:
-        block = hashlib.sha256(block).digest()
-        out += block
-    return bytes(out[:size])

@@ -7,19 +7,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from putiofs.emulator.filetypes import human_size, type_name
-from putiofs.emulator.state import (
-    BW_QUOTA,
-    DISK_QUOTA,
-    ROOT_ID,
-    Subscription,
-    analyze_link,
-    fetched_size,
-    invalid,
-    not_found,
-)
+from putiofs.emulator.links import analyze_link, fetched_size
+from putiofs.emulator.records import Subscription
+from putiofs.emulator.state import BW_QUOTA, DISK_QUOTA, ROOT_ID, invalid, not_found
 
 if TYPE_CHECKING:
-    from putiofs.emulator.api import Call
+    from putiofs.emulator.v1.api import Call
 
 _URL_RE = re.compile(r"""(?:https?|ftp)://[^\s<>"']+|magnet:\?[^\s<>"']+""", re.IGNORECASE)
 _PART_RE = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)\.rar$", re.IGNORECASE)
@@ -112,6 +105,15 @@ def _url_object(link: str) -> tuple[str, dict]:
     }
 
 
+def _add_sizes(buckets: dict[str, list]) -> None:
+    """The live server's ``size`` (an integer) on every fetchable item and multipart part:
+    putio.py 0.91/0.92 reads ``paid_bw`` and ``size`` of each, and ``parts`` of a multipart."""
+    for bucket in ("singleurl", "torrent", "multiparturl"):
+        for item in buckets[bucket]:
+            for obj in (item, *item.get("parts", ())):
+                obj["size"] = int(obj["file_size"])
+
+
 def urls_analyze(call: Call) -> Any:
     links = call.links("links" if call.legacy else "urls")
     buckets: dict[str, list] = {"singleurl": [], "torrent": [], "multiparturl": [], "error": []}
@@ -131,11 +133,15 @@ def urls_analyze(call: Call) -> Any:
             continue
         urls = [link for _, link in sorted(members)]
         size = sum(fetched_size(u) for u in urls)
-        buckets["multiparturl"].append({
+        multipart = {
             "dltype": 4, "dl_handler": "Multipart", "name": base, "file_size": size,
             "paid_bw": size, "urls": urls, "error": None, "human_size": human_size(size),
-        })
+        }
+        if call.legacy:
+            multipart["parts"] = [_url_object(u)[1] for u in urls]
+        buckets["multiparturl"].append(multipart)
     if call.legacy:
+        _add_sizes(buckets)
         used = call.account.size_of(call.account.nodes[ROOT_ID])
         return {
             "items": buckets,

@@ -3,7 +3,7 @@
 A handler receives a :class:`Call` and returns the ``results`` value of the envelope; it raises
 :class:`~putiofs.emulator.state.ApiError` for anything the API reports as an error. All
 handlers run with the account lock held. The handlers themselves live in
-:mod:`~putiofs.emulator.files_api` and :mod:`~putiofs.emulator.account_api`.
+:mod:`~putiofs.emulator.v1.files_api` and :mod:`~putiofs.emulator.v1.account_api`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from putiofs.emulator import account_api, files_api
 from putiofs.emulator.state import ROOT_ID, ROOT_NAME, Account, ApiError, Node, invalid, missing
+from putiofs.emulator.v1 import account_api, files_api
 
 
 @dataclass

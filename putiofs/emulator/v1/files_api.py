@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from putiofs.emulator.filetypes import TYPE_CODES, extension
 from putiofs.emulator.state import ROOT_ID, ROOT_NAME, Account, Node, invalid, missing
+from putiofs.emulator.v1.jsontext import JsonText
 
 if TYPE_CHECKING:
-    from putiofs.emulator.api import Call
+    from putiofs.emulator.v1.api import Call
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 2000
@@ -163,15 +165,35 @@ def files_search(call: Call) -> list:
     return [call.item(n) for n in found]
 
 
-def files_dirmap(call: Call) -> list:
+def files_dirmap(call: Call) -> list | JsonText:
     account = call.account
     if not call.legacy:
         folders = sorted((n for n in account.descendants() if n.is_dir), key=lambda n: n.id)
         return [{"id": str(n.id), "name": n.name, "parent_id": str(n.parent_id)} for n in folders]
+    return _nested_dirmap(account)
 
-    def tree(node: Node) -> dict:
-        subdirs = [account.nodes[c] for c in node.children if account.nodes[c].is_dir]
+
+def _nested_dirmap(account: Account) -> JsonText:
+    """The legacy answer: the root folder object itself (putio.py 0.91/0.92 reads
+    ``results['dirs']``), each folder ``{id, name, shared, default_shared, dirs}``; ``shared``
+    marks a folder a friend shares. Encoded without recursion: a chain of nested folders may be
+    deeper than ``json.dumps`` recurses."""
+    shared = {f.dir_id for f in account.friends}
+    out: list[str] = []
+    stack: list[Node | str] = [account.nodes[ROOT_ID]]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            out.append(node)
+            continue
         name = ROOT_NAME if node.id == ROOT_ID else node.name
-        return {"id": str(node.id), "name": name, "dirs": [tree(d) for d in subdirs]}
-
-    return [tree(account.nodes[ROOT_ID])]
+        out.append(f'{{"id": "{node.id}", "name": {json.dumps(name, ensure_ascii=False)}, '
+                   f'"shared": {json.dumps(node.id in shared)}, "default_shared": false, '
+                   f'"dirs": [')
+        stack.append("]}")
+        subdirs = [account.nodes[c] for c in node.children if account.nodes[c].is_dir]
+        for index in range(len(subdirs) - 1, -1, -1):
+            stack.append(subdirs[index])
+            if index:
+                stack.append(", ")
+    return JsonText("".join(out))

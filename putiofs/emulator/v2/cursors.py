@@ -1,0 +1,51 @@
+"""Opaque paging cursors: a random token naming the ids a listing has yet to show."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from putiofs.emulator.v2.wire import bad_request
+
+MAX_CURSORS = 10_000
+
+
+@dataclass
+class Cursor:
+    kind: str
+    ids: list[int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Cursors:
+    """Cursors stay valid until evicted (oldest first beyond :data:`MAX_CURSORS`), so a client
+    may repeat a continue call that failed on the way back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cursors: OrderedDict[str, Cursor] = OrderedDict()
+
+    def page(self, kind: str, ids: list[int], per_page: int,
+             extra: dict[str, Any] | None = None) -> tuple[list[int], str | None]:
+        """The first ``per_page`` ids, and a cursor for the rest (None when nothing is left)."""
+        if len(ids) <= per_page:
+            return ids, None
+        token = secrets.token_urlsafe(18)
+        with self._lock:
+            self._cursors[token] = Cursor(kind, ids[per_page:], dict(extra or {}))
+            while len(self._cursors) > MAX_CURSORS:
+                self._cursors.popitem(last=False)
+        return ids[:per_page], token
+
+    def take(self, kind: str, token: object) -> Cursor:
+        """The cursor ``token`` names; 400 when it is missing, unknown or of another listing."""
+        if not isinstance(token, str) or not token:
+            raise bad_request("Missing cursor", "INVALID_CURSOR")
+        with self._lock:
+            cursor = self._cursors.get(token)
+        if cursor is None or cursor.kind != kind:
+            raise bad_request("Invalid cursor", "INVALID_CURSOR")
+        return cursor

@@ -1,0 +1,112 @@
+"""The trash (list/continue, restore, delete, empty) and zips (create, get, list)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from putiofs.emulator.v2.media import Zip
+from putiofs.emulator.v2.render import trash_object
+from putiofs.emulator.v2.wire import Request, bad_request, not_found, ok, per_page, rule, stamp
+
+TRASH_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+
+
+# ---------------------------------------------------------------------------------- trash
+
+
+def _trash_page(request: Request, ids: list[int]) -> tuple[list[dict[str, Any]], str | None]:
+    size = per_page(request.params, TRASH_PER_PAGE, MAX_PER_PAGE, clamp=True)
+    first, cursor = request.api.cursors.page("trash", ids, size)
+    records = request.account.trash.records
+    return [trash_object(request.api, records[i]) for i in first if i in records], cursor
+
+
+def trash_list(request: Request) -> dict[str, Any]:
+    trash = request.account.trash
+    ids = [record.node.id for record in trash.listing()]
+    files, cursor = _trash_page(request, ids)
+    return ok(files=files, cursor=cursor, total=len(ids), trash_size=trash.size())
+
+
+def trash_continue(request: Request) -> dict[str, Any]:
+    cursor = request.api.cursors.take("trash", request.params.raw("cursor"))
+    alive = [i for i in cursor.ids if i in request.account.trash.records]
+    files, token = _trash_page(request, alive)
+    return ok(files=files, cursor=token)
+
+
+def _selected(request: Request) -> list[int]:
+    """``file_ids``, or every item a trash listing ``cursor`` has yet to show."""
+    ids = request.params.ids("file_ids")
+    if ids is None and request.params.raw("cursor") is not None:
+        ids = list(request.api.cursors.take("trash", request.params.raw("cursor")).ids)
+    if not ids:
+        raise bad_request("Missing file_ids")
+    unknown = [i for i in ids if i not in request.account.trash.records]
+    if unknown:
+        raise not_found("File not found in trash", "TRASH_FILE_NOT_FOUND")
+    return ids
+
+
+def trash_restore(request: Request) -> dict[str, Any]:
+    for item_id in _selected(request):
+        request.account.trash.restore(item_id)
+    request.account.forget_sizes()
+    return ok()
+
+
+def trash_delete(request: Request) -> dict[str, Any]:
+    for item_id in _selected(request):
+        request.account.trash.purge(item_id)
+    return ok()
+
+
+def trash_empty(request: Request) -> dict[str, Any]:
+    request.account.trash.empty()
+    return ok()
+
+
+# ----------------------------------------------------------------------------------- zips
+
+
+def _zip_object(request: Request, job: Zip) -> dict[str, Any]:
+    zips = request.api.zips
+    status = zips.status(job)
+    done = status == "DONE"
+    return {"id": job.id, "created_at": stamp(job.created),
+            "size": zips.size(job) if done else None, "zip_status": status,
+            "url": request.api.storage.zip_url(job.id) if done else None,
+            "missing_files": job.missing}
+
+
+def zips_create(request: Request) -> dict[str, Any]:
+    ids = request.params.ids("file_ids")
+    if not ids:
+        raise bad_request("Missing file_ids")
+    job = request.api.zips.create(ids)
+    return ok(zip_id=job.id)
+
+
+def zips_get(request: Request) -> dict[str, Any]:
+    """A flat object (``zip_status`` is the job's, ``status`` the envelope's "OK")."""
+    job = request.api.zips.get(request.path_id())
+    if job is None:
+        raise not_found("Zip not found")
+    return ok(**_zip_object(request, job))
+
+
+def zips_list(request: Request) -> dict[str, Any]:
+    return ok(zips=[_zip_object(request, job) for job in request.api.zips.all()])
+
+
+RULES = [
+    rule("GET", r"trash/list", trash_list, "trash.list"),
+    rule("POST", r"trash/list/continue", trash_continue, "trash.list_continue"),
+    rule("POST", r"trash/restore", trash_restore, "trash.restore"),
+    rule("POST", r"trash/delete", trash_delete, "trash.delete"),
+    rule("POST", r"trash/empty", trash_empty, "trash.empty"),
+    rule("POST", r"zips/create", zips_create, "zips.create"),
+    rule("GET", r"zips/list", zips_list, "zips.list"),
+    rule("GET", r"zips/(?P<id>\d+)", zips_get, "zips.get"),
+]
