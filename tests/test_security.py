@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from putiofs.emulator import server as server_module
+from putiofs.emulator.v1 import wire as server_module
 from putiofs.emulator.faults import RandomFaults
 from tests.mounting import fuse_unavailable_reason, requires_fuse
 
