@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from putiofs.emulator.v1 import wire as server_module
 from putiofs.emulator.faults import RandomFaults
+from putiofs.emulator.v1 import wire as server_module
 from tests.mounting import fuse_unavailable_reason, requires_fuse
 
 API_KEY = "KEYzq7Vw3Lx9Pq2Rt"
