@@ -15,7 +15,16 @@ folder, names longer than 255 bytes, '.' and '..'. The rules, applied per folder
 * '', '.' and '..' are always suffixed the same way.
 * A name longer than 255 bytes (UTF-8) is cut at a character boundary and suffixed
   ``…[#<id>]`` before the (short) extension, so it stays unique and under NAME_MAX.
+* Should a duplicate's `` [#<id>]`` name already be someone's real name (a file uploaded under a
+  shown name), the real name keeps it and the duplicate becomes `` [#<id>~1]`` (``~2``, ...);
+  among duplicates wanting one name, the same order decides (folders, then lower ids).
 * Control characters (tab, newline, ESC, ...) are valid in POSIX names and are shown as they are.
+
+The shown names depend on the folder's items only, never on the order a listing gives them in.
+:func:`assign` works them out for a whole folder; :class:`NameTable` keeps them up to date one
+change at a time, touching only the changed item's name group (the items claiming its name): a
+change costs the same in a folder of 20 items and of 100,000 (``rm -r`` of a big folder is one
+change per item).
 
 Names typed in the mount:
 
