@@ -32,6 +32,7 @@ class Layout:
     folders: int = 100
     items: int = 10_000            # folders + files in the tree
     long_video_seconds: int = 180
+    flat_sizes: tuple[int, ...] = (1_000, 20_000)  # one folder of each size, files only
 
     seq = "big/sequential.bin"
     random = "big/random.bin"
@@ -47,6 +48,13 @@ class Layout:
 
     def folder(self, index: int) -> str:
         return f"{self.tree}/folder-{index:03d}"
+
+    def flat(self, size: int) -> str:
+        return f"flat/{size}-items"
+
+    @staticmethod
+    def flat_item(index: int) -> str:
+        return f"item-{index:05d}.txt"
 
     @property
     def files_per_folder(self) -> int:
@@ -88,6 +96,18 @@ def prepare(root: Path, layout: Layout, log=print) -> None:
         _sparse(root / layout.stream(index), layout.stream_size)
     for index in range(layout.ttfb_files):
         _sparse(root / layout.ttfb(index), layout.ttfb_size)
+    for size in layout.flat_sizes:
+        _flat(root / layout.flat(size), size, layout)
+
+
+def _flat(folder: Path, size: int, layout: Layout) -> None:
+    """One folder of ``size`` empty files (the big-folder section deletes some of them through
+    the mount: the emulator deletes in its memory only, so the files here stay)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if sum(1 for _ in folder.iterdir()) == size:
+        return
+    for index in range(size):
+        (folder / layout.flat_item(index)).touch()
 
 
 def _slow_parts(root: Path, layout: Layout, log) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import procs
+from bench import big_folder, procs
 from bench.data import GIB, MIB, Layout, prepare
 
 READ_SIZE = 1024 * 1024
@@ -355,6 +355,27 @@ def bench_memory(res: Results, server: procs.Emulator, mount: procs.Mount,
                 stats["data_requests"] / gib, "GETs"))
 
 
+# -- 8: big folders ------------------------------------------------------------------------------
+
+def bench_big_folder(res: Results, server: procs.Emulator, layout: Layout, count: int) -> None:
+    with procs.putiofs_mount(server) as mount:
+        costs = big_folder.unlink_costs(server, mount, layout, count)
+    for cost in costs:
+        what = f"unlink in a {cost.size:,}-item folder"
+        res.add(Row("8 big folder", f"{what} (median of {count})", cost.seconds * 1e3, "ms"))
+        res.add(Row("8 big folder", f"{what}: mount CPU per unlink", cost.cpu_seconds * 1e3,
+                    "ms"))
+        res.add(Row("8 big folder", f"{what}: API calls per unlink", cost.api_calls, "calls"))
+    small, big = costs[0], costs[-1]
+    base = f"ms at {small.size:,}"
+    res.add(Row("8 big folder", f"unlink time, {big.size:,} vs {small.size:,} items",
+                big.seconds * 1e3, "ms", small.seconds * 1e3, base, big.seconds / small.seconds,
+                "<= 1.5", big.seconds / small.seconds <= 1.5))
+    cpu_ratio = big.cpu_seconds / small.cpu_seconds if small.cpu_seconds else None
+    res.add(Row("8 big folder", f"mount CPU per unlink, {big.size:,} vs {small.size:,} items",
+                big.cpu_seconds * 1e3, "ms", small.cpu_seconds * 1e3, base, cpu_ratio, "info"))
+
+
 # -- the run --------------------------------------------------------------------------------------
 
 def machine() -> dict[str, str]:
@@ -402,12 +423,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="set the kernel readahead of every mount (putiofs and the "
                              "in-memory ceiling alike) to KB; needs root")
     parser.add_argument("--only", action="append", metavar="SECTION",
-                        choices=("seq", "ttfb", "random", "media", "listing", "memory"),
+                        choices=("seq", "ttfb", "random", "media", "listing", "memory",
+                                 "bigfolder"),
                         help="run only these sections (repeatable)")
     args = parser.parse_args(argv)
     if args.read_ahead_kb:
         os.environ[procs.READ_AHEAD_ENV] = str(args.read_ahead_kb)
-    only = set(args.only or ("seq", "ttfb", "random", "media", "listing", "memory"))
+    only = set(args.only or ("seq", "ttfb", "random", "media", "listing", "memory",
+                             "bigfolder"))
     layout = Layout(seq_size=args.size_mib * MIB, random_size=args.size_mib * MIB)
     info = machine()
     print(f"bench: {info}", file=sys.stderr)
@@ -421,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         cold_ttfb: list[tuple[float, float, int]] = []
         if "listing" in only:
             bench_listing(res, server, layout, args.data_dir, cold_ttfb)
+        if "bigfolder" in only:
+            bench_big_folder(res, server, layout, count=200)
         with procs.putiofs_mount(server) as mount:
             ra = mount.bdi() / "read_ahead_kb"
             info["read_ahead_kb"] = ra.read_text().strip() if ra.exists() else "?"

@@ -42,11 +42,6 @@ class OpenFile:
     reader: StreamReader | None
 
 
-def can_write_contents(backend: Backend) -> bool:
-    """``backend.capabilities.write_contents``; a backend without capabilities can do nothing."""
-    return bool(getattr(getattr(backend, "capabilities", None), "write_contents", False))
-
-
 class AccountTree:
     """Reading the account through a :class:`~putiofs.cache.MetadataCache`."""
 
@@ -173,7 +168,7 @@ class AccountTree:
 
     def refuse(self, what: str) -> None:
         """Raise EROFS (the API cannot write contents) or ENOTSUP (this mount does not yet)."""
-        writable = can_write_contents(self.backend) and not self.options.read_only
+        writable = self.backend.capabilities.write_contents and not self.options.read_only
         with self._refusals_lock:
             first = what not in self._refusals_logged
             self._refusals_logged.add(what)

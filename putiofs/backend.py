@@ -3,6 +3,11 @@
 ``fs.py`` knows folders, items and stream URLs, never a request envelope: the v1 API is one
 implementation (``putiofs.v1.backend.V1Backend``); put.io's v2 API (OAuth, cursor paging) will
 be another. Backends raise the exceptions of ``putiofs.errors``.
+
+What one API version can do and another cannot is said by data, not by version checks: each
+backend has ``capabilities`` (:class:`Capabilities`), and an operation its API lacks raises
+``NotSupportedError``. The layers above read the flags (or catch the error once and remember
+it); they never ask which version they talk to.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any, ClassVar, Protocol
 ROOT_ID = "0"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One file or folder as the filesystem needs it. ``name`` is put.io's name, unmodified."""
 
@@ -28,9 +33,10 @@ class Entry:
     stream_url: str | None = None
     screenshot_url: str | None = None
     thumb_url: str | None = None
-    mtime: float | None = None  # seconds since the epoch (UTC); None where the API has no dates
+    # mtime, ctime: seconds since the epoch (UTC), None where the API has no dates (v1)
+    mtime: float | None = None
     ctime: float | None = None
-    crc32: str | None = None     # 8 lowercase hex digits, where the API gives it
+    crc32: str | None = None  # 8 lowercase hex digits, where the API gives it
 
 
 @dataclass(frozen=True)
@@ -44,16 +50,6 @@ class FolderRef:
 
 
 @dataclass(frozen=True)
-class Capabilities:
-    """What a backend can do where the API versions differ."""
-
-    folder_map: bool = False
-    write_contents: bool = False
-    set_times: bool = False
-    trash: bool = False
-
-
-@dataclass(frozen=True)
 class Quota:
     """Disk quota in bytes, where the API reports it."""
 
@@ -61,10 +57,20 @@ class Quota:
     available: int
 
 
-class Backend(Protocol):
-    """What the filesystem needs from a put.io API, whatever its version."""
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend's API can do beyond listing, reading and changing the tree."""
 
-    root_id: str
+    folder_map: bool = False      # every folder of the account in one call (v1 dirmap)
+    write_contents: bool = False  # create files and write their bytes (upload)
+    set_times: bool = False       # set an item's modification time
+    trash: bool = False           # deleted items go to a trash they can be restored from
+
+
+class Backend(Protocol):
+    """What the filesystem needs from a put.io API, whatever its version. The account's root
+    folder is :data:`ROOT_ID` in every version."""
+
     capabilities: Capabilities
 
     def list_folder(self, folder_id: str) -> Iterator[Entry]:
@@ -74,7 +80,8 @@ class Backend(Protocol):
         """One item by id; NotFoundError if it is gone."""
 
     def folder_map(self) -> list[FolderRef]:
-        """Every folder of the account with its parent, in one call where the API allows."""
+        """Every folder of the account with its parent, in one call. NotSupportedError where
+        the API has no such call (``capabilities.folder_map`` is then False)."""
 
     def rename(self, item_id: str, name: str) -> Entry: ...
 

@@ -4,7 +4,9 @@ A folder is always fetched whole (every page), so one listing answers getattr fo
 children and also answers "no such name" for anything else in it: while a listing is fresh, a
 file manager probing ``.hidden`` or ``desktop.ini`` in every folder costs no API call at all.
 A deep path whose folders are not cached yet is resolved with the account's folder map (dirmap,
-one call) instead of one listing per level.
+one call) instead of one listing per level. A backend without a folder map
+(``capabilities.folder_map`` False, or ``NotSupportedError`` once) is resolved level by level,
+one listing per uncached level, and never asked for the map again.
 
 When a refresh fails with a temporary error (network, 5xx, 429, out of time) the last listing is
 served for up to ``stale_ttl`` seconds more, so an open file manager does not empty itself while
@@ -14,7 +16,18 @@ Waiting for another thread's fetch of the same folder is bounded by the calling 
 :mod:`putiofs.deadline`.
 
 Changes made through the mount are applied to the cached listings in place, so they are visible at
-once without another API call; everything else is seen within ``ttl`` seconds.
+once without another API call; everything else is seen within ``ttl`` seconds (a change of ours
+does not restart a listing's ``ttl``). A change costs the same whatever the folder's size: only
+the changed item's name group is worked out again (:class:`putiofs.names.NameTable`), so
+``rm -r`` or ``mv`` of every item of a 20,000-item folder costs no more per item than in a small
+one.
+
+Memory: the cache holds at most ``max_folders`` listings (fresh and last-known ones share the
+object). A listing keeps one dict of entries (id → Entry) and one of shown names (name →
+Entry), about 80 bytes per item besides the entries themselves (about 400 bytes each with
+their id, name and URL strings); the NFC index for lookups holds only names not already in NFC
+form, usually none. A 100,000-item folder therefore costs about 50 MB, built once per fetch and
+never copied by a change.
 """
 
 from __future__ import annotations
@@ -22,8 +35,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, ValuesView
+from dataclasses import replace
 
 from cachetools import LRUCache, TTLCache
 
@@ -31,6 +44,7 @@ from putiofs import deadline, names
 from putiofs.backend import ROOT_ID, Backend, Entry, FolderRef
 from putiofs.errors import (
     NotFoundError,
+    NotSupportedError,
     PathNotADirectory,
     PathNotFound,
     PutioError,
@@ -48,30 +62,52 @@ _TEMPORARY = (TransportError, ServerError, RateLimitedError)
 OUTAGE_PAUSE = 5.0
 
 
-@dataclass
 class Listing:
-    """One folder's children, as fetched, with the names the mount shows for them."""
+    """One folder's children, as fetched, with the names the mount shows for them.
 
-    folder_id: str
-    entries: list[Entry]
-    fetched_at: float = field(default_factory=time.monotonic)
-    by_name: dict[str, Entry] = field(init=False)
+    Changes made through the mount edit it in place (:meth:`put`, :meth:`discard`): only the
+    edited item's name group is worked out again (``names.NameTable``), never the whole folder.
+    ``by_name`` (shown name → entry) is that table's live dict and ``entries`` a live view of
+    the entries; both change under the owning cache's lock. A single operation on either
+    (``get``, ``len``, ``set(by_name)``, ``sorted(by_name)``, ``list(entries)``) is atomic;
+    iterate step by step only over a copy. Memory: one dict of entries and one of shown names
+    per folder, plus an NFC index that holds only the names not already in NFC.
+    """
 
-    def __post_init__(self) -> None:
-        self.by_name = names.assign(self.entries)  # type: ignore[assignment]
-        self._nfc_index: dict[str, str | None] | None = None
+    def __init__(self, folder_id: str, entries: Iterable[Entry],
+                 fetched_at: float | None = None) -> None:
+        self.folder_id = folder_id
+        self.fetched_at = time.monotonic() if fetched_at is None else fetched_at
+        self._names: names.NameTable[Entry] = names.NameTable(entries)
+        self._lock = threading.Lock()
+
+    @property
+    def by_name(self) -> dict[str, Entry]:
+        return self._names.shown
+
+    @property
+    def entries(self) -> ValuesView[Entry]:
+        return self._names.items.values()
+
+    def __len__(self) -> int:
+        return len(self._names.items)
 
     def find(self, name: str) -> Entry | None:
         """The child a typed name means: exact, else an unambiguous NFC match (names.lookup)."""
-        found = self.by_name.get(name)
+        found = self._names.shown.get(name)
         if found is not None:
             return found
-        if self._nfc_index is None:
-            self._nfc_index = names.normalised_index(self.by_name)
-        return names.lookup(self.by_name, name, self._nfc_index)
+        with self._lock:
+            return self._names.lookup(name)
 
-    def with_entries(self, entries: list[Entry]) -> Listing:
-        return Listing(self.folder_id, entries, self.fetched_at)
+    def put(self, entry: Entry) -> None:
+        """Add ``entry``, or replace the entry of its id."""
+        with self._lock:
+            self._names.put(entry)
+
+    def discard(self, entry_id: str) -> None:
+        with self._lock:
+            self._names.discard(entry_id)
 
 
 class FolderMap:
@@ -111,6 +147,7 @@ class MetadataCache:
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._outage_until = 0.0
         self._edits: dict[str, int] = {}
+        self._has_folder_map = backend.capabilities.folder_map
 
     # -- listings -------------------------------------------------------------------------
 
@@ -254,12 +291,21 @@ class MetadataCache:
         return (current, index) if moved else None
 
     def _get_folder_map(self) -> FolderMap | None:
+        """The account's folder map, or None: resolve level by level then. A backend without
+        one (``capabilities.folder_map`` False, or NotSupportedError once) is never asked
+        again; after any other failure the next deep path asks again."""
+        if not self._has_folder_map:
+            return None
         with self._lock:
             cached = self._folder_map.get("map")
         if cached is not None:
             return cached
         try:
             folder_map = FolderMap(self.backend.folder_map())
+        except NotSupportedError:
+            self._has_folder_map = False
+            log.debug("the API has no folder map; resolving level by level")
+            return None
         except PutioError as exc:
             log.debug("folder map unavailable (%s); resolving level by level", type(exc).__name__)
             return None
@@ -269,13 +315,20 @@ class MetadataCache:
 
     # -- our own changes ------------------------------------------------------------------
 
-    def _edit(self, folder_id: str, edit: Callable[[list[Entry]], list[Entry]]) -> None:
+    def _edit(self, folder_id: str, edit: Callable[[Listing], None]) -> None:
+        """Apply one of our own changes to the folder's cached listings, in place.
+
+        The listing keeps its expiry: a folder changed through the mount still shows other
+        clients' changes within ``ttl`` (re-storing it would restart the clock at every edit).
+        """
         with self._lock:
             self._edits[folder_id] = self._edits.get(folder_id, 0) + 1
-            for store in (self._fresh, self._last_known):
-                listing = store.get(folder_id)
-                if listing is not None:
-                    store[folder_id] = listing.with_entries(edit(list(listing.entries)))
+            fresh = self._fresh.get(folder_id)
+            if fresh is not None:
+                edit(fresh)
+            known = self._last_known.get(folder_id)
+            if known is not None and known is not fresh:
+                edit(known)
 
     def _drop_folder_map(self) -> None:
         with self._lock:
@@ -283,26 +336,22 @@ class MetadataCache:
 
     def added(self, entry: Entry) -> None:
         """An item now exists (mkdir, or the target of a move)."""
-        self._edit(entry.parent_id, lambda items: [e for e in items if e.id != entry.id] + [entry])
+        self._edit(entry.parent_id, lambda listing: listing.put(entry))
         if entry.is_dir:
             self._drop_folder_map()
 
     def removed(self, entry: Entry) -> None:
         """An item is gone from its folder (unlink, rmdir, the source of a move)."""
-        self._edit(entry.parent_id, lambda items: [e for e in items if e.id != entry.id])
+        self._edit(entry.parent_id, lambda listing: listing.discard(entry.id))
         if entry.is_dir:
             self._drop_folder_map()
             self._forget_subtree(entry.id)
 
     def replaced(self, old: Entry, new: Entry) -> None:
         """An item changed name or folder."""
-        if old.parent_id == new.parent_id:
-            self._edit(new.parent_id,
-                       lambda items: [new if e.id == old.id else e for e in items])
-        else:
-            self._edit(old.parent_id, lambda items: [e for e in items if e.id != old.id])
-            self._edit(new.parent_id,
-                       lambda items: [e for e in items if e.id != new.id] + [new])
+        if old.parent_id != new.parent_id or old.id != new.id:
+            self._edit(old.parent_id, lambda listing: listing.discard(old.id))
+        self._edit(new.parent_id, lambda listing: listing.put(new))
         if new.is_dir:
             self._drop_folder_map()
 
@@ -312,8 +361,8 @@ class MetadataCache:
             current = pending.pop()
             with self._lock:
                 listing = self._last_known.get(current)
-            if listing is not None:
-                pending.extend(e.id for e in listing.entries if e.is_dir)
+                if listing is not None:
+                    pending.extend(e.id for e in list(listing.entries) if e.is_dir)
             self.forget_folder(current)
 
 

@@ -7,12 +7,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 
-from putiofs.backend import ROOT_ID, Entry, FolderRef, Quota
+from putiofs.backend import ROOT_ID, Capabilities, Entry, FolderRef, Quota
 from putiofs.errors import NotFoundError, TransportError
 
 
 class FakeBackend:
-    root_id = ROOT_ID
+    capabilities = Capabilities(folder_map=True)
 
     def __init__(self) -> None:
         self.items: dict[str, Entry] = {}

@@ -4,11 +4,11 @@ import errno
 import os
 import stat
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 
 from putiofs.account_tree import AccountTree
+from putiofs.backend import Capabilities
 from putiofs.fs import PutioFS
 from putiofs.options import MountOptions
 from tests.fake_backend import FakeBackend
@@ -196,7 +196,7 @@ def test_times_are_put_ios_where_the_api_gives_them(backend):
 
 
 def test_content_writes_say_not_supported_where_the_api_could_write(backend):
-    backend.capabilities = SimpleNamespace(write_contents=True)
+    backend.capabilities = Capabilities(folder_map=True, write_contents=True)
     ops = PutioFS(AccountTree(backend, MountOptions()))
     assert errno_of(ops.create, "/new.txt", 0o644) == errno.ENOTSUP
     assert errno_of(ops.open, "/notes.txt", os.O_WRONLY) == errno.ENOTSUP

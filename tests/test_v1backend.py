@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from putiofs.backend import Entry, FolderRef, Quota
+from putiofs.backend import ROOT_ID, Entry, FolderRef, Quota
 from putiofs.config import Settings
 from putiofs.errors import BadRequestError, ConflictError, NotFoundError
 from putiofs.v1.backend import V1Backend
@@ -73,7 +73,7 @@ def test_lookup(backend, server):
 
 
 def test_root_lookup(backend):
-    root = backend.lookup(backend.root_id)
+    root = backend.lookup(ROOT_ID)
     assert root.is_dir and root.id == "0"
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from putiofs import deadline
-from putiofs.backend import ROOT_ID, Entry, FolderRef, Quota
+from putiofs.backend import ROOT_ID, Capabilities, Entry, FolderRef, Quota
 from putiofs.errors import BadRequestError, TransportError
 from putiofs.v1.client import PutioClient
 from putiofs.v1.models import Item
@@ -42,7 +42,7 @@ class V1Backend:
     a token refused later is replaced whenever it is refused (see :mod:`putiofs.fetcher`).
     """
 
-    root_id = ROOT_ID
+    capabilities = Capabilities(folder_map=True)  # v1 has dirmap; no upload, no times, no trash
 
     def __init__(self, client: PutioClient, *, token_refresh_interval: float = 0.25,
                  clock: Callable[[], float] = time.monotonic) -> None:
