@@ -23,8 +23,10 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   clamped, except ``transfers/list``, which refuses 1001 (400, as put.io does) and lists every
   transfer when no ``per_page`` is given. 0 or less: 400 ``INVALID_PER_PAGE``. Cursors are
   opaque server-side tokens naming the ids still to show (items gone since are skipped); a
-  cursor stays valid for repeated continue calls until 10,000 newer ones evict it. ``cursor``
-  is always present, null on the last page. A bad cursor: 400 ``INVALID_CURSOR``.
+  cursor stays valid for repeated continue calls until 10,000 newer ones evict it. A continue
+  call without ``per_page`` (putio.py sends only ``cursor``) keeps the page size of the call
+  that made the cursor. ``cursor`` is always present, null on the last page. A bad cursor:
+  400 ``INVALID_CURSOR``.
 * Listing: sorted ``NAME_ASC`` unless ``sort_by`` says otherwise (ties by id). Search matches
   names containing every word of the query (case-folded), newest first; a query over 255
   characters is 400 ``SEARCH_TOO_LONG_QUERY``; the older ``/files/search/{q}/page/{n}`` form
@@ -73,7 +75,13 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   MP4: ``NOT_AVAILABLE`` until ``POST /files/{id}/mp4`` (videos only, else 400
   ``INVALID_MEDIA``), then ``IN_QUEUE``, ``CONVERTING``, ``COMPLETED`` over
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
-* Not served: the websocket, shares, config store, subtitles, HLS.
+* Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
+  []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
+  ``get_subtitles`` works. Not served: the websocket, shares, config store, HLS.
+* The demo library's ``Music/AC/DC - Live.txt`` holds a ``/``, which put.io refuses in every
+  name it is given (``SLASH_IN_NAME``). It is kept from the v1 library so that clients'
+  handling of such a name can be tested; rclone lists it (as ``AC／DC``) but cannot open it
+  by that name.
 * Faults: the same hook as v1, named ``files.list``-style per endpoint (``upload.tus_patch``
   for TUS, ``data`` for storage URLs); a 429 also carries ``x-ratelimit-*`` headers with
   ``x-ratelimit-reset`` in epoch seconds. ``/_emulator/stats`` counts the same names.
