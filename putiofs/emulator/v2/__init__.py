@@ -7,6 +7,10 @@ One port serves the API under ``/v2/...``, TUS uploads at ``/files/`` (put.io's
 error_uri, extra, status: "ERROR", status_code}`` with ``Content-Type: application/json``
 exactly. Timestamps are ``YYYY-MM-DDTHH:MM:SS`` (UTC, no zone), ids integers, the root 0.
 
+Real clients nobody here wrote run against it in the test suite, unmodified: put.io's Python
+SDK (putio.py 8.8.0 with tus.py; ``tests/test_v2_sdk.py``) and Debian's rclone 1.60.1 through
+the loopback TLS front (``tests/test_v2_rclone.py``).
+
 Decisions where the reference is silent (ours, stated so clients can rely on them):
 
 * Auth: ``Authorization: Bearer|token|Token <t>`` (scheme in any case) or ``?oauth_token=``.
@@ -58,7 +62,9 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   takes ``Content-Length`` or chunked bodies; a body beyond ``Upload-Length`` is 400, a wrong
   ``Upload-Offset`` or a second PATCH at once 409 (with the server's ``Upload-Offset``). A
   finished upload answers a repeated final PATCH with the same ``Putio-File-Id``. A multipart
-  ``.torrent`` becomes a transfer (``{transfer}``). CRC-32 is computed once per file, lazily
+  ``.torrent`` becomes a transfer (``{transfer}``). A multipart part's ``filename`` is taken
+  as sent: urllib3 (so putio.py) and browsers write a ``"`` in it as ``%22``, and that is not
+  decoded back, since a name may hold a literal ``%22``. CRC-32 is computed once per file, lazily
   (a ``--data`` file is read once, when first listed).
 * Disk quota: an upload larger than ``disk.avail`` less what unfinished uploads reserve fails
   at TUS creation (or multipart) with HTTP 413 ``NOT_ENOUGH_DISK_SPACE`` (the status TUS
