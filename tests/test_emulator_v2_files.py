@@ -489,6 +489,14 @@ def test_download_and_stream_redirect_to_storage(v2, suffix):
     failed(v2.get(f"files/{readme['id']}/download", headers={}), 401)
 
 
+def test_subtitles_are_none_and_a_folder_has_no_subtitles(v2):
+    readme = v2.child(0, "README.txt")
+    assert ok(v2.get(f"files/{readme['id']}/subtitles")) == {"default": None, "subtitles": [],
+                                                              "status": "OK"}
+    failed(v2.get(f"files/{readme['id']}/subtitles/default"), 404)
+    failed(v2.get(f"files/{v2.child(0, 'Music')['id']}/subtitles"), 400, "NotFile")
+
+
 def test_data_dir_crc32_and_undecodable_names(v2_factory, tmp_path):
     (tmp_path / "a.bin").write_bytes(b"hello world")
     with open(bytes(tmp_path) + b"/b\xff.txt", "wb") as fh:

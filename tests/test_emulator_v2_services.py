@@ -76,6 +76,24 @@ def test_trash_list_continue_restore_delete_empty(v2):
     assert ok(v2.get("account/info"))["info"]["trash_size"] == 0
 
 
+def test_continue_without_per_page_keeps_the_page_size(v2_factory):
+    """putio.py's continue calls send only ``cursor``: the pages stay the size first asked
+    for (a ``per_page`` on the continue call wins)."""
+    v2 = v2_factory(transfer_seconds=60)
+    _trash(v2, "README.txt", "Music", "Pictures")
+    first = ok(v2.get("trash/list", params={"per_page": 1}))
+    second = ok(v2.post("trash/list/continue", data={"cursor": first["cursor"]}))
+    assert len(second["files"]) == 1 and second["cursor"]
+    last = ok(v2.post("trash/list/continue", params={"per_page": 5},
+                      data={"cursor": second["cursor"]}))
+    assert len(last["files"]) == 1 and last["cursor"] is None
+    for i in range(3):
+        ok(v2.post("transfers/add", data={"url": f"magnet:?xt=urn:btih:{i}&dn=t{i}"}))
+    page = ok(v2.get("transfers/list", params={"per_page": 1}))
+    rest = ok(v2.post("transfers/list/continue", data={"cursor": page["cursor"]}))
+    assert len(rest["transfers"]) == 1 and rest["cursor"]
+
+
 def test_restore_into_root_when_the_folder_is_gone(v2):
     documents = v2.child(0, "Documents")
     cafe = v2.child(documents["id"], "Café — notes.txt")

@@ -7,6 +7,10 @@ One port serves the API under ``/v2/...``, TUS uploads at ``/files/`` (put.io's
 error_uri, extra, status: "ERROR", status_code}`` with ``Content-Type: application/json``
 exactly. Timestamps are ``YYYY-MM-DDTHH:MM:SS`` (UTC, no zone), ids integers, the root 0.
 
+Real clients nobody here wrote run against it in the test suite, unmodified: put.io's Python
+SDK (putio.py 8.8.0 with tus.py; ``tests/test_v2_sdk.py``) and Debian's rclone 1.60.1 through
+the loopback TLS front (``tests/test_v2_rclone.py``).
+
 Decisions where the reference is silent (ours, stated so clients can rely on them):
 
 * Auth: ``Authorization: Bearer|token|Token <t>`` (scheme in any case) or ``?oauth_token=``.
@@ -23,8 +27,10 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   clamped, except ``transfers/list``, which refuses 1001 (400, as put.io does) and lists every
   transfer when no ``per_page`` is given. 0 or less: 400 ``INVALID_PER_PAGE``. Cursors are
   opaque server-side tokens naming the ids still to show (items gone since are skipped); a
-  cursor stays valid for repeated continue calls until 10,000 newer ones evict it. ``cursor``
-  is always present, null on the last page. A bad cursor: 400 ``INVALID_CURSOR``.
+  cursor stays valid for repeated continue calls until 10,000 newer ones evict it. A continue
+  call without ``per_page`` (putio.py sends only ``cursor``) keeps the page size of the call
+  that made the cursor. ``cursor`` is always present, null on the last page. A bad cursor:
+  400 ``INVALID_CURSOR``.
 * Listing: sorted ``NAME_ASC`` unless ``sort_by`` says otherwise (ties by id). Search matches
   names containing every word of the query (case-folded), newest first; a query over 255
   characters is 400 ``SEARCH_TOO_LONG_QUERY``; the older ``/files/search/{q}/page/{n}`` form
@@ -56,7 +62,9 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   takes ``Content-Length`` or chunked bodies; a body beyond ``Upload-Length`` is 400, a wrong
   ``Upload-Offset`` or a second PATCH at once 409 (with the server's ``Upload-Offset``). A
   finished upload answers a repeated final PATCH with the same ``Putio-File-Id``. A multipart
-  ``.torrent`` becomes a transfer (``{transfer}``). CRC-32 is computed once per file, lazily
+  ``.torrent`` becomes a transfer (``{transfer}``). A multipart part's ``filename`` is taken
+  as sent: urllib3 (so putio.py) and browsers write a ``"`` in it as ``%22``, and that is not
+  decoded back, since a name may hold a literal ``%22``. CRC-32 is computed once per file, lazily
   (a ``--data`` file is read once, when first listed).
 * Disk quota: an upload larger than ``disk.avail`` less what unfinished uploads reserve fails
   at TUS creation (or multipart) with HTTP 413 ``NOT_ENOUGH_DISK_SPACE`` (the status TUS
@@ -73,7 +81,13 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   MP4: ``NOT_AVAILABLE`` until ``POST /files/{id}/mp4`` (videos only, else 400
   ``INVALID_MEDIA``), then ``IN_QUEUE``, ``CONVERTING``, ``COMPLETED`` over
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
-* Not served: the websocket, shares, config store, subtitles, HLS.
+* Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
+  []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
+  ``get_subtitles`` works. Not served: the websocket, shares, config store, HLS.
+* The demo library's ``Music/AC/DC - Live.txt`` holds a ``/``, which put.io refuses in every
+  name it is given (``SLASH_IN_NAME``). It is kept from the v1 library so that clients'
+  handling of such a name can be tested; rclone lists it (as ``AC／DC``) but cannot open it
+  by that name.
 * Faults: the same hook as v1, named ``files.list``-style per endpoint (``upload.tus_patch``
   for TUS, ``data`` for storage URLs); a 429 also carries ``x-ratelimit-*`` headers with
   ``x-ratelimit-reset`` in epoch seconds. ``/_emulator/stats`` counts the same names.

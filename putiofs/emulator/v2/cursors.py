@@ -18,6 +18,9 @@ class Cursor:
     kind: str
     ids: list[int]
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The page size of the listing that made the cursor: a continue call that names none
+    #: (putio.py sends only ``cursor``) goes on with it.
+    per_page: int = 0
 
 
 class Cursors:
@@ -35,7 +38,7 @@ class Cursors:
             return ids, None
         token = secrets.token_urlsafe(18)
         with self._lock:
-            self._cursors[token] = Cursor(kind, ids[per_page:], dict(extra or {}))
+            self._cursors[token] = Cursor(kind, ids[per_page:], dict(extra or {}), per_page)
             while len(self._cursors) > MAX_CURSORS:
                 self._cursors.popitem(last=False)
         return ids[:per_page], token

@@ -126,7 +126,8 @@ def _breadcrumbs(request: Request, node: Node) -> list[list[Any]]:
 def _continue(kind: str) -> Callable[[Request], dict[str, Any]]:
     def endpoint(request: Request) -> dict[str, Any]:
         cursor = request.api.cursors.take(kind, request.params.raw("cursor"))
-        size = per_page(request.params, DEFAULT_PER_PAGE, MAX_PER_PAGE, clamp=True)
+        size = per_page(request.params, cursor.per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE,
+                        clamp=True)
         nodes = request.account.nodes
         alive = [i for i in cursor.ids if i in nodes]
         first, token = request.api.cursors.page(kind, alive, size)
@@ -348,6 +349,17 @@ def files_mp4(request: Request) -> dict[str, Any]:
     return ok(mp4=request.api.mp4.status(node))
 
 
+def files_subtitles(request: Request) -> dict[str, Any]:
+    """The subtitles of a file: none here (the emulator has no subtitle sources)."""
+    _file_of(request)
+    return ok(default=None, subtitles=[])
+
+
+def files_subtitle(request: Request) -> dict[str, Any]:
+    _file_of(request)
+    raise not_found("Subtitle not found")
+
+
 RULES = [
     rule("GET", r"files/list", files_list, "files.list"),
     rule("POST", r"files/list/continue", _continue("files"), "files.list_continue"),
@@ -369,4 +381,6 @@ RULES = [
     rule("GET", r"files/(?P<id>\d+)/mp4/(?:download(?:/[^/]*)?|stream)", files_mp4_redirect,
          "files.mp4_download"),
     rule("GET POST DELETE", r"files/(?P<id>\d+)/mp4", files_mp4, "files.mp4"),
+    rule("GET", r"files/(?P<id>\d+)/subtitles", files_subtitles, "files.subtitles"),
+    rule("GET", r"files/(?P<id>\d+)/subtitles/[^/]+", files_subtitle, "files.subtitle"),
 ]

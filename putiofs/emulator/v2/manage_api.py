@@ -15,8 +15,9 @@ MAX_PER_PAGE = 1000
 # ---------------------------------------------------------------------------------- trash
 
 
-def _trash_page(request: Request, ids: list[int]) -> tuple[list[dict[str, Any]], str | None]:
-    size = per_page(request.params, TRASH_PER_PAGE, MAX_PER_PAGE, clamp=True)
+def _trash_page(request: Request, ids: list[int], default: int = TRASH_PER_PAGE
+                ) -> tuple[list[dict[str, Any]], str | None]:
+    size = per_page(request.params, default, MAX_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("trash", ids, size)
     records = request.account.trash.records
     return [trash_object(request.api, records[i]) for i in first if i in records], cursor
@@ -32,7 +33,7 @@ def trash_list(request: Request) -> dict[str, Any]:
 def trash_continue(request: Request) -> dict[str, Any]:
     cursor = request.api.cursors.take("trash", request.params.raw("cursor"))
     alive = [i for i in cursor.ids if i in request.account.trash.records]
-    files, token = _trash_page(request, alive)
+    files, token = _trash_page(request, alive, cursor.per_page or TRASH_PER_PAGE)
     return ok(files=files, cursor=token)
 
 
