@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 
 from putiofs.emulator.faults import Faults, RandomFaults
-from putiofs.emulator.server import EmulatorOptions, EmulatorServer
+from putiofs.emulator.options import EmulatorOptions
+from putiofs.emulator.server import EmulatorServer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
