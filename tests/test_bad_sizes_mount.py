@@ -7,15 +7,15 @@ from __future__ import annotations
 import errno
 import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.mounting import requires_fuse
+from tests.serving import TestServer, serve
 
 pytestmark = requires_fuse
 
@@ -50,6 +50,8 @@ def _listings(data_url: str) -> dict[str, list]:
 class _Handler(BaseHTTPRequestHandler):
     """put.io v1 answering items with sizes no file can have, and items without an id."""
 
+    server: OddSizesServer
+
     def log_message(self, *args: Any) -> None:
         pass
 
@@ -59,8 +61,8 @@ class _Handler(BaseHTTPRequestHandler):
         params = json.loads(form["request"][0]).get("params") or {}
         method = parse_qs(urlsplit(self.path).query).get("method", [""])[0]
         service = urlsplit(self.path).path.rsplit("/", 1)[-1]
-        self.server.calls.append(f"{service}.{method}")  # type: ignore[attr-defined]
-        listings = _listings(self.server.data_url)  # type: ignore[attr-defined]
+        self.server.calls.append(f"{service}.{method}")
+        listings = _listings(self.server.data_url)
         if (service, method) == ("user", "info"):
             results: Any = [{"user_id": 1, "user_name": "u"}]
         elif (service, method) == ("user", "acctoken"):
@@ -91,23 +93,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class OddSizesServer(TestServer):
+    """The loopback put.io of these tests: ``base_url`` for the mount, ``calls`` it answered."""
+
+    def __init__(self) -> None:
+        super().__init__(_Handler)
+        self.calls: list[str] = []
+        self.data_url = f"{self.base}/data"
+        self.base_url = f"{self.base}/v1"
+
+
 @pytest.fixture
-def odd_sizes_server() -> Iterator[Any]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    root = f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.data_url = f"{root}/data"  # type: ignore[attr-defined]
-    httpd.calls = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    class Remote:
-        base_url = f"{root}/v1"
-        calls: list[str] = httpd.calls  # type: ignore[attr-defined]
-
-    yield Remote
-    httpd.shutdown()
-    httpd.server_close()
+def odd_sizes_server() -> Iterator[OddSizesServer]:
+    with serve(OddSizesServer()) as server:
+        yield server
 
 
 def errno_of(call: Any) -> int | None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,11 +17,14 @@ from putiofs.config import Settings
 from putiofs.errors import ServerError
 from putiofs.v1.client import PutioClient
 from putiofs.v1.models import DirNode
+from tests.serving import TestServer, serve
 
 LEGACY = {"error": False, "id": 1, "user_name": "demo"}
 
 
 class _Canned(BaseHTTPRequestHandler):
+    server: CannedServer
+
     def log_message(self, *args: Any) -> None:
         pass
 
@@ -32,7 +34,7 @@ class _Canned(BaseHTTPRequestHandler):
         request = json.loads(form["request"][0])
         method = parse_qs(urlsplit(self.path).query)["method"][0]
         service = urlsplit(self.path).path.rsplit("/", 1)[-1]
-        server: CannedServer = self.server.owner  # type: ignore[attr-defined]
+        server = self.server
         server.calls.append((f"{service}.{method}", request.get("params") or {}))
         results = server.answers[f"{service}.{method}"]
         if isinstance(results, Pages):
@@ -56,34 +58,27 @@ class Pages:
         return self._pages.pop(0)
 
 
-class CannedServer:
+class CannedServer(TestServer):
+    """Answers each ``service.method`` with ``answers[...]`` in ``envelope``; records ``calls``."""
+
     def __init__(self) -> None:
+        super().__init__(_Canned)
         self.answers: dict[str, Any] = {}
         self.calls: list[tuple[str, dict]] = []
         self.envelope: dict[str, Any] = {"error": None, "error_message": None}
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
-        self.httpd.daemon_threads = True
-        self.httpd.owner = self  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
 
     def client(self, dialect: str = "doc") -> PutioClient:
-        url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        url = f"{self.base}/v1"
         if dialect == "legacy":
             self.envelope = dict(LEGACY)
         return PutioClient(Settings(url, "demo", "demo"), timeout=(2.0, 5.0), retries=0,
                            dialect=dialect)  # type: ignore[arg-type]
 
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
 
 @pytest.fixture
 def canned() -> Iterator[CannedServer]:
-    server = CannedServer()
-    yield server
-    server.close()
+    with serve(CannedServer()) as server:
+        yield server
 
 
 def file(id: Any, size: Any = 5, **extra: Any) -> dict:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from putiofs.v1.fields import MAX_SIZE, BadValue, to_id, to_size
+from putiofs.lenient import MAX_SIZE, BadValue, to_id, to_size
 from putiofs.v1.models import (
     AnalyzeResult,
     DirNode,

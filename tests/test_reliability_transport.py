@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -32,6 +32,7 @@ from putiofs.http import Watch, new_session
 from putiofs.reader import StreamReader
 from putiofs.v1.client import PutioClient
 from tests.mounting import requires_fuse
+from tests.serving import TestServer, serve
 
 SLACK = 3.0        # seconds beyond a deadline a failing call may take on a loaded machine
 TRICKLE = 0.3      # seconds between two bytes of a trickling answer
@@ -243,32 +244,25 @@ def test_a_trickling_stream_is_given_up_by_the_callers_shorter_deadline(trickle)
 # -- real mounts ------------------------------------------------------------------------
 
 
-class TrickleProxy(ThreadingHTTPServer):
+class TrickleProxy(TestServer):
     """Passes requests on to an emulator; the answer to a listing of ``slow_id`` is sent one
-    byte every TRICKLE seconds, status line included."""
-
-    daemon_threads = True
-    block_on_close = False
+    byte every TRICKLE seconds, status line included. Closing it ends the trickles."""
 
     def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        super().__init__(_ProxyHandler)
         self.upstream = upstream
         self.slow_id = ""
         self.stop = threading.Event()
         self.session = requests.Session()
-        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+        return f"{self.base}/v1"
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass
-
-    def close(self) -> None:
+    def server_close(self) -> None:
         self.stop.set()
-        self.shutdown()
-        self.server_close()
+        super().server_close()
+        self.session.close()
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -316,8 +310,7 @@ def test_ls_of_a_trickling_folder_fails_with_eio_in_time_and_the_mount_answers_a
     slow = server.account.add_folder("0", "slow")
     fast = server.account.add_folder("0", "fast")
     server.account.add_file(fast, "here.txt", data=b"here")
-    proxy = TrickleProxy(server.base_url.removesuffix("/v1"))
-    try:
+    with serve(TrickleProxy(server.base_url.removesuffix("/v1"))) as proxy:
         timeout = 3.0
         mount = mount_factory(proxy, "--timeout", str(timeout))
         assert sorted(os.listdir(mount.path)) == ["fast", "slow"]
@@ -336,8 +329,6 @@ def test_ls_of_a_trickling_folder_fails_with_eio_in_time_and_the_mount_answers_a
         proxy.slow_id = ""
         assert os.listdir(mount.path / "slow") == []
         assert mount.process.poll() is None
-    finally:
-        proxy.close()
 
 
 @requires_fuse

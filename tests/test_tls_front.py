@@ -17,7 +17,7 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +35,7 @@ from tests.realclients import (
     requires_openssl,
     requires_rclone,
 )
+from tests.serving import TestServer, serve
 
 TOKEN = "stand-in-token-7f3a"
 HELLO = b"hello from the stand-in storage\n"
@@ -59,13 +60,11 @@ HELLO_FILE = _file(12, "hello.txt", size=len(HELLO), extension="txt",
                    crc32=f"{zlib.crc32(HELLO):08x}")
 
 
-class StandIn(ThreadingHTTPServer):
+class StandIn(TestServer):
     """Answers a handful of v2 paths and records every request it gets."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.requests: list[dict[str, Any]] = []
         self.connections = 0
         self.uploaded = bytearray()
@@ -73,7 +72,7 @@ class StandIn(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return self.base
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         with self.lock:
@@ -181,13 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with serve(StandIn()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -4,15 +4,17 @@ request. Not the v2 emulator: each test says exactly what the server answers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.serving import serve
 
 TOKEN = "tok-SECRET-0123456789abcdef"
 
@@ -109,17 +111,10 @@ class V2Stub:
 
             do_GET = do_POST = do_DELETE = _serve
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that gave up (timeout) is expected here
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
-        self.thread.start()
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        # serve(): quiet about clients that gave up (timeouts are expected here).
+        self._stack = contextlib.ExitStack()
+        self.server = self._stack.enter_context(serve(Handler, poll_interval=0.02))
+        self.origin = self.server.base
         self.base_url = self.origin + "/v2"
 
     def on(self, method: str, path: str, *replies: Reply | Route) -> None:
@@ -141,9 +136,7 @@ class V2Stub:
         return [s for s in self.seen if s.method == method and s.path == "/v2" + path]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self._stack.close()
 
 
 class FakeTime:

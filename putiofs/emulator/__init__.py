@@ -8,7 +8,8 @@ records its wire-format decisions.
 """
 
 from putiofs.emulator.faults import Fault, Faults, RequestInfo
-from putiofs.emulator.server import EmulatorOptions, EmulatorServer
+from putiofs.emulator.options import EmulatorOptions
+from putiofs.emulator.server import EmulatorServer
 from putiofs.emulator.state import Account, ApiError
 
 __all__ = [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from putiofs.emulator.faults import Faults, RandomFaults
-from putiofs.emulator.server import EmulatorOptions, EmulatorServer
+from putiofs.emulator.options import EmulatorOptions
+from putiofs.emulator.server import EmulatorServer
+from putiofs.emulator.stop_signals import StopSignals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,18 +104,13 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"putiofs emulator: {exc}", file=sys.stderr)
         return 1
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        _announce(server)
-        if isinstance(options.faults, RandomFaults):
-            print(f"injecting faults: {options.faults!r} seed={args.seed}", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with StopSignals() as stop:
+        try:
+            _announce(server)
+            if isinstance(options.faults, RandomFaults):
+                print(f"injecting faults: {options.faults!r} seed={args.seed}", flush=True)
+            stop.wait()
+        finally:
+            server.stop()
     print("emulator stopped", flush=True)
     return 0

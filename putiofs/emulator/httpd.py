@@ -4,7 +4,9 @@
 where the version allows it), writes JSON answers and file bytes (applying injected faults),
 serves ``/_emulator/stats`` and ``/_emulator/reset``, and hands every other request to the
 route its API version registers for the first path segment (``v1``, ``v2``, ``files``, ...).
-A version package supplies a :class:`WireApi`; it never touches sockets itself.
+A version package supplies a :class:`WireApi`; it never touches sockets itself. The plumbing
+and the routes see the running emulator as an :class:`Emulator` (the server implements it and
+injects the version's API), so neither imports the server.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from putiofs.emulator.faults import Fault, RequestInfo
 from putiofs.emulator.filetypes import content_type
 
 if TYPE_CHECKING:
-    from putiofs.emulator.server import EmulatorServer
-    from putiofs.emulator.state import FileSource
+    from putiofs.emulator.options import EmulatorOptions
+    from putiofs.emulator.state import Account, FileSource
+    from putiofs.emulator.stats import Stats
 
 log = logging.getLogger("putiofs.emulator")
 
@@ -71,11 +74,30 @@ class WireApi(Protocol):
         """A request path safe to log (no tokens, no signed names)."""
 
 
+class Emulator(Protocol):
+    """What the plumbing and the version routes use of the running emulator
+    (:class:`~putiofs.emulator.server.EmulatorServer`)."""
+
+    options: EmulatorOptions
+    account: Account
+    stats_counter: Stats
+    #: The API version the server was built with.
+    api: WireApi
+
+    @property
+    def root_url(self) -> str:
+        """``http://host:port``, where the routes live."""
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def reset_stats(self) -> None: ...
+
+
 class HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], emulator: EmulatorServer) -> None:
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.emulator = emulator
@@ -135,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(code, self.api.error_payload(code, message or "Bad request"))
 
     @property
-    def emulator(self) -> EmulatorServer:
+    def emulator(self) -> Emulator:
         return self.server.emulator
 
     @property

@@ -1,12 +1,47 @@
-"""The account's records other than files: messages, transfers, subscriptions, friends, and
-the snapshot of one file the data URLs serve."""
+"""The account's records: files and folders (:class:`Node`), messages, transfers, history
+events, subscriptions, friends, and the snapshot of one file the data URLs serve.
+
+Plain data: the account (:mod:`~putiofs.emulator.state`) and its parts (the trash, the
+transfer queue) all build on these, so this module imports none of them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from putiofs.emulator.filetypes import type_name
+
+ROOT_ID = 0
+ROOT_NAME = "Your Files"
+
+
+@dataclass(eq=False)
+class Node:
+    """A file or folder. Files hold either ``data`` or a ``path`` read lazily from disk."""
+
+    id: int
+    name: str
+    parent_id: int
+    is_dir: bool
+    created: float
+    data: bytes | None = None
+    path: Path | None = None
+    size: int = 0
+    children: dict[int, None] = field(default_factory=dict)
+    #: The modification time (epoch seconds); the creation time until something sets it.
+    updated: float = 0.0
+    #: The CRC-32 of the bytes as 8 lowercase hex digits, once computed (see Account.crc32_of).
+    crc: str | None = None
+
+    def __post_init__(self) -> None:
+        self.updated = self.updated or self.created
+
+    @property
+    def type(self) -> str:
+        return type_name(self.name, self.is_dir)
 
 
 @dataclass

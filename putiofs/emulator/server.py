@@ -1,99 +1,26 @@
-"""The emulator's server: its options, its request counters and its life cycle.
+"""The emulator's server: it puts an emulator together and runs it.
 
 One :class:`EmulatorServer` serves one account through one API version (``options.api``):
-``v1`` (:mod:`putiofs.emulator.v1`) or ``v2`` (:mod:`putiofs.emulator.v2`). The HTTP plumbing
-(:mod:`putiofs.emulator.httpd`) hands each request to the route the version registers for the
-request path's first segment; ``/_emulator/stats`` and ``/_emulator/reset`` are served for both.
-The account model (:mod:`putiofs.emulator.state`) knows no API version.
+``v1`` (:mod:`putiofs.emulator.v1`) or ``v2`` (:mod:`putiofs.emulator.v2`). This module is the
+one that names the versions: it builds the account (:mod:`putiofs.emulator.state`, which knows
+no API version), the version's API object, and the HTTP plumbing
+(:mod:`putiofs.emulator.httpd`), which hands each request to the route the version registers
+for the request path's first segment; ``/_emulator/stats`` and ``/_emulator/reset`` are served
+for both. The plumbing and the versions see the server only as the
+:class:`~putiofs.emulator.httpd.Emulator` protocol, so none of them imports this module.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from putiofs.emulator.faults import Faults
 from putiofs.emulator.httpd import HttpServer, WireApi
+from putiofs.emulator.options import EmulatorOptions
 from putiofs.emulator.seed import seed_demo, seed_directory
-from putiofs.emulator.state import DISK_QUOTA, Account
-
-API_VERSIONS = ("v1", "v2")
-
-
-@dataclass
-class EmulatorOptions:
-    """How to run the emulator; see the module docstring for what each switch changes."""
-
-    host: str = "127.0.0.1"
-    port: int = 0
-    api_key: str = "demo"
-    api_secret: str = "demo"
-    dialect: str = "doc"
-    token_ttl: float = 3600.0
-    redirect: bool = False
-    data_dir: Path | None = None
-    demo: bool = False
-    transfer_seconds: float = 3.0
-    faults: Faults = field(default_factory=Faults)
-    #: Which API the server speaks: "v1" (api_key/api_secret) or "v2" (OAuth token).
-    api: str = "v1"
-    #: v2: the account's OAuth token (``putiofs emulator`` takes it from PUTIO_TOKEN).
-    token: str = "demo-token"
-    #: v2: seconds a storage URL from ``/v2/files/{id}/url`` stays valid.
-    url_ttl: float = 3600.0
-    #: The account's disk size in bytes (v2 uploads beyond what is left fail).
-    disk_size: int = DISK_QUOTA
-    #: v2: the account setting ``trash_enabled`` at start (deletes go to the trash).
-    trash_enabled: bool = True
-
-    def __post_init__(self) -> None:
-        if self.api not in API_VERSIONS:
-            raise ValueError(f"unknown API version {self.api!r} (v1 or v2)")
-        if not self.token or self.url_ttl <= 0 or self.disk_size < 0:
-            raise ValueError("token must not be empty, url_ttl positive, disk_size not negative")
-        if self.dialect not in ("doc", "legacy"):
-            raise ValueError(f"unknown dialect {self.dialect!r} (doc or legacy)")
-        if self.token_ttl <= 0 or self.transfer_seconds < 0:
-            raise ValueError("token_ttl must be positive and transfer_seconds not negative")
-        if self.demo and self.data_dir is not None:
-            raise ValueError("choose either demo or data_dir, not both")
-
-
-class Stats:
-    """Request and byte counters behind ``/_emulator/stats``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests: dict[str, int] = {}
-            self._data_requests = 0
-            self._bytes_served = 0
-
-    def count_api(self, name: str) -> None:
-        with self._lock:
-            self._requests[name] = self._requests.get(name, 0) + 1
-
-    def count_data(self) -> None:
-        with self._lock:
-            self._data_requests += 1
-
-    def count_bytes(self, n: int) -> None:
-        with self._lock:
-            self._bytes_served += n
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "requests": dict(sorted(self._requests.items())),
-                "requests_total": sum(self._requests.values()),
-                "data_requests": self._data_requests,
-                "bytes_served": self._bytes_served,
-            }
+from putiofs.emulator.state import Account
+from putiofs.emulator.stats import Stats
 
 
 class EmulatorServer:

@@ -16,16 +16,23 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from putiofs.emulator.filetypes import human_size, type_name
-from putiofs.emulator.records import Event, FileSource, Friend, Message, Subscription, Transfer
+from putiofs.emulator.filetypes import human_size
+from putiofs.emulator.records import (
+    ROOT_ID,
+    ROOT_NAME,
+    Event,
+    FileSource,
+    Friend,
+    Message,
+    Node,
+    Subscription,
+    Transfer,
+)
 from putiofs.emulator.transfers import TransferQueue
 from putiofs.emulator.trash import Trash
 
-ROOT_ID = 0
-ROOT_NAME = "Your Files"
 DISK_QUOTA = 50 * 1024**3
 BW_QUOTA = 100 * 1024**3
 _MAX_TOKENS = 10_000
@@ -55,32 +62,6 @@ def invalid(name: str) -> ApiError:
 
 def not_found(what: str = "Item") -> ApiError:
     return ApiError(f"{what} not found", "not_found")
-
-
-@dataclass(eq=False)
-class Node:
-    """A file or folder. Files hold either ``data`` or a ``path`` read lazily from disk."""
-
-    id: int
-    name: str
-    parent_id: int
-    is_dir: bool
-    created: float
-    data: bytes | None = None
-    path: Path | None = None
-    size: int = 0
-    children: dict[int, None] = field(default_factory=dict)
-    #: The modification time (epoch seconds); the creation time until something sets it.
-    updated: float = 0.0
-    #: The CRC-32 of the bytes as 8 lowercase hex digits, once computed (see Account.crc32_of).
-    crc: str | None = None
-
-    def __post_init__(self) -> None:
-        self.updated = self.updated or self.created
-
-    @property
-    def type(self) -> str:
-        return type_name(self.name, self.is_dir)
 
 
 class Account(TransferQueue):

@@ -34,7 +34,6 @@ import argparse
 import ipaddress
 import logging
 import shutil
-import signal
 import socket
 import ssl
 import tempfile
@@ -43,6 +42,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from putiofs.emulator.stop_signals import StopSignals
 from putiofs.emulator.tls_certs import make_certificates
 from putiofs.emulator.tls_tunnel import TICK, Tunnel
 
@@ -261,19 +261,14 @@ def main(argv: list[str] | None = None) -> int:
         front = TlsFront(args.emulator_url, port=args.port).start()
     except (OSError, ValueError, RuntimeError) as exc:
         parser.exit(1, f"tls_front: {exc}\n")
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        print(f"HTTPS_PROXY={front.proxy_url} NO_PROXY=127.0.0.1,localhost", flush=True)
-        print(f"trust {front.ca_file} (rclone --ca-cert, REQUESTS_CA_BUNDLE); "
-              "Ctrl-C stops the front and deletes it", flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        front.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with StopSignals() as stop:
+        try:
+            print(f"HTTPS_PROXY={front.proxy_url} NO_PROXY=127.0.0.1,localhost", flush=True)
+            print(f"trust {front.ca_file} (rclone --ca-cert, REQUESTS_CA_BUNDLE); "
+                  "Ctrl-C stops the front and deletes it", flush=True)
+            stop.wait()
+        finally:
+            front.stop()
     return 0
 
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from putiofs.emulator.links import analyze_link, fetched_bytes
-from putiofs.emulator.records import Transfer
+from putiofs.emulator.records import ROOT_ID, Transfer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from threading import RLock
 
-    from putiofs.emulator.records import Event, Message
-    from putiofs.emulator.state import Node
-
-ROOT_ID = 0
+    from putiofs.emulator.records import Event, Message, Node
 
 
 class TransferQueue:

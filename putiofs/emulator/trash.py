@@ -7,11 +7,12 @@ from, or into the root when that folder is gone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from threading import RLock
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from putiofs.emulator.state import Account, Node
+from putiofs.emulator.records import ROOT_ID, Node
 
 #: How long put.io keeps trashed items (the ``expiration_date`` of a trash listing).
 KEEP_SECONDS = 30 * 24 * 3600
@@ -25,10 +26,25 @@ class TrashRecord:
     size: int
 
 
+class TrashOwner(Protocol):
+    """What the trash uses of its account (:class:`~putiofs.emulator.state.Account`, which
+    owns the trash: a protocol, so that this module need not import the account's)."""
+
+    lock: RLock
+    nodes: dict[int, Node]
+    clock: Callable[[], float]
+
+    def node(self, node_id: int) -> Node: ...
+
+    def size_of(self, node: Node) -> int: ...
+
+    def forget_sizes(self) -> None: ...
+
+
 class Trash:
     """The trash of one account; every method runs under the account's lock."""
 
-    def __init__(self, account: Account) -> None:
+    def __init__(self, account: TrashOwner) -> None:
         self._account = account
         self.records: dict[int, TrashRecord] = {}
         self._nodes: dict[int, Node] = {}
@@ -38,7 +54,7 @@ class Trash:
         account = self._account
         with account.lock:
             node = account.node(node_id)
-            if node.id == 0:
+            if node.id == ROOT_ID:
                 raise ValueError("the root folder cannot be trashed")
             record = TrashRecord(node, account.clock(), node.parent_id, account.size_of(node))
             del account.nodes[node.parent_id].children[node.id]
@@ -55,7 +71,7 @@ class Trash:
             record = self.records.pop(node_id)
             parent = account.nodes.get(record.parent_id)
             if parent is None or not parent.is_dir:
-                parent = account.nodes[0]
+                parent = account.nodes[ROOT_ID]
             for moved in self._subtree(record.node, self._nodes):
                 account.nodes[moved.id] = self._nodes.pop(moved.id)
             record.node.parent_id = parent.id

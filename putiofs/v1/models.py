@@ -7,7 +7,7 @@ has nothing to say, unknown fields ignored, missing ones None or an empty defaul
 missing attribute never breaks a listing. Item ids are normalised to ``str`` (the spec's
 sample sends them as strings); attributes the spec calls Integer become ``int``.
 
-Sizes are byte counts and are never guessed (:func:`putiofs.v1.fields.to_size`). Accepted: whole
+Sizes are byte counts and are never guessed (:func:`putiofs.lenient.to_size`). Accepted: whole
 numbers from 0 to 2**63-1 (``off_t``) sent as JSON integers, as whole floats up to 2**53
 (beyond that a float is no longer the exact number), or as ASCII decimal text with a fraction
 or exponent only where the value stays whole ("123", " 123 ", "123.0", "1.5e3"). Refused:
@@ -20,7 +20,7 @@ one; a refused size states something false).
 What a refused value does depends on what it would have been shown as:
 
 - A file whose size is refused, and any item without an id (missing, null, "", true/false,
-  negative, fractional, list or object: :func:`putiofs.v1.fields.to_id`), cannot be read:
+  negative, fractional, list or object: :func:`putiofs.lenient.to_id`), cannot be read:
   :meth:`Item.from_json` raises :class:`UnreadableItem`. The client leaves such items out of
   a listing or search (one warning per listing, see ``PutioClient.iter_folder``), so their
   siblings stay usable; a single-item answer (info, rename, move, create_dir) holding one is a
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from putiofs.backend import ROOT_ID
-from putiofs.v1.fields import (
+from putiofs.lenient import (
     BadValue,
     shown,
     size_or_none,

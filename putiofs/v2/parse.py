@@ -15,17 +15,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from putiofs.errors import ServerError
+from putiofs.lenient import MAX_SIZE, BadValue, to_str
+from putiofs.lenient import to_bool as to_bool  # re-exported: the same rules for both versions
 
 T = TypeVar("T")
-
-MAX_SIZE = 2**63 - 1
-
-_TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
-_FALSE = frozenset({"0", "false", "no", "off", "f", "n", ""})
-
-
-class BadValue(ValueError):
-    """A field put.io sent that cannot be right (e.g. a negative size)."""
 
 
 def parsed(parse: Callable[[Any], T], data: Any, where: str) -> T:
@@ -39,17 +32,6 @@ def parsed(parse: Callable[[Any], T], data: Any, where: str) -> T:
 def mapping(data: Any) -> Mapping[str, Any]:
     """``data`` if it is a JSON object, else an empty one."""
     return data if isinstance(data, Mapping) else {}
-
-
-def to_str(value: Any) -> str | None:
-    """Text, or None for null. Whole floats become their integer text (12.0 -> "12")."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def to_id(value: Any) -> str | None:
@@ -91,23 +73,6 @@ def to_float(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def to_bool(value: Any) -> bool | None:
-    """true/false, 1/0 or their text forms (True/False too); None for null or unknown."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    return None
 
 
 def to_size(value: Any, what: str = "size") -> int | None:

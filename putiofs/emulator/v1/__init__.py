@@ -75,15 +75,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import partial
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from putiofs.emulator.faults import Fault
-from putiofs.emulator.httpd import Handler, Route, redact_query
+from putiofs.emulator.httpd import Emulator, Handler, Route, redact_query
 from putiofs.emulator.v1 import wire
-
-if TYPE_CHECKING:
-    from putiofs.emulator.server import EmulatorServer
 
 
 class V1Api:
@@ -92,19 +90,22 @@ class V1Api:
     json_type = "application/json; charset=utf-8"
     prefix = "/v1"
 
-    def __init__(self, emulator: EmulatorServer) -> None:
+    def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.signing_key = secrets.token_bytes(32)
         self.thumbnail = resources.files("putiofs.emulator").joinpath(
             "demo_data/thumb.jpg").read_bytes()
+        # The routes are handed what they need of this object, so wire.py needs not import it.
+        data = partial(wire.data, signing_key=self.signing_key)
+        picture = partial(wire.picture, thumbnail=self.thumbnail)
         self._routes: dict[str, Route] = {
             "v1": wire.api_call,
-            "download-file": wire.data,
-            "stream": wire.data,
-            "_data": wire.data,
+            "download-file": data,
+            "stream": data,
+            "_data": data,
             "download-zip": wire.zip_download,
-            "screenshot": wire.picture,
-            "images": wire.picture,
+            "screenshot": picture,
+            "images": picture,
         }
 
     def route(self, head: str) -> Route | None:

@@ -12,7 +12,7 @@ from putiofs.emulator.records import Subscription
 from putiofs.emulator.state import BW_QUOTA, DISK_QUOTA, ROOT_ID, invalid, not_found
 
 if TYPE_CHECKING:
-    from putiofs.emulator.v1.api import Call
+    from putiofs.emulator.v1.call import Call
 
 _URL_RE = re.compile(r"""(?:https?|ftp)://[^\s<>"']+|magnet:\?[^\s<>"']+""", re.IGNORECASE)
 _PART_RE = re.compile(r"^(?P<base>.+)\.part(?P<n>\d+)\.rar$", re.IGNORECASE)

@@ -12,7 +12,7 @@ from putiofs.emulator.state import ROOT_ID, ROOT_NAME, Account, Node, invalid, m
 from putiofs.emulator.v1.jsontext import JsonText
 
 if TYPE_CHECKING:
-    from putiofs.emulator.v1.api import Call
+    from putiofs.emulator.v1.call import Call
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 2000

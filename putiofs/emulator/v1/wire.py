@@ -13,16 +13,14 @@ import re
 import struct
 import time
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from putiofs.emulator.data import sign_data_id, verify_data_id
 from putiofs.emulator.httpd import Handler
 from putiofs.emulator.state import ApiError
 from putiofs.emulator.v1 import api, jsontext
-
-if TYPE_CHECKING:
-    from putiofs.emulator.v1 import V1Api
+from putiofs.emulator.v1.call import Call
 
 log = logging.getLogger("putiofs.emulator")
 
@@ -33,10 +31,6 @@ _ICON = re.compile(r"/images/file_types/([a-z_]+)\.png")
 def error_envelope(message: str, user_id: int | None) -> dict[str, Any]:
     return {"user_id": user_id, "response": {"results": []}, "error": True,
             "error_message": message}
-
-
-def _v1(handler: Handler) -> V1Api:
-    return handler.api  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------ API
@@ -69,7 +63,7 @@ def api_call(handler: Handler, path: str) -> None:
             method_handler = api.find_handler(service, method)
             params = api.check_request(raw, account)
             user_id = account.user_id
-            call = api.Call(account, params, emulator.options.dialect, emulator.root_url,
+            call = Call(account, params, emulator.options.dialect, emulator.root_url,
                             emulator.options.token_ttl)
             payload = _success(handler, method_handler(call))
         except ApiError as exc:
@@ -101,7 +95,9 @@ def _data_error(handler: Handler, status: int, message: str,
     handler.send_json(status, error_envelope(message, None), headers)
 
 
-def data(handler: Handler, path: str) -> None:
+def data(handler: Handler, path: str, *, signing_key: bytes) -> None:
+    """A download, stream or signed ``/_data`` URL; ``signing_key`` signs and checks the
+    ``/_data`` names."""
     handler.read_body()
     emulator = handler.emulator
     emulator.stats_counter.count_data()
@@ -113,7 +109,6 @@ def data(handler: Handler, path: str) -> None:
     if fault is not None and fault.status is not None:
         handler.send_fault_status(fault)
         return
-    signing_key = _v1(handler).signing_key
     if parts[0] == "_data":
         item_id, expired = verify_data_id(signing_key, "/".join(parts[1:]), time.time())
         if item_id is None:
@@ -205,8 +200,9 @@ def _tiny_png() -> bytes:
 ICON_PNG = _tiny_png()
 
 
-def picture(handler: Handler, path: str) -> None:
-    """A movie's or image's screenshot (a small JPEG) or a type icon (a small PNG)."""
+def picture(handler: Handler, path: str, *, thumbnail: bytes) -> None:
+    """A movie's or image's screenshot (``thumbnail``, a small JPEG) or a type icon (a small
+    PNG)."""
     handler.read_body()
     shot = _SCREENSHOT.fullmatch(path)
     if shot is None and not _ICON.fullmatch(path):
@@ -222,7 +218,7 @@ def picture(handler: Handler, path: str) -> None:
         if not pictured:
             handler.send_json(404, error_envelope("Not found", None))
             return
-        body, kind = _v1(handler).thumbnail, "image/jpeg"
+        body, kind = thumbnail, "image/jpeg"
     handler.started = True
     handler.send_response(200)
     handler.send_header("Content-Type", kind)

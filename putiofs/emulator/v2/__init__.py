@@ -103,26 +103,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from putiofs.emulator.faults import Fault
-from putiofs.emulator.httpd import Handler, Route, redact_query
+from putiofs.emulator.httpd import Emulator, Handler, Route, redact_query
 from putiofs.emulator.links import fetched_size
 from putiofs.emulator.state import ROOT_ID
 from putiofs.emulator.v2 import account_api, files_api, manage_api, transfers_api, uploads
 from putiofs.emulator.v2.auth import Auth
 from putiofs.emulator.v2.cursors import Cursors
 from putiofs.emulator.v2.media import Mp4, Zips
+from putiofs.emulator.v2.request import Request, Rule
 from putiofs.emulator.v2.storage import Storage
-from putiofs.emulator.v2.wire import (
-    Params,
-    Redirect,
-    Request,
-    Rule,
-    V2Error,
-    error_payload,
-)
+from putiofs.emulator.v2.wire import Params, Redirect, V2Error, error_payload
 
 if TYPE_CHECKING:
     from putiofs.emulator.records import Transfer
-    from putiofs.emulator.server import EmulatorServer
 
 log = logging.getLogger("putiofs.emulator")
 
@@ -138,7 +131,7 @@ class V2Api:
     json_type = "application/json"
     prefix = "/v2"
 
-    def __init__(self, emulator: EmulatorServer) -> None:
+    def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         emulator.account.forget_failed_transfers = False
         self.auth = Auth(emulator.options.token, emulator.account.clock)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from putiofs.emulator.v2.render import event_object
-from putiofs.emulator.v2.wire import Request, V2Error, bad_request, not_found, ok, per_page, rule
+from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.wire import V2Error, bad_request, not_found, ok, per_page
 
 EVENTS_PER_PAGE = 50
 MAX_EVENTS_PER_PAGE = 1000

@@ -10,17 +10,16 @@ from urllib.parse import quote, unquote
 from putiofs.emulator.state import ROOT_ID, ApiError, Node
 from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, file_type, mime_type
+from putiofs.emulator.v2.request import Request, rule
 from putiofs.emulator.v2.wire import (
     Params,
     Redirect,
-    Request,
     V2Error,
     bad_request,
     not_found,
     ok,
     parse_stamp,
     per_page,
-    rule,
 )
 
 DEFAULT_PER_PAGE = 100

@@ -6,7 +6,8 @@ from typing import Any
 
 from putiofs.emulator.v2.media import Zip
 from putiofs.emulator.v2.render import trash_object
-from putiofs.emulator.v2.wire import Request, bad_request, not_found, ok, per_page, rule, stamp
+from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.wire import bad_request, not_found, ok, per_page, stamp
 
 TRASH_PER_PAGE = 100
 MAX_PER_PAGE = 1000

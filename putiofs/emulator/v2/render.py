@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from putiofs.emulator.records import Event, Transfer
     from putiofs.emulator.state import Account, Node
     from putiofs.emulator.trash import TrashRecord
-    from putiofs.emulator.v2 import V2Api
+    from putiofs.emulator.v2.request import V2Site
     from putiofs.emulator.v2.wire import Params
 
 FOLDER_TYPE = "application/x-directory"
@@ -35,7 +35,7 @@ def mime_type(node: Node) -> str:
     return FOLDER_TYPE if node.is_dir else content_type(node.name).split(";")[0]
 
 
-def file_object(api: V2Api, node: Node, params: Params | None = None,
+def file_object(api: V2Site, node: Node, params: Params | None = None,
                 suffix: str = "") -> dict[str, Any]:
     """A File with every base field; requested-only fields when ``params`` asks for them
     (``stream_url=1``, ``mp4_status=1``, ...; ``suffix`` "_parent" for a listing's parent)."""
@@ -84,7 +84,7 @@ def _shared(account: Account, node: Node) -> bool:
     return any(friend.dir_id == node.id for friend in account.friends)
 
 
-def trash_object(api: V2Api, record: TrashRecord) -> dict[str, Any]:
+def trash_object(api: V2Site, record: TrashRecord) -> dict[str, Any]:
     node = record.node
     kind = file_type(node)
     return {
@@ -111,7 +111,7 @@ _TRANSFER_STATUS = {"queued": "IN_QUEUE", "downloading": "DOWNLOADING",
                     "completed": "COMPLETED", "error": "ERROR"}
 
 
-def transfer_object(api: V2Api, transfer: Transfer) -> dict[str, Any]:
+def transfer_object(api: V2Site, transfer: Transfer) -> dict[str, Any]:
     account = api.emulator.account
     phase, percent = account.transfer_phase(transfer)
     torrent = transfer.link.lower().startswith("magnet:") or \

@@ -17,13 +17,13 @@ from putiofs.emulator.v2.wire import error_payload
 if TYPE_CHECKING:
     from putiofs.emulator.httpd import Handler
     from putiofs.emulator.state import Node
-    from putiofs.emulator.v2 import V2Api
+    from putiofs.emulator.v2.request import V2Site
 
 log = logging.getLogger("putiofs.emulator")
 
 
 class Storage:
-    def __init__(self, api: V2Api) -> None:
+    def __init__(self, api: V2Site) -> None:
         self._api = api
         self._file_key = secrets.token_bytes(32)
         self._zip_key = secrets.token_bytes(32)

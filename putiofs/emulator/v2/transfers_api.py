@@ -6,7 +6,8 @@ from typing import Any
 
 from putiofs.emulator.records import Transfer
 from putiofs.emulator.v2.render import transfer_object
-from putiofs.emulator.v2.wire import Request, bad_request, not_found, ok, per_page, rule
+from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.wire import bad_request, not_found, ok, per_page
 
 MAX_PER_PAGE = 1000
 _FINISHED = ("completed", "error")

@@ -18,22 +18,21 @@ from urllib.parse import quote, urlsplit
 
 from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, transfer_object
+from putiofs.emulator.v2.request import Request, rule
 from putiofs.emulator.v2.wire import (
     Params,
-    Request,
     V2Error,
     bad_request,
     error_payload,
     not_found,
     ok,
     parse_stamp,
-    rule,
 )
 
 if TYPE_CHECKING:
     from putiofs.emulator.httpd import Handler
     from putiofs.emulator.state import Node
-    from putiofs.emulator.v2 import V2Api
+    from putiofs.emulator.v2.request import V2Site
 
 MAX_UPLOADS = 1000
 #: One request's upload body at most (multipart, or one PATCH).
@@ -80,7 +79,7 @@ def _metadata(header: str) -> dict[str, str]:
 class Uploads:
     """The TUS uploads under way (and recently finished, for a repeated final PATCH)."""
 
-    def __init__(self, api: V2Api) -> None:
+    def __init__(self, api: V2Site) -> None:
         self._api = api
         self._uploads: OrderedDict[str, Upload] = OrderedDict()
 

@@ -1,4 +1,5 @@
-"""The v2 request and answer conventions: parameters, errors, timestamps, routing.
+"""The v2 request and answer conventions: parameters, errors, timestamps, envelopes (the
+request an endpoint sees and its routing rule are in :mod:`~putiofs.emulator.v2.request`).
 
 Parameters come from the query string and the body (form-encoded or JSON; the body wins when
 both name one); an empty string counts as absent. Booleans take every spelling clients send,
@@ -10,16 +11,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
-
-if TYPE_CHECKING:
-    from putiofs.emulator.httpd import Handler
-    from putiofs.emulator.state import Account
-    from putiofs.emulator.v2 import V2Api
 
 ERROR_URI = "http://api.put.io/v2/docs"
 _TRUE = ("1", "true", "yes", "on")
@@ -169,52 +164,6 @@ def per_page(params: Params, default: int, maximum: int, *, clamp: bool) -> int:
             raise bad_request(f"per_page must be at most {maximum}", "INVALID_PER_PAGE")
         value = maximum
     return value
-
-
-@dataclass
-class Request:
-    """One v2 API call as a handler sees it."""
-
-    api: V2Api
-    handler: Handler
-    method: str
-    params: Params
-    match: re.Match[str]
-    token: str | None
-    body: bytes
-
-    @property
-    def account(self) -> Account:
-        return self.api.emulator.account
-
-    @property
-    def root_url(self) -> str:
-        return self.api.emulator.root_url
-
-    def path_id(self, group: str = "id") -> int:
-        return int(self.match.group(group))
-
-
-Endpoint = Callable[[Request], Any]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """``methods`` + a path pattern below ``/v2/`` -> ``endpoint``; ``name`` counts requests
-    in the stats and names them to the fault policy ("files.list"). ``auth``: whether the
-    OAuth token is required."""
-
-    methods: tuple[str, ...]
-    pattern: re.Pattern[str]
-    endpoint: Endpoint
-    name: str
-    auth: bool = True
-    body_limit: int = 8 * 1024 * 1024
-
-
-def rule(methods: str, pattern: str, endpoint: Endpoint, name: str, *, auth: bool = True,
-         body_limit: int = 8 * 1024 * 1024) -> Rule:
-    return Rule(tuple(methods.split()), re.compile(pattern), endpoint, name, auth, body_limit)
 
 
 @dataclass(frozen=True)

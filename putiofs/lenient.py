@@ -1,4 +1,5 @@
-"""Single values of put.io's JSON answers, read by the rules in :mod:`putiofs.v1.models`.
+"""Single values of put.io's JSON answers, for the models of both API versions
+(:mod:`putiofs.v1.models`, :mod:`putiofs.v2.parse`).
 
 Lenient where the meaning is certain whatever the form (``"12"``, ``12``, ``12.0`` are one
 number); strict where a wrong reading would be shown as fact: a byte count that cannot be one

@@ -1,0 +1,103 @@
+"""What a v2 endpoint sees: the :class:`Request`, and through ``request.api`` the running v2
+API as a :class:`V2Site`; the routing :class:`Rule` of an endpoint.
+
+``V2Site`` is a protocol (:class:`~putiofs.emulator.v2.V2Api` is its one implementation) so that
+the endpoints, the renderers, the storage URLs and the uploads reach the API they are part of
+without importing the package that imports them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from putiofs.emulator.httpd import Emulator, Handler
+    from putiofs.emulator.records import Node, Transfer
+    from putiofs.emulator.state import Account
+    from putiofs.emulator.v2.auth import Auth
+    from putiofs.emulator.v2.cursors import Cursors
+    from putiofs.emulator.v2.media import Mp4, Zips
+    from putiofs.emulator.v2.wire import Params
+
+
+class StorageUrls(Protocol):
+    """The storage URLs the endpoints hand out (:class:`~putiofs.emulator.v2.storage.Storage`)."""
+
+    def url_for(self, node: Node) -> str: ...
+
+    def zip_url(self, zip_id: int) -> str: ...
+
+
+class UploadStore(Protocol):
+    """Where uploaded bytes become files (:class:`~putiofs.emulator.v2.uploads.Uploads`)."""
+
+    def check_space(self, size: int) -> None: ...
+
+    def store(self, parent_id: int, name: str, data: bytes, updated: float | None,
+              overwrite: bool = False) -> Node: ...
+
+
+class V2Site(Protocol):
+    """The running v2 API as its parts use it."""
+
+    emulator: Emulator
+    auth: Auth
+    cursors: Cursors
+    storage: StorageUrls
+    mp4: Mp4
+    zips: Zips
+    uploads: UploadStore
+    #: The account setting ``default_download_folder``.
+    default_folder: int
+    download_token: str
+
+    def transfer_size(self, transfer: Transfer) -> int: ...
+
+
+@dataclass
+class Request:
+    """One v2 API call as a handler sees it."""
+
+    api: V2Site
+    handler: Handler
+    method: str
+    params: Params
+    match: re.Match[str]
+    token: str | None
+    body: bytes
+
+    @property
+    def account(self) -> Account:
+        return self.api.emulator.account
+
+    @property
+    def root_url(self) -> str:
+        return self.api.emulator.root_url
+
+    def path_id(self, group: str = "id") -> int:
+        return int(self.match.group(group))
+
+
+Endpoint = Callable[[Request], Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``methods`` + a path pattern below ``/v2/`` -> ``endpoint``; ``name`` counts requests
+    in the stats and names them to the fault policy ("files.list"). ``auth``: whether the
+    OAuth token is required."""
+
+    methods: tuple[str, ...]
+    pattern: re.Pattern[str]
+    endpoint: Endpoint
+    name: str
+    auth: bool = True
+    body_limit: int = 8 * 1024 * 1024
+
+
+def rule(methods: str, pattern: str, endpoint: Endpoint, name: str, *, auth: bool = True,
+         body_limit: int = 8 * 1024 * 1024) -> Rule:
+    return Rule(tuple(methods.split()), re.compile(pattern), endpoint, name, auth, body_limit)
