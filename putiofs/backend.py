@@ -45,12 +45,18 @@ class FolderRef:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do where the API versions differ."""
+    """What a backend can do where the API versions differ.
+
+    ``slash_in_names``: put.io stores a '/' inside a name over this API (v1), so a name typed
+    in the mount with '∕' (U+2215, how the mount shows a '/') is sent with '/'. Where put.io
+    refuses '/' (v2's ``SLASH_IN_NAME``) it is False and a typed '∕' is stored as typed.
+    """
 
     folder_map: bool = False
     write_contents: bool = False
     set_times: bool = False
     trash: bool = False
+    slash_in_names: bool = True
 
 
 @dataclass(frozen=True)
