@@ -306,3 +306,28 @@ def test_v1_only_commands_say_so_on_v2(cli: Cli, argv, service) -> None:
     result = cli(*argv)
     assert result.code == 1 and result.out == ""
     assert result.err == f"putiofs: error: {service} is not available on the put.io API v2\n"
+
+
+@requires_fuse
+def test_a_debug_session_logs_no_token_and_no_storage_url(server, api: Api, mount_factory,
+                                                          monkeypatch) -> None:
+    handed_out: list[str] = []
+    url_for = server.api.storage.url_for
+
+    def recording(node):
+        handed_out.append(url_for(node))
+        return handed_out[-1]
+
+    monkeypatch.setattr(server.api.storage, "url_for", recording)
+    mount = mount_factory(server, "--debug")
+    for path, item in unique_files(api)[:4]:
+        assert (mount.path / path.lstrip("/")).read_bytes() == \
+            server.account.file_bytes(str(item["id"]))
+    (mount.path / ".putio" / "user").read_text()
+    log = mount.log()
+    assert "GET /files/list" in log  # it did log the calls
+    assert len(handed_out) >= 3
+    assert TOKEN not in log
+    for url in handed_out:
+        signed = url.split("/_storage/", 1)[1].split("/", 1)[0]
+        assert signed not in log, "a storage URL (it needs no other credential) was logged"
