@@ -58,13 +58,15 @@ class Mount(MountProcess):
 
     def __init__(self, base_url: str, path: Path, log_file: Path, *extra: str,
                  api_key: str = "demo", api_secret: str = "demo", token: str | None = None,
-                 timeout: float = 20.0) -> None:
+                 upload_url: str | None = None, timeout: float = 20.0) -> None:
         env = {name: value for name, value in os.environ.items()
                if name not in ("PUTIO_API", "PUTIO_TOKEN", "PUTIO_API_KEY", "PUTIO_API_SECRET",
                                "PUTIO_UPLOAD_URL", "XDG_CONFIG_HOME")}
         env["PUTIO_API_URL"] = base_url
         if token is not None:
             env.update(PUTIO_API="v2", PUTIO_TOKEN=token)
+            if upload_url is not None:
+                env["PUTIO_UPLOAD_URL"] = upload_url
         else:
             env.update(PUTIO_API="v1", PUTIO_API_KEY=api_key, PUTIO_API_SECRET=api_secret)
         super().__init__([sys.executable, "-m", "putiofs", "mount", str(path), "-f",
@@ -94,6 +96,7 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         options = getattr(server, "options", None)
         if getattr(options, "api", "v1") == "v2":
             kwargs.setdefault("token", options.token)
+            kwargs.setdefault("upload_url", server.root_url)
         mount = Mount(server.base_url, path, base / "putiofs.log", *extra, **kwargs)
         mounts.append(mount)
         return mount
