@@ -59,12 +59,18 @@ class Quota:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend's API can do beyond listing, reading and changing the tree."""
+    """What a backend's API can do where the versions differ.
+
+    ``slash_in_names``: put.io stores a '/' inside a name over this API (v1), so a name typed
+    in the mount with '∕' (U+2215, how the mount shows a '/') is sent with '/'. Where put.io
+    refuses '/' (v2's ``SLASH_IN_NAME``) it is False and a typed '∕' is stored as typed.
+    """
 
     folder_map: bool = False      # every folder of the account in one call (v1 dirmap)
     write_contents: bool = False  # create files and write their bytes (upload)
     set_times: bool = False       # set an item's modification time
     trash: bool = False           # deleted items go to a trash they can be restored from
+    slash_in_names: bool = True   # a '/' inside a name can be stored
 
 
 class Backend(Protocol):

@@ -1,5 +1,6 @@
-"""The ``putiofs`` command: mount, umount, demo, the emulator, and the API subcommands
-(transfers, urls, messages, subscriptions, user, ls, search, info; see ``putiofs.commands``).
+"""The ``putiofs`` command: mount, umount, demo, the emulator, login / logout, and the API
+subcommands (transfers, events, urls, messages, subscriptions, user, ls, search, info; see
+``putiofs.commands``).
 
 Start-up failures print one line, ``putiofs: error: ...``, and exit non-zero; no traceback.
 """
@@ -63,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     mount = commands.add_parser("mount", help="mount your put.io account",
-                                description="Mount the account given by PUTIO_API_KEY / "
-                                "PUTIO_API_SECRET (or ~/.config/putiofs/config) at MOUNTPOINT.")
+                                description="Mount the account you signed in to with "
+                                "putiofs login (or given by PUTIO_TOKEN, or by PUTIO_API_KEY / "
+                                "PUTIO_API_SECRET for the API v1, or ~/.config/putiofs/config) "
+                                "at MOUNTPOINT.")
     mount.add_argument("mountpoint", type=Path)
     mount.add_argument("-f", "--foreground", action="store_true",
                        help="stay in the foreground (default: run in the background)")
@@ -80,11 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="mount the emulator's demo library (no account "
                                "needed) in the foreground")
     demo.add_argument("mountpoint", type=Path, nargs="?", default=Path.home() / "putio")
+    demo.add_argument("--api", choices=("v1", "v2"), default="v2",
+                      help="the API version the emulator speaks (default v2, what put.io "
+                           "gives its users today)")
     _add_mount_arguments(demo)
 
     from putiofs.emulator import command as emulator_command
 
-    emulator = commands.add_parser("emulator", help="run the put.io v1 API emulator")
+    emulator = commands.add_parser("emulator", help="run a put.io API emulator (v1 or v2)")
     emulator_command.add_arguments(emulator)
 
     from putiofs import commands as api_commands
@@ -209,17 +215,26 @@ def run_demo(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CliError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
     setup_logging(debug=args.debug, log_file=args.log_file)
-    # Credentials of this one run: nobody types them, and a word like "demo" registered as a
-    # secret would be masked out of every log line that mentions the demo.
-    server = EmulatorServer(EmulatorOptions(host="127.0.0.1", port=0, demo=True,
-                                            api_key=secrets.token_hex(12),
-                                            api_secret=secrets.token_hex(16)))
+    # Credentials of this one run, never printed: nobody types them, and a word like "demo"
+    # registered as a secret would be masked out of every log line that mentions the demo.
+    if args.api == "v2":
+        options = EmulatorOptions(host="127.0.0.1", port=0, demo=True, api="v2",
+                                  token=secrets.token_urlsafe(24))
+    else:
+        options = EmulatorOptions(host="127.0.0.1", port=0, demo=True,
+                                  api_key=secrets.token_hex(12),
+                                  api_secret=secrets.token_hex(16))
+    server = EmulatorServer(options)
     server.start()
     try:
-        settings = Settings(api_url=server.base_url, api_key=server.options.api_key,
-                            api_secret=server.options.api_secret)
-        print(f"putiofs demo: emulator at {server.base_url}; mounting the demo library at "
-              f"{mountpoint.absolute()}\n"
+        if args.api == "v2":
+            settings = Settings(api="v2", api_url=server.base_url, token=options.token,
+                                upload_url=server.root_url)
+        else:
+            settings = Settings(api_url=server.base_url, api_key=options.api_key,
+                                api_secret=options.api_secret)
+        print(f"putiofs demo: put.io {args.api} emulator at {server.base_url}; mounting the "
+              f"demo library at {mountpoint.absolute()}\n"
               f"Browse it from another shell (ls -lR {mountpoint}). "
               "Press Ctrl-C here to unmount and stop.", file=sys.stderr, flush=True)
         return _serve(args, settings, foreground=True)

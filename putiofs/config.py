@@ -16,10 +16,15 @@ config key     environment           meaning
 ``app_id``     ``PUTIO_APP_ID``      OAuth app id for the device login, default 8993
 =============  ====================  ===================================================
 
-Without ``api``, a key and secret mean v1 (as before v2 existed), a token alone v2. The file is
-read only when the environment leaves something the chosen version needs unset, and refused if
-group or others may read or write it: it holds the secret or the token, and whoever can write
-it can send them elsewhere by changing ``api_url``. :func:`store_token` and
+Choosing the version (v2 is what put.io gives users today; v1 keeps working for whoever has a
+key and secret): ``PUTIO_API`` decides; else the environment's credentials (``PUTIO_TOKEN``:
+v2; ``PUTIO_API_KEY`` and ``PUTIO_API_SECRET``: v1); else the file's ``api``; else the file's
+credentials, a token before a key and secret (``putiofs login`` in a v1 user's config moves it
+to v2). No credentials at all: the error names ``putiofs login``.
+
+The file is read only when the environment leaves something the chosen version needs unset,
+and refused if group or others may read or write it: it holds the secret or the token, and
+whoever can write it can send them elsewhere by changing ``api_url``. :func:`store_token` and
 :func:`forget_token` change it in place for ``putiofs login`` / ``logout``.
 """
 
@@ -155,40 +160,67 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _needs(api: str | None, values: Mapping[str, str]) -> bool:
-    """Does the chosen (or implied) version still lack something the file may give?"""
-    has = {key for key, value in values.items() if value}
-    if api in (None, "v1") and {"api_key", "api_secret", "api_url"} <= has:
-        return False
-    return not (api == "v2" and {"token", "api_url", "upload_url"} <= has)
-
-
-def _choose_api(values: Mapping[str, str], path: Path) -> str:
-    api = values.get("api", "").strip().lower()
+def _choose_api(env_values: Mapping[str, str], values: Mapping[str, str],
+                path: Path) -> str | None:
+    """The API version: ``PUTIO_API``; else the kind of credentials the environment gives (a
+    token: v2, a key and secret: v1); else the file's ``api``; else the kind of credentials
+    the file and environment give together (a token: v2; a key or secret: v1). None when
+    nothing says."""
+    api = (env_values.get("api") or "").strip().lower()
+    if not api:
+        if env_values.get("token"):
+            return "v2"
+        if env_values.get("api_key") and env_values.get("api_secret"):
+            return "v1"
+        api = (values.get("api") or "").strip().lower()
     if api:
         if api not in API_VERSIONS:
             raise ConfigError(f"unknown put.io API version {api!r} (from {ENV_API} or {path}); "
                               "use v1 or v2")
         return api
-    if values.get("api_key") and values.get("api_secret"):
-        return "v1"
-    return "v2" if values.get("token") else "v1"
+    if values.get("token"):
+        return "v2"
+    if values.get("api_key") or values.get("api_secret"):
+        return "v1"  # half of v1's credentials: say which half is missing
+    return None
+
+
+def _environment(env: Mapping[str, str]) -> dict[str, str]:
+    return {key: env.get(name) or "" for key, name in _KEYS.items()}
+
+
+def _with_file(values: dict[str, str], path: Path, *, required: bool) -> dict[str, str]:
+    """``values`` with what they leave unset taken from the config file (if it exists, or
+    ``required``)."""
+    merged = dict(values)
+    if required or path.exists():
+        for key, value in read_config_file(path).items():
+            if key in merged and not merged[key]:
+                merged[key] = value
+    return merged
 
 
 def load_settings(env: Mapping[str, str] | None = None, config_path: str | Path | None = None,
                   *, insecure: bool = False) -> Settings:
     """Settings from the environment and, for what it leaves unset, the config file.
 
-    An explicit ``config_path`` must exist; the default one may be absent.
+    An explicit ``config_path`` must exist; the default one may be absent. The file is not
+    read when the environment already gives everything the version it chooses needs.
     """
     env = os.environ if env is None else env
-    values = {key: env.get(name) or "" for key, name in _KEYS.items()}
+    env_values = _environment(env)
     path = Path(config_path) if config_path is not None else default_config_path(env)
-    if _needs(values["api"] or None, values) and (config_path is not None or path.exists()):
-        for key, value in read_config_file(path).items():
-            if key in values and not values[key]:
-                values[key] = value
-    api = _choose_api(values, path)
+    api = _choose_api(env_values, {}, path)
+    complete = {"v1": {"api_key", "api_secret", "api_url"},
+                "v2": {"token", "api_url", "upload_url"}}
+    has = {key for key, value in env_values.items() if value}
+    values = env_values
+    if api is None or not complete[api] <= has:
+        values = _with_file(env_values, path, required=config_path is not None)
+        api = _choose_api(env_values, values, path)
+    if api is None:
+        raise ConfigError(f"not signed in to put.io: run putiofs login (or set {ENV_TOKEN}, "
+                          f"or write token = ... to {path}, chmod 600)")
     if api == "v1" and not (values["api_key"] and values["api_secret"]):
         missing = [key for key in ("api_key", "api_secret") if not values[key]]
         raise ConfigError(
@@ -196,8 +228,8 @@ def load_settings(env: Mapping[str, str] | None = None, config_path: str | Path 
             f"or write api_key = ... and api_secret = ... to {path} (chmod 600)"
         )
     if api == "v2" and not values["token"]:
-        raise ConfigError(f"no put.io OAuth token for the API v2: set {ENV_TOKEN}, or write "
-                          f"token = ... to {path} (chmod 600)")
+        raise ConfigError(f"no put.io OAuth token for the API v2: run putiofs login (or set "
+                          f"{ENV_TOKEN}, or write token = ... to {path}, chmod 600)")
     return Settings(
         api=api,
         api_url=validate_api_url(values["api_url"] or DEFAULT_API_URLS[api], insecure=insecure),
@@ -208,6 +240,40 @@ def load_settings(env: Mapping[str, str] | None = None, config_path: str | Path 
                                      insecure=insecure) if api == "v2" else DEFAULT_UPLOAD_URL),
         app_id=values["app_id"] or DEFAULT_APP_ID,
     )
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    """What ``putiofs login`` / ``logout`` need: where the v2 API is, the OAuth app to ask
+    for, the config file the token goes to, and the ``api`` setting (to refuse v1)."""
+
+    api_url: str
+    app_id: str
+    config_path: Path
+    api: str = ""
+    env_token: bool = False
+
+
+def load_login_settings(env: Mapping[str, str] | None = None,
+                        config_path: str | Path | None = None, *,
+                        insecure: bool = False) -> LoginSettings:
+    """The environment, then the config file (if it exists; refused unless private), then the
+    defaults: the v2 API URL, app id 8993 (put.io's own command-line app)."""
+    env = os.environ if env is None else env
+    path = Path(config_path) if config_path is not None else default_config_path(env)
+    values = _with_file(_environment(env), path, required=False)
+    api = values["api"].strip().lower()
+    return LoginSettings(
+        api_url=validate_api_url(values["api_url"] or DEFAULT_API_URLS["v2"], insecure=insecure),
+        app_id=values["app_id"] or DEFAULT_APP_ID, config_path=path, api=api,
+        env_token=bool(env.get(ENV_TOKEN)))
+
+
+def stored_token(path: Path) -> str | None:
+    """The token the config file holds, if it exists and holds one."""
+    if not path.exists():
+        return None
+    return read_config_file(path).get("token") or None
 
 
 # -- changing the config file ---------------------------------------------------------------

@@ -1,8 +1,12 @@
 """The factory: settings -> what the core needs (a Backend, AccountServices, the mount's
-warm-up). The one module of the core that names an API version.
+warm-up, the sign-in calls). The one module of the core that names an API version.
 
 The mount and the API commands get a :class:`Connection` from :func:`connect` and never see a
-version's client. v2 is refused with a clear line until its implementation is wired in.
+version's client; ``putiofs login`` / ``logout`` get a :class:`~putiofs.signin.SignIn` from
+:func:`open_sign_in`.
+
+Each API call, retries included, ends within ``timeout`` seconds (and each request's connect /
+read wait within 10 / 30 s of it); a FUSE call's own deadline, when shorter, wins.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from dataclasses import dataclass
 from putiofs.backend import Backend
 from putiofs.config import Settings
 from putiofs.errors import AuthenticationError, ConfigError, PutioError, TransportError
+from putiofs.retry import Backoff, RetryPolicy
 from putiofs.services import AccountServices
+from putiofs.signin import SignIn
 
 log = logging.getLogger(__name__)
+
+#: The one line for a v2 token put.io refuses (wrong, revoked, or for another account).
+TOKEN_REFUSED = "put.io refused the token (run putiofs login, or check PUTIO_TOKEN)"
+#: The one line for v1 credentials put.io refuses.
+CREDENTIALS_REFUSED = ("put.io refused the credentials (check PUTIO_API_KEY / PUTIO_API_SECRET "
+                       "or the config file)")
 
 
 class ConnectError(Exception):
@@ -27,13 +39,13 @@ class ConnectError(Exception):
 class Connection:
     """One account, opened: the file tree, the other services, and how to finish with them.
 
-    ``credentials_hint`` says where the credentials this version uses come from (for the
-    "refused" message); ``warm_up`` fetches what the first file open would otherwise wait for.
+    ``refused`` is the one line to show when put.io refuses this version's credentials;
+    ``warm_up`` fetches what the first file open would otherwise wait for.
     """
 
     backend: Backend
     services: AccountServices
-    credentials_hint: str
+    refused: str
     warm_up: Callable[[], None]
     close: Callable[[], None]
 
@@ -45,14 +57,16 @@ class Connection:
 
 
 def connect(settings: Settings, *, timeout: float = 60.0) -> Connection:
-    """The account of ``settings``, no call made yet. ``timeout`` bounds each API call,
-    retries included (and each request's connect / read wait to 10 / 30 s within it)."""
+    """The account of ``settings``, no call made yet."""
     if settings.api == "v1":
         return _connect_v1(settings, timeout)
     if settings.api == "v2":
-        raise ConfigError("the put.io API v2 is not supported yet (set api = v1, or "
-                          "PUTIO_API=v1, with an api_key and api_secret)")
+        return _connect_v2(settings, timeout)
     raise ConfigError(f"unknown put.io API version {settings.api!r}")
+
+
+def _request_timeout(timeout: float) -> tuple[float, float]:
+    return (min(10.0, timeout), min(30.0, timeout))
 
 
 def _connect_v1(settings: Settings, timeout: float) -> Connection:
@@ -60,28 +74,52 @@ def _connect_v1(settings: Settings, timeout: float) -> Connection:
     from putiofs.v1.client import PutioClient
     from putiofs.v1.services import V1Services
 
-    client = PutioClient(settings, timeout=(min(10.0, timeout), min(30.0, timeout)),
-                         max_retry_time=timeout)
+    client = PutioClient(settings, timeout=_request_timeout(timeout), max_retry_time=timeout)
     backend = V1Backend(client)
 
     def warm_up() -> None:
         backend.access_token()  # the stream token every file open needs
 
     return Connection(backend=backend, services=V1Services(client),
-                      credentials_hint="PUTIO_API_KEY / PUTIO_API_SECRET or the config file",
-                      warm_up=warm_up, close=client.close)
+                      refused=CREDENTIALS_REFUSED, warm_up=warm_up, close=client.close)
+
+
+def _v2_policy(timeout: float) -> RetryPolicy:
+    """5 attempts within ``timeout``; a 429's wait is accepted while it fits (see
+    :mod:`putiofs.v2.wire`)."""
+    return RetryPolicy(attempts=5, backoff=Backoff(first=0.5, maximum=20.0), max_time=timeout,
+                       max_retry_after=min(65.0, timeout))
+
+
+def _connect_v2(settings: Settings, timeout: float) -> Connection:
+    from putiofs.v2.account import V2Services
+    from putiofs.v2.backend import V2Backend
+    from putiofs.v2.client import V2Client
+
+    client = V2Client(settings.token, base_url=settings.api_url,
+                      timeout=_request_timeout(timeout), retry=_v2_policy(timeout))
+    # v2 has no account-wide stream token: each file's URL is fetched at its first open.
+    return Connection(backend=V2Backend(client), services=V2Services(client),
+                      refused=TOKEN_REFUSED, warm_up=lambda: None, close=client.close)
+
+
+def open_sign_in(api_url: str, *, timeout: float = 30.0) -> SignIn:
+    """The sign-in calls of the API at ``api_url`` (put.io's v2: the v1 API has no OAuth)."""
+    from putiofs.v2.signin import V2SignIn
+
+    return V2SignIn(api_url, timeout=_request_timeout(timeout), retry=_v2_policy(timeout))
 
 
 def open_for_mount(settings: Settings, *, timeout: float) -> Connection:
-    """:func:`connect`, then one cheap call (are the credentials good and the API there?),
-    then the warm-up. ConnectError (one line) if the account cannot be used."""
+    """:func:`connect`, then one cheap call (are the credentials good and the API there? v2:
+    the account's info, which also says whether deletes go to the trash), then the warm-up.
+    ConnectError (one line) if the account cannot be used."""
     connection = connect(settings, timeout=timeout)
     try:
         connection.backend.quota()
     except AuthenticationError:
         connection.close()
-        raise ConnectError(f"put.io refused the credentials (check "
-                           f"{connection.credentials_hint})") from None
+        raise ConnectError(connection.refused) from None
     except TransportError as exc:
         connection.close()
         raise ConnectError(f"cannot reach the put.io API at {settings.api_url}: {exc}") from None

@@ -42,6 +42,15 @@ class NameExistsError(BadRequestError):
     """
 
 
+class InvalidNameError(BadRequestError):
+    """put.io refuses the name itself (v2's ``EMPTY_NAME``, ``SLASH_IN_NAME``,
+    ``INVALID_NAME``): EINVAL."""
+
+
+class NameTooLongError(InvalidNameError):
+    """put.io refuses the name as too long (v2's ``NAME_TOO_LONG``): ENAMETOOLONG."""
+
+
 class ConflictError(BadRequestError):
     """Well-formed, but against a rule of the tree (e.g. a folder into its own subtree)."""
 

@@ -23,7 +23,9 @@ from putiofs import deadline, names
 from putiofs.errors import (
     AuthenticationError,
     ConflictError,
+    InvalidNameError,
     NameExistsError,
+    NameTooLongError,
     NotFoundError,
     NotSupportedError,
     PathNotADirectory,
@@ -56,10 +58,10 @@ def errno_for(exc: BaseException) -> int:
         return errno.EEXIST
     if isinstance(exc, AuthenticationError | PermissionDeniedError):
         return errno.EACCES
-    if isinstance(exc, ConflictError | names.InvalidName):
-        return errno.EINVAL
-    if isinstance(exc, names.NameTooLong):
+    if isinstance(exc, names.NameTooLong | NameTooLongError):
         return errno.ENAMETOOLONG
+    if isinstance(exc, ConflictError | InvalidNameError | names.InvalidName):
+        return errno.EINVAL
     if isinstance(exc, NotSupportedError):
         return errno.ENOTSUP
     return errno.EIO

@@ -3,9 +3,12 @@
 put.io allows what a POSIX directory cannot: '/' inside a name, two items of one name in a
 folder, names longer than 255 bytes, '.' and '..'. The rules, applied per folder listing:
 
-* '/' is shown as U+2215 DIVISION SLASH '∕'; a name typed with '∕' is sent to put.io with '/'.
-  (A put.io name that really contains '∕' therefore turns into '/' if it is renamed through the
-  mount — the one ambiguity of the scheme, accepted because '∕' is vanishingly rare in names.)
+* '/' is shown as U+2215 DIVISION SLASH '∕'; a name typed with '∕' is sent to put.io with '/'
+  where the API stores '/' in names (v1). (A put.io name that really contains '∕' therefore
+  turns into '/' if it is renamed through the mount — the one ambiguity of the scheme,
+  accepted because '∕' is vanishingly rare in names.) Where put.io refuses '/' (v2, see
+  ``Capabilities.slash_in_names``) a typed '∕' is stored as '∕': the name then reads back
+  exactly as typed.
 * NUL and lone surrogates (which cannot be encoded) become U+FFFD.
 * When several items share a shown name, folders come first, then lower ids; the first keeps the
   plain name and each other one gets `` [#<id>]`` before its extension: ``movie [#1234].mkv``.
@@ -89,12 +92,13 @@ def clean(name: str) -> str:
     return name
 
 
-def to_remote(local_name: str) -> str:
-    """A name typed in the mount → the name put.io should store. Raises InvalidName for a name
-    that was not valid UTF-8 (undecodable bytes arrive as lone surrogates)."""
+def to_remote(local_name: str, *, slash: bool = True) -> str:
+    """A name typed in the mount → the name put.io should store: '∕' becomes '/' when
+    ``slash`` (put.io stores '/' in names over this API), else it is kept. Raises InvalidName
+    for a name that was not valid UTF-8 (undecodable bytes arrive as lone surrogates)."""
     if _has_surrogates(local_name):
         raise InvalidName("the name is not valid UTF-8")
-    return local_name.replace(SLASH_SUBSTITUTE, "/")
+    return local_name.replace(SLASH_SUBSTITUTE, "/") if slash else local_name
 
 
 def _has_surrogates(text: str) -> bool:

@@ -139,7 +139,11 @@ class SubscriptionFields:
 
 @dataclass(frozen=True)
 class Account:
-    """The account: who, and its quotas in bytes (None where the API does not say)."""
+    """The account: who, and its quotas in bytes (None where the API does not say).
+
+    ``trash_enabled``: deletes go to put.io's trash (v2; None where the API does not say);
+    ``trash_size`` is what the trash holds, in bytes.
+    """
 
     user_id: int | None
     user_name: str | None = None
@@ -152,6 +156,8 @@ class Account:
     bw_quota_available: int | None = None
     shared_items: int | None = None
     shared_space: int | None = None
+    trash_size: int | None = None
+    trash_enabled: bool | None = None
 
 
 @dataclass(frozen=True)

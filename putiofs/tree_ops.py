@@ -38,11 +38,13 @@ class TreeChanges:
         if self.options.read_only:
             raise fail(errno.EROFS)
 
-    @staticmethod
-    def _remote_name(local_name: str) -> str:
+    def _remote_name(self, local_name: str) -> str:
+        """The name put.io should store for a typed one (see :func:`names.to_remote`)."""
         if len(local_name.encode("utf-8", "surrogateescape")) > names.NAME_MAX:
             raise fail(errno.ENAMETOOLONG)
-        return names.to_remote(local_name)
+        capabilities = getattr(self.backend, "capabilities", None)
+        return names.to_remote(local_name,
+                               slash=getattr(capabilities, "slash_in_names", True))
 
     def mkdir(self, path: str, mode: int) -> int:
         """create_dir in the parent; EEXIST if the name is taken; visible at once."""

@@ -153,6 +153,11 @@ def render_user(account: Account, friends: list[Friend] | None = None) -> str:
         ("user", account.user_name), ("id", account.user_id), ("name", account.name),
         ("disk quota", size(account.disk_quota)),
         ("disk available", size(account.disk_quota_available)),
+        ("disk used", size(account.disk_used)),
+        ("trash", None if account.trash_enabled is None else
+         ("on (deleted items go to the trash)" if account.trash_enabled else
+          "off (deleted items are gone)")),
+        ("trash size", size(account.trash_size)),
         ("bandwidth quota", size(account.bw_quota)),
         ("bandwidth available", size(account.bw_quota_available)),
         ("shared items", account.shared_items), ("shared space", size(account.shared_space)),

@@ -23,16 +23,32 @@ class Result:
         return json.loads(self.out)
 
 
+def account_env(server: EmulatorServer) -> dict[str, str]:
+    """The environment that points putiofs at ``server``'s account, whichever API it speaks
+    (``PUTIO_API`` set, so a developer's own config file cannot change the version)."""
+    if server.options.api == "v2":
+        return {"PUTIO_API": "v2", "PUTIO_API_URL": server.base_url,
+                "PUTIO_TOKEN": server.options.token, "PUTIO_UPLOAD_URL": server.root_url}
+    return {"PUTIO_API": "v1", "PUTIO_API_URL": server.base_url, "PUTIO_API_KEY": API_KEY,
+            "PUTIO_API_SECRET": API_SECRET}
+
+
+#: Every variable :func:`account_env` may set: the others are removed.
+ACCOUNT_VARIABLES = ("PUTIO_API", "PUTIO_API_URL", "PUTIO_TOKEN", "PUTIO_UPLOAD_URL",
+                     "PUTIO_API_KEY", "PUTIO_API_SECRET")
+
+
 class Cli:
-    """``cli("transfers", "list")`` → :class:`Result`."""
+    """``cli("transfers", "list")`` → :class:`Result`, against a v1 or v2 emulator."""
 
     def __init__(self, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
                  capsys: pytest.CaptureFixture[str]) -> None:
         self.server = server
         self.capsys = capsys
-        monkeypatch.setenv("PUTIO_API_URL", server.base_url)
-        monkeypatch.setenv("PUTIO_API_KEY", API_KEY)
-        monkeypatch.setenv("PUTIO_API_SECRET", API_SECRET)
+        for name in ACCOUNT_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in account_env(server).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
 
     def __call__(self, *argv: str) -> Result:

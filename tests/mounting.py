@@ -53,13 +53,22 @@ def _device_unusable_reason() -> str | None:
 
 
 class Mount(MountProcess):
-    """A running ``putiofs mount -f``; ``path`` is the mountpoint."""
+    """A running ``putiofs mount -f``; ``path`` is the mountpoint. ``token`` given: the v2 API
+    with that token (``PUTIO_API=v2``), else v1 with ``api_key`` / ``api_secret``."""
 
     def __init__(self, base_url: str, path: Path, log_file: Path, *extra: str,
-                 api_key: str = "demo", api_secret: str = "demo", timeout: float = 20.0) -> None:
-        env = dict(os.environ, PUTIO_API_URL=base_url, PUTIO_API_KEY=api_key,
-                   PUTIO_API_SECRET=api_secret)
-        env.pop("XDG_CONFIG_HOME", None)
+                 api_key: str = "demo", api_secret: str = "demo", token: str | None = None,
+                 upload_url: str | None = None, timeout: float = 20.0) -> None:
+        env = {name: value for name, value in os.environ.items()
+               if name not in ("PUTIO_API", "PUTIO_TOKEN", "PUTIO_API_KEY", "PUTIO_API_SECRET",
+                               "PUTIO_UPLOAD_URL", "XDG_CONFIG_HOME")}
+        env["PUTIO_API_URL"] = base_url
+        if token is not None:
+            env.update(PUTIO_API="v2", PUTIO_TOKEN=token)
+            if upload_url is not None:
+                env["PUTIO_UPLOAD_URL"] = upload_url
+        else:
+            env.update(PUTIO_API="v1", PUTIO_API_KEY=api_key, PUTIO_API_SECRET=api_secret)
         super().__init__([sys.executable, "-m", "putiofs", "mount", str(path), "-f",
                           "--log-file", str(log_file), *extra],
                          path, log_file=log_file, env=env, timeout=timeout)
@@ -68,6 +77,9 @@ class Mount(MountProcess):
 @pytest.fixture
 def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """Mount an emulator: ``mount_factory(server, "--cache-ttl", "1")`` → :class:`Mount`.
+
+    A v2 emulator is mounted over the v2 API with its token; a v1 one (or any server without
+    ``options.api``) with the v1 key and secret.
 
     Every mount is unmounted at teardown; a test fails if the mount process did not exit
     cleanly or wrote a traceback to its log.
@@ -81,6 +93,10 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         base = tmp_path_factory.mktemp("mnt")
         path = base / "putio"
         path.mkdir()
+        options = getattr(server, "options", None)
+        if getattr(options, "api", "v1") == "v2":
+            kwargs.setdefault("token", options.token)
+            kwargs.setdefault("upload_url", server.root_url)
         mount = Mount(server.base_url, path, base / "putiofs.log", *extra, **kwargs)
         mounts.append(mount)
         return mount

@@ -127,11 +127,40 @@ def test_malformed_api_urls(url):
 
 # -- the API version and its credentials -----------------------------------------------------
 
-def test_key_and_secret_mean_v1_even_with_a_token(tmp_path):
-    env = {"HOME": str(tmp_path), "PUTIO_API_KEY": "k", "PUTIO_API_SECRET": "s",
-           "PUTIO_TOKEN": "TOKEN123"}
+def test_key_and_secret_mean_v1(tmp_path):
+    env = {"HOME": str(tmp_path), "PUTIO_API_KEY": "k", "PUTIO_API_SECRET": "s"}
     settings = load_settings(env)
     assert (settings.api, settings.api_url, settings.token) == ("v1", DEFAULT_API_URL, "")
+
+
+def test_a_token_means_v2_even_beside_a_key_and_secret(tmp_path):
+    """v2 is the default for real accounts: a v1 user who signs in (``putiofs login`` writes
+    a token next to their key and secret) is on v2 from then on."""
+    env = {"HOME": str(tmp_path), "PUTIO_API_KEY": "k", "PUTIO_API_SECRET": "s",
+           "PUTIO_TOKEN": "TOKEN123"}
+    assert load_settings(env).api == "v2"
+    path = write_config(tmp_path / "config", "api_key = k\napi_secret = s\ntoken = T\n")
+    assert load_settings({"HOME": str(tmp_path)}, config_path=path).api == "v2"
+
+
+def test_the_environment_s_credentials_decide_before_the_file_s(tmp_path):
+    """A v1 mount given its key and secret in the environment stays v1 even when the user's
+    config file holds a token (the test suite's mounts rely on it), and the other way round."""
+    write_config(tmp_path / ".config/putiofs/config", "token = FILETOKEN\n")
+    env = {"HOME": str(tmp_path), "PUTIO_API_KEY": "k", "PUTIO_API_SECRET": "s"}
+    assert (load_settings(env).api, load_settings(env).api_key) == ("v1", "k")
+    write_config(tmp_path / ".config/putiofs/config", "api_key = k\napi_secret = s\n")
+    settings = load_settings({"HOME": str(tmp_path), "PUTIO_TOKEN": "ENVTOKEN"})
+    assert (settings.api, settings.token) == ("v2", "ENVTOKEN")
+
+
+def test_no_credentials_at_all_names_putiofs_login(tmp_path):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings({"HOME": str(tmp_path)})
+    assert "putiofs login" in str(excinfo.value) and "\n" not in str(excinfo.value)
+    write_config(tmp_path / ".config/putiofs/config", "api = v2\n")
+    with pytest.raises(ConfigError, match="run putiofs login"):
+        load_settings({"HOME": str(tmp_path)})
 
 
 def test_a_token_alone_means_v2_with_its_defaults(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from putiofs.account_tree import AccountTree
 from putiofs.backend import Capabilities
+from putiofs.errors import InvalidNameError, NameTooLongError
 from putiofs.fs import PutioFS
 from putiofs.options import MountOptions
 from tests.fake_backend import FakeBackend
@@ -98,6 +99,34 @@ def test_mkdir_with_the_slash_substitute_stores_a_slash(ops, backend):
     ops.mkdir("/a\u2215b", 0o755)
     assert any(e.name == "a/b" and e.is_dir for e in backend.items.values())
     assert "a\u2215b" in ops.readdir("/", None)
+
+
+def test_where_put_io_refuses_slashes_the_substitute_is_stored_as_typed(backend):
+    backend.capabilities = Capabilities(folder_map=False, slash_in_names=False)
+    ops = PutioFS(AccountTree(backend, MountOptions()))
+    ops.mkdir("/a\u2215b", 0o755)
+    ops.rename("/notes.txt", "/c\u2215d.txt")
+    stored = {e.name for e in backend.items.values()}
+    assert {"a\u2215b", "c\u2215d.txt"} <= stored and "a/b" not in stored
+    assert {"a\u2215b", "c\u2215d.txt"} <= set(ops.readdir("/", None))
+    assert ops.getattr("/c\u2215d.txt")["st_size"] == 5
+
+
+@pytest.mark.parametrize(("refusal", "code"), [
+    (InvalidNameError("EMPTY_NAME"), errno.EINVAL),
+    (InvalidNameError("SLASH_IN_NAME"), errno.EINVAL),
+    (NameTooLongError("NAME_TOO_LONG"), errno.ENAMETOOLONG),
+])
+def test_a_name_put_io_refuses_is_einval_or_enametoolong(ops, backend, monkeypatch, refusal,
+                                                         code):
+    def refuse(*args):
+        raise refusal
+
+    monkeypatch.setattr(backend, "make_folder", refuse)
+    monkeypatch.setattr(backend, "rename", refuse)
+    assert errno_of(ops.mkdir, "/  ", 0o755) == code
+    assert errno_of(ops.rename, "/notes.txt", "/  ") == code
+    assert "notes.txt" in ops.readdir("/", None)
 
 
 def test_rmdir_of_a_folder_that_is_non_empty_on_the_server_deletes_nothing(ops, backend):

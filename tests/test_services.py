@@ -9,9 +9,9 @@ import os
 import pytest
 
 from putiofs.config import Settings
-from putiofs.connect import ConnectError, connect, open_for_mount
+from putiofs.connect import ConnectError, open_for_mount
 from putiofs.emulator import EmulatorServer
-from putiofs.errors import ConfigError, NotSupportedError
+from putiofs.errors import NotSupportedError
 from putiofs.fs import MountOptions, build_operations
 from putiofs.services import Service, not_supported
 from putiofs.v1.backend import V1Backend
@@ -21,22 +21,32 @@ from tests.commands_cli import Cli
 from tests.conftest import API_KEY, API_SECRET
 
 
-def test_the_factory_refuses_v2_clearly() -> None:
-    settings = Settings("https://api.put.io/v2", api="v2", token="TOKEN123")
-    with pytest.raises(ConfigError) as excinfo:
-        connect(settings)
-    assert str(excinfo.value).startswith("the put.io API v2 is not supported yet")
-    assert "TOKEN123" not in str(excinfo.value)
+def test_the_factory_opens_v2_with_the_v2_services(emulator_factory) -> None:
+    server = emulator_factory(api="v2", demo=True, token="TOKEN123")
+    settings = Settings(server.base_url, api="v2", token="TOKEN123")
+    with open_for_mount(settings, timeout=5) as connection:
+        assert "Movies" in {e.name for e in connection.backend.list_folder("0")}
+        assert connection.backend.capabilities.folder_map is False
+        assert connection.services.account().user_name
+        assert Service.MESSAGES not in connection.services.available
+        with pytest.raises(NotSupportedError, match="not available on the put.io API v2"):
+            connection.services.list_subscriptions()
 
 
-def test_a_command_on_v2_is_one_line(emulator: EmulatorServer, monkeypatch, capsys) -> None:
-    cli = Cli(emulator, monkeypatch, capsys)
-    monkeypatch.setenv("PUTIO_API", "v2")
-    monkeypatch.setenv("PUTIO_TOKEN", "TOKEN123")
+def test_a_refused_v2_token_is_one_line_naming_putiofs_login(emulator_factory, monkeypatch,
+                                                              capsys) -> None:
+    server = emulator_factory(api="v2", demo=True, token="TOKEN123")
+    with pytest.raises(ConnectError) as excinfo:
+        open_for_mount(Settings(server.base_url, api="v2", token="WRONG"), timeout=5)
+    assert str(excinfo.value) == ("put.io refused the token (run putiofs login, or check "
+                                  "PUTIO_TOKEN)")
+    cli = Cli(server, monkeypatch, capsys)
+    monkeypatch.setenv("PUTIO_TOKEN", "WRONG")
     result = cli("transfers", "list")
     assert result.code == 1 and result.out == ""
-    assert result.err.startswith("putiofs: error: the put.io API v2 is not supported yet")
-    assert len(result.err.splitlines()) == 1
+    assert result.err == ("putiofs: error: put.io refused the token (run putiofs login, or "
+                          "check PUTIO_TOKEN)\n")
+    assert "WRONG" not in result.err
 
 
 def test_open_for_mount_says_what_is_wrong(emulator: EmulatorServer) -> None:

@@ -4,26 +4,30 @@ errors, when it retries and waits, paging, the call deadline, and that secrets s
 from __future__ import annotations
 
 import logging
+import threading
+from http.server import BaseHTTPRequestHandler
 
 import pytest
-from requests.adapters import HTTPAdapter
 
 from putiofs import deadline
 from putiofs.errors import (
     AuthenticationError,
     BadRequestError,
     BusyError,
+    InvalidNameError,
+    NameTooLongError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
     TransportError,
 )
+from putiofs.http import DeadlineSession, WatchedAdapter
 from putiofs.logs import redact
 from putiofs.retry import Backoff, RetryPolicy
 from putiofs.v2.client import V2Client
 from putiofs.v2.errors import NameExistsError
-from putiofs.v2.wire import _new_session
+from tests.serving import serve
 from tests.v2_stub import TOKEN, FakeTime, Reply, V2Stub, error, file_json, ok
 
 WALL = 1_773_496_000.0  # "now" in Unix seconds for x-ratelimit-reset
@@ -106,13 +110,56 @@ def test_touch_sends_whole_seconds_in_utc(stub, make_client):
     assert stub.seen[0].form == {"file_ids": "5", "updated_at": "2022-01-02T03:04:05Z"}
 
 
-def test_session_pools_and_never_retries_at_the_adapter():
-    session = _new_session(12)
-    for prefix in ("http://x", "https://x"):
-        adapter = session.get_adapter(prefix)
-        assert isinstance(adapter, HTTPAdapter)
-        assert adapter._pool_maxsize == 12
-        assert adapter.max_retries.total == 0
+def test_session_is_the_deadline_session_that_pools_and_never_retries_at_the_adapter():
+    with V2Client("T", pool_size=12) as client:
+        assert isinstance(client.session, DeadlineSession)
+        for prefix in ("http://x", "https://x"):
+            adapter = client.session.get_adapter(prefix)
+            assert isinstance(adapter, WatchedAdapter)
+            assert adapter._pool_maxsize == 12
+            assert adapter.max_retries.total == 0
+
+
+def test_a_trickling_answer_ends_by_the_policy_s_time_limit():
+    """Each call is bounded as a whole by the retry policy's max_time, even outside a FUSE
+    call's deadline: a server sending one byte every 0.2 s for ever is cut off (its socket
+    timeout alone would never fire), and the call fails instead of hanging."""
+    stop = threading.Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # a kept-alive connection, as put.io's
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                while not stop.wait(0.2):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    outcome: list[BaseException] = []
+    policy = RetryPolicy(attempts=1, max_time=1.0)
+    with serve(Trickle) as server, V2Client("T", base_url=server.base, retry=policy,
+                                            timeout=(5.0, 5.0)) as client:
+        def call() -> None:
+            try:
+                client.account_info()
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=call, daemon=True)
+        worker.start()
+        worker.join(30)  # a hang detector, not a timing assertion: the bound is 1 s
+        stop.set()
+        assert not worker.is_alive(), "the call did not end"
+    assert len(outcome) == 1 and isinstance(outcome[0], TransportError)
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -125,8 +172,11 @@ def test_session_pools_and_never_retries_at_the_adapter():
     (error(404, "NOT_FOUND"), NotFoundError),
     (Reply(status=404, body=b"<html>nginx</html>", content_type="text/html"), BadRequestError),
     (error(400, "NAME_ALREADY_EXIST", "Name already exist"), NameExistsError),
-    (error(400, "EMPTY_NAME"), BadRequestError),
-    (error(400, "SLASH_IN_NAME"), BadRequestError),
+    (error(400, "EMPTY_NAME"), InvalidNameError),
+    (error(400, "SLASH_IN_NAME"), InvalidNameError),
+    (error(400, "INVALID_NAME"), InvalidNameError),
+    (error(400, "NAME_TOO_LONG"), NameTooLongError),
+    (error(400, "SEARCH_TOO_LONG_QUERY"), BadRequestError),
     (error(500, "INTERNAL"), ServerError),
     (Reply(status=502, body=b"<html>bad gateway</html>", content_type="text/html"),
      ServerError),

@@ -1,4 +1,6 @@
-"""The API at hand: a subcommand for every service of the account the mount does not cover.
+"""The API at hand: a subcommand for every service of the account the mount does not cover,
+and ``login`` / ``logout`` (:mod:`putiofs.commands.login`), which run before there is an
+account to connect to.
 
 ``putiofs.cli`` registers these with :func:`add_parsers` and runs a parsed one with
 :func:`run`. Each area is one module; each prints aligned text or, with ``--json``, the
@@ -6,20 +8,30 @@ account's objects as JSON. They talk to :class:`~putiofs.services.AccountService
 ``info``) a :class:`~putiofs.backend.Backend`, both from :func:`putiofs.connect.connect`, so
 they work on any API version. Failures print one line, ``putiofs: error: <message>`` (put.io's
 own message where it sent one; ``<service> is not available on the put.io API vN`` for a
-service that version lacks), and exit 1.
+service that version lacks; the one line of :attr:`Connection.refused` when put.io refuses
+the credentials), and exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from putiofs.commands import files, messages, subscriptions, transfers, urls, user
+from putiofs.commands import (
+    events,
+    files,
+    login,
+    messages,
+    subscriptions,
+    transfers,
+    urls,
+    user,
+)
 from putiofs.commands.base import CommandError, report_error
 from putiofs.config import load_settings
 from putiofs.connect import connect
-from putiofs.errors import PutioError
+from putiofs.errors import AuthenticationError, PutioError
 
-AREAS = (transfers, urls, messages, subscriptions, user, files)
+AREAS = (login, transfers, events, urls, messages, subscriptions, user, files)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 
@@ -39,13 +51,22 @@ def is_api_command(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Run a parsed API subcommand with the configured account.
 
-    ConfigError (no credentials, an API version not supported) is left to the caller, which
+    ConfigError (no credentials, an unknown API version) is left to the caller, which
     reports it like every start-up failure.
     """
+    if getattr(args, "without_account", False):
+        try:
+            return args.handler(args)
+        except (PutioError, CommandError) as exc:
+            report_error(str(exc))
+            return 1
     settings = load_settings()
     with connect(settings, timeout=CALL_TIMEOUT) as connection:
         try:
             return args.handler(connection, args)
+        except AuthenticationError:
+            report_error(connection.refused)
+            return 1
         except (PutioError, CommandError) as exc:
             report_error(str(exc))
             return 1

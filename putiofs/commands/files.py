@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from putiofs import names
@@ -74,6 +75,13 @@ def _json_named(named: list[tuple[str, Entry]]) -> list[dict[str, Any]]:
     return [{**to_json(entry), "shown_name": shown} for shown, entry in named]
 
 
+def _when(epoch: float | None) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS UTC``; None where the API has no dates (v1)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def run_ls(connection: Connection, args: argparse.Namespace) -> int:
     cache = MetadataCache(connection.backend, ttl=60.0)
     shown, entry = _resolve(cache, args.path)
@@ -115,7 +123,9 @@ def run_info(connection: Connection, args: argparse.Namespace) -> int:
     emit(fields([
         ("name", shown), ("id", entry.id), ("type", entry.type),
         ("size", f"{human_size(entry.size)} ({entry.size} bytes)"),
-        ("folder", entry.parent_id or None), ("download url", entry.download_url),
+        ("folder", entry.parent_id or None), ("modified", _when(entry.mtime)),
+        ("created", _when(entry.ctime)), ("crc32", entry.crc32),
+        ("download url", entry.download_url),
         ("stream url", entry.stream_url), ("screenshot", entry.screenshot_url),
         ("thumbnail", entry.thumb_url),
     ]))

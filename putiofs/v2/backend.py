@@ -7,6 +7,8 @@ Differences from v1 that the core sees only through :attr:`V2Backend.capabilitie
 - items carry dates and a CRC-32: ``Entry.mtime`` is ``updated_at``, ``ctime`` is
   ``created_at``, ``crc32`` put.io's checksum;
 - deletes go to the trash when the account has it on (``capabilities.trash``);
+- put.io refuses '/' in names (``SLASH_IN_NAME``), so ``capabilities.slash_in_names`` is
+  False and a name typed in the mount with '∕' is stored as typed;
 - no account-wide stream token: each file has its own self-authorizing storage URL from
   ``/files/{id}/url``. One is fetched per file and reused by every open of that file until it
   is older than ``url_max_age`` (put.io does not say how long they stay valid; an hour is well
@@ -92,8 +94,8 @@ class V2Backend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """No folder map; no uploads or times yet; trash as the account has it (one
-        ``/account/info`` call the first time, False while that call fails)."""
+        """No folder map; no uploads or times yet; no '/' in names; trash as the account has
+        it (one ``/account/info`` call the first time, False while that call fails)."""
         account = self._account
         if account is None:
             try:
@@ -101,7 +103,8 @@ class V2Backend:
             except PutioError:
                 account = None
         return Capabilities(folder_map=False, write_contents=False, set_times=False,
-                            trash=account.trash_enabled if account is not None else False)
+                            trash=account.trash_enabled if account is not None else False,
+                            slash_in_names=False)
 
     # -- the tree -------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ first (so a proxy's or load balancer's page is classified too), then the ``error
                                       else Retry-After, else 60 s (what rclone waits)
 ``TRASH_LOCK_TIMEOUT``                BusyError (temporary: retried)
 ``NAME_ALREADY_EXIST``                NameExistsError
+``NAME_TOO_LONG``                     NameTooLongError (ENAMETOOLONG in the mount)
+``EMPTY_NAME``, ``SLASH_IN_NAME``     InvalidNameError (EINVAL in the mount)
+``INVALID_NAME``                      InvalidNameError
 other 4xx                             BadRequestError
 5xx, redirects, garbled answers       ServerError
 ====================================  =====================================================
@@ -29,7 +32,9 @@ from putiofs.errors import (
     AuthenticationError,
     BadRequestError,
     BusyError,
+    InvalidNameError,
     NameExistsError,
+    NameTooLongError,
     NotFoundError,
     PermissionDeniedError,
     PutioError,
@@ -39,6 +44,8 @@ from putiofs.errors import (
 from putiofs.logs import redact
 from putiofs.retry import rate_limit_wait
 
+#: The ``error_type`` values of a name put.io will not store.
+_NAME_REFUSALS = frozenset({"EMPTY_NAME", "SLASH_IN_NAME", "INVALID_NAME"})
 #: How long to wait after a 429 that says nothing about when to come back (rclone's choice).
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
@@ -79,6 +86,10 @@ def item_error(error_type: str | None, status: int | None, text: str) -> PutioEr
         return _typed(BusyError, text, status, error_type)
     if kind == "NAME_ALREADY_EXIST":
         return _typed(NameExistsError, text, status, error_type)
+    if kind == "NAME_TOO_LONG":
+        return _typed(NameTooLongError, text, status, error_type)
+    if kind in _NAME_REFUSALS:
+        return _typed(InvalidNameError, text, status, error_type)
     if status in (401, 403):
         return _typed(AuthenticationError, text, status, error_type)
     if status == 402:

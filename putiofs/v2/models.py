@@ -293,18 +293,20 @@ class EventsPage:
 
 @dataclass(frozen=True)
 class Friend:
-    """A friend of the account (the sources do not show the object's fields: read leniently)."""
+    """A friend of the account (the sources do not show the object's fields: read leniently).
+    ``dir_id``: the folder they share with the account, where the answer says."""
 
     name: str | None
     id: str | None = None
     avatar_url: str | None = None
+    dir_id: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Friend:
         data = mapping(data)
         name = data.get("name", data.get("username"))
         return cls(name=to_str(name), id=to_id(data.get("id", data.get("user_id"))),
-                   avatar_url=to_str(data.get("avatar_url")))
+                   avatar_url=to_str(data.get("avatar_url")), dir_id=to_id(data.get("dir_id")))
 
 
 @dataclass(frozen=True)

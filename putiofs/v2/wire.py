@@ -14,8 +14,10 @@
   accepts a server-requested wait of up to 65 s, so a 429 that names no reset time is waited
   out as rclone does (60 s) where the caller's deadline allows; a FUSE call's deadline is
   always shorter and then wins.
-- **Deadline**: every request's timeouts are clipped to the calling thread's
-  :mod:`putiofs.deadline`, and the retry policy stops when it expires.
+- **Deadline**: a call, retries and every page's request included, ends within the retry
+  policy's ``max_time`` or the calling thread's :mod:`putiofs.deadline`, whichever is sooner:
+  requests go through :func:`putiofs.http.new_session`, whose watchdog ends a request (body
+  included) when the deadline passes, and each request's timeouts are clipped to it.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from putiofs import __version__
 from putiofs import deadline as call_deadline
 from putiofs.errors import PutioError, ServerError, TransportError
+from putiofs.http import new_session
 from putiofs.logs import register_secret
 from putiofs.retry import Backoff, RetryPolicy
 from putiofs.v2.errors import error_for
@@ -44,20 +46,6 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 PAGE_SIZE = 1000  # what every put.io client asks for, and the most the server allows
 
 Query = Mapping[str, Any]
-
-
-def _new_session(pool_size: int) -> requests.Session:
-    """The pooled HTTP session for API calls and stream reads, retries off at the adapter.
-
-    The lead replaces this with :func:`putiofs.http.new_session` (a session whose requests
-    honour the calling thread's deadline as a whole, body included); until then each request's
-    connect and read timeouts are clipped to the deadline.
-    """
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def default_retry_policy() -> RetryPolicy:
@@ -110,7 +98,7 @@ class Wire:
         self._retry = retry or default_retry_policy()
         self._wall_clock = wall_clock
         self._owns_session = session is None
-        self.session: requests.Session = session or _new_session(pool_size)
+        self.session: requests.Session = session or new_session(pool_size)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._base!r})"
@@ -186,8 +174,9 @@ class Wire:
                     return {"status": "OK"}
                 raise
 
-        answer = self._retry.run(attempt, what=what, repeatable=repeatable,
-                                 gone_is_done=gone_is_done)
+        with call_deadline.within(self._retry.max_time):
+            answer = self._retry.run(attempt, what=what, repeatable=repeatable,
+                                     gone_is_done=gone_is_done)
         return answer, attempts
 
     def _once(self, method: str, path: str, query: Query | None, form: Query | None,
