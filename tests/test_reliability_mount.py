@@ -105,7 +105,9 @@ def test_soak_parallel_readers_under_faults_get_every_byte_right(emulator_factor
     assert elapsed < 60
     for kind in ("5xx", "drop", "stall"):
         assert policy.counts.get(kind, 0) > 0, f"no {kind} was injected: {policy.counts}"
-    assert len(server.account._tokens) > tokens_before + 1, "the stream token never expired"
+    # Every reader waits out the token's lifetime before its whole-file copy, so the token the
+    # mount started with expired and was replaced at least once (how often depends on timing).
+    assert len(server.account._tokens) > tokens_before, "the stream token never expired"
 
 
 def test_timeout_bounds_stat_ls_and_read_then_the_mount_recovers(emulator_factory,
