@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +16,7 @@ README = """\
 Welcome to the putiofs demo library
 ===================================
 
-This account is served by putiofs's own put.io v1 emulator. Everything here lives in memory:
+This account is served by putiofs's own put.io API emulator. Everything here lives in memory:
 rename, move and delete freely, a restart brings the library back.
 
   Movies/       a 10 second test pattern video (H.264 + AAC, 320x240)
@@ -45,30 +47,45 @@ def _media(name: str) -> bytes:
     return resources.files("putiofs.emulator").joinpath(f"demo_data/{name}").read_bytes()
 
 
+#: The demo's first item was created then (UTC); each later one a few days after the one before,
+#: so that ``ls -l`` of a v2 mount shows dates that differ (v1 has no dates at all).
+DEMO_EPOCH = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC).timestamp()
+DEMO_STEP = 3 * 86400 + 5 * 3600 + 17 * 60 + 11
+
+
 def seed_demo(account: Account) -> None:
-    """The demo library: nested folders, text, an image, audio, a real short video, odd names."""
+    """The demo library: nested folders, text, an image, audio, a real short video, odd names,
+    created on distinct days from :data:`DEMO_EPOCH` on."""
+    dates = (DEMO_EPOCH + n * DEMO_STEP for n in itertools.count())
+
+    def folder(parent: str, name: str) -> str:
+        return account.add_folder(parent, name, created=next(dates))
+
+    def file(parent: str, name: str, data: bytes) -> str:
+        return account.add_file(parent, name, data, created=next(dates))
+
     with account.lock:
         root = str(ROOT_ID)
-        account.add_file(root, "README.txt", README.encode())
-        movies = account.add_folder(root, "Movies")
-        clips = account.add_folder(movies, "Demo Clips")
-        video = account.add_file(clips, "Test Pattern (10s).mp4", _media("demo-video.mp4"))
-        extras = account.add_folder(clips, "Extras")
-        account.add_file(extras, "shot list.txt", SHOT_LIST.encode())
-        music = account.add_folder(root, "Music")
-        tones = account.add_folder(music, "Tones")
-        tone = account.add_file(tones, "tone-330hz.mp3", _media("demo-audio.mp3"))
-        account.add_file(music, "AC/DC - Live.txt", ACDC.encode())
-        pictures = account.add_folder(root, "Pictures")
-        account.add_file(pictures, "test-card.jpg", _media("demo-image.jpg"))
-        documents = account.add_folder(root, "Documents")
-        account.add_file(documents, "notes.txt", NOTES.encode())
-        account.add_file(documents, "notes.txt", NOTES_AGAIN.encode())
-        account.add_file(documents, "Café — notes.txt", CAFE.encode())
-        account.add_file(documents, "empty.txt", b"")
-        account.add_folder(documents, "Empty Folder")
-        shared = account.add_folder(root, FRIEND_NAME)
-        account.add_file(shared, "holiday plans.txt", SHARED.encode())
+        file(root, "README.txt", README.encode())
+        movies = folder(root, "Movies")
+        clips = folder(movies, "Demo Clips")
+        video = file(clips, "Test Pattern (10s).mp4", _media("demo-video.mp4"))
+        extras = folder(clips, "Extras")
+        file(extras, "shot list.txt", SHOT_LIST.encode())
+        music = folder(root, "Music")
+        tones = folder(music, "Tones")
+        tone = file(tones, "tone-330hz.mp3", _media("demo-audio.mp3"))
+        file(music, "AC/DC - Live.txt", ACDC.encode())
+        pictures = folder(root, "Pictures")
+        file(pictures, "test-card.jpg", _media("demo-image.jpg"))
+        documents = folder(root, "Documents")
+        file(documents, "notes.txt", NOTES.encode())
+        file(documents, "notes.txt", NOTES_AGAIN.encode())
+        file(documents, "Café — notes.txt", CAFE.encode())
+        file(documents, "empty.txt", b"")
+        folder(documents, "Empty Folder")
+        shared = folder(root, FRIEND_NAME)
+        file(shared, "holiday plans.txt", SHARED.encode())
         account.friends.append(Friend(2002, FRIEND_NAME, int(shared)))
         account.post_message(account.nodes[int(video)])
         account.post_message(account.nodes[int(tone)])
