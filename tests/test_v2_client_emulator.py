@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from putiofs.account_tree import AccountTree
 from putiofs.emulator import EmulatorServer
 from putiofs.emulator.faults import Fault, Faults, RequestInfo
 from putiofs.emulator.state import ROOT_ID, Node
@@ -30,6 +31,8 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.fs import PutioFS
+from putiofs.options import MountOptions
 from putiofs.retry import Backoff, RetryPolicy
 from putiofs.v2 import V2Backend, V2Client
 
@@ -209,6 +212,22 @@ def test_move_with_a_name_is_one_call(server: EmulatorServer, backend: V2Backend
     assert readme.updated == updated
     back = backend.move("1", "0")  # the batch form, without a name
     assert (readme.parent_id, back.name) == (ROOT_ID, "read me.txt")
+
+
+def test_a_rename_into_another_folder_with_a_new_name_is_one_move_call_from_the_mount(
+        server: EmulatorServer, backend: V2Backend) -> None:
+    target = folder(server, "Into")
+    with server.account.lock:
+        item = server.account.put_file(ROOT_ID, "before.txt", b"bytes")
+    ops = PutioFS(AccountTree(backend, MountOptions(cache_ttl=30)))
+    ops.readdir("/Into", None)
+    server.reset_stats()
+    ops.rename("/before.txt", "/Into/after.txt")
+    node = server.account.nodes[item.id]
+    assert (node.parent_id, node.name) == (target.id, "after.txt")
+    assert calls(server, "files.move") == 1 and calls(server, "files.rename") == 0
+    assert ops.getattr("/Into/after.txt")["st_size"] == 5
+    assert "before.txt" not in ops.readdir("/", None)
 
 
 def test_move_failures_are_errors(server: EmulatorServer, backend: V2Backend,
