@@ -41,7 +41,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -52,8 +52,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from putiofs import deadline
 
-__all__ = ["Watch", "direct_pool", "guard", "live_socket", "new_session", "session_headers",
-           "watchdog"]
+__all__ = ["SessionClient", "Watch", "direct_pool", "guard", "live_socket", "new_session",
+           "session_headers", "watchdog"]
 
 
 class Watch:
@@ -322,6 +322,27 @@ def new_session(pool_size: int = 16) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+class SessionClient:
+    """What both API clients share about their pooled session: their own from
+    :func:`new_session` unless the caller hands one in, closed by :meth:`close` (or the end of
+    a ``with`` block) only if the client made it."""
+
+    def __init__(self, session: requests.Session | None, pool_size: int) -> None:
+        self._owns_session = session is None
+        self.session: requests.Session = session or new_session(pool_size)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled session (only if this client created it)."""
+        if self._owns_session:
+            self.session.close()
 
 
 # -- the direct urllib3 path of the stream fetcher -------------------------------------------
