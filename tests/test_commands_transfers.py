@@ -10,12 +10,13 @@ import pytest
 from putiofs.commands.watch import progress_line, watch
 from putiofs.config import Settings
 from putiofs.emulator import EmulatorServer
-from putiofs.emulator.faults import Fault, Faults, RequestInfo
+from putiofs.emulator.faults import Fault
 from putiofs.services import Transfer
 from putiofs.v1.client import PutioClient
 from putiofs.v1.services import V1Services
 from tests.commands_cli import Cli
 from tests.conftest import API_KEY, API_SECRET
+from tests.scripted_faults import Queued
 
 LINK = "http://example.com/files/big.iso"
 BAD_LINK = "http://nowhere.invalid/file.bin"
@@ -58,20 +59,6 @@ def test_add_json_and_failed_link(cli: Cli) -> None:
     assert "-" in cli("transfers", "list").out.splitlines()[-1].split()[0]
 
 
-class RefuseAdds(Faults):
-    """put.io refusing the transfers.add calls numbered in ``refused`` (1 is the first)."""
-
-    def __init__(self, *refused: int) -> None:
-        self.refused = set(refused)
-        self.adds = 0
-
-    def choose(self, request: RequestInfo) -> Fault | None:
-        if request.name != "transfers.add":
-            return None
-        self.adds += 1
-        return Fault(status=400) if self.adds in self.refused else None
-
-
 @pytest.mark.parametrize("api", ["v1", "v2"])
 def test_add_exits_1_with_one_error_line_per_failed_link_and_adds_the_others(
         emulator_factory, monkeypatch, capsys, api: str) -> None:
@@ -82,8 +69,10 @@ def test_add_exits_1_with_one_error_line_per_failed_link_and_adds_the_others(
         server = emulator_factory(demo=True)
         links = [LINK, BAD_LINK]
     else:
+        faults = Queued()
+        faults.queue("transfers.add", Fault(), Fault(status=400))   # the second is refused
         server = emulator_factory(api="v2", demo=True, token="cli-token-7f3a",
-                                  transfer_seconds=0.0, faults=RefuseAdds(2))
+                                  transfer_seconds=0.0, faults=faults)
         links = [LINK, refused, BAD_LINK]
     cli = Cli(server, monkeypatch, capsys)
     result = cli("transfers", "add", *links)
