@@ -7,7 +7,7 @@ import re
 
 from putiofs.commands import watch
 from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf, report_error
-from putiofs.commands.output import emit, emit_json
+from putiofs.commands.output import emit, emit_json, show
 from putiofs.connect import Connection
 from putiofs.services import Transfer
 from putiofs.views import render_transfers as render
@@ -38,11 +38,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def run_list(connection: Connection, args: argparse.Namespace) -> int:
     transfers = connection.services.list_transfers()
-    if args.json:
-        emit_json(transfers)
-    else:
-        emit(render(transfers))
-    return 0
+    return show(transfers, render, as_json=args.json)
 
 
 def run_add(connection: Connection, args: argparse.Namespace) -> int:
@@ -50,10 +46,7 @@ def run_add(connection: Connection, args: argparse.Namespace) -> int:
     if not links:
         raise CommandError("no link given")
     added = connection.services.add_transfers(links)
-    if args.json:
-        emit_json(added.transfers)
-    else:
-        emit(render(added.transfers))
+    show(added.transfers, render, as_json=args.json)
     for transfer in added.failed:
         report_error(_failure_text(transfer))
     return 1 if added.failed else 0
