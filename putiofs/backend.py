@@ -91,7 +91,10 @@ class Backend(Protocol):
 
     def rename(self, item_id: str, name: str) -> Entry: ...
 
-    def move(self, item_id: str, parent_id: str) -> Entry: ...
+    def move(self, item_id: str, parent_id: str, name: str | None = None) -> Entry:
+        """Move an item into ``parent_id``, and rename it to ``name`` there when given: in
+        one call where the API has one (v2), else a move then a rename, and a rename that
+        fails after the move moves the item back before the error is raised."""
 
     def delete(self, item_id: str) -> None: ...
 

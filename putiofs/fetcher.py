@@ -50,7 +50,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
-from putiofs.http import Watch, direct_pool, guard, session_headers
+from putiofs.http import Watch, direct_pool, guard, live_socket, session_headers
 from putiofs.logs import note_redirect, register_url_secret
 from putiofs.retry import Backoff, RetryPolicy, rate_limit_wait
 
@@ -399,6 +399,6 @@ class RangeFetcher:
 
 def _set_socket_timeout(answer: _Answer, timeout: float) -> None:
     """Bound the next socket read of a streamed body (urllib3 keeps the connection on it)."""
-    sock = getattr(getattr(answer.raw, "connection", None), "sock", None)
+    sock = live_socket(getattr(answer.raw, "connection", None))
     if sock is not None:
         sock.settimeout(max(0.001, min(timeout, 1e9)))

@@ -15,6 +15,10 @@ a whole by :mod:`putiofs.deadline`:
 * the session's connection pools note every connection a thread takes out
   (``_get_conn``) in that thread's current watch and forget it when it goes back
   (``_put_conn``), so the watchdog never touches a connection another request is using;
+* each connection remembers the socket it connected with (:func:`live_socket`): when an
+  answer's headers say the connection closes after it (``Connection: close``, HTTP/1.0),
+  http.client drops the connection's ``sock`` and the response reads the body from that socket
+  alone, and a trickling body must still be cut and its reads timed;
 * connect and read timeouts are still clipped to the time left, so a silent server is noticed
   by its socket timeout first; the watchdog is what stops a *trickling* one.
 
@@ -37,17 +41,19 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from putiofs import deadline
 
-__all__ = ["Watch", "direct_pool", "guard", "new_session", "session_headers", "watchdog"]
+__all__ = ["SessionClient", "Watch", "direct_pool", "guard", "live_socket", "new_session",
+           "session_headers", "watchdog"]
 
 
 class Watch:
@@ -85,7 +91,7 @@ class Watch:
         with _dog.lock:
             self.armed = False
             if self.conns:
-                self.conns = {c for c in self.conns if getattr(c, "sock", None) is not None}
+                self.conns = {c for c in self.conns if live_socket(c) is not None}
 
 
 class _Watchdog:
@@ -140,8 +146,23 @@ class _Watchdog:
                     _shut(conn)
 
 
-def _shut(conn: Any) -> None:
+def live_socket(conn: Any) -> socket.socket | None:
+    """The open socket ``conn`` (an urllib3 connection) talks over, or None.
+
+    Once an answer's headers say the connection closes after it, http.client sets the
+    connection's ``sock`` to None and closes it, but the response still reads the body from
+    it (the socket stays open until the response is done): then this is the socket the
+    connection last connected with, while it is open."""
     sock = getattr(conn, "sock", None)
+    if sock is None:
+        sock = getattr(conn, "putiofs_sock", None)
+        if sock is not None and sock.fileno() < 0:
+            return None
+    return sock
+
+
+def _shut(conn: Any) -> None:
+    sock = live_socket(conn)
     if sock is not None:
         # the plain socket's shutdown, also under TLS: ends a recv blocked in another thread
         with contextlib.suppress(OSError):
@@ -207,22 +228,41 @@ def _returned(conn: Any) -> None:
         watch.detach(conn)
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _KeepsSocket:
+    """A connection that remembers the socket it connected with (see :func:`live_socket`)."""
+
+    putiofs_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self.putiofs_sock = self.sock  # type: ignore[attr-defined]
+
+
+class _WatchedHTTPConnection(_KeepsSocket, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_KeepsSocket, HTTPSConnection):
+    pass
+
+
+class _Watched:
+    """A connection pool that notes the connections it hands out in the taker's watch."""
+
     def _get_conn(self, timeout: float | None = None) -> Any:
-        return _taken(super()._get_conn(timeout))
+        return _taken(super()._get_conn(timeout))  # type: ignore[misc]
 
     def _put_conn(self, conn: Any) -> None:
         _returned(conn)
-        super()._put_conn(conn)
+        super()._put_conn(conn)  # type: ignore[misc]
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        return _taken(super()._get_conn(timeout))
+class _WatchedHTTPPool(_Watched, HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
 
-    def _put_conn(self, conn: Any) -> None:
-        _returned(conn)
-        super()._put_conn(conn)
+
+class _WatchedHTTPSPool(_Watched, HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 class WatchedAdapter(HTTPAdapter):
@@ -282,6 +322,27 @@ def new_session(pool_size: int = 16) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+class SessionClient:
+    """What both API clients share about their pooled session: their own from
+    :func:`new_session` unless the caller hands one in, closed by :meth:`close` (or the end of
+    a ``with`` block) only if the client made it."""
+
+    def __init__(self, session: requests.Session | None, pool_size: int) -> None:
+        self._owns_session = session is None
+        self.session: requests.Session = session or new_session(pool_size)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled session (only if this client created it)."""
+        if self._owns_session:
+            self.session.close()
 
 
 # -- the direct urllib3 path of the stream fetcher -------------------------------------------

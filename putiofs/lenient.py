@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 #: The largest size a file can have (``off_t``): anything above is not a byte count.
@@ -65,16 +66,14 @@ def to_id(value: Any) -> str | None:
 
 
 def to_int(value: Any) -> int | None:
-    """An integer from int, float or numeric string (fractions cut); None for null, empty or
-    unparseable (including NaN and infinities). For counts and codes, never for sizes."""
-    if value is None:
+    """An integer from int, float or numeric text (fractions cut); None for null, empty,
+    true/false, NaN, infinities or anything else. For counts and codes, never for sizes."""
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return int(value)
+        return value
     if isinstance(value, str):
         text = value.strip()
-        if not text:
-            return None
         try:
             return int(text)
         except ValueError:
@@ -83,11 +82,13 @@ def to_int(value: Any) -> int | None:
             except ValueError:
                 return None
     if isinstance(value, float):
-        try:
-            return int(value)
-        except (ValueError, OverflowError):
-            return None
+        return int(value) if math.isfinite(value) else None
     return None
+
+
+def mapping(data: Any) -> Mapping[str, Any]:
+    """``data`` if it is a JSON object, else an empty one."""
+    return data if isinstance(data, Mapping) else {}
 
 
 def to_size(value: Any) -> int | None:

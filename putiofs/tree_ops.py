@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 from collections.abc import Iterator
 
 from putiofs import names
@@ -19,8 +18,6 @@ from putiofs.cache import ROOT, MetadataCache, renamed_entry, split_path
 from putiofs.errors import NotFoundError, PutioError
 from putiofs.fuse_errors import fail
 from putiofs.options import MountOptions
-
-log = logging.getLogger("putiofs.fs")
 
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
@@ -208,30 +205,16 @@ class TreeChanges:
         return listing.find(name)
 
     def _move_and_rename(self, source: Entry, parent: Entry, remote_name: str) -> None:
-        current = source
+        """Put ``source`` in ``parent`` under ``remote_name``: a rename, or one move that also
+        renames (the backend undoes its move if a rename of its own fails; either way a
+        failure re-lists both folders)."""
+        new_name = None if source.name == remote_name else remote_name
         if source.parent_id != parent.id:
             with self._reconciled(source, parent):
-                moved = self.backend.move(source.id, parent.id)
-            self.cache.replaced(current, moved)
-            current = moved
-        if current.name != remote_name:
-            try:
-                with self._reconciled(current):
-                    renamed = self.backend.rename(source.id, remote_name)
-            except PutioError:
-                if current is not source:
-                    self._undo_move(source, current)
-                raise
+                moved = self.backend.move(source.id, parent.id, new_name)
+            self.cache.replaced(source, moved)
+        elif new_name is not None:
+            with self._reconciled(source):
+                renamed = self.backend.rename(source.id, new_name)
             # Only the name changed; an answer without parent_id must not move it in the cache.
-            self.cache.replaced(current, renamed_entry(current, name=renamed.name))
-
-    def _undo_move(self, source: Entry, moved: Entry) -> None:
-        try:
-            with self._reconciled(moved):
-                back = self.backend.move(source.id, source.parent_id)
-        except PutioError as exc:
-            log.error("rename of item %s: moved, but neither renamed nor moved back (%s); "
-                      "it is in its new folder under its old name", source.id,
-                      type(exc).__name__)
-            return
-        self.cache.replaced(moved, back)
+            self.cache.replaced(source, renamed_entry(source, name=renamed.name))

@@ -56,9 +56,12 @@ class FakeBackend:
         self.items[item_id] = replace(self.lookup(item_id), name=name)
         return self.items[item_id]
 
-    def move(self, item_id: str, parent_id: str) -> Entry:
+    def move(self, item_id: str, parent_id: str, name: str | None = None) -> Entry:
+        """One call that moves, and renames when ``name`` is given (as v2's)."""
         self._call("move")
-        self.items[item_id] = replace(self.lookup(item_id), parent_id=parent_id)
+        entry = self.lookup(item_id)
+        self.items[item_id] = replace(entry, parent_id=parent_id,
+                                      name=entry.name if name is None else name)
         return self.items[item_id]
 
     def delete(self, item_id: str) -> None:

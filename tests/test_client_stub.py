@@ -31,6 +31,8 @@ from putiofs.retry import parse_retry_after
 from putiofs.v1.client import PutioClient, classify_error
 from tests.serving import serve
 
+pytest_plugins = ("tests.fake_time",)
+
 API_KEY = "KEY-abc123"
 API_SECRET = "SECRET-xyz789"
 DOC_OK = {"user_id": 1, "response": {"results": []}, "error": None, "error_message": None}
@@ -126,31 +128,11 @@ class StubServer:
         self._stack.close()
 
 
-class FakeTime:
-    """An injectable clock and sleep: sleeping advances the clock instantly."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def stub():
     server = StubServer()
     yield server
     server.close()
-
-
-@pytest.fixture
-def fake_time():
-    return FakeTime()
 
 
 @pytest.fixture

@@ -10,11 +10,13 @@ import pytest
 from putiofs.commands.watch import progress_line, watch
 from putiofs.config import Settings
 from putiofs.emulator import EmulatorServer
+from putiofs.emulator.faults import Fault
 from putiofs.services import Transfer
 from putiofs.v1.client import PutioClient
 from putiofs.v1.services import V1Services
 from tests.commands_cli import Cli
 from tests.conftest import API_KEY, API_SECRET
+from tests.scripted_faults import Queued
 
 LINK = "http://example.com/files/big.iso"
 BAD_LINK = "http://nowhere.invalid/file.bin"
@@ -49,12 +51,42 @@ def test_add_then_list_shows_the_transfer(cli: Cli, api, server: EmulatorServer)
 
 def test_add_json_and_failed_link(cli: Cli) -> None:
     result = cli("transfers", "add", "--json", LINK, BAD_LINK)
-    assert result.code == 0, result.err
+    assert result.code == 1
     transfers = result.json()
     failed = [t for t in transfers if t["status"].startswith("Error")]
     assert [t["name"] for t in failed] == ["file.bin"]
     assert failed[0]["id"] is None and failed[0]["percent_done"] is None
     assert "-" in cli("transfers", "list").out.splitlines()[-1].split()[0]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_add_exits_1_with_one_error_line_per_failed_link_and_adds_the_others(
+        emulator_factory, monkeypatch, capsys, api: str) -> None:
+    """BAD_LINK goes straight into an error state (both versions); on v2, where each link is
+    its own call, put.io also refuses the second link outright."""
+    refused = "http://example.com/refused.bin"
+    if api == "v1":
+        server = emulator_factory(demo=True)
+        links = [LINK, BAD_LINK]
+    else:
+        faults = Queued()
+        faults.queue("transfers.add", Fault(), Fault(status=400))   # the second is refused
+        server = emulator_factory(api="v2", demo=True, token="cli-token-7f3a",
+                                  transfer_seconds=0.0, faults=faults)
+        links = [LINK, refused, BAD_LINK]
+    cli = Cli(server, monkeypatch, capsys)
+    result = cli("transfers", "add", *links)
+    assert result.code == 1
+    errors = result.err.splitlines()
+    assert all(line.startswith("putiofs: error: ") for line in errors), result.err
+    assert len(errors) == len(links) - 1
+    assert any("file.bin" in line and "Could not fetch" in line for line in errors)
+    if api == "v2":
+        assert any(refused in line for line in errors)
+    assert "big.iso" in result.out
+    listed = cli("transfers", "list", "--json").json()
+    assert [t["name"] for t in listed if not (t["status"] or "").startswith("Error")] == [
+        "big.iso"]
 
 
 def test_list_and_watch_escape_terminal_sequences(cli: Cli) -> None:

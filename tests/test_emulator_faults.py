@@ -8,20 +8,9 @@ import time
 import pytest
 import requests
 
-from putiofs.emulator import Fault, Faults, RequestInfo
+from putiofs.emulator import Fault
 from tests.conftest import raw_call
-
-
-class Scripted(Faults):
-    """Answers each request name with a fixed fault and records what it was asked."""
-
-    def __init__(self, faults: dict[str, Fault]) -> None:
-        self.faults = faults
-        self.seen: list[RequestInfo] = []
-
-    def choose(self, request: RequestInfo) -> Fault | None:
-        self.seen.append(request)
-        return self.faults.get(request.name)
+from tests.scripted_faults import Scripted
 
 
 def test_status_faults_are_envelopes_with_retry_after(emulator_factory):

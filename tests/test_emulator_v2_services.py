@@ -10,24 +10,17 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
-from putiofs.emulator import Fault, Faults, RequestInfo
-from tests.test_emulator_v2_files import STAMP, TOKEN, V2, failed, ok, v2_servers
+from putiofs.emulator import Fault
+from tests.emulator_v2_http import STAMP, TOKEN, V2, failed, ok
+from tests.scripted_faults import Scripted
 
-
-@pytest.fixture
-def v2_factory() -> Iterator[Callable[..., V2]]:
-    yield from v2_servers()
-
-
-@pytest.fixture
-def v2(v2_factory: Callable[..., V2]) -> V2:
-    return v2_factory()
+pytest_plugins = ("tests.emulator_v2_http",)
 
 
 def wait_for(what: Callable[[], Any], timeout: float = 15.0) -> Any:
@@ -281,16 +274,6 @@ def test_validate_and_logout(v2):
 
 
 # --------------------------------------------------------------------------------- faults
-
-
-class Scripted(Faults):
-    def __init__(self, faults: dict[str, Fault]) -> None:
-        self.faults = faults
-        self.seen: list[RequestInfo] = []
-
-    def choose(self, request: RequestInfo) -> Fault | None:
-        self.seen.append(request)
-        return self.faults.get(request.name)
 
 
 def test_status_faults_are_v2_envelopes_with_rate_limit_headers(v2_factory):

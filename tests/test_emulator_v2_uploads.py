@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import base64
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import pytest
 import requests
 
-from tests.test_emulator_v2_files import TOKEN, V2, failed, ok, v2_servers
+from tests.emulator_v2_http import AUTH, TOKEN, V2, failed, ok
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def v2_factory() -> Iterator[Callable[..., V2]]:
-    yield from v2_servers()
-
-
-@pytest.fixture
-def v2(v2_factory: Callable[..., V2]) -> V2:
-    return v2_factory()
+pytest_plugins = ("tests.emulator_v2_http",)
 
 
 def metadata(**values: str) -> str:

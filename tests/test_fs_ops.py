@@ -9,7 +9,7 @@ import pytest
 
 from putiofs.account_tree import AccountTree
 from putiofs.backend import Capabilities
-from putiofs.errors import InvalidNameError, NameTooLongError
+from putiofs.errors import InvalidNameError, NameTooLongError, TransportError
 from putiofs.fs import PutioFS
 from putiofs.options import MountOptions
 from tests.fake_backend import FakeBackend
@@ -156,6 +156,37 @@ def test_rename_rules(ops, backend):
     ops.rename("/notes.txt", "/Videos/moved.txt")
     assert ops.getattr("/Videos/moved.txt")["st_size"] == 5
     assert errno_of(ops.getattr, "/notes.txt") == errno.ENOENT
+
+
+def test_a_rename_into_another_folder_with_a_new_name_is_one_move_call(ops, backend):
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    ops.readdir("/Videos", None)
+    backend.calls.clear()
+    ops.rename("/notes.txt", "/Videos/moved.txt")
+    assert (backend.calls["move"], backend.calls["rename"]) == (1, 0)
+    assert (backend.items[notes.id].parent_id, backend.items[notes.id].name) == (
+        next(e.id for e in backend.items.values() if e.name == "Videos"), "moved.txt")
+    assert ops.getattr("/Videos/moved.txt")["st_size"] == 5
+    assert "notes.txt" not in ops.readdir("/", None)
+
+
+def test_a_failed_move_and_rename_shows_the_server_s_truth_afterwards(ops, backend,
+                                                                     monkeypatch):
+    """Whatever the failed call left behind, both folders are listed anew."""
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    videos = next(e for e in backend.items.values() if e.name == "Videos")
+    ops.readdir("/Videos", None)
+    moved_only = backend.move
+
+    def moves_then_fails(item_id, parent_id, name=None):
+        moved_only(item_id, parent_id)        # half done, as a v1 move whose undo failed
+        raise TransportError("connection reset")
+
+    monkeypatch.setattr(backend, "move", moves_then_fails)
+    assert errno_of(ops.rename, "/notes.txt", "/Videos/moved.txt") == errno.EIO
+    assert backend.items[notes.id].parent_id == videos.id
+    assert "notes.txt" in ops.readdir("/Videos", None)
+    assert "notes.txt" not in ops.readdir("/", None)
 
 
 def test_rename_onto_an_existing_file_replaces_it_and_keeps_the_source(ops, backend):

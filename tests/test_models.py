@@ -82,7 +82,8 @@ def test_to_bool(raw, expected):
 
 @pytest.mark.parametrize("raw,expected", [
     ("42", 42), (42, 42), (42.7, 42), ("42.0", 42), ("", None), (None, None), ("x", None),
-    (float("inf"), None), ("1e400", None), ("nan", None), (float("nan"), None),
+    (float("inf"), None), ("1e400", None), ("nan", None), (float("nan"), None), (True, None),
+    (False, None),
 ])
 def test_to_int(raw, expected):
     assert to_int(raw) == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import random
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -30,7 +32,9 @@ from putiofs.emulator.faults import RandomFaults
 from putiofs.errors import TransportError
 from putiofs.http import Watch, new_session
 from putiofs.reader import StreamReader
+from putiofs.retry import RetryPolicy
 from putiofs.v1.client import PutioClient
+from putiofs.v2.client import V2Client
 from tests.mounting import requires_fuse
 from tests.serving import TestServer, serve
 
@@ -43,11 +47,20 @@ MIB = 1024 * KIB
 class TrickleServer:
     """Answers every request; ``mode`` says what trickles: "status" (everything from the
     status line on), "headers" (the headers after the status line) or "body". Range GETs get
-    a correct 206; POSTs (API calls) a valid, long JSON envelope."""
+    a correct 206; other requests (API calls) a valid, long JSON envelope. ``quick`` bytes of
+    a trickled body come at once, then one every ``interval`` seconds. ``ending`` says how
+    the answer announces that the connection closes after it: not at all ("keep-alive"),
+    with ``Connection: close`` ("close") or by being HTTP/1.0 ("http/1.0"); in the last two
+    cases http.client hands the socket to the response and forgets it on the connection."""
 
-    def __init__(self, mode: str, size: int = 4 * MIB) -> None:
+    def __init__(self, mode: str, size: int = 4 * MIB, ending: str = "keep-alive",
+                 quick: int = 0, interval: float = TRICKLE) -> None:
         self.mode = mode
         self.size = size
+        self.quick = quick          # bytes of the body sent at once before the trickle
+        self.interval = interval    # seconds between two trickled bytes
+        self.version = b"HTTP/1.0" if ending == "http/1.0" else b"HTTP/1.1"
+        self.extra = "Connection: close\r\n" if ending == "close" else ""
         self.stop = threading.Event()
         self.requests = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -77,21 +90,22 @@ class TrickleServer:
                 start = int(wanted.group(1))
                 end = int(wanted.group(2)) + 1 if wanted.group(2) else self.size
                 body = bytes(end - start)
-                status = (b"HTTP/1.1 206 Partial Content\r\n",
+                status = (self.version + b" 206 Partial Content\r\n",
                           f"Content-Range: bytes {start}-{end - 1}/{self.size}\r\n"
-                          f"Content-Length: {len(body)}\r\n\r\n".encode())
+                          f"Content-Length: {len(body)}\r\n{self.extra}\r\n".encode())
             else:
                 body = json.dumps({"error": None, "response": {"results": [
                     {"id": i, "name": f"item {i}", "type": "file", "size": 1}
                     for i in range(50)]}}).encode()
-                status = (b"HTTP/1.1 200 OK\r\n",
+                status = (self.version + b" 200 OK\r\n",
                           f"Content-Type: application/json\r\nContent-Length: {len(body)}"
-                          f"\r\n\r\n".encode())
-            steady = {"status": b"", "headers": status[0], "body": status[0] + status[1]}
+                          f"\r\n{self.extra}\r\n".encode())
+            steady = {"status": b"", "headers": status[0],
+                      "body": status[0] + status[1] + body[:self.quick]}
             try:
                 conn.sendall(steady[self.mode])
                 for byte in (status[0] + status[1] + body)[len(steady[self.mode]):]:
-                    if self.stop.wait(TRICKLE):
+                    if self.stop.wait(self.interval):
                         return
                     conn.sendall(bytes([byte]))
             except OSError:
@@ -106,7 +120,7 @@ class TrickleServer:
 def trickle() -> Iterator[Callable[..., TrickleServer]]:
     servers: list[TrickleServer] = []
 
-    def start(mode: str, **kwargs: int) -> TrickleServer:
+    def start(mode: str, **kwargs: Any) -> TrickleServer:
         servers.append(TrickleServer(mode, **kwargs))
         return servers[-1]
 
@@ -211,6 +225,26 @@ def test_api_call_honours_the_threads_deadline_against_a_trickling_listing(trick
     assert took < 1.5 + SLACK
 
 
+@pytest.mark.parametrize("ending", ["close", "http/1.0"])
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_an_api_call_whose_answer_closes_the_connection_ends_by_its_time_limit(
+        trickle, version, ending):
+    """http.client drops the connection's socket once headers say the connection closes
+    after this answer; the watchdog must still cut the body that trickles after them."""
+    server = trickle("body", ending=ending)
+    if version == "v1":
+        client: Any = PutioClient(Settings(server.base + "/v1", "k" * 8, "s" * 8),
+                                  timeout=(2.0, 2.0), max_retry_time=2.0, backoff=0.05)
+        call: Callable[[], object] = functools.partial(client.list_files, "0")
+    else:
+        client = V2Client("T", base_url=server.base + "/v2", timeout=(2.0, 2.0),
+                          retry=RetryPolicy(attempts=1, max_time=2.0))
+        call = client.account_info
+    result, took = outcome_within(2.0 + SLACK, call)
+    client.close()
+    assert isinstance(result, TransportError), result
+
+
 # -- the stream reader ------------------------------------------------------------------
 
 
@@ -224,6 +258,28 @@ def test_stream_read_against_a_trickling_server_ends_within_its_deadline(trickle
         reader.close()
     assert isinstance(result, TransportError), result
     assert took < 2.0 + SLACK
+
+
+@pytest.mark.parametrize("ending", ["close", "http/1.0"])
+def test_a_kept_open_stream_whose_answer_closes_the_connection_ends_by_the_next_deadline(
+        trickle, ending):
+    """The first read gets its bytes at once; the next one, from the same open stream under a
+    1 s deadline, meets a byte every 10 s. http.client has handed the socket to the response,
+    so that read must still be clipped to the deadline and cut by the watchdog (old code
+    waited out the 30 s socket timeout set when the GET was sent)."""
+    server = trickle("body", ending=ending, quick=4 * KIB, interval=10.0)
+    with new_session() as session:
+        reader = StreamReader(session, lambda refresh: server.base + "/file", server.size,
+                              read_timeout=30.0, deadline=60.0, label="trickle")
+        assert reader.read(MIB, 4 * KIB) == bytes(4 * KIB)
+
+        def read() -> object:
+            with deadline.within(1.0):
+                return reader.read(MIB + 4 * KIB, 4 * KIB)
+
+        result, took = outcome_within(1.0 + SLACK, read)
+        reader.close()
+    assert isinstance(result, TransportError), result
 
 
 def test_a_trickling_stream_is_given_up_by_the_callers_shorter_deadline(trickle):

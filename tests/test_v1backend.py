@@ -101,6 +101,54 @@ def test_make_rename_move_delete(backend, server):
     assert server.account.item(file_id) is None
 
 
+def test_move_with_a_name_moves_and_renames(backend, server):
+    folder = server.account.add_folder("0", "into")
+    file_id = server.account.add_file("0", "before.txt", data=b"b")
+    moved = backend.move(file_id, folder, "after.txt")
+    assert (moved.id, moved.parent_id, moved.name) == (file_id, folder, "after.txt")
+    assert [(e.id, e.name) for e in backend.list_folder(folder)] == [(file_id, "after.txt")]
+
+
+def test_a_rename_failing_after_the_move_moves_the_item_back(backend, server, monkeypatch):
+    folder = server.account.add_folder("0", "away")
+    file_id = server.account.add_file("0", "stays.txt", data=b"s")
+
+    def refuse(item_id, name):
+        raise BadRequestError("refused")
+
+    monkeypatch.setattr(backend.client, "rename", refuse)
+    with pytest.raises(BadRequestError):
+        backend.move(file_id, folder, "renamed.txt")
+    entry = backend.lookup(file_id)
+    assert (entry.parent_id, entry.name) == ("0", "stays.txt")
+    assert list(backend.list_folder(folder)) == []
+
+
+def test_when_the_move_back_fails_too_the_rename_s_error_is_raised_and_logged(
+        backend, server, monkeypatch, caplog):
+    folder = server.account.add_folder("0", "stuck")
+    file_id = server.account.add_file("0", "lost.txt", data=b"l")
+    original_move = backend.client.move
+    moves: list[str] = []
+
+    def move_once(item_id, parent_id):
+        moves.append(parent_id)
+        if len(moves) > 1:
+            raise ConflictError("no way back")
+        return original_move(item_id, parent_id)
+
+    def refuse(item_id, name):
+        raise BadRequestError("refused")
+
+    monkeypatch.setattr(backend.client, "move", move_once)
+    monkeypatch.setattr(backend.client, "rename", refuse)
+    with pytest.raises(BadRequestError):
+        backend.move(file_id, folder, "renamed.txt")
+    assert moves == [folder, "0"]
+    assert backend.lookup(file_id).parent_id == folder
+    assert "neither renamed nor moved back" in caplog.text
+
+
 def test_stream_url_serves_bytes_with_range(backend, server):
     data = b"0123456789" * 100
     entry = backend.lookup(server.account.add_file("0", "d.bin", data=data))

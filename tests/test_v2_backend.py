@@ -13,40 +13,22 @@ from putiofs.account_tree import AccountTree
 from putiofs.backend import Capabilities, Entry
 from putiofs.errors import BadRequestError, NotFoundError, NotSupportedError
 from putiofs.fs import MountOptions, PutioFS
-from putiofs.retry import Backoff, RetryPolicy
-from putiofs.v2 import NameExistsError, V2Backend, V2Client
-from tests.v2_stub import TOKEN, FakeTime, Reply, Seen, V2Stub, error, file_json, ok
+from putiofs.v2 import NameExistsError, V2Backend
+from tests.v2_stub import Reply, Seen, V2Stub, error, file_json, ok
 
 ACCOUNT = {"user_id": 1, "username": "demo", "disk": {"avail": 700, "size": 2000, "used": 1300},
            "settings": {"trash_enabled": True}}
 
 
-@pytest.fixture
-def stub():
-    server = V2Stub()
-    yield server
-    server.close()
+pytest_plugins = ("tests.v2_stub",)
 
 
 @pytest.fixture
-def fake_time():
-    return FakeTime()
-
-
-@pytest.fixture
-def make_backend(stub, fake_time):
-    clients = []
-
+def make_backend(make_client, fake_time):
     def make(**kwargs):
-        policy = RetryPolicy(attempts=3, backoff=Backoff(0.5, 20.0, lambda: 1.0),
-                             sleep=fake_time.sleep, clock=fake_time.clock)
-        client = V2Client(TOKEN, base_url=stub.base_url, retry=policy, timeout=(5.0, 5.0))
-        clients.append(client)
-        return V2Backend(client, clock=fake_time.clock, **kwargs)
+        return V2Backend(make_client(), clock=fake_time.clock, **kwargs)
 
-    yield make
-    for client in clients:
-        client.close()
+    return make
 
 
 def serve_url(stub: V2Stub, file_id: int) -> None:
@@ -114,7 +96,7 @@ def test_capabilities_come_from_the_account_once(stub, make_backend):
 def test_capabilities_while_the_account_is_unreachable(stub, make_backend):
     stub.on("GET", "/account/info", error(500, "X"))
     backend = make_backend()
-    assert backend.capabilities.trash is False  # 3 attempts failed: not known yet
+    assert backend.capabilities.trash is False  # every attempt failed: not known yet
     stub.on("GET", "/account/info", ok(info=ACCOUNT))
     assert backend.capabilities.trash is True
 

@@ -24,45 +24,13 @@ from putiofs.errors import (
 )
 from putiofs.http import DeadlineSession, WatchedAdapter
 from putiofs.logs import redact
-from putiofs.retry import Backoff, RetryPolicy
+from putiofs.retry import RetryPolicy
 from putiofs.v2.client import V2Client
 from putiofs.v2.errors import NameExistsError
 from tests.serving import serve
-from tests.v2_stub import TOKEN, FakeTime, Reply, V2Stub, error, file_json, ok
+from tests.v2_stub import TOKEN, WALL, Reply, error, file_json, ok
 
-WALL = 1_773_496_000.0  # "now" in Unix seconds for x-ratelimit-reset
-
-
-@pytest.fixture
-def stub():
-    server = V2Stub()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def fake_time():
-    return FakeTime()
-
-
-@pytest.fixture
-def make_client(stub, fake_time):
-    clients = []
-
-    def make(token=TOKEN, attempts=5, max_retry_after=65.0, **kwargs):
-        policy = RetryPolicy(attempts=attempts, backoff=Backoff(0.5, 20.0, lambda: 1.0),
-                             max_time=120.0, max_retry_after=max_retry_after,
-                             sleep=fake_time.sleep, clock=fake_time.clock)
-        options = {"base_url": stub.base_url, "retry": policy, "timeout": (2.0, 2.0),
-                   "wall_clock": lambda: WALL}
-        options.update(kwargs)
-        client = V2Client(token, **options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+pytest_plugins = ("tests.v2_stub",)
 
 
 # -- what goes on the wire ------------------------------------------------------------------

@@ -9,7 +9,6 @@ what it was asked to wait (a 429's wait is checked, not slept)."""
 from __future__ import annotations
 
 import io
-import threading
 import time
 import zipfile
 import zlib
@@ -19,8 +18,9 @@ from typing import Any
 import pytest
 import requests
 
+from putiofs.account_tree import AccountTree
 from putiofs.emulator import EmulatorServer
-from putiofs.emulator.faults import Fault, Faults, RequestInfo
+from putiofs.emulator.faults import Fault
 from putiofs.emulator.state import ROOT_ID, Node
 from putiofs.errors import (
     AuthenticationError,
@@ -30,39 +30,24 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.fs import PutioFS
+from putiofs.options import MountOptions
 from putiofs.retry import Backoff, RetryPolicy
 from putiofs.v2 import V2Backend, V2Client
+from tests.scripted_faults import Queued
 
 TOKEN = "client-token-5c0f"
 ATTEMPTS = 4
 
 
-class ScriptedFaults(Faults):
-    """Hands out the faults queued for an endpoint name (``files.list``, ``data``...), one per
-    request, in order; nothing once a queue is empty."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queues: dict[str, list[Fault]] = {}
-
-    def queue(self, name: str, *faults: Fault) -> None:
-        with self._lock:
-            self._queues.setdefault(name, []).extend(faults)
-
-    def choose(self, request: RequestInfo) -> Fault | None:
-        with self._lock:
-            queue = self._queues.get(request.name)
-            return queue.pop(0) if queue else None
-
-
 @pytest.fixture
-def faults() -> ScriptedFaults:
-    return ScriptedFaults()
+def faults() -> Queued:
+    return Queued()
 
 
 @pytest.fixture
 def server(emulator_factory: Callable[..., EmulatorServer],
-           faults: ScriptedFaults) -> EmulatorServer:
+           faults: Queued) -> EmulatorServer:
     return emulator_factory(api="v2", demo=True, token=TOKEN, transfer_seconds=0.3,
                             faults=faults)
 
@@ -209,6 +194,22 @@ def test_move_with_a_name_is_one_call(server: EmulatorServer, backend: V2Backend
     assert readme.updated == updated
     back = backend.move("1", "0")  # the batch form, without a name
     assert (readme.parent_id, back.name) == (ROOT_ID, "read me.txt")
+
+
+def test_a_rename_into_another_folder_with_a_new_name_is_one_move_call_from_the_mount(
+        server: EmulatorServer, backend: V2Backend) -> None:
+    target = folder(server, "Into")
+    with server.account.lock:
+        item = server.account.put_file(ROOT_ID, "before.txt", b"bytes")
+    ops = PutioFS(AccountTree(backend, MountOptions(cache_ttl=30)))
+    ops.readdir("/Into", None)
+    server.reset_stats()
+    ops.rename("/before.txt", "/Into/after.txt")
+    node = server.account.nodes[item.id]
+    assert (node.parent_id, node.name) == (target.id, "after.txt")
+    assert calls(server, "files.move") == 1 and calls(server, "files.rename") == 0
+    assert ops.getattr("/Into/after.txt")["st_size"] == 5
+    assert "before.txt" not in ops.readdir("/", None)
 
 
 def test_move_failures_are_errors(server: EmulatorServer, backend: V2Backend,
@@ -392,14 +393,14 @@ def test_mp4_conversion(client: V2Client) -> None:
 
 # -- faults and retries -----------------------------------------------------------------------
 
-def test_server_errors_are_retried(server: EmulatorServer, faults: ScriptedFaults,
+def test_server_errors_are_retried(server: EmulatorServer, faults: Queued,
                                    backend: V2Backend, waits: list[float]) -> None:
     faults.queue("files.list", Fault(status=500), Fault(status=503))
     assert {e.name for e in backend.list_folder("0")} >= {"Movies", "README.txt"}
     assert calls(server, "files.list") == 3 and len(waits) == 2
 
 
-def test_server_errors_past_the_attempts_fail(server: EmulatorServer, faults: ScriptedFaults,
+def test_server_errors_past_the_attempts_fail(server: EmulatorServer, faults: Queued,
                                               backend: V2Backend) -> None:
     faults.queue("files.get", *[Fault(status=503)] * (ATTEMPTS + 1))
     with pytest.raises(ServerError):
@@ -407,7 +408,7 @@ def test_server_errors_past_the_attempts_fail(server: EmulatorServer, faults: Sc
     assert calls(server, "files.get") == ATTEMPTS
 
 
-def test_rate_limit_waits_until_the_reset(server: EmulatorServer, faults: ScriptedFaults,
+def test_rate_limit_waits_until_the_reset(server: EmulatorServer, faults: Queued,
                                           client: V2Client, waits: list[float]) -> None:
     faults.queue("files.get", Fault(status=429, retry_after=3))
     before = time.time()
@@ -418,7 +419,7 @@ def test_rate_limit_waits_until_the_reset(server: EmulatorServer, faults: Script
     assert int(before) + 4 - after <= wait <= int(after) + 4 - before
 
 
-def test_garbled_answers_are_retried(server: EmulatorServer, faults: ScriptedFaults,
+def test_garbled_answers_are_retried(server: EmulatorServer, faults: Queued,
                                      client: V2Client) -> None:
     faults.queue("account.info", Fault(malformed_json=True))
     assert client.account_info().username == server.account.user_name
@@ -426,7 +427,7 @@ def test_garbled_answers_are_retried(server: EmulatorServer, faults: ScriptedFau
 
 
 def test_a_dropped_answer_to_a_rename_is_found_done(server: EmulatorServer,
-                                                    faults: ScriptedFaults,
+                                                    faults: Queued,
                                                     backend: V2Backend) -> None:
     """The rename happened, its answer was lost: the repeat finds the name taken by the item
     itself and counts as done."""
@@ -437,7 +438,7 @@ def test_a_dropped_answer_to_a_rename_is_found_done(server: EmulatorServer,
 
 
 def test_a_dropped_answer_to_a_move_is_found_done(server: EmulatorServer,
-                                                  faults: ScriptedFaults,
+                                                  faults: Queued,
                                                   backend: V2Backend) -> None:
     target = folder(server, "Target")
     faults.queue("files.move", Fault(drop_after=0))
@@ -446,7 +447,7 @@ def test_a_dropped_answer_to_a_move_is_found_done(server: EmulatorServer,
     assert calls(server, "files.move") == 2
 
 
-def test_a_dropped_answer_to_a_delete_is_done(server: EmulatorServer, faults: ScriptedFaults,
+def test_a_dropped_answer_to_a_delete_is_done(server: EmulatorServer, faults: Queued,
                                               backend: V2Backend) -> None:
     faults.queue("files.delete", Fault(drop_after=0))
     backend.delete("1")  # the repeat finds it gone: skipped, but not "not found"
@@ -455,7 +456,7 @@ def test_a_dropped_answer_to_a_delete_is_done(server: EmulatorServer, faults: Sc
 
 
 def test_a_dropped_answer_to_create_folder_is_not_repeated(server: EmulatorServer,
-                                                           faults: ScriptedFaults,
+                                                           faults: Queued,
                                                            backend: V2Backend) -> None:
     faults.queue("files.create_folder", Fault(drop_after=0))
     with pytest.raises(TransportError):

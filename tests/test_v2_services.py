@@ -6,25 +6,14 @@ from __future__ import annotations
 import pytest
 
 from putiofs.errors import NotFoundError, ServerError
-from putiofs.retry import Backoff, RetryPolicy
-from putiofs.v2.client import V2Client
-from tests.v2_stub import TOKEN, FakeTime, Reply, V2Stub, error, file_json, ok
+from tests.v2_stub import Reply, error, file_json, ok
+
+pytest_plugins = ("tests.v2_stub",)
 
 
 @pytest.fixture
-def stub():
-    server = V2Stub()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def client(stub):
-    fake = FakeTime()
-    policy = RetryPolicy(attempts=3, backoff=Backoff(0.5, 20.0, lambda: 1.0),
-                         sleep=fake.sleep, clock=fake.clock)
-    with V2Client(TOKEN, base_url=stub.base_url, retry=policy, timeout=(5.0, 5.0)) as made:
-        yield made
+def client(make_client):
+    return make_client()
 
 
 def test_child_by_name(stub, client):

@@ -1,6 +1,9 @@
 """A tiny put.io v2 stand-in for the v2 client tests: an HTTP server on 127.0.0.1, port 0, in a
 daemon thread, that answers each route with canned replies (or a function) and records every
-request. Not the v2 emulator: each test says exactly what the server answers."""
+request. Not the v2 emulator: each test says exactly what the server answers.
+
+Also a pytest plugin: a test module with ``pytest_plugins = ("tests.v2_stub",)`` gets the
+``stub`` (a running :class:`V2Stub`), ``fake_time`` and ``make_client`` fixtures."""
 
 from __future__ import annotations
 
@@ -8,15 +11,23 @@ import contextlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
+from putiofs.retry import Backoff, RetryPolicy
+from putiofs.v2.client import V2Client
+from tests.fake_time import FakeTime
 from tests.serving import serve
 
+pytest_plugins = ("tests.fake_time",)
+
 TOKEN = "tok-SECRET-0123456789abcdef"
+WALL = 1_773_496_000.0  # "now" in Unix seconds, for x-ratelimit-reset
 
 
 @dataclass
@@ -139,16 +150,32 @@ class V2Stub:
         self._stack.close()
 
 
-class FakeTime:
-    """An injectable monotonic clock and sleep: sleeping advances the clock at once."""
+@pytest.fixture
+def stub() -> Iterator[V2Stub]:
+    server = V2Stub()
+    yield server
+    server.close()
 
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
 
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+@pytest.fixture
+def make_client(stub: V2Stub, fake_time: FakeTime) -> Iterator[Callable[..., V2Client]]:
+    """``make_client(token=TOKEN, attempts=5, max_retry_after=65.0, **V2Client options)``: a
+    client of ``stub`` whose retry policy has the production shape (backoff from 0.5 s up to
+    20 s, 120 s in all) with ``fake_time``'s clock and sleep and the jitter pinned to the full
+    backoff; its wall clock says :data:`WALL`. Every client made is closed at the end."""
+    clients: list[V2Client] = []
 
-    def clock(self) -> float:
-        return self.now
+    def make(token: str | None = TOKEN, attempts: int = 5, max_retry_after: float = 65.0,
+             **options: Any) -> V2Client:
+        policy = RetryPolicy(attempts=attempts, backoff=Backoff(0.5, 20.0, lambda: 1.0),
+                             max_time=120.0, max_retry_after=max_retry_after,
+                             sleep=fake_time.sleep, clock=fake_time.clock)
+        client = V2Client(token, **{"base_url": stub.base_url, "retry": policy,
+                                    "timeout": (2.0, 2.0), "wall_clock": lambda: WALL,
+                                    **options})
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

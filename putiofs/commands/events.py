@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from putiofs.commands.base import area, leaf
-from putiofs.commands.output import emit, emit_json
+from putiofs.commands.output import show
 from putiofs.connect import Connection
 from putiofs.views import render_events as render
 
@@ -18,8 +18,4 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def run_list(connection: Connection, args: argparse.Namespace) -> int:
     events = connection.services.list_events()
-    if args.json:
-        emit_json(events)
-    else:
-        emit(render(events))
-    return 0
+    return show(events, render, as_json=args.json)

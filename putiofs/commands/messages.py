@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from putiofs.commands.base import area, for_each_id, item_id, leaf
-from putiofs.commands.output import emit, emit_json
+from putiofs.commands.output import show
 from putiofs.connect import Connection
 from putiofs.views import render_messages as render
 
@@ -19,11 +19,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def run_list(connection: Connection, args: argparse.Namespace) -> int:
     messages = connection.services.list_messages()
-    if args.json:
-        emit_json(messages)
-    else:
-        emit(render(messages))
-    return 0
+    return show(messages, render, as_json=args.json)
 
 
 def run_delete(connection: Connection, args: argparse.Namespace) -> int:

@@ -6,12 +6,13 @@ import dataclasses
 import json
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from putiofs.views import escape, fields, human_size, plain_text, table
 
 __all__ = ["SECRET_FIELDS", "emit", "emit_json", "escape", "fields", "human_size", "plain_text",
-           "table", "to_json"]
+           "show", "table", "to_json"]
 
 # Fields that must never be printed, should an object ever carry them.
 SECRET_FIELDS = frozenset({"access_token", "api_key", "api_secret", "token"})
@@ -42,3 +43,12 @@ def emit_json(value: Any, out: TextIO | None = None) -> None:
 
 def emit(text: str, out: TextIO | None = None) -> None:
     (out or sys.stdout).write(text)
+
+
+def show(value: Any, view: Callable[[Any], str], *, as_json: bool) -> int:
+    """``value`` as JSON (``--json``) or as ``view`` renders it; exit status 0."""
+    if as_json:
+        emit_json(value)
+    else:
+        emit(view(value))
+    return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from putiofs.commands.base import area, item_id, leaf
-from putiofs.commands.output import emit, emit_json
+from putiofs.commands.output import emit, emit_json, show
 from putiofs.connect import Connection
 from putiofs.services import Subscription, SubscriptionFields
 from putiofs.views import render_subscription as render_one
@@ -43,11 +43,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def _show(sub: Subscription, args: argparse.Namespace) -> int:
-    if args.json:
-        emit_json(sub)
-    else:
-        emit(render_one(sub))
-    return 0
+    return show(sub, render_one, as_json=args.json)
 
 
 def _fields(args: argparse.Namespace) -> SubscriptionFields:
@@ -58,11 +54,7 @@ def _fields(args: argparse.Namespace) -> SubscriptionFields:
 
 def run_list(connection: Connection, args: argparse.Namespace) -> int:
     subscriptions = connection.services.list_subscriptions()
-    if args.json:
-        emit_json(subscriptions)
-    else:
-        emit(render(subscriptions))
-    return 0
+    return show(subscriptions, render, as_json=args.json)
 
 
 def run_info(connection: Connection, args: argparse.Namespace) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from putiofs.commands import watch
-from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf
-from putiofs.commands.output import emit, emit_json
+from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf, report_error
+from putiofs.commands.output import emit, emit_json, show
 from putiofs.connect import Connection
+from putiofs.services import Transfer
 from putiofs.views import render_transfers as render
 
 
@@ -15,7 +17,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     actions = area(commands, "transfers", "list, add, cancel and watch transfers")
     leaf(actions, "list", run_list, "the active transfers")
     add = leaf(actions, "add", run_add, "start downloading links (http, ftp, magnet, torrent)",
-               "Start transfers of the given links; prints the active transfers.")
+               "Start transfers of the given links; prints the active transfers. A link "
+               "put.io refuses, or puts straight into an error state, gets one error line "
+               "and exit status 1; the other links are added all the same.")
     add.add_argument("links", nargs="+", metavar="LINK")
     cancel = leaf(actions, "cancel", run_cancel, "cancel transfers by id")
     cancel.add_argument("ids", nargs="+", type=item_id, metavar="ID")
@@ -34,11 +38,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def run_list(connection: Connection, args: argparse.Namespace) -> int:
     transfers = connection.services.list_transfers()
-    if args.json:
-        emit_json(transfers)
-    else:
-        emit(render(transfers))
-    return 0
+    return show(transfers, render, as_json=args.json)
 
 
 def run_add(connection: Connection, args: argparse.Namespace) -> int:
@@ -46,11 +46,19 @@ def run_add(connection: Connection, args: argparse.Namespace) -> int:
     if not links:
         raise CommandError("no link given")
     added = connection.services.add_transfers(links)
-    if args.json:
-        emit_json(added.transfers)
-    else:
-        emit(render(added.transfers))
-    return 0
+    show(added.transfers, render, as_json=args.json)
+    for transfer in added.failed:
+        report_error(_failure_text(transfer))
+    return 1 if added.failed else 0
+
+
+_ERROR_PREFIX = re.compile(r"^(?:error\s*:\s*)+", re.IGNORECASE)   # "Error: <why>", at times twice
+
+
+def _failure_text(transfer: Transfer) -> str:
+    """``<link or name>: <put.io's reason>`` for a link that was refused or failed at once."""
+    reason = _ERROR_PREFIX.sub("", (transfer.status or "").strip())
+    return f"{transfer.source or transfer.name or 'a link'}: {reason or 'put.io could not add it'}"
 
 
 def run_cancel(connection: Connection, args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from putiofs.commands.base import area, leaf
-from putiofs.commands.output import emit, emit_json
+from putiofs.commands.output import show
 from putiofs.connect import Connection
 from putiofs.views import render_friends
 from putiofs.views import render_user as render
@@ -19,17 +19,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 def run_info(connection: Connection, args: argparse.Namespace) -> int:
     account = connection.services.account()
-    if args.json:
-        emit_json(account)
-    else:
-        emit(render(account))
-    return 0
+    return show(account, render, as_json=args.json)
 
 
 def run_friends(connection: Connection, args: argparse.Namespace) -> int:
     friends = connection.services.friends()
-    if args.json:
-        emit_json(friends)
-    else:
-        emit(render_friends(friends))
-    return 0
+    return show(friends, render_friends, as_json=args.json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -9,9 +10,11 @@ from typing import Any
 
 from putiofs import deadline
 from putiofs.backend import ROOT_ID, Capabilities, Entry, FolderRef, Quota
-from putiofs.errors import BadRequestError, TransportError
+from putiofs.errors import BadRequestError, PutioError, ServerError, TransportError
 from putiofs.v1.client import PutioClient
 from putiofs.v1.models import Item
+
+log = logging.getLogger(__name__)
 
 
 def entry_from_item(item: Item, parent_id: str | None = None) -> Entry:
@@ -70,8 +73,36 @@ class V1Backend:
     def rename(self, item_id: str, name: str) -> Entry:
         return entry_from_item(self.client.rename(item_id, name))
 
-    def move(self, item_id: str, parent_id: str) -> Entry:
-        return entry_from_item(self.client.move(item_id, parent_id), parent_id)
+    def move(self, item_id: str, parent_id: str, name: str | None = None) -> Entry:
+        """Move into ``parent_id``; with ``name``, rename it there too.
+
+        v1 has no call that does both, so that is ``info`` (the folder it is in), ``move``
+        and ``rename``; if the rename fails, the item is moved back to that folder (once,
+        logged if that fails too) and the rename's error raised, so a failed rename never
+        leaves the item moved under its old name. The ``info`` costs a call, but the folder
+        it names is the item's real one, not what a listing said a while ago."""
+        if name is None:
+            return entry_from_item(self.client.move(item_id, parent_id), parent_id)
+        origin = self.client.info(item_id).parent_id
+        moved = self.client.move(item_id, parent_id)
+        if moved.name == name:
+            return entry_from_item(moved, parent_id)
+        try:
+            renamed = self.client.rename(item_id, name)
+        except PutioError:
+            self._move_back(item_id, origin)
+            raise
+        return entry_from_item(renamed, parent_id)
+
+    def _move_back(self, item_id: str, origin: str | None) -> None:
+        try:
+            if origin is None:
+                raise ServerError("files.info named no folder")
+            self.client.move(item_id, origin)
+        except PutioError as exc:
+            log.error("move and rename of item %s: moved, but neither renamed nor moved back "
+                      "(%s); it is in its new folder under its old name", item_id,
+                      type(exc).__name__)
 
     def delete(self, item_id: str) -> None:
         self.client.delete(item_id)

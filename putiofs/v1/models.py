@@ -41,9 +41,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from putiofs import services
 from putiofs.backend import ROOT_ID
 from putiofs.lenient import (
     BadValue,
+    mapping,
     shown,
     size_or_none,
     to_bool,
@@ -71,10 +73,6 @@ def _type_name(value: Any) -> str | None:
         code = to_int(value)
         return FILETYPE_NAMES.get(code, str(code)) if code is not None else None
     return str(value)
-
-
-def _mapping(data: Any) -> Mapping[str, Any]:
-    return data if isinstance(data, Mapping) else {}
 
 
 class UnreadableItem(ValueError):
@@ -168,7 +166,7 @@ class Message:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Message:
-        data = _mapping(data)
+        data = mapping(data)
         return cls(
             id=to_int(data.get("id")),
             user_id=to_int(data.get("user_id")),
@@ -185,22 +183,13 @@ class Message:
 
 
 @dataclass(frozen=True)
-class Subscription:
-    """An RSS subscription (``subscriptions`` service). Filters are comma-separated strings."""
-
-    id: int | None
-    url: str | None = None
-    name: str | None = None
-    do_filters: str | None = None
-    dont_filters: str | None = None
-    parent_folder_id: int | None = None
-    last_update_time: str | None = None
-    next_update_time: str | None = None
-    paused: bool = False
+class Subscription(services.Subscription):
+    """An RSS subscription (``subscriptions`` service): the version-neutral model, read from a
+    v1 answer (filters are comma-separated strings; the live server said ``title``)."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Subscription:
-        data = _mapping(data)
+        data = mapping(data)
         name = data.get("name")
         if name is None:
             name = data.get("title")
@@ -232,7 +221,7 @@ class Transfer:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Transfer:
-        data = _mapping(data)
+        data = mapping(data)
         return cls(
             id=to_id(data.get("id")),
             name=to_str(data.get("name")),
@@ -267,7 +256,7 @@ class Url:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, bucket: str | None = None) -> Url:
-        data = _mapping(data)
+        data = mapping(data)
         error = data.get("error")
         error_text = None if error in (None, False, "") else to_str(error)
         if error_text is None and bucket == "error":
@@ -320,7 +309,7 @@ class AnalyzeResult:
     def from_json(cls, results: Any) -> AnalyzeResult:
         if isinstance(results, list):
             return cls(urls=tuple(Url.from_json(u) for u in results if isinstance(u, Mapping)))
-        data = _mapping(results)
+        data = mapping(results)
         items = data.get("items", data)
         urls: list[Url] = []
         if isinstance(items, list):
@@ -365,7 +354,7 @@ class User:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> User:
-        data = _mapping(data)
+        data = mapping(data)
         user_id = data.get("user_id")
         if user_id is None:
             user_id = data.get("id")
@@ -396,7 +385,7 @@ class Friend:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Friend:
-        data = _mapping(data)
+        data = mapping(data)
         return cls(
             id=to_id(data.get("id")),
             name=to_str(data.get("name")),

@@ -88,31 +88,31 @@ class V1Services:
     # -- subscriptions --------------------------------------------------------------------
 
     def list_subscriptions(self) -> list[Subscription]:
-        return [_subscription(s) for s in self.client.list_subscriptions()]
+        return self.client.list_subscriptions()  # v1 reads the neutral model itself
 
     def subscription(self, subscription_id: str) -> Subscription:
-        return _subscription(self.client.subscription_info(subscription_id))
+        return self.client.subscription_info(subscription_id)
 
     def create_subscription(self, fields: SubscriptionFields) -> Subscription:
         if not fields.title or not fields.url:
             raise ValueError("a subscription needs a title and a URL")
-        return _subscription(self.client.create_subscription(
+        return self.client.create_subscription(
             fields.title, fields.url, do_filters=fields.do_filters,
             dont_filters=fields.dont_filters, parent_folder_id=fields.parent_folder_id,
-            paused=fields.paused))
+            paused=fields.paused)
 
     def edit_subscription(self, subscription_id: str,
                           fields: SubscriptionFields) -> Subscription:
-        return _subscription(self.client.edit_subscription(
+        return self.client.edit_subscription(
             subscription_id, title=fields.title, url=fields.url, do_filters=fields.do_filters,
             dont_filters=fields.dont_filters, parent_folder_id=fields.parent_folder_id,
-            paused=fields.paused))
+            paused=fields.paused)
 
     def toggle_subscription(self, subscription_id: str) -> Subscription:
         toggled = self.client.pause_subscription(subscription_id)
         if toggled is None:  # a server that answers the toggle without the subscription
             toggled = self.client.subscription_info(subscription_id)
-        return _subscription(toggled)
+        return toggled
 
     def delete_subscription(self, subscription_id: str) -> None:
         self.client.delete_subscription(subscription_id)
@@ -158,10 +158,3 @@ def _transfer(transfer: models.Transfer) -> Transfer:
 
 def _errors(transfers: list[models.Transfer]) -> Counter[tuple[str | None, str | None]]:
     return Counter((t.name, t.status) for t in transfers if t.is_error)
-
-
-def _subscription(sub: models.Subscription) -> Subscription:
-    return Subscription(id=sub.id, url=sub.url, name=sub.name, do_filters=sub.do_filters,
-                        dont_filters=sub.dont_filters, parent_folder_id=sub.parent_folder_id,
-                        last_update_time=sub.last_update_time,
-                        next_update_time=sub.next_update_time, paused=sub.paused)

@@ -29,14 +29,14 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import requests
 
 from putiofs import deadline as call_deadline
 from putiofs.config import Settings
 from putiofs.errors import TransportError
-from putiofs.http import new_session
+from putiofs.http import SessionClient
 from putiofs.logs import register_secret
 from putiofs.retry import Backoff, RetryPolicy
 from putiofs.v1.envelope import decode, results_of
@@ -48,7 +48,7 @@ Dialect = Literal["doc", "legacy", "auto"]
 DEFAULT_TIMEOUT = (5.0, 30.0)
 
 
-class V1Transport:
+class V1Transport(SessionClient):
     """The call machinery of put.io's v1 API: ``call(service, method, params)``.
 
     ``timeout`` is (connect, read) seconds for every call. ``retries`` is how many times a
@@ -91,25 +91,11 @@ class V1Transport:
                                    sleep=sleep, clock=clock)
         self._dialect: str | None = None if dialect == "auto" else dialect
         self._dialect_lock = threading.Lock()
-        self._owns_session = session is None
-        if session is None:
-            session = new_session(pool_size)
-        self.session: requests.Session = session
+        super().__init__(session, pool_size)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(api_url={self._base!r}, "
                 f"dialect={self._dialect or 'auto'!r})")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the pooled session (only if this client created it)."""
-        if self._owns_session:
-            self.session.close()
 
     @property
     def api_url(self) -> str:

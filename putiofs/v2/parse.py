@@ -10,13 +10,15 @@ hold it), and a file object without an id.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from putiofs.errors import ServerError
 from putiofs.lenient import MAX_SIZE, BadValue, to_str
-from putiofs.lenient import to_bool as to_bool  # re-exported: the same rules for both versions
+from putiofs.lenient import mapping as mapping  # these three re-exported: one rule for both
+from putiofs.lenient import to_bool as to_bool
+from putiofs.lenient import to_int as to_int
 
 T = TypeVar("T")
 
@@ -29,11 +31,6 @@ def parsed(parse: Callable[[Any], T], data: Any, where: str) -> T:
         raise ServerError(f"{where}: put.io sent {exc}") from None
 
 
-def mapping(data: Any) -> Mapping[str, Any]:
-    """``data`` if it is a JSON object, else an empty one."""
-    return data if isinstance(data, Mapping) else {}
-
-
 def to_id(value: Any) -> str | None:
     """An id as the filesystem keeps it: decimal text; None for null or empty."""
     text = to_str(value)
@@ -41,27 +38,6 @@ def to_id(value: Any) -> str | None:
         return None
     text = text.strip()
     return text or None
-
-
-def to_int(value: Any) -> int | None:
-    """An integer from an int, a float or numeric text; None for null, empty, NaN, infinity
-    or anything else."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text)
-        except ValueError:
-            try:
-                value = float(text)
-            except ValueError:
-                return None
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
-    return None
 
 
 def to_float(value: Any) -> float | None:

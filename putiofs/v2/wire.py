@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -34,7 +34,7 @@ import requests
 from putiofs import __version__
 from putiofs import deadline as call_deadline
 from putiofs.errors import PutioError, ServerError, TransportError
-from putiofs.http import new_session
+from putiofs.http import SessionClient
 from putiofs.logs import register_secret
 from putiofs.retry import Backoff, RetryPolicy
 from putiofs.v2.errors import error_for
@@ -77,7 +77,7 @@ def _params(values: Query | None) -> dict[str, str] | None:
     return {key: form_value(value) for key, value in values.items() if value is not None}
 
 
-class Wire:
+class Wire(SessionClient):
     """Sends requests to the v2 API at ``base_url`` and returns checked answers.
 
     ``token`` may be None (the device flow runs before there is one; calls that need it then
@@ -97,22 +97,10 @@ class Wire:
         self._timeout = timeout
         self._retry = retry or default_retry_policy()
         self._wall_clock = wall_clock
-        self._owns_session = session is None
-        self.session: requests.Session = session or new_session(pool_size)
+        super().__init__(session, pool_size)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._base!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the pooled session (only if this client created it)."""
-        if self._owns_session:
-            self.session.close()
 
     @property
     def base_url(self) -> str:
