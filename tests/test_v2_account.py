@@ -37,6 +37,7 @@ def make_services(emulator_factory):
     ("WAITING_FOR_COMPLETE_QUEUE", None, "Waiting for complete queue"),
     ("COMPLETED", None, "Completed"),
     ("ERROR", "Could not fetch", "Error: Could not fetch"),
+    ("ERROR", "Error: Could not fetch", "Error: Could not fetch"),
     ("ERROR", None, "Error"),
     (None, None, None),
 ])

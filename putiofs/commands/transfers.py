@@ -52,7 +52,7 @@ def run_add(connection: Connection, args: argparse.Namespace) -> int:
     return 1 if added.failed else 0
 
 
-_ERROR_PREFIX = re.compile(r"^(?:error\s*:\s*)+", re.IGNORECASE)   # "Error: <why>", at times twice
+_ERROR_PREFIX = re.compile(r"^(?:error\s*:\s*)+", re.IGNORECASE)   # the "Error: " of a status
 
 
 def _failure_text(transfer: Transfer) -> str:

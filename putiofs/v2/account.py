@@ -153,7 +153,10 @@ def status_words(status: str | None, error_message: str | None = None) -> str | 
     if not status:
         return None
     if status.strip().upper() == "ERROR":
-        return f"Error: {error_message}" if error_message else "Error"
+        message = (error_message or "").strip()
+        if message.lower().startswith("error"):
+            message = message[5:].lstrip(" :")  # put.io's messages may say "Error: ..." already
+        return f"Error: {message}" if message else "Error"
     return status.strip().replace("_", " ").capitalize()
 
 
