@@ -7,7 +7,8 @@ fixture built on it: ``server_factory(**options)`` starts an emulator of that ve
 with :data:`tests.versions.V2_TOKEN`), ``demo_emulator`` is its demo library. ``mount_factory``
 mounts any of them over the API it speaks. A test meant for one version only carries
 ``tests.versions.api_only(version, reason)``: on a version-parametrised test the other
-version's run is skipped with that reason.
+version's run is skipped with that reason; a known defect of one version is
+``tests.versions.fails_on(version, reason)`` (that run is a strict xfail).
 
 Every test gets exactly one tier marker, from what it uses, so that a tier can run alone:
 
@@ -61,16 +62,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "api_only(version, reason): meaningful on that put.io API version only "
         "(tests.versions.api_only); the other version's run is skipped with the reason")
+    config.addinivalue_line(
+        "markers", "fails_on(version, reason): a known defect on that API version "
+        "(tests.versions.fails_on): that version's run is xfail(strict=True)")
 
 
-def _skip_other_version(item: pytest.Item) -> None:
-    marker = item.get_closest_marker("api_only")
+def _mark_by_version(item: pytest.Item) -> None:
+    """``api_only``: skip the other version's run; ``fails_on``: that version's run is a
+    strict xfail (both with the marker's reason)."""
     callspec = getattr(item, "callspec", None)
-    if marker is None or callspec is None or "api_version" not in callspec.params:
+    if callspec is None or "api_version" not in callspec.params:
         return
-    only = marker.args[0]
-    if callspec.params["api_version"] != only:
-        item.add_marker(pytest.mark.skip(reason=f"{only} only: {marker.kwargs['reason']}"))
+    version = callspec.params["api_version"]
+    only = item.get_closest_marker("api_only")
+    if only is not None and only.args[0] != version:
+        item.add_marker(pytest.mark.skip(reason=f"{only.args[0]} only: {only.kwargs['reason']}"))
+    for failing in item.iter_markers("fails_on"):
+        if failing.args[0] == version:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=failing.kwargs["reason"]))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -78,7 +87,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     no_fuse: str | None | bool = False  # worked out once, and only if a fuse test is collected
     for item in items:
-        _skip_other_version(item)
+        _mark_by_version(item)
         tier = tier_of(item)
         if item.get_closest_marker(tier) is None:
             item.add_marker(tier)

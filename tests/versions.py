@@ -9,7 +9,8 @@ check what put.io itself says whichever version it runs on.
 
 A test that only makes sense on one version says so with :func:`api_only` (the other
 version's run is skipped with that reason, or, for a test not parametrised by version, the
-marker names the one version it covers).
+marker names the one version it covers). A known product defect on one version is
+:func:`fails_on` (that version's run is a strict xfail with the reason).
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ def api_only(version: str, reason: str) -> pytest.MarkDecorator:
     return pytest.mark.api_only(version, reason=reason)
 
 
+def fails_on(version: str, reason: str) -> pytest.MarkDecorator:
+    """A known product defect on one API version: that version's run is
+    ``xfail(strict=True)`` with ``reason`` (so it turns red the day the defect is fixed)."""
+    if version not in API_VERSIONS:
+        raise ValueError(f"unknown API version {version!r}")
+    return pytest.mark.fails_on(version, reason=reason)
+
+
+#: put.io v2 refuses ``rename`` to a name a sibling has (NAME_ALREADY_EXIST), and the mount
+#: replaces a target by moving and renaming the source first, then deleting the old target.
+V2_REPLACE = ("v2 defect: rename onto an existing name is EEXIST, not a replace (put.io v2's "
+              "rename refuses a sibling's name, NAME_ALREADY_EXIST, and tree_ops renames the "
+              "source before deleting the target)")
+
+
 def version_of(server: Any) -> str:
     """"v1" or "v2": the API an emulator speaks (a stub server without options: v1)."""
     return getattr(getattr(server, "options", None), "api", "v1")
@@ -52,6 +68,11 @@ def changes(server: Any) -> dict[str, int]:
     names = _CHANGE_CALLS[version_of(server)]
     counted = server.stats()["requests"]
     return {names[call]: n for call, n in counted.items() if call in names and n}
+
+
+def call_name(version: str, change: str) -> str:
+    """The emulator's name of a tree change (``mkdir``, ``rename``, ``move``, ``delete``)."""
+    return next(call for call, name in _CHANGE_CALLS[version].items() if name == change)
 
 
 def link_expiry(version: str, seconds: float) -> dict[str, float]:
