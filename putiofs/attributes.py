@@ -10,7 +10,9 @@ Decisions (see README, "How the mount behaves"):
   fixed second (``MountOptions.mtime``, default 2010-01-01 UTC) with its nanoseconds taken from
   the item's id: stable across listings and mounts, so ``rsync -a`` and ``make`` see nothing
   change, yet a file replaced elsewhere by a different item of the same size does not keep the
-  old item's cached pages (libfuse's ``auto_cache`` compares size and mtime).
+  old item's cached pages (libfuse's ``auto_cache`` compares size and mtime). For the same
+  reason a modification time put.io gives in whole seconds (v2's ``updated_at``) carries the
+  id in its nanoseconds: two items of one size replaced within one second differ too.
 * Folders show size 0 (their put.io size, the sum of the subtree, is the ``user.putio.size``
   xattr), so ``du`` does not count a subtree twice; they report ``st_nlink`` 1, the conventional
   "subfolder count unknown" (as btrfs does), so ``find`` never skips one on a link count.
@@ -60,13 +62,17 @@ class Attributes:
         }
 
     def _times(self, entry: Entry) -> tuple[int, int]:
-        """(mtime, ctime) in nanoseconds: put.io's, else the fixed second with the id's ns."""
+        """(mtime, ctime) in nanoseconds: put.io's, else the fixed second; a whole-second
+        mtime gets the id's nanoseconds."""
         mtime = entry.mtime if entry.mtime is not None else entry.ctime
         ctime = entry.ctime if entry.ctime is not None else entry.mtime
         if mtime is None or ctime is None:
             fixed = int(self.options.mtime) * _NS + inode(entry.id) % _NS
             return fixed, fixed
-        return round(mtime * _NS), round(ctime * _NS)
+        mtime_ns = round(mtime * _NS)
+        if mtime_ns % _NS == 0:
+            mtime_ns += inode(entry.id) % _NS
+        return mtime_ns, round(ctime * _NS)
 
     @staticmethod
     def xattrs(entry: Entry) -> dict[str, str]:

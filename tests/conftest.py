@@ -1,4 +1,14 @@
-"""Shared fixtures (running put.io v1 emulators on free loopback ports) and the test tiers.
+"""Shared fixtures (running put.io emulators on free loopback ports) and the test tiers.
+
+Emulators: ``emulator_factory(**options)`` starts any (v1 unless ``api="v2"``); ``emulator``
+and ``legacy_emulator`` are the v1 demo (for the raw v1 API tests). A test that means the
+same on both API versions asks for ``api_version`` (parametrised ``v1``, ``v2``) or for a
+fixture built on it: ``server_factory(**options)`` starts an emulator of that version (v2
+with :data:`tests.versions.V2_TOKEN`), ``demo_emulator`` is its demo library. ``mount_factory``
+mounts any of them over the API it speaks. A test meant for one version only carries
+``tests.versions.api_only(version, reason)``: on a version-parametrised test the other
+version's run is skipped with that reason; a known defect of one version is
+``tests.versions.fails_on(version, reason)`` (that run is a strict xfail).
 
 Every test gets exactly one tier marker, from what it uses, so that a tier can run alone:
 
@@ -26,12 +36,14 @@ import pytest
 import requests
 
 from putiofs.emulator import EmulatorOptions, EmulatorServer
+from tests.versions import API_VERSIONS, V2_TOKEN
 
 pytest_plugins = ["tests.mounting"]
 
 TIERS = ("unit", "emulator", "fuse")
 _FUSE_FIXTURES = {"mount_factory"}
-_EMULATOR_FIXTURES = {"emulator_factory", "emulator", "legacy_emulator"}
+_EMULATOR_FIXTURES = {"emulator_factory", "emulator", "legacy_emulator", "server_factory",
+                      "demo_emulator"}
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -46,11 +58,36 @@ def tier_of(item: pytest.Item) -> str:
     return "unit"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "api_only(version, reason): meaningful on that put.io API version only "
+        "(tests.versions.api_only); the other version's run is skipped with the reason")
+    config.addinivalue_line(
+        "markers", "fails_on(version, reason): a known defect on that API version "
+        "(tests.versions.fails_on): that version's run is xfail(strict=True)")
+
+
+def _mark_by_version(item: pytest.Item) -> None:
+    """``api_only``: skip the other version's run; ``fails_on``: that version's run is a
+    strict xfail (both with the marker's reason)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "api_version" not in callspec.params:
+        return
+    version = callspec.params["api_version"]
+    only = item.get_closest_marker("api_only")
+    if only is not None and only.args[0] != version:
+        item.add_marker(pytest.mark.skip(reason=f"{only.args[0]} only: {only.kwargs['reason']}"))
+    for failing in item.iter_markers("fails_on"):
+        if failing.args[0] == version:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=failing.kwargs["reason"]))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from tests.mounting import fuse_unavailable_reason  # a plugin: registered, then imported
 
     no_fuse: str | None | bool = False  # worked out once, and only if a fuse test is collected
     for item in items:
+        _mark_by_version(item)
         tier = tier_of(item)
         if item.get_closest_marker(tier) is None:
             item.add_marker(tier)
@@ -93,14 +130,41 @@ def emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., E
 
 @pytest.fixture
 def emulator(emulator_factory: Callable[..., EmulatorServer]) -> EmulatorServer:
-    """The demo library, doc dialect."""
+    """The v1 demo library, doc dialect (for v1 tests; ``demo_emulator`` runs on both)."""
     return emulator_factory(demo=True, dialect="doc")
 
 
 @pytest.fixture
 def legacy_emulator(emulator_factory: Callable[..., EmulatorServer]) -> EmulatorServer:
-    """The demo library, legacy (live server) dialect."""
+    """The v1 demo library, legacy (live server) dialect."""
     return emulator_factory(demo=True, dialect="legacy")
+
+
+@pytest.fixture(params=API_VERSIONS)
+def api_version(request: pytest.FixtureRequest) -> str:
+    """The put.io API version under test: every test using it runs on ``v1`` and ``v2``."""
+    return request.param
+
+
+@pytest.fixture
+def server_factory(emulator_factory: Callable[..., EmulatorServer],
+                   api_version: str) -> Callable[..., EmulatorServer]:
+    """Start emulators of the test's API version, with ``EmulatorOptions`` overrides."""
+
+    def start(**overrides: Any) -> EmulatorServer:
+        options: dict[str, Any] = {"api": api_version}
+        if api_version == "v2":
+            options["token"] = V2_TOKEN
+        options.update(overrides)
+        return emulator_factory(**options)
+
+    return start
+
+
+@pytest.fixture
+def demo_emulator(server_factory: Callable[..., EmulatorServer]) -> EmulatorServer:
+    """The demo library on the test's API version (v1: the doc dialect)."""
+    return server_factory(demo=True)
 
 
 def raw_call(

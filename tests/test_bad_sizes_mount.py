@@ -16,8 +16,11 @@ import pytest
 
 from tests.mounting import requires_fuse
 from tests.serving import TestServer, serve
+from tests.versions import api_only
 
-pytestmark = requires_fuse
+pytestmark = [requires_fuse,
+              api_only("v1", "a hand-written server answering put.io v1's envelopes with "
+                             "impossible sizes")]
 
 DATA = b"twelve bytes"
 

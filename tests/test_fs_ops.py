@@ -253,6 +253,11 @@ def test_times_are_put_ios_where_the_api_gives_them(backend):
     assert undated["st_mtime"] // 10**9 == 1262304000  # 2010-01-01 UTC, the id in the ns
     assert undated["st_mtime"] % 10**9 == undated["st_ino"]
     assert "user.putio.crc32" not in ops.listxattr("/notes.txt")
+    whole = backend.add("0", "whole.txt", b"x")  # v2's updated_at: whole seconds
+    backend.items[whole.id] = replace(whole, mtime=1_700_000_000.0, ctime=1_600_000_000.0)
+    st = PutioFS(AccountTree(backend, MountOptions())).getattr("/whole.txt")
+    assert st["st_mtime"] == 1_700_000_000 * 10**9 + st["st_ino"]  # the id in the ns
+    assert st["st_ctime"] == 1_600_000_000 * 10**9
 
 
 def test_content_writes_say_not_supported_where_the_api_could_write(backend):

@@ -1,4 +1,8 @@
-"""Real FUSE mounts of the emulator: browse, stat, read and stream as users do."""
+"""Real FUSE mounts of the emulator: browse, stat, read and stream as users do.
+
+Every test runs on both put.io API versions (``[v1]``, ``[v2]``); where the versions differ the
+expectation branches, with the reason beside it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,24 @@ import hashlib
 import os
 import random
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from putiofs import names
+from putiofs.emulator.seed import README
+from putiofs.mount_process import MountProcess
+from putiofs.options import DEFAULT_MTIME
+from tests.commands_cli import ACCOUNT_VARIABLES, account_env
 from tests.mounting import Mount, requires_fuse
+from tests.versions import V2Api, api_of, version_of
 
 pytestmark = requires_fuse
 
@@ -44,9 +55,31 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_every_demo_item_is_listed_with_its_size_and_type(emulator, mount_factory):
-    mount = mount_factory(emulator)
-    expected = account_tree(emulator)
+def epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
+
+
+def expected_times_ns(server, items_v2: dict[str, dict], item: dict) -> tuple[int, int]:
+    """(st_mtime_ns, st_ctime_ns) the mount must show for an emulator item."""
+    if version_of(server) == "v1":  # v1 has no dates: a fixed second, the inode in the ns
+        fixed = int(DEFAULT_MTIME) * 10**9 + (int(item["id"]) + 1) % 10**9
+        return fixed, fixed
+    # v2: put.io's updated_at and created_at; a whole-second mtime gets the inode in the ns
+    file = items_v2[str(item["id"])]
+    return (int(epoch(file["updated_at"])) * 10**9 + int(item["id"]) + 1,
+            int(epoch(file["created_at"])) * 10**9)
+
+
+def v2_files(server) -> dict[str, dict]:
+    """id → v2 file object of every item (empty on v1, which has no dates to compare)."""
+    if version_of(server) == "v1":
+        return {}
+    return {str(item["id"]): item for _, item in V2Api(server).walk()}
+
+
+def test_every_demo_item_is_listed_with_its_size_and_type(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator)
+    expected = account_tree(demo_emulator)
     seen = {}
     for dirpath, dirnames, filenames in os.walk(mount.path):
         for name in dirnames + filenames:
@@ -64,9 +97,9 @@ def test_every_demo_item_is_listed_with_its_size_and_type(emulator, mount_factor
     assert any("\u2215" in p for p in expected), "the demo has a name with '/'"
 
 
-def test_bytes_read_equal_bytes_served_whole_random_and_concurrent(emulator_factory,
+def test_bytes_read_equal_bytes_served_whole_random_and_concurrent(server_factory,
                                                                    mount_factory):
-    server = emulator_factory()
+    server = server_factory()
     rng = random.Random(7)
     blobs = {f"blob{i}.bin": rng.randbytes(size)
              for i, size in enumerate((0, 1, 4095, 131072, 3 * 1024 * 1024 + 17))}
@@ -100,9 +133,26 @@ def test_bytes_read_equal_bytes_served_whole_random_and_concurrent(emulator_fact
     assert digests == [sha256(big)] * 4
 
 
-def test_cp_r_and_rsync_a_copy_the_library_exactly(emulator, mount_factory, tmp_path):
-    mount = mount_factory(emulator)
-    expected = {p: i for p, i in account_tree(emulator).items() if not i["is_dir"]}
+def test_times_and_checksums_are_what_the_api_gives(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator)
+    items_v2 = v2_files(demo_emulator)
+    for path, item in account_tree(demo_emulator).items():
+        st = os.stat(f"{mount.path}{path}")
+        mtime, ctime = expected_times_ns(demo_emulator, items_v2, item)
+        assert (st.st_mtime_ns, st.st_atime_ns, st.st_ctime_ns) == (mtime, mtime, ctime), path
+        crc32 = items_v2[item["id"]]["crc32"] if items_v2 and not item["is_dir"] else None
+        attrs = os.listxattr(f"{mount.path}{path}")
+        if crc32 is None:  # v1 gives no checksum
+            assert "user.putio.crc32" not in attrs, path
+        else:
+            assert os.getxattr(f"{mount.path}{path}", "user.putio.crc32") == crc32.encode()
+
+
+def test_cp_r_and_rsync_a_copy_the_library_exactly(demo_emulator, mount_factory, tmp_path):
+    mount = mount_factory(demo_emulator)
+    tree = account_tree(demo_emulator)
+    items_v2 = v2_files(demo_emulator)
+    expected = {p: i for p, i in tree.items() if not i["is_dir"]}
     cp_out = tmp_path / "cp"
     subprocess.run(["cp", "-r", str(mount.path), str(cp_out)], check=True, timeout=60)
     rsync_out = tmp_path / "rsync"
@@ -110,14 +160,23 @@ def test_cp_r_and_rsync_a_copy_the_library_exactly(emulator, mount_factory, tmp_
     for root in (cp_out, rsync_out):
         for path, item in expected.items():
             copied = (root / path.lstrip("/")).read_bytes()
-            assert sha256(copied) == sha256(emulator.account.file_bytes(str(item["id"]))), path
-    assert (rsync_out / "Movies").stat().st_mtime == (mount.path / "Movies").stat().st_mtime
+            assert sha256(copied) == sha256(demo_emulator.account.file_bytes(str(item["id"]))), \
+                path
+    for path, item in tree.items():  # rsync -a keeps the times the mount shows
+        mtime, _ = expected_times_ns(demo_emulator, items_v2, item)
+        copied = (rsync_out / path.lstrip("/")).stat().st_mtime_ns
+        if item["is_dir"]:  # rsync leaves a folder whose time matches to the second (v2's demo
+            copied, mtime = copied // 10**9, mtime // 10**9  # folders may be this second's)
+        assert copied == mtime, path
+    again = subprocess.run(["rsync", "-ai", f"{mount.path}/", str(rsync_out)], check=True,
+                           capture_output=True, text=True, timeout=60)
+    assert again.stdout == "", "a second rsync -a finds nothing changed"
 
 
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed")
-def test_ffprobe_reads_the_demo_video_duration_through_the_mount(emulator, mount_factory):
-    mount = mount_factory(emulator)
-    videos = [p for p, i in account_tree(emulator).items() if p.endswith(".mp4")]
+def test_ffprobe_reads_the_demo_video_duration_through_the_mount(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator)
+    videos = [p for p, i in account_tree(demo_emulator).items() if p.endswith(".mp4")]
     assert videos
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
@@ -126,18 +185,18 @@ def test_ffprobe_reads_the_demo_video_duration_through_the_mount(emulator, mount
     assert 5.0 < float(out.stdout.strip()) < 60.0
 
 
-def test_a_change_made_through_the_api_appears_after_the_ttl(emulator, mount_factory, api):
-    mount = mount_factory(emulator, "--cache-ttl", "1")
+def test_a_change_made_through_the_api_appears_after_the_ttl(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator, "--cache-ttl", "1")
     assert "Arrived" not in os.listdir(mount.path)
-    api(emulator, "files", "create_dir", {"name": "Arrived", "parent_id": "0"})
+    api_of(demo_emulator).create_folder("0", "Arrived")
     deadline = time.monotonic() + 10
     while "Arrived" not in os.listdir(mount.path):
         assert time.monotonic() < deadline, "a new folder never appeared"
         time.sleep(0.2)
 
 
-def test_errnos_a_user_meets(emulator, mount_factory):
-    mount = mount_factory(emulator)
+def test_errnos_a_user_meets(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator)
     readme = next(p for p in mount.path.iterdir() if p.is_file())
     folder = next(p for p in mount.path.iterdir() if p.is_dir())
     cases = [
@@ -156,34 +215,41 @@ def test_errnos_a_user_meets(emulator, mount_factory):
         assert info.value.errno == expected, (call, info.value)
 
 
-def test_xattrs_and_statfs(legacy_emulator, mount_factory):
-    mount = mount_factory(legacy_emulator)
+def test_xattrs_and_statfs(server_factory, api_version, mount_factory):
+    # v1: the legacy (live server) dialect, the one whose user info carries the quota.
+    server = server_factory(demo=True, **({"dialect": "legacy"} if api_version == "v1" else {}))
+    mount = mount_factory(server)
     video = next(mount.path.rglob("*.mp4"))
     attrs = set(os.listxattr(video))
     assert {"user.putio.id", "user.putio.type", "user.putio.download_url"} <= attrs
     url = os.getxattr(video, "user.putio.download_url").decode()
     assert url.startswith("http") and "/atk/" not in url
-    assert os.getxattr(video, "user.putio.type") == b"movie"
+    # put.io's own type word: v1 says "movie", v2's file_type says "VIDEO"
+    kind = b"movie" if api_version == "v1" else b"video"
+    assert os.getxattr(video, "user.putio.type") == kind
+    size, available = api_of(server).disk()
     st = os.statvfs(mount.path)
-    assert st.f_blocks > 0 and 0 < st.f_bavail <= st.f_blocks
+    assert st.f_blocks * st.f_frsize == size // st.f_frsize * st.f_frsize
+    assert st.f_bavail * st.f_frsize == available // st.f_frsize * st.f_frsize
+    assert 0 < st.f_bavail < st.f_blocks
 
 
-def test_files_are_owned_by_the_uid_and_gid_asked_for(emulator, mount_factory):
-    mount = mount_factory(emulator, "-o", "uid=4321,gid=8765")
+def test_files_are_owned_by_the_uid_and_gid_asked_for(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator, "-o", "uid=4321,gid=8765")
     st = next(mount.path.iterdir()).stat()
     assert (st.st_uid, st.st_gid) == (4321, 8765)
 
 
-def test_read_only_mount_refuses_changes(emulator, mount_factory):
-    mount = mount_factory(emulator, "-o", "ro")
+def test_read_only_mount_refuses_changes(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator, "-o", "ro")
     with pytest.raises(OSError) as info:
         os.mkdir(mount.path / "x")
     assert info.value.errno == errno.EROFS
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "umount"])
-def test_the_mount_goes_away_cleanly(emulator, mount_factory, how):
-    mount = mount_factory(emulator)
+def test_the_mount_goes_away_cleanly(demo_emulator, mount_factory, how):
+    mount = mount_factory(demo_emulator)
     os.listdir(mount.path)
     if how == "umount":
         result = subprocess.run([sys.executable, "-m", "putiofs", "umount", str(mount.path)],
@@ -200,8 +266,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           text=True, timeout=60, env=env)
 
 
-def cli_env(base_url: str, key: str = "demo", secret: str = "demo") -> dict[str, str]:
-    return dict(os.environ, PUTIO_API_URL=base_url, PUTIO_API_KEY=key, PUTIO_API_SECRET=secret)
+def cli_env(server, **override: str) -> dict[str, str]:
+    """The environment of a ``putiofs`` run against ``server``'s account (either version)."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in ACCOUNT_VARIABLES and name != "XDG_CONFIG_HOME"}
+    env.update(account_env(server))
+    env.update(override)
+    return env
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess, words: str) -> None:
@@ -212,25 +283,30 @@ def assert_one_clear_line(result: subprocess.CompletedProcess, words: str) -> No
     assert words in lines[0], lines[0]
 
 
-def test_start_up_failures_say_one_clear_line(emulator, tmp_path, mount_factory):
+def test_start_up_failures_say_one_clear_line(demo_emulator, api_version, tmp_path,
+                                              mount_factory):
     mountpoint = tmp_path / "mp"
     mountpoint.mkdir()
+    # v1 signs in with a key and secret, v2 with an OAuth token
+    wrong, refused = (({"PUTIO_API_SECRET": "wrong-secret"}, "refused the credentials")
+                      if api_version == "v1" else
+                      ({"PUTIO_TOKEN": "wrong-token"}, "refused the token"))
     assert_one_clear_line(run_cli("mount", str(mountpoint), "-f",
-                                  env=cli_env(emulator.base_url, secret="wrong")),
-                          "refused the credentials")
-    assert_one_clear_line(run_cli("mount", str(mountpoint), "-f",
-                                  env=cli_env("http://127.0.0.1:9/v1")), "cannot reach")
+                                  env=cli_env(demo_emulator, **wrong)), refused)
+    unreachable = cli_env(demo_emulator, PUTIO_API_URL=f"http://127.0.0.1:9/{api_version}")
+    assert_one_clear_line(run_cli("mount", str(mountpoint), "-f", env=unreachable),
+                          "cannot reach")
     assert_one_clear_line(run_cli("mount", str(tmp_path / "missing"), "-f",
-                                  env=cli_env(emulator.base_url)), "does not exist")
-    busy = mount_factory(emulator)
+                                  env=cli_env(demo_emulator)), "does not exist")
+    busy = mount_factory(demo_emulator)
     assert_one_clear_line(run_cli("mount", str(busy.path), "-f",
-                                  env=cli_env(emulator.base_url)), "already a mount point")
-    assert "wrong" not in run_cli("mount", str(mountpoint), "-f",
-                                  env=cli_env(emulator.base_url, secret="wrong")).stderr
+                                  env=cli_env(demo_emulator)), "already a mount point")
+    assert "wrong-" not in run_cli("mount", str(mountpoint), "-f",
+                                   env=cli_env(demo_emulator, **wrong)).stderr
 
 
-def test_umount_with_open_files_explains_and_lazy_detaches(emulator, mount_factory):
-    mount = mount_factory(emulator)
+def test_umount_with_open_files_explains_and_lazy_detaches(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator)
     readme = next(p for p in mount.path.iterdir() if p.is_file())
     with open(readme, "rb") as held:
         held.read(10)
@@ -244,14 +320,17 @@ def test_umount_with_open_files_explains_and_lazy_detaches(emulator, mount_facto
 
 
 def test_a_file_replaced_elsewhere_by_one_of_the_same_size_reads_the_new_bytes(
-        emulator_factory, mount_factory):
-    server = emulator_factory()
+        server_factory, mount_factory):
+    """Same size, and (v2) the same second: libfuse keeps a file's cached pages when size and
+    mtime are unchanged, so the mtimes must differ in the nanoseconds (the id's)."""
+    server = server_factory()
     old, new = b"o" * 100_000, b"n" * 100_000
-    old_id = server.account.add_file("0", "a.bin", data=old)
+    second = float(int(time.time()))
+    old_id = server.account.add_file("0", "a.bin", data=old, created=second + 0.1)
     mount = mount_factory(server, "--cache-ttl", "0.5")
     assert (mount.path / "a.bin").read_bytes() == old
     server.account.delete(old_id)
-    server.account.add_file("0", "a.bin", data=new)
+    server.account.add_file("0", "a.bin", data=new, created=second + 0.6)
     deadline = time.monotonic() + 10
     while (mount.path / "a.bin").stat().st_ino == int(old_id) + 1:
         assert time.monotonic() < deadline, "the replacement never showed"
@@ -259,15 +338,56 @@ def test_a_file_replaced_elsewhere_by_one_of_the_same_size_reads_the_new_bytes(
     assert (mount.path / "a.bin").read_bytes() == new
 
 
-def test_a_mount_whose_process_died_is_reported_and_cleaned_up(emulator, mount_factory):
-    mount = mount_factory(emulator)
+def test_a_mount_whose_process_died_is_reported_and_cleaned_up(demo_emulator, mount_factory):
+    mount = mount_factory(demo_emulator)
     mount.process.kill()
     mount.process.wait(10)
-    env = cli_env(emulator.base_url)
+    env = cli_env(demo_emulator)
     assert_one_clear_line(run_cli("mount", str(mount.path), "-f", env=env), "putiofs umount")
     cleaned = run_cli("umount", str(mount.path))
     assert cleaned.returncode == 0, cleaned.stderr
     assert os.listdir(mount.path) == []  # an ordinary, empty folder again
-    again = Mount(emulator.base_url, mount.path, mount.log_file)
+    v2 = version_of(demo_emulator) == "v2"
+    again = Mount(demo_emulator.base_url, mount.path, mount.log_file,
+                  token=demo_emulator.options.token if v2 else None)
     assert "Documents" in os.listdir(mount.path)
     mount.process = again.process  # the fixture unmounts the new one and checks its exit
+
+
+def test_a_deep_path_costs_one_listing_per_level_cold(server_factory, mount_factory):
+    """The kernel looks a path up one component at a time, so even v1, which has a folder map
+    (dirmap), lists each uncached level once: the root, a, b, c and d; then e when listed."""
+    parent = "0"
+    server = server_factory()
+    api = api_of(server)
+    for name in ("a", "b", "c", "d", "e"):
+        parent = api.create_folder(parent, name)
+    mount = mount_factory(server)
+    server.reset_stats()
+    assert stat.S_ISDIR(os.stat(mount.path / "a" / "b" / "c" / "d" / "e").st_mode)
+    assert server.stats()["requests"] == {"files.list": 5}
+    os.listdir(mount.path / "a" / "b" / "c" / "d" / "e")
+    assert server.stats()["requests"] == {"files.list": 6}
+
+
+def test_putiofs_demo_mounts_the_emulator(tmp_path: Path, api_version: str) -> None:
+    mountpoint = tmp_path / "putio"
+    argv = [sys.executable, "-m", "putiofs", "demo", str(mountpoint)]
+    if api_version == "v1":
+        argv += ["--api", "v1"]
+    demo = MountProcess(argv, mountpoint, stderr=subprocess.STDOUT)
+    try:
+        readme = mountpoint / "README.txt"
+        assert readme.read_bytes() == README.encode()
+        dated = os.stat(readme).st_mtime > epoch("2020-01-01T00:00:00")
+        assert dated is (api_version == "v2")  # v1 items carry no dates (2010-01-01)
+        crc = "user.putio.crc32" in os.listxattr(readme)
+        assert crc is (api_version == "v2")  # only v2 gives a CRC-32
+    finally:
+        demo.process.send_signal(signal.SIGINT)
+        demo.process.wait(20)
+        if os.path.ismount(mountpoint):
+            demo.unmount()
+    output = demo.process.stdout.read() if demo.process.stdout else ""
+    assert f"put.io {api_version} emulator" in output
+    assert "Traceback" not in output

@@ -50,7 +50,8 @@ def test_mount_tests_skip_with_the_reason_when_libfuse_cannot_load(tmp_path):
          "tests/test_mount.py::test_errnos_a_user_meets", "tests/test_names.py"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 skipped" in result.stdout and "Unable to find libfuse" in result.stdout
+    # one skip per API version the mount test runs on
+    assert "2 skipped" in result.stdout and "Unable to find libfuse" in result.stdout
 
 
 def _tools(tmp_path: Path, *names: str) -> str:

@@ -3,7 +3,8 @@
 The emulator runs in this process, so a test switches faults on and off while the mount runs
 (``RandomFaults.configure``). Fault decisions come from a seeded generator; several server
 threads draw from it, so which request meets which fault varies between runs, but the rates and
-kinds do not.
+kinds do not. Every test runs on both API versions; what expires is v1's account-wide stream
+token (``token_ttl``) or v2's per-file storage URLs (``url_ttl``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from putiofs.emulator.faults import RandomFaults
 from putiofs.fuse_errors import REPEAT_WINDOW
 from putiofs.mount import unmount_command
 from tests.mounting import requires_fuse
+from tests.versions import V2_TOKEN, link_expiry
 
 pytestmark = requires_fuse
 
@@ -58,13 +60,19 @@ def read_file(path: Path, chunk: int = MiB) -> tuple[bytes, float]:
             pieces.append(data)
 
 
-def test_soak_parallel_readers_under_faults_get_every_byte_right(emulator_factory,
-                                                                 mount_factory):
+def test_soak_parallel_readers_under_faults_get_every_byte_right(server_factory, api_version,
+                                                                 mount_factory, monkeypatch):
     """8 readers, each random reads then a whole-file copy, with 10 % 5xx, 5 % mid-body drops,
-    5 % stalls, 2 % garbled API answers, and stream tokens that expire every second."""
+    5 % stalls, 2 % garbled API answers, and download links (v1: the stream token, v2: each
+    file's storage URL) that expire every second."""
     policy = RandomFaults(seed=20260601)
     token_ttl = 1.0
-    server = emulator_factory(faults=policy, token_ttl=token_ttl)
+    server = server_factory(faults=policy, **link_expiry(api_version, token_ttl))
+    issued: list[tuple[int, float]] = []  # v2: (item id, when) of every storage URL handed out
+    if api_version == "v2":
+        url_for = server.api.storage.url_for
+        monkeypatch.setattr(server.api.storage, "url_for", lambda node: issued.append(
+            (node.id, time.monotonic())) or url_for(node))
     rng = random.Random(6)
     sources = {f"soak{i}.bin": rng.randbytes(3 * MiB + rng.randrange(MiB)) for i in range(8)}
     for name, data in sources.items():
@@ -105,15 +113,20 @@ def test_soak_parallel_readers_under_faults_get_every_byte_right(emulator_factor
     assert elapsed < 60
     for kind in ("5xx", "drop", "stall"):
         assert policy.counts.get(kind, 0) > 0, f"no {kind} was injected: {policy.counts}"
-    # Every reader waits out the token's lifetime before its whole-file copy, so the token the
-    # mount started with expired and was replaced at least once (how often depends on timing).
-    assert len(server.account._tokens) > tokens_before, "the stream token never expired"
+    # Every reader waits out the link's lifetime before its whole-file copy, so a link the mount
+    # used expired and was replaced at least once (how often depends on timing).
+    if api_version == "v1":
+        assert len(server.account._tokens) > tokens_before, "the stream token never expired"
+    else:  # a file's storage URL is fetched again only once storage refused the old one
+        renewed = [item for item, when in issued
+                   if any(i == item and when - first >= token_ttl for i, first in issued)]
+        assert renewed, f"no storage URL expired and was replaced: {issued}"
 
 
-def test_timeout_bounds_stat_ls_and_read_then_the_mount_recovers(emulator_factory,
+def test_timeout_bounds_stat_ls_and_read_then_the_mount_recovers(server_factory,
                                                                  mount_factory):
     policy = RandomFaults(seed=3)
-    server = emulator_factory(faults=policy)
+    server = server_factory(faults=policy)
     rng = random.Random(3)
     small, big = rng.randbytes(1000), rng.randbytes(2 * MiB)
     server.account.add_file("0", "small.bin", data=small)
@@ -123,7 +136,8 @@ def test_timeout_bounds_stat_ls_and_read_then_the_mount_recovers(emulator_factor
         server.account.add_file(folder_id, "inside.txt", data=b"inside")
     timeout = 2.0
     mount = mount_factory(server, "--timeout", str(timeout), "--cache-ttl", "60")
-    assert (mount.path / "small.bin").read_bytes() == small  # root listed, token fetched
+    assert (mount.path / "small.bin").read_bytes() == small  # root listed, v1's token fetched
+    os.close(os.open(mount.path / "big.bin", os.O_RDONLY))  # v2: its storage URL, kept
 
     policy.configure(latency=30)
     for call in (lambda: os.stat(mount.path / "one" / "inside.txt"),
@@ -131,7 +145,7 @@ def test_timeout_bounds_stat_ls_and_read_then_the_mount_recovers(emulator_factor
         code, took = timed_errno(call)
         assert code == errno.EIO and took < timeout + SLACK, (code, took)
 
-    with open(mount.path / "big.bin", "rb", buffering=0) as f:  # open needs no request
+    with open(mount.path / "big.bin", "rb", buffering=0) as f:  # the open needs no request
         code, took = timed_errno(lambda: os.pread(f.fileno(), 65536, MiB))
         assert code == errno.EIO and took < timeout + SLACK, (code, took)
 
@@ -149,9 +163,9 @@ def test_timeout_bounds_stat_ls_and_read_then_the_mount_recovers(emulator_factor
 
 
 def test_api_outage_serves_cached_listings_and_fails_uncached_reads_in_bounded_time(
-        emulator_factory, mount_factory):
+        server_factory, mount_factory):
     policy = RandomFaults(seed=4)
-    server = emulator_factory(demo=True, faults=policy)
+    server = server_factory(demo=True, faults=policy)
     timeout = 3.0
     mount = mount_factory(server, "--timeout", str(timeout), "--cache-ttl", "1")
     before = {}
@@ -183,12 +197,12 @@ def test_api_outage_serves_cached_listings_and_fails_uncached_reads_in_bounded_t
     assert "serving a stale listing" in mount.log()
 
 
-def test_unmount_with_reads_in_flight_ends_the_mount_process(emulator_factory,
+def test_unmount_with_reads_in_flight_ends_the_mount_process(server_factory,
                                                               mount_factory):
     """The kernel refuses a plain unmount while files are open (EBUSY); a lazy one detaches at
     once, the stalled reads end with EIO within the timeout, and the process exits cleanly."""
     policy = RandomFaults(seed=5)
-    server = emulator_factory(faults=policy)
+    server = server_factory(faults=policy)
     data = random.Random(5).randbytes(2 * MiB)
     server.account.add_file("0", "slow.bin", data=data)
     timeout = 3.0
@@ -224,17 +238,20 @@ def test_unmount_with_reads_in_flight_ends_the_mount_process(emulator_factory,
 
 
 @pytest.mark.parametrize("rate", ["--fault-5xx", "--fault-drop"])
-def test_emulator_command_line_faults_reach_a_mount(tmp_path, mount_factory, rate):
+def test_emulator_command_line_faults_reach_a_mount(tmp_path, mount_factory, rate,
+                                                    api_version):
     """``putiofs emulator --fault-* --seed``: the options a user replays a failing run with."""
     import sys
 
     data = random.Random(8).randbytes(MiB + 5)
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "f.bin").write_bytes(data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUTIO_")}
+    env["PUTIO_TOKEN"] = V2_TOKEN  # the v2 emulator's token (v1 ignores it)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "putiofs", "emulator", "--port", "0", "--data",
-         str(tmp_path / "data"), rate, "0.2", "--seed", "11"],
-        stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "putiofs", "emulator", "--api", api_version, "--port", "0",
+         "--data", str(tmp_path / "data"), rate, "0.2", "--seed", "11"],
+        stdout=subprocess.PIPE, text=True, env=env)
     try:
         lines = [proc.stdout.readline() for _ in range(4)]
         url = next(line.split("=", 1)[1].strip() for line in lines
@@ -244,7 +261,8 @@ def test_emulator_command_line_faults_reach_a_mount(tmp_path, mount_factory, rat
         class Remote:
             base_url = url
 
-        mount = mount_factory(Remote, "--timeout", "30")
+        signed_in = {"token": V2_TOKEN} if api_version == "v2" else {}
+        mount = mount_factory(Remote, "--timeout", "30", **signed_in)
         assert sha256((mount.path / "f.bin").read_bytes()) == sha256(data)
     finally:
         proc.terminate()

@@ -37,6 +37,7 @@ from putiofs.v1.client import PutioClient
 from putiofs.v2.client import V2Client
 from tests.mounting import requires_fuse
 from tests.serving import TestServer, serve
+from tests.versions import api_only, link_expiry
 
 SLACK = 3.0        # seconds beyond a deadline a failing call may take on a loaded machine
 TRICKLE = 0.3      # seconds between two bytes of a trickling answer
@@ -360,6 +361,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 
 @requires_fuse
+@api_only("v1", "the trickling proxy recognises a listing by v1's files?method=list request")
 def test_ls_of_a_trickling_folder_fails_with_eio_in_time_and_the_mount_answers_after(
         emulator_factory, mount_factory):
     server = emulator_factory()
@@ -388,17 +390,19 @@ def test_ls_of_a_trickling_folder_fails_with_eio_in_time_and_the_mount_answers_a
 
 
 @requires_fuse
-def test_a_read_that_meets_an_expired_stream_token_twice_succeeds(emulator_factory,
+def test_a_read_that_meets_an_expired_stream_token_twice_succeeds(server_factory, api_version,
                                                                    mount_factory):
-    """Tokens live 1 s and every request takes 0.6 s: the read below needs two GETs (the
-    file's last block and the stream before it) and the token expires before each."""
-    server = emulator_factory(token_ttl=1.0, faults=RandomFaults(latency=0.6, seed=1))
+    """Links (v1: the stream token, v2: the file's storage URL) live 1 s and every request
+    takes 0.6 s: the read below needs two GETs (the file's last block and the stream before
+    it) and the link expires before each."""
+    server = server_factory(faults=RandomFaults(latency=0.6, seed=1),
+                            **link_expiry(api_version, 1.0))
     data = random.Random(16).randbytes(MIB + 64 * KIB)
     server.account.add_file("0", "expiring.bin", data=data)
     mount = mount_factory(server, "--timeout", "30")
     path = mount.path / "expiring.bin"
     assert path.stat().st_size == len(data)
-    time.sleep(1.2)  # the token fetched at mount time has expired
+    time.sleep(1.2)  # v1: the token fetched at mount time has expired
     with open(path, "rb", buffering=0) as f:
         offset = 768 * KIB   # spans the stream and the last 256 KiB, kept as an edge block
         assert os.pread(f.fileno(), 128 * KIB, offset) == data[offset:offset + 128 * KIB]
