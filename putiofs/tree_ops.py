@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 from collections.abc import Iterator
 
 from putiofs import names
 from putiofs.backend import Backend, Entry
 from putiofs.cache import ROOT, MetadataCache, renamed_entry, split_path
-from putiofs.errors import NotFoundError, PutioError
+from putiofs.errors import NameExistsError, NotFoundError, PutioError
 from putiofs.fuse_errors import fail
 from putiofs.options import MountOptions
 
+log = logging.getLogger("putiofs.fs")
+
+#: The name an item replaced by a rename has between being set aside and being deleted.
+ASIDE_PREFIX = ".putiofs-replaced-"
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
 
@@ -178,13 +183,46 @@ class TreeChanges:
             raise fail(errno.ENOENT)
         if flags & _RENAME_EXCHANGE:
             raise fail(errno.EINVAL)
-        self._move_and_rename(source, parent, remote)
+        try:
+            self._move_and_rename(source, parent, remote)
+        except NameExistsError:
+            if target is None:
+                raise
+            # This API refuses a second item of that name (v2's rename does): set the old one
+            # aside first, so one complete version exists at every instant all the same.
+            original, target = target, self._set_aside(target)
+            try:
+                self._move_and_rename(source, parent, remote)
+            except PutioError:
+                self._put_back(target, original.name)
+                raise
         if target is not None:
             if target.is_dir:
                 self._require_empty(target)
             with contextlib.suppress(NotFoundError):  # deleted elsewhere: all the same to us
                 self._delete(target)
         return 0
+
+    def _set_aside(self, target: Entry) -> Entry:
+        """Rename ``target`` to a hidden name of its own (``.putiofs-replaced-<id>``) in its
+        folder; the entry as it is now. Should the mount die before the delete that follows,
+        the old version stays on put.io under that name: never lost."""
+        aside = f"{ASIDE_PREFIX}{target.id}"
+        with self._reconciled(target):
+            renamed = self.backend.rename(target.id, aside)
+        moved = renamed_entry(target, name=renamed.name)
+        self.cache.replaced(target, moved)
+        return moved
+
+    def _put_back(self, target: Entry, name: str) -> None:
+        try:
+            with self._reconciled(target):
+                back = self.backend.rename(target.id, name)
+        except PutioError as exc:
+            log.error("replacing rename: the old item %s stays under its temporary name %r "
+                      "(%s)", target.id, target.name, type(exc).__name__)
+            return
+        self.cache.replaced(target, renamed_entry(target, name=back.name))
 
     def _current_target(self, parent: Entry, name: str) -> Entry | None:
         """What ``name`` in ``parent`` is on the server now: a replacing rename must replace it.

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from putiofs.account_tree import AccountTree
-from putiofs.backend import Capabilities
-from putiofs.errors import InvalidNameError, NameTooLongError, TransportError
+from putiofs.backend import Capabilities, Entry
+from putiofs.errors import InvalidNameError, NameExistsError, NameTooLongError, TransportError
 from putiofs.fs import PutioFS
 from putiofs.options import MountOptions
 from tests.fake_backend import FakeBackend
@@ -272,3 +272,50 @@ def test_content_writes_say_not_supported_where_the_api_could_write(backend):
 def test_an_unknown_handle_is_ebadf_and_releasing_it_is_harmless(ops):
     assert errno_of(ops.read, "/notes.txt", 10, 0, 12345) == errno.EBADF
     assert ops.release("/notes.txt", 12345) == 0
+
+
+class UniqueNames(FakeBackend):
+    """A backend whose rename refuses a name a sibling has (put.io v2's NAME_ALREADY_EXIST);
+    ``refuse_next`` more renames of the source fail (a failure while it is put in place)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse_source: str | None = None
+
+    def rename(self, item_id: str, name: str) -> Entry:
+        entry = self.lookup(item_id)
+        if any(e.name == name and e.parent_id == entry.parent_id and e.id != item_id
+               for e in self.items.values()):
+            self.calls["rename"] += 1
+            raise NameExistsError("Name already exist")
+        if item_id == self.refuse_source:
+            self.calls["rename"] += 1
+            raise TransportError("dropped")
+        return super().rename(item_id, name)
+
+
+def names_in(backend: FakeBackend, folder_id: str) -> dict[str, bytes]:
+    return {e.name: backend.data.get(e.id, b"") for e in backend.items.values()
+            if e.parent_id == folder_id}
+
+
+def test_a_replacing_rename_sets_the_old_item_aside_where_names_must_be_unique():
+    backend = UniqueNames()
+    new = backend.add("0", "draft.txt", b"new text")
+    old = backend.add("0", "report.txt", b"old text")
+    ops = PutioFS(AccountTree(backend, MountOptions()))
+    assert ops.rename("/draft.txt", "/report.txt") == 0
+    assert names_in(backend, "0") == {"report.txt": b"new text"}
+    assert old.id not in backend.items and new.id in backend.items
+    assert sorted(ops.readdir("/", None)) == [".", "..", "report.txt"]
+
+
+def test_a_replacing_rename_that_cannot_place_the_source_puts_the_old_item_back():
+    backend = UniqueNames()
+    new = backend.add("0", "draft.txt", b"new text")
+    backend.add("0", "report.txt", b"old text")
+    backend.refuse_source = new.id
+    ops = PutioFS(AccountTree(backend, MountOptions()))
+    assert errno_of(ops.rename, "/draft.txt", "/report.txt") == errno.EIO
+    assert names_in(backend, "0") == {"draft.txt": b"new text", "report.txt": b"old text"}
+    assert sorted(ops.readdir("/", None)) == [".", "..", "draft.txt", "report.txt"]

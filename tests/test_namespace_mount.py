@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from putiofs.emulator.faults import Fault, Faults, RequestInfo
+from putiofs.tree_ops import ASIDE_PREFIX
 from tests.mounting import mount_factory, requires_fuse  # noqa: F401
-from tests.versions import V2_REPLACE, api_of, call_name, changes, fails_on, version_of
+from tests.versions import api_of, call_name, changes, version_of
 
 pytestmark = requires_fuse
 
@@ -172,10 +173,10 @@ def test_move_and_rename_of_a_folder_carries_its_subtree(tree):
     item = tree.account.item(tree.ids["Full"])
     assert (str(item["parent_id"]), item["name"]) == (tree.ids["Docs"], "Moved")
     assert str(tree.account.item(tree.ids["inner.txt"])["parent_id"]) == tree.ids["Full"]
-    assert tree.changes() == {"move": 1, "rename": 1}
+    # v2 moves and renames in one call (file_id + parent_id + name); v1 needs two
+    assert tree.changes() == ({"move": 1, "rename": 1} if tree.version == "v1" else {"move": 1})
 
 
-@fails_on("v2", V2_REPLACE)
 def test_rename_file_onto_a_file_replaces_it_and_keeps_the_source_id(tree):
     os.rename(tree.root / "Docs" / "a.txt", tree.root / "Docs" / "b.txt")
     assert os.listdir(tree.root / "Docs") == ["b.txt"]
@@ -185,7 +186,6 @@ def test_rename_file_onto_a_file_replaces_it_and_keeps_the_source_id(tree):
     assert tree.names(tree.ids["Docs"]) == {"b.txt": tree.ids["a.txt"]}
 
 
-@fails_on("v2", V2_REPLACE)
 def test_move_file_onto_a_file_in_another_folder_replaces_it(tree):
     os.rename(tree.root / "top.txt", tree.root / "Docs" / "a.txt")
     assert sorted(os.listdir(tree.root / "Docs")) == ["a.txt", "b.txt"]
@@ -195,7 +195,6 @@ def test_move_file_onto_a_file_in_another_folder_replaces_it(tree):
     assert tree.names(tree.ids["Docs"])["a.txt"] == tree.ids["top.txt"]
 
 
-@fails_on("v2", V2_REPLACE)
 def test_rename_folder_onto_an_empty_folder_replaces_it(tree):
     os.rename(tree.root / "Full", tree.root / "Empty")
     assert sorted(os.listdir(tree.root / "Empty")) == ["Sub", "inner.txt"]
@@ -343,7 +342,6 @@ def test_rmdir_through_the_api_filled_folder(tree):
 # -- the kernel's caches and open handles --------------------------------------------------------
 
 
-@fails_on("v2", V2_REPLACE)
 def test_stat_and_read_see_the_new_tree_immediately(tree):
     docs = tree.root / "Docs"
     assert os.stat(docs / "b.txt").st_size == 13  # the kernel now holds b.txt's attributes
@@ -422,7 +420,6 @@ def test_replacing_a_file_already_deleted_elsewhere_still_renames(tree):
     assert tree.names(tree.ids["Docs"]) == {"b.txt": tree.ids["a.txt"]}
 
 
-@fails_on("v2", V2_REPLACE)
 def test_a_replacing_mv_onto_a_name_created_elsewhere_leaves_one_item(tree):
     """POSIX replace across clients: the target exists on put.io, not yet in the mount's cache."""
     assert "c.txt" not in os.listdir(tree.root / "Docs")  # the folder is cached without it
@@ -524,7 +521,6 @@ def run(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
 
 
-@fails_on("v2", V2_REPLACE)
 def test_mv_rm_rmdir_behave_as_on_a_local_disk(tree):
     root = tree.root
     assert run("mv", str(root / "top.txt"), str(root / "Docs")).returncode == 0
@@ -607,7 +603,8 @@ def test_a_failed_move_is_eio_and_the_file_stays_where_it_was(faulty):
 
 def test_a_move_whose_rename_fails_is_moved_back(faulty):
     tree, faults = faulty
-    faults.failing = {call_name(tree.version, "rename")}
+    # v1 moves, then renames (the failing rename must move it back); v2 does both in one move
+    faults.failing = {call_name(tree.version, "rename" if tree.version == "v1" else "move")}
     before = tree.snapshot()
     assert errno_of(os.rename, tree.root / "Docs" / "a.txt",
                     tree.root / "Empty" / "new.txt") == errno.EIO
@@ -617,16 +614,17 @@ def test_a_move_whose_rename_fails_is_moved_back(faulty):
     assert (tree.root / "Docs" / "a.txt").read_bytes() == b"alpha"
 
 
-@fails_on("v2", V2_REPLACE)
 def test_a_replace_whose_delete_fails_leaves_a_duplicate_never_a_loss(faulty):
     tree, faults = faulty
     faults.failing = {call_name(tree.version, "delete")}
     assert errno_of(os.rename, tree.root / "Docs" / "a.txt",
                     tree.root / "Docs" / "b.txt") == errno.EIO
-    # Both items are still there, now sharing put.io's name "b.txt"; the mount shows both.
+    # Both items are still there: on v1 sharing put.io's name "b.txt", on v2 (which refuses a
+    # second "b.txt") the old one under the name it was set aside with; the mount shows both.
+    old_name = "b.txt" if tree.version == "v1" else f"{ASIDE_PREFIX}{tree.ids['b.txt']}"
     children = tree.account.children(tree.ids["Docs"])
     assert sorted((str(c["id"]), c["name"]) for c in children) == sorted(
-        [(tree.ids["a.txt"], "b.txt"), (tree.ids["b.txt"], "b.txt")])
+        [(tree.ids["a.txt"], "b.txt"), (tree.ids["b.txt"], old_name)])
     shown = sorted(os.listdir(tree.root / "Docs"))
     assert len(shown) == 2 and "b.txt" in shown and "a.txt" not in shown
     contents = {(tree.root / "Docs" / name).read_bytes() for name in shown}
@@ -669,7 +667,6 @@ def test_unlink_of_an_open_file_hides_it_until_closed(tree):
     assert tree.account.item(tree.ids["b.txt"]) is None
 
 
-@fails_on("v2", V2_REPLACE)
 def test_rename_onto_a_duplicate_name_deletes_only_the_target(tree, odd):
     """``mv x dup.txt`` where put.io holds two items named dup.txt: the one shown as dup.txt
     is replaced, its twin is left alone. The twin and the moved item now share put.io's name,

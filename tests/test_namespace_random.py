@@ -21,7 +21,6 @@ import pytest
 
 from putiofs.names import clean, to_remote
 from tests.mounting import mount_factory, requires_fuse  # noqa: F401
-from tests.versions import V2_REPLACE, fails_on
 
 pytestmark = requires_fuse
 
@@ -155,7 +154,6 @@ def apply(kind: str, root: Path, paths: tuple[str, ...]) -> int:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("seed", seeds())
-@fails_on("v2", V2_REPLACE)
 def test_random_changes_match_a_local_directory(seed, tmp_path, server_factory,
                                                  mount_factory):  # noqa: F811
     rng = random.Random(seed)

@@ -52,10 +52,6 @@ def fails_on(version: str, reason: str) -> pytest.MarkDecorator:
 
 #: put.io v2 refuses ``rename`` to a name a sibling has (NAME_ALREADY_EXIST), and the mount
 #: replaces a target by moving and renaming the source first, then deleting the old target.
-V2_REPLACE = ("v2 defect: rename onto an existing name is EEXIST, not a replace (put.io v2's "
-              "rename refuses a sibling's name, NAME_ALREADY_EXIST, and tree_ops renames the "
-              "source before deleting the target)")
-
 
 def version_of(server: Any) -> str:
     """"v1" or "v2": the API an emulator speaks (a stub server without options: v1)."""
