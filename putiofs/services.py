@@ -52,8 +52,9 @@ def not_supported(service: Service, version: str) -> NotSupportedError:
 class Transfer:
     """A download put.io runs for the account.
 
-    ``status`` is human text in v1's words ("Waiting", "Downloading", "Completed",
-    "Error: <reason>"); adapters of other versions word theirs the same way. ``id`` and
+    ``status`` is human text: the API's own words where it has them (v1: "Waiting",
+    "Downloading", "Completed"), else its status code in words (v2's ``IN_QUEUE``: "In queue");
+    a failure is always "Error: <reason>", which is what commands test for. ``id`` and
     ``percent_done`` may be None (v1 lists a transfer that failed at once without an id).
     """
 
