@@ -284,16 +284,18 @@ class Handler(BaseHTTPRequestHandler):
         budget = fault.drop_after if fault is not None else None
         if fault is not None and fault.stall and budget is None:
             time.sleep(fault.stall)
+        # Bytes are counted just before they are written, so a client that has read them
+        # already sees them in /_emulator/stats (a write that fails half-way still counts).
         for chunk in chunks:
             if budget is not None and len(chunk) >= budget:
-                self.wfile.write(chunk[:budget])
                 self._count_bytes(budget if count else 0)
+                self.wfile.write(chunk[:budget])
                 if fault is not None and fault.stall:
                     time.sleep(fault.stall)
                 self._drop()
                 return
-            self.wfile.write(chunk)
             self._count_bytes(len(chunk) if count else 0)
+            self.wfile.write(chunk)
             if budget is not None:
                 budget -= len(chunk)
 

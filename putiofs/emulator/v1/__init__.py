@@ -63,7 +63,7 @@ Wire format decisions (where the spec is silent, these are ours):
   ``file_icon_url`` serves a small PNG. Neither needs credentials.
 * ``GET /_emulator/stats`` counts API requests per "service.method" (as requested, even when
   the call failed), ``data_requests`` (GET/HEAD on download, stream and ``/_data`` URLs: a
-  redirected read counts twice) and ``bytes_served`` (file body bytes actually written).
+  redirected read counts twice) and ``bytes_served`` (file body bytes, counted as they are written).
   ``POST /_emulator/reset`` zeroes them.
 * Secrets never reach a log: there is no access log, and faults are logged with the path only
   (tokens and signed ids redacted).
