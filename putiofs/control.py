@@ -9,6 +9,7 @@
     /.putio/user            the account and its friends
     /.putio/add             write links here (one per line) to start transfers
     /.putio/search/<query>/ the files put.io finds for <query>, readable like any file
+    /.putio/trash/          what the trash holds (API v2), read-only; ``mv`` out restores
 
 Only what the account's API version offers is there (``AccountServices.available``); the rest
 is not listed and answers ENOENT. The text files are the same text ``putiofs transfers list``
@@ -20,9 +21,10 @@ size it last heard of, so the next ``cat`` shows the newest text whole, whatever
 attribute cache still believes.
 
 ``add`` is :mod:`putiofs.control_add` (lines, links, the 64 KiB line limit, its errnos);
-``search`` is :mod:`putiofs.control_search`. Errors of put.io reach the caller through the
-shared mapping (:mod:`putiofs.fuse_errors`); only a refused link (EINVAL), an over-long line
-(EFBIG) and a refused query (ENOENT) are decided here.
+``search`` is :mod:`putiofs.control_search`; ``trash`` is :mod:`putiofs.control_trash`.
+Errors of put.io reach the caller through the shared mapping (:mod:`putiofs.fuse_errors`);
+only a refused link (EINVAL), an over-long line (EFBIG) and a refused query (ENOENT) are
+decided here.
 
 The folder is not listed in the root unless ``-o show_control``, but always reachable by path.
 An item that really is called ``.putio`` in the account's root is hidden behind it.
@@ -46,6 +48,7 @@ from putiofs.backend import Entry
 from putiofs.cache import Listing, split_path
 from putiofs.control_add import LineBuffer, LinkAdder
 from putiofs.control_search import Searches
+from putiofs.control_trash import TrashFolder
 from putiofs.errors import PutioError
 from putiofs.fuse_errors import ENODATA, fail
 from putiofs.handles import HandleTable
@@ -57,6 +60,7 @@ log = logging.getLogger(__name__)
 CONTROL_NAME = ".putio"
 ADD = "add"
 SEARCH = "search"
+TRASH = "trash"
 
 
 @dataclass(frozen=True)
@@ -125,9 +129,11 @@ class ControlFolder:
         self._name_locks = {name: threading.Lock() for name in self._generate}
         self._fixed = sorted([*self._generate,
                               *([ADD] if Service.TRANSFERS in services.available else []),
-                              *([SEARCH] if Service.SEARCH in services.available else [])])
+                              *([SEARCH] if Service.SEARCH in services.available else []),
+                              *([TRASH] if Service.TRASH in services.available else [])])
         self._searches = Searches(services, ttl=search_ttl, max_searches=max_searches,
                                   clock=clock)
+        self._trash = TrashFolder(services, refresh=refresh, clock=clock)
         self._adder = LinkAdder(services, changed=lambda: self._expire("transfers"))
         self._handles = handles
         self._lock = threading.Lock()
@@ -205,6 +211,8 @@ class ControlFolder:
             if len(parts) == 2:
                 self._searches.results(parts[1])  # an unsearchable query is no folder
             return self._dir_stat(parts)
+        if parts == [TRASH] and TRASH in self._fixed:
+            return self._dir_stat(parts)
         if len(parts) == 1 and parts[0] in self._generate:
             handle = self._handles.get(fh) if fh is not None else None
             snap = handle.snapshot if isinstance(handle, _ReadHandle) else \
@@ -217,11 +225,15 @@ class ControlFolder:
             st = self._base_stat(ADD, is_dir=False)
             st["st_mode"] = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
             return st
-        return self.attributes.stat(self._search_entry(parts))
+        st = self.attributes.stat(self._search_entry(parts))
+        if parts[0] == TRASH:
+            st["st_mode"] &= ~0o222  # the trash is read-only
+        return st
 
     def access(self, path: str, amode: int) -> int:
         parts = split_path(path)[1:]
-        entry = self._search_entry(parts) if len(parts) > 2 else None
+        deep = len(parts) > (1 if parts[:1] == [TRASH] else 2)
+        entry = self._search_entry(parts) if deep else None
         is_dir = entry.is_dir if entry is not None else stat.S_ISDIR(self.getattr(path)["st_mode"])
         if amode & os.X_OK and not is_dir:
             raise fail(errno.EACCES)
@@ -240,6 +252,8 @@ class ControlFolder:
             return [".", "..", *self._searches.folder_names()]
         if len(parts) == 2 and parts[0] == SEARCH and SEARCH in self._fixed:
             return [".", "..", *sorted(self._searches.results(parts[1]))]
+        if parts == [TRASH] and TRASH in self._fixed:
+            return [".", "..", *sorted(self._trash.named())]
         entry = self._search_entry(parts)
         if not entry.is_dir:
             raise fail(errno.ENOTDIR)
@@ -258,19 +272,31 @@ class ControlFolder:
         parts = split_path(path)[1:]
         if len(parts) > 2 and parts[0] == SEARCH:
             return self.attributes.xattrs(self._search_entry(parts))
+        if len(parts) > 1 and parts[0] == TRASH:
+            values = self.attributes.xattrs(self._search_entry(parts))
+            if len(parts) == 2:
+                values.update(self._trash.xattrs(self._trash.find(parts[1])[0]))
+            return values
         self.getattr(path)  # ENOENT for what does not exist
         return {}
 
     def _search_entry(self, parts: list[str]) -> Entry:
-        """The Entry at ``search/<query>/<name>[/...]``; deeper parts walk put.io folders."""
-        if len(parts) < 3 or parts[0] != SEARCH or SEARCH not in self._fixed:
+        """The Entry at ``search/<query>/<name>[/...]`` or ``trash/<name>[/...]``; deeper parts
+        walk put.io folders."""
+        if len(parts) > 1 and parts[0] == TRASH and TRASH in self._fixed:
+            entry: Entry | None = self._trash.find(parts[1])[1]
+            rest = parts[2:]
+        elif len(parts) > 2 and parts[0] == SEARCH and SEARCH in self._fixed:
+            names.check_length(parts[2])
+            entry = names.lookup(self._searches.results(parts[1]), parts[2])
+            rest = parts[3:]
+        else:
             raise fail(errno.ENOENT)
-        for part in parts[2:]:
+        for part in rest:
             names.check_length(part)
-        entry = names.lookup(self._searches.results(parts[1]), parts[2])
         if entry is None:
             raise fail(errno.ENOENT)
-        for part in parts[3:]:
+        for part in rest:
             if not entry.is_dir:
                 raise fail(errno.ENOTDIR)
             child = self.listing(entry.id).find(part)
@@ -295,7 +321,7 @@ class ControlFolder:
             if writing and self.options.read_only:
                 raise fail(errno.EROFS)
             return self._new_handle(_AddHandle())
-        if len(parts) <= 2:
+        if len(parts) <= (1 if parts[:1] == [TRASH] else 2):
             self.getattr(path)
             raise fail(errno.EISDIR)
         entry = self._search_entry(parts)
@@ -364,6 +390,20 @@ class ControlFolder:
                 except (OSError, PutioError) as exc:
                     log.warning("/.putio/add: the last line was not added: %s", exc)
         return 0
+
+    # -- restoring ------------------------------------------------------------------------
+
+    def is_trash_item(self, path: str) -> bool:
+        """Is ``path`` a top-level item of ``/.putio/trash`` (what ``mv`` out of it restores)?"""
+        parts = split_path(path)
+        return len(parts) == 3 and parts[:2] == [CONTROL_NAME, TRASH] and TRASH in self._fixed
+
+    def restore(self, path: str) -> str:
+        """Restore the trash item at ``path`` (see :meth:`is_trash_item`) into the folder put.io
+        puts it back in; its id. EROFS on a read-only mount."""
+        if self.options.read_only:
+            raise fail(errno.EROFS)
+        return self._trash.restore(split_path(path)[2]).id
 
     def destroy(self) -> None:
         """At unmount: forget this folder's handles (the account tree closes its own)."""

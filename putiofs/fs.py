@@ -188,6 +188,20 @@ class PutioFS:
 
     @fuse_call
     def rename(self, old: str, new: str, flags: int = 0) -> int:
+        """A rename; one touching /.putio is EPERM, except a top-level item of /.putio/trash
+        renamed to a path outside /.putio: that restores it (``mv .putio/trash/x ~/putio/y``).
+
+        put.io restores an item only into the folder it was deleted from (the root if that is
+        gone), so it is restored there first and then renamed to ``new`` like any item; should
+        that second step fail (e.g. EEXIST with RENAME_NOREPLACE), the item stays restored in
+        its original folder and the error is the rename's.
+        """
+        if (self.control is not None and self.control.is_trash_item(old)
+                and not self._control_for(new)):
+            self.tree.cache.resolve_parent(new)  # ENOENT / ENOTDIR before anything is restored
+            restored = self.tree.backend.lookup(self.control.restore(old))
+            self.tree.cache.added(restored)
+            return self.changes.place(restored, new, flags)
         self._guard_control(old, new)
         return self.changes.rename(old, new, flags)
 

@@ -40,6 +40,7 @@ class Service(Enum):
     SEARCH = "search"
     LINK_ANALYSIS = "urls analyze"
     LINK_EXTRACTION = "urls extract"
+    TRASH = "trash"
 
 
 def not_supported(service: Service, version: str) -> NotSupportedError:
@@ -162,6 +163,21 @@ class Account:
 
 
 @dataclass(frozen=True)
+class TrashItem:
+    """An item in the account's trash (v2). ``original_folder_id`` is the folder it was deleted
+    from, where put.io restores it (the root if that folder is gone too); ``deleted_at`` and
+    ``expires_at`` (when put.io drops it for good) are ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
+
+    id: str
+    name: str
+    is_dir: bool
+    size: int
+    original_folder_id: str
+    deleted_at: str | None = None
+    expires_at: str | None = None
+
+
+@dataclass(frozen=True)
 class Friend:
     """A friend; ``dir_id`` is the folder they share with the account, if any."""
 
@@ -245,3 +261,14 @@ class AccountServices(Protocol):
 
     def extract_links(self, text: str) -> list[str]:
         """The links put.io finds in a text."""
+
+    def list_trash(self) -> list[tuple[TrashItem, Entry]]:
+        """What the trash holds, oldest deletion first, each with its Entry for reading."""
+
+    def restore_from_trash(self, item_ids: Sequence[str]) -> None:
+        """Put items back into the folders they were deleted from (the root if that is gone)."""
+
+    def delete_from_trash(self, item_ids: Sequence[str]) -> None:
+        """Delete trash items for good."""
+
+    def empty_trash(self) -> None: ...

@@ -161,10 +161,17 @@ class TreeChanges:
             self.cache.resolve(old)
             return 0
         source = self.cache.resolve(old)
+        if source.is_dir and new_parts[:len(old_parts)] == old_parts:
+            self._remote_name(self.cache.resolve_parent(new)[1])  # their errnos come first
+            raise fail(errno.EINVAL)
+        return self.place(source, new, flags)
+
+    def place(self, source: Entry, new: str, flags: int = 0) -> int:
+        """Rename's second half: put the item ``source`` at the path ``new`` (replacing what is
+        there as :meth:`rename` does). Also used for an item just restored from the trash."""
+        self._writable()
         parent, new_name = self.cache.resolve_parent(new)
         remote = self._remote_name(new_name)
-        if source.is_dir and new_parts[:len(old_parts)] == old_parts:
-            raise fail(errno.EINVAL)
         # Found as the source itself (the name in another normal form): a plain rename to the
         # form typed.
         target = self._current_target(parent, new_name)

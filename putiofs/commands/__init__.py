@@ -23,6 +23,7 @@ from putiofs.commands import (
     messages,
     subscriptions,
     transfers,
+    trash,
     urls,
     user,
 )
@@ -31,7 +32,7 @@ from putiofs.config import load_settings
 from putiofs.connect import connect
 from putiofs.errors import AuthenticationError, PutioError
 
-AREAS = (login, transfers, events, urls, messages, subscriptions, user, files)
+AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 

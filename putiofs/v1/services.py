@@ -2,7 +2,7 @@
 version-neutral models of :mod:`putiofs.services`.
 
 v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events and
-no transfer retry or clean-up (those raise NotSupportedError).
+no transfer retry or clean-up and no trash (those raise NotSupportedError).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from putiofs.services import (
     SubscriptionFields,
     Transfer,
     TransfersAdded,
+    TrashItem,
     not_supported,
 )
 from putiofs.v1 import models
@@ -36,7 +37,7 @@ class V1Services:
     """:class:`~putiofs.services.AccountServices` over a v1 client (shared with the Backend)."""
 
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
-                                      Service.TRANSFER_CLEAN}
+                                      Service.TRANSFER_CLEAN, Service.TRASH}
 
     def __init__(self, client: PutioClient) -> None:
         self.client = client
@@ -149,6 +150,20 @@ class V1Services:
 
     def extract_links(self, text: str) -> list[str]:
         return self.client.extract_urls(text)
+
+    # -- trash: v1 deletes for good -------------------------------------------------------
+
+    def list_trash(self) -> list[tuple[TrashItem, Entry]]:
+        raise not_supported(Service.TRASH, VERSION)
+
+    def restore_from_trash(self, item_ids: Sequence[str]) -> None:
+        raise not_supported(Service.TRASH, VERSION)
+
+    def delete_from_trash(self, item_ids: Sequence[str]) -> None:
+        raise not_supported(Service.TRASH, VERSION)
+
+    def empty_trash(self) -> None:
+        raise not_supported(Service.TRASH, VERSION)
 
 
 def _transfer(transfer: models.Transfer) -> Transfer:

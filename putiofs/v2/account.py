@@ -38,6 +38,7 @@ from putiofs.services import (
     SubscriptionFields,
     Transfer,
     TransfersAdded,
+    TrashItem,
     not_supported,
 )
 from putiofs.v2 import models
@@ -145,6 +146,28 @@ class V2Services:
 
     def extract_links(self, text: str) -> list[str]:
         raise not_supported(Service.LINK_EXTRACTION, VERSION)
+
+    # -- trash ----------------------------------------------------------------------------
+
+    def list_trash(self) -> list[tuple[TrashItem, Entry]]:
+        api = self.client.base_url
+        found = []
+        for item in self.client.list_trash():
+            entry = entry_from_file(item.file, api_url=api)
+            found.append((TrashItem(id=entry.id, name=entry.name, is_dir=entry.is_dir,
+                                    size=entry.size, original_folder_id=entry.parent_id,
+                                    deleted_at=_when(item.deleted_at),
+                                    expires_at=_when(item.expires_at)), entry))
+        return found
+
+    def restore_from_trash(self, item_ids: Sequence[str]) -> None:
+        self.client.restore_from_trash(list(item_ids))
+
+    def delete_from_trash(self, item_ids: Sequence[str]) -> None:
+        self.client.delete_from_trash(list(item_ids))
+
+    def empty_trash(self) -> None:
+        self.client.empty_trash()
 
 
 def status_words(status: str | None, error_message: str | None = None) -> str | None:
