@@ -27,6 +27,8 @@ pytestmark = requires_fuse
 #: history of events instead.
 VIEWS = {"v1": ["messages", "subscriptions", "transfers", "user"],
          "v2": ["events", "transfers", "user"]}
+#: What else /.putio holds: the add file and the search folder, and on v2 the trash folder.
+OTHERS = {"v1": ["add", "search"], "v2": ["add", "search", "trash"]}
 
 
 @pytest.fixture
@@ -77,7 +79,8 @@ def test_control_files_match_the_account(mount, server: EmulatorServer) -> None:
     assert lines[0].split() == ["ID", "DONE", "STATUS", "NAME"]
     assert sorted(line.split() for line in lines[1:]) == sorted(transfer_rows(server))
 
-    assert sorted(os.listdir(control)) == sorted([*VIEWS[version_of(server)], "add", "search"])
+    assert sorted(os.listdir(control)) == sorted([*VIEWS[version_of(server)],
+                                                  *OTHERS[version_of(server)]])
     if version_of(server) == "v1":  # dashboard messages and RSS subscriptions: v1 only
         messages = (control / "messages").read_text()
         assert account.messages
@@ -189,7 +192,8 @@ def test_writes_elsewhere_in_the_control_folder_are_refused(mount, server) -> No
                    lambda: (mount.path / "README.txt").rename(control / "README.txt")):
         with pytest.raises(PermissionError):
             action()
-    assert sorted(os.listdir(control)) == sorted([*VIEWS[version_of(server)], "add", "search"])
+    assert sorted(os.listdir(control)) == sorted([*VIEWS[version_of(server)],
+                                                  *OTHERS[version_of(server)]])
     assert (mount.path / "README.txt").exists()
 
 
