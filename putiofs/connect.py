@@ -99,7 +99,8 @@ def _connect_v2(settings: Settings, timeout: float) -> Connection:
     client = V2Client(settings.token, base_url=settings.api_url,
                       timeout=_request_timeout(timeout), retry=_v2_policy(timeout))
     # v2 has no account-wide stream token: each file's URL is fetched at its first open.
-    return Connection(backend=V2Backend(client), services=V2Services(client),
+    services = V2Services(client, upload_url=settings.upload_url)
+    return Connection(backend=V2Backend(client), services=services,
                       refused=TOKEN_REFUSED, warm_up=lambda: None, close=client.close)
 
 

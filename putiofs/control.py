@@ -340,16 +340,17 @@ class ControlFolder:
         raise fail(errno.EBADF)
 
     def write(self, path: str, data: bytes, offset: int, fh: int | None) -> int:
-        """Links on every complete line (see putiofs.control_add): EFBIG for bytes of a line
-        over the limit, after the complete lines of the same write were sent."""
+        """Links on every complete line, or a .torrent kept whole for close (see
+        putiofs.control_add): EFBIG for bytes over a limit, after the complete lines of the
+        same write were sent."""
         handle = self._handles.get(fh) if fh is not None else None
         if not isinstance(handle, _AddHandle):
             raise fail(errno.EACCES if self.owns(path) else errno.EBADF)
         with handle.lines.lock:
             lines, overlong = handle.lines.feed(data)
         if overlong:
-            log.warning("/.putio/add: a line longer than %d bytes was dropped (EFBIG)",
-                        handle.lines.limit)
+            log.warning("/.putio/add: a line over %d bytes or a .torrent over %d bytes was "
+                        "dropped (EFBIG)", handle.lines.limit, handle.lines.torrent_limit)
         if lines:
             self._adder.add(lines)
         if overlong:

@@ -13,6 +13,15 @@ something else (or not UTF-8), or put.io refuses a link (by error, or by putting
 transfer straight into an Error state) -- the other links of the same write are still added.
 Other failures of put.io are answered by the shared mapping (:mod:`putiofs.fuse_errors`):
 EACCES for refused credentials, EIO for the rest.
+
+A .torrent file may be copied in too (``cp file.torrent ~/putio/.putio/add``): bytes whose
+first written byte is ``d`` (a bencoded dictionary; no link starts with it) are kept whole,
+up to :data:`MAX_TORRENT` (10 MiB: real .torrent files are KiB to a few MiB), and at close
+they are uploaded as a torrent transfer into put.io's default download folder if they are a
+.torrent (a bencoded dictionary with an ``info`` dictionary, :mod:`putiofs.torrent`); close
+fails with EINVAL if they are not, or put.io refuses the torrent, and with EOPNOTSUPP on API
+v1 (it has no .torrent upload). The write that takes them past the cap fails with EFBIG, and so
+does every later write of that open: nothing is uploaded.
 """
 
 from __future__ import annotations
@@ -24,27 +33,41 @@ from collections.abc import Callable
 
 from putiofs.errors import BadRequestError
 from putiofs.fuse_errors import fail
-from putiofs.services import AccountServices
+from putiofs.services import AccountServices, TransfersAdded
+from putiofs.torrent import file_name, is_torrent
 
 log = logging.getLogger("putiofs.control")
 
 MAX_LINE = 64 * 1024
+MAX_TORRENT = 10 * 1024 * 1024
 LINK_PREFIXES = ("http://", "https://", "ftp://", "magnet:")
 
 
 class LineBuffer:
     """Splits written bytes into complete lines, keeping at most ``limit`` bytes of the line
-    not yet complete; a longer line is dropped up to its newline."""
+    not yet complete; a longer line is dropped up to its newline. Bytes starting with ``d``
+    (a .torrent) are kept whole instead, up to ``torrent_limit``; they are all the "rest"."""
 
-    def __init__(self, limit: int = MAX_LINE) -> None:
+    def __init__(self, limit: int = MAX_LINE, torrent_limit: int = MAX_TORRENT) -> None:
         self.limit = limit
+        self.torrent_limit = torrent_limit
         self.lock = threading.Lock()
         self._pending = bytearray()
         self._discarding = False
+        self._whole: bool | None = None  # kept whole (a .torrent)? None: nothing written yet
 
     def feed(self, data: bytes) -> tuple[list[bytes], bool]:
         """The lines ``data`` completes, and whether any of its bytes belonged to a line over
-        the limit (and were dropped)."""
+        the limit (and were dropped), or took a .torrent past its limit."""
+        if self._whole is None and data:
+            self._whole = data.startswith(b"d")
+        if self._whole:
+            if self._discarding or len(self._pending) + len(data) > self.torrent_limit:
+                self._pending.clear()
+                self._discarding = True
+                return [], True
+            self._pending += data
+            return [], False
         lines: list[bytes] = []
         overlong = False
         start = 0
@@ -77,6 +100,7 @@ class LineBuffer:
     def clear(self) -> None:
         self._pending.clear()
         self._discarding = False
+        self._whole = None
 
 
 class LinkAdder:
@@ -93,6 +117,9 @@ class LinkAdder:
         links: list[str] = []
         refused = False
         for raw in lines:
+            if raw.startswith(b"d") and is_torrent(raw):
+                self._send_torrent(raw)
+                continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -114,6 +141,15 @@ class LinkAdder:
         if refused:
             raise fail(errno.EINVAL)
 
+    def _send_torrent(self, data: bytes) -> None:
+        name = file_name(data)
+        try:
+            added = self.services.add_torrent(name, data)
+        finally:
+            self._changed()
+        self._check(added)
+        log.info("/.putio/add: a torrent transfer added (%d bytes of .torrent)", len(data))
+
     def _send(self, links: list[str]) -> None:
         try:
             added = self.services.add_transfers(links)
@@ -122,8 +158,12 @@ class LinkAdder:
             raise fail(errno.EINVAL) from None
         finally:
             self._changed()
+        self._check(added)
+        log.info("/.putio/add: %d transfer(s) added", len(links))
+
+    @staticmethod
+    def _check(added: TransfersAdded) -> None:
         for transfer in added.failed:
             log.warning("/.putio/add: %s: %s (EINVAL)", transfer.name, transfer.status)
         if added.failed:
             raise fail(errno.EINVAL)
-        log.info("/.putio/add: %d transfer(s) added", len(links))

@@ -41,6 +41,8 @@ class Service(Enum):
     LINK_ANALYSIS = "urls analyze"
     LINK_EXTRACTION = "urls extract"
     TRASH = "trash"
+    TRANSFER_FOLDER = "transfers add --to"
+    TORRENT_FILE = "adding a .torrent file"
 
 
 def not_supported(service: Service, version: str) -> NotSupportedError:
@@ -57,6 +59,8 @@ class Transfer:
     "Downloading", "Completed"), else its status code in words (v2's ``IN_QUEUE``: "In queue");
     a failure is always "Error: <reason>", which is what commands test for. ``id`` and
     ``percent_done`` may be None (v1 lists a transfer that failed at once without an id).
+    ``down_speed`` (bytes per second) and ``estimated_time`` (seconds left) are v2's; None
+    where the API does not say.
     """
 
     id: str | None
@@ -66,6 +70,8 @@ class Transfer:
     size: int | None = None
     source: str | None = None
     file_id: str | None = None
+    down_speed: float | None = None
+    estimated_time: float | None = None
 
     @property
     def is_error(self) -> bool:
@@ -219,8 +225,15 @@ class AccountServices(Protocol):
 
     def list_transfers(self) -> list[Transfer]: ...
 
-    def add_transfers(self, links: Sequence[str]) -> TransfersAdded:
-        """Start downloading each link. Never repeated blindly (it would add twice)."""
+    def add_transfers(self, links: Sequence[str],
+                      parent_id: str | None = None) -> TransfersAdded:
+        """Start downloading each link (into folder ``parent_id``, else put.io's default
+        download folder). Never repeated blindly (it would add twice)."""
+
+    def add_torrent(self, name: str, data: bytes,
+                    parent_id: str | None = None) -> TransfersAdded:
+        """Upload a .torrent file's bytes as a transfer (``name`` ends in ``.torrent``).
+        Never repeated blindly."""
 
     def cancel_transfer(self, transfer_id: str) -> None: ...
 

@@ -8,6 +8,7 @@ import re
 from putiofs.commands import watch
 from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf, report_error
 from putiofs.commands.output import emit, emit_json, show
+from putiofs.commands.torrent_files import folder_id, split_arguments
 from putiofs.connect import Connection
 from putiofs.services import Transfer
 from putiofs.views import render_transfers as render
@@ -16,11 +17,16 @@ from putiofs.views import render_transfers as render
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     actions = area(commands, "transfers", "list, add, cancel and watch transfers")
     leaf(actions, "list", run_list, "the active transfers")
-    add = leaf(actions, "add", run_add, "start downloading links (http, ftp, magnet, torrent)",
-               "Start transfers of the given links; prints the active transfers. A link "
-               "put.io refuses, or puts straight into an error state, gets one error line "
-               "and exit status 1; the other links are added all the same.")
-    add.add_argument("links", nargs="+", metavar="LINK")
+    add = leaf(actions, "add", run_add, "start downloading links or .torrent files",
+               "Start transfers of the given links (http, https, ftp, magnet) or local "
+               ".torrent files (uploaded to put.io; API v2); prints the new transfers (v1: "
+               "every active one). A link put.io refuses, or puts straight into an error "
+               "state, gets one error line and exit status 1; the others are added all the "
+               "same. An argument naming an existing local file is that file.")
+    add.add_argument("links", nargs="+", metavar="LINK|FILE.torrent")
+    add.add_argument("--to", metavar="FOLDER", dest="folder",
+                     help="the folder to download into, as a mount path (e.g. /Movies; "
+                          "default: put.io's download folder; API v2)")
     cancel = leaf(actions, "cancel", run_cancel, "cancel transfers by id")
     cancel.add_argument("ids", nargs="+", type=item_id, metavar="ID")
     watcher = leaf(actions, "watch", run_watch, "show live progress until transfers finish",
@@ -42,14 +48,23 @@ def run_list(connection: Connection, args: argparse.Namespace) -> int:
 
 
 def run_add(connection: Connection, args: argparse.Namespace) -> int:
-    links = [link.strip() for link in args.links if link.strip()]
-    if not links:
+    """Every torrent file is read (and checked) and ``--to`` resolved before anything is
+    sent, so a typo adds nothing; the torrent files go first (a version without them fails
+    before any link is added), then the links in one call."""
+    services = connection.services
+    links, torrents = split_arguments(args.links)
+    if not links and not torrents:
         raise CommandError("no link given")
-    added = connection.services.add_transfers(links)
-    show(added.transfers, render, as_json=args.json)
-    for transfer in added.failed:
+    parent_id = folder_id(connection, args.folder) if args.folder is not None else None
+    results = [services.add_torrent(name, data, parent_id) for name, data in torrents]
+    if links:
+        results.append(services.add_transfers(links, parent_id))
+    transfers = [t for r in results for t in r.transfers]
+    failed = [t for r in results for t in r.failed]
+    show(transfers, render, as_json=args.json)
+    for transfer in failed:
         report_error(_failure_text(transfer))
-    return 1 if added.failed else 0
+    return 1 if failed else 0
 
 
 _ERROR_PREFIX = re.compile(r"^(?:error\s*:\s*)+", re.IGNORECASE)   # the "Error: " of a status

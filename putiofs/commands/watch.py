@@ -33,8 +33,33 @@ def is_finished(transfer: Transfer | None) -> bool:
     return transfer is None or transfer.is_error or transfer.is_completed
 
 
+def human_speed(speed: float | None) -> str:
+    """``1.5 MB/s`` (decimal units, as put.io shows speeds); ``-`` where the API says nothing."""
+    if speed is None or speed < 0:
+        return "-"
+    for unit in ("B/s", "kB/s", "MB/s", "GB/s"):
+        if speed < 1000 or unit == "GB/s":
+            return f"{speed:.0f} {unit}" if unit == "B/s" else f"{speed:.1f} {unit}"
+        speed /= 1000
+    return "-"
+
+
+def human_eta(seconds: float | None) -> str:
+    """``ETA 1h02m``, ``ETA 3m05s``, ``ETA 42s``; ``ETA -`` where the API says nothing."""
+    if seconds is None or seconds < 0:
+        return "ETA -"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"ETA {hours}h{minutes:02d}m"
+    return f"ETA {minutes}m{secs:02d}s" if minutes else f"ETA {secs}s"
+
+
 def progress_line(transfer_id: str, transfer: Transfer | None) -> str:
-    """``[#######---]  45%  Downloading  name`` (no bar for an error or a vanished one)."""
+    """``[#######---]  45%  1.2 MB/s  ETA 3m05s  Downloading  name``: speed and ETA are
+    v2's (``-`` and ``ETA -`` on v1); a finished transfer shows neither, an error or a
+    vanished one no bar."""
     if transfer is None:
         return f"[{' ' * BAR_WIDTH}]    -  {GONE}  (transfer {transfer_id})"
     percent = transfer.percent_done
@@ -46,7 +71,10 @@ def progress_line(transfer_id: str, transfer: Transfer | None) -> str:
         percent = max(0, min(100, percent))
         filled = BAR_WIDTH * percent // 100
         bar, shown = "#" * filled + "-" * (BAR_WIDTH - filled), f"{percent:3d}%"
-    return f"[{bar}] {shown}  {escape(transfer.status or '-')}  {escape(transfer.name or '-')}"
+    rate = "" if is_finished(transfer) else (
+        f"{human_speed(transfer.down_speed)}  {human_eta(transfer.estimated_time)}  ")
+    status, name = escape(transfer.status or "-"), escape(transfer.name or "-")
+    return f"[{bar}] {shown}  {rate}{status}  {name}"
 
 
 class _Display:

@@ -3,6 +3,9 @@ version-neutral models of :mod:`putiofs.services`.
 
 v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events and
 no transfer retry or clean-up and no trash (those raise NotSupportedError).
+
+Its ``transfers add`` takes only links: a target folder (``--to``) and a .torrent file's
+bytes raise NotSupportedError too (put.io v1 has no upload of a .torrent).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ class V1Services:
     """:class:`~putiofs.services.AccountServices` over a v1 client (shared with the Backend)."""
 
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
-                                      Service.TRANSFER_CLEAN, Service.TRASH}
+                                      Service.TRANSFER_CLEAN, Service.TRASH,
+                                      Service.TRANSFER_FOLDER, Service.TORRENT_FILE}
 
     def __init__(self, client: PutioClient) -> None:
         self.client = client
@@ -50,9 +54,12 @@ class V1Services:
     def list_transfers(self) -> list[Transfer]:
         return [_transfer(t) for t in self.client.list_transfers()]
 
-    def add_transfers(self, links: Sequence[str]) -> TransfersAdded:
+    def add_transfers(self, links: Sequence[str],
+                      parent_id: str | None = None) -> TransfersAdded:
         """v1 answers with every active transfer, and one that failed at once is listed with
         no id, so the new failures are what is in error now but was not before the call."""
+        if parent_id is not None:
+            raise not_supported(Service.TRANSFER_FOLDER, VERSION)
         before = _errors(self.client.list_transfers())
         after = [_transfer(t) for t in self.client.add_transfers(links)]
         new_errors = Counter((t.name, t.status) for t in after if t.is_error) - before
@@ -63,6 +70,10 @@ class V1Services:
                 new_errors[key] -= 1
                 failed.append(transfer)
         return TransfersAdded(transfers=after, failed=failed)
+
+    def add_torrent(self, name: str, data: bytes,
+                    parent_id: str | None = None) -> TransfersAdded:
+        raise not_supported(Service.TORRENT_FILE, VERSION)
 
     def cancel_transfer(self, transfer_id: str) -> None:
         self.client.cancel_transfer(transfer_id)

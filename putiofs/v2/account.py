@@ -13,6 +13,10 @@ Decisions:
 - Adding links sends one ``/transfers/add`` per link (never repeated: it would add twice). A
   link put.io refuses (e.g. ``EMPTY_URL``) does not stop the others; it is reported among
   ``failed`` as an error transfer without an id, like a transfer that failed at once.
+- A .torrent file is uploaded as put.io's clients do: a multipart ``POST /v2/files/upload``
+  (``torrent=true``) to the upload host, which answers with the new transfer; never
+  repeated. ``parent_id`` becomes the transfer's ``save_parent_id`` (the upload's
+  ``parent_id`` for a .torrent).
 - Cancelling an id put.io does not know is an error here (put.io itself answers OK): the
   transfer is looked up first, so ``transfers cancel 999`` does not claim to have cancelled
   something that never existed.
@@ -45,6 +49,7 @@ from putiofs.v2 import models
 from putiofs.v2.backend import entry_from_file
 from putiofs.v2.client import V2Client
 from putiofs.v2.parse import to_int, to_str
+from putiofs.v2.services import DEFAULT_UPLOAD_URL
 
 VERSION = "v2"
 
@@ -55,8 +60,9 @@ class V2Services:
     available = frozenset(Service) - {Service.MESSAGES, Service.SUBSCRIPTIONS,
                                       Service.LINK_ANALYSIS, Service.LINK_EXTRACTION}
 
-    def __init__(self, client: V2Client) -> None:
+    def __init__(self, client: V2Client, *, upload_url: str = DEFAULT_UPLOAD_URL) -> None:
         self.client = client
+        self.upload_url = upload_url
 
     def __repr__(self) -> str:
         return f"V2Services({self.client!r})"
@@ -66,17 +72,29 @@ class V2Services:
     def list_transfers(self) -> list[Transfer]:
         return [_transfer(t) for t in self.client.list_transfers()]
 
-    def add_transfers(self, links: Sequence[str]) -> TransfersAdded:
+    def add_transfers(self, links: Sequence[str],
+                      parent_id: str | None = None) -> TransfersAdded:
         added: list[Transfer] = []
         refused: list[Transfer] = []
         for link in links:
             try:
-                added.append(_transfer(self.client.add_transfer(link)))
+                added.append(_transfer(self.client.add_transfer(link,
+                                                                save_parent_id=parent_id)))
             except BadRequestError as exc:
                 refused.append(Transfer(id=None, name=link, status=f"Error: {exc.message}",
                                         source=link))
         return TransfersAdded(transfers=added + refused,
                               failed=[t for t in added if t.is_error] + refused)
+
+    def add_torrent(self, name: str, data: bytes,
+                    parent_id: str | None = None) -> TransfersAdded:
+        try:
+            transfer = _transfer(self.client.upload_torrent(self.upload_url, name, data,
+                                                            parent_id=parent_id))
+        except BadRequestError as exc:
+            refused = Transfer(id=None, name=name, status=f"Error: {exc.message}", source=name)
+            return TransfersAdded(transfers=[refused], failed=[refused])
+        return TransfersAdded(transfers=[transfer], failed=[transfer] if transfer.is_error else [])
 
     def cancel_transfer(self, transfer_id: str) -> None:
         self.client.get_transfer(transfer_id)  # NotFoundError for an unknown id
@@ -187,7 +205,8 @@ def _transfer(transfer: models.Transfer) -> Transfer:
     return Transfer(id=transfer.id, name=transfer.name,
                     status=status_words(transfer.status, transfer.error_message),
                     percent_done=transfer.percent_done, size=transfer.size,
-                    source=transfer.source, file_id=transfer.file_id)
+                    source=transfer.source, file_id=transfer.file_id,
+                    down_speed=transfer.down_speed, estimated_time=transfer.estimated_time)
 
 
 def _event(event: models.Event) -> HistoryEvent:

@@ -17,6 +17,7 @@ from putiofs.v2.parse import csv, mapping, parsed, to_bool, to_id
 from putiofs.v2.wire import Wire, register_url
 
 Ids = Iterable[str | int] | str | int
+DEFAULT_UPLOAD_URL = "https://upload.put.io"
 T = TypeVar("T")
 
 
@@ -48,6 +49,20 @@ class ServiceCalls(Wire):
                               form={"url": url, "save_parent_id": save_parent_id,
                                     "callback_url": callback_url})
         return _one(Transfer.from_json, mapping(answer).get("transfer"), "POST /transfers/add")
+
+    def upload_torrent(self, upload_url: str, name: str, data: bytes, *,
+                       parent_id: str | int | None = None) -> Transfer:
+        """Upload a .torrent file (``name`` ends in ``.torrent``) to become a transfer:
+        multipart ``POST <upload_url>/v2/files/upload?torrent=true``, which answers
+        ``{transfer}``. Never repeated (would add it twice)."""
+        where = "POST /v2/files/upload"
+        answer = mapping(self.request("POST", "/v2/files/upload", base=upload_url,
+                                      query={"torrent": "true"}, repeatable=False,
+                                      form={"filename": name, "parent_id": parent_id},
+                                      files={"file": (name, data)}, label=where))
+        if not isinstance(answer.get("transfer"), Mapping):
+            raise ServerError(f"{where}: put.io stored {name!r} as a file, not a transfer")
+        return _one(Transfer.from_json, answer.get("transfer"), where)
 
     def cancel_transfers(self, transfer_ids: Ids) -> None:
         """Cancel transfers (an unknown id is not an error: put.io answers OK)."""

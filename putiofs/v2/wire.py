@@ -46,6 +46,7 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 PAGE_SIZE = 1000  # what every put.io client asks for, and the most the server allows
 
 Query = Mapping[str, Any]
+Files = Mapping[str, tuple[str, bytes]]
 
 
 def default_retry_policy() -> RetryPolicy:
@@ -120,7 +121,8 @@ class Wire(SessionClient):
 
     def request(self, method: str, path: str, *, query: Query | None = None,
                 form: Query | None = None, auth: bool = True, repeatable: bool = True,
-                gone_is_done: bool = False,
+                gone_is_done: bool = False, files: Files | None = None,
+                base: str | None = None,
                 check: Callable[[Mapping[str, Any]], None] | None = None,
                 done_if: Callable[[PutioError], bool] | None = None,
                 label: str | None = None) -> Mapping[str, Any] | None:
@@ -132,18 +134,21 @@ class Wire(SessionClient):
         ``done_if(error)``: asked when a *repeated* attempt fails; True means the lost first
         attempt did the work (a rename whose repeat finds the name taken by the item itself).
         ``label`` names the call in errors and logs instead of ``method path`` (for a path
-        that holds a secret).
+        that holds a secret). ``files`` makes the body multipart (name -> (filename, bytes)),
+        ``base`` replaces the API's base URL (the upload host).
         """
         return self.request_counted(method, path, query=query, form=form, auth=auth,
                                     repeatable=repeatable, gone_is_done=gone_is_done,
-                                    check=check, done_if=done_if, label=label)[0]
+                                    check=check, done_if=done_if, label=label,
+                                    files=files, base=base)[0]
 
     def request_counted(self, method: str, path: str, *, query: Query | None = None,
                         form: Query | None = None, auth: bool = True,
                         repeatable: bool = True, gone_is_done: bool = False,
                         check: Callable[[Mapping[str, Any]], None] | None = None,
                         done_if: Callable[[PutioError], bool] | None = None,
-                        label: str | None = None) -> tuple[Mapping[str, Any] | None, int]:
+                        label: str | None = None, files: Files | None = None,
+                        base: str | None = None) -> tuple[Mapping[str, Any] | None, int]:
         """:meth:`request`, and how many attempts it took."""
         what = label or f"{method} {path}"
         attempts = 0
@@ -152,7 +157,8 @@ class Wire(SessionClient):
             nonlocal attempts
             attempts += 1
             try:
-                answer = self._once(method, path, query, form, auth, what)
+                answer = self._once(method, path, query, form, auth, what,
+                                    files=files, base=base)
                 if check is not None:
                     check(answer)
                 return answer
@@ -168,22 +174,23 @@ class Wire(SessionClient):
         return answer, attempts
 
     def _once(self, method: str, path: str, query: Query | None, form: Query | None,
-              auth: bool, what: str) -> Mapping[str, Any]:
+              auth: bool, what: str, *, files: Files | None = None,
+              base: str | None = None) -> Mapping[str, Any]:
         headers = {"Accept": "application/json", "User-Agent": f"putiofs/{__version__}"}
         if auth and self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, self._base + path, params=_params(query), data=_params(form),
-                headers=headers, allow_redirects=False,
+                method, (base or self._base).rstrip("/") + path, params=_params(query),
+                data=_params(form), files=files, headers=headers, allow_redirects=False,
                 timeout=(call_deadline.clip(self._timeout[0]),
                          call_deadline.clip(self._timeout[1])),
             )
             content = response.content
         except requests.RequestException as exc:
             log.debug("%s failed: %s", what, type(exc).__name__)
-            host = urlsplit(self._base).netloc
+            host = urlsplit(base or self._base).netloc
             raise TransportError(f"{what}: no answer from {host} ({type(exc).__name__})"
                                  ) from None
         status = response.status_code
