@@ -143,7 +143,8 @@ class Account:
     """The account: who, and its quotas in bytes (None where the API does not say).
 
     ``trash_enabled``: deletes go to put.io's trash (v2; None where the API does not say);
-    ``trash_size`` is what the trash holds, in bytes.
+    ``trash_size`` is what the trash holds, in bytes. ``account_status``: put.io's word for the
+    plan's state (v2: ``active``, ...; None on v1, which does not say).
     """
 
     user_id: int | None
@@ -159,6 +160,7 @@ class Account:
     shared_space: int | None = None
     trash_size: int | None = None
     trash_enabled: bool | None = None
+    account_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,10 @@ class AccountServices(Protocol):
 
     def delete_message(self, message_id: str) -> None: ...
 
-    def list_events(self) -> list[HistoryEvent]: ...
+    def list_events(self, *, before: int | None = None,
+                    limit: int | None = None) -> list[HistoryEvent]:
+        """The history, newest first: events older than the id ``before``, at most ``limit``
+        of them (default: put.io's first page)."""
 
     def list_subscriptions(self) -> list[Subscription]: ...
 

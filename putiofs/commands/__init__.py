@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 from putiofs.commands import (
+    account,
     events,
     files,
     login,
@@ -32,6 +33,7 @@ from putiofs.connect import connect
 from putiofs.errors import AuthenticationError, PutioError
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, user, files)
+AREAS += (account,)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 

@@ -82,7 +82,8 @@ class V1Services:
     def delete_message(self, message_id: str) -> None:
         self.client.delete_message(message_id)
 
-    def list_events(self) -> list[HistoryEvent]:
+    def list_events(self, *, before: int | None = None,
+                    limit: int | None = None) -> list[HistoryEvent]:
         raise not_supported(Service.EVENTS, VERSION)
 
     # -- subscriptions --------------------------------------------------------------------

@@ -46,6 +46,8 @@ from putiofs.v2.client import V2Client
 from putiofs.v2.parse import to_int, to_str
 
 VERSION = "v2"
+#: The most events put.io lists in one page (``per_page`` is clamped there).
+EVENTS_PAGE_MAX = 1000
 
 
 class V2Services:
@@ -95,8 +97,21 @@ class V2Services:
     def delete_message(self, message_id: str) -> None:
         raise not_supported(Service.MESSAGES, VERSION)
 
-    def list_events(self) -> list[HistoryEvent]:
-        return [_event(e) for e in self.client.list_events().events]
+    def list_events(self, *, before: int | None = None,
+                    limit: int | None = None) -> list[HistoryEvent]:
+        """Pages back (``before`` = the oldest id seen) until ``limit`` events are in hand or
+        the history ends; without ``limit``, put.io's first page."""
+        events: list[HistoryEvent] = []
+        while True:
+            want = None if limit is None else min(limit - len(events), EVENTS_PAGE_MAX)
+            page = self.client.list_events(before=before, per_page=want)
+            events.extend(_event(e) for e in page.events)
+            if limit is None or len(events) >= limit or not page.has_more or not page.events:
+                return events[:limit] if limit is not None else events
+            oldest = page.events[-1].id
+            if oldest is None or (before is not None and oldest >= before):
+                return events  # a server that does not page back: stop, do not loop
+            before = oldest
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -129,7 +144,7 @@ class V2Services:
         return Account(user_id=info.user_id, user_name=info.username,
                        disk_quota=info.disk_size, disk_quota_available=available,
                        disk_used=info.disk_used, trash_size=info.trash_size,
-                       trash_enabled=info.trash_enabled)
+                       trash_enabled=info.trash_enabled, account_status=info.account_status)
 
     def friends(self) -> list[Friend]:
         return [Friend(id=f.id, name=f.name, dir_id=f.dir_id) for f in self.client.list_friends()]
