@@ -40,6 +40,7 @@ class Service(Enum):
     SEARCH = "search"
     LINK_ANALYSIS = "urls analyze"
     LINK_EXTRACTION = "urls extract"
+    SHARES = "shares"
 
 
 def not_supported(service: Service, version: str) -> NotSupportedError:
@@ -173,6 +174,16 @@ class Friend:
 
 
 @dataclass(frozen=True)
+class Share:
+    """One of the account's items it shares: with ``everyone``, and/or the named ``friends``."""
+
+    file_id: str | None
+    name: str | None = None
+    everyone: bool = False
+    friends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LinkInfo:
     """What put.io can fetch from one link; ``urls`` are a multipart download's parts."""
 
@@ -250,3 +261,12 @@ class AccountServices(Protocol):
 
     def extract_links(self, text: str) -> list[str]:
         """The links put.io finds in a text."""
+
+    def share(self, file_id: str, friends: Sequence[str] | None) -> None:
+        """Share an item with friends (by name), or with everyone when ``friends`` is None."""
+
+    def shared(self) -> list[Share]:
+        """The account's items it shares, and with whom."""
+
+    def unshare(self, file_id: str) -> None:
+        """Stop sharing an item with anyone."""

@@ -101,3 +101,47 @@ def test_events_limit_must_be_positive(cli: Cli) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli("events", "--limit", "0")
     assert exit_info.value.code == 2
+
+
+# -- share, shared, unshare ------------------------------------------------------------------
+
+def test_share_with_a_friend_and_everyone_then_unshare(cli: Cli, api_version: str) -> None:
+    result = cli("share", "/Documents", "--with", "alice")
+    if api_version == "v1":
+        assert result.code == 1 and result.out == ""
+        assert result.err == f"putiofs: error: shares {NOT_ON_V1}\n"
+        assert cli("shared").err == f"putiofs: error: shares {NOT_ON_V1}\n"
+        assert cli("unshare", "/Documents").err == f"putiofs: error: shares {NOT_ON_V1}\n"
+        return
+    assert result.code == 0, result.err
+    assert result.out == "shared /Documents with alice\n"
+    assert cli("share", "/Music", "--with", "everyone", "--json").json()["with"] == "everyone"
+    by_name = {f["name"]: str(f["id"])
+               for f in v2_get(cli.server, "files/list", parent_id=0)["files"]}
+    shared = cli("shared", "--json").json()
+    assert sorted((s["name"], s["everyone"], s["friends"]) for s in shared) == [
+        ("Documents", False, ["alice"]), ("Music", True, [])]
+    assert {s["file_id"] for s in shared} == {by_name["Documents"], by_name["Music"]}
+    lines = cli("shared").out.splitlines()
+    assert lines[0].split() == ["ID", "WITH", "NAME"]
+    assert any(line.split()[1:] == ["alice", "Documents"] for line in lines[1:])
+    assert any(line.split()[1:] == ["everyone", "Music"] for line in lines[1:])
+    api_shared = v2_get(cli.server, "files/shared")["shared"]
+    assert {str(s["file_id"]) for s in api_shared} == {by_name["Documents"], by_name["Music"]}
+    assert cli("unshare", "/Music").out == "stopped sharing /Music\n"
+    assert [s["name"] for s in cli("shared", "--json").json()] == ["Documents"]
+
+
+@pytest.mark.parametrize("api_version", ["v2"], indirect=True)
+def test_share_refusals_are_one_error_line_and_share_nothing(cli: Cli) -> None:
+    result = cli("share", "/Documents", "--with", "mallory")
+    assert result.code == 1 and result.out == ""
+    assert result.err.startswith("putiofs: error: ") and "mallory" in result.err
+    assert result.err.count("\n") == 1
+    missing = cli("share", "/no such folder", "--with", "alice")
+    assert missing.code == 1
+    assert missing.err == "putiofs: error: /no such folder: no such file or folder\n"
+    root = cli("share", "/", "--with", "everyone")
+    assert root.err == "putiofs: error: the root folder cannot be shared\n"
+    assert cli("shared").out == "nothing shared\n"
+    assert v2_get(cli.server, "files/shared")["shared"] == []

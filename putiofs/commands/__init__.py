@@ -22,6 +22,7 @@ from putiofs.commands import (
     files,
     login,
     messages,
+    share,
     subscriptions,
     transfers,
     urls,
@@ -34,6 +35,7 @@ from putiofs.errors import AuthenticationError, PutioError
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, user, files)
 AREAS += (account,)
+AREAS += (share,)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 

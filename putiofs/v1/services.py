@@ -1,8 +1,8 @@
 """The account services of put.io's v1 API (``putiofs.v1.client.PutioClient``), as the
 version-neutral models of :mod:`putiofs.services`.
 
-v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events and
-no transfer retry or clean-up (those raise NotSupportedError).
+v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events,
+no transfer retry or clean-up and no sharing (those raise NotSupportedError).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from putiofs.services import (
     LinkInfo,
     Message,
     Service,
+    Share,
     Subscription,
     SubscriptionFields,
     Transfer,
@@ -37,6 +38,7 @@ class V1Services:
 
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
                                       Service.TRANSFER_CLEAN}
+    available -= {Service.SHARES}
 
     def __init__(self, client: PutioClient) -> None:
         self.client = client
@@ -150,6 +152,17 @@ class V1Services:
 
     def extract_links(self, text: str) -> list[str]:
         return self.client.extract_urls(text)
+
+    # -- shares ---------------------------------------------------------------------------
+
+    def share(self, file_id: str, friends: Sequence[str] | None) -> None:
+        raise not_supported(Service.SHARES, VERSION)
+
+    def shared(self) -> list[Share]:
+        raise not_supported(Service.SHARES, VERSION)
+
+    def unshare(self, file_id: str) -> None:
+        raise not_supported(Service.SHARES, VERSION)
 
 
 def _transfer(transfer: models.Transfer) -> Transfer:

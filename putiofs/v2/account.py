@@ -34,6 +34,7 @@ from putiofs.services import (
     LinkAnalysis,
     Message,
     Service,
+    Share,
     Subscription,
     SubscriptionFields,
     Transfer,
@@ -160,6 +161,27 @@ class V2Services:
 
     def extract_links(self, text: str) -> list[str]:
         raise not_supported(Service.LINK_EXTRACTION, VERSION)
+
+    # -- shares ---------------------------------------------------------------------------
+
+    def share(self, file_id: str, friends: Sequence[str] | None) -> None:
+        self.client.share_files([file_id], friends)
+
+    def shared(self) -> list[Share]:
+        """put.io lists how many friends each item is shared with; their names take one more
+        call per item shared with named friends (as many as the user chose to share)."""
+        shares = []
+        for item in self.client.list_shared():
+            friends: tuple[str, ...] = ()
+            if item.friend_count and item.file_id is not None:
+                friends = tuple(s.user_name for s in self.client.shared_with(item.file_id)
+                                if s.user_name)
+            shares.append(Share(file_id=item.file_id, name=item.file_name,
+                                everyone=item.everyone, friends=friends))
+        return shares
+
+    def unshare(self, file_id: str) -> None:
+        self.client.unshare(file_id)
 
 
 def status_words(status: str | None, error_message: str | None = None) -> str | None:
