@@ -106,13 +106,14 @@ class V2Services:
         while True:
             want = None if limit is None else min(limit - len(events), EVENTS_PAGE_MAX)
             page = self.client.list_events(before=before, per_page=want)
-            events.extend(_event(e) for e in page.events)
-            if limit is None or len(events) >= limit or not page.has_more or not page.events:
+            older = [e for e in page.events
+                     if before is None or (e.id is not None and e.id < before)]
+            events.extend(_event(e) for e in older)
+            if limit is None or len(events) >= limit or not page.has_more or not older:
                 return events[:limit] if limit is not None else events
-            oldest = page.events[-1].id
-            if oldest is None or (before is not None and oldest >= before):
-                return events  # a server that does not page back: stop, do not loop
-            before = oldest
+            if older[-1].id is None:
+                return events  # no id to page back from
+            before = older[-1].id
 
     # -- subscriptions --------------------------------------------------------------------
 
