@@ -43,6 +43,7 @@ class Service(Enum):
     TRASH = "trash"
     TRANSFER_FOLDER = "transfers add --to"
     TORRENT_FILE = "adding a .torrent file"
+    SHARES = "shares"
 
 
 def not_supported(service: Service, version: str) -> NotSupportedError:
@@ -150,7 +151,8 @@ class Account:
     """The account: who, and its quotas in bytes (None where the API does not say).
 
     ``trash_enabled``: deletes go to put.io's trash (v2; None where the API does not say);
-    ``trash_size`` is what the trash holds, in bytes.
+    ``trash_size`` is what the trash holds, in bytes. ``account_status``: put.io's word for the
+    plan's state (v2: ``active``, ...; None on v1, which does not say).
     """
 
     user_id: int | None
@@ -166,6 +168,7 @@ class Account:
     shared_space: int | None = None
     trash_size: int | None = None
     trash_enabled: bool | None = None
+    account_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,16 @@ class Friend:
     id: str | None
     name: str | None = None
     dir_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Share:
+    """One of the account's items it shares: with ``everyone``, and/or the named ``friends``."""
+
+    file_id: str | None
+    name: str | None = None
+    everyone: bool = False
+    friends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,7 +259,10 @@ class AccountServices(Protocol):
 
     def delete_message(self, message_id: str) -> None: ...
 
-    def list_events(self) -> list[HistoryEvent]: ...
+    def list_events(self, *, before: int | None = None,
+                    limit: int | None = None) -> list[HistoryEvent]:
+        """The history, newest first: events older than the id ``before``, at most ``limit``
+        of them (default: put.io's first page)."""
 
     def list_subscriptions(self) -> list[Subscription]: ...
 
@@ -285,3 +301,12 @@ class AccountServices(Protocol):
         """Delete trash items for good."""
 
     def empty_trash(self) -> None: ...
+
+    def share(self, file_id: str, friends: Sequence[str] | None) -> None:
+        """Share an item with friends (by name), or with everyone when ``friends`` is None."""
+
+    def shared(self) -> list[Share]:
+        """The account's items it shares, and with whom."""
+
+    def unshare(self, file_id: str) -> None:
+        """Stop sharing an item with anyone."""

@@ -151,6 +151,7 @@ def render_user(account: Account, friends: list[Friend] | None = None) -> str:
 
     text = fields([
         ("user", account.user_name), ("id", account.user_id), ("name", account.name),
+        ("status", account.account_status),
         ("disk quota", size(account.disk_quota)),
         ("disk available", size(account.disk_quota_available)),
         ("disk used", size(account.disk_used)),

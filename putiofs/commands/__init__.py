@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 
 from putiofs.commands import (
+    account,
     events,
     files,
     login,
     messages,
+    share,
     subscriptions,
     transfers,
     trash,
@@ -32,7 +34,8 @@ from putiofs.config import load_settings
 from putiofs.connect import connect
 from putiofs.errors import AuthenticationError, PutioError
 
-AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash)
+AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash, account,
+         share)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 

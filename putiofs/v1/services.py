@@ -1,8 +1,8 @@
 """The account services of put.io's v1 API (``putiofs.v1.client.PutioClient``), as the
 version-neutral models of :mod:`putiofs.services`.
 
-v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events and
-no transfer retry or clean-up and no trash (those raise NotSupportedError).
+v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events,
+no transfer retry or clean-up, no trash and no sharing (those raise NotSupportedError).
 
 Its ``transfers add`` takes only links: a target folder (``--to``) and a .torrent file's
 bytes raise NotSupportedError too (put.io v1 has no upload of a .torrent).
@@ -22,6 +22,7 @@ from putiofs.services import (
     LinkInfo,
     Message,
     Service,
+    Share,
     Subscription,
     SubscriptionFields,
     Transfer,
@@ -41,7 +42,8 @@ class V1Services:
 
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
                                       Service.TRANSFER_CLEAN, Service.TRASH,
-                                      Service.TRANSFER_FOLDER, Service.TORRENT_FILE}
+                                      Service.TRANSFER_FOLDER, Service.TORRENT_FILE,
+                                      Service.SHARES}
 
     def __init__(self, client: PutioClient) -> None:
         self.client = client
@@ -94,7 +96,8 @@ class V1Services:
     def delete_message(self, message_id: str) -> None:
         self.client.delete_message(message_id)
 
-    def list_events(self) -> list[HistoryEvent]:
+    def list_events(self, *, before: int | None = None,
+                    limit: int | None = None) -> list[HistoryEvent]:
         raise not_supported(Service.EVENTS, VERSION)
 
     # -- subscriptions --------------------------------------------------------------------
@@ -175,6 +178,17 @@ class V1Services:
 
     def empty_trash(self) -> None:
         raise not_supported(Service.TRASH, VERSION)
+
+    # -- shares ---------------------------------------------------------------------------
+
+    def share(self, file_id: str, friends: Sequence[str] | None) -> None:
+        raise not_supported(Service.SHARES, VERSION)
+
+    def shared(self) -> list[Share]:
+        raise not_supported(Service.SHARES, VERSION)
+
+    def unshare(self, file_id: str) -> None:
+        raise not_supported(Service.SHARES, VERSION)
 
 
 def _transfer(transfer: models.Transfer) -> Transfer:

@@ -38,6 +38,7 @@ from putiofs.services import (
     LinkAnalysis,
     Message,
     Service,
+    Share,
     Subscription,
     SubscriptionFields,
     Transfer,
@@ -52,6 +53,8 @@ from putiofs.v2.parse import to_int, to_str
 from putiofs.v2.services import DEFAULT_UPLOAD_URL
 
 VERSION = "v2"
+#: The most events put.io lists in one page (``per_page`` is clamped there).
+EVENTS_PAGE_MAX = 1000
 
 
 class V2Services:
@@ -114,8 +117,22 @@ class V2Services:
     def delete_message(self, message_id: str) -> None:
         raise not_supported(Service.MESSAGES, VERSION)
 
-    def list_events(self) -> list[HistoryEvent]:
-        return [_event(e) for e in self.client.list_events().events]
+    def list_events(self, *, before: int | None = None,
+                    limit: int | None = None) -> list[HistoryEvent]:
+        """Pages back (``before`` = the oldest id seen) until ``limit`` events are in hand or
+        the history ends; without ``limit``, put.io's first page."""
+        events: list[HistoryEvent] = []
+        while True:
+            want = None if limit is None else min(limit - len(events), EVENTS_PAGE_MAX)
+            page = self.client.list_events(before=before, per_page=want)
+            older = [e for e in page.events
+                     if before is None or (e.id is not None and e.id < before)]
+            events.extend(_event(e) for e in older)
+            if limit is None or len(events) >= limit or not page.has_more or not older:
+                return events[:limit] if limit is not None else events
+            if older[-1].id is None:
+                return events  # no id to page back from
+            before = older[-1].id
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -148,7 +165,7 @@ class V2Services:
         return Account(user_id=info.user_id, user_name=info.username,
                        disk_quota=info.disk_size, disk_quota_available=available,
                        disk_used=info.disk_used, trash_size=info.trash_size,
-                       trash_enabled=info.trash_enabled)
+                       trash_enabled=info.trash_enabled, account_status=info.account_status)
 
     def friends(self) -> list[Friend]:
         return [Friend(id=f.id, name=f.name, dir_id=f.dir_id) for f in self.client.list_friends()]
@@ -186,6 +203,27 @@ class V2Services:
 
     def empty_trash(self) -> None:
         self.client.empty_trash()
+
+    # -- shares ---------------------------------------------------------------------------
+
+    def share(self, file_id: str, friends: Sequence[str] | None) -> None:
+        self.client.share_files([file_id], friends)
+
+    def shared(self) -> list[Share]:
+        """put.io lists how many friends each item is shared with; their names take one more
+        call per item shared with named friends (as many as the user chose to share)."""
+        shares = []
+        for item in self.client.list_shared():
+            friends: tuple[str, ...] = ()
+            if item.friend_count and item.file_id is not None:
+                friends = tuple(s.user_name for s in self.client.shared_with(item.file_id)
+                                if s.user_name)
+            shares.append(Share(file_id=item.file_id, name=item.file_name,
+                                everyone=item.everyone, friends=friends))
+        return shares
+
+    def unshare(self, file_id: str) -> None:
+        self.client.unshare(file_id)
 
 
 def status_words(status: str | None, error_message: str | None = None) -> str | None:

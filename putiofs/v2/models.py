@@ -334,3 +334,35 @@ class Zip:
             missing_files=tuple(str(to_str(n.get("name") if isinstance(n, Mapping) else n))
                                 for n in names if n is not None),
         )
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """One of the account's items it shares (``/files/shared``): ``everyone``, or
+    ``friend_count`` named friends (their names: ``/files/{id}/shared-with``)."""
+
+    file_id: str | None
+    file_name: str | None = None
+    everyone: bool = False
+    friend_count: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> SharedFile:
+        data = mapping(data)
+        with_whom = data.get("shared_with")
+        everyone = isinstance(with_whom, str) and with_whom.strip().lower() == "everyone"
+        return cls(file_id=to_id(data.get("file_id")), file_name=to_str(data.get("file_name")),
+                   everyone=everyone, friend_count=None if everyone else to_int(with_whom))
+
+
+@dataclass(frozen=True)
+class FileShare:
+    """A friend an item is shared with (``/files/{id}/shared-with``)."""
+
+    share_id: str | None
+    user_name: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileShare:
+        data = mapping(data)
+        return cls(share_id=to_id(data.get("share_id")), user_name=to_str(data.get("user_name")))

@@ -1,4 +1,5 @@
-"""The put.io v2 services beside files: transfers, history events, friends, trash and zips.
+"""The put.io v2 services beside files: transfers, history events, friends, shares, trash and
+zips.
 
 Repeated after a failure with no usable answer: everything except adding a transfer, retrying
 one (either would start a second download) and creating a zip. Cancelling and cleaning
@@ -12,7 +13,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from putiofs.errors import ServerError
-from putiofs.v2.models import Event, EventsPage, Friend, Transfer, TrashItem, Zip
+from putiofs.v2.models import (
+    Event,
+    EventsPage,
+    FileShare,
+    Friend,
+    SharedFile,
+    Transfer,
+    TrashItem,
+    Zip,
+)
 from putiofs.v2.parse import csv, mapping, parsed, to_bool, to_id
 from putiofs.v2.wire import Wire, register_url
 
@@ -98,6 +108,33 @@ class ServiceCalls(Wire):
         friends = mapping(self.request("GET", "/friends/list")).get("friends")
         return [Friend.from_json(f) for f in friends if isinstance(f, Mapping)] \
             if isinstance(friends, list) else []
+
+    # -- shares ---------------------------------------------------------------------------
+
+    def share_files(self, file_ids: Ids, friends: Iterable[str] | None) -> None:
+        """Share items with friends (names), or with everyone when ``friends`` is None.
+        Repeatable: sharing again with the same friends changes nothing."""
+        who = "everyone" if friends is None else ",".join(friends)
+        self.request("POST", "/files/share", form={"file_ids": csv(file_ids), "friends": who})
+
+    def list_shared(self) -> list[SharedFile]:
+        """The account's items it shares, and with how many."""
+        shared = mapping(self.request("GET", "/files/shared")).get("shared")
+        return [_one(SharedFile.from_json, s, "GET /files/shared") for s in shared] \
+            if isinstance(shared, list) else []
+
+    def shared_with(self, file_id: str | int) -> list[FileShare]:
+        """The named friends one item is shared with."""
+        answer = mapping(self.request("GET", f"/files/{file_id}/shared-with"))
+        shares = answer.get("shared-with")
+        return [_one(FileShare.from_json, s, f"GET /files/{file_id}/shared-with")
+                for s in shares] if isinstance(shares, list) else []
+
+    def unshare(self, file_id: str | int, share_ids: Ids | None = None) -> None:
+        """Stop sharing an item: with the given shares, or at all (None)."""
+        shares = "everyone" if share_ids is None else csv(share_ids)
+        self.request("POST", f"/files/{file_id}/unshare", form={"shares": shares},
+                     gone_is_done=share_ids is not None)
 
     # -- trash ----------------------------------------------------------------------------
 

@@ -83,7 +83,18 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
 * Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
   []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
-  ``get_subtitles`` works. Not served: the websocket, shares, config store, HLS.
+  ``get_subtitles`` works. Not served: the websocket, config store, HLS.
+* Shares (the reference names ``share``, ``shared``, ``shared-with``, ``unshare`` and no
+  shapes; these follow put.io's SDKs): ``POST /files/share`` with ``file_ids`` and ``friends``
+  = ``everyone`` or comma-joined friend names (every id and name is checked first: an unknown
+  friend 400 ``FRIEND_NOT_FOUND``, the root 400 ``CANNOT_SHARE_ROOT``, a missing item 404;
+  sharing twice with one friend keeps one share). ``GET /files/shared`` answers ``{shared:
+  [{file_id, file_name, shared_with}]}`` by file id, ``shared_with`` being ``"everyone"`` or
+  the number of friends; ``GET /files/{id}/shared-with`` the named shares, ``{"shared-with":
+  [{share_id, user_name, user_avatar_url}]}``; ``POST /files/{id}/unshare`` takes ``shares``
+  = ``everyone`` (stop sharing the item at all) or comma-joined share ids (an unknown one
+  404 ``SHARE_NOT_FOUND``, nothing removed). A shared item's ``is_shared`` is true. A
+  trashed item's shares are not listed until it is restored.
 * The demo library's ``Music/AC/DC - Live.txt`` holds a ``/``, which put.io refuses in every
   name it is given (``SLASH_IN_NAME``). It is kept from the v1 library so that clients'
   handling of such a name can be tested; rclone lists it (as ``AC／DC``) but cannot open it
@@ -106,11 +117,19 @@ from putiofs.emulator.faults import Fault
 from putiofs.emulator.httpd import Emulator, Handler, Route, redact_query
 from putiofs.emulator.links import fetched_size
 from putiofs.emulator.state import ROOT_ID
-from putiofs.emulator.v2 import account_api, files_api, manage_api, transfers_api, uploads
+from putiofs.emulator.v2 import (
+    account_api,
+    files_api,
+    manage_api,
+    shares_api,
+    transfers_api,
+    uploads,
+)
 from putiofs.emulator.v2.auth import Auth
 from putiofs.emulator.v2.cursors import Cursors
 from putiofs.emulator.v2.media import Mp4, Zips
 from putiofs.emulator.v2.request import Request, Rule
+from putiofs.emulator.v2.shares import Shares
 from putiofs.emulator.v2.storage import Storage
 from putiofs.emulator.v2.wire import Params, Redirect, V2Error, error_payload
 
@@ -140,6 +159,7 @@ class V2Api:
         self.mp4 = Mp4(emulator.account)
         self.zips = Zips(emulator.account)
         self.uploads = uploads.Uploads(self)
+        self.shares = Shares()
         #: The account setting ``default_download_folder`` (uploads and transfers without a
         #: parent go there).
         self.default_folder = ROOT_ID
@@ -147,7 +167,7 @@ class V2Api:
         self.download_token = secrets.token_urlsafe(18)
         self.rules: list[Rule] = [
             *files_api.RULES, *account_api.RULES, *transfers_api.RULES, *manage_api.RULES,
-            *uploads.RULES,
+            *uploads.RULES, *shares_api.RULES,
         ]
         self._routes: dict[str, Route] = {
             "v2": self._call,

@@ -59,7 +59,7 @@ def file_object(api: V2Site, node: Node, params: Params | None = None,
         "icon": None,
         "screenshot": None,
         "is_hidden": False,
-        "is_shared": _shared(account, node),
+        "is_shared": _shared(account, node) or api.shares.is_shared(node.id),
         "is_mp4_available": mp4.get("status") == "COMPLETED",
         "opensubtitles_hash": None,
     }

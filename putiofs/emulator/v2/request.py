@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from putiofs.emulator.v2.auth import Auth
     from putiofs.emulator.v2.cursors import Cursors
     from putiofs.emulator.v2.media import Mp4, Zips
+    from putiofs.emulator.v2.shares import Shares
     from putiofs.emulator.v2.wire import Params
 
 
@@ -50,6 +51,7 @@ class V2Site(Protocol):
     mp4: Mp4
     zips: Zips
     uploads: UploadStore
+    shares: Shares
     #: The account setting ``default_download_folder``.
     default_folder: int
     download_token: str
