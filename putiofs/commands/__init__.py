@@ -20,6 +20,7 @@ from putiofs.commands import (
     events,
     files,
     login,
+    media,
     messages,
     subscriptions,
     transfers,
@@ -31,7 +32,8 @@ from putiofs.config import load_settings
 from putiofs.connect import connect
 from putiofs.errors import AuthenticationError, PutioError
 
-AREAS = (login, transfers, events, urls, messages, subscriptions, user, files)
+AREAS = (login, transfers, events, urls, messages, subscriptions, user, files,
+         media)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 

@@ -18,11 +18,13 @@ from putiofs.services import (
     LinkAnalysis,
     LinkInfo,
     Message,
+    Mp4Conversion,
     Service,
     Subscription,
     SubscriptionFields,
     Transfer,
     TransfersAdded,
+    ZipArchive,
     not_supported,
 )
 from putiofs.v1 import models
@@ -36,7 +38,7 @@ class V1Services:
     """:class:`~putiofs.services.AccountServices` over a v1 client (shared with the Backend)."""
 
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
-                                      Service.TRANSFER_CLEAN}
+                                      Service.TRANSFER_CLEAN, Service.ZIPS, Service.MP4}
 
     def __init__(self, client: PutioClient) -> None:
         self.client = client
@@ -149,6 +151,20 @@ class V1Services:
 
     def extract_links(self, text: str) -> list[str]:
         return self.client.extract_urls(text)
+
+    # -- zips and MP4 (v2 only) -------------------------------------------------------------
+
+    def create_zip(self, file_ids: Sequence[str]) -> str:
+        raise not_supported(Service.ZIPS, VERSION)
+
+    def get_zip(self, zip_id: str) -> ZipArchive:
+        raise not_supported(Service.ZIPS, VERSION)
+
+    def mp4_status(self, file_id: str) -> Mp4Conversion:
+        raise not_supported(Service.MP4, VERSION)
+
+    def start_mp4(self, file_id: str) -> Mp4Conversion:
+        raise not_supported(Service.MP4, VERSION)
 
 
 def _transfer(transfer: models.Transfer) -> Transfer:
