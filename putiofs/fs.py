@@ -26,6 +26,7 @@ from putiofs.backend import Backend
 from putiofs.cache import split_path
 from putiofs.control import ControlFolder
 from putiofs.fuse_errors import fail, fail_fast_repeats, fuse_call
+from putiofs.mp4_xattr import Mp4Attribute
 from putiofs.options import MountOptions
 from putiofs.services import AccountServices
 from putiofs.tree_ops import TreeChanges
@@ -234,7 +235,9 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
     """The FUSE operations over ``backend``; with ``services``, also ``/.putio`` (its
     ``refresh``, ``search_ttl`` and ``clock`` may be given; ``search_ttl`` defaults to the
     mount's ``cache_ttl``)."""
-    tree = AccountTree(backend, options)
+    options = options or MountOptions()
+    mp4 = Mp4Attribute(services, options.cache_ttl) if services is not None else None
+    tree = AccountTree(backend, options, mp4=mp4)
     if services is None:
         return PutioFS(tree)
     control_options.setdefault("search_ttl", tree.options.cache_ttl)

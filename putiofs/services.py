@@ -226,6 +226,16 @@ class Mp4Conversion:
     percent_done: int | None = None
     size: int | None = None
 
+    @property
+    def summary(self) -> str:
+        """``CONVERTING 45%``, ``COMPLETED <bytes>``, else the status alone."""
+        status = (self.status or "UNKNOWN").upper()
+        if status == "CONVERTING" and self.percent_done is not None:
+            return f"{status} {self.percent_done}%"
+        if status == "COMPLETED" and self.size is not None:
+            return f"{status} {self.size}"
+        return status
+
 
 class AccountServices(Protocol):
     """Everything of an account beyond its file tree. Every method raises the exceptions of

@@ -55,16 +55,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     mp4.add_argument("--convert", action="store_true", help="start converting it to MP4")
 
 
-def mp4_words(conversion: Mp4Conversion, *, human: bool = False) -> str:
-    """``CONVERTING 45%``, ``COMPLETED <size>`` (bytes, or human-readable), else the status."""
-    status = (conversion.status or "UNKNOWN").upper()
-    if status == "CONVERTING" and conversion.percent_done is not None:
-        return f"{status} {conversion.percent_done}%"
+def mp4_words(conversion: Mp4Conversion) -> str:
+    """The status as the mount's xattr words it, the size also human-readable."""
+    status = (conversion.status or "").upper()
     if status == "COMPLETED" and conversion.size is not None:
-        size = f"{human_size(conversion.size)} ({conversion.size} bytes)" if human \
-            else str(conversion.size)
-        return f"{status} {size}"
-    return status
+        return f"{status} {human_size(conversion.size)} ({conversion.size} bytes)"
+    return conversion.summary
 
 
 def run_mp4(connection: Connection, args: argparse.Namespace) -> int:
@@ -77,7 +73,7 @@ def run_mp4(connection: Connection, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(conversion)
     else:
-        emit(f"{escape(shown)}: {mp4_words(conversion, human=True)}\n")
+        emit(f"{escape(shown)}: {mp4_words(conversion)}\n")
     return 0
 
 
