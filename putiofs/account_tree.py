@@ -28,6 +28,8 @@ from putiofs.cache import MetadataCache
 from putiofs.errors import PutioError
 from putiofs.fuse_errors import ENODATA, fail
 from putiofs.handles import HandleTable
+from putiofs.mp4_xattr import NAME as MP4_XATTR
+from putiofs.mp4_xattr import Mp4Attribute
 from putiofs.options import MountOptions
 from putiofs.reader import StreamReader
 
@@ -46,13 +48,15 @@ class AccountTree:
     """Reading the account through a :class:`~putiofs.cache.MetadataCache`."""
 
     def __init__(self, backend: Backend, options: MountOptions | None = None, *,
-                 cache: MetadataCache | None = None, handles: HandleTable | None = None) -> None:
+                 cache: MetadataCache | None = None, handles: HandleTable | None = None,
+                 mp4: Mp4Attribute | None = None) -> None:
         self.backend = backend
         self.options = options or MountOptions()
         self.cache = cache or MetadataCache(backend, ttl=self.options.cache_ttl,
                                             stale_ttl=self.options.stale_ttl)
         self.attributes = Attributes(self.options)
         self.handles = handles or HandleTable()
+        self.mp4 = mp4
         self._quota: tuple[float, Quota | None] | None = None
         self._refusals_logged: set[str] = set()
         self._refusals_lock = threading.Lock()
@@ -117,13 +121,20 @@ class AccountTree:
             # ``ls -l`` asks for security.selinux and system.posix_acl_access on every file:
             # answer without resolving the path.
             raise fail(ENODATA)
-        value = self.attributes.xattrs(self.cache.resolve(path)).get(name)
+        entry = self.cache.resolve(path)
+        if name == MP4_XATTR and self.mp4 is not None and self.mp4.applies(entry):
+            return self.mp4.value(entry).encode("utf-8")
+        value = self.attributes.xattrs(entry).get(name)
         if value is None:
             raise fail(ENODATA)
         return value.encode("utf-8")
 
     def listxattr(self, path: str) -> list[str]:
-        return sorted(self.attributes.xattrs(self.cache.resolve(path)))
+        entry = self.cache.resolve(path)
+        names = list(self.attributes.xattrs(entry))
+        if self.mp4 is not None and self.mp4.applies(entry):
+            names.append(MP4_XATTR)  # listed without asking put.io; read lazily
+        return sorted(names)
 
     # -- reading --------------------------------------------------------------------------
 

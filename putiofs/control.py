@@ -394,6 +394,10 @@ class ControlFolder:
 
     # -- restoring ------------------------------------------------------------------------
 
+    def trash_changed(self) -> None:
+        """The mount deleted something (it may be in the trash now): list the trash anew."""
+        self._trash.expire()
+
     def is_trash_item(self, path: str) -> bool:
         """Is ``path`` a top-level item of ``/.putio/trash`` (what ``mv`` out of it restores)?"""
         parts = split_path(path)

@@ -26,6 +26,7 @@ from putiofs.backend import Backend
 from putiofs.cache import split_path
 from putiofs.control import ControlFolder
 from putiofs.fuse_errors import fail, fail_fast_repeats, fuse_call
+from putiofs.mp4_xattr import Mp4Attribute
 from putiofs.options import MountOptions
 from putiofs.services import AccountServices
 from putiofs.tree_ops import TreeChanges
@@ -179,12 +180,18 @@ class PutioFS:
     @fuse_call
     def unlink(self, path: str) -> int:
         self._guard_control(path)
-        return self.changes.unlink(path)
+        try:
+            return self.changes.unlink(path)
+        finally:
+            self._deleted_something()
 
     @fuse_call
     def rmdir(self, path: str) -> int:
         self._guard_control(path)
-        return self.changes.rmdir(path)
+        try:
+            return self.changes.rmdir(path)
+        finally:
+            self._deleted_something()
 
     @fuse_call
     def rename(self, old: str, new: str, flags: int = 0) -> int:
@@ -203,7 +210,15 @@ class PutioFS:
             self.tree.cache.added(restored)
             return self.changes.place(restored, new, flags)
         self._guard_control(old, new)
-        return self.changes.rename(old, new, flags)
+        try:
+            return self.changes.rename(old, new, flags)
+        finally:
+            self._deleted_something()  # a replacing rename deletes the old target
+
+    def _deleted_something(self) -> None:
+        """Something may have gone to the trash: /.putio/trash lists anew at its next look."""
+        if self.control is not None:
+            self.control.trash_changed()
 
     # -- refused: file contents (see putiofs.account_tree) ---------------------------------
 
@@ -248,7 +263,9 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
     """The FUSE operations over ``backend``; with ``services``, also ``/.putio`` (its
     ``refresh``, ``search_ttl`` and ``clock`` may be given; ``search_ttl`` defaults to the
     mount's ``cache_ttl``)."""
-    tree = AccountTree(backend, options)
+    options = options or MountOptions()
+    mp4 = Mp4Attribute(services, options.cache_ttl) if services is not None else None
+    tree = AccountTree(backend, options, mp4=mp4)
     if services is None:
         return PutioFS(tree)
     control_options.setdefault("search_ttl", tree.options.cache_ttl)

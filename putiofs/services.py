@@ -18,7 +18,7 @@ stays what it was; none of these models ever carries a credential or a token.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
@@ -44,6 +44,8 @@ class Service(Enum):
     TRANSFER_FOLDER = "transfers add --to"
     TORRENT_FILE = "adding a .torrent file"
     SHARES = "shares"
+    ZIPS = "zips"
+    MP4 = "mp4 conversion"
 
 
 def not_supported(service: Service, version: str) -> NotSupportedError:
@@ -228,6 +230,48 @@ class LinkAnalysis:
     bw_avail: int | None = None
 
 
+@dataclass(frozen=True)
+class ZipArchive:
+    """A zip put.io builds of some items. ``status`` is put.io's word (v2: NEW, PROCESSING,
+    DONE, ERROR); ``url``, set once it is done, downloads it without credentials (it is shown
+    to the user who asked for it, never logged). ``missing_files`` are names put.io left out."""
+
+    id: str | None
+    status: str | None = None
+    size: int | None = None
+    url: str | None = field(default=None, repr=False)
+    missing_files: tuple[str, ...] = ()
+
+    @property
+    def is_done(self) -> bool:
+        return (self.status or "").upper() == "DONE" or bool(self.url)
+
+    @property
+    def is_error(self) -> bool:
+        return (self.status or "").upper() in {"ERROR", "FAILED"}
+
+
+@dataclass(frozen=True)
+class Mp4Conversion:
+    """The MP4 version of a video: ``status`` is put.io's word (NOT_AVAILABLE, IN_QUEUE,
+    CONVERTING, COMPLETED, ERROR); ``percent_done`` while converting, ``size`` once done."""
+
+    file_id: str | None
+    status: str | None = None
+    percent_done: int | None = None
+    size: int | None = None
+
+    @property
+    def summary(self) -> str:
+        """``CONVERTING 45%``, ``COMPLETED <bytes>``, else the status alone."""
+        status = (self.status or "UNKNOWN").upper()
+        if status == "CONVERTING" and self.percent_done is not None:
+            return f"{status} {self.percent_done}%"
+        if status == "COMPLETED" and self.size is not None:
+            return f"{status} {self.size}"
+        return status
+
+
 class AccountServices(Protocol):
     """Everything of an account beyond its file tree. Every method raises the exceptions of
     :mod:`putiofs.errors`; one whose service is not in :attr:`available` raises
@@ -310,3 +354,13 @@ class AccountServices(Protocol):
 
     def unshare(self, file_id: str) -> None:
         """Stop sharing an item with anyone."""
+
+    def create_zip(self, file_ids: Sequence[str]) -> str:
+        """Ask put.io to zip items; the zip's id. Never repeated blindly."""
+
+    def get_zip(self, zip_id: str) -> ZipArchive: ...
+
+    def mp4_status(self, file_id: str) -> Mp4Conversion: ...
+
+    def start_mp4(self, file_id: str) -> Mp4Conversion:
+        """Ask put.io to convert a video to MP4 (asking again while it runs changes nothing)."""

@@ -32,10 +32,19 @@ def _a_root_file(root: Path) -> Path:
     return next(p for p in sorted(root.iterdir()) if p.is_file() and p.stat().st_size > 0)
 
 
-def test_delete_then_mv_out_of_the_trash_restores_the_same_bytes(mount) -> None:
+def _bytes_of(server: EmulatorServer, path: Path) -> bytes:
+    """The file's bytes from put.io's side. Reading them through the mount just before the
+    ``unlink`` would race libfuse: the kernel releases a closed file asynchronously, and a file
+    still open when it is unlinked is renamed to ``.fuse_hidden…`` first, the name it then has
+    in the trash (README, "Changing the tree")."""
+    item = next(c for c in server.account.children("0") if c["name"] == path.name)
+    return server.account.file_bytes(item["id"])
+
+
+def test_delete_then_mv_out_of_the_trash_restores_the_same_bytes(server, mount) -> None:
     root = mount.path
     original = _a_root_file(root)
-    data = original.read_bytes()
+    data = _bytes_of(server, original)
     original.unlink()
     assert not original.exists()
     trashed = root / ".putio" / "trash" / original.name
@@ -55,10 +64,10 @@ def test_delete_then_mv_out_of_the_trash_restores_the_same_bytes(mount) -> None:
     assert original.name not in os.listdir(root / ".putio" / "trash")
 
 
-def test_mv_out_to_the_original_path_restores_in_place(mount) -> None:
+def test_mv_out_to_the_original_path_restores_in_place(server, mount) -> None:
     root = mount.path
     original = _a_root_file(root)
-    data = original.read_bytes()
+    data = _bytes_of(server, original)
     original.unlink()
     os.rename(root / ".putio" / "trash" / original.name, original)
     assert original.read_bytes() == data

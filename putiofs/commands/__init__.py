@@ -21,6 +21,7 @@ from putiofs.commands import (
     events,
     files,
     login,
+    media,
     messages,
     share,
     subscriptions,
@@ -35,7 +36,7 @@ from putiofs.connect import connect
 from putiofs.errors import AuthenticationError, PutioError
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash, account,
-         share)
+         share, media)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 

@@ -21,6 +21,7 @@ from putiofs.services import (
     LinkAnalysis,
     LinkInfo,
     Message,
+    Mp4Conversion,
     Service,
     Share,
     Subscription,
@@ -28,6 +29,7 @@ from putiofs.services import (
     Transfer,
     TransfersAdded,
     TrashItem,
+    ZipArchive,
     not_supported,
 )
 from putiofs.v1 import models
@@ -43,7 +45,7 @@ class V1Services:
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
                                       Service.TRANSFER_CLEAN, Service.TRASH,
                                       Service.TRANSFER_FOLDER, Service.TORRENT_FILE,
-                                      Service.SHARES}
+                                      Service.SHARES, Service.ZIPS, Service.MP4}
 
     def __init__(self, client: PutioClient) -> None:
         self.client = client
@@ -189,6 +191,20 @@ class V1Services:
 
     def unshare(self, file_id: str) -> None:
         raise not_supported(Service.SHARES, VERSION)
+
+    # -- zips and MP4 (v2 only) -------------------------------------------------------------
+
+    def create_zip(self, file_ids: Sequence[str]) -> str:
+        raise not_supported(Service.ZIPS, VERSION)
+
+    def get_zip(self, zip_id: str) -> ZipArchive:
+        raise not_supported(Service.ZIPS, VERSION)
+
+    def mp4_status(self, file_id: str) -> Mp4Conversion:
+        raise not_supported(Service.MP4, VERSION)
+
+    def start_mp4(self, file_id: str) -> Mp4Conversion:
+        raise not_supported(Service.MP4, VERSION)
 
 
 def _transfer(transfer: models.Transfer) -> Transfer:

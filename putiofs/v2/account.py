@@ -37,6 +37,7 @@ from putiofs.services import (
     HistoryEvent,
     LinkAnalysis,
     Message,
+    Mp4Conversion,
     Service,
     Share,
     Subscription,
@@ -44,6 +45,7 @@ from putiofs.services import (
     Transfer,
     TransfersAdded,
     TrashItem,
+    ZipArchive,
     not_supported,
 )
 from putiofs.v2 import models
@@ -224,6 +226,27 @@ class V2Services:
 
     def unshare(self, file_id: str) -> None:
         self.client.unshare(file_id)
+
+    # -- zips and MP4 ---------------------------------------------------------------------
+
+    def create_zip(self, file_ids: Sequence[str]) -> str:
+        return self.client.create_zip(list(file_ids))
+
+    def get_zip(self, zip_id: str) -> ZipArchive:
+        found = self.client.get_zip(zip_id)
+        return ZipArchive(id=found.id or zip_id, status=found.status, size=found.size,
+                          url=found.url, missing_files=found.missing_files)
+
+    def mp4_status(self, file_id: str) -> Mp4Conversion:
+        return _mp4(file_id, self.client.mp4_status(file_id))
+
+    def start_mp4(self, file_id: str) -> Mp4Conversion:
+        return _mp4(file_id, self.client.start_mp4(file_id))
+
+
+def _mp4(file_id: str, status: models.Mp4Status) -> Mp4Conversion:
+    return Mp4Conversion(file_id=file_id, status=status.status,
+                         percent_done=status.percent_done, size=status.size)
 
 
 def status_words(status: str | None, error_message: str | None = None) -> str | None:
