@@ -9,6 +9,7 @@ token (``token_ttl``) or v2's per-file storage URLs (``url_ttl``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -197,6 +198,20 @@ def test_api_outage_serves_cached_listings_and_fails_uncached_reads_in_bounded_t
     assert "serving a stale listing" in mount.log()
 
 
+def _wait_until_open(path: Path, *, count: int, within: float = 5.0) -> None:
+    """Until this process holds ``count`` descriptors of ``path`` (bounded)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        held = 0
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                held += os.readlink(f"/proc/self/fd/{fd}") == str(path)
+        if held >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{count} readers never opened {path}")
+
+
 def test_unmount_with_reads_in_flight_ends_the_mount_process(server_factory,
                                                               mount_factory):
     """The kernel refuses a plain unmount while files are open (EBUSY); a lazy one detaches at
@@ -222,7 +237,7 @@ def test_unmount_with_reads_in_flight_ends_the_mount_process(server_factory,
     threads = [threading.Thread(target=reader) for _ in range(3)]
     for thread in threads:
         thread.start()
-    time.sleep(0.5)
+    _wait_until_open(mount.path / "slow.bin", count=3)  # else the unmount is not refused
     busy = subprocess.run(unmount_command(mount.path), capture_output=True, text=True,
                           check=False)
     assert busy.returncode != 0 and "busy" in busy.stderr.lower(), busy
