@@ -76,6 +76,15 @@ class NotSupportedError(PutioError):
     """This API version has no such service (e.g. RSS subscriptions on v2, uploads on v1)."""
 
 
+class QuotaExceededError(PutioError):
+    """put.io has no room for the upload (the account's disk is full): ENOSPC."""
+
+
+class UploadOffsetError(PutioError):
+    """The server's offset of a resumable upload is not the one the request was sent at (TUS
+    409): ask the server for its offset and go on from there."""
+
+
 class ServerError(PutioError):
     """put.io answered 5xx, or an answer that is not a valid envelope."""
 
