@@ -192,7 +192,8 @@ class TusCalls(Wire):
             register_url_secret(url)
             if not same_origin(url, upload_url):
                 raise BadRequestError(f"{what}: the upload URL is on another host than "
-                                  f"{urlsplit(upload_url).netloc}; not sending the token there")
+                                      f"{urlsplit(upload_url).netloc}; not sending the token "
+                                      "there")
             return url, _answer(response, what, size, default_offset=0)
 
         return self._retried(attempt, what)
