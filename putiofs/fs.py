@@ -64,7 +64,8 @@ class PutioFS:
         return self.control is not None and self.control.direct_io(fh)
 
     def _guard_control(self, *paths: str) -> None:
-        """Names in /.putio are fixed: mkdir, rename, unlink and rmdir there are EPERM."""
+        """Names in /.putio are fixed: create, mknod, mkdir, rename, unlink and rmdir there
+        are EPERM."""
         if any(self._control_for(path) for path in paths):
             raise fail(errno.EPERM)
 
@@ -224,11 +225,13 @@ class PutioFS:
 
     @fuse_call
     def create(self, path: str, mode: int, fi: Any = None) -> int:
+        self._guard_control(path)
         self.tree.refuse("create")
         return 0
 
     @fuse_call
     def mknod(self, path: str, mode: int, dev: int) -> int:
+        self._guard_control(path)
         self.tree.refuse("mknod")
         return 0
 
