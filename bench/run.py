@@ -139,8 +139,8 @@ def bench_sequential(res: Results, server: procs.Emulator, mount_proc: procs.Mou
 # -- 2: time to first byte ------------------------------------------------------------------------
 
 def curl_api_seconds(server: procs.Emulator) -> float:
-    url, body = server.api_url("user", "acctoken")
-    return procs.curl(url, "-d", body)["total"]
+    url, args = server.api_call()
+    return procs.curl(url, *args)["total"]
 
 
 def bench_ttfb_warm(res: Results, server: procs.Emulator, mp: Path, layout: Layout,
