@@ -11,9 +11,13 @@ put.io both would pay them alike). Traffic never leaves the machine: the pair ha
 anywhere else.
 
 :func:`far_link` yields a :class:`FarLink`, or raises :class:`LinkUnavailable` saying why (not
-root, no ``ip`` / ``tc``, no netem), so the caller can fall back to the emulator's
-``--latency``. The namespace is deleted on the way out whatever happened (Ctrl-C included);
-one left behind by a killed run is removed before a new one is made.
+root, no ``ip`` / ``tc``, no namespaces), so the caller can fall back to the emulator's
+``--latency`` on loopback. A kernel without netem (``sch_netem``) but with ``tbf`` still gets the
+namespace and the rate cap, and the delay from ``--latency`` (one round trip on every answer,
+none on TCP handshakes): the link is then partly emulated, and the output says so.
+
+The namespace is deleted on the way out whatever happened (Ctrl-C included); one left behind
+by a killed run is removed before a new one is made.
 """
 
 from __future__ import annotations
@@ -41,8 +45,13 @@ class FarLink:
     ns_ip: str
     delay_ms: float
     rate_mbit: float
+    netem: bool  # False: the kernel has no netem; the rate is capped by tbf, no delay added
 
     def describe(self) -> str:
+        if not self.netem:
+            return (f"veth + netns {self.namespace}: no netem in this kernel, so the rate is "
+                    f"capped by tbf at {self.rate_mbit:g} Mbit/s each way and the delay comes "
+                    f"from the emulator's --latency")
         return (f"veth + netns {self.namespace}: netem {self.delay_ms:g} ms each way "
                 f"(RTT {2 * self.delay_ms:g} ms), {self.rate_mbit:g} Mbit/s each way")
 
@@ -67,6 +76,10 @@ def _netem(delay_ms: float, rate_mbit: float) -> list[str]:
     return ["netem", "delay", f"{delay_ms:g}ms", "rate", f"{rate_mbit:g}mbit", "limit", "20000"]
 
 
+def _tbf(rate_mbit: float) -> list[str]:
+    return ["tbf", "rate", f"{rate_mbit:g}mbit", "burst", "256kb", "latency", "200ms"]
+
+
 @contextlib.contextmanager
 def far_link(delay_ms: float = 20.0, rate_mbit: float = 200.0) -> Iterator[FarLink]:
     if os.geteuid() != 0:
@@ -84,13 +97,19 @@ def far_link(delay_ms: float = 20.0, rate_mbit: float = 200.0) -> Iterator[FarLi
         _run("ip", "link", "set", "lo", "up", netns=True)
         _run("ip", "addr", "add", f"{NS_IP}/30", "dev", NS_DEV, netns=True)
         _run("ip", "link", "set", NS_DEV, "up", netns=True)
-        _run("tc", "qdisc", "add", "dev", HOST_DEV, "root", *_netem(delay_ms, rate_mbit))
-        _run("tc", "qdisc", "add", "dev", NS_DEV, "root", *_netem(delay_ms, rate_mbit),
-             netns=True)
+        netem = True
+        try:
+            _run("tc", "qdisc", "add", "dev", HOST_DEV, "root", *_netem(delay_ms, rate_mbit))
+        except LinkUnavailable:
+            netem = False  # e.g. "Specified qdisc kind is unknown": no sch_netem
+        shape = _netem(delay_ms, rate_mbit) if netem else _tbf(rate_mbit)
+        if not netem:
+            _run("tc", "qdisc", "add", "dev", HOST_DEV, "root", *shape)
+        _run("tc", "qdisc", "add", "dev", NS_DEV, "root", *shape, netns=True)
     except (LinkUnavailable, OSError, subprocess.TimeoutExpired) as exc:
         remove()
         raise LinkUnavailable(str(exc)) from None
     try:
-        yield FarLink(NAMESPACE, HOST_IP, NS_IP, delay_ms, rate_mbit)
+        yield FarLink(NAMESPACE, HOST_IP, NS_IP, delay_ms, rate_mbit, netem)
     finally:
         remove()

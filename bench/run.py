@@ -278,7 +278,9 @@ def far_profile(res: Results, layout: Layout, only: set[str], args: argparse.Nam
         with netlink.far_link(args.delay_ms, args.rate_mbit) as link:
             profile = versus.Profile("far", True, link.describe())
             notes.append(f"far: {profile.note}")
-            with procs.emulator(args.data_dir, host=link.ns_ip, netns=link.namespace) as server:
+            latency = 0.0 if link.netem else 2 * args.delay_ms / 1000
+            with procs.emulator(args.data_dir, host=link.ns_ip, netns=link.namespace,
+                                latency=latency) as server:
                 side_by_side(res, server, layout, profile, only, args, sources)
             return
     except netlink.LinkUnavailable as exc:

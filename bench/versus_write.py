@@ -58,7 +58,8 @@ def cp_upload(server: procs.Emulator, side: Side, source: Path, name: str) -> fl
     """Seconds from ``cp`` start until the emulator holds the file; the file is then deleted."""
     size = source.stat().st_size
     start = time.perf_counter()
-    subprocess.run(["cp", str(source), str(side.path / name)], check=True)
+    # --sparse=never: every zero is written through the mount, as with a real file
+    subprocess.run(["cp", "--sparse=never", str(source), str(side.path / name)], check=True)
     file_id = _wait_uploaded(server, name, size)
     seconds = time.perf_counter() - start
     server.delete(file_id)
