@@ -64,15 +64,21 @@ def sequential(res: Results, server: procs.Emulator, sides: list[Side], rel: str
     url = server.stream_url(rel)
     speed: dict[str, list[float]] = {s.name: [] for s in sides}
     cpu = dict.fromkeys(speed, 0.0)
+    calls = dict.fromkeys(speed, 0)
+    gets = dict.fromkeys(speed, 0)
     direct, ceiling, memfs_cpu = [], [], 0.0
     with procs.memory_mount(size) as mem:
         for _ in range(rounds):
             for side in sides:
                 path = side.path / rel
                 procs.drop_cached(path)
+                server.reset()
                 before = procs.cpu_seconds(side.pid)
                 got = _time(read_all, path)
                 cpu[side.name] += procs.cpu_seconds(side.pid) - before
+                stats = server.stats()
+                calls[side.name] += int(stats["requests_total"])
+                gets[side.name] += int(stats["data_requests"])
                 speed[side.name].append(size / got / 1e6)
             direct.append(procs.curl(url)["speed"] / 1e6)
             if not profile.far:
@@ -98,6 +104,12 @@ def sequential(res: Results, server: procs.Emulator, sides: list[Side], rel: str
             target=None if profile.far else 1.0)
     if ceiling:
         res.add(Row(section, "CPU seconds per GiB: in-memory FUSE process", memfs_cpu / gib, "s"))
+    per_gib = {name: n / gib for name, n in calls.items()}
+    res.add(Row(profile.section("7 API cost"), "API calls per GiB streamed", per_gib["putiofs"],
+                "calls", per_gib.get("rclone"), "calls rclone", None, "<= 2",
+                per_gib["putiofs"] <= 2))
+    _versus(res, profile.section("7 API cost"), "storage GETs per GiB streamed",
+            {name: n / gib for name, n in gets.items()}, "GETs", higher_better=False, target=None)
 
 
 # -- first byte of a file not opened before ------------------------------------------------------
