@@ -1,10 +1,14 @@
 """``scripts/bench``: what a putiofs user feels, each figure next to a baseline from the same run.
 
-Starts the emulator on loopback with a generated data set, mounts putiofs (several times: a
-fresh mount is the only honest "cold"), measures, prints a table and optionally writes JSON.
-Ratios of times are mount / baseline (1.0 is parity, lower is better); the sequential rows give
-curl / mount and mount / in-memory ceiling, as the issue states their targets. The machine is
-shared, so baselines are interleaved with the mount's samples and medians are reported.
+Two link profiles, each with its own emulator (v2, the generated data set): ``loopback``, and
+``far`` (:mod:`bench.netlink`: a shaped veth into a network namespace, or the emulator's
+``--latency`` where that cannot be made). In each, the sections of :mod:`bench.versus` and
+:mod:`bench.versus_write` mount putiofs and ``rclone mount`` (:mod:`bench.peers`) on the same
+emulator and interleave their samples with the baselines (curl, ffmpeg over HTTP, the in-memory
+FUSE ceiling, a direct TUS upload). The loopback profile also runs the putiofs-only sections
+below (cold/warm first byte and random reads against curl, os.walk and missing names, big-folder
+unlinks). A fresh mount is the only honest "cold", so several are made. The machine is shared:
+medians are reported and the whole run's duration is printed.
 """
 
 from __future__ import annotations
