@@ -47,8 +47,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
+from typing import Any
 
 from putiofs import deadline
 from putiofs.backend import ROOT_ID, Entry
@@ -64,6 +66,49 @@ WALK_PACE = 2.0
 MIN_TTL = 1.0
 #: How many parent folders' walks are remembered (least recently walked forgotten first).
 _WALKS_KEPT = 64
+
+
+class _DaemonPool(Executor):
+    """Up to ``workers`` daemon threads, started as work comes: unlike ThreadPoolExecutor's,
+    a read-ahead still waiting for put.io never holds up the mount process's exit."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._threads: list[threading.Thread] = []
+        self._queue: SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = \
+            SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        with self._lock:
+            if self._closed:
+                return Future()  # stopped meanwhile (unmounting): dropped
+            self._queue.put((fn, args))
+            if len(self._threads) < self._workers:
+                thread = threading.Thread(target=self._work, daemon=True,
+                                          name=f"putiofs-readahead-{len(self._threads)}")
+                self._threads.append(thread)
+                thread.start()
+        return Future()  # nobody waits for a read-ahead
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            job[0](*job[1])
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            while cancel_futures and not self._queue.empty():
+                try:
+                    self._queue.get_nowait()
+                except Empty:
+                    break
+            for _ in self._threads:
+                self._queue.put(None)  # each thread ends at its next look at the queue
+        if wait:
+            for thread in self._threads:
+                thread.join()
 
 
 def pace(ttl: float, max_ahead: int = MAX_AHEAD) -> float:
@@ -102,8 +147,7 @@ class WalkReadAhead:
         self._lock = threading.Lock()
         self._walks: OrderedDict[str, _Walk] = OrderedDict()
         self._ahead: dict[str, float] = {}  # folder id → when read ahead, until walked
-        self._pool = executor or ThreadPoolExecutor(max_workers=workers,
-                                                    thread_name_prefix="putiofs-readahead")
+        self._pool = executor or _DaemonPool(workers)
         self._closed = False
 
     @staticmethod
