@@ -45,6 +45,7 @@ import bisect
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -122,7 +123,7 @@ class _Walk:
 
     last_child: str
     at: float
-    listing: Listing | None = None                            # the parent listing below is of
+    listing: weakref.ref[Listing] | None = None               # the parent listing below is of
     folders: list[tuple[str, str]] = field(default_factory=list)  # (shown name, id), sorted
     scanned: int = 0                                          # folders[:scanned] considered
 
@@ -200,8 +201,8 @@ class WalkReadAhead:
         parent = self.cache.cached_listing(parent_id)
         if parent is None:
             return []
-        if walk.listing is not parent:
-            walk.listing = parent
+        if walk.listing is None or walk.listing() is not parent:
+            walk.listing = weakref.ref(parent)  # not kept alive past the cache's bound
             walk.folders = sorted((name, entry.id) for name, entry in
                                   list(parent.by_name.items()) if entry.is_dir)
             walk.scanned = 0
