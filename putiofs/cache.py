@@ -23,23 +23,15 @@ the changed item's name group is worked out again (:class:`putiofs.names.NameTab
 one.
 
 Memory: the cache holds listings of at most ``max_entries`` items in all (default
-:data:`MAX_ENTRIES`, ``putiofs mount --cache-entries``), least recently used first out; each
-listing counts its items plus one, so the number of folders is bounded too. A folder larger
-than the whole bound is still cached, alone (it counts as the bound). The last-known listings
-kept for outages obey the same bound; fresh and last-known ones share the object, so the two
-together hold at most twice the bound and usually just the bound. Changes made through the mount
-edit a listing in place without recounting it: the count is exact again at the folder's next
-fetch. A listing keeps one dict of entries (id → Entry) and one of shown names (name → Entry),
-about 80 bytes per item besides the entries themselves (v2: about 500 bytes each with their id,
-name, URL and checksum strings); the NFC index for lookups holds only names not already in NFC
-form, usually none. A 100,000-item folder therefore costs about 55 MB, built once per fetch and
-never copied by a change. A fetch in progress keeps a small record (its single-flight lock and
-the count of our own changes to the folder meanwhile) only while someone is fetching it.
-
-Read-ahead (:mod:`putiofs.walk_ahead`) fills the cache through :meth:`MetadataCache.prefetch`,
-which stores a listing exactly as :meth:`MetadataCache.listing` would, and otherwise changes
-nothing: it never waits for another fetch, never serves or re-arms a stale listing, does not
-start the outage pause, and a failure leaves the cache as it was.
+:data:`MAX_ENTRIES`, ``putiofs mount --cache-entries``), least recently used out first; a listing
+counts its items plus one (so folders are bounded too), and one larger than the whole bound is
+still cached, alone. Last-known listings (for outages) obey the same bound and share the
+objects, so both together hold at most twice the bound, usually just the bound. Our own edits
+are not recounted until the folder's next fetch. A listing keeps one dict of entries (id →
+Entry) and one of shown names, about 80 bytes per item besides the entries (v2: about 500
+bytes each with their strings); the NFC index holds only names not in NFC, usually none. A
+100,000-item folder costs about 55 MB, built once per fetch and never copied by a change. A
+fetch's record (single-flight lock, count of our edits meanwhile) lives only while it runs.
 """
 
 from __future__ import annotations
@@ -55,7 +47,7 @@ from typing import NamedTuple
 from cachetools import LRUCache, TTLCache
 
 from putiofs import deadline, names
-from putiofs.backend import ROOT_ID, Backend, Entry, FolderRef
+from putiofs.backend import ROOT_ID, Backend, Entry
 from putiofs.errors import (
     NotFoundError,
     NotSupportedError,
@@ -66,6 +58,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.folder_map import FolderMap
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +134,6 @@ class _Flight:
 class _Fetched(NamedTuple):
     value: Listing
     stored: bool  # False: one of our own changes raced the fetch, the cache was left alone
-
-
-class FolderMap:
-    """Every folder of the account by parent; each parent's shown names worked out once."""
-
-    def __init__(self, refs: list[FolderRef]) -> None:
-        self._children: dict[str, list[FolderRef]] = {}
-        for ref in refs:
-            self._children.setdefault(ref.parent_id, []).append(ref)
-        self._shown: dict[str, dict[str, FolderRef]] = {}
-
-    def child(self, parent_id: str, name: str) -> FolderRef | None:
-        shown = self._shown.get(parent_id)
-        if shown is None:
-            shown = names.assign(self._children.get(parent_id, []))  # type: ignore[assignment]
-            self._shown[parent_id] = shown
-        return names.lookup(shown, name)  # type: ignore[return-value]
 
 
 def split_path(path: str) -> list[str]:
