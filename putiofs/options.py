@@ -21,6 +21,8 @@ class MountOptions:
     read_timeout: float = 30.0
     call_deadline: float = 60.0
     show_control: bool = False
+    cache_entries: int | None = None    # the metadata cache's bound in items (None: default)
+    read_ahead_folders: bool = True     # list the next folders of a walk ahead (walk_ahead)
 
     def __post_init__(self) -> None:
         if self.uid < 0:

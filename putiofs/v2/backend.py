@@ -24,6 +24,7 @@ Differences from v1 that the core sees only through :attr:`V2Backend.capabilitie
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,19 +61,30 @@ _LOCK_STRIPES = 32
 
 def entry_from_file(file: File, parent_id: str | None = None, *, api_url: str = "") -> Entry:
     """An Entry for the filesystem. ``download_url`` is the API's ``/download`` address,
-    which carries no credentials (it needs the token to be used)."""
+    which carries no credentials (it needs the token to be used).
+
+    Memory (a listing keeps one Entry per item, see :mod:`putiofs.cache`): the parent id is the
+    listed folder's own string, the type an interned one, and a creation time equal to the
+    modification time the same float, so those cost nothing per item.
+    """
+    parent = file.parent_id
+    if parent is None or parent == parent_id:
+        parent = parent_id or ROOT_ID
+    created = file.created_at
+    if created is not None and created == file.updated_at:
+        created = file.updated_at
     return Entry(
         id=file.id,
         name=file.name,
         is_dir=file.is_dir,
         size=file.size,
-        parent_id=file.parent_id if file.parent_id is not None else (parent_id or ROOT_ID),
-        type=(file.file_type or ("FOLDER" if file.is_dir else "FILE")).lower(),
+        parent_id=parent,
+        type=sys.intern((file.file_type or ("FOLDER" if file.is_dir else "FILE")).lower()),
         download_url=None if file.is_dir or not api_url else f"{api_url}/files/{file.id}/download",
         screenshot_url=file.screenshot,
         thumb_url=file.icon,
         mtime=file.updated_at,
-        ctime=file.created_at,
+        ctime=created,
         crc32=file.crc32,
     )
 
