@@ -403,6 +403,7 @@ def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
     """Mount and serve until unmounted (fusermount -u, SIGINT or SIGTERM)."""
     binding = chosen_binding(settings)
     fuse_class = mount_class(binding, settings.read_ahead_kb)
+    log.info("serving %s on %s", mountpoint, binding)
     try:
         fuse_class(operations, str(mountpoint), raw_fi=False, encoding=PATH_ENCODING,
                    **fuse_kwargs(options, settings, foreground=foreground, binding=binding))
