@@ -171,11 +171,19 @@ def check_binding(name: str, source: str) -> str:
 
 
 def chosen_binding(settings: FuseSettings | None = None) -> str:
-    """The binding to mount with: ``-o fuse=``, else ``$PUTIOFS_FUSE``, else the default."""
+    """The binding to mount with: ``-o fuse=``, else ``$PUTIOFS_FUSE``, else the default,
+    unless that cannot load here (no libfuse 3 or no mfusepy): then libfuse 2."""
     if settings is not None and settings.binding:
         return settings.binding
     env = os.environ.get(BINDING_ENV)
-    return check_binding(env, f"{BINDING_ENV}=") if env else DEFAULT_BINDING
+    if env:
+        return check_binding(env, f"{BINDING_ENV}=")
+    try:
+        load_binding(DEFAULT_BINDING)
+    except MountError as exc:
+        log.info("%s; mounting with libfuse2", exc)
+        return "libfuse2"
+    return DEFAULT_BINDING
 
 
 def load_binding(binding: str | None = None) -> Any:
