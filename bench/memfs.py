@@ -14,7 +14,7 @@ import stat
 from typing import Any
 
 from putiofs.fs import MountOptions
-from putiofs.mount import FuseSettings, chosen_binding, fuse_kwargs, mount_class
+from putiofs.mount import FuseSettings, chosen_binding, fuse_kwargs, mount_class, read_ahead_for
 
 NAME = "zeros.bin"
 _BUFFER = bytes(4 * 1024 * 1024)
@@ -67,8 +67,8 @@ def main() -> None:
     kwargs = fuse_kwargs(MountOptions(read_only=True), settings, foreground=True,
                          binding=binding)
     kwargs.update(fsname="benchmem", subtype="benchmem")
-    mount_class(binding, settings.read_ahead_kb)(MemFS(args.size), args.mountpoint,
-                                                  raw_fi=False, **kwargs)
+    mount_class(binding, read_ahead_for(settings, binding))(MemFS(args.size), args.mountpoint,
+                                                            raw_fi=False, **kwargs)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ class FuseSettings:
 
     allow_other: bool = False
     binding: str | None = None   # -o fuse=...; None: $PUTIOFS_FUSE, else DEFAULT_BINDING
-    read_ahead_kb: int = 1024    # -o read_ahead_kb=...; 0: leave the kernel's (128)
+    read_ahead_kb: int | None = None   # -o read_ahead_kb=...; None: see read_ahead_for
     extra: dict[str, str | bool] = field(default_factory=dict)
 
 
@@ -215,6 +215,23 @@ def load_binding(binding: str | None = None) -> Any:
     # PutioFS is callable for fusepy's sake; mfusepy calls its methods directly and says so
     warnings.filterwarnings("ignore", message="The call operator", category=DeprecationWarning)
     return mfusepy.FUSE
+
+
+#: The kernel readahead a libfuse 3 mount asks for: its largest request (1 MiB).
+LIBFUSE3_READ_AHEAD_KB = 1024
+
+
+def read_ahead_for(settings: FuseSettings, binding: str) -> int:
+    """The kernel readahead (KiB) to set once mounted; 0 leaves the kernel's 128 KiB.
+
+    ``-o read_ahead_kb=N`` wins; else 1 MiB on libfuse 3 (which the kernel then asks in 1 MiB
+    requests: about 40 % less CPU per GiB) and the kernel's own on libfuse 2, where a wider
+    readahead is eight 128 KiB requests in flight at once: no faster in the bench, and when
+    the server stalls, the kernel's retries after the failed batch make a ``read(2)`` take two
+    call deadlines instead of one."""
+    if settings.read_ahead_kb is not None:
+        return settings.read_ahead_kb
+    return LIBFUSE3_READ_AHEAD_KB if binding == "libfuse3" else 0
 
 
 def binding_of(fuse_class: Any) -> str:
@@ -410,7 +427,7 @@ def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
               settings: FuseSettings, *, foreground: bool) -> None:
     """Mount and serve until unmounted (fusermount -u, SIGINT or SIGTERM)."""
     binding = chosen_binding(settings)
-    fuse_class = mount_class(binding, settings.read_ahead_kb)
+    fuse_class = mount_class(binding, read_ahead_for(settings, binding))
     log.info("serving %s on %s", mountpoint, binding)
     try:
         fuse_class(operations, str(mountpoint), raw_fi=False, encoding=PATH_ENCODING,

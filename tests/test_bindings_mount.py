@@ -22,6 +22,7 @@ from putiofs.mount import (
     chosen_binding,
     load_binding,
     parse_o_options,
+    read_ahead_for,
 )
 from putiofs.mount_process import MountProcess
 from putiofs.options import MountOptions
@@ -38,6 +39,9 @@ def test_o_fuse_and_read_ahead_kb_are_ours_and_checked(monkeypatch):
     assert "fuse" not in settings.extra and "read_ahead_kb" not in settings.extra
     assert chosen_binding(settings) == "libfuse2"
     assert chosen_binding(FuseSettings()) == DEFAULT_BINDING
+    assert read_ahead_for(settings, "libfuse2") == 2048
+    assert read_ahead_for(FuseSettings(), "libfuse3") == 1024
+    assert read_ahead_for(FuseSettings(), "libfuse2") == 0
     monkeypatch.setenv("PUTIOFS_FUSE", "libfuse2")
     assert chosen_binding(FuseSettings()) == "libfuse2"
     monkeypatch.setenv("PUTIOFS_FUSE", "fuse4")
