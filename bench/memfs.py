@@ -1,4 +1,5 @@
-"""The ceiling: a trivial in-memory filesystem on the same binding (fusepy) with putiofs's options.
+"""The ceiling: a trivial in-memory filesystem on the same binding and FUSE class as putiofs
+(``$PUTIOFS_FUSE``, else the default), with putiofs's options and readahead.
 
 One read-only file of ``--size`` bytes of zeros; ``read`` returns a slice of a preallocated
 buffer, so what it measures is the cost of Python FUSE itself on this machine.
@@ -13,7 +14,7 @@ import stat
 from typing import Any
 
 from putiofs.fs import MountOptions
-from putiofs.mount import FuseSettings, fuse_kwargs, load_binding
+from putiofs.mount import FuseSettings, chosen_binding, fuse_kwargs, mount_class, read_ahead_for
 
 NAME = "zeros.bin"
 _BUFFER = bytes(4 * 1024 * 1024)
@@ -62,9 +63,12 @@ def main() -> None:
     parser.add_argument("mountpoint")
     parser.add_argument("--size", type=int, required=True)
     args = parser.parse_args()
-    kwargs = fuse_kwargs(MountOptions(read_only=True), FuseSettings(), foreground=True)
+    settings, binding = FuseSettings(), chosen_binding()
+    kwargs = fuse_kwargs(MountOptions(read_only=True), settings, foreground=True,
+                         binding=binding)
     kwargs.update(fsname="benchmem", subtype="benchmem")
-    load_binding()(MemFS(args.size), args.mountpoint, raw_fi=False, **kwargs)
+    mount_class(binding, read_ahead_for(settings, binding))(MemFS(args.size), args.mountpoint,
+                                                            raw_fi=False, **kwargs)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,13 @@ class _Answer:
         self.raw.close()
         self.raw.release_conn()
 
+    def finish(self) -> None:
+        """The whole body has been read: give the (reusable) connection back to the pool."""
+        plain = _plain_response(self.raw)
+        if plain is not None and not plain.isclosed():
+            plain.read()   # the length left is 0: http.client ends the response (no I/O)
+        self.raw.release_conn()
+
 
 class RangeBody:
     """Bytes of the file from ``start`` as they arrive; ``pos`` is the next byte, ``end`` the
@@ -109,31 +116,32 @@ class RangeBody:
         self._answer: _Answer | None = None
         self._failures = 0
 
-    def read(self, size: int) -> bytes:
-        """At most ``size`` (> 0) bytes from ``pos``, at least one unless at ``end``.
-
-        What one socket read gives, without a copy. A broken or stalled body is resumed at
-        ``pos``; raises when attempts or time run out.
-        """
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` with at most ``len(view)`` (> 0) bytes from ``pos``: at least one
+        unless at ``end``, and what one socket read gives, written where the socket puts it.
+        A broken or stalled body is resumed at ``pos``; raises when attempts or time run out."""
         if self.pos >= self.end:
-            return b""
+            return 0
+        if len(view) > self.end - self.pos:
+            view = view[:self.end - self.pos]
         fetcher = self._fetcher
         while True:
             if self._answer is None:
                 self.connect()
             assert self._answer is not None
             try:
-                data = fetcher._read1(self._answer, min(size, self.end - self.pos), self.pos)
+                count = fetcher._readinto1(self._answer, view, self.pos)
             except _Retry as failure:
                 self._drop()
                 self._failures += 1
                 fetcher._wait_after(self._failures, failure)
                 continue
-            self.pos += len(data)
+            self.pos += count
             self._failures = 0
             if self.pos >= self.end:
-                self._answer = None   # read to its end: urllib3 has pooled the connection
-            return data
+                answer, self._answer = self._answer, None
+                answer.finish()   # read to its end: the connection goes back to the pool
+            return count
 
     def connect(self) -> None:
         """Send the GET for ``[pos, end)`` (again, after a failure), retrying as needed."""
@@ -199,14 +207,15 @@ class RangeFetcher:
 
     def fetch(self, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` by a GET of their own."""
+        out = bytearray(end - start)
+        view = memoryview(out)
         body = self.open(start, end)
-        pieces: list[bytes] = []
         try:
             while body.pos < end:
-                pieces.append(body.read(end - body.pos))
+                body.readinto(view[body.pos - start:])
         finally:
             body.close()
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        return bytes(out)
 
     def forget_target(self) -> None:
         """Go through the stream URL again next time (the handle is being closed)."""
@@ -333,21 +342,22 @@ class RangeFetcher:
                               f"bytes {start}-{end - 1}", status=status)
         return end
 
-    def _read1(self, answer: _Answer, size: int, pos: int) -> bytes:
-        """One socket read of the body, bounded by ``read_timeout`` and the deadline."""
+    def _readinto1(self, answer: _Answer, view: memoryview, pos: int) -> int:
+        """One socket read of the body into ``view``, bounded by ``read_timeout`` and the
+        deadline."""
         _set_socket_timeout(answer, min(self._read_timeout, self._remaining()))
         try:
             with guard(self._watch):
-                data = answer.raw.read1(size, decode_content=False)
+                count = _readinto1(answer.raw, view)
         except _BODY_ERRORS as exc:
             self._out_of_time()
             raise _Retry(TransportError(
                 f"{self._label}: stream broke at byte {pos}: {type(exc).__name__}")) from None
-        if not data:
+        if not count:
             self._out_of_time()
             raise _Retry(ServerError(f"{self._label}: body ended at byte {pos}, before the "
                                      f"end of the range"))
-        return data
+        return count
 
     def _release(self, answer: _Answer, left: int, reuse: bool) -> None:
         if reuse and 0 < left <= self._drain_max:
@@ -395,6 +405,38 @@ class RangeFetcher:
         log.debug("%s: attempt %d failed (%s); retrying in %.2f s", self._label, failures,
                   failure, wait)
         self._policy.sleep(wait)
+
+
+def _plain_response(raw: urllib3.BaseHTTPResponse) -> http.client.HTTPResponse | None:
+    """The http.client response under urllib3's, when its body can be read without urllib3
+    (identity, a known length: what :meth:`RangeFetcher._check` lets through)."""
+    plain = getattr(raw, "_fp", None)
+    if (isinstance(plain, http.client.HTTPResponse) and not plain.chunked
+            and plain.length is not None and hasattr(plain.fp, "readinto1")):
+        return plain
+    return None
+
+
+def _readinto1(raw: urllib3.BaseHTTPResponse, view: memoryview) -> int:
+    """At most one socket read of ``raw``'s body, straight into ``view``.
+
+    urllib3's and http.client's own ``read1`` return a new ``bytes`` per call; here the bytes
+    http.client's buffered reader already holds, or else one ``recv_into``, land in ``view``.
+    http.client's count of what is left is kept, so the response ends (and the connection can
+    be reused) exactly as if http.client had read it. Any other response: ``read1`` and a copy.
+    """
+    plain = _plain_response(raw)
+    if plain is None:
+        data = raw.read1(len(view), decode_content=False)
+        view[:len(data)] = data
+        return len(data)
+    if plain.fp is None or plain.length is None:
+        return 0
+    if len(view) > plain.length:
+        view = view[:plain.length]
+    count = plain.fp.readinto1(view)
+    plain.length -= count
+    return count
 
 
 def _set_socket_timeout(answer: _Answer, timeout: float) -> None:

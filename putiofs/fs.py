@@ -135,6 +135,21 @@ class PutioFS:
             return self.control.read(path, size, offset, fh)
         raise fail(errno.EBADF)
 
+    @fail_fast_repeats
+    @fuse_call
+    def read_into(self, path: str, dest: memoryview, offset: int, fh: int) -> int:
+        """``read`` written straight into ``dest`` (libfuse's reply buffer, see
+        ``mount.with_fast_reads``); the count. Account files copy from the stream's buffer
+        once; the generated /.putio files through ``read``."""
+        handle = self.handles.get(fh)
+        if isinstance(handle, OpenFile):
+            return 0 if handle.reader is None else handle.reader.read_into(offset, dest)
+        if handle is not None and self.control is not None:
+            data = self.control.read(path, len(dest), offset, fh)
+            dest[:len(data)] = data
+            return len(data)
+        raise fail(errno.EBADF)
+
     @fuse_call
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
         if control := self._control_for(path):

@@ -104,8 +104,9 @@ REPEAT_WINDOW = 0.25
 
 
 def fail_fast_repeats(func: F) -> F:
-    """For ``read``: a read inside a range of the same file whose read failed less than
-    ``REPEAT_WINDOW`` seconds ago fails at once with the same errno.
+    """For ``read`` and ``read_into`` (given a size or a buffer to fill): a read inside a range
+    of the same file whose read failed less than ``REPEAT_WINDOW`` seconds ago fails at once
+    with the same errno.
 
     When a readahead read fails, the kernel at once retries the page the program asked for with
     a read of its own, and programs reading the same pages wait for that page and then retry it
@@ -116,7 +117,9 @@ def fail_fast_repeats(func: F) -> F:
     lock = threading.Lock()
 
     @functools.wraps(func)
-    def wrapper(self: Any, path: str | None, size: int, offset: int, fh: int) -> Any:
+    def wrapper(self: Any, path: str | None, size_or_dest: int | memoryview, offset: int,
+                fh: int) -> Any:
+        size = size_or_dest if isinstance(size_or_dest, int) else len(size_or_dest)
         key = (id(self), path if path is not None else fh)
         now = time.monotonic()
         with lock:
@@ -126,7 +129,7 @@ def fail_fast_repeats(func: F) -> F:
             if now - when < REPEAT_WINDOW and start <= offset and offset + size <= end:
                 raise fail(code)
         try:
-            result = func(self, path, size, offset, fh)
+            result = func(self, path, size_or_dest, offset, fh)
         except OSError as exc:
             with lock:
                 for old, value in list(failures.items()):

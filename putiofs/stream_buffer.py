@@ -29,11 +29,15 @@ the kernel's readahead evidently runs wider than it: with ``read_ahead_kb`` at 4
 a 1 GiB read from 63-176 GETs to 9.
 
 Memory per handle is bounded by ``2 * back_buffer + forward_skip_max + 2 * edge_cache`` (back
-buffer, side segment, edge blocks) plus the bytes of the read in progress (the kernel caps
-those: 128 KiB on libfuse2, 1 MiB on libfuse3) and one source read of at most 1 MiB (256 KiB
-until the stream runs to the end of the file: a deep sequential read takes 1 MiB per source
-read, so several kernel requests are served from the buffer per trip through the network
-stack). A read that is exactly one source read is returned without a copy.
+buffer, side segment, edge blocks) plus one source read of at most 1 MiB (256 KiB until the
+stream runs to the end of the file: a deep sequential read takes 1 MiB per source read, so
+several kernel requests are served per trip through the network stack).
+
+Bytes are copied as few times as possible: the stream is read straight into a preallocated
+ring (:class:`putiofs.byte_ring.ByteRing`, the back buffer) and :meth:`StreamBuffer.read_into`
+copies a request from there into the caller's buffer (the FUSE front hands it libfuse's own
+reply buffer): socket → ring → kernel, with no allocation per read. :meth:`StreamBuffer.read`
+returns ``bytes`` for everyone else.
 
 A whole ``read()`` runs inside :func:`putiofs.deadline.within` ``deadline`` seconds (never
 longer than the caller's own deadline); the source honours it.
@@ -42,10 +46,10 @@ longer than the caller's own deadline); the source honours it.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from typing import Protocol
 
 from putiofs import deadline as call_deadline
+from putiofs.byte_ring import ByteRing
 from putiofs.errors import ServerError, TransportError
 
 _CHUNK = 256 * 1024          # at most this much per source read
@@ -58,8 +62,9 @@ class RangeBody(Protocol):
     pos: int
     end: int
 
-    def read(self, size: int) -> bytes:
-        """1 to ``size`` bytes from ``pos`` (``b""`` only at ``end``); raises on failure."""
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` with 1 to ``len(view)`` bytes from ``pos`` (0 only at ``end``); raises
+        on failure."""
         ...
 
     def close(self, *, reuse: bool = True) -> None: ...
@@ -84,8 +89,8 @@ class RangeSource(Protocol):
 class StreamBuffer:
     """Serves reads of one open file of ``size`` bytes from ``source``.
 
-    ``read`` may be called from several threads; calls are serialised by a lock. ``close``
-    waits for a read in progress (at most ``deadline``).
+    ``read`` and ``read_into`` may be called from several threads; calls are serialised by a
+    lock. ``close`` waits for a read in progress (at most ``deadline``).
     """
 
     def __init__(
@@ -122,9 +127,8 @@ class StreamBuffer:
         self._closed = False
         self._body: RangeBody | None = None
         self._window = 0              # size of the last range's window; 0 before the first
-        self._pos = 0                 # next byte the stream delivers; the buffer ends here
-        self._buf_start = 0
-        self._chunks: deque[tuple[int, bytes]] = deque()
+        # the back buffer: what the stream delivered last; ring.end is the stream's next byte
+        self._ring = ByteRing(self._back_buffer + _AHEAD)
         self._side = b""              # the side segment: bytes fetched behind the back buffer
         self._side_start = 0
         self._side_window = 0
@@ -139,8 +143,8 @@ class StreamBuffer:
     @property
     def buffered(self) -> int:
         """Bytes of file data this reader holds now (back buffer and edge blocks)."""
-        return (sum(len(data) for _, data in self._chunks) + len(self._head or b"")
-                + len(self._tail or b"") + len(self._side))
+        return (len(self._ring) + len(self._head or b"") + len(self._tail or b"")
+                + len(self._side))
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly ``min(length, size - offset)`` bytes from ``offset``; ``b""`` at or past EOF.
@@ -150,9 +154,22 @@ class StreamBuffer:
         """
         if offset < 0 or length < 0:
             raise ValueError("offset and length must not be negative")
-        end = min(offset + length, self._size)
-        if offset >= end:
+        count = max(0, min(offset + length, self._size) - offset)
+        if count == 0:
             return b""
+        out = bytearray(count)
+        self.read_into(offset, memoryview(out))
+        return bytes(out)
+
+    def read_into(self, offset: int, dest: memoryview) -> int:
+        """Fill ``dest`` with the bytes from ``offset`` (fewer only at the end of the file); the
+        count, 0 at or past EOF. Raises as :meth:`read` does; ``dest`` may then hold part of
+        the answer."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        end = min(offset + len(dest), self._size)
+        if offset >= end:
+            return 0
         with call_deadline.within(self._deadline):
             if not self._lock.acquire(timeout=call_deadline.remaining() or 0.0):
                 raise TransportError(f"{self._label}: read timed out waiting for another read "
@@ -160,13 +177,10 @@ class StreamBuffer:
             try:
                 if self._closed:
                     raise TransportError(f"{self._label}: read of a closed file handle")
-                data = self._read_locked(offset, end)
+                self._read_locked(offset, end, dest)
             finally:
                 self._lock.release()
-        if len(data) != end - offset:
-            raise ServerError(f"{self._label}: assembled {len(data)} bytes, expected "
-                              f"{end - offset}")
-        return data
+        return end - offset
 
     def close(self) -> None:
         """Let go of the stream (drained for reuse if little is left). Idempotent."""
@@ -175,7 +189,7 @@ class StreamBuffer:
                 return
             self._closed = True
             self._discard(reuse=True)
-            self._chunks.clear()
+            self._ring.release()
             self._side = b""
             self._head = self._tail = None
             self._source.forget_target()
@@ -188,41 +202,47 @@ class StreamBuffer:
 
     # -- assembling a read ---------------------------------------------------------------
 
-    def _read_locked(self, offset: int, end: int) -> bytes:
+    def _read_locked(self, offset: int, end: int, dest: memoryview) -> None:
         head_end, tail_start = self._head_end, self._tail_start
         if self._head is None and offset < head_end:
-            self._head = self._fetch(0, head_end)
+            self._head = self._edge(0, head_end)
         if self._tail is None and tail_start < self._size and end > tail_start:
-            self._tail = self._fetch(tail_start, self._size)
-        pieces: list[bytes] = []
+            self._tail = self._edge(tail_start, self._size)
         cur = offset
         while cur < end:
             if self._head is not None and cur < head_end:
                 stop = min(end, head_end)
-                pieces.append(self._head[cur:stop])
+                dest[cur - offset:stop - offset] = self._head[cur:stop]
             elif self._tail is not None and cur >= tail_start:
                 stop = end
-                pieces.append(self._tail[cur - tail_start:stop - tail_start])
+                dest[cur - offset:stop - offset] = self._tail[cur - tail_start:stop - tail_start]
             else:
                 stop = min(end, tail_start) if self._tail is not None else end
-                pieces.append(self._fetch(cur, stop))
+                self._fetch(cur, stop, dest[cur - offset:stop - offset])
             cur = stop
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
-    def _fetch(self, start: int, end: int) -> bytes:
-        """Bytes [start, end) from the back buffer, the side segment and the stream."""
-        pieces: list[bytes] = []
+    def _edge(self, start: int, end: int) -> bytes:
+        """An edge block, taken through the stream like any read (it warms the window)."""
+        block = bytearray(end - start)
+        self._fetch(start, end, memoryview(block))
+        return bytes(block)
+
+    def _fetch(self, start: int, end: int, dest: memoryview) -> None:
+        """Copy bytes [start, end) into ``dest`` from the back buffer, the side segment and the
+        stream, reading the stream one source read at a time."""
+        ring = self._ring
         cur = start
         while cur < end:
-            if self._buf_start <= cur < self._pos:
-                stop = min(end, self._pos)
-                pieces.append(self._copy(cur, stop))
+            if ring.start <= cur < ring.end:
+                stop = min(end, ring.end)
+                ring.copy_into(dest[cur - start:stop - start], cur, stop)
                 cur = stop
                 continue
             side_end = self._side_start + len(self._side)
             if self._side_start <= cur < side_end:
                 stop = min(end, side_end)
-                pieces.append(self._side[cur - self._side_start:stop - self._side_start])
+                dest[cur - start:stop - start] = self._side[cur - self._side_start:
+                                                            stop - self._side_start]
                 cur = stop
                 continue
             try:
@@ -231,18 +251,16 @@ class StreamBuffer:
                     continue
                 if not self._can_serve(cur):
                     self._open(cur, end)
-                assert self._body is not None
-                self._pull(min(end, self._body.end), cur)
+                self._pull(end)
             except BaseException:
                 self._discard(reuse=False)   # the source gave up on it
                 raise
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def _behind(self, cur: int) -> bool:
         """``cur`` is a little before the back buffer: a late request of the kernel's readahead
         (it sends blocks from several threads), not a seek worth giving up the stream for."""
-        return (self._window > 0 and cur < self._buf_start
-                and self._buf_start - cur <= self._forward_skip_max)
+        start = self._ring.start
+        return self._window > 0 and cur < start and start - cur <= self._forward_skip_max
 
     def _side_read(self, start: int, want_end: int) -> None:
         """Fetch from ``start`` towards the back buffer into the side segment, leaving the
@@ -250,83 +268,60 @@ class StreamBuffer:
         while side reads follow each other, so reading on after a short seek backwards costs a
         few requests, not one per kernel request."""
         # late blocks: this stream's readahead runs wider than the buffer; let it hold more
-        self._back_buffer = min(self._back_buffer * 2, self._back_max)
+        if self._back_buffer < self._back_max:
+            self._back_buffer = self._back_max
+            self._ring.resize(self._back_buffer + _AHEAD)
         follows = self._side and start == self._side_start + len(self._side)
         window = (min(self._side_window * 2, self._readahead_max) if follows
                   else self._readahead_min)
-        stop = min(self._buf_start, start + max(window, want_end - start))
+        stop = min(self._ring.start, start + max(window, want_end - start))
         self._side = self._source.fetch(start, stop)
         self._side_start, self._side_window = start, window
 
     def _can_serve(self, cur: int) -> bool:
         """The open stream reaches ``cur`` by reading forward a short way."""
-        return (self._body is not None and self._pos < self._body.end
-                and self._pos <= cur <= self._pos + self._forward_skip_max)
-
-    # -- the back buffer -----------------------------------------------------------------
-
-    def _copy(self, start: int, stop: int) -> bytes:
-        out: list[memoryview] = []
-        for chunk_start, data in reversed(self._chunks):  # sequential reads want the newest
-            chunk_end = chunk_start + len(data)
-            if chunk_start >= stop:
-                continue
-            if chunk_end <= start:
-                break
-            if chunk_start == start and chunk_end == stop:
-                return data  # the common sequential case: the read is one source read, no copy
-            out.append(memoryview(data)[max(start, chunk_start) - chunk_start:
-                                        min(stop, chunk_end) - chunk_start])
-        out.reverse()
-        return b"".join(out)
-
-    def _append(self, data: bytes, keep_from: int) -> None:
-        self._chunks.append((self._pos, data))
-        self._pos += len(data)
-        limit = min(self._pos - self._back_buffer, keep_from)
-        while self._chunks:
-            chunk_start, first = self._chunks[0]
-            if chunk_start + len(first) > limit:
-                break
-            self._chunks.popleft()
-        self._buf_start = self._chunks[0][0] if self._chunks else self._pos
-
-    def _reset_buffer(self, pos: int) -> None:
-        self._side = b""
-        self._chunks.clear()
-        self._buf_start = self._pos = pos
+        pos = self._ring.end
+        return (self._body is not None and pos < self._body.end
+                and pos <= cur <= pos + self._forward_skip_max)
 
     # -- the stream ----------------------------------------------------------------------
 
     def _open(self, cur: int, want_end: int) -> None:
         """Open a range that will deliver ``cur`` (from the buffer's end when that is close)."""
-        near = self._window > 0 and self._pos <= cur <= self._pos + self._forward_skip_max
+        pos = self._ring.end
+        near = self._window > 0 and pos <= cur <= pos + self._forward_skip_max
         if near:
             self._window = min(self._window * 2, self._readahead_max)
         else:
             self._window = self._readahead_min
         self._discard(reuse=True)
         if not near:
-            self._reset_buffer(cur)
-        start = self._pos
+            self._side = b""
+            self._ring.reset(cur)
+        start = self._ring.end
         if self._window >= self._readahead_max:
             req_end = self._size
         else:
             req_end = min(self._size, start + max(self._window, want_end - start))
         self._body = self._source.open(start, req_end)
 
-    def _pull(self, target: int, keep_from: int) -> None:
-        """Read the open stream up to ``target`` into the back buffer."""
+    def _pull(self, want_end: int) -> None:
+        """One source read from the open stream into the back buffer."""
         body = self._body
         assert body is not None
+        ring = self._ring
         # once open-ended, one source read serves the next several kernel requests
-        open_ended = self._window >= self._readahead_max
-        while self._pos < target:
-            data = body.read(_AHEAD if open_ended else min(target - self._pos, _CHUNK))
-            if not data:
-                raise ServerError(f"{self._label}: the stream ended at byte {self._pos}")
-            self._append(data, keep_from)
-        if self._pos >= body.end:
+        if self._window >= self._readahead_max:
+            size = _AHEAD
+        else:
+            size = min(max(want_end - ring.end, 1), _CHUNK)
+        room = ring.writable(min(size, body.end - ring.end))
+        count = body.readinto(room)
+        if count <= 0:
+            raise ServerError(f"{self._label}: the stream ended at byte {ring.end}")
+        ring.commit(count)
+        ring.trim(ring.end - self._back_buffer - count)
+        if ring.end >= body.end:
             self._body = None
             body.close()
 

@@ -18,13 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class _Unloadable(importlib.abc.MetaPathFinder):
-    """``import fuse`` fails as fusepy does when libfuse is missing (OSError) or absent."""
+    """``import fuse`` and ``import mfusepy`` (both bindings) fail as they do when libfuse is
+    missing (OSError) or the binding is absent."""
 
     def __init__(self, error: Exception) -> None:
         self.error = error
 
     def find_spec(self, name, path=None, target=None):
-        if name == "fuse":
+        if name in ("fuse", "mfusepy"):
             raise self.error
         return None
 
@@ -34,15 +35,19 @@ class _Unloadable(importlib.abc.MetaPathFinder):
 def test_an_unloadable_binding_is_a_reason_to_skip(monkeypatch, error):
     monkeypatch.setattr(mounting, "_device_unusable_reason", lambda: None)
     monkeypatch.delitem(sys.modules, "fuse", raising=False)
+    monkeypatch.delitem(sys.modules, "mfusepy", raising=False)
+    monkeypatch.delenv("PUTIOFS_FUSE", raising=False)
     monkeypatch.setattr(sys, "meta_path", [_Unloadable(error), *sys.meta_path])
     reason = mounting.fuse_unavailable_reason()
     assert reason is not None and str(error) in reason
 
 
 def test_mount_tests_skip_with_the_reason_when_libfuse_cannot_load(tmp_path):
-    """A whole pytest run where ``import fuse`` raises fusepy's OSError: the fuse tier skips,
-    saying why, and nothing fails (the mount subprocess would fail to load the binding too)."""
-    (tmp_path / "fuse.py").write_text("raise OSError('Unable to find libfuse')\n")
+    """A whole pytest run where ``import fuse`` and ``import mfusepy`` raise the bindings'
+    OSError: the fuse tier skips, saying why, and nothing fails (the mount subprocess would
+    fail to load the binding too)."""
+    for binding in ("fuse.py", "mfusepy.py"):
+        (tmp_path / binding).write_text("raise OSError('Unable to find libfuse')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
         str(tmp_path), os.environ.get("PYTHONPATH")])))
     result = subprocess.run(

@@ -24,15 +24,16 @@ class Body:
         self.end = end
         self.closed: bool | None = None
 
-    def read(self, size: int) -> bytes:
+    def readinto(self, view: memoryview) -> int:
         if self.source.fail_next:
             self.source.fail_next = False
             raise ServerError("the source gave up")
-        stop = min(self.end, self.pos + size)
+        stop = min(self.end, self.pos + len(view))
         chunk = self.source.data[self.pos:stop]
+        view[:len(chunk)] = chunk
         self.pos = stop
         self.source.chunks.append(chunk)
-        return chunk
+        return len(chunk)
 
     def close(self, *, reuse: bool = True) -> None:
         self.closed = reuse
@@ -79,11 +80,40 @@ def test_sequential_read_grows_the_window_then_runs_to_the_end():
     assert source.fetches == []
 
 
-def test_a_read_of_exactly_one_source_read_is_returned_without_a_copy():
+def test_read_into_fills_the_callers_buffer_short_only_at_the_end():
+    buffer, _ = make(edge_cache=4 * KIB)
+    dest = bytearray(200 * KIB)
+    assert buffer.read_into(1000, memoryview(dest)) == len(dest)
+    assert dest == DATA[1000:1000 + len(dest)]
+    near_end = len(DATA) - 5000
+    assert buffer.read_into(near_end, memoryview(dest)) == 5000
+    assert dest[:5000] == DATA[near_end:]
+    assert buffer.read_into(len(DATA), memoryview(dest)) == 0
+
+
+def test_the_stream_is_read_into_one_reused_buffer():
+    """No allocation per source read: every socket read lands in the same preallocated ring."""
+    targets: list[object] = []
     buffer, source = make(edge_cache=0)
-    buffer.read(0, 128 * KIB)
-    got = buffer.read(128 * KIB, 128 * KIB)
-    assert got == DATA[128 * KIB:256 * KIB] and got is source.chunks[-1]
+    original = source.open
+
+    def open_recording(start: int, end: int) -> Body:
+        body = original(start, end)
+        plain = body.readinto
+
+        def readinto(view: memoryview) -> int:
+            targets.append(view.obj)
+            return plain(view)
+
+        body.readinto = readinto  # type: ignore[method-assign]
+        return body
+
+    source.open = open_recording  # type: ignore[method-assign]
+    dest = memoryview(bytearray(128 * KIB))
+    for offset in range(0, 12 * MIB, 128 * KIB):
+        buffer.read_into(offset, dest)
+        assert dest == DATA[offset:offset + 128 * KIB]
+    assert len(targets) > 20 and all(t is targets[0] for t in targets)
 
 
 def test_edge_blocks_are_kept():
