@@ -92,6 +92,14 @@ class Listing:
     def __len__(self) -> int:
         return len(self._names.items)
 
+    def get(self, item_id: str) -> Entry | None:
+        """The child of this id, if the listing holds it."""
+        return self._names.items.get(item_id)
+
+    def shown_name(self, item_id: str) -> str | None:
+        with self._lock:
+            return self._names.shown_name(item_id)
+
     def find(self, name: str) -> Entry | None:
         """The child a typed name means: exact, else an unambiguous NFC match (names.lookup)."""
         found = self._names.shown.get(name)
@@ -132,15 +140,27 @@ def split_path(path: str) -> list[str]:
 
 
 class MetadataCache:
-    """Folder listings keyed by folder id, with single-flight fetches and stale-if-error."""
+    """Folder listings keyed by folder id, with single-flight fetches and stale-if-error.
+
+    ``ttl`` is how long a listing is trusted; it can change while the mount runs
+    (:meth:`set_ttl`: long while realtime events are live, see :mod:`putiofs.live_updates`)
+    and applies to every held listing from its fetch on. :meth:`expire_all` makes every held
+    listing count as expired (listed anew at its next use, not before); :meth:`verify_soon`
+    caps one listing's trust at ``base_ttl`` from now (after a change applied from an event,
+    which may be wrong: the next listing confirms or undoes it).
+    """
 
     def __init__(self, backend: Backend, *, ttl: float = 30.0, stale_ttl: float = 600.0,
                  max_folders: int = 4096, clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.ttl = ttl
+        self.base_ttl = ttl
         self.stale_ttl = stale_ttl
         self._clock = clock
-        self._fresh: TTLCache[str, Listing] = TTLCache(max_folders, ttl, timer=clock)
+        #: folder id -> (when it was stored, the listing); trusted while younger than ``ttl``
+        self._fresh: LRUCache[str, tuple[float, Listing]] = LRUCache(max_folders)
+        self._valid_after = float("-inf")
+        self._verify_by: dict[str, float] = {}
         self._last_known: LRUCache[str, Listing] = LRUCache(max_folders)
         self._folder_map: TTLCache[str, FolderMap] = TTLCache(1, ttl, timer=clock)
         self._lock = threading.RLock()
@@ -152,8 +172,57 @@ class MetadataCache:
     # -- listings -------------------------------------------------------------------------
 
     def cached_listing(self, folder_id: str) -> Listing | None:
+        """The folder's listing if it is still trusted (see the class docstring), else None."""
         with self._lock:
-            return self._fresh.get(folder_id)
+            held = self._fresh.get(folder_id)
+            if held is None:
+                return None
+            stored, listing = held
+            now = self._clock()
+            if (now - stored >= self.ttl or stored <= self._valid_after
+                    or now >= self._verify_by.get(folder_id, float("inf"))):
+                return None
+            return listing
+
+    def set_ttl(self, ttl: float) -> None:
+        with self._lock:
+            self.ttl = ttl
+
+    def expire_all(self) -> None:
+        """Every listing held now is listed anew at its next use (stale-if-error still has
+        it)."""
+        with self._lock:
+            self._valid_after = self._clock()
+
+    def expire(self, folder_id: str) -> None:
+        """This folder is listed anew at its next use (stale-if-error still has it)."""
+        with self._lock:
+            self._fresh.pop(folder_id, None)
+            self._verify_by.pop(folder_id, None)
+
+    def verify_soon(self, folder_id: str) -> None:
+        """Trust this folder's listing for at most ``base_ttl`` more seconds."""
+        with self._lock:
+            if folder_id in self._fresh:
+                limit = self._clock() + self.base_ttl
+                self._verify_by[folder_id] = min(limit, self._verify_by.get(folder_id, limit))
+
+    def held_listing(self, folder_id: str) -> Listing | None:
+        """The folder's last listing, trusted or not (None if none is held)."""
+        with self._lock:
+            return self._last_known.get(folder_id)
+
+    def holders(self, item_id: str) -> list[tuple[str, Entry]]:
+        """The held listings (trusted or not) that have an item of this id: (folder id, its
+        entry there). Looks at every held listing: for events, not for FUSE calls."""
+        with self._lock:
+            listings = {**{k: v for k, (_, v) in self._fresh.items()}, **self._last_known}
+        found = []
+        for folder_id, listing in listings.items():
+            entry = listing.get(item_id)
+            if entry is not None:
+                found.append((folder_id, entry))
+        return found
 
     def listing(self, folder_id: str) -> Listing:
         """The folder's children: from cache while fresh, else fetched (once, however many ask)."""
@@ -176,6 +245,7 @@ class MetadataCache:
             for attempt in range(2):
                 with self._lock:
                     edits_before = self._edits.get(folder_id, 0)
+                started = self._clock()
                 try:
                     entries = list(self.backend.list_folder(folder_id))
                 except _TEMPORARY as exc:
@@ -189,7 +259,7 @@ class MetadataCache:
                 with self._lock:
                     raced = self._edits.get(folder_id, 0) != edits_before
                     if not raced:
-                        self._store(listing)
+                        self._store(listing, started)
                         return listing
                 # One of our own changes to this folder landed while the pages were in
                 # flight: the answer may predate it, so it must not overwrite the cache.
@@ -213,7 +283,8 @@ class MetadataCache:
                     self._clock() - stale.fetched_at, type(exc).__name__)
         with self._lock:
             if folder_id in self._last_known:
-                self._fresh[folder_id] = stale
+                self._fresh[folder_id] = (self._clock(), stale)
+                self._verify_by.pop(folder_id, None)
         return stale
 
     def _stale(self, folder_id: str) -> Listing | None:
@@ -223,15 +294,19 @@ class MetadataCache:
             return old
         return None
 
-    def _store(self, listing: Listing) -> None:
+    def _store(self, listing: Listing, started: float) -> None:
+        """Keep a listing whose fetch began at ``started`` (its trust runs from then: a
+        change made while its pages were in flight may be missing from it)."""
         with self._lock:
-            self._fresh[listing.folder_id] = listing
+            self._fresh[listing.folder_id] = (started, listing)
             self._last_known[listing.folder_id] = listing
+            self._verify_by.pop(listing.folder_id, None)
 
     def forget_folder(self, folder_id: str) -> None:
         with self._lock:
             self._fresh.pop(folder_id, None)
             self._last_known.pop(folder_id, None)
+            self._verify_by.pop(folder_id, None)
 
     # -- resolution -----------------------------------------------------------------------
 
@@ -323,7 +398,8 @@ class MetadataCache:
         """
         with self._lock:
             self._edits[folder_id] = self._edits.get(folder_id, 0) + 1
-            fresh = self._fresh.get(folder_id)
+            held = self._fresh.get(folder_id)
+            fresh = held[1] if held is not None else None
             if fresh is not None:
                 edit(fresh)
             known = self._last_known.get(folder_id)

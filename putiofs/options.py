@@ -21,6 +21,9 @@ class MountOptions:
     read_timeout: float = 30.0
     call_deadline: float = 60.0
     show_control: bool = False
+    #: Realtime events keep the cache current (set once the listener is attached); the
+    #: kernel's timeouts are then short (``putiofs.live_updates.KERNEL_TTL_LIVE``).
+    events: bool = False
 
     def __post_init__(self) -> None:
         if self.uid < 0:
