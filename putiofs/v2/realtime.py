@@ -177,25 +177,24 @@ class V2ChangeListener:
 
     def _session(self) -> bool:
         """One connection, until it ends (by an exception). True if it was live."""
-        connection = self._connect(self.url, open_timeout=OPEN_TIMEOUT,
-                                   ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT,
-                                   close_timeout=2, max_size=2**22)
-        with self._lock:
-            self._connection = connection
-        if self._stop.is_set():
-            connection.close()
-            return False
-        connection.send(self._token)
-        try:
-            first = connection.recv(timeout=self._auth_grace)
-        except TimeoutError:
-            first = None
-        self._set_live(True)
-        self._failure_logged = False
-        if first is not None:
-            self._deliver(first)
-        for message in connection:
-            self._deliver(message)
+        with self._connect(self.url, open_timeout=OPEN_TIMEOUT, ping_interval=PING_INTERVAL,
+                           ping_timeout=PING_TIMEOUT, close_timeout=2,
+                           max_size=2**22) as connection:
+            with self._lock:
+                self._connection = connection
+            if self._stop.is_set():
+                return False
+            connection.send(self._token)
+            try:
+                first = connection.recv(timeout=self._auth_grace)
+            except TimeoutError:
+                first = None
+            self._set_live(True)
+            self._failure_logged = False
+            if first is not None:
+                self._deliver(first)
+            for message in connection:
+                self._deliver(message)
         return True
 
     def _deliver(self, message: str | bytes) -> None:
