@@ -4,7 +4,8 @@ and what an idle mount costs in API calls, for a polling mount and an event-driv
 - **polling**: ``--no-events`` with the default ``--cache-ttl`` (30 s; the kernel adds 5 s);
 - **events**: realtime events on, ``--cache-ttl 600``.
 
-Latency: ``changes`` folders are created one after another through the v2 API (raw HTTP) in
+Latency first (so the idle minute that follows sees both mounts in their steady state):
+``changes`` folders are created one after another through the v2 API (raw HTTP) in
 the root of each mount's emulator, and ``os.listdir`` of the mount point is polled every 10 ms
 until the new name is there (at most ``max_wait`` seconds; a change not seen by then counts as
 ``max_wait``). Idle cost: both mounts list their root and then sit for ``idle_seconds`` while
@@ -158,19 +159,20 @@ def measure(changes: int = 10, idle_seconds: float = 60.0,
         deadline = time.monotonic() + 20
         while servers[1].listeners() < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        idle_calls: list[list[int]] = [[], []]
-        threads = [threading.Thread(target=_idle, args=(s, m, idle_seconds, c))
-                   for s, m, c in zip(servers, mounts, idle_calls, strict=True)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        time.sleep(1.5)  # live once put.io (here: the emulator) has not refused the token
         latencies: list[list[float]] = [[], []]
 
         def run(index: int) -> None:
             latencies[index] = _latencies(servers[index], mounts[index], changes, max_wait)
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        idle_calls: list[list[int]] = [[], []]
+        threads = [threading.Thread(target=_idle, args=(s, m, idle_seconds, c))
+                   for s, m, c in zip(servers, mounts, idle_calls, strict=True)]
         for thread in threads:
             thread.start()
         for thread in threads:
