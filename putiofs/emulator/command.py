@@ -72,8 +72,8 @@ def _announce(server: EmulatorServer) -> None:
         print(f"put.io v2 emulator listening on {server.base_url} (uploads: "
               f"{server.root_url}/files/ and {server.base_url}/files/upload)", flush=True)
         print(f"PUTIO_API_URL={server.base_url}", flush=True)
-        print(f"PUTIO_SOCKET_URL={server.socket_url}", flush=True)
         print(f"PUTIO_TOKEN={options.token}", flush=True)
+        print(f"PUTIO_SOCKET_URL={server.socket_url}", flush=True)
         return
     print(f"put.io v1 emulator ({options.dialect} dialect) listening on {server.base_url}",
           flush=True)
