@@ -73,7 +73,6 @@ def _announce(server: EmulatorServer) -> None:
               f"{server.root_url}/files/ and {server.base_url}/files/upload)", flush=True)
         print(f"PUTIO_API_URL={server.base_url}", flush=True)
         print(f"PUTIO_TOKEN={options.token}", flush=True)
-        print(f"PUTIO_SOCKET_URL={server.socket_url}", flush=True)
         return
     print(f"put.io v1 emulator ({options.dialect} dialect) listening on {server.base_url}",
           flush=True)
@@ -110,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
             _announce(server)
             if isinstance(options.faults, RandomFaults):
                 print(f"injecting faults: {options.faults!r} seed={args.seed}", flush=True)
+            if server.socket_url:  # last: scripts read the lines above by position
+                print(f"PUTIO_SOCKET_URL={server.socket_url}", flush=True)
             stop.wait()
         finally:
             server.stop()
