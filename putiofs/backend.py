@@ -71,6 +71,7 @@ class Capabilities:
     set_times: bool = False       # set an item's modification time
     trash: bool = False           # deleted items go to a trash they can be restored from
     slash_in_names: bool = True   # a '/' inside a name can be stored
+    live_events: bool = False     # pushes changes made elsewhere (putiofs.changes.ChangeSource)
 
 
 @dataclass(frozen=True)

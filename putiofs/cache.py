@@ -40,7 +40,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, ValuesView
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -59,6 +59,7 @@ from putiofs.errors import (
     TransportError,
 )
 from putiofs.folder_map import FolderMap
+from putiofs.listing import Listing
 
 log = logging.getLogger(__name__)
 
@@ -69,54 +70,6 @@ _TEMPORARY = (TransportError, ServerError, RateLimitedError)
 OUTAGE_PAUSE = 5.0
 #: The default bound of the cache, in listed items (about 100 MB of v2 listings at most).
 MAX_ENTRIES = 200_000
-
-
-class Listing:
-    """One folder's children, as fetched, with the names the mount shows for them.
-
-    Changes made through the mount edit it in place (:meth:`put`, :meth:`discard`): only the
-    edited item's name group is worked out again (``names.NameTable``), never the whole folder.
-    ``by_name`` (shown name → entry) is that table's live dict and ``entries`` a live view of
-    the entries; both change under the owning cache's lock. A single operation on either
-    (``get``, ``len``, ``set(by_name)``, ``sorted(by_name)``, ``list(entries)``) is atomic;
-    iterate step by step only over a copy. Memory: one dict of entries and one of shown names
-    per folder, plus an NFC index that holds only the names not already in NFC.
-    """
-
-    def __init__(self, folder_id: str, entries: Iterable[Entry],
-                 fetched_at: float | None = None) -> None:
-        self.folder_id = folder_id
-        self.fetched_at = time.monotonic() if fetched_at is None else fetched_at
-        self._names: names.NameTable[Entry] = names.NameTable(entries)
-        self._lock = threading.Lock()
-
-    @property
-    def by_name(self) -> dict[str, Entry]:
-        return self._names.shown
-
-    @property
-    def entries(self) -> ValuesView[Entry]:
-        return self._names.items.values()
-
-    def __len__(self) -> int:
-        return len(self._names.items)
-
-    def find(self, name: str) -> Entry | None:
-        """The child a typed name means: exact, else an unambiguous NFC match (names.lookup)."""
-        found = self._names.shown.get(name)
-        if found is not None:
-            return found
-        with self._lock:
-            return self._names.lookup(name)
-
-    def put(self, entry: Entry) -> None:
-        """Add ``entry``, or replace the entry of its id."""
-        with self._lock:
-            self._names.put(entry)
-
-    def discard(self, entry_id: str) -> None:
-        with self._lock:
-            self._names.discard(entry_id)
 
 
 class _Flight:
@@ -141,13 +94,22 @@ def split_path(path: str) -> list[str]:
 
 
 class MetadataCache:
-    """Folder listings keyed by folder id, with single-flight fetches and stale-if-error."""
+    """Folder listings keyed by folder id, with single-flight fetches and stale-if-error.
+
+    ``ttl`` is how long a listing is trusted; it can change while the mount runs
+    (:meth:`set_ttl`: long while realtime events are live, see :mod:`putiofs.live_updates`)
+    and applies to every held listing from its fetch on. :meth:`expire_all` makes every held
+    listing count as expired (listed anew at its next use, not before); :meth:`verify_soon`
+    caps one listing's trust at ``base_ttl`` from now (after a change applied from an event,
+    which may be wrong: the next listing confirms or undoes it).
+    """
 
     def __init__(self, backend: Backend, *, ttl: float = 30.0, stale_ttl: float = 600.0,
                  max_entries: int = MAX_ENTRIES,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.ttl = ttl
+        self.base_ttl = ttl
         self.stale_ttl = stale_ttl
         self.max_entries = max(1, max_entries)
         self._clock = clock
@@ -155,8 +117,11 @@ class MetadataCache:
         def size(listing: Listing) -> int:
             return min(len(listing) + 1, self.max_entries)
 
-        self._fresh: TTLCache[str, Listing] = TTLCache(self.max_entries, ttl, timer=clock,
-                                                        getsizeof=size)
+        #: folder id -> (when it was stored, the listing); trusted while younger than ``ttl``
+        self._fresh: LRUCache[str, tuple[float, Listing]] = LRUCache(
+            self.max_entries, getsizeof=lambda held: size(held[1]))
+        self._valid_after = float("-inf")
+        self._verify_by: dict[str, float] = {}
         self._last_known: LRUCache[str, Listing] = LRUCache(self.max_entries, getsizeof=size)
         self._folder_map: TTLCache[str, FolderMap] = TTLCache(1, ttl, timer=clock)
         self._lock = threading.RLock()
@@ -167,8 +132,57 @@ class MetadataCache:
     # -- listings -------------------------------------------------------------------------
 
     def cached_listing(self, folder_id: str) -> Listing | None:
+        """The folder's listing if it is still trusted (see the class docstring), else None."""
         with self._lock:
-            return self._fresh.get(folder_id)
+            held = self._fresh.get(folder_id)
+            if held is None:
+                return None
+            stored, listing = held
+            now = self._clock()
+            if (now - stored >= self.ttl or stored <= self._valid_after
+                    or now >= self._verify_by.get(folder_id, float("inf"))):
+                return None
+            return listing
+
+    def set_ttl(self, ttl: float) -> None:
+        with self._lock:
+            self.ttl = ttl
+
+    def expire_all(self) -> None:
+        """Every listing held now is listed anew at its next use (stale-if-error still has
+        it)."""
+        with self._lock:
+            self._valid_after = self._clock()
+
+    def expire(self, folder_id: str) -> None:
+        """This folder is listed anew at its next use (stale-if-error still has it)."""
+        with self._lock:
+            self._fresh.pop(folder_id, None)
+            self._verify_by.pop(folder_id, None)
+
+    def verify_soon(self, folder_id: str) -> None:
+        """Trust this folder's listing for at most ``base_ttl`` more seconds."""
+        with self._lock:
+            if folder_id in self._fresh:
+                limit = self._clock() + self.base_ttl
+                self._verify_by[folder_id] = min(limit, self._verify_by.get(folder_id, limit))
+
+    def held_listing(self, folder_id: str) -> Listing | None:
+        """The folder's last listing, trusted or not (None if none is held)."""
+        with self._lock:
+            return self._last_known.get(folder_id)
+
+    def holders(self, item_id: str) -> list[tuple[str, Entry]]:
+        """The held listings (trusted or not) that have an item of this id: (folder id, its
+        entry there). Looks at every held listing: for events, not for FUSE calls."""
+        with self._lock:
+            listings = {**{k: v for k, (_, v) in self._fresh.items()}, **self._last_known}
+        found = []
+        for folder_id, listing in listings.items():
+            entry = listing.get(item_id)
+            if entry is not None:
+                found.append((folder_id, entry))
+        return found
 
     def listing(self, folder_id: str) -> Listing:
         """The folder's children: from cache while fresh, else fetched (once, however many ask)."""
@@ -237,12 +251,13 @@ class MetadataCache:
         """One fetch of the folder, stored unless one of our changes landed meanwhile."""
         with self._lock:
             edits_before = flight.edits
+        started = self._clock()
         entries = list(self.backend.list_folder(folder_id))
         listing = Listing(folder_id, entries, self._clock())
         with self._lock:
             if flight.edits != edits_before:
                 return _Fetched(listing, stored=False)
-            self._store(listing)
+            self._store(listing, started)
         return _Fetched(listing, stored=True)
 
     @contextlib.contextmanager
@@ -275,7 +290,8 @@ class MetadataCache:
                     self._clock() - stale.fetched_at, type(exc).__name__)
         with self._lock:
             if folder_id in self._last_known:
-                self._fresh[folder_id] = stale
+                self._fresh[folder_id] = (self._clock(), stale)
+                self._verify_by.pop(folder_id, None)
         return stale
 
     def _stale(self, folder_id: str) -> Listing | None:
@@ -285,15 +301,19 @@ class MetadataCache:
             return old
         return None
 
-    def _store(self, listing: Listing) -> None:
+    def _store(self, listing: Listing, started: float) -> None:
+        """Keep a listing whose fetch began at ``started`` (its trust runs from then: a
+        change made while its pages were in flight may be missing from it)."""
         with self._lock:
-            self._fresh[listing.folder_id] = listing
+            self._fresh[listing.folder_id] = (started, listing)
             self._last_known[listing.folder_id] = listing
+            self._verify_by.pop(listing.folder_id, None)
 
     def forget_folder(self, folder_id: str) -> None:
         with self._lock:
             self._fresh.pop(folder_id, None)
             self._last_known.pop(folder_id, None)
+            self._verify_by.pop(folder_id, None)
 
     # -- resolution -----------------------------------------------------------------------
 
@@ -387,7 +407,8 @@ class MetadataCache:
             flight = self._flights.get(folder_id)
             if flight is not None:
                 flight.edits += 1
-            fresh = self._fresh.get(folder_id)
+            held = self._fresh.get(folder_id)
+            fresh = held[1] if held is not None else None
             if fresh is not None:
                 edit(fresh)
             known = self._last_known.get(folder_id)

@@ -16,11 +16,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from putiofs import __version__
+from putiofs import __version__, kernel_cache
 from putiofs.config import Settings, load_settings
 from putiofs.connect import ConnectError, Connection, open_for_mount
 from putiofs.errors import ConfigError
-from putiofs.fs import build_operations
+from putiofs.fs import PutioFS, build_operations
+from putiofs.live_updates import LIVE_TTL, LiveUpdates, attach
 from putiofs.logs import setup_logging
 from putiofs.mount import (
     FuseSettings,
@@ -38,6 +39,7 @@ from putiofs.options import MountOptions
 log = logging.getLogger("putiofs")
 
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_CACHE_TTL = 30.0
 
 
 class CliError(Exception):
@@ -48,8 +50,12 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", dest="o_options", action="append", default=[], metavar="OPTS",
                         help="mount options, comma-separated: allow_other, uid=N, gid=N, ro, "
                              "show_control (list /.putio in the root), and any libfuse option")
-    parser.add_argument("--cache-ttl", type=float, default=30.0, metavar="SECONDS",
-                        help="how long folder listings are trusted (default 30)")
+    parser.add_argument("--cache-ttl", type=float, default=None, metavar="SECONDS",
+                        help="how long folder listings are trusted (default 30; 600 while "
+                             "put.io's realtime events are connected)")
+    parser.add_argument("--no-events", dest="events", action="store_false",
+                        help="do not listen to put.io's realtime events (API v2): changes "
+                             "made elsewhere then show after --cache-ttl")
     parser.add_argument("--cache-entries", type=int, default=None, metavar="N",
                         help="how many listed items the cache keeps at most (default 200000)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
@@ -152,7 +158,8 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
     timeout = max(1.0, args.timeout)
     if args.cache_entries is not None and args.cache_entries < 1:
         raise CliError("--cache-entries must be at least 1")
-    options = MountOptions(cache_ttl=max(0.1, args.cache_ttl), cache_entries=args.cache_entries,
+    ttl = DEFAULT_CACHE_TTL if args.cache_ttl is None else args.cache_ttl
+    options = MountOptions(cache_ttl=max(0.1, ttl), cache_entries=args.cache_entries,
                            read_timeout=min(15.0, timeout / 3), call_deadline=timeout)
     try:
         settings = parse_o_options(args.o_options, options)
@@ -166,6 +173,21 @@ def _connect(settings: Settings, timeout: float) -> Connection:
         return open_for_mount(settings, timeout=timeout)
     except ConnectError as exc:
         raise CliError(str(exc)) from None
+
+
+def _listen(args: argparse.Namespace, connection: Connection, operations: PutioFS,
+            options: MountOptions) -> LiveUpdates | None:
+    """Realtime events (API v2, unless ``--no-events``): the cache's TTL is ``--cache-ttl``
+    if given, else 600 s while they are live (30 s while not)."""
+    if not args.events:
+        return None
+    control = operations.control
+    updates = attach(connection.backend, operations.tree.cache,
+                     live_ttl=LIVE_TTL if args.cache_ttl is None else options.cache_ttl,
+                     transfers_changed=control.transfers_changed if control else lambda: None,
+                     invalidate=kernel_cache.invalidate_path)
+    options.events = updates is not None
+    return updates
 
 
 def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
@@ -183,6 +205,7 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
         raise CliError(str(exc)) from None
     connection = _connect(settings, options.call_deadline)
     operations = build_operations(connection.backend, options, connection.services)
+    updates = _listen(args, connection, operations, options)
     if announce:
         print(announce, file=sys.stderr, flush=True)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
@@ -191,6 +214,8 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
     except MountError as exc:
         raise CliError(str(exc)) from None
     finally:
+        if updates is not None:
+            updates.stop()
         connection.close()
     log.info("unmounted %s", mountpoint)
     return 0
@@ -233,7 +258,7 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         if args.api == "v2":
             settings = Settings(api="v2", api_url=server.base_url, token=options.token,
-                                upload_url=server.root_url)
+                                upload_url=server.root_url, socket_url=server.socket_url)
         else:
             settings = Settings(api_url=server.base_url, api_key=options.api_key,
                                 api_secret=options.api_secret)

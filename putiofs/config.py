@@ -13,6 +13,8 @@ config key     environment           meaning
 ``token``      ``PUTIO_TOKEN``       v2 OAuth token
 ``api_url``    ``PUTIO_API_URL``     default ``https://api.put.io/v1`` or ``.../v2``
 ``upload_url`` ``PUTIO_UPLOAD_URL``  v2 uploads, default ``https://upload.put.io``
+``socket_url`` ``PUTIO_SOCKET_URL``  v2 realtime events; default put.io's websocket for
+                                     put.io's own API URL, none for any other
 ``app_id``     ``PUTIO_APP_ID``      OAuth app id for the device login, default 8993
 =============  ====================  ===================================================
 
@@ -46,6 +48,7 @@ API_VERSIONS = ("v1", "v2")
 DEFAULT_API_URLS = {"v1": "https://api.put.io/v1", "v2": "https://api.put.io/v2"}
 DEFAULT_API_URL = DEFAULT_API_URLS["v1"]
 DEFAULT_UPLOAD_URL = "https://upload.put.io"
+DEFAULT_SOCKET_URL = "wss://socket.put.io/socket/sockjs/websocket"
 #: put.io's own command-line app (putio-cli): the OAuth app the device login asks for a code.
 DEFAULT_APP_ID = "8993"
 ENV_API = "PUTIO_API"
@@ -54,11 +57,12 @@ ENV_API_SECRET = "PUTIO_API_SECRET"
 ENV_TOKEN = "PUTIO_TOKEN"
 ENV_API_URL = "PUTIO_API_URL"
 ENV_UPLOAD_URL = "PUTIO_UPLOAD_URL"
+ENV_SOCKET_URL = "PUTIO_SOCKET_URL"
 ENV_APP_ID = "PUTIO_APP_ID"
 #: config key -> environment variable
 _KEYS = {"api": ENV_API, "api_key": ENV_API_KEY, "api_secret": ENV_API_SECRET,
          "token": ENV_TOKEN, "api_url": ENV_API_URL, "upload_url": ENV_UPLOAD_URL,
-         "app_id": ENV_APP_ID}
+         "app_id": ENV_APP_ID, "socket_url": ENV_SOCKET_URL}
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Settings:
     token: str = field(default="", repr=False)
     upload_url: str = DEFAULT_UPLOAD_URL
     app_id: str = DEFAULT_APP_ID
+    #: v2 realtime events; None: none (see :func:`load_settings`).
+    socket_url: str | None = None
 
     def __repr__(self) -> str:
         return (f"Settings(api={self.api!r}, api_url={self.api_url!r}, api_key='***', "
@@ -148,6 +154,22 @@ def validate_api_url(url: str, *, insecure: bool = False) -> str:
             f"API URL {url!r} is plain http to a non-local host: your credentials would be "
             "sent unencrypted; use https, or pass --insecure if you really mean it"
         )
+    return url
+
+
+def validate_socket_url(url: str, *, insecure: bool = False) -> str:
+    """The realtime socket's URL: ``wss://``, or ``ws://`` to loopback (or with
+    ``insecure``); the token is its first frame, so a plain socket elsewhere would send it
+    in clear."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ConfigError(f"socket URL {url!r} is not a ws:// or wss:// URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"socket URL {url!r} must not hold credentials, a query or a fragment")
+    if parts.scheme == "ws" and not insecure and not _is_loopback(parts.hostname):
+        raise ConfigError(f"socket URL {url!r} is plain ws to a non-local host: your token "
+                          "would be sent unencrypted; use wss, or pass --insecure")
     return url
 
 
@@ -239,7 +261,20 @@ def load_settings(env: Mapping[str, str] | None = None, config_path: str | Path 
         upload_url=(validate_api_url(values["upload_url"] or DEFAULT_UPLOAD_URL,
                                      insecure=insecure) if api == "v2" else DEFAULT_UPLOAD_URL),
         app_id=values["app_id"] or DEFAULT_APP_ID,
+        socket_url=_socket_url(values, api, insecure),
     )
+
+
+def _socket_url(values: Mapping[str, str], api: str, insecure: bool) -> str | None:
+    """v2's realtime socket: ``socket_url`` if set; else put.io's own, but only for put.io's
+    own API (a token meant for another API URL, such as an emulator's, is never sent to
+    put.io's socket); else None (no realtime events)."""
+    if api != "v2":
+        return None
+    if values["socket_url"]:
+        return validate_socket_url(values["socket_url"], insecure=insecure)
+    api_url = (values["api_url"] or DEFAULT_API_URLS["v2"]).strip().rstrip("/")
+    return DEFAULT_SOCKET_URL if api_url == DEFAULT_API_URLS["v2"] else None
 
 
 @dataclass(frozen=True)

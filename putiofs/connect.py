@@ -11,6 +11,7 @@ read wait within 10 / 30 s of it); a FUSE call's own deadline, when shorter, win
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,14 +96,19 @@ def _connect_v2(settings: Settings, timeout: float) -> Connection:
     from putiofs.v2.account import V2Services
     from putiofs.v2.backend import V2Backend
     from putiofs.v2.client import V2Client
+    from putiofs.v2.realtime import V2ChangeListener
 
     client = V2Client(settings.token, base_url=settings.api_url,
                       timeout=_request_timeout(timeout), retry=_v2_policy(timeout))
     # v2 has no account-wide stream token: each file's URL is fetched at its first open.
     services = V2Services(client, upload_url=settings.upload_url)
-    return Connection(backend=V2Backend(client, upload_url=settings.upload_url),
-                      services=services, refused=TOKEN_REFUSED, warm_up=lambda: None,
-                      close=client.close)
+    listeners = None
+    if settings.socket_url:
+        listeners = functools.partial(V2ChangeListener, settings.socket_url, settings.token,
+                                      api_url=settings.api_url)
+    backend = V2Backend(client, upload_url=settings.upload_url, listeners=listeners)
+    return Connection(backend=backend, services=services,
+                      refused=TOKEN_REFUSED, warm_up=lambda: None, close=client.close)
 
 
 def open_sign_in(api_url: str, *, timeout: float = 30.0) -> SignIn:

@@ -394,6 +394,10 @@ class ControlFolder:
 
     # -- restoring ------------------------------------------------------------------------
 
+    def transfers_changed(self) -> None:
+        """A transfer changed (a realtime event): the next look at ``transfers`` lists anew."""
+        self._expire("transfers")
+
     def trash_changed(self) -> None:
         """The mount deleted something (it may be in the trash now): list the trash anew."""
         self._trash.expire()

@@ -21,7 +21,11 @@ reads are written straight into libfuse's reply buffer (:func:`with_fast_reads`)
 Kernel cache timeouts are deliberate: entries, attributes and missing names are trusted by the
 kernel for ``min(cache_ttl, 5)`` seconds (never 0, which would send every ``stat`` to Python).
 Changes made through the mount update the kernel's entries at once; a change made elsewhere
-shows after at most ``cache_ttl + min(cache_ttl, 5)`` seconds.
+shows after at most ``cache_ttl + min(cache_ttl, 5)`` seconds. With realtime events on
+(``options.events``, :mod:`putiofs.live_updates`) the kernel keeps them for
+``min(cache_ttl, 1)`` seconds instead: libfuse 2's high-level API cannot drop a path from the
+kernel's caches when an event arrives, so a short timeout is what makes the change visible
+within about a second (each extra ``stat`` is answered from the cache, without an API call).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from typing import Any
 
 from putiofs import kernel_cache
 from putiofs.fs import PutioFS
+from putiofs.live_updates import KERNEL_TTL_LIVE
 from putiofs.options import MountOptions
 
 KERNEL_TTL_MAX = 5.0
@@ -250,13 +255,13 @@ def unmount_command(mountpoint: Path | str, *, lazy: bool = False) -> list[str]:
     return ["umount", *(["-l"] if lazy else []), str(mountpoint)]
 
 
-def kernel_ttl(cache_ttl: float) -> float:
-    return max(0.1, min(cache_ttl, KERNEL_TTL_MAX))
+def kernel_ttl(cache_ttl: float, *, events: bool = False) -> float:
+    return max(0.1, min(cache_ttl, KERNEL_TTL_LIVE if events else KERNEL_TTL_MAX))
 
 
 def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
                 foreground: bool, binding: str = "libfuse2") -> dict[str, Any]:
-    ttl = kernel_ttl(options.cache_ttl)
+    ttl = kernel_ttl(options.cache_ttl, events=options.events)
     kwargs: dict[str, Any] = {
         "foreground": foreground,
         "nothreads": False,

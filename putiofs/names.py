@@ -263,6 +263,13 @@ class NameTable(Generic[N]):
         self._remove(item_id)
         self._settle()
 
+    def shown_name(self, item_id: str) -> str | None:
+        """The name the item of this id is shown as, or None if it is not here."""
+        item = self.items.get(item_id)
+        if item is None:
+            return None
+        return self._loser_names.get(item_id) or group_key(item)
+
     def lookup(self, name: str) -> N | None:
         """The item shown as ``name``, else the one whose shown name matches it after NFC
         normalisation, if exactly one does (see the module docstring)."""

@@ -23,6 +23,9 @@ class MountOptions:
     show_control: bool = False
     cache_entries: int | None = None    # the metadata cache's bound in items (None: default)
     read_ahead_folders: bool = True     # list the next folders of a walk ahead (walk_ahead)
+    #: Realtime events keep the cache current (set once the listener is attached); the
+    #: kernel's timeouts are then short (``putiofs.live_updates.KERNEL_TTL_LIVE``).
+    events: bool = False
 
     def __post_init__(self) -> None:
         if self.uid < 0:

@@ -35,7 +35,7 @@ def account_env(server: EmulatorServer) -> dict[str, str]:
 
 #: Every variable :func:`account_env` may set: the others are removed.
 ACCOUNT_VARIABLES = ("PUTIO_API", "PUTIO_API_URL", "PUTIO_TOKEN", "PUTIO_UPLOAD_URL",
-                     "PUTIO_API_KEY", "PUTIO_API_SECRET")
+                     "PUTIO_API_KEY", "PUTIO_API_SECRET", "PUTIO_SOCKET_URL")
 
 
 class Cli:

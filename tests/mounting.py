@@ -58,15 +58,18 @@ class Mount(MountProcess):
 
     def __init__(self, base_url: str, path: Path, log_file: Path, *extra: str,
                  api_key: str = "demo", api_secret: str = "demo", token: str | None = None,
-                 upload_url: str | None = None, timeout: float = 20.0) -> None:
+                 upload_url: str | None = None, socket_url: str | None = None,
+                 timeout: float = 20.0) -> None:
         env = {name: value for name, value in os.environ.items()
                if name not in ("PUTIO_API", "PUTIO_TOKEN", "PUTIO_API_KEY", "PUTIO_API_SECRET",
-                               "PUTIO_UPLOAD_URL", "XDG_CONFIG_HOME")}
+                               "PUTIO_UPLOAD_URL", "PUTIO_SOCKET_URL", "XDG_CONFIG_HOME")}
         env["PUTIO_API_URL"] = base_url
         if token is not None:
             env.update(PUTIO_API="v2", PUTIO_TOKEN=token)
             if upload_url is not None:
                 env["PUTIO_UPLOAD_URL"] = upload_url
+            if socket_url is not None:
+                env["PUTIO_SOCKET_URL"] = socket_url
         else:
             env.update(PUTIO_API="v1", PUTIO_API_KEY=api_key, PUTIO_API_SECRET=api_secret)
         super().__init__([sys.executable, "-m", "putiofs", "mount", str(path), "-f",
@@ -78,7 +81,8 @@ class Mount(MountProcess):
 def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """Mount an emulator: ``mount_factory(server, "--cache-ttl", "1")`` → :class:`Mount`.
 
-    A v2 emulator is mounted over the v2 API with its token; a v1 one (or any server without
+    A v2 emulator is mounted over the v2 API with its token and its realtime socket (events
+    on, as against put.io; ``"--no-events"`` turns them off); a v1 one (or any server without
     ``options.api``) with the v1 key and secret.
 
     Every mount is unmounted at teardown; a test fails if the mount process did not exit
@@ -97,6 +101,7 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         if getattr(options, "api", "v1") == "v2":
             kwargs.setdefault("token", options.token)
             kwargs.setdefault("upload_url", server.root_url)
+            kwargs.setdefault("socket_url", getattr(server, "socket_url", None))
         mount = Mount(server.base_url, path, base / "putiofs.log", *extra, **kwargs)
         mounts.append(mount)
         return mount

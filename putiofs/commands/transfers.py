@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import cast
 
+from putiofs.changes import ChangeSource
 from putiofs.commands import watch
 from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf, report_error
 from putiofs.commands.output import emit, emit_json, show
@@ -99,5 +101,15 @@ def run_clean(connection: Connection, args: argparse.Namespace) -> int:
 def run_watch(connection: Connection, args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise CommandError("--interval must be a positive number of seconds")
-    return watch.watch(connection.services, args.ids, interval=args.interval,
-                       as_json=args.json)
+    feed = None
+    listener = None
+    if connection.backend.capabilities.live_events:
+        feed = watch.TransferFeed()
+        listener = cast(ChangeSource, connection.backend).change_listener(feed)
+        listener.start()
+    try:
+        return watch.watch(connection.services, args.ids, interval=args.interval,
+                           as_json=args.json, feed=feed)
+    finally:
+        if listener is not None:
+            listener.stop()

@@ -1,5 +1,11 @@
 """``putiofs transfers watch``: a progress bar per transfer until every one has finished.
 
+Where the API pushes transfer changes (put.io's realtime events, v2), the bars move when put.io
+says a transfer changed, without polling: each event's transfer object replaces the listed one
+(no API call per event), a removed transfer goes, and the list is fetched anew only after a
+reconnect or when ``LIVE_RELIST`` seconds pass without any event. While the feed is not
+connected (and on v1) the list is polled every ``--interval`` seconds, as before.
+
 On a terminal the bars are redrawn in place (cursor up, erase line), each cut to the
 terminal's width so that no line wraps and the redraw stays aligned. Anywhere else (a pipe,
 a log file) a line is printed only when a transfer's status or percentage changes. Names and
@@ -10,10 +16,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
+from putiofs.changes import DELETED, FileChange, TransferChange
 from putiofs.commands.base import CommandError
 from putiofs.commands.output import emit_json
 from putiofs.services import Transfer
@@ -21,6 +29,42 @@ from putiofs.views import escape
 
 BAR_WIDTH = 30
 GONE = "Gone (no longer listed)"
+#: With live events, the list is fetched anew after this many seconds without one.
+LIVE_RELIST = 30.0
+
+
+class TransferFeed:
+    """A :class:`putiofs.changes.ChangeSink` that collects transfer changes for :func:`watch`."""
+
+    def __init__(self) -> None:
+        self._changes: list[TransferChange] = []
+        self._relist = False
+        self._wake = threading.Condition()
+        self.live = False
+
+    def file_changed(self, change: FileChange) -> None:
+        """Files are not watched."""
+
+    def transfer_changed(self, change: TransferChange) -> None:
+        with self._wake:
+            self._changes.append(change)
+            self._wake.notify_all()
+
+    def live_changed(self, live: bool) -> None:
+        with self._wake:
+            self.live = live
+            self._relist = self._relist or live  # changes made while away were not heard
+            self._wake.notify_all()
+
+    def wait(self, timeout: float) -> tuple[list[TransferChange], bool]:
+        """The changes heard (waiting up to ``timeout`` for the first), and whether the list
+        must be fetched anew."""
+        with self._wake:
+            if not self._changes and not self._relist:
+                self._wake.wait(timeout)
+            changes, self._changes = self._changes, []
+            relist, self._relist = self._relist or not changes, False
+            return changes, relist
 
 
 class TransferLister(Protocol):
@@ -102,9 +146,10 @@ class _Display:
 
 def watch(services: TransferLister, ids: Sequence[str], *, interval: float = 2.0,
           as_json: bool = False, out: TextIO | None = None, tty: bool | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> int:
-    """Poll ``transfers.list`` every ``interval`` seconds until the watched transfers are all
-    Completed or in Error (or gone). 0 if all completed, 1 otherwise.
+          sleep: Callable[[float], None] = time.sleep, feed: TransferFeed | None = None) -> int:
+    """Follow the watched transfers until they are all Completed or in Error (or gone): by
+    ``feed``'s events while it is live, else by polling ``transfers.list`` every ``interval``
+    seconds. 0 if all completed, 1 otherwise.
 
     ``ids`` empty means every transfer active now (those in error have no id and are left out).
     """
@@ -133,8 +178,32 @@ def watch(services: TransferLister, ids: Sequence[str], *, interval: float = 2.0
             display.show(watched, current)
         if all(is_finished(t) for t in current):
             break
-        sleep(interval)
-        transfers = services.list_transfers()
+        transfers = _next_transfers(services, transfers, interval, sleep, feed)
     if as_json:
         emit_json(current, out)
     return 0 if all(t is not None and t.is_completed for t in current) else 1
+
+
+def _next_transfers(services: TransferLister, transfers: list[Transfer], interval: float,
+                    sleep: Callable[[float], None],
+                    feed: TransferFeed | None) -> list[Transfer]:
+    """The list after the next change: from the feed's events while it is live, else
+    polled."""
+    if feed is None:
+        sleep(interval)
+        return services.list_transfers()
+    if not feed.live:
+        feed.wait(interval)  # ends early when the feed connects
+        return services.list_transfers()
+    changes, relist = feed.wait(LIVE_RELIST)
+    if relist:
+        return services.list_transfers()
+    by_id = {t.id: t for t in transfers if t.id is not None}
+    for change in changes:
+        if change.transfer is None or change.transfer.id is None:
+            continue
+        if change.kind == DELETED:
+            by_id.pop(change.transfer.id, None)
+        else:
+            by_id[change.transfer.id] = change.transfer
+    return [*by_id.values(), *(t for t in transfers if t.id is None)]

@@ -109,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
             _announce(server)
             if isinstance(options.faults, RandomFaults):
                 print(f"injecting faults: {options.faults!r} seed={args.seed}", flush=True)
+            if server.socket_url:  # last: scripts read the lines above by position
+                print(f"PUTIO_SOCKET_URL={server.socket_url}", flush=True)
             stop.wait()
         finally:
             server.stop()

@@ -66,6 +66,9 @@ class EmulatorServer:
                                         kwargs={"poll_interval": 0.05},
                                         name="putio-emulator", daemon=True)
         self._thread.start()
+        realtime = getattr(self.api, "realtime", None)
+        if realtime is not None:
+            realtime.start(self.options.host)
         return self
 
     @property
@@ -91,6 +94,13 @@ class EmulatorServer:
         """Where the API lives: ``{root_url}/v1`` or ``{root_url}/v2``."""
         return f"{self.root_url}{self.api.prefix}"
 
+    @property
+    def socket_url(self) -> str | None:
+        """v2: where put.io's realtime websocket is served (``ws://.../socket/sockjs/
+        websocket``); None for v1, which has none."""
+        realtime = getattr(self.api, "realtime", None)
+        return realtime.url if realtime is not None and realtime.url else None
+
     def stats(self) -> dict[str, Any]:
         return self.stats_counter.snapshot()
 
@@ -101,6 +111,9 @@ class EmulatorServer:
         """Stop serving, close open connections and join the server thread."""
         if self._httpd is None:
             return
+        realtime = getattr(self.api, "realtime", None)
+        if realtime is not None:
+            realtime.stop()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._httpd.close_connections()

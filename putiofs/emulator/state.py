@@ -106,6 +106,8 @@ class Account(TransferQueue):
         self.trash = Trash(self)
         #: v1 forgets a failed transfer after a while; v2 lists it until it is cleaned.
         self.forget_failed_transfers = True
+        #: Told of every change to the tree (see :meth:`changed`); v2's realtime feed sets it.
+        self.on_change: Callable[[str, Node], None] | None = None
 
     # ----------------------------------------------------------------- public helpers (tests)
 
@@ -267,6 +269,14 @@ class Account(TransferQueue):
         self.events.append(event)
         return event
 
+    def changed(self, kind: str, node: Node) -> None:
+        """Tell the realtime feed, if any, that ``node`` was created (``"create"``), changed
+        name, folder or times (``"update"``), or is about to leave the tree (``"delete"``,
+        told while it is still there, once for the top of a deleted subtree). Called under
+        the lock by every change of the tree."""
+        if self.on_change is not None:
+            self.on_change(kind, node)
+
     def disk_used(self) -> int:
         """Bytes counted against the disk: the files and what waits in the trash."""
         return self.size_of(self.nodes[ROOT_ID]) + self.trash.size()
@@ -286,6 +296,7 @@ class Account(TransferQueue):
         self.nodes[node.id] = node
         parent.children[node.id] = None
         self._size_cache.clear()
+        self.changed("create", node)
         return node
 
     def _movable(self, node_id: int) -> Node:
@@ -298,6 +309,7 @@ class Account(TransferQueue):
         if not isinstance(name, str) or not name:
             raise invalid("name")
         node.name = name
+        self.changed("update", node)
         return node
 
     def relocate(self, node_id: int, parent_id: int) -> Node:
@@ -309,10 +321,12 @@ class Account(TransferQueue):
         target.children[node.id] = None
         node.parent_id = target.id
         self._size_cache.clear()
+        self.changed("update", node)
         return node
 
     def remove(self, node_id: int) -> None:
         node = self._movable(node_id)
+        self.changed("delete", node)
         del self.nodes[node.parent_id].children[node.id]
         stack = [node]
         while stack:

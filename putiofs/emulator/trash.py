@@ -40,6 +40,8 @@ class TrashOwner(Protocol):
 
     def forget_sizes(self) -> None: ...
 
+    def changed(self, kind: str, node: Node) -> None: ...
+
 
 class Trash:
     """The trash of one account; every method runs under the account's lock."""
@@ -57,6 +59,7 @@ class Trash:
             if node.id == ROOT_ID:
                 raise ValueError("the root folder cannot be trashed")
             record = TrashRecord(node, account.clock(), node.parent_id, account.size_of(node))
+            account.changed("delete", node)
             del account.nodes[node.parent_id].children[node.id]
             for moved in self._subtree(node, account.nodes):
                 self._nodes[moved.id] = account.nodes.pop(moved.id)
@@ -77,6 +80,7 @@ class Trash:
             record.node.parent_id = parent.id
             parent.children[record.node.id] = None
             account.forget_sizes()
+            account.changed("create", record.node)
             return record.node
 
     def purge(self, node_id: int) -> None:

@@ -270,6 +270,10 @@ def _transfer(transfer: models.Transfer) -> Transfer:
                     down_speed=transfer.down_speed, estimated_time=transfer.estimated_time)
 
 
+#: A v2 transfer as the version-neutral model (the realtime feed's transfers too).
+neutral_transfer = _transfer
+
+
 def _event(event: models.Event) -> HistoryEvent:
     data = event.data
     size = event.file_size if event.file_size is not None else to_int(data.get("transfer_size"))

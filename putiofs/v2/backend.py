@@ -19,6 +19,8 @@ Differences from v1 that the core sees only through :attr:`V2Backend.capabilitie
   inside what storage-signed URLs usually get) or a reader reports it refused
   (``refresh_token=True``). The cache is keyed by id, size and mtime, so a file replaced in
   place gets a new URL, and holds at most ``url_cache_size`` URLs.
+- realtime events (``capabilities.live_events``) where the factory gives it ``listeners``
+  (put.io's websocket, :mod:`putiofs.v2.realtime`): :meth:`V2Backend.change_listener`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from putiofs.backend import (
     UploadProgress,
     UploadTicket,
 )
+from putiofs.changes import ChangeListener, ChangeSink
 from putiofs.errors import (
     BadRequestError,
     NotFoundError,
@@ -108,9 +111,11 @@ class V2Backend:
     def __init__(self, client: V2Client, *, account: AccountInfo | None = None,
                  upload_url: str = DEFAULT_UPLOAD_URL, url_cache_size: int = 1024,
                  url_max_age: float = 3600.0, url_refresh_interval: float = 0.25,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 listeners: Callable[[ChangeSink], ChangeListener] | None = None) -> None:
         self.client = client
         self.upload_url = upload_url.rstrip("/")
+        self._listeners = listeners
         self._account = account
         self._clock = clock
         self._refresh_interval = url_refresh_interval
@@ -134,7 +139,13 @@ class V2Backend:
                 account = None
         return Capabilities(folder_map=False, write_contents=True, set_times=True,
                             trash=account.trash_enabled if account is not None else False,
-                            slash_in_names=False)
+                            slash_in_names=False, live_events=self._listeners is not None)
+
+    def change_listener(self, sink: ChangeSink) -> ChangeListener:
+        """put.io's realtime events for this account, telling ``sink`` (not started yet)."""
+        if self._listeners is None:
+            raise NotSupportedError("no realtime events: no socket URL")
+        return self._listeners(sink)
 
     # -- the tree -------------------------------------------------------------------------
 

@@ -134,6 +134,7 @@ from putiofs.emulator.v2 import (
 from putiofs.emulator.v2.auth import Auth
 from putiofs.emulator.v2.cursors import Cursors
 from putiofs.emulator.v2.media import Mp4, Zips
+from putiofs.emulator.v2.realtime import Realtime
 from putiofs.emulator.v2.request import Request, Rule
 from putiofs.emulator.v2.shares import Shares
 from putiofs.emulator.v2.storage import Storage
@@ -166,6 +167,7 @@ class V2Api:
         self.zips = Zips(emulator.account)
         self.uploads = uploads.Uploads(self)
         self.shares = Shares()
+        self.realtime = Realtime(self)
         #: The account setting ``default_download_folder`` (uploads and transfers without a
         #: parent go there).
         self.default_folder = ROOT_ID
@@ -198,7 +200,10 @@ class V2Api:
                 "x-ratelimit-id": "emulator", "x-ratelimit-action": "wait"}
 
     def control(self, handler: Handler, path: str) -> bool:
-        """``POST /_emulator/approve?code=CODE``: approve a device code as the user would."""
+        """``POST /_emulator/approve?code=CODE``: approve a device code as the user would;
+        ``/_emulator/socket...``: the realtime feed's test hooks."""
+        if path.startswith("/_emulator/socket"):
+            return self._socket_control(handler, path)
         if path != "/_emulator/approve" or handler.command != "POST":
             return False
         handler.read_body()
@@ -207,6 +212,33 @@ class V2Api:
             handler.send_json(404, error_payload(404, "NotFound", "Unknown or expired code"))
         else:
             handler.send_json(200, {"status": "OK"})
+        return True
+
+    def _socket_control(self, handler: Handler, path: str) -> bool:
+        """The realtime feed's test hooks (see :mod:`putiofs.emulator.v2.realtime`)."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
+        realtime = self.realtime
+        if path == "/_emulator/socket" and handler.command in ("GET", "HEAD"):
+            handler.send_json(200, realtime.status())
+            return True
+        if handler.command != "POST":
+            return False
+        handler.read_body()
+        try:
+            if path == "/_emulator/socket/drop":
+                answer: dict[str, Any] = {"dropped": realtime.drop()}
+            elif path == "/_emulator/socket/lose":
+                realtime.lose(int(query.get("count", 0)), float(query.get("fraction", 0.0)))
+                answer = {}
+            elif path == "/_emulator/socket/refuse":
+                realtime.refuse(float(query.get("seconds", 0.0)))
+                answer = {}
+            else:
+                return False
+        except ValueError:
+            handler.send_json(400, error_payload(400, "BadRequest", "Bad number"))
+            return True
+        handler.send_json(200, {**answer, **realtime.status(), "status": "OK"})
         return True
 
     def redact(self, path: str) -> str:

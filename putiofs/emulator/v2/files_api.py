@@ -221,6 +221,7 @@ def files_rename(request: Request) -> dict[str, Any]:
         raise bad_request("The root folder cannot be renamed")
     names.check_free(request.account, request.account.nodes[node.parent_id], name, node.id)
     node.name = name
+    request.account.changed("update", node)
     return ok(file=file_object(request.api, node))
 
 
@@ -238,6 +239,7 @@ def files_move(request: Request) -> dict[str, Any]:
         _relocate(request, node.id, parent.id)
         if new_name is not None:
             node.name = new_name
+            request.account.changed("update", node)
         return ok(errors=[])
     ids = params.ids("file_ids")
     if not ids:
@@ -302,6 +304,7 @@ def files_touch(request: Request) -> dict[str, Any]:
     nodes = [node_of(request, i) for i in ids]
     for node in nodes:
         node.updated = when
+        request.account.changed("update", node)
     return ok()
 
 

@@ -1,0 +1,91 @@
+"""Realtime changes applied to the cache (putiofs.live_updates), on a fake clock: precise
+edits, the TTL switch, the re-listing after a reconnect, and wrong events bounded by the TTL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from putiofs.backend import ROOT_ID, Entry
+from putiofs.cache import MetadataCache
+from putiofs.changes import CREATED, DELETED, UPDATED, FileChange
+from putiofs.live_updates import LiveUpdates
+from tests.fake_backend import FakeBackend
+from tests.fake_time import FakeTime
+
+
+def setup(base_ttl: float = 30.0):
+    backend = FakeBackend()
+    clock = FakeTime()
+    cache = MetadataCache(backend, ttl=base_ttl, clock=clock.clock)
+    updates = LiveUpdates(cache, live_ttl=600.0)
+    updates.live_changed(True)
+    clock.sleep(0.001)
+    return backend, clock, cache, updates
+
+
+def names(cache: MetadataCache, folder_id: str = ROOT_ID) -> set[str]:
+    return set(cache.listing(folder_id).by_name)
+
+
+def test_created_renamed_moved_and_deleted_items_are_edited_in_without_a_listing():
+    backend, clock, cache, updates = setup()
+    docs = backend.add(ROOT_ID, "Docs")
+    assert names(cache) == {"Docs"} and names(cache, docs.id) == set()
+    calls = backend.calls["list_folder"]
+    new = Entry(id="900", name="a.txt", is_dir=False, size=3, parent_id=ROOT_ID)
+    updates.file_changed(FileChange(CREATED, new.id, new, ROOT_ID))
+    assert names(cache) == {"Docs", "a.txt"}
+    updates.file_changed(FileChange(UPDATED, new.id, replace(new, name="b.txt"), ROOT_ID))
+    assert names(cache) == {"Docs", "b.txt"}
+    moved = replace(new, name="b.txt", parent_id=docs.id)
+    updates.file_changed(FileChange(UPDATED, new.id, moved, docs.id))
+    assert names(cache) == {"Docs"} and names(cache, docs.id) == {"b.txt"}
+    updates.file_changed(FileChange(DELETED, new.id, moved, docs.id))
+    updates.file_changed(FileChange(DELETED, new.id, moved, docs.id))  # a duplicate: no harm
+    assert names(cache, docs.id) == set()
+    assert backend.calls["list_folder"] == calls
+
+
+def test_listings_live_600_s_while_live_and_30_s_once_the_feed_is_down():
+    backend, clock, cache, updates = setup()
+    names(cache)
+    clock.sleep(100)
+    names(cache)
+    assert backend.calls["list_folder"] == 1
+    updates.live_changed(False)
+    names(cache)
+    assert backend.calls["list_folder"] == 2  # 100 s old: beyond the normal 30 s
+
+
+def test_a_reconnect_lists_every_held_folder_anew_at_its_next_use():
+    backend, clock, cache, updates = setup()
+    names(cache)
+    updates.live_changed(False)
+    backend.add(ROOT_ID, "made while away")
+    clock.sleep(1)
+    updates.live_changed(True)
+    assert "made while away" in names(cache)
+
+
+def test_a_wrong_event_shows_or_hides_a_file_no_longer_than_the_normal_ttl():
+    backend, clock, cache, updates = setup()
+    real = backend.add(ROOT_ID, "real", b"x")
+    names(cache)
+    ghost = Entry(id="901", name="ghost", is_dir=False, size=1, parent_id=ROOT_ID)
+    updates.file_changed(FileChange(CREATED, ghost.id, ghost, ROOT_ID))
+    assert "ghost" in names(cache)
+    clock.sleep(31)
+    assert "ghost" not in names(cache)
+    updates.file_changed(FileChange(DELETED, real.id, real, ROOT_ID))  # wrong: it exists
+    assert "real" not in names(cache)
+    clock.sleep(31)
+    assert "real" in names(cache)
+
+
+def test_an_event_without_a_name_lists_the_folder_anew():
+    backend, clock, cache, updates = setup()
+    item = backend.add(ROOT_ID, "old", b"x")
+    names(cache)
+    backend.items[item.id] = replace(item, name="new")
+    updates.file_changed(FileChange(UPDATED, item.id, None, None))
+    assert names(cache) == {"new"}
