@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import big_folder, netlink, peers, procs, versus, versus_write
+from bench import big_folder, events, netlink, peers, procs, versus, versus_write
 from bench.data import MIB, Layout, prepare
 from bench.measure import _time, read_head
 from bench.report import Results, Row, markdown, table
@@ -217,7 +217,7 @@ def machine() -> dict[str, str]:
 
 
 SECTIONS = ("seq", "ttfb", "media", "listing", "writes", "memory", "huge", "random", "walk",
-            "bigfolder")
+            "bigfolder", "events")
 PROFILES = ("loopback", "far")
 
 
@@ -387,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
                 classic(res, server, layout, args.data_dir, only)
         if "far" in profiles:
             far_profile(res, layout, only, args, sources, notes)
+        if "events" in only:
+            notes.append("events: two v2 demo emulators, a polling mount and an event-driven "
+                         "one side by side (bench/events.py)")
+            for row in events.rows(events.measure(changes=5)):
+                res.add(Row(**row))
     finally:
         shutil.rmtree(sources_dir, ignore_errors=True)
     info["seconds"] = f"{time.perf_counter() - started:.0f}"
