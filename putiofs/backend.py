@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, BinaryIO, ClassVar, Protocol
 
 ROOT_ID = "0"
 
@@ -73,6 +73,21 @@ class Capabilities:
     slash_in_names: bool = True   # a '/' inside a name can be stored
 
 
+@dataclass(frozen=True)
+class UploadTicket:
+    """A resumable upload started on the server; JSON-serialisable by dataclasses.asdict (it is
+    saved in the spool manifest so the next mount can resume it)."""
+
+    url: str  # TUS upload URL (Location); not self-authorizing
+    size: int
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    offset: int                 # the server's offset after the call
+    entry: Entry | None = None  # the new item, once the upload is complete
+
+
 class Backend(Protocol):
     """What the filesystem needs from a put.io API, whatever its version. The account's root
     folder is :data:`ROOT_ID` in every version."""
@@ -108,6 +123,26 @@ class Backend(Protocol):
 
     def quota(self) -> Quota | None:
         """The account's disk quota, or None where the API does not give it."""
+
+    def upload_begin(self, parent_id: str, name: str, size: int,
+                     mtime: float | None) -> UploadTicket:
+        """TUS create. A zero-size upload may already be complete: call
+        ``upload_send(ticket, 0, empty, 0)`` to get its entry."""
+
+    def upload_offset(self, ticket: UploadTicket) -> int:
+        """HEAD: the server's offset. NotFoundError if the server forgot the upload."""
+
+    def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
+                    length: int) -> UploadProgress:
+        """One PATCH of ``length`` bytes read from ``body`` at ``offset``; the entry once
+        complete. Raises UploadOffsetError (409), QuotaExceededError, TransportError /
+        ServerError (temporary), NotFoundError."""
+
+    def upload_abort(self, ticket: UploadTicket) -> None:
+        """DELETE the upload; NotFoundError ignored."""
+
+    def set_mtime(self, item_id: str, mtime: float) -> None:
+        """touch: put.io's updated_at, whole seconds (files and folders)."""
 
     @property
     def http_session(self) -> Any:

@@ -86,3 +86,11 @@ class TransportError(PutioError):
 
 class ConfigError(Exception):
     """Missing or unsafe configuration (credentials, config file permissions, API URL)."""
+
+
+class QuotaExceededError(PutioError):
+    """put.io refuses an upload for lack of disk space (413 ``NOT_ENOUGH_DISK_SPACE``): ENOSPC."""
+
+
+class UploadOffsetError(PutioError):
+    """A TUS PATCH at an offset the server does not have (409): ask its offset and go on."""

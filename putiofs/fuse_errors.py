@@ -31,6 +31,7 @@ from putiofs.errors import (
     PathNotADirectory,
     PermissionDeniedError,
     PutioError,
+    QuotaExceededError,
 )
 
 log = logging.getLogger("putiofs.fs")
@@ -64,6 +65,8 @@ def errno_for(exc: BaseException) -> int:
         return errno.EINVAL
     if isinstance(exc, NotSupportedError):
         return errno.ENOTSUP
+    if isinstance(exc, QuotaExceededError):
+        return errno.ENOSPC
     return errno.EIO
 
 

@@ -166,6 +166,10 @@ def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
         "attr_timeout": ttl,
         "entry_timeout": ttl,
         "negative_timeout": ttl,
+        # Writing: open(O_TRUNC) arrives as one open with O_TRUNC (not a truncate before it),
+        # and writes come in requests of up to 128 KiB instead of 4 KiB.
+        "atomic_o_trunc": True,
+        "big_writes": True,
     }
     if settings.allow_other:
         kwargs["allow_other"] = True

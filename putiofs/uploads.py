@@ -1,0 +1,485 @@
+"""The uploader: pending files of the spool go to put.io in worker threads, never lost on the way.
+
+Every network step of writing happens here, outside any FUSE call: fetching the rest of an
+original file opened without ``O_TRUNC``, the TUS upload, putting the new item where the file is
+now, deleting what it replaces, setting its time. The FUSE side (:mod:`putiofs.write_files`)
+only queues closed files and answers from the spool.
+
+Decisions:
+
+* **Resumable.** The TUS ticket is saved in the manifest before the first byte is sent; after any
+  failure the server's offset is asked (``HEAD``) and the upload goes on from there, also after a
+  remount. A ticket the server forgot (or of another size) starts anew. Chunks are
+  ``chunk_size`` bytes (``--upload-chunk-size``), streamed from the data file, never held in
+  memory.
+* **Backoff.** A temporary failure (network, 5xx, 429) is retried at once a few times within the
+  job, then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again,
+  indefinitely: nothing is given up while the mount runs. A refusal for quota (put.io disk full)
+  marks the file with ``ENOSPC`` (its next fsync/close says so) and is retried the same way.
+  Only a file whose folder is gone (or whose original cannot be read any more) is handed back
+  in ``recovered/``.
+* **No gap when replacing.** The new item is uploaded first, moved to where the file is now if
+  it was renamed meanwhile (an item of that name it replaces is set aside first, as
+  :mod:`putiofs.tree_ops` does, since v2 refuses a rename onto an existing name), then the items
+  it replaces are deleted by id: at every instant one complete version exists on put.io.
+* **One path at a time.** Jobs run FIFO, several at once, but never two for the same folder and
+  name: a later version of a file waits for the earlier one.
+* **Times.** The upload carries the file's mtime; if put.io's ``updated_at`` (whole seconds)
+  differs afterwards (the file was touched during the upload), it is set with ``set_mtime``.
+* **Visibility.** :meth:`Uploads.snapshot` gives neutral :class:`UploadStatus` records;
+  ``status.json`` in the account's spool folder carries the same, rewritten about once a second
+  while anything is pending (see :func:`write_status`). The log has one INFO line per finished
+  upload and one WARNING/ERROR per failure, never the TUS URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
+
+from putiofs.backend import Backend, Entry, UploadTicket
+from putiofs.errors import (
+    NameExistsError,
+    NotFoundError,
+    PutioError,
+    QuotaExceededError,
+    UploadOffsetError,
+)
+from putiofs.spool import Spool, SpoolFile
+from putiofs.upload_status import UploadStatus, Window, write_status
+
+log = logging.getLogger("putiofs.uploads")
+
+DEFAULT_CHUNK = 32 * 1024 * 1024
+BACKOFF_MAX = 300.0
+#: Attempts of one chunk within a job (network hiccups) before the job itself backs off.
+CHUNK_ATTEMPTS = 4
+ASIDE_PREFIX = ".putiofs-replaced-"
+QUOTA_TTL = 30.0
+
+
+class Landing(Protocol):
+    """What the uploader asks of the overlay (:mod:`putiofs.write_files`); called with
+    :attr:`Uploads.lock` held, so a rename through the mount cannot slip between."""
+
+    def target(self, spooled: SpoolFile) -> tuple[str, str] | None:
+        """(folder id, put.io name) where the file is now; None if it was dropped."""
+
+    def landed(self, spooled: SpoolFile, entry: Entry) -> list[str]:
+        """The upload is complete and ``entry`` is where the file is: swap the pending file for
+        it; the ids of the items to delete now."""
+
+    def deleted(self, item_ids: list[str]) -> None:
+        """Those items are gone from put.io."""
+
+    def fill_base(self, spooled: SpoolFile) -> None:
+        """Fetch what the file still needs of its original (network; the uploader's thread)."""
+
+    def after(self, entry: Entry) -> None:
+        """Anything to do once ``entry`` has landed (network; no lock held)."""
+
+
+@dataclass
+class Job:
+    file: SpoolFile
+    state: str = "queued"
+    bytes_done: int = 0
+    speed: float = 0.0
+    error: str | None = None
+    quota_refused: bool = False
+    failures: int = 0
+    next_try: float = 0.0
+    cancelled: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Cancelled(Exception):
+    """The file was dropped (unlinked, superseded) while its job ran."""
+
+
+class Uploads:
+    """The queue and its worker threads. ``start`` before use, ``stop`` at unmount."""
+
+    def __init__(self, backend: Backend, spool: Spool, landing: Landing, *,
+                 chunk_size: int = DEFAULT_CHUNK, workers: int = 2,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.backend = backend
+        self.spool = spool
+        self.landing = landing
+        self.chunk_size = max(1, chunk_size)
+        self.lock = threading.RLock()
+        self._changed = threading.Condition(self.lock)
+        self._jobs: list[Job] = []
+        self._running: dict[str, Job] = {}
+        self._workers = workers
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._clock = clock
+        self.open_files: Callable[[], list[UploadStatus]] = list
+        self.available: int | None = None   # put.io's free bytes as last asked
+        self._quota_at = -QUOTA_TTL
+
+    # -- room ------------------------------------------------------------------------------
+
+    def refresh_quota(self) -> None:
+        """Ask put.io's free space (at start, every QUOTA_TTL s while uploading, after each
+        upload); keep the last answer when asking fails."""
+        self._quota_at = self._clock()
+        try:
+            quota = self.backend.quota()
+        except PutioError as exc:
+            log.debug("quota unavailable: %s", type(exc).__name__)
+            return
+        self.available = quota.available if quota is not None else None
+
+    def charge_check(self, grow: int) -> None:
+        """ENOSPC if ``grow`` more bytes would not fit: in the spool (``--cache-max-size``), or
+        with what is already pending, in put.io's free space as last asked."""
+        if self.spool.used + grow > self.spool.max_size:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        available = self.available
+        if available is not None and self.pending_bytes() + grow > available:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def pending_bytes(self) -> int:
+        """Bytes in the spool not yet on put.io (files being written included)."""
+        with self.lock:
+            sent = sum(j.bytes_done for j in self._jobs)
+        return max(0, self.spool.used - sent)
+
+    # -- the queue -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for number in range(self._workers):
+            thread = threading.Thread(target=self._work, name=f"putiofs-upload-{number}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        status = threading.Thread(target=self._report, name="putiofs-upload-status",
+                                  daemon=True)
+        status.start()
+        self._threads.append(status)
+
+    def submit(self, spooled: SpoolFile) -> Job:
+        with self.lock:
+            for job in self._jobs:
+                if job.file is spooled:
+                    return job
+            job = Job(spooled, bytes_done=0)
+            self._jobs.append(job)
+            self._changed.notify_all()
+            return job
+
+    def withdraw(self, spooled: SpoolFile) -> bool:
+        """Take a file's job off the queue: True if it had not started (or there was none);
+        False if it is running (it is cancelled and stops at its next step)."""
+        with self.lock:
+            job = self.job_of(spooled)
+            if job is None:
+                return True
+            if job.state == "uploading":
+                job.cancelled = True
+                return False
+            self._jobs.remove(job)
+            job.done.set()
+            self._changed.notify_all()
+            return True
+
+    def job_of(self, spooled: SpoolFile) -> Job | None:
+        with self.lock:
+            return next((job for job in self._jobs if job.file is spooled), None)
+
+    def quota_refused(self, spooled: SpoolFile) -> bool:
+        job = self.job_of(spooled)
+        return job is not None and job.quota_refused
+
+    def pending(self) -> tuple[int, int]:
+        """(jobs, bytes not yet on put.io)."""
+        with self.lock:
+            return (len(self._jobs),
+                    sum(max(0, j.file.manifest.size - j.bytes_done) for j in self._jobs))
+
+    def wait(self, timeout: float, progress: Callable[[int, int], None] | None = None,
+             every: float = 5.0) -> bool:
+        """Wait until no job is left, at most ``timeout`` s; ``progress(jobs, bytes)`` every
+        ``every`` s meanwhile. True if none is left."""
+        end = self._clock() + timeout
+        next_report = self._clock() + every
+        with self.lock:
+            while self._jobs:
+                now = self._clock()
+                if now >= end:
+                    return False
+                if progress is not None and now >= next_report:
+                    progress(*self.pending())
+                    next_report = now + every
+                self._changed.wait(min(0.2, end - now))
+        return True
+
+    def stop(self) -> None:
+        """Stop the workers (a PATCH in flight ends within its request timeout; what is left
+        stays in the spool with its ticket for the next mount)."""
+        self._stopping.set()
+        with self.lock:
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.write_status()
+
+    # -- visibility ------------------------------------------------------------------------
+
+    def snapshot(self) -> list[UploadStatus]:
+        """Files being written, uploads queued, running or retrying, and handed-back files."""
+        with self.lock:
+            records = [UploadStatus(path=j.file.manifest.path, size=j.file.manifest.size,
+                                    bytes_done=j.bytes_done, speed=round(j.speed, 1),
+                                    state=j.state, error=j.error) for j in self._jobs]
+        records = self.open_files() + records
+        with contextlib.suppress(OSError):
+            records += [UploadStatus(path=str(p), size=p.stat().st_size, state="recovered")
+                        for p in self.spool.recovered_files()]
+        return records
+
+    def write_status(self) -> None:
+        write_status(self.spool.root / "status.json", self.snapshot())
+
+    def _report(self) -> None:
+        """status.json about once a second while anything is pending (and once after)."""
+        written_empty = False
+        while not self._stopping.wait(1.0):
+            if self._jobs and self._clock() - self._quota_at >= QUOTA_TTL:
+                self.refresh_quota()
+            records = self.snapshot()
+            if records or not written_empty:
+                with contextlib.suppress(OSError):
+                    write_status(self.spool.root / "status.json", records)
+                written_empty = not records
+
+    # -- the workers -----------------------------------------------------------------------
+
+    def _next_job(self) -> Job | None:
+        with self.lock:
+            while not self._stopping.is_set():
+                now = self._clock()
+                busy = {self._key(j) for j in self._running.values()}
+                wake = 1.0
+                seen: set[tuple[str, str]] = set()
+                for job in self._jobs:
+                    key = self._key(job)
+                    if job.state == "uploading" or key in seen:
+                        seen.add(key)
+                        continue
+                    seen.add(key)
+                    if key in busy:
+                        continue
+                    if job.next_try > now:
+                        wake = min(wake, job.next_try - now)
+                        continue
+                    job.state = "uploading"
+                    self._running[job.file.id] = job
+                    return job
+                self._changed.wait(max(0.05, wake))
+        return None
+
+    @staticmethod
+    def _key(job: Job) -> tuple[str, str]:
+        return (job.file.manifest.parent_id, job.file.manifest.name)
+
+    def _work(self) -> None:
+        while (job := self._next_job()) is not None:
+            try:
+                self._run(job)
+            except Exception as exc:  # noqa: BLE001 - a worker must survive anything
+                log.error("upload of %s: unexpected %s: %s", job.file.manifest.path,
+                          type(exc).__name__, exc)
+                self._retry_later(job, f"{type(exc).__name__}")
+            finally:
+                with self.lock:
+                    self._running.pop(job.file.id, None)
+                    self._changed.notify_all()
+
+    def _finish(self, job: Job) -> None:
+        with self.lock:
+            if job in self._jobs:
+                self._jobs.remove(job)
+            job.done.set()
+            self._changed.notify_all()
+
+    def _retry_later(self, job: Job, error: str) -> None:
+        with self.lock:
+            job.failures += 1
+            delay = min(BACKOFF_MAX, 2.0 ** (job.failures - 1))
+            job.next_try = self._clock() + delay * random.uniform(0.5, 1.0)
+            job.state, job.error, job.speed = "retrying", error, 0.0
+            self._changed.notify_all()
+
+    def _run(self, job: Job) -> None:
+        spooled, manifest = job.file, job.file.manifest
+        try:
+            with self.lock:
+                if self.landing.target(spooled) is None and not job.cancelled:
+                    job.cancelled = True
+            if job.cancelled:
+                raise Cancelled
+            self.landing.fill_base(spooled)
+            entry = self._transfer(job)
+            self._land(job, entry)
+        except Cancelled:
+            self._abort_ticket(spooled)
+            log.info("upload of %s dropped: the file was removed or replaced", manifest.path)
+            spooled.discard()
+            self._finish(job)
+        except QuotaExceededError:
+            job.quota_refused = True
+            log.warning("upload of %s refused: put.io disk full (kept in the spool, retried)",
+                        manifest.path)
+            self._retry_later(job, "put.io disk full")
+        except NotFoundError as exc:
+            if self._folder_gone(manifest.parent_id):
+                self.spool.hand_back(spooled, "its folder is gone from put.io")
+                self._finish(job)
+            else:
+                self._retry_later(job, f"{type(exc).__name__}")
+        except PutioError as exc:
+            log.warning("upload of %s failed (%s), will retry", manifest.path,
+                        type(exc).__name__)
+            self._retry_later(job, type(exc).__name__)
+        except OSError as exc:
+            log.error("upload of %s: local error %s", manifest.path, exc.strerror)
+            self._retry_later(job, exc.strerror or "local error")
+
+    def _folder_gone(self, folder_id: str) -> bool:
+        if folder_id == "0":
+            return False
+        try:
+            self.backend.lookup(folder_id)
+        except NotFoundError:
+            return True
+        except PutioError:
+            return False
+        return False
+
+    def _abort_ticket(self, spooled: SpoolFile) -> None:
+        ticket = spooled.manifest.ticket
+        if ticket:
+            with contextlib.suppress(PutioError):
+                self.backend.upload_abort(UploadTicket(**ticket))
+
+    # -- the transfer ----------------------------------------------------------------------
+
+    def _ticket(self, job: Job) -> tuple[UploadTicket, int]:
+        """The saved ticket and the server's offset, or a new ticket (saved before use)."""
+        spooled, manifest = job.file, job.file.manifest
+        if manifest.ticket:
+            ticket = UploadTicket(**manifest.ticket)
+            if ticket.size == manifest.size:
+                try:
+                    return ticket, self.backend.upload_offset(ticket)
+                except NotFoundError:
+                    log.info("upload of %s: the server forgot it; starting anew", manifest.path)
+            else:
+                self._abort_ticket(spooled)
+        with self.lock:
+            target = self.landing.target(spooled)
+        if target is None:
+            raise Cancelled
+        ticket = self.backend.upload_begin(target[0], target[1], manifest.size,
+                                           float(int(manifest.mtime)))
+        manifest.ticket = asdict(ticket)
+        spooled.save()
+        return ticket, 0
+
+    def _transfer(self, job: Job) -> Entry:
+        spooled, size = job.file, job.file.manifest.size
+        ticket, offset = self._ticket(job)
+        started, sent = self._clock(), 0
+        failures = 0
+        with spooled.open_reader() as body:
+            while True:
+                if job.cancelled or self._stopping.is_set():
+                    if job.cancelled:
+                        raise Cancelled
+                    raise PutioError("the mount is stopping")
+                job.bytes_done = offset
+                length = min(self.chunk_size, size - offset)
+                body.seek(offset)
+                try:
+                    progress = self.backend.upload_send(ticket, offset, Window(body, length),
+                                                        length)
+                except UploadOffsetError:
+                    offset = self.backend.upload_offset(ticket)
+                    continue
+                except (QuotaExceededError, NotFoundError):
+                    raise
+                except PutioError as exc:
+                    failures += 1
+                    if failures >= CHUNK_ATTEMPTS:
+                        raise
+                    log.info("upload of %s: %s at byte %d; resuming", spooled.manifest.path,
+                             type(exc).__name__, offset)
+                    if self._stopping.wait(min(8.0, 0.5 * 2 ** failures)):
+                        raise
+                    offset = self.backend.upload_offset(ticket)
+                    continue
+                if progress.offset > offset:
+                    failures = 0
+                    sent += progress.offset - offset
+                offset = progress.offset
+                elapsed = self._clock() - started
+                job.bytes_done, job.speed = offset, sent / elapsed if elapsed > 0 else 0.0
+                if progress.entry is not None:
+                    return progress.entry
+
+    # -- landing ---------------------------------------------------------------------------
+
+    def _land(self, job: Job, entry: Entry) -> None:
+        spooled = job.file
+        while True:
+            with self.lock:
+                target = self.landing.target(spooled)
+                if target is None or (entry.parent_id, entry.name) == target:
+                    doomed = self.landing.landed(spooled, entry)
+                    break
+            entry = self._move(spooled, entry, *target)
+        for item_id in doomed:
+            with contextlib.suppress(NotFoundError):
+                self.backend.delete(item_id)
+        self.refresh_quota()
+        with self.lock:
+            self.landing.deleted(doomed)
+        if target is not None:
+            wanted = int(spooled.manifest.mtime)
+            if entry.mtime is None or int(entry.mtime) != wanted:
+                with contextlib.suppress(PutioError):
+                    self.backend.set_mtime(entry.id, wanted)
+            log.info("uploaded %s (%d bytes)", spooled.manifest.path, spooled.manifest.size)
+            self.landing.after(entry)
+        self._finish(job)
+        spooled.discard()
+
+    def _move(self, spooled: SpoolFile, entry: Entry, parent_id: str, name: str) -> Entry:
+        """Put the new item at (parent_id, name); an item it replaces holding that name is set
+        aside first where the API refuses a second item of one name."""
+        try:
+            return self._move_once(entry, parent_id, name)
+        except NameExistsError:
+            for item_id in list(spooled.manifest.replaces):
+                with contextlib.suppress(NotFoundError):
+                    old = self.backend.lookup(item_id)
+                    if old.parent_id == parent_id and old.name == name:
+                        self.backend.rename(item_id, f"{ASIDE_PREFIX}{item_id}")
+            return self._move_once(entry, parent_id, name)
+
+    def _move_once(self, entry: Entry, parent_id: str, name: str) -> Entry:
+        if entry.parent_id != parent_id:
+            return self.backend.move(entry.id, parent_id, None if name == entry.name else name)
+        renamed = self.backend.rename(entry.id, name)
+        return replace(entry, name=renamed.name)
