@@ -120,6 +120,7 @@ class SpoolFile:
         self.lock = threading.RLock()
         self.present = _from_ranges(manifest.present)
         self.gone = False
+        self.quota_refused = False  # put.io refused its upload for lack of space (ENOSPC)
 
     @property
     def id(self) -> str:
@@ -307,7 +308,7 @@ class Spool:
                 log.error("spool: unreadable manifest %s (%s)", file_id, type(exc).__name__)
                 self._hand_back_raw(file_id, f"{file_id}.data")
                 continue
-            manifest.size = os.fstat(fd).st_size if manifest.size < 0 else manifest.size
+            manifest.size = os.fstat(fd).st_size  # a file still being written saved less
             self.used += manifest.size
             found.append(SpoolFile(self, manifest, fd))
         for data_file in self.pending.glob("*.data"):
@@ -321,8 +322,6 @@ class Spool:
         with spooled.lock:
             target = self._unique(spooled.manifest.name)
             os.replace(self.data_path(spooled.id), target)
-            with contextlib.suppress(OSError):
-                os.truncate(target, spooled.manifest.size)
             spooled.gone = True
             self.charge(-spooled.manifest.size)
             self.manifest_path(spooled.id).unlink(missing_ok=True)

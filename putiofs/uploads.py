@@ -62,6 +62,7 @@ DEFAULT_CHUNK = 32 * 1024 * 1024
 BACKOFF_MAX = 300.0
 #: Attempts of one chunk within a job (network hiccups) before the job itself backs off.
 CHUNK_ATTEMPTS = 4
+DELETE_ATTEMPTS = 4
 ASIDE_PREFIX = ".putiofs-replaced-"
 QUOTA_TTL = 30.0
 
@@ -94,7 +95,6 @@ class Job:
     bytes_done: int = 0
     speed: float = 0.0
     error: str | None = None
-    quota_refused: bool = False
     failures: int = 0
     next_try: float = 0.0
     cancelled: bool = False
@@ -197,9 +197,9 @@ class Uploads:
         with self.lock:
             return next((job for job in self._jobs if job.file is spooled), None)
 
-    def quota_refused(self, spooled: SpoolFile) -> bool:
-        job = self.job_of(spooled)
-        return job is not None and job.quota_refused
+    @staticmethod
+    def quota_refused(spooled: SpoolFile) -> bool:
+        return spooled.quota_refused
 
     def pending(self) -> tuple[int, int]:
         """(jobs, bytes not yet on put.io)."""
@@ -338,7 +338,7 @@ class Uploads:
             spooled.discard()
             self._finish(job)
         except QuotaExceededError:
-            job.quota_refused = True
+            spooled.quota_refused = True
             log.warning("upload of %s refused: put.io disk full (kept in the spool, retried)",
                         manifest.path)
             self._retry_later(job, "put.io disk full")
@@ -449,9 +449,7 @@ class Uploads:
                     doomed = self.landing.landed(spooled, entry)
                     break
             entry = self._move(spooled, entry, *target)
-        for item_id in doomed:
-            with contextlib.suppress(NotFoundError):
-                self.backend.delete(item_id)
+        self._delete_all(doomed, spooled.manifest.path)
         self.refresh_quota()
         with self.lock:
             self.landing.deleted(doomed)
@@ -462,8 +460,24 @@ class Uploads:
                     self.backend.set_mtime(entry.id, wanted)
             log.info("uploaded %s (%d bytes)", spooled.manifest.path, spooled.manifest.size)
             self.landing.after(entry)
-        self._finish(job)
         spooled.discard()
+        self._finish(job)
+
+    def _delete_all(self, item_ids: list[str], path: str) -> None:
+        """Delete what the new version replaces (by id; already gone is fine). The new item is
+        in place, so a delete that keeps failing leaves a duplicate, logged, never a gap."""
+        for item_id in item_ids:
+            for attempt in range(DELETE_ATTEMPTS):
+                try:
+                    self.backend.delete(item_id)
+                    break
+                except NotFoundError:
+                    break
+                except PutioError as exc:
+                    if attempt == DELETE_ATTEMPTS - 1 or self._stopping.wait(2.0 ** attempt):
+                        log.error("%s: the version it replaced (item %s) could not be deleted "
+                                  "(%s); both are on put.io", path, item_id,
+                                  type(exc).__name__)
 
     def _move(self, spooled: SpoolFile, entry: Entry, parent_id: str, name: str) -> Entry:
         """Put the new item at (parent_id, name); an item it replaces holding that name is set
