@@ -85,7 +85,10 @@ class Landing(Protocol):
         """Fetch what the file still needs of its original (network; the uploader's thread)."""
 
     def after(self, entry: Entry) -> None:
-        """Anything to do once ``entry`` has landed (network; no lock held)."""
+        """``entry`` has landed, its time set (network allowed; no lock held)."""
+
+    def replaced(self) -> set[str]:
+        """Ids of put.io items that pending files replace (hidden, to be deleted)."""
 
 
 @dataclass
@@ -178,15 +181,15 @@ class Uploads:
             self._changed.notify_all()
             return job
 
-    def withdraw(self, spooled: SpoolFile) -> bool:
+    def withdraw(self, spooled: SpoolFile, *, cancel: bool = True) -> bool:
         """Take a file's job off the queue: True if it had not started (or there was none);
-        False if it is running (it is cancelled and stops at its next step)."""
+        False if it is running (then, with ``cancel``, it stops at its next step)."""
         with self.lock:
             job = self.job_of(spooled)
             if job is None:
                 return True
             if job.state == "uploading":
-                job.cancelled = True
+                job.cancelled = job.cancelled or cancel
                 return False
             self._jobs.remove(job)
             job.done.set()
@@ -458,6 +461,7 @@ class Uploads:
             if entry.mtime is None or int(entry.mtime) != wanted:
                 with contextlib.suppress(PutioError):
                     self.backend.set_mtime(entry.id, wanted)
+                    entry = replace(entry, mtime=float(wanted))
             log.info("uploaded %s (%d bytes)", spooled.manifest.path, spooled.manifest.size)
             self.landing.after(entry)
         spooled.discard()
@@ -485,11 +489,12 @@ class Uploads:
         try:
             return self._move_once(entry, parent_id, name)
         except NameExistsError:
-            for item_id in list(spooled.manifest.replaces):
-                with contextlib.suppress(NotFoundError):
-                    old = self.backend.lookup(item_id)
-                    if old.parent_id == parent_id and old.name == name:
-                        self.backend.rename(item_id, f"{ASIDE_PREFIX}{item_id}")
+            with self.lock:
+                hidden = set(spooled.manifest.replaces) | self.landing.replaced()
+            for old in self.backend.list_folder(parent_id):
+                if old.name == name and old.id in hidden and old.id != entry.id:
+                    with contextlib.suppress(NotFoundError):
+                        self.backend.rename(old.id, f"{ASIDE_PREFIX}{old.id}")
             return self._move_once(entry, parent_id, name)
 
     def _move_once(self, entry: Entry, parent_id: str, name: str) -> Entry:

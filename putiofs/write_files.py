@@ -279,7 +279,7 @@ class WriteFiles:
         """The pending file itself if its upload has not started (taken off the queue), else
         a new version copied from it that replaces it."""
         with self.lock:
-            if self.uploads.withdraw(spooled):
+            if self.uploads.withdraw(spooled, cancel=False):
                 return spooled
             replaces = list(spooled.manifest.replaces)
             spooled.manifest.replaces = []
@@ -463,6 +463,9 @@ class WriteFiles:
             return []
         return [entry.id, *spooled.manifest.replaces]
 
+    def replaced(self) -> set[str]:
+        return set(self._doomed) | self._gone
+
     def deleted(self, item_ids: list[str]) -> None:
         """Gone from put.io: out of the cached listings (the ids stay hidden until the
         listing is fetched anew, in case their folder is not known here)."""
@@ -473,7 +476,11 @@ class WriteFiles:
                 self.cache.removed(entry)
 
     def after(self, entry: Entry) -> None:
-        """A folder whose time was set through the mount gets it again (put.io may bump it)."""
+        """The landed item as it is now (its time may have been set) goes into the cache; a
+        folder whose time was set through the mount gets it again (put.io may bump it)."""
+        with self.lock:
+            if entry.id not in self._doomed and entry.id not in self._gone:
+                self.cache.added(entry)
         wanted = self._folder_times.get(entry.parent_id)
         if wanted is not None:
             with contextlib.suppress(PutioError):
