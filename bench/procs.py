@@ -6,8 +6,9 @@ happened inside.
 
 from __future__ import annotations
 
+import base64
 import contextlib
-import json
+import ipaddress
 import os
 import subprocess
 import sys
@@ -15,23 +16,36 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 
 from putiofs.mount_process import MountProcess, MountProcessError
 
-API_KEY = API_SECRET = "demo"
+TOKEN = "bench-token"  # the emulator's account token: a fake account on this machine only
 READ_AHEAD_ENV = "PUTIOFS_BENCH_READ_AHEAD_KB"  # set on every mount's bdi when given (root)
+TUS_CHUNK = 48 * 1024 * 1024  # rclone's TUS chunk size (putio-api-v2.md §5.1)
 
 
 class Emulator:
-    """``putiofs emulator --data DIR`` in its own process (it then has its own GIL)."""
+    """``putiofs emulator --api v2 --data DIR`` in its own process (it then has its own GIL).
 
-    def __init__(self, data_dir: Path) -> None:
-        env = dict(os.environ, PUTIO_API_KEY=API_KEY, PUTIO_API_SECRET=API_SECRET)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "putiofs", "emulator", "--port", "0", "--data", str(data_dir)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ``netns`` runs it inside that network namespace, listening on ``host`` (the far-link
+    profile); ``latency`` delays every answer (the fallback where namespaces are missing).
+    """
+
+    def __init__(self, data_dir: Path, *, host: str = "127.0.0.1", netns: str | None = None,
+                 latency: float = 0.0) -> None:
+        env = dict(os.environ, PUTIO_TOKEN=TOKEN)
+        argv = [sys.executable, "-m", "putiofs", "emulator", "--api", "v2", "--host", host,
+                "--port", "0", "--data", str(data_dir)]
+        if latency:
+            argv += ["--latency", str(latency)]
+        if netns:
+            argv = ["ip", "netns", "exec", netns, *argv]
+        self.process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self.host = host
         self.base_url = ""
         assert self.process.stdout is not None
         for line in self.process.stdout:
@@ -41,8 +55,10 @@ class Emulator:
         if not self.base_url:
             self.stop()
             raise RuntimeError(f"the emulator did not start: {self.process.stderr.read()}")
-        self.root_url = self.base_url.rsplit("/v1", 1)[0]
+        self.root_url = self.base_url.rsplit("/v2", 1)[0]
         self.http = requests.Session()
+        self.http.trust_env = False
+        self.http.headers["Authorization"] = f"token {TOKEN}"
 
     def stats(self) -> dict[str, Any]:
         return self.http.get(f"{self.root_url}/_emulator/stats", timeout=10).json()
@@ -50,32 +66,71 @@ class Emulator:
     def reset(self) -> None:
         self.http.post(f"{self.root_url}/_emulator/reset", timeout=10).raise_for_status()
 
-    def call(self, service: str, method: str, **params: Any) -> Any:
-        request = json.dumps({"api_key": API_KEY, "api_secret": API_SECRET, "params": params})
-        answer = self.http.post(f"{self.base_url}/{service}", params={"method": method},
-                                data={"request": request}, timeout=30).json()
-        if answer.get("error"):
-            raise RuntimeError(f"{service}.{method}: {answer.get('error_message')}")
-        return answer["response"]["results"]
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        answer = self.http.get(f"{self.base_url}/{path}", params=params, timeout=60)
+        answer.raise_for_status()
+        return answer.json()
 
-    def api_url(self, service: str, method: str) -> tuple[str, str]:
-        """URL and form body of an API call, for curl."""
-        request = json.dumps({"api_key": API_KEY, "api_secret": API_SECRET, "params": {}})
-        return f"{self.base_url}/{service}?method={method}", f"request={request}"
+    def child(self, parent_id: int, name: str) -> dict[str, Any] | None:
+        answer = self.http.get(f"{self.base_url}/files/{parent_id}/child", params={"name": name},
+                               timeout=60)
+        if answer.status_code == 404:
+            return None
+        answer.raise_for_status()
+        return answer.json()["file"]
 
     def item(self, path: str) -> dict[str, Any]:
-        folder, item = "0", None
+        item: dict[str, Any] = {"id": 0}
         for part in path.split("/"):
-            children = self.call("files", "list", parent_id=folder, limit=2000)
-            item = next(c for c in children if c["name"] == part)
-            folder = item["id"]
-        assert item is not None
+            found = self.child(item["id"], part)
+            if found is None:
+                raise FileNotFoundError(path)
+            item = found
         return item
 
     def stream_url(self, path: str) -> str:
-        item = self.item(path)
-        token = self.call("user", "acctoken")[0]["token"]
-        return f"{(item.get('stream_url') or item['download_url']).rstrip('/')}/atk/{token}"
+        """A storage URL of the file (what ``GET /v2/files/{id}/url`` hands out)."""
+        return self.get(f"files/{self.item(path)['id']}/url")["url"]
+
+    def api_call(self) -> tuple[str, list[str]]:
+        """URL and curl arguments of one API call (``GET /v2/account/info``), the token in a
+        header file, not in argv."""
+        header = Path(tempfile.gettempdir()) / f"putiofs-bench-auth-{os.getpid()}"
+        if not header.exists():
+            fd = os.open(header, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as stream:
+                stream.write(f"Authorization: token {TOKEN}\n")
+        return f"{self.base_url}/account/info", ["-H", f"@{header}"]
+
+    def upload(self, source: Path, name: str, parent_id: int = 0) -> int:
+        """A direct TUS upload of ``source`` (POST, then PATCH in 48 MiB chunks, as rclone
+        does); the new file's id."""
+        size = source.stat().st_size
+        meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}"
+                        for k, v in (("name", name), ("parent_id", str(parent_id)),
+                                     ("no-torrent", "true")))
+        created = self.http.post(f"{self.root_url}/files/", timeout=60, headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": meta})
+        created.raise_for_status()
+        location = urljoin(f"{self.root_url}/files/", created.headers["Location"])
+        offset, file_id = 0, None
+        with source.open("rb") as fh:
+            while offset < size or file_id is None:
+                chunk = fh.read(TUS_CHUNK)
+                sent = self.http.patch(location, data=chunk, timeout=300, headers={
+                    "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream"})
+                sent.raise_for_status()
+                offset = int(sent.headers["Upload-Offset"])
+                file_id = sent.headers.get("Putio-File-Id")
+                if not chunk and file_id is None:
+                    raise RuntimeError("TUS upload ended without Putio-File-Id")
+        return int(file_id)
+
+    def delete(self, file_id: int) -> None:
+        """Delete for good (the bench's uploads live in the emulator's memory)."""
+        self.http.post(f"{self.base_url}/files/delete", timeout=60,
+                       data={"file_ids": str(file_id), "skip_trash": "true"}).raise_for_status()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -88,8 +143,8 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def emulator(data_dir: Path) -> Iterator[Emulator]:
-    server = Emulator(data_dir)
+def emulator(data_dir: Path, **options: Any) -> Iterator[Emulator]:
+    server = Emulator(data_dir, **options)
     try:
         yield server
     finally:
@@ -135,9 +190,12 @@ class Mount(MountProcess):
 
 @contextlib.contextmanager
 def putiofs_mount(server: Emulator, *extra: str) -> Iterator[Mount]:
-    env = dict(os.environ, PUTIO_API_URL=server.base_url, PUTIO_API_KEY=API_KEY,
-               PUTIO_API_SECRET=API_SECRET)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUTIO_")}
+    env.update(PUTIO_API="v2", PUTIO_API_URL=server.base_url, PUTIO_TOKEN=TOKEN,
+               PUTIO_UPLOAD_URL=server.root_url)
     env.pop("XDG_CONFIG_HOME", None)
+    if not ipaddress.ip_address(server.host).is_loopback:
+        extra = ("--insecure", *extra)  # plain http to the far-link veth: a fake account
     mount = Mount([sys.executable, "-m", "putiofs", "mount", "{MP}", "-f", "--log-file", "{LOG}",
                    *extra], env, "putiofs")
     try:

@@ -1,10 +1,14 @@
 """``scripts/bench``: what a putiofs user feels, each figure next to a baseline from the same run.
 
-Starts the emulator on loopback with a generated data set, mounts putiofs (several times: a
-fresh mount is the only honest "cold"), measures, prints a table and optionally writes JSON.
-Ratios of times are mount / baseline (1.0 is parity, lower is better); the sequential rows give
-curl / mount and mount / in-memory ceiling, as the issue states their targets. The machine is
-shared, so baselines are interleaved with the mount's samples and medians are reported.
+Two link profiles, each with its own emulator (v2, the generated data set): ``loopback``, and
+``far`` (:mod:`bench.netlink`: a shaped veth into a network namespace, or the emulator's
+``--latency`` where that cannot be made). In each, the sections of :mod:`bench.versus` and
+:mod:`bench.versus_write` mount putiofs and ``rclone mount`` (:mod:`bench.peers`) on the same
+emulator and interleave their samples with the baselines (curl, ffmpeg over HTTP, the in-memory
+FUSE ceiling, a direct TUS upload). The loopback profile also runs the putiofs-only sections
+below (cold/warm first byte and random reads against curl, os.walk and missing names, big-folder
+unlinks). A fresh mount is the only honest "cold", so several are made. The machine is shared:
+medians are reported and the whole run's duration is printed.
 """
 
 from __future__ import annotations
@@ -16,71 +20,21 @@ import json
 import os
 import platform
 import random
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-from bench import big_folder, procs
-from bench.data import GIB, MIB, Layout, prepare
-
-READ_SIZE = 1024 * 1024
-
-
-@dataclass
-class Row:
-    section: str
-    what: str
-    value: float
-    unit: str
-    baseline: float | None = None
-    baseline_label: str = ""
-    ratio: float | None = None
-    target: str = ""
-    passed: bool | None = None
-
-
-class Results:
-    def __init__(self) -> None:
-        self.rows: list[Row] = []
-
-    def add(self, row: Row) -> Row:
-        self.rows.append(row)
-        mark = "" if row.passed is None else (" PASS" if row.passed else " MISS")
-        base = f" (baseline {row.baseline:.4g} {row.baseline_label})" if row.baseline else ""
-        ratio = f" ratio {row.ratio:.2f}" if row.ratio is not None else ""
-        print(f"  {row.section}: {row.what} = {row.value:.4g} {row.unit}{base}{ratio}{mark}",
-              file=sys.stderr, flush=True)
-        return row
-
-
-def _time(func: Callable[..., object], *args: object) -> float:
-    start = time.perf_counter()
-    func(*args)
-    return time.perf_counter() - start
-
-
-def read_all(path: Path) -> int:
-    """Read a file start to end in 1 MiB reads (as cp or cat would); bytes read."""
-    buf = bytearray(READ_SIZE)
-    view = memoryview(buf)
-    total = 0
-    with open(path, "rb", buffering=0) as fh:
-        while n := fh.readinto(view):
-            total += n
-    return total
-
-
-def read_head(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.read(fd, 4096)
-    finally:
-        os.close(fd)
+from bench import big_folder, netlink, peers, procs, versus, versus_write
+from bench.data import MIB, Layout, prepare
+from bench.measure import _time, read_head
+from bench.report import Results, Row, markdown, table
+from putiofs.emulator.rclone_client import rclone_path
 
 
 def pct(values: list[float], q: float) -> float:
@@ -92,55 +46,11 @@ def api_calls(stats: dict) -> int:
     return int(stats["requests_total"])
 
 
-# -- 1 and 7: sequential read, API cost ---------------------------------------------------------
-
-def bench_sequential(res: Results, server: procs.Emulator, mount_proc: procs.Mount,
-                     layout: Layout, rounds: int) -> None:
-    """Mount, curl and the in-memory ceiling in turn, ``rounds`` times; medians (the machine
-    is shared: interleaving spreads a noisy neighbour over all three alike)."""
-    path = mount_proc.path / layout.seq
-    os.stat(path)  # the user saw the file before opening it: its folder is listed
-    url = server.stream_url(layout.seq)
-    mount, direct, ceiling = [], [], []
-    calls = gets = 0
-    cpu = {"mount": 0.0, "emulator": 0.0, "memfs": 0.0, "emulator for curl": 0.0}
-    emulator_pid = server.process.pid
-    with procs.memory_mount(layout.seq_size) as mem:
-        for _ in range(rounds):
-            server.reset()  # before drop_cached, whose open is the first of the mount
-            procs.drop_cached(path)
-            before = procs.cpu_seconds(mount_proc.pid), procs.cpu_seconds(emulator_pid)
-            mount.append(layout.seq_size / _time(read_all, path) / 1e6)
-            cpu["mount"] += procs.cpu_seconds(mount_proc.pid) - before[0]
-            cpu["emulator"] += procs.cpu_seconds(emulator_pid) - before[1]
-            stats = server.stats()
-            calls, gets = calls + api_calls(stats), gets + stats["data_requests"]
-            before_curl = procs.cpu_seconds(emulator_pid)
-            direct.append(procs.curl(url)["speed"] / 1e6)
-            cpu["emulator for curl"] += procs.cpu_seconds(emulator_pid) - before_curl
-            procs.drop_cached(mem.path / "zeros.bin")
-            before_mem = procs.cpu_seconds(mem.pid)
-            ceiling.append(layout.seq_size / _time(read_all, mem.path / "zeros.bin") / 1e6)
-            cpu["memfs"] += procs.cpu_seconds(mem.pid) - before_mem
-    m, c, f = (statistics.median(x) for x in (mount, direct, ceiling))
-    note = f"median of {rounds}"
-    res.add(Row("1 sequential", f"1 GiB through the mount vs curl (network limit), {note}", m,
-                "MB/s", c, "MB/s curl", c / m, "info: curl/mount", None))
-    res.add(Row("1 sequential", f"1 GiB through the mount vs in-memory FUSE (ceiling), {note}",
-                m, "MB/s", f, "MB/s memfs", m / f, "mount/ceiling >= 0.85", m / f >= 0.85))
-    gib = rounds * layout.seq_size / GIB
-    for who, seconds in cpu.items():
-        res.add(Row("1 sequential", f"CPU seconds per GiB: {who} process", seconds / gib, "s"))
-    res.add(Row("7 API cost", "API calls per GiB streamed (sequential)", calls / gib, "calls",
-                target="<= 2", passed=calls / gib <= 2))
-    res.add(Row("7 API cost", "HTTP GETs per GiB streamed (sequential)", gets / gib, "GETs"))
-
-
 # -- 2: time to first byte ------------------------------------------------------------------------
 
 def curl_api_seconds(server: procs.Emulator) -> float:
-    url, body = server.api_url("user", "acctoken")
-    return procs.curl(url, "-d", body)["total"]
+    url, args = server.api_call()
+    return procs.curl(url, *args)["total"]
 
 
 def bench_ttfb_warm(res: Results, server: procs.Emulator, mp: Path, layout: Layout,
@@ -211,42 +121,6 @@ def bench_random(res: Results, server: procs.Emulator, mp: Path, layout: Layout)
                 p99 / c99, "info"))
 
 
-# -- 4: media -------------------------------------------------------------------------------------
-
-def _run(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def bench_media(res: Results, server: procs.Emulator, mp: Path, layout: Layout,
-                reps: int) -> None:
-    def probe(src: str) -> list[str]:
-        return ["ffprobe", "-v", "error", "-show_format", "-show_streams", src]
-
-    def seek(at: float) -> Callable[[str], list[str]]:
-        return lambda src: ["ffmpeg", "-v", "error", "-ss", f"{at:.2f}", "-i", src,
-                            "-frames:v", "1", "-f", "null", "-"]
-
-    cases = [("ffprobe demo video (10 s)", layout.video, probe),
-             ("ffprobe long video", layout.long_video, probe)]
-    for share in (0.1, 0.5, 0.9):
-        cases.append((f"ffmpeg -ss {share:.0%} + 1 frame", layout.long_video,
-                      seek(share * layout.long_video_seconds)))
-    for what, rel, command in cases:
-        path = mp / rel
-        url = server.stream_url(rel)
-        mount, direct = [], []
-        for _ in range(reps):
-            procs.drop_cached(path)  # each run starts cold, as a first play does
-            mount.append(_run(command(str(path))))
-            direct.append(_run(command(url)))
-        m, d = statistics.median(mount), statistics.median(direct)
-        res.add(Row("4 media", what, m * 1e3, "ms", d * 1e3, "ms over HTTP", m / d, "<= 1.5",
-                    m / d <= 1.5))
-
-
 # -- 5: listing -----------------------------------------------------------------------------------
 
 def walk_stat(top: Path) -> int:
@@ -308,53 +182,6 @@ def bench_listing(res: Results, server: procs.Emulator, layout: Layout, data_dir
     res.add(Row("5 listing", "stat 1,000 missing names: time", seconds, "s"))
 
 
-# -- 6: memory with 4 streams ---------------------------------------------------------------------
-
-def bench_memory(res: Results, server: procs.Emulator, mount: procs.Mount,
-                 layout: Layout) -> None:
-    paths = [mount.path / layout.stream(i) for i in range(layout.streams)]
-    for path in paths:
-        os.stat(path)
-    reset = procs.reset_peak_rss(mount.pid)
-    server.reset()
-    peak = 0
-    done = threading.Event()
-    errors: list[BaseException] = []
-
-    def stream(path: Path) -> None:
-        try:
-            read_all(path)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=stream, args=(p,)) for p in paths]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    while not done.is_set():
-        peak = max(peak, procs.rss(mount.pid)[0])
-        done.wait(0.02)
-        if not any(t.is_alive() for t in threads):
-            done.set()
-    seconds = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    if reset:
-        peak = max(peak, procs.rss(mount.pid)[1])
-    stats = server.stats()
-    total = layout.streams * layout.stream_size
-    res.add(Row("6 memory", f"peak RSS, {layout.streams} files streaming at once",
-                peak / MIB, "MiB", target="<= 150", passed=peak / MIB <= 150))
-    res.add(Row("6 memory", f"{layout.streams} streams: aggregate speed",
-                total / seconds / 1e6, "MB/s"))
-    gib = total / GIB
-    res.add(Row("7 API cost", f"API calls per GiB ({layout.streams} streams)",
-                api_calls(stats) / gib, "calls", target="<= 2",
-                passed=api_calls(stats) / gib <= 2))
-    res.add(Row("7 API cost", f"HTTP GETs per GiB ({layout.streams} streams)",
-                stats["data_requests"] / gib, "GETs"))
-
-
 # -- 8: big folders ------------------------------------------------------------------------------
 
 def bench_big_folder(res: Results, server: procs.Emulator, layout: Layout, count: int) -> None:
@@ -389,90 +216,197 @@ def machine() -> dict[str, str]:
             "binding": binding.strip()}
 
 
-def table(rows: list[Row]) -> str:
-    head = ("section", "measurement", "value", "baseline (same run)", "ratio", "target", "")
-    lines = [head]
-    for r in rows:
-        base = f"{r.baseline:.4g} {r.baseline_label}" if r.baseline is not None else ""
-        lines.append((r.section, r.what, f"{r.value:.4g} {r.unit}", base,
-                      f"{r.ratio:.2f}" if r.ratio is not None else "", r.target,
-                      "" if r.passed is None else ("PASS" if r.passed else "MISS")))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-           for line in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out)
+SECTIONS = ("seq", "ttfb", "media", "listing", "writes", "memory", "huge", "random", "walk",
+            "bigfolder")
+PROFILES = ("loopback", "far")
+
+
+def classic(res: Results, server: procs.Emulator, layout: Layout, data_dir: Path,
+            only: set[str]) -> None:
+    """The loopback-only sections of putiofs against curl and local disk (no rclone)."""
+    cold_ttfb: list[tuple[float, float, int]] = []
+    if "walk" in only:
+        bench_listing(res, server, layout, data_dir, cold_ttfb)
+    if "bigfolder" in only:
+        bench_big_folder(res, server, layout, count=200)
+    if not ({"ttfb", "random"} & only):
+        return
+    with procs.putiofs_mount(server) as mount:
+        if "ttfb" in only:
+            if not cold_ttfb:
+                cold_ttfb.append(ttfb_cold_sample(server, mount.path, layout, 1))
+            bench_ttfb_warm(res, server, mount.path, layout, cold_ttfb)
+        if "random" in only:
+            bench_random(res, server, mount.path, layout)
+
+
+def side_by_side(res: Results, server: procs.Emulator, layout: Layout, profile: versus.Profile,
+                 only: set[str], args: argparse.Namespace, sources: dict[str, Path]) -> None:
+    """The sections putiofs and rclone mount run alike on ``server``."""
+    with contextlib.ExitStack() as stack:
+        setup = None if args.no_rclone else stack.enter_context(peers.rclone_setup(server))
+        if "listing" in only:
+            versus.listing(res, server, lambda: peers.both(server, setup), layout, profile)
+        if "huge" in only:
+            with peers.both(server, setup) as sides:
+                versus_write.huge_folder(res, server, sides, layout.huge, layout.huge_size,
+                                         profile)
+        writes_work = False
+        if "writes" in only:
+            with peers.putiofs(server) as mine, contextlib.ExitStack() as theirs:
+                other = None if setup is None else theirs.enter_context(peers.rclone(
+                    setup, "--vfs-cache-mode", "writes", "--vfs-write-back", "0s"))
+                writes_work = versus_write.writes(res, server, mine, other,
+                                                  sources[profile.name], profile)
+        if not ({"seq", "ttfb", "media", "memory"} & only):
+            return
+        with peers.both(server, setup) as sides:
+            if "seq" in only:
+                rel, size = ((layout.stream(0), layout.stream_size) if profile.far
+                             else (layout.seq, layout.seq_size))
+                versus.sequential(res, server, sides, rel, size,
+                                  1 if profile.far else max(1, args.reps), profile)
+            if "ttfb" in only:
+                versus.first_byte(res, server, sides, layout, profile)
+            if "media" in only:
+                versus.media(res, server, sides, layout, max(1, args.reps), profile)
+            if "memory" in only and not profile.far:
+                versus_write.memory(res, server, sides, layout,
+                                    sources["memory"] if writes_work else None, profile)
+
+
+def far_profile(res: Results, layout: Layout, only: set[str], args: argparse.Namespace,
+                sources: dict[str, Path], notes: list[str]) -> None:
+    """The far link: a shaped veth into a namespace, else the emulator's ``--latency``."""
+    try:
+        with netlink.far_link(args.delay_ms, args.rate_mbit) as link:
+            profile = versus.Profile("far", True, link.describe())
+            notes.append(f"far: {profile.note}")
+            latency = 0.0 if link.netem else 2 * args.delay_ms / 1000
+            with procs.emulator(args.data_dir, host=link.ns_ip, netns=link.namespace,
+                                latency=latency) as server:
+                side_by_side(res, server, layout, profile, only, args, sources)
+            return
+    except netlink.LinkUnavailable as exc:
+        latency = 2 * args.delay_ms / 1000
+        note = (f"no shaped namespace ({exc}); fallback: the emulator's --latency "
+                f"{latency:g} s on every answer, on loopback, no rate cap")
+    print(f"bench: far link: {note}", file=sys.stderr, flush=True)
+    profile = versus.Profile("far", True, note)
+    notes.append(f"far: {note}")
+    with procs.emulator(args.data_dir, latency=latency) as server:
+        side_by_side(res, server, layout, profile, only, args, sources)
+
+
+def _sparse_sources(directory: Path, sizes: dict[str, int]) -> dict[str, Path]:
+    """Files of zeros to upload (sparse: free to make; read from the page cache)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, size in sizes.items():
+        path = paths[name] = directory / f"upload-{name}.bin"
+        with path.open("wb") as fh:
+            fh.truncate(size)
+    return paths
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C: every mount, process and the namespace are removed."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
-        description="Benchmark putiofs against baselines measured in the same run (curl on the "
-                    "same stream URL, ffmpeg over HTTP, a trivial in-memory FUSE filesystem, "
-                    "local disk). Needs /dev/fuse; runs in a few minutes on 2 cores.")
+        description="Benchmark putiofs against rclone mount and baselines measured in the same "
+                    "run (curl on the same storage URL, ffmpeg over HTTP, a trivial in-memory "
+                    "FUSE filesystem, a direct TUS upload, local disk), on loopback and on a "
+                    "far link. Needs /dev/fuse (and root for the far link); a few minutes on "
+                    "2 cores.")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    parser.add_argument("--markdown", type=Path, metavar="FILE",
+                        help="also write the table as markdown here (it is printed too)")
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("TMPDIR", "/tmp")) / "putiofs-bench-data",
                         help="where the generated data set is kept between runs "
                              "(default: %(default)s)")
     parser.add_argument("--size-mib", type=int, default=1024,
                         help="size of the sequential and random files (default 1024)")
+    parser.add_argument("--write-mib", type=int, default=1024,
+                        help="size of the file cp'd into the mounts on loopback (default 1024)")
+    parser.add_argument("--far-mib", type=int, default=256,
+                        help="size of the file cp'd into the mounts on the far link (default "
+                             "256; the far sequential read uses a 256 MiB file)")
     parser.add_argument("--reps", type=int, default=3,
                         help="rounds of the sequential and media measurements (median; default 3)")
+    parser.add_argument("--delay-ms", type=float, default=20.0,
+                        help="far link: delay each way (default 20)")
+    parser.add_argument("--rate-mbit", type=float, default=200.0,
+                        help="far link: rate cap each way (default 200)")
     parser.add_argument("--read-ahead-kb", type=int, metavar="KB",
-                        help="set the kernel readahead of every mount (putiofs and the "
-                             "in-memory ceiling alike) to KB; needs root")
-    parser.add_argument("--only", action="append", metavar="SECTION",
-                        choices=("seq", "ttfb", "random", "media", "listing", "memory",
-                                 "bigfolder"),
-                        help="run only these sections (repeatable)")
+                        help="set the kernel readahead of every putiofs and in-memory mount to "
+                             "KB; needs root")
+    parser.add_argument("--only", action="append", metavar="SECTION", choices=SECTIONS,
+                        help=f"run only these sections (repeatable): {', '.join(SECTIONS)}")
+    parser.add_argument("--profile", action="append", choices=PROFILES,
+                        help="run only this link profile (repeatable; default both)")
+    parser.add_argument("--no-rclone", action="store_true", help="leave rclone out")
     args = parser.parse_args(argv)
     if args.read_ahead_kb:
         os.environ[procs.READ_AHEAD_ENV] = str(args.read_ahead_kb)
-    only = set(args.only or ("seq", "ttfb", "random", "media", "listing", "memory",
-                             "bigfolder"))
-    layout = Layout(seq_size=args.size_mib * MIB, random_size=args.size_mib * MIB)
+    if not args.no_rclone and rclone_path() is None:
+        print("bench: rclone is not installed (apt-get install rclone): its columns stay empty",
+              file=sys.stderr)
+        args.no_rclone = True
+    _stop_on_sigterm()
+    only = set(args.only or SECTIONS)
+    profiles = args.profile or list(PROFILES)
+    layout = Layout(seq_size=args.size_mib * MIB, random_size=args.size_mib * MIB,
+                    huge_size=100_000 if "huge" in only else 0)
     info = machine()
     print(f"bench: {info}", file=sys.stderr)
     prepare(args.data_dir, layout, log=lambda m: print(m, file=sys.stderr, flush=True))
     res = Results()
+    notes: list[str] = []
     started = time.perf_counter()
-    with procs.emulator(args.data_dir) as server:
-        # The emulator's first file answer pays its own start-up (mime tables and the like):
-        # pay it here, so no measurement of the mount is charged for it.
-        procs.curl(server.stream_url(layout.video), "-r", "0-0")
-        cold_ttfb: list[tuple[float, float, int]] = []
-        if "listing" in only:
-            bench_listing(res, server, layout, args.data_dir, cold_ttfb)
-        if "bigfolder" in only:
-            bench_big_folder(res, server, layout, count=200)
-        with procs.putiofs_mount(server) as mount:
-            ra = mount.bdi() / "read_ahead_kb"
-            info["read_ahead_kb"] = ra.read_text().strip() if ra.exists() else "?"
-            if not cold_ttfb and "ttfb" in only:
-                cold_ttfb.append(ttfb_cold_sample(server, mount.path, layout, 1))
-            if "seq" in only:
-                bench_sequential(res, server, mount, layout, max(1, args.reps))
-            if "ttfb" in only:
-                bench_ttfb_warm(res, server, mount.path, layout, cold_ttfb)
-            if "random" in only:
-                bench_random(res, server, mount.path, layout)
-            if "media" in only:
-                bench_media(res, server, mount.path, layout, max(1, args.reps))
-            if "memory" in only:
-                bench_memory(res, server, mount, layout)
-            if "Traceback" in mount.log():
-                print(f"bench: the mount logged a traceback:\n{mount.log()}", file=sys.stderr)
+    sources_dir = Path(tempfile.mkdtemp(prefix="putiofs-bench-upload-"))
+    try:
+        sources = _sparse_sources(sources_dir, {"loopback": args.write_mib * MIB,
+                                                "far": args.far_mib * MIB,
+                                                "memory": 128 * MIB})
+        if "loopback" in profiles:
+            notes.append("loopback: the emulator on 127.0.0.1, rclone through the TLS front")
+            with procs.emulator(args.data_dir) as server:
+                # The emulator's first file answer pays its own start-up (mime tables and the
+                # like): pay it here, so no measurement of a mount is charged for it.
+                procs.curl(server.stream_url(layout.video), "-r", "0-0")
+                profile = versus.Profile("loopback", False, "loopback")
+                side_by_side(res, server, layout, profile, only, args, sources)
+                classic(res, server, layout, args.data_dir, only)
+        if "far" in profiles:
+            far_profile(res, layout, only, args, sources, notes)
+    finally:
+        shutil.rmtree(sources_dir, ignore_errors=True)
     info["seconds"] = f"{time.perf_counter() - started:.0f}"
-    print(f"\nputiofs benchmark, {info['date']}: nproc {info['nproc']}, kernel "
-          f"{info['kernel']}, Python {info['python']}, {info['binding']}, read_ahead_kb "
-          f"{info.get('read_ahead_kb', '?')}, {info['seconds']} s\n")
-    print(table(res.rows))
+    rclone_version = "" if args.no_rclone else subprocess.run(
+        [rclone_path() or "rclone", "version"], capture_output=True, text=True,
+        check=False).stdout.split("\n", 1)[0]
+    title = (f"putiofs benchmark, {info['date']}: nproc {info['nproc']}, kernel {info['kernel']}, "
+             f"Python {info['python']}, {info['binding']}, {rclone_version or 'no rclone'}; "
+             f"whole run {info['seconds']} s")
+    print(f"\n{title}\n" + "".join(f"  {n}\n" for n in notes) + "\n" + table(res.rows))
     misses = [r for r in res.rows if r.passed is False]
-    print(f"\n{sum(r.passed is True for r in res.rows)} targets PASS, {len(misses)} MISS")
+    print(f"\n{sum(r.passed is True for r in res.rows)} targets PASS, {len(misses)} MISS; "
+          f"the whole run took {info['seconds']} s")
+    md = f"{title}\n\n" + "".join(f"- {n}\n" for n in notes) + "\n" + markdown(res.rows) + "\n"
+    print(f"\nmarkdown:\n\n{md}")
+    if args.markdown:
+        args.markdown.write_text(md)
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "rows": [asdict(r) for r in res.rows]},
-                                        indent=2) + "\n")
+        args.json.write_text(json.dumps({"machine": info, "notes": notes,
+                                         "rows": [asdict(r) for r in res.rows]}, indent=2) + "\n")
     return 0
 
 

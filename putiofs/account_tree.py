@@ -24,7 +24,7 @@ from typing import Any
 from putiofs import names
 from putiofs.attributes import BLOCK_SIZE, XATTR_PREFIX, Attributes
 from putiofs.backend import Backend, Entry, Quota
-from putiofs.cache import MetadataCache
+from putiofs.cache import MAX_ENTRIES, MetadataCache, split_path
 from putiofs.errors import PutioError
 from putiofs.fuse_errors import ENODATA, fail
 from putiofs.handles import HandleTable
@@ -32,6 +32,7 @@ from putiofs.mp4_xattr import NAME as MP4_XATTR
 from putiofs.mp4_xattr import Mp4Attribute
 from putiofs.options import MountOptions
 from putiofs.reader import StreamReader
+from putiofs.walk_ahead import WalkReadAhead
 
 log = logging.getLogger("putiofs.fs")
 
@@ -52,8 +53,12 @@ class AccountTree:
                  mp4: Mp4Attribute | None = None) -> None:
         self.backend = backend
         self.options = options or MountOptions()
-        self.cache = cache or MetadataCache(backend, ttl=self.options.cache_ttl,
-                                            stale_ttl=self.options.stale_ttl)
+        self.cache = cache or MetadataCache(
+            backend, ttl=self.options.cache_ttl, stale_ttl=self.options.stale_ttl,
+            max_entries=self.options.cache_entries or MAX_ENTRIES)
+        self.walks: WalkReadAhead | None = None
+        if self.options.read_ahead_folders and WalkReadAhead.wanted(self.cache.ttl):
+            self.walks = WalkReadAhead(self.cache, call_deadline=self.options.call_deadline)
         self.attributes = Attributes(self.options)
         self.handles = handles or HandleTable()
         self.mp4 = mp4
@@ -74,7 +79,11 @@ class AccountTree:
         entry = self.cache.resolve(path)
         if not entry.is_dir:
             raise fail(errno.ENOTDIR)
-        return list(self.cache.listing(entry.id).by_name)
+        shown = list(self.cache.listing(entry.id).by_name)
+        if self.walks is not None:
+            parts = split_path(path)
+            self.walks.listed(entry, parts[-1] if parts else "")
+        return shown
 
     def access(self, path: str, amode: int) -> int:
         """As the mode bits say. W_OK on a file succeeds (``rm`` would otherwise ask before
@@ -171,6 +180,8 @@ class AccountTree:
             handle.reader.close()
 
     def destroy(self) -> None:
+        if self.walks is not None:
+            self.walks.close()
         for handle in self.handles.take_all(OpenFile):
             if handle.reader is not None:
                 handle.reader.close()

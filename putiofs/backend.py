@@ -76,14 +76,21 @@ class Capabilities:
 @dataclass(frozen=True)
 class UploadTicket:
     """A resumable upload started on the server; JSON-serialisable by dataclasses.asdict (it is
-    saved in the spool manifest so the next mount can resume it)."""
+    saved in the spool manifest so the next mount can resume it).
 
-    url: str  # TUS upload URL (Location); not self-authorizing
+    ``url`` is the TUS upload URL (the server's ``Location``, made absolute). It is not
+    self-authorizing (every request to it carries the account's credentials), but it names an
+    upload of the account, so it is kept out of logs and error messages all the same.
+    """
+
+    url: str
     size: int
 
 
 @dataclass(frozen=True)
 class UploadProgress:
+    """Where an upload stands after one :meth:`Backend.upload_send`."""
+
     offset: int                 # the server's offset after the call
     entry: Entry | None = None  # the new item, once the upload is complete
 
@@ -124,26 +131,42 @@ class Backend(Protocol):
     def quota(self) -> Quota | None:
         """The account's disk quota, or None where the API does not give it."""
 
-    def upload_begin(self, parent_id: str, name: str, size: int,
-                     mtime: float | None) -> UploadTicket:
-        """TUS create. A zero-size upload may already be complete: call
-        ``upload_send(ticket, 0, empty, 0)`` to get its entry."""
-
-    def upload_offset(self, ticket: UploadTicket) -> int:
-        """HEAD: the server's offset. NotFoundError if the server forgot the upload."""
-
-    def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
-                    length: int) -> UploadProgress:
-        """One PATCH of ``length`` bytes read from ``body`` at ``offset``; the entry once
-        complete. Raises UploadOffsetError (409), QuotaExceededError, TransportError /
-        ServerError (temporary), NotFoundError."""
-
-    def upload_abort(self, ticket: UploadTicket) -> None:
-        """DELETE the upload; NotFoundError ignored."""
-
-    def set_mtime(self, item_id: str, mtime: float) -> None:
-        """touch: put.io's updated_at, whole seconds (files and folders)."""
-
     @property
     def http_session(self) -> Any:
         """The pooled HTTP session stream reads go through (opaque to the filesystem layer)."""
+
+    # -- uploads and times (``capabilities.write_contents`` / ``set_times``; else
+    # NotSupportedError) ------------------------------------------------------------------
+
+    def upload_begin(self, parent_id: str, name: str, size: int,
+                     mtime: float | None) -> UploadTicket:
+        """Start a resumable upload of ``size`` bytes named ``name`` into ``parent_id``, with
+        ``mtime`` (seconds since the epoch, cut to whole seconds) as the new item's time.
+
+        v2: TUS create (Upload-Metadata ``name``, ``parent_id``, ``no-torrent=true``,
+        ``updated-at``). A zero-size upload may already be complete: call
+        ``upload_send(ticket, 0, empty, 0)`` to get its entry. QuotaExceededError when the
+        account has no room for ``size`` bytes.
+        """
+
+    def upload_offset(self, ticket: UploadTicket) -> int:
+        """The server's offset of the upload (TUS HEAD). NotFoundError if the server forgot
+        the upload (then start anew with :meth:`upload_begin`)."""
+
+    def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
+                    length: int) -> UploadProgress:
+        """Send ``length`` bytes read from ``body`` (streamed, never all in memory) at
+        ``offset``, in one request; once the upload is complete, the new item's entry.
+
+        Raises UploadOffsetError (the server is at another offset: ask :meth:`upload_offset`
+        and go on from there), QuotaExceededError (ENOSPC), TransportError / ServerError
+        (temporary: ask :meth:`upload_offset`, then go on), NotFoundError (the upload is gone:
+        start anew). Never retried inside: the body is a stream, the caller owns resuming.
+        """
+
+    def upload_abort(self, ticket: UploadTicket) -> None:
+        """Drop an unfinished upload on the server (TUS DELETE); one the server has
+        forgotten already is not an error."""
+
+    def set_mtime(self, item_id: str, mtime: float) -> None:
+        """Set an item's (file's or folder's) modification time, in whole seconds."""

@@ -22,26 +22,32 @@ the changed item's name group is worked out again (:class:`putiofs.names.NameTab
 ``rm -r`` or ``mv`` of every item of a 20,000-item folder costs no more per item than in a small
 one.
 
-Memory: the cache holds at most ``max_folders`` listings (fresh and last-known ones share the
-object). A listing keeps one dict of entries (id → Entry) and one of shown names (name →
-Entry), about 80 bytes per item besides the entries themselves (about 400 bytes each with
-their id, name and URL strings); the NFC index for lookups holds only names not already in NFC
-form, usually none. A 100,000-item folder therefore costs about 50 MB, built once per fetch and
-never copied by a change.
+Memory: the cache holds listings of at most ``max_entries`` items in all (default
+:data:`MAX_ENTRIES`, ``putiofs mount --cache-entries``), least recently used out first; a listing
+counts its items plus one (so folders are bounded too), and one larger than the whole bound is
+still cached, alone. Last-known listings (for outages) obey the same bound and share the
+objects, so both together hold at most twice the bound, usually just the bound. Our own edits
+are not recounted until the folder's next fetch. A listing keeps one dict of entries (id →
+Entry) and one of shown names, about 80 bytes per item besides the entries (v2: about 500
+bytes each with their strings); the NFC index holds only names not in NFC, usually none. A
+100,000-item folder costs about 55 MB, built once per fetch and never copied by a change. A
+fetch's record (single-flight lock, count of our edits meanwhile) lives only while it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, ValuesView
+from collections.abc import Callable, Iterable, Iterator, ValuesView
 from dataclasses import replace
+from typing import NamedTuple
 
 from cachetools import LRUCache, TTLCache
 
 from putiofs import deadline, names
-from putiofs.backend import ROOT_ID, Backend, Entry, FolderRef
+from putiofs.backend import ROOT_ID, Backend, Entry
 from putiofs.errors import (
     NotFoundError,
     NotSupportedError,
@@ -52,6 +58,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.folder_map import FolderMap
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +67,8 @@ _TEMPORARY = (TransportError, ServerError, RateLimitedError)
 #: After a listing failed with a temporary error, folders with a stale listing are served from
 #: it for this many seconds without asking put.io: during an outage only the first call waits.
 OUTAGE_PAUSE = 5.0
+#: The default bound of the cache, in listed items (about 100 MB of v2 listings at most).
+MAX_ENTRIES = 200_000
 
 
 class Listing:
@@ -110,21 +119,21 @@ class Listing:
             self._names.discard(entry_id)
 
 
-class FolderMap:
-    """Every folder of the account by parent; each parent's shown names worked out once."""
+class _Flight:
+    """One folder's fetch in progress: its single-flight lock, how many threads hold this
+    record, and how many of our own changes touched the folder meanwhile."""
 
-    def __init__(self, refs: list[FolderRef]) -> None:
-        self._children: dict[str, list[FolderRef]] = {}
-        for ref in refs:
-            self._children.setdefault(ref.parent_id, []).append(ref)
-        self._shown: dict[str, dict[str, FolderRef]] = {}
+    __slots__ = ("edits", "lock", "users")
 
-    def child(self, parent_id: str, name: str) -> FolderRef | None:
-        shown = self._shown.get(parent_id)
-        if shown is None:
-            shown = names.assign(self._children.get(parent_id, []))  # type: ignore[assignment]
-            self._shown[parent_id] = shown
-        return names.lookup(shown, name)  # type: ignore[return-value]
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.edits = 0
+
+
+class _Fetched(NamedTuple):
+    value: Listing
+    stored: bool  # False: one of our own changes raced the fetch, the cache was left alone
 
 
 def split_path(path: str) -> list[str]:
@@ -135,18 +144,24 @@ class MetadataCache:
     """Folder listings keyed by folder id, with single-flight fetches and stale-if-error."""
 
     def __init__(self, backend: Backend, *, ttl: float = 30.0, stale_ttl: float = 600.0,
-                 max_folders: int = 4096, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_entries: int = MAX_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.ttl = ttl
         self.stale_ttl = stale_ttl
+        self.max_entries = max(1, max_entries)
         self._clock = clock
-        self._fresh: TTLCache[str, Listing] = TTLCache(max_folders, ttl, timer=clock)
-        self._last_known: LRUCache[str, Listing] = LRUCache(max_folders)
+
+        def size(listing: Listing) -> int:
+            return min(len(listing) + 1, self.max_entries)
+
+        self._fresh: TTLCache[str, Listing] = TTLCache(self.max_entries, ttl, timer=clock,
+                                                        getsizeof=size)
+        self._last_known: LRUCache[str, Listing] = LRUCache(self.max_entries, getsizeof=size)
         self._folder_map: TTLCache[str, FolderMap] = TTLCache(1, ttl, timer=clock)
         self._lock = threading.RLock()
-        self._fetch_locks: dict[str, threading.Lock] = {}
+        self._flights: dict[str, _Flight] = {}
         self._outage_until = 0.0
-        self._edits: dict[str, int] = {}
         self._has_folder_map = backend.capabilities.folder_map
 
     # -- listings -------------------------------------------------------------------------
@@ -160,44 +175,91 @@ class MetadataCache:
         cached = self.cached_listing(folder_id)
         if cached is not None:
             return cached
+        with self._flight(folder_id) as flight:
+            left = deadline.remaining()
+            if not flight.lock.acquire(timeout=-1 if left is None else left):
+                # Another thread's fetch of this folder outlasted our own time limit.
+                return self._stale_or_raise(folder_id, TransportError(
+                    f"listing folder {folder_id}: out of time waiting for another fetch"))
+            try:
+                return self._fetch_locked(folder_id, flight)
+            finally:
+                flight.lock.release()
+
+    def _fetch_locked(self, folder_id: str, flight: _Flight) -> Listing:
+        cached = self.cached_listing(folder_id)
+        if cached is not None:
+            return cached
+        if self._clock() < self._outage_until and self._stale(folder_id) is not None:
+            return self._stale_or_raise(folder_id, TransportError("put.io failed just now"))
+        for attempt in range(2):
+            try:
+                listing = self._fetch_and_store(folder_id, flight)
+            except _TEMPORARY as exc:
+                self._outage_until = self._clock() + OUTAGE_PAUSE
+                return self._stale_or_raise(folder_id, exc)
+            except NotFoundError:
+                self.forget_folder(folder_id)
+                raise
+            self._outage_until = 0.0
+            if listing.stored:
+                return listing.value
+            # One of our own changes to this folder landed while the pages were in
+            # flight: the answer may predate it, so it must not overwrite the cache.
+            log.debug("listing of folder %s raced with a change (attempt %d)", folder_id,
+                      attempt + 1)
+        return listing.value
+
+    def prefetch(self, folder_id: str) -> bool:
+        """List a folder ahead of a reader (:mod:`putiofs.walk_ahead`); True if it did.
+
+        Nothing happens (False) while the folder has a fresh listing, while another thread
+        fetches it, or during the outage pause. A fetched listing is stored as by
+        :meth:`listing` (unless one of our changes raced it); a failure changes nothing in the
+        cache (no stale listing re-armed, no outage pause, no folder forgotten) and is raised
+        for the caller to log.
+        """
+        if self.cached_listing(folder_id) is not None:
+            return False
+        with self._flight(folder_id) as flight:
+            if not flight.lock.acquire(blocking=False):
+                return False
+            try:
+                if (self.cached_listing(folder_id) is not None
+                        or self._clock() < self._outage_until):
+                    return False
+                self._fetch_and_store(folder_id, flight)
+                return True
+            finally:
+                flight.lock.release()
+
+    def _fetch_and_store(self, folder_id: str, flight: _Flight) -> _Fetched:
+        """One fetch of the folder, stored unless one of our changes landed meanwhile."""
         with self._lock:
-            fetch_lock = self._fetch_locks.setdefault(folder_id, threading.Lock())
-        left = deadline.remaining()
-        if not fetch_lock.acquire(timeout=-1 if left is None else left):
-            # Another thread's fetch of this folder outlasted our own time limit.
-            return self._stale_or_raise(folder_id, TransportError(
-                f"listing folder {folder_id}: out of time waiting for another fetch"))
+            edits_before = flight.edits
+        entries = list(self.backend.list_folder(folder_id))
+        listing = Listing(folder_id, entries, self._clock())
+        with self._lock:
+            if flight.edits != edits_before:
+                return _Fetched(listing, stored=False)
+            self._store(listing)
+        return _Fetched(listing, stored=True)
+
+    @contextlib.contextmanager
+    def _flight(self, folder_id: str) -> Iterator[_Flight]:
+        """The folder's fetch record, kept only while some thread holds it."""
+        with self._lock:
+            flight = self._flights.get(folder_id)
+            if flight is None:
+                flight = self._flights[folder_id] = _Flight()
+            flight.users += 1
         try:
-            cached = self.cached_listing(folder_id)
-            if cached is not None:
-                return cached
-            if self._clock() < self._outage_until and self._stale(folder_id) is not None:
-                return self._stale_or_raise(folder_id, TransportError("put.io failed just now"))
-            for attempt in range(2):
-                with self._lock:
-                    edits_before = self._edits.get(folder_id, 0)
-                try:
-                    entries = list(self.backend.list_folder(folder_id))
-                except _TEMPORARY as exc:
-                    self._outage_until = self._clock() + OUTAGE_PAUSE
-                    return self._stale_or_raise(folder_id, exc)
-                except NotFoundError:
-                    self.forget_folder(folder_id)
-                    raise
-                self._outage_until = 0.0
-                listing = Listing(folder_id, entries, self._clock())
-                with self._lock:
-                    raced = self._edits.get(folder_id, 0) != edits_before
-                    if not raced:
-                        self._store(listing)
-                        return listing
-                # One of our own changes to this folder landed while the pages were in
-                # flight: the answer may predate it, so it must not overwrite the cache.
-                log.debug("listing of folder %s raced with a change (attempt %d)", folder_id,
-                          attempt + 1)
-            return listing
+            yield flight
         finally:
-            fetch_lock.release()
+            with self._lock:
+                flight.users -= 1
+                if flight.users == 0:
+                    del self._flights[folder_id]
 
     def _stale_or_raise(self, folder_id: str, exc: PutioError) -> Listing:
         """The last listing if it is young enough (stale-if-error), else ``exc``.
@@ -322,7 +384,9 @@ class MetadataCache:
         clients' changes within ``ttl`` (re-storing it would restart the clock at every edit).
         """
         with self._lock:
-            self._edits[folder_id] = self._edits.get(folder_id, 0) + 1
+            flight = self._flights.get(folder_id)
+            if flight is not None:
+                flight.edits += 1
             fresh = self._fresh.get(folder_id)
             if fresh is not None:
                 edit(fresh)

@@ -51,6 +51,8 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                              "show_control (list /.putio in the root), and any libfuse option")
     parser.add_argument("--cache-ttl", type=float, default=30.0, metavar="SECONDS",
                         help="how long folder listings are trusted (default 30)")
+    parser.add_argument("--cache-entries", type=int, default=None, metavar="N",
+                        help="how many listed items the cache keeps at most (default 200000)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help="the longest any filesystem call may take before it fails with "
                              "EIO (default 60)")
@@ -167,7 +169,9 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
     # A stream silent for a third of the budget is stalled: reopening it leaves time for two
     # more attempts within --timeout.
     timeout = max(1.0, args.timeout)
-    options = MountOptions(cache_ttl=max(0.1, args.cache_ttl),
+    if args.cache_entries is not None and args.cache_entries < 1:
+        raise CliError("--cache-entries must be at least 1")
+    options = MountOptions(cache_ttl=max(0.1, args.cache_ttl), cache_entries=args.cache_entries,
                            read_timeout=min(15.0, timeout / 3), call_deadline=timeout,
                            cache_max_size=args.cache_max_size,
                            upload_wait=max(0.0, args.upload_wait),

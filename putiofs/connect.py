@@ -100,8 +100,9 @@ def _connect_v2(settings: Settings, timeout: float) -> Connection:
                       timeout=_request_timeout(timeout), retry=_v2_policy(timeout))
     # v2 has no account-wide stream token: each file's URL is fetched at its first open.
     services = V2Services(client, upload_url=settings.upload_url)
-    return Connection(backend=V2Backend(client), services=services,
-                      refused=TOKEN_REFUSED, warm_up=lambda: None, close=client.close)
+    return Connection(backend=V2Backend(client, upload_url=settings.upload_url),
+                      services=services, refused=TOKEN_REFUSED, warm_up=lambda: None,
+                      close=client.close)
 
 
 def open_sign_in(api_url: str, *, timeout: float = 30.0) -> SignIn:

@@ -76,6 +76,15 @@ class NotSupportedError(PutioError):
     """This API version has no such service (e.g. RSS subscriptions on v2, uploads on v1)."""
 
 
+class QuotaExceededError(PutioError):
+    """put.io has no room for the upload (the account's disk is full): ENOSPC."""
+
+
+class UploadOffsetError(PutioError):
+    """The server's offset of a resumable upload is not the one the request was sent at (TUS
+    409): ask the server for its offset and go on from there."""
+
+
 class ServerError(PutioError):
     """put.io answered 5xx, or an answer that is not a valid envelope."""
 
@@ -86,11 +95,3 @@ class TransportError(PutioError):
 
 class ConfigError(Exception):
     """Missing or unsafe configuration (credentials, config file permissions, API URL)."""
-
-
-class QuotaExceededError(PutioError):
-    """put.io refuses an upload for lack of disk space (413 ``NOT_ENOUGH_DISK_SPACE``): ENOSPC."""
-
-
-class UploadOffsetError(PutioError):
-    """A TUS PATCH at an offset the server does not have (409): ask its offset and go on."""

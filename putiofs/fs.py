@@ -74,7 +74,8 @@ class PutioFS:
         return self.control is not None and self.control.direct_io(fh)
 
     def _guard_control(self, *paths: str) -> None:
-        """Names in /.putio are fixed: mkdir, rename, unlink and rmdir there are EPERM."""
+        """Names in /.putio are fixed: create, mknod, mkdir, rename, unlink and rmdir there
+        are EPERM."""
         if any(self._control_for(path) for path in paths):
             raise fail(errno.EPERM)
 
@@ -182,10 +183,10 @@ class PutioFS:
     @fuse_call
     def flush(self, path: str, fh: int) -> int:
         handle = self.handles.get(fh)
-        if handle is not None and not isinstance(handle, OpenFile) and self.control is not None:
-            return self.control.flush(path, fh)
         if isinstance(handle, WriteHandle) and self.writes is not None:
             self.writes.flush(handle)
+        elif handle is not None and not isinstance(handle, OpenFile) and self.control is not None:
+            return self.control.flush(path, fh)
         return 0
 
     @fuse_call

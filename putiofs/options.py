@@ -22,6 +22,8 @@ class MountOptions:
     read_timeout: float = 30.0
     call_deadline: float = 60.0
     show_control: bool = False
+    cache_entries: int | None = None    # the metadata cache's bound in items (None: default)
+    read_ahead_folders: bool = True     # list the next folders of a walk ahead (walk_ahead)
     # Writing (v2): the account's spool folder (None: the mount does not write contents),
     # its cap in bytes, how long unmount waits for uploads, and the TUS chunk size.
     spool_dir: Path | None = None

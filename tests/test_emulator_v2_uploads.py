@@ -7,9 +7,12 @@ import base64
 import zlib
 from collections.abc import Iterator
 
+import pytest
 import requests
 
+from putiofs.emulator.faults import Fault
 from tests.emulator_v2_http import AUTH, TOKEN, V2, failed, ok
+from tests.scripted_faults import Queued
 
 pytest_plugins = ("tests.emulator_v2_http",)
 
@@ -195,3 +198,37 @@ def test_uploads_post_history_events(v2):
     newest = events[0]
     assert newest["type"] == "upload" and newest["file_id"] == file_id
     assert (newest["file_name"], newest["file_size"]) == ("evented.txt", 2)
+
+
+def test_tus_faults_injected_per_request(v2_factory):
+    """A dropped PATCH keeps the bytes that arrived (HEAD reports them, as TUS servers do); an
+    injected 409 names the real offset; status faults answer after reading the body."""
+    faults = Queued()
+    v2 = v2_factory(faults=faults)
+    data = bytes(range(256)) * 40
+    location = create(v2, len(data), name="faulty.bin", parent_id="0").headers["Location"]
+    faults.queue("upload.tus_patch", Fault(drop_after=3000))
+    with pytest.raises(requests.ConnectionError):
+        patch(location, 0, data)
+    assert offset_of(location) == 3000
+    faults.queue("upload.tus_patch", Fault(status=409), Fault(status=503))
+    conflict = patch(location, 3000, data[3000:])
+    failed(conflict, 409)
+    assert conflict.headers["Upload-Offset"] == "3000"
+    failed(patch(location, 3000, data[3000:]), 503)
+    assert offset_of(location) == 3000
+    done = patch(location, 3000, data[3000:])
+    assert v2.account.file_bytes(done.headers["Putio-File-Id"]) == data
+
+
+def test_a_patch_is_refused_once_the_space_went_away(v2_factory):
+    v2 = v2_factory(demo=False, disk_size=1000)
+    location = create(v2, 800, name="shrinking.bin", parent_id="0").headers["Location"]
+    assert patch(location, 0, b"a" * 300).status_code == 204
+    with v2.account.lock:
+        v2.account.disk_size = 700
+    failed(patch(location, 300, b"b" * 500), 413, "NOT_ENOUGH_DISK_SPACE")
+    assert offset_of(location) == 300
+    with v2.account.lock:
+        v2.account.disk_size = 1000
+    assert patch(location, 300, b"b" * 500).status_code == 204

@@ -86,8 +86,8 @@ def test_no_folder_map_on_v2(make_backend):
 def test_capabilities_come_from_the_account_once(stub, make_backend):
     stub.on("GET", "/account/info", ok(info=ACCOUNT))
     backend = make_backend()
-    assert backend.capabilities == Capabilities(folder_map=False, write_contents=False,
-                                                set_times=False, trash=True,
+    assert backend.capabilities == Capabilities(folder_map=False, write_contents=True,
+                                                set_times=True, trash=True,
                                                 slash_in_names=False)
     assert backend.capabilities.trash
     assert len(stub.seen) == 1

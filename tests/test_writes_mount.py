@@ -17,17 +17,12 @@ from typing import Any
 import pytest
 
 from putiofs.emulator.faults import Fault
-from putiofs.v2.backend import V2Backend
 from tests.mounting import Mount, requires_fuse
 from tests.realclients import putio_sdk
 from tests.scripted_faults import Queued
 from tests.versions import V2_TOKEN, V2Api
 
-pytestmark = [
-    requires_fuse,
-    pytest.mark.skipif(not hasattr(V2Backend, "upload_send"),
-                       reason="the v2 upload primitives (branch w/tus) are not on this branch yet"),
-]
+pytestmark = requires_fuse
 
 CHUNK = "64K"
 

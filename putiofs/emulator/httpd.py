@@ -305,6 +305,10 @@ class Handler(BaseHTTPRequestHandler):
             with self.emulator.account.lock:
                 self.emulator.account.bw_used += n
 
+    def drop_connection(self) -> None:
+        """End the connection now, without an answer (or the rest of one)."""
+        self._drop()
+
     def _drop(self) -> None:
         self.close_connection = True
         self.wfile.flush()

@@ -6,15 +6,31 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from putiofs import deadline
-from putiofs.backend import ROOT_ID, Capabilities, Entry, FolderRef, Quota
-from putiofs.errors import BadRequestError, PutioError, ServerError, TransportError
+from putiofs.backend import (
+    ROOT_ID,
+    Capabilities,
+    Entry,
+    FolderRef,
+    Quota,
+    UploadProgress,
+    UploadTicket,
+)
+from putiofs.errors import (
+    BadRequestError,
+    NotSupportedError,
+    PutioError,
+    ServerError,
+    TransportError,
+)
 from putiofs.v1.client import PutioClient
 from putiofs.v1.models import Item
 
 log = logging.getLogger(__name__)
+
+_NO_UPLOADS = "put.io's v1 API has no uploads"
 
 
 def entry_from_item(item: Item, parent_id: str | None = None) -> Entry:
@@ -142,6 +158,25 @@ class V1Backend:
         if user.disk_quota is None or user.disk_quota_available is None:
             return None
         return Quota(total=user.disk_quota, available=user.disk_quota_available)
+
+    # -- no uploads and no times on v1 (``capabilities`` says so) ----------------------------
+
+    def upload_begin(self, parent_id: str, name: str, size: int,
+                     mtime: float | None) -> UploadTicket:
+        raise NotSupportedError(_NO_UPLOADS)
+
+    def upload_offset(self, ticket: UploadTicket) -> int:
+        raise NotSupportedError(_NO_UPLOADS)
+
+    def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
+                    length: int) -> UploadProgress:
+        raise NotSupportedError(_NO_UPLOADS)
+
+    def upload_abort(self, ticket: UploadTicket) -> None:
+        raise NotSupportedError(_NO_UPLOADS)
+
+    def set_mtime(self, item_id: str, mtime: float) -> None:
+        raise NotSupportedError("put.io's v1 API cannot set an item's time")
 
     @property
     def http_session(self) -> Any:

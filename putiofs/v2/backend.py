@@ -9,6 +9,10 @@ Differences from v1 that the core sees only through :attr:`V2Backend.capabilitie
 - deletes go to the trash when the account has it on (``capabilities.trash``);
 - put.io refuses '/' in names (``SLASH_IN_NAME``), so ``capabilities.slash_in_names`` is
   False and a name typed in the mount with '∕' is stored as typed;
+- uploads (``capabilities.write_contents``) are put.io's resumable TUS uploads
+  (:mod:`putiofs.v2.tus`) to the upload URL (``upload_url``, the ``upload_url`` setting,
+  default ``https://upload.put.io``); times (``capabilities.set_times``) are set with
+  ``/files/touch``, in whole seconds, on files and folders alike;
 - no account-wide stream token: each file has its own self-authorizing storage URL from
   ``/files/{id}/url``. One is fetched per file and reused by every open of that file until it
   is older than ``url_max_age`` (put.io does not say how long they stay valid; an hour is well
@@ -19,16 +23,26 @@ Differences from v1 that the core sees only through :attr:`V2Backend.capabilitie
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from cachetools import TTLCache
 
 from putiofs import deadline
-from putiofs.backend import ROOT_ID, Capabilities, Entry, FolderRef, Quota
+from putiofs.backend import (
+    ROOT_ID,
+    Capabilities,
+    Entry,
+    FolderRef,
+    Quota,
+    UploadProgress,
+    UploadTicket,
+)
 from putiofs.errors import (
     BadRequestError,
     NotFoundError,
@@ -36,27 +50,41 @@ from putiofs.errors import (
     PutioError,
     TransportError,
 )
+from putiofs.logs import register_url_secret
 from putiofs.v2.client import V2Client
 from putiofs.v2.models import AccountInfo, File
+from putiofs.v2.services import DEFAULT_UPLOAD_URL
+from putiofs.v2.tus import same_origin
 
 _LOCK_STRIPES = 32
 
 
 def entry_from_file(file: File, parent_id: str | None = None, *, api_url: str = "") -> Entry:
     """An Entry for the filesystem. ``download_url`` is the API's ``/download`` address,
-    which carries no credentials (it needs the token to be used)."""
+    which carries no credentials (it needs the token to be used).
+
+    Memory (a listing keeps one Entry per item, see :mod:`putiofs.cache`): the parent id is the
+    listed folder's own string, the type an interned one, and a creation time equal to the
+    modification time the same float, so those cost nothing per item.
+    """
+    parent = file.parent_id
+    if parent is None or parent == parent_id:
+        parent = parent_id or ROOT_ID
+    created = file.created_at
+    if created is not None and created == file.updated_at:
+        created = file.updated_at
     return Entry(
         id=file.id,
         name=file.name,
         is_dir=file.is_dir,
         size=file.size,
-        parent_id=file.parent_id if file.parent_id is not None else (parent_id or ROOT_ID),
-        type=(file.file_type or ("FOLDER" if file.is_dir else "FILE")).lower(),
+        parent_id=parent,
+        type=sys.intern((file.file_type or ("FOLDER" if file.is_dir else "FILE")).lower()),
         download_url=None if file.is_dir or not api_url else f"{api_url}/files/{file.id}/download",
         screenshot_url=file.screenshot,
         thumb_url=file.icon,
         mtime=file.updated_at,
-        ctime=file.created_at,
+        ctime=created,
         crc32=file.crc32,
     )
 
@@ -72,15 +100,17 @@ class V2Backend:
 
     ``account``: the account's info if the caller already has it (the mount checks the token
     at start); otherwise it is fetched the first time :attr:`capabilities` is read.
+    ``upload_url``: where uploads go (put.io's upload host, or an emulator's root URL).
     ``url_refresh_interval``: a URL younger than this is not replaced again when a reader
     reports it refused, so many readers that hit an expired URL at once share one new URL.
     """
 
     def __init__(self, client: V2Client, *, account: AccountInfo | None = None,
-                 url_cache_size: int = 1024, url_max_age: float = 3600.0,
-                 url_refresh_interval: float = 0.25,
+                 upload_url: str = DEFAULT_UPLOAD_URL, url_cache_size: int = 1024,
+                 url_max_age: float = 3600.0, url_refresh_interval: float = 0.25,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
+        self.upload_url = upload_url.rstrip("/")
         self._account = account
         self._clock = clock
         self._refresh_interval = url_refresh_interval
@@ -94,15 +124,15 @@ class V2Backend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """No folder map; no uploads or times yet; no '/' in names; trash as the account has
-        it (one ``/account/info`` call the first time, False while that call fails)."""
+        """No folder map; uploads and times; no '/' in names; trash as the account has it
+        (one ``/account/info`` call the first time, False while that call fails)."""
         account = self._account
         if account is None:
             try:
                 account = self._account = self.client.account_info()
             except PutioError:
                 account = None
-        return Capabilities(folder_map=False, write_contents=False, set_times=False,
+        return Capabilities(folder_map=False, write_contents=True, set_times=True,
                             trash=account.trash_enabled if account is not None else False,
                             slash_in_names=False)
 
@@ -139,6 +169,53 @@ class V2Backend:
 
     def make_folder(self, parent_id: str, name: str) -> Entry:
         return self._entry(self.client.create_folder(parent_id, name), parent_id)
+
+    # -- uploads and times ----------------------------------------------------------------
+
+    def upload_begin(self, parent_id: str, name: str, size: int,
+                     mtime: float | None) -> UploadTicket:
+        """TUS create (see :mod:`putiofs.v2.tus` for what is sent); a zero-size upload is
+        complete at once on put.io: ``upload_send(ticket, 0, empty, 0)`` gives its entry."""
+        if size < 0:
+            raise ValueError(f"an upload cannot have {size} bytes")
+        url, _ = self.client.tus_create(self.upload_url, parent_id, name, size, mtime)
+        return UploadTicket(url=url, size=size)
+
+    def upload_offset(self, ticket: UploadTicket) -> int:
+        return self.client.tus_offset(self._upload_url(ticket), ticket.size)
+
+    def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
+                    length: int) -> UploadProgress:
+        """One PATCH; once complete, the new item from one ``GET /files/{Putio-File-Id}``
+        (if that GET fails, the error is raised: the upload is complete on put.io, and the
+        next :meth:`upload_offset` says so; an empty PATCH at that offset names the item
+        again)."""
+        answer = self.client.tus_send(self._upload_url(ticket), ticket.size, offset, body,
+                                      length)
+        if answer.file_id is None:
+            return UploadProgress(offset=answer.offset)
+        return UploadProgress(offset=answer.offset,
+                              entry=self._entry(self.client.get_file(answer.file_id)))
+
+    def upload_abort(self, ticket: UploadTicket) -> None:
+        """TUS DELETE; an upload put.io has forgotten (or a ticket for another upload host)
+        needs nothing done."""
+        with contextlib.suppress(NotFoundError):
+            self.client.tus_abort(self._upload_url(ticket))
+
+    def set_mtime(self, item_id: str, mtime: float) -> None:
+        """``/files/touch`` with ``file_ids`` and ``updated_at`` in whole seconds (form
+        fields, as put.io's TypeScript SDK sends them); files and folders alike."""
+        self.client.touch([item_id], mtime)
+
+    def _upload_url(self, ticket: UploadTicket) -> str:
+        """The ticket's URL, if it is on the upload host in use (the token goes with every
+        request to it); NotFoundError otherwise (a ticket saved under another setting: start
+        anew)."""
+        register_url_secret(ticket.url)
+        if not same_origin(ticket.url, self.upload_url):
+            raise NotFoundError("the upload was started on another upload host; start anew")
+        return ticket.url
 
     # -- reading --------------------------------------------------------------------------
 

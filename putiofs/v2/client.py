@@ -1,7 +1,7 @@
 """The put.io v2 API client: files, account and sign-in; one method per endpoint, typed results.
 
-Transfers, events, friends, trash and zips are in :mod:`putiofs.v2.services`; the wire (auth,
-errors, retries, paging) in :mod:`putiofs.v2.wire`.
+Transfers, events, friends, trash and zips are in :mod:`putiofs.v2.services`; TUS uploads in
+:mod:`putiofs.v2.tus`; the wire (auth, errors, retries, paging) in :mod:`putiofs.v2.wire`.
 
 What is repeated after a failure with no usable answer (see :mod:`putiofs.retry`):
 
@@ -36,12 +36,13 @@ from putiofs.v2.models import (
 )
 from putiofs.v2.parse import csv, format_time, mapping, parsed, to_str
 from putiofs.v2.services import ServiceCalls
+from putiofs.v2.tus import TusCalls
 from putiofs.v2.wire import register_url
 
 Ids = Iterable[str | int] | str | int
 
 
-class V2Client(ServiceCalls):
+class V2Client(ServiceCalls, TusCalls):
     """A client for put.io's v2 API; see :class:`putiofs.v2.wire.Wire` for the options.
 
     ``V2Client(token, base_url=..., retry=RetryPolicy(...))``; ``close()`` (or ``with``) ends

@@ -55,7 +55,7 @@ def error_for(status: int, envelope: Mapping[str, Any] | None, headers: Mapping[
     """The exception for an HTTP answer that is not a success. ``envelope`` is the decoded
     JSON object when the answer had one; ``now`` (Unix seconds) is for the 429 wait."""
     message = error_message(envelope)
-    error_type = _error_type(envelope)
+    error_type = error_type_of(envelope)
     text = f"{where}: {message}" if message else f"{where}: HTTP {status}"
     if status in (401, 403):
         return _typed(AuthenticationError, text, status, error_type)
@@ -118,7 +118,8 @@ def error_message(envelope: Mapping[str, Any] | None) -> str | None:
     return redact(message.strip())[:500]
 
 
-def _error_type(envelope: Mapping[str, Any] | None) -> str | None:
+def error_type_of(envelope: Mapping[str, Any] | None) -> str | None:
+    """put.io's ``error_type`` of an error answer, or None."""
     value = envelope.get("error_type") if envelope is not None else None
     return value if isinstance(value, str) and value else None
 

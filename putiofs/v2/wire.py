@@ -117,6 +117,14 @@ class Wire(SessionClient):
         register_secret(token)
         self._token = token or None
 
+    def request_headers(self, *, auth: bool = True) -> dict[str, str]:
+        """The headers of every API request (and of uploads): Accept, User-Agent and, with
+        ``auth``, the token. For one request only: never set them on the session."""
+        headers = {"Accept": "application/json", "User-Agent": f"putiofs/{__version__}"}
+        if auth and self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
     # -- one request ----------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, query: Query | None = None,
@@ -176,9 +184,7 @@ class Wire(SessionClient):
     def _once(self, method: str, path: str, query: Query | None, form: Query | None,
               auth: bool, what: str, *, files: Files | None = None,
               base: str | None = None) -> Mapping[str, Any]:
-        headers = {"Accept": "application/json", "User-Agent": f"putiofs/{__version__}"}
-        if auth and self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+        headers = self.request_headers(auth=auth)
         started = time.monotonic()
         try:
             response = self.session.request(
@@ -195,7 +201,7 @@ class Wire(SessionClient):
                                  ) from None
         status = response.status_code
         log.debug("%s -> %d in %.3fs", what, status, time.monotonic() - started)
-        envelope = _decode(response.headers.get("Content-Type"), content)
+        envelope = decode_envelope(response.headers.get("Content-Type"), content)
         if 200 <= status < 300:
             if envelope is not None and str(envelope.get("status", "")).upper() == "OK":
                 return envelope
@@ -234,7 +240,7 @@ class Wire(SessionClient):
                                 form={"cursor": cursor})
 
 
-def _decode(content_type: str | None, content: bytes) -> Mapping[str, Any] | None:
+def decode_envelope(content_type: str | None, content: bytes) -> Mapping[str, Any] | None:
     """The JSON object of an answer whose media type is application/json, else None. Bytes
     that are not UTF-8 become U+FFFD rather than failing a whole listing."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()

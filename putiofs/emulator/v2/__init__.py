@@ -68,7 +68,9 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   (a ``--data`` file is read once, when first listed).
 * Disk quota: an upload larger than ``disk.avail`` less what unfinished uploads reserve fails
   at TUS creation (or multipart) with HTTP 413 ``NOT_ENOUGH_DISK_SPACE`` (the status TUS
-  servers use for an upload that cannot fit; not retried by clients, unlike a 5xx).
+  servers use for an upload that cannot fit; not retried by clients, unlike a 5xx); so does
+  a PATCH once the account's files and unfinished uploads no longer fit (the quota was
+  lowered, or other files took the space).
 * Transfers (links as in v1: ``.invalid`` hosts and unknown schemes fail): ``IN_QUEUE`` for
   the first 10% of ``transfer_seconds``, then ``DOWNLOADING`` to ``COMPLETED`` (a file of 2-6
   KiB in ``save_parent_id``, or the root if it is gone) or ``ERROR`` with ``error_message``.
@@ -99,9 +101,13 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   name it is given (``SLASH_IN_NAME``). It is kept from the v1 library so that clients'
   handling of such a name can be tested; rclone lists it (as ``AC／DC``) but cannot open it
   by that name.
-* Faults: the same hook as v1, named ``files.list``-style per endpoint (``upload.tus_patch``
-  for TUS, ``data`` for storage URLs); a 429 also carries ``x-ratelimit-*`` headers with
-  ``x-ratelimit-reset`` in epoch seconds. ``/_emulator/stats`` counts the same names.
+* Faults: the same hook as v1, named ``files.list``-style per endpoint (``upload.tus_post``,
+  ``upload.tus_patch``, ``upload.tus_head``, ``upload.tus_delete`` for TUS, ``data`` for
+  storage URLs); a 429 also carries ``x-ratelimit-*`` headers with ``x-ratelimit-reset`` in
+  epoch seconds. On TUS requests a status fault is answered after the body is read; 409
+  carries the upload's ``Upload-Offset``, 413 is the quota error. A PATCH's ``drop_after``
+  keeps that many body bytes (HEAD then reports them, as TUS servers keep what arrived) and
+  closes the connection without an answer. ``/_emulator/stats`` counts the same names.
 """
 
 from __future__ import annotations

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import email.parser
 import email.policy
 import hashlib
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from putiofs.emulator.faults import Fault
+from putiofs.emulator.httpd import BodyError
 from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, transfer_object
 from putiofs.emulator.v2.request import Request, rule
@@ -92,6 +96,12 @@ class Uploads:
         if size > account.disk_size - account.disk_used() - self.reserved():
             raise quota_error()
 
+    def _over_quota(self) -> bool:
+        """The account's files and unfinished uploads no longer fit its disk."""
+        account = self._api.emulator.account
+        with account.lock:
+            return account.disk_used() + self.reserved() > account.disk_size
+
     def store(self, parent_id: int, name: str, data: bytes, updated: float | None,
               overwrite: bool = False) -> Node:
         """Create the uploaded file (under the account lock) and record the upload event."""
@@ -123,8 +133,7 @@ class Uploads:
         stats.count_api(name)
         fault = handler.choose_fault("api", name)
         if fault is not None and fault.status is not None:
-            handler.close_connection = True
-            handler.send_fault_status(fault)
+            self._fault_answer(handler, fault, upload_id)
             return
         try:
             if handler.command == "OPTIONS":
@@ -137,7 +146,7 @@ class Uploads:
             if upload_id is None:
                 self._create(handler)
             elif handler.command == "PATCH":
-                self._patch(handler, self._find(upload_id))
+                self._patch(handler, self._find(upload_id), fault)
             elif handler.command == "HEAD":
                 upload = self._find(upload_id)
                 handler.send_empty(200, {**_TUS, "Upload-Offset": str(upload.offset),
@@ -155,6 +164,25 @@ class Uploads:
             if not handler.started:
                 handler.send_json(exc.status, error_payload(exc.status, exc.error_type,
                                                             exc.message), {**_TUS, **exc.headers})
+
+    def _fault_answer(self, handler: Handler, fault: Fault, upload_id: str | None) -> None:
+        """An injected status, answered as a TUS server would: the body is read first (a
+        client still sending would otherwise see a reset, not the answer); a 409 carries the
+        upload's real ``Upload-Offset``; a 413 is the quota error."""
+        handler.close_connection = True
+        with contextlib.suppress(BodyError):
+            _discard(handler.body_chunks(chunked=True, limit=UPLOAD_BODY_LIMIT))
+        if fault.status == 409:
+            with self._api.emulator.account.lock:
+                upload = self._uploads.get(upload_id or "")
+            offset = {"Upload-Offset": str(upload.offset)} if upload is not None else {}
+            handler.send_json(409, error_payload(409, "Conflict", "Upload-Offset does not match"),
+                              {**_TUS, **offset})
+        elif fault.status == 413:
+            exc = quota_error()
+            handler.send_json(413, error_payload(413, exc.error_type, exc.message), _TUS)
+        else:
+            handler.send_fault_status(fault)
 
     def _find(self, upload_id: str) -> Upload:
         with self._api.emulator.account.lock:
@@ -197,11 +225,16 @@ class Uploads:
                 headers.update(self._finish(upload))
         handler.send_empty(201, headers)
 
-    def _patch(self, handler: Handler, upload: Upload) -> None:
+    def _patch(self, handler: Handler, upload: Upload, fault: Fault | None) -> None:
+        """Append the body at ``Upload-Offset``. An injected ``drop_after`` keeps that many
+        bytes of the body (so HEAD reports them, as a TUS server keeps what it received),
+        pauses ``stall`` seconds if set, and closes the connection without an answer. Space
+        that went away since the upload was created (a smaller quota, other files) is a 413
+        here too."""
         try:
             offset = int(handler.headers.get("Upload-Offset", ""))
         except ValueError:
-            handler.read_body(chunked=True, limit=UPLOAD_BODY_LIMIT)
+            _discard(handler.body_chunks(chunked=True, limit=UPLOAD_BODY_LIMIT))
             raise bad_request("Missing or invalid Upload-Offset") from None
         body = handler.body_chunks(chunked=True, limit=UPLOAD_BODY_LIMIT)
         if not upload.lock.acquire(blocking=False):
@@ -212,11 +245,23 @@ class Uploads:
                 _discard(body)
                 raise V2Error(409, "Conflict", "Upload-Offset does not match",
                               {"Upload-Offset": str(upload.offset)})
+            if self._over_quota():
+                _discard(body)
+                raise quota_error()
+            budget = fault.drop_after if fault is not None else None
             for chunk in body:
                 if upload.offset + len(chunk) > upload.length:
                     _discard(body)
                     raise bad_request("The body goes beyond Upload-Length")
+                if budget is not None and len(chunk) >= budget:
+                    upload.data += chunk[:budget]
+                    if fault is not None and fault.stall:
+                        time.sleep(fault.stall)
+                    handler.drop_connection()
+                    return
                 upload.data += chunk
+                if budget is not None:
+                    budget -= len(chunk)
             headers = {**_TUS, "Upload-Offset": str(upload.offset)}
             if upload.offset == upload.length:
                 with self._api.emulator.account.lock:
