@@ -109,6 +109,10 @@ class Listing:
         with self._lock:
             return self._names.lookup(name)
 
+    def get(self, entry_id: str) -> Entry | None:
+        """The child of this id, if listed."""
+        return self._names.items.get(entry_id)
+
     def put(self, entry: Entry) -> None:
         """Add ``entry``, or replace the entry of its id."""
         with self._lock:

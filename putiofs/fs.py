@@ -26,9 +26,11 @@ from putiofs.account_tree import AccountTree, OpenFile
 from putiofs.backend import Backend
 from putiofs.cache import split_path
 from putiofs.control import ControlFolder
+from putiofs.errors import NotFoundError
 from putiofs.fuse_errors import ENODATA, fail, fail_fast_repeats, fuse_call
 from putiofs.mp4_xattr import Mp4Attribute
 from putiofs.options import MountOptions
+from putiofs.overlay import Overlay, is_hidden_name
 from putiofs.services import AccountServices
 from putiofs.spool import Spool
 from putiofs.tree_ops import TreeChanges
@@ -47,6 +49,7 @@ class PutioFS:
         self.tree = tree
         self.control = control
         self.writes = writes
+        self.overlay = writes.overlay if writes is not None else Overlay(tree.cache)
         self.options = tree.options
         self.handles = tree.handles
         self.changes = TreeChanges(tree.backend, tree.cache, tree.options)
@@ -85,18 +88,18 @@ class PutioFS:
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         if control := self._control_for(path):
             return control.getattr(path, fh)
-        if self.writes is not None:
-            return self.writes.getattr(path, fh)
-        return self.tree.getattr(path, fh)
+        if self.writes is not None and (pending := self.writes.getattr(path, fh)) is not None:
+            return pending
+        if isinstance(self.handles.get(fh), OpenFile):
+            return self.tree.getattr(path, fh)
+        return self.tree.attributes.stat(self.overlay.resolve(path))
 
     @fuse_call
     def readdir(self, path: str, fh: int | None = None) -> list[str]:
         if control := self._control_for(path):
             return control.readdir(path)
-        if self.writes is not None:
-            shown = set(self.writes.readdir(path))
-        else:
-            shown = set(self.tree.readdir(path))
+        folder = self.overlay.resolve(path)
+        shown = set(self.overlay.names_in(folder.id, self.tree.readdir(path)))
         if self.control is not None and not split_path(path):
             shown.update(self.control.root_names())
         return [".", "..", *sorted(shown)]
@@ -144,7 +147,7 @@ class PutioFS:
             return control.open(path, flags)
         if self.writes is not None:
             return self.writes.open(path, flags)
-        return self.tree.open(path, flags)
+        return self.tree.open_entry(self.overlay.resolve(path), flags)
 
     @fail_fast_repeats
     @fuse_call
@@ -227,8 +230,11 @@ class PutioFS:
     def unlink(self, path: str) -> int:
         self._guard_control(path)
         try:
+            if (aside := self.overlay.take_aside(path)) is not None:
+                return self._delete_aside(aside)
             if self.writes is not None and self.writes.unlink(path):
                 return 0
+            self.overlay.resolve(path)  # a hidden item is gone for the mount
             return self.changes.unlink(path)
         finally:
             self._deleted_something()
@@ -259,13 +265,31 @@ class PutioFS:
             return self.changes.place(restored, new, flags)
         self._guard_control(old, new)
         try:
-            if self.writes is not None:
-                if self.writes.rename(old, new, flags):
-                    return 0
-                self.writes.resolve(old)  # a replaced item is gone for the mount
+            if self.writes is not None and self.writes.rename(old, new, flags):
+                return 0
+            source = self.overlay.resolve(old)  # a hidden item is gone for the mount
+            if is_hidden_name(new) and not source.is_dir:
+                self.changes._writable()
+                parent, name = self.tree.cache.resolve_parent(new)
+                self.overlay.set_aside(source, parent.id, name)
+                return 0
             return self.changes.rename(old, new, flags)
         finally:
             self._deleted_something()  # a replacing rename deletes the old target
+
+    def _delete_aside(self, entry: Any) -> int:
+        """The unlink of a set-aside ``.fuse_hidden`` name: the item is deleted by id (under
+        its own name, the one the trash then shows)."""
+        self.changes._writable()
+        try:
+            self.tree.backend.delete(entry.id)
+        except NotFoundError:
+            pass
+        except BaseException:
+            self.overlay.set_aside(entry, entry.parent_id, entry.name)  # still there
+            raise
+        self.overlay.gone(entry.id)
+        return 0
 
     def _deleted_something(self) -> None:
         """Something may have gone to the trash: /.putio/trash lists anew at its next look."""
@@ -319,7 +343,8 @@ class PutioFS:
     def _ignored_attribute(self, path: str, what: str) -> int:
         if self.writes is None or self._control_for(path):
             self.tree.refuse(what)
-        self.writes.getattr(path, None)  # type: ignore[union-attr]  # ENOENT if missing
+        if self.writes.getattr(path, None) is None:  # type: ignore[union-attr]
+            self.overlay.resolve(path)  # ENOENT if missing
         return 0
 
     @fuse_call

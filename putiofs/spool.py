@@ -77,7 +77,10 @@ class Manifest:
     id: str
     parent_id: str
     name: str                  # the put.io name
-    path: str                  # the mount path when last named: for the log and the listing
+    # The mount path when last named through this file (create, rename of the file itself):
+    # display only, for the log and the uploads listing. A rename of a folder above it does not
+    # update it; where the file goes is parent_id + name, which a folder rename does not change.
+    path: str
     size: int = 0
     mtime: float = 0.0
     accepted: bool = False
@@ -87,6 +90,7 @@ class Manifest:
     base_limit: int = 0
     present: list[list[int]] = field(default_factory=list)  # block ranges [start, end)
     ticket: dict[str, Any] | None = None
+    landed_id: str | None = None  # the complete new item on put.io, once the upload is done
     created: float = 0.0
 
     @classmethod

@@ -13,19 +13,22 @@ Decisions:
   ``chunk_size`` bytes (``--upload-chunk-size``), streamed from the data file, never held in
   memory.
 * **Backoff.** A temporary failure (network, 5xx, 429) is retried at once a few times within the
-  job, then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again,
-  indefinitely: nothing is given up while the mount runs. A refusal for quota (put.io disk full)
-  marks the file with ``ENOSPC`` (its next fsync/close says so) and is retried the same way.
-  Only a file whose folder is gone (or whose original cannot be read any more) is handed back
-  in ``recovered/``.
-* **No gap when replacing.** The new item is uploaded first, moved to where the file is now if
-  it was renamed meanwhile (an item of that name it replaces is set aside first, as
-  :mod:`putiofs.tree_ops` does, since v2 refuses a rename onto an existing name), then the items
-  it replaces are deleted by id: at every instant one complete version exists on put.io.
+  job, then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again for
+  as long as the mount runs. A refusal for quota (put.io disk full) marks the file with
+  ``ENOSPC`` (its next fsync/close says so) and is retried the same way.
+* **Permanent failures are reported, never retried in a loop.** A file whose folder is gone, or
+  whose original (opened without ``O_TRUNC``) can no longer be read, is handed back in
+  ``recovered/``. Any other refusal that trying again cannot change (a name put.io refuses,
+  authentication, permission, an unexpected error) marks the upload ``failed`` with the reason
+  and an ERROR line: its data stays in the spool (and shown in the mount) for the next mount to
+  try again, and unmount does not wait for it.
+* **Landing** (:mod:`putiofs.landing`): the new item takes the file's place, then the items it
+  replaces are deleted (kept until done, also across mounts). The new item's id is saved in the
+  manifest as soon as the upload is complete, so a landing tried again never uploads twice; one
+  that cannot be done is reported as ``failed`` and leaves the new item where it was uploaded.
 * **One path at a time.** Jobs run FIFO, several at once, but never two for the same folder and
   name: a later version of a file waits for the earlier one.
-* **Times.** The upload carries the file's mtime; if put.io's ``updated_at`` (whole seconds)
-  differs afterwards (the file was touched during the upload), it is set with ``set_mtime``.
+* **Times.** The upload carries the file's mtime (set again after landing if put.io's differs).
 * **Visibility.** :meth:`Uploads.snapshot` gives neutral :class:`UploadStatus` records;
   ``status.json`` in the account's spool folder carries the same, rewritten about once a second
   while anything is pending (see :func:`write_status`). The log has one INFO line per finished
@@ -42,17 +45,11 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from typing import Protocol
+from dataclasses import asdict, dataclass, field
 
 from putiofs.backend import Backend, Entry, UploadTicket
-from putiofs.errors import (
-    NameExistsError,
-    NotFoundError,
-    PutioError,
-    QuotaExceededError,
-    UploadOffsetError,
-)
+from putiofs.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
+from putiofs.landing import Landing, LandingFailed, is_temporary
 from putiofs.spool import Spool, SpoolFile
 from putiofs.upload_status import UploadStatus, Window, write_status
 
@@ -62,33 +59,7 @@ DEFAULT_CHUNK = 32 * 1024 * 1024
 BACKOFF_MAX = 300.0
 #: Attempts of one chunk within a job (network hiccups) before the job itself backs off.
 CHUNK_ATTEMPTS = 4
-DELETE_ATTEMPTS = 4
-ASIDE_PREFIX = ".putiofs-replaced-"
 QUOTA_TTL = 30.0
-
-
-class Landing(Protocol):
-    """What the uploader asks of the overlay (:mod:`putiofs.write_files`); called with
-    :attr:`Uploads.lock` held, so a rename through the mount cannot slip between."""
-
-    def target(self, spooled: SpoolFile) -> tuple[str, str] | None:
-        """(folder id, put.io name) where the file is now; None if it was dropped."""
-
-    def landed(self, spooled: SpoolFile, entry: Entry) -> list[str]:
-        """The upload is complete and ``entry`` is where the file is: swap the pending file for
-        it; the ids of the items to delete now."""
-
-    def deleted(self, item_ids: list[str]) -> None:
-        """Those items are gone from put.io."""
-
-    def fill_base(self, spooled: SpoolFile) -> None:
-        """Fetch what the file still needs of its original (network; the uploader's thread)."""
-
-    def after(self, entry: Entry) -> None:
-        """``entry`` has landed, its time set (network allowed; no lock held)."""
-
-    def replaced(self) -> set[str]:
-        """Ids of put.io items that pending files replace (hidden, to be deleted)."""
 
 
 @dataclass
@@ -108,23 +79,29 @@ class Cancelled(Exception):
     """The file was dropped (unlinked, superseded) while its job ran."""
 
 
+class BaseGone(Exception):
+    """The original of a file opened without O_TRUNC can no longer be read from put.io."""
+
+
 class Uploads:
     """The queue and its worker threads. ``start`` before use, ``stop`` at unmount."""
 
-    def __init__(self, backend: Backend, spool: Spool, landing: Landing, *,
-                 chunk_size: int = DEFAULT_CHUNK, workers: int = 2,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, backend: Backend, spool: Spool, landing: Landing,
+                 fill_base: Callable[[SpoolFile], None], *, chunk_size: int = DEFAULT_CHUNK,
+                 workers: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.spool = spool
         self.landing = landing
+        self.fill_base = fill_base
         self.chunk_size = max(1, chunk_size)
-        self.lock = threading.RLock()
+        self.lock = landing.overlay.lock
+        self._failed: list[Job] = []   # permanent failures, shown until the file changes
         self._changed = threading.Condition(self.lock)
         self._jobs: list[Job] = []
         self._running: dict[str, Job] = {}
         self._workers = workers
         self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
+        self._stopping = landing.stopping
         self._clock = clock
         self.open_files: Callable[[], list[UploadStatus]] = list
         self.available: int | None = None   # put.io's free bytes as last asked
@@ -173,6 +150,7 @@ class Uploads:
 
     def submit(self, spooled: SpoolFile) -> Job:
         with self.lock:
+            self._failed = [job for job in self._failed if job.file is not spooled]
             for job in self._jobs:
                 if job.file is spooled:
                     return job
@@ -185,6 +163,7 @@ class Uploads:
         """Take a file's job off the queue: True if it had not started (or there was none);
         False if it is running (then, with ``cancel``, it stops at its next step)."""
         with self.lock:
+            self._failed = [job for job in self._failed if job.file is not spooled]
             job = self.job_of(spooled)
             if job is None:
                 return True
@@ -244,7 +223,8 @@ class Uploads:
         with self.lock:
             records = [UploadStatus(path=j.file.manifest.path, size=j.file.manifest.size,
                                     bytes_done=j.bytes_done, speed=round(j.speed, 1),
-                                    state=j.state, error=j.error) for j in self._jobs]
+                                    state=j.state, error=j.error)
+                       for j in [*self._jobs, *self._failed]]
         records = self.open_files() + records
         with contextlib.suppress(OSError):
             records += [UploadStatus(path=str(p), size=p.stat().st_size, state="recovered")
@@ -260,6 +240,8 @@ class Uploads:
         while not self._stopping.wait(1.0):
             if self._jobs and self._clock() - self._quota_at >= QUOTA_TTL:
                 self.refresh_quota()
+            if len(self.landing.deletions):
+                self.landing.deletions.retry_due()
             records = self.snapshot()
             if records or not written_empty:
                 with contextlib.suppress(OSError):
@@ -301,9 +283,7 @@ class Uploads:
             try:
                 self._run(job)
             except Exception as exc:  # noqa: BLE001 - a worker must survive anything
-                log.error("upload of %s: unexpected %s: %s", job.file.manifest.path,
-                          type(exc).__name__, exc)
-                self._retry_later(job, f"{type(exc).__name__}")
+                self._fail(job, f"unexpected {type(exc).__name__}: {exc}")
             finally:
                 with self.lock:
                     self._running.pop(job.file.id, None)
@@ -315,6 +295,21 @@ class Uploads:
                 self._jobs.remove(job)
             job.done.set()
             self._changed.notify_all()
+
+    def _fail(self, job: Job, reason: str, *, kept: bool = True) -> None:
+        """A permanent failure: reported, not retried; the data stays in the spool (``kept``)
+        for the next mount, or is dropped when put.io has it complete (a failed landing)."""
+        log.error("upload of %s failed: %s%s", job.file.manifest.path, reason,
+                  "; its data stays in the spool for the next mount" if kept else "")
+        with self.lock:
+            if job in self._jobs:
+                self._jobs.remove(job)
+            job.state, job.error, job.speed = "failed", reason, 0.0
+            self._failed = [*self._failed[-99:], job]
+            job.done.set()
+            self._changed.notify_all()
+        if not kept:
+            job.file.discard()
 
     def _retry_later(self, job: Job, error: str) -> None:
         with self.lock:
@@ -332,13 +327,28 @@ class Uploads:
                     job.cancelled = True
             if job.cancelled:
                 raise Cancelled
-            self.landing.fill_base(spooled)
-            entry = self._transfer(job)
-            self._land(job, entry)
+            entry = self._landed_entry(spooled)
+            if entry is None:
+                try:
+                    self.fill_base(spooled)
+                except NotFoundError as exc:
+                    raise BaseGone from exc
+                entry = self._transfer(job)
+                manifest.landed_id = entry.id
+                spooled.save()
+            self.landing.land(spooled, entry)
+            spooled.discard()
+            self._finish(job)
         except Cancelled:
             self._abort_ticket(spooled)
             log.info("upload of %s dropped: the file was removed or replaced", manifest.path)
             spooled.discard()
+            self._finish(job)
+        except LandingFailed as exc:
+            self._fail(job, str(exc), kept=False)
+        except BaseGone:
+            self.spool.hand_back(spooled, "its original is gone from put.io, so the parts not "
+                                          "rewritten could not be fetched")
             self._finish(job)
         except QuotaExceededError:
             spooled.quota_refused = True
@@ -350,14 +360,29 @@ class Uploads:
                 self.spool.hand_back(spooled, "its folder is gone from put.io")
                 self._finish(job)
             else:
-                self._retry_later(job, f"{type(exc).__name__}")
+                manifest.ticket = None  # the upload (or its item) is gone: start anew
+                self._retry_later(job, type(exc).__name__)
         except PutioError as exc:
+            if not is_temporary(exc) and not isinstance(exc, UploadOffsetError):
+                self._fail(job, f"put.io refused it ({type(exc).__name__})")
+                return
             log.warning("upload of %s failed (%s), will retry", manifest.path,
                         type(exc).__name__)
             self._retry_later(job, type(exc).__name__)
         except OSError as exc:
             log.error("upload of %s: local error %s", manifest.path, exc.strerror)
             self._retry_later(job, exc.strerror or "local error")
+
+    def _landed_entry(self, spooled: SpoolFile) -> Entry | None:
+        """The complete new item of an earlier try, if there was one and it still exists."""
+        landed_id = spooled.manifest.landed_id
+        if landed_id is None:
+            return None
+        try:
+            return self.backend.lookup(landed_id)
+        except NotFoundError:
+            spooled.manifest.landed_id = spooled.manifest.ticket = None
+            return None
 
     def _folder_gone(self, folder_id: str) -> bool:
         if folder_id == "0":
@@ -424,7 +449,7 @@ class Uploads:
                     raise
                 except PutioError as exc:
                     failures += 1
-                    if failures >= CHUNK_ATTEMPTS:
+                    if failures >= CHUNK_ATTEMPTS or not is_temporary(exc):
                         raise
                     log.info("upload of %s: %s at byte %d; resuming", spooled.manifest.path,
                              type(exc).__name__, offset)
@@ -440,65 +465,3 @@ class Uploads:
                 job.bytes_done, job.speed = offset, sent / elapsed if elapsed > 0 else 0.0
                 if progress.entry is not None:
                     return progress.entry
-
-    # -- landing ---------------------------------------------------------------------------
-
-    def _land(self, job: Job, entry: Entry) -> None:
-        spooled = job.file
-        while True:
-            with self.lock:
-                target = self.landing.target(spooled)
-                if target is None or (entry.parent_id, entry.name) == target:
-                    doomed = self.landing.landed(spooled, entry)
-                    break
-            entry = self._move(spooled, entry, *target)
-        self._delete_all(doomed, spooled.manifest.path)
-        self.refresh_quota()
-        with self.lock:
-            self.landing.deleted(doomed)
-        if target is not None:
-            wanted = int(spooled.manifest.mtime)
-            if entry.mtime is None or int(entry.mtime) != wanted:
-                with contextlib.suppress(PutioError):
-                    self.backend.set_mtime(entry.id, wanted)
-                    entry = replace(entry, mtime=float(wanted))
-            log.info("uploaded %s (%d bytes)", spooled.manifest.path, spooled.manifest.size)
-            self.landing.after(entry)
-        spooled.discard()
-        self._finish(job)
-
-    def _delete_all(self, item_ids: list[str], path: str) -> None:
-        """Delete what the new version replaces (by id; already gone is fine). The new item is
-        in place, so a delete that keeps failing leaves a duplicate, logged, never a gap."""
-        for item_id in item_ids:
-            for attempt in range(DELETE_ATTEMPTS):
-                try:
-                    self.backend.delete(item_id)
-                    break
-                except NotFoundError:
-                    break
-                except PutioError as exc:
-                    if attempt == DELETE_ATTEMPTS - 1 or self._stopping.wait(2.0 ** attempt):
-                        log.error("%s: the version it replaced (item %s) could not be deleted "
-                                  "(%s); both are on put.io", path, item_id,
-                                  type(exc).__name__)
-
-    def _move(self, spooled: SpoolFile, entry: Entry, parent_id: str, name: str) -> Entry:
-        """Put the new item at (parent_id, name); an item it replaces holding that name is set
-        aside first where the API refuses a second item of one name."""
-        try:
-            return self._move_once(entry, parent_id, name)
-        except NameExistsError:
-            with self.lock:
-                hidden = set(spooled.manifest.replaces) | self.landing.replaced()
-            for old in self.backend.list_folder(parent_id):
-                if old.name == name and old.id in hidden and old.id != entry.id:
-                    with contextlib.suppress(NotFoundError):
-                        self.backend.rename(old.id, f"{ASIDE_PREFIX}{old.id}")
-            return self._move_once(entry, parent_id, name)
-
-    def _move_once(self, entry: Entry, parent_id: str, name: str) -> Entry:
-        if entry.parent_id != parent_id:
-            return self.backend.move(entry.id, parent_id, None if name == entry.name else name)
-        renamed = self.backend.rename(entry.id, name)
-        return replace(entry, name=renamed.name)

@@ -24,23 +24,22 @@ Decisions (see README, "Writing"):
   kept (a local disk error) or put.io refused it for lack of space (``ENOSPC``, data kept).
 * A write that would take the pending bytes past put.io's free space (as last asked, every 30 s)
   or the spool past ``--cache-max-size`` is ``ENOSPC``.
-* ``utimens``: of a pending file, its manifest (the upload carries it); of a put.io item,
-  ``set_mtime`` (whole seconds); a folder's time is set again after uploads into it land.
-* ``unlink`` of a pending file drops it (its upload is aborted) and deletes the put.io items it
-  replaced; ``rename`` of one changes only its manifest (the uploader moves the new item). A
-  pending file renamed to libfuse's ``.fuse_hidden…`` (an unlinked open file) is never uploaded.
+* Which version an ``open`` starts from is decided with the overlay's lock held, the lock a
+  landing holds while it swaps a pending file for its new item (:mod:`putiofs.landing`): the
+  open finds the pending file (taken off the queue, or followed by a newer copy if its upload
+  is running) or the landed item (its bytes the base), never an item being deleted.
+* Names and times: :mod:`putiofs.write_names`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from putiofs.account_tree import AccountTree
@@ -48,14 +47,16 @@ from putiofs.backend import Entry
 from putiofs.cache import split_path
 from putiofs.errors import NotFoundError, PutioError
 from putiofs.fuse_errors import fail
+from putiofs.landing import Deletions, Landing
+from putiofs.overlay import HIDDEN_PREFIX, Overlay
 from putiofs.reader import StreamReader
 from putiofs.spool import BLOCK, Spool, SpoolFile
 from putiofs.tree_ops import TreeChanges
 from putiofs.uploads import Uploads, UploadStatus
+from putiofs.write_names import PendingNames
 
 log = logging.getLogger("putiofs.uploads")
 
-HIDDEN_PREFIX = ".fuse_hidden"
 _RENAME_NOREPLACE = 1
 
 
@@ -68,8 +69,8 @@ class WriteHandle:
     append: bool = False
 
 
-class WriteFiles:
-    """The pending files of one mount (the overlay) and their open handles."""
+class WriteFiles(PendingNames):
+    """The pending files of one mount and their open handles."""
 
     def __init__(self, tree: AccountTree, spool: Spool, *, chunk_size: int,
                  workers: int = 2) -> None:
@@ -79,24 +80,21 @@ class WriteFiles:
         self.handles = tree.handles
         self.spool = spool
         self.changes = TreeChanges(tree.backend, tree.cache, tree.options)
-        self.uploads = Uploads(tree.backend, spool, self, chunk_size=chunk_size,
-                               workers=workers)
+        self.overlay = Overlay(tree.cache)
+        self.lock = self.overlay.lock
+        self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
+        self.landing = Landing(tree.backend, self.overlay, self.deletions, threading.Event())
+        self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
+                               chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
-        self.lock = self.uploads.lock
-        self._pending: dict[tuple[str, str], SpoolFile] = {}
-        self._place: dict[str, tuple[str, str]] = {}   # file id -> its key in _pending
-        self._doomed: dict[str, Entry | None] = {}  # replaced items, deleted after uploads
-        self._gone: set[str] = set()
         self._opened: dict[str, list[WriteHandle]] = {}
-        self._successor: dict[str, SpoolFile] = {}
         self._bases: dict[str, StreamReader] = {}
-        self._folder_times: dict[str, int] = {}
-        self._fetch_lock = threading.Lock()
 
     # -- start and stop --------------------------------------------------------------------
 
     def start(self) -> None:
         """Take up what a previous mount left in the spool, then start the uploader."""
+        self.deletions.load()
         for spooled in self.spool.load_all():
             manifest = spooled.manifest
             if manifest.name.startswith(HIDDEN_PREFIX):
@@ -106,7 +104,7 @@ class WriteFiles:
                                               "stopped")
             else:
                 log.info("resuming the upload of %s (%d bytes)", manifest.path, manifest.size)
-                self._show(spooled, manifest.parent_id, manifest.name)
+                self.overlay.show(spooled, manifest.parent_id, manifest.name)
                 self.uploads.submit(spooled)
         self.uploads.refresh_quota()
         self.uploads.start()
@@ -130,20 +128,7 @@ class WriteFiles:
         for reader in list(self._bases.values()):
             reader.close()
 
-    # -- the overlay -----------------------------------------------------------------------
-
-    def _show(self, spooled: SpoolFile, parent_id: str, name: str) -> None:
-        with self.lock:
-            self._pending[(parent_id, name)] = spooled
-            self._place[spooled.id] = (parent_id, name)
-            for item_id in spooled.manifest.replaces:
-                self._doomed.setdefault(item_id, None)
-
-    def _unshow(self, spooled: SpoolFile) -> None:
-        with self.lock:
-            key = self._place.pop(spooled.id, None)
-            if key is not None and self._pending.get(key) is spooled:
-                del self._pending[key]
+    # -- what is shown ---------------------------------------------------------------------
 
     def pending_at(self, path: str) -> SpoolFile | None:
         parts = split_path(path)
@@ -153,15 +138,11 @@ class WriteFiles:
             parent = self.cache.resolve("/".join(parts[:-1]))
         except (NotFoundError, PutioError):
             return None
-        with self.lock:
-            return self._pending.get((parent.id, parts[-1]))
+        return self.overlay.pending_in(parent.id, parts[-1])
 
     def resolve(self, path: str) -> Entry:
-        """A put.io item, unless a pending file replaced it (ENOENT then)."""
-        entry = self.cache.resolve(path)
-        if entry.id in self._doomed or entry.id in self._gone:
-            raise fail(errno.ENOENT)
-        return entry
+        """A put.io item as the mount shows it (ENOENT if a pending file replaced it)."""
+        return self.overlay.resolve(path)
 
     def stat(self, spooled: SpoolFile) -> dict[str, Any]:
         manifest = spooled.manifest
@@ -170,25 +151,14 @@ class WriteFiles:
                       mtime=float(int(manifest.mtime)), ctime=float(int(manifest.created)))
         return self.tree.attributes.stat(entry)
 
-    def getattr(self, path: str, fh: int | None) -> dict[str, Any]:
+    def getattr(self, path: str, fh: int | None) -> dict[str, Any] | None:
+        """A pending file's attributes (by handle or path), else None (a put.io item's)."""
         handle = self.handles.get(fh)
         if isinstance(handle, WriteHandle):
             return self.stat(handle.file)
         if (spooled := self.pending_at(path)) is not None:
             return self.stat(spooled)
-        self.resolve(path)
-        return self.tree.getattr(path, fh)
-
-    def readdir(self, path: str) -> list[str]:
-        entry = self.resolve(path)
-        if not entry.is_dir:
-            raise fail(errno.ENOTDIR)
-        listing = self.cache.listing(entry.id)
-        with self.lock:
-            shown = {name for name, item in list(listing.by_name.items())
-                     if item.id not in self._doomed and item.id not in self._gone}
-            shown.update(name for (parent, name) in self._pending if parent == entry.id)
-        return sorted(shown)
+        return None
 
     def _open_records(self) -> list[UploadStatus]:
         with self.lock:
@@ -199,95 +169,115 @@ class WriteFiles:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def _new_version(self, path: str, *, base: Entry | None = None,
-                     copy_of: SpoolFile | None = None,
-                     replaces: list[str] | list[Entry]) -> SpoolFile:
+    def _checked_parent(self, path: str) -> tuple[Entry, str]:
         parent, name = self.cache.resolve_parent(path)
         remote = self.changes._remote_name(name)  # ENAMETOOLONG / EINVAL before anything
-        if remote != name or name.startswith(HIDDEN_PREFIX):
-            raise fail(errno.EINVAL) if remote != name else fail(errno.EPERM)
-        now = time.time()
-        if copy_of is not None:
-            self.uploads.charge_check(copy_of.manifest.size)
-            spooled = self.spool.create(parent.id, name, path, copy_of.manifest.mtime)
-            with copy_of.lock:
-                self.spool.charge(copy_of.manifest.size)
-                with open(self.spool.data_path(copy_of.id), "rb") as source, \
-                        open(self.spool.data_path(spooled.id), "r+b") as target:
-                    shutil.copyfileobj(source, target, 1024 * 1024)
-                spooled.manifest.size = copy_of.manifest.size
-                spooled.manifest.base_id = copy_of.manifest.base_id
-                spooled.manifest.base_size = copy_of.manifest.base_size
-                spooled.manifest.base_limit = copy_of.manifest.base_limit
-                spooled.present = set(copy_of.present)
-        elif base is not None:
+        if remote != name:
+            raise fail(errno.EINVAL)
+        if name.startswith(HIDDEN_PREFIX):
+            raise fail(errno.EPERM)
+        return parent, name
+
+    def _new_version(self, parent: Entry, name: str, path: str, *, base: Entry | None = None,
+                     replaces: list[Entry] | list[str]) -> SpoolFile:
+        """A new pending file shown at (parent, name); call with the lock held."""
+        if base is not None:
             self.uploads.charge_check(base.size)
-            spooled = self.spool.create(parent.id, name, path, now, base_id=base.id,
+            spooled = self.spool.create(parent.id, name, path, time.time(), base_id=base.id,
                                         base_size=base.size)
         else:
-            spooled = self.spool.create(parent.id, name, path, now)
+            spooled = self.spool.create(parent.id, name, path, time.time())
         spooled.manifest.replaces = [r if isinstance(r, str) else r.id for r in replaces]
         spooled.save()
-        with self.lock:
-            for item in replaces:
-                if isinstance(item, Entry):
-                    self._doomed[item.id] = item
-            self._show(spooled, parent.id, name)
+        for item in replaces:
+            if isinstance(item, Entry):
+                self.overlay.hide(item.id, item.parent_id, item)
+        self.overlay.show(spooled, parent.id, name)
         return spooled
 
     def create(self, path: str, mode: int) -> int:
         """A new empty file (the kernel sends create only for a name it found free; a put.io
         item of that name that it did not know yet is replaced, as O_TRUNC would)."""
-        existing = self.pending_at(path)
-        if existing is not None:
-            return self.open(path, os.O_WRONLY | os.O_TRUNC)
-        replaces = self._server_items_at(path)
-        spooled = self._new_version(path, replaces=replaces)
-        return self._add_handle(spooled, writable=True)
-
-    def _server_items_at(self, path: str) -> list[Entry]:
-        with contextlib.suppress(NotFoundError):
-            entry = self.resolve(path)
-            if entry.is_dir:
-                raise fail(errno.EISDIR)
-            return [entry]
-        return []
+        return self.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 
     def open(self, path: str, flags: int) -> int:
         writable = flags & os.O_ACCMODE != os.O_RDONLY
         append = bool(flags & os.O_APPEND)
-        spooled = self.pending_at(path)
+        truncate = bool(flags & os.O_TRUNC)
+        parent, name = self._checked_parent(path) if writable or truncate or flags & os.O_CREAT \
+            else self.cache.resolve_parent(path)
+        with self.lock:
+            spooled = self.overlay.pending_in(parent.id, name)
+            if spooled is None:
+                entry = self.overlay.find(parent.id, name)
+                if entry is None and not flags & os.O_CREAT:
+                    raise fail(errno.ENOENT)
+                if entry is not None and entry.is_dir:
+                    raise fail(errno.EISDIR)
+                if entry is not None and not writable and not truncate:
+                    spooled = None
+                else:
+                    fresh = entry is None or truncate or entry.size == 0
+                    spooled = self._new_version(parent, name, path,
+                                                base=None if fresh else entry,
+                                                replaces=[] if entry is None else [entry])
+                    if not fresh:
+                        self._bases[spooled.id] = self._reader_for(entry)  # type: ignore[arg-type]
+                    return self._add_handle(spooled, writable, append)
+            elif writable or truncate:
+                spooled, source = self._writable_version(spooled)
+                if source is None:
+                    if truncate:
+                        self._truncate_file(spooled, 0)
+                    return self._add_handle(spooled, writable, append)
+            else:
+                return self._add_handle(spooled, writable, append)
         if spooled is None:
-            entry = self.resolve(path)
-            if entry.is_dir:
-                raise fail(errno.EISDIR)
-            if not writable and not flags & os.O_TRUNC:
-                return self.tree.open_entry(entry, flags)
-            truncate = bool(flags & os.O_TRUNC) or entry.size == 0
-            spooled = self._new_version(path, base=None if truncate else entry,
-                                        replaces=[entry])
-            if not truncate:
-                self._bases[spooled.id] = self._reader_for(entry)
-            return self._add_handle(spooled, writable, append)
-        if writable or flags & os.O_TRUNC:
-            spooled = self._writable_version(path, spooled)
-            if flags & os.O_TRUNC:
-                self._truncate_file(spooled, 0)
+            return self.tree.open_entry(entry, flags)  # type: ignore[arg-type]
+        self._copy_into(spooled, source)
+        if truncate:
+            self._truncate_file(spooled, 0)
         return self._add_handle(spooled, writable, append)
 
-    def _writable_version(self, path: str, spooled: SpoolFile) -> SpoolFile:
-        """The pending file itself if its upload has not started (taken off the queue), else
-        a new version copied from it that replaces it."""
-        with self.lock:
-            if self.uploads.withdraw(spooled, cancel=False):
-                return spooled
-            replaces = list(spooled.manifest.replaces)
-            spooled.manifest.replaces = []
-        newer = self._new_version(path, copy_of=spooled, replaces=replaces)
-        with self.lock:
-            self._successor[spooled.id] = newer
-            self._place.pop(spooled.id, None)
-        return newer
+    def _writable_version(self, spooled: SpoolFile) -> tuple[SpoolFile, Any]:
+        """With the lock held: the pending file itself if its upload has not started (taken off
+        the queue), else a newer version shown in its place, and an open file object of the
+        running one's data to copy into it (outside the lock)."""
+        if self.uploads.withdraw(spooled, cancel=False):
+            return spooled, None
+        source = open(self.spool.data_path(spooled.id), "rb")  # noqa: SIM115 - closed by the copy
+        manifest = spooled.manifest
+        newer = self.spool.create(manifest.parent_id, manifest.name, manifest.path,
+                                  manifest.mtime)
+        newer.lock.acquire()  # readers of the newer version wait for the copy
+        newer.manifest.replaces, manifest.replaces = list(manifest.replaces), []
+        self.overlay.successor[spooled.id] = newer
+        self.overlay.show(newer, manifest.parent_id, manifest.name)
+        return newer, (source, spooled)
+
+    def _copy_into(self, newer: SpoolFile, source: Any) -> None:
+        handle, older = source
+        try:
+            with older.lock, handle:
+                self.uploads.charge_check(older.manifest.size)
+                self.spool.charge(older.manifest.size)
+                newer.manifest.size = older.manifest.size
+                with open(self.spool.data_path(newer.id), "r+b") as target:
+                    shutil.copyfileobj(handle, target, 1024 * 1024)
+                for field_name in ("base_id", "base_size", "base_limit"):
+                    setattr(newer.manifest, field_name, getattr(older.manifest, field_name))
+                newer.present = set(older.present)
+            newer.save()
+        except BaseException:
+            with self.lock:  # the newer version never was: the running one is shown again
+                self.overlay.successor.pop(older.id, None)
+                older.manifest.replaces = newer.manifest.replaces
+                self.overlay.unshow(newer)
+                self.overlay.show(older, older.manifest.parent_id, older.manifest.name)
+                newer.discard()
+            raise
+        finally:
+            newer.lock.release()
 
     def _add_handle(self, spooled: SpoolFile, writable: bool, append: bool = False) -> int:
         handle = WriteHandle(spooled, writable, append)
@@ -366,19 +356,11 @@ class WriteFiles:
                 raise fail(errno.EBADF)
             self._truncate_file(handle.file, length)
             return
-        spooled = self.pending_at(path)
-        if spooled is None:
-            entry = self.resolve(path)
-            if entry.is_dir:
-                raise fail(errno.EISDIR)
-            spooled = self._new_version(path, base=entry if length else None,
-                                        replaces=[entry])
-            if length:
-                self._bases[spooled.id] = self._reader_for(entry)
-        else:
-            spooled = self._writable_version(path, spooled)
-        self._truncate_file(spooled, length)
-        self._close_if_unused(spooled)
+        fh = self.open(path, os.O_WRONLY | (0 if length else os.O_TRUNC))
+        try:
+            self._truncate_file(self.handles.get(fh).file, length)
+        finally:
+            self.release(fh)
 
     def _truncate_file(self, spooled: SpoolFile, length: int) -> None:
         if length > spooled.manifest.size:
@@ -429,10 +411,10 @@ class WriteFiles:
             handles = self._opened.get(spooled.id, [])
             if any(h.writable for h in handles):
                 return
-            dropped = spooled.id not in self._place
+            dropped = spooled.id not in self.overlay.place
             hidden = spooled.manifest.name.startswith(HIDDEN_PREFIX)
             if dropped or hidden:
-                if not handles and spooled.id not in self._successor:
+                if not handles and spooled.id not in self.overlay.successor:
                     self.uploads.withdraw(spooled)
                     if self.uploads.job_of(spooled) is None:
                         spooled.discard()
@@ -442,139 +424,4 @@ class WriteFiles:
         spooled.manifest.accepted = True
         spooled.save()
         self.uploads.submit(spooled)
-
-    # -- what the uploader asks (Landing) --------------------------------------------------
-
-    def target(self, spooled: SpoolFile) -> tuple[str, str] | None:
-        if spooled.manifest.name.startswith(HIDDEN_PREFIX):
-            return None
-        return self._place.get(spooled.id)
-
-    def landed(self, spooled: SpoolFile, entry: Entry) -> list[str]:
-        successor = self._successor.pop(spooled.id, None)
-        if spooled.id in self._place:
-            self._unshow(spooled)
-            self.cache.added(entry)
-            return list(spooled.manifest.replaces)
-        if successor is not None and not successor.gone:
-            successor.manifest.replaces.append(entry.id)
-            successor.save()
-            self._doomed[entry.id] = entry
-            return []
-        return [entry.id, *spooled.manifest.replaces]
-
-    def replaced(self) -> set[str]:
-        return set(self._doomed) | self._gone
-
-    def deleted(self, item_ids: list[str]) -> None:
-        """Gone from put.io: out of the cached listings (the ids stay hidden until the
-        listing is fetched anew, in case their folder is not known here)."""
-        for item_id in item_ids:
-            entry = self._doomed.pop(item_id, None)
-            self._gone.add(item_id)
-            if entry is not None:
-                self.cache.removed(entry)
-
-    def after(self, entry: Entry) -> None:
-        """The landed item as it is now (its time may have been set) goes into the cache; a
-        folder whose time was set through the mount gets it again (put.io may bump it)."""
-        with self.lock:
-            if entry.id not in self._doomed and entry.id not in self._gone:
-                self.cache.added(entry)
-        wanted = self._folder_times.get(entry.parent_id)
-        if wanted is not None:
-            with contextlib.suppress(PutioError):
-                self.backend.set_mtime(entry.parent_id, wanted)
-
-    # -- changing names and times ----------------------------------------------------------
-
-    def unlink(self, path: str) -> bool:
-        """Drop a pending file (True), or False: not pending, tree_ops' business."""
-        spooled = self.pending_at(path)
-        if spooled is None:
-            self.resolve(path)
-            return False
-        self._drop(spooled)
-        return True
-
-    def _drop(self, spooled: SpoolFile) -> None:
-        with self.lock:
-            self._unshow(spooled)
-            replaces = list(spooled.manifest.replaces)
-            spooled.manifest.replaces = []
-            running = not self.uploads.withdraw(spooled)
-            if not running and spooled.id not in self._opened:
-                spooled.discard()
-        self._delete_items(replaces)
-
-    def _delete_items(self, item_ids: list[str]) -> None:
-        for item_id in item_ids:
-            with contextlib.suppress(NotFoundError):
-                self.backend.delete(item_id)
-            with self.lock:
-                self.deleted([item_id])
-
-    def rename(self, old: str, new: str, flags: int) -> bool:
-        """Rename involving a pending file (True), else False (tree_ops renames)."""
-        source = self.pending_at(old)
-        target = self.pending_at(new)
-        if source is None and target is None:
-            return False
-        if source is None:
-            entry = self.resolve(old)
-            if flags & _RENAME_NOREPLACE:
-                raise fail(errno.EEXIST)
-            if entry.is_dir:
-                raise fail(errno.EISDIR)
-            doomed = list(target.manifest.replaces)  # type: ignore[union-attr]
-            self._drop(target)  # type: ignore[arg-type]
-            self.changes.place(entry, new, flags)
-            self._delete_items(doomed)
-            return True
-        parent, name = self.cache.resolve_parent(new)
-        remote = self.changes._remote_name(name)
-        if remote != name:
-            raise fail(errno.EINVAL)
-        replaces: list[str] = []
-        if target is not None and target is not source:
-            if flags & _RENAME_NOREPLACE:
-                raise fail(errno.EEXIST)
-            with self.lock:
-                replaces = list(target.manifest.replaces)
-                target.manifest.replaces = []
-            self._drop(target)
-        elif target is None:
-            with contextlib.suppress(NotFoundError):
-                existing = self.resolve(new)
-                if flags & _RENAME_NOREPLACE:
-                    raise fail(errno.EEXIST)
-                if existing.is_dir:
-                    raise fail(errno.EISDIR)
-                replaces.append(existing.id)
-                with self.lock:
-                    self._doomed[existing.id] = existing
-        with self.lock:
-            self._unshow(source)
-            source.manifest.parent_id, source.manifest.name = parent.id, name
-            source.manifest.path = new
-            source.manifest.replaces.extend(replaces)
-            self._show(source, parent.id, name)
-        source.save()
-        if name.startswith(HIDDEN_PREFIX):
-            with self.lock:
-                self.uploads.withdraw(source)
-        return True
-
-    def utimens(self, path: str, mtime_ns: int | None) -> None:
-        seconds = time.time() if mtime_ns is None else mtime_ns / 1e9
-        spooled = self.pending_at(path)
-        if spooled is not None:
-            spooled.manifest.mtime = seconds
-            spooled.save()
-            return
-        entry = self.resolve(path)
-        self.backend.set_mtime(entry.id, int(seconds))
-        if entry.is_dir:
-            self._folder_times[entry.id] = int(seconds)
-        self.cache.replaced(entry, replace(entry, mtime=float(int(seconds))))
 

@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import stat
+from dataclasses import replace
 
 import pytest
 
@@ -321,3 +322,143 @@ def test_sizes_parse_with_suffixes():
     assert parse_size("42") == 42
     with pytest.raises(ValueError):
         parse_size("lots")
+
+
+def _hold_deletes(backend):
+    """Deletes wait until released: the landing stops between the swap and the delete."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    real_delete = backend.delete
+
+    def held_delete(item_id):
+        started.set()
+        assert release.wait(20)
+        real_delete(item_id)
+
+    backend.delete = held_delete
+    return started, release
+
+
+def test_append_just_after_a_landing_starts_from_the_landed_version(ops, backend):
+    """Reproduces the known defect: between an upload landing and the delete of the item it
+    replaced, the name resolved to the doomed item (ENOENT, or an empty/missing base)."""
+    started, release = _hold_deletes(backend)
+    write_file(ops, "/old.txt", b"xy", os.O_WRONLY | os.O_TRUNC)
+    assert started.wait(20)  # landed; the old item not yet deleted
+    assert "old.txt" in ops.readdir("/")
+    assert ops.getattr("/old.txt")["st_size"] == 2
+    fh = ops.open("/old.txt", os.O_WRONLY | os.O_APPEND)
+    ops.write("/old.txt", b"z", 0, fh)
+    ops.release("/old.txt", fh)
+    assert ops.read("/old.txt", 10, 0, ops.open("/old.txt", os.O_RDONLY)) == b"xyz"
+    release.set()
+    settle(ops)
+    assert [d for _, d in on_server(backend, "old.txt")] == [b"xyz"]
+
+
+def test_a_landing_that_cannot_take_its_name_fails_once_and_keeps_the_data(ops, backend):
+    """A name taken on put.io by an item the mount did not replace: no endless retries; the
+    new item stays under its upload name, the failure is in the listing, unmount does not
+    wait for it."""
+    import threading
+
+    backend.unique_names = True
+    sending, go_on = threading.Event(), threading.Event()
+    real_send = backend.upload_send
+
+    def held_send(*args):
+        sending.set()
+        assert go_on.wait(20)
+        return real_send(*args)
+
+    backend.upload_send = held_send
+    write_file(ops, "/a.txt", b"data", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    assert sending.wait(20)  # uploading as a.txt
+    ops.rename("/a.txt", "/b.txt", 0)
+    backend.add("0", "b.txt", b"someone else's")  # another client, before the landing
+    go_on.set()
+    settle(ops)
+    names = sorted((e.name, d) for e, d in
+                   [(e, backend.data.get(e.id)) for e in backend.items.values()
+                    if e.parent_id == "0" and not e.is_dir])
+    assert ("a.txt", b"data") in names and ("b.txt", b"someone else's") in names
+    [failed] = [r for r in ops.writes.uploads.snapshot() if r.state == "failed"]
+    assert "b.txt" in failed.error
+    assert ops.writes.uploads.pending() == (0, 0)
+
+
+def test_a_permanent_refusal_is_failed_not_retried_and_kept_for_the_next_mount(backend,
+                                                                               tmp_path):
+    from putiofs.errors import InvalidNameError
+
+    ops = mount(backend, tmp_path / "account")
+    backend.send_faults = [InvalidNameError("refused")]
+    write_file(ops, "/x.txt", b"payload")
+    settle(ops)
+    [failed] = [r for r in ops.writes.uploads.snapshot() if r.state == "failed"]
+    assert "InvalidNameError" in failed.error
+    assert backend.calls["upload_send"] == 1
+    ops.destroy("/")
+    again = mount(backend, tmp_path / "account")  # the next mount tries again
+    settle(again)
+    assert on_server(backend, "x.txt")[0][1] == b"payload"
+    again.destroy("/")
+
+
+def test_a_delete_that_keeps_failing_is_retried_also_by_the_next_mount(backend, tmp_path):
+    ops = mount(backend, tmp_path / "account")
+    [(old, _)] = on_server(backend, "old.txt")
+    real_delete = backend.delete
+
+    def refusing(item_id):
+        raise TransportError("down")
+
+    backend.delete = refusing
+    write_file(ops, "/old.txt", b"v2", os.O_WRONLY | os.O_TRUNC)
+    settle(ops)
+    assert old.id in backend.items  # both on put.io, the old hidden
+    assert ops.readdir("/").count("old.txt") == 1
+    assert ops.getattr("/old.txt")["st_size"] == 2
+    ops.destroy("/")
+    backend.delete = real_delete
+    again = mount(backend, tmp_path / "account")
+    import time
+
+    for _ in range(100):  # retried in the background (within a second or two)
+        if old.id not in backend.items:
+            break
+        time.sleep(0.1)
+    assert old.id not in backend.items
+    assert [d for _, d in on_server(backend, "old.txt")] == [b"v2"]
+    again.destroy("/")
+
+
+def test_a_folder_time_set_through_the_mount_survives_uploads_into_it(ops, backend):
+    ops.utimens("/Docs", (1_500_000_000 * 10**9, 1_500_000_000 * 10**9))
+    folder = next(e for e in backend.items.values() if e.name == "Docs")
+    real_begin = backend.upload_begin
+
+    def bumping(parent_id, name, size, mtime):  # put.io bumps a folder's time
+        backend.items[folder.id] = replace(backend.items[folder.id], mtime=1_700_000_000.0)
+        return real_begin(parent_id, name, size, mtime)
+
+    backend.upload_begin = bumping
+    write_file(ops, "/Docs/in.txt", b"inside")
+    settle(ops)
+    assert backend.items[folder.id].mtime == 1_500_000_000
+
+
+def test_unlink_of_an_open_server_file_keeps_its_name_for_the_trash(ops, backend):
+    """libfuse renames an unlinked open file to .fuse_hidden…: only in the mount; the unlink
+    of that name deletes the item under its own name."""
+    [(old, _)] = on_server(backend, "old.txt")
+    ops.rename("/old.txt", "/.fuse_hidden0001", 0)
+    assert backend.items[old.id].name == "old.txt"
+    assert "old.txt" not in ops.readdir("/")
+    assert ops.getattr("/.fuse_hidden0001")["st_size"] == len(b"old contents")
+    with pytest.raises(OSError) as info:
+        ops.getattr("/old.txt")
+    assert info.value.errno == errno.ENOENT
+    ops.unlink("/.fuse_hidden0001")
+    assert old.id not in backend.items and backend.calls["rename"] == 0
