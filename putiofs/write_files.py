@@ -252,6 +252,7 @@ class WriteFiles(PendingNames):
         newer.lock.acquire()  # readers of the newer version wait for the copy
         newer.manifest.replaces, manifest.replaces = list(manifest.replaces), []
         self.overlay.successor[spooled.id] = newer
+        self.overlay.unshow(spooled)  # its landing now only hands its item to the newer one
         self.overlay.show(newer, manifest.parent_id, manifest.name)
         return newer, (source, spooled)
 

@@ -140,9 +140,6 @@ def test_editor_save_in_place_rewrite_append_and_truncate(v2, writable):
     arrived(server, "doc.txt", b"second")
 
 
-@pytest.mark.xfail(strict=False, reason="known defect: O_APPEND of a file whose previous version "
-                   "has just landed can start from an empty base, and a landing can then loop "
-                   "on NameExistsError (seen with w/tus merged)")
 def test_posix_subset_create_flags_unlink_open_rename_over(v2, writable):
     server = v2()
     mnt = writable(server).path
@@ -228,3 +225,36 @@ def test_quota_exceeded_is_enospc_and_keeps_the_data(v2, writable, tmp_path):
     [account] = (tmp_path / "cache").iterdir()
     kept = b"".join(p.read_bytes() for p in (account / "pending").glob("*.data"))
     assert len(kept) >= 30_000 and data.startswith(kept)  # what write(2) accepted
+
+
+def test_vim_save_and_times_from_cp_p_and_touch_d(v2, writable, tmp_path):
+    """vim's save (backup file, write, rename dance), then ``cp -p`` and ``touch -d``: the
+    bytes and the times show in stat and on put.io."""
+    server = v2()
+    mnt = writable(server).path
+    (mnt / "notes.txt").write_bytes(b"line\n")
+    arrived(server, "notes.txt", b"line\n")
+    vim = shutil.which("vim")
+    if vim:
+        subprocess.run([vim, "-u", "NONE", "-i", "NONE", "-n", "-es", "-c", "normal Ahello",
+                        "-c", "wq", str(mnt / "notes.txt")], check=True, timeout=60,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+    else:
+        subprocess.run(["sed", "-i", "s/line/linehello/", str(mnt / "notes.txt")], check=True)
+    assert (mnt / "notes.txt").read_bytes() == b"linehello\n"
+    arrived(server, "notes.txt", b"linehello\n")
+    leftovers = [f["name"] for f in V2Api(server).children(0) if f["name"] != "notes.txt"]
+    assert leftovers == []
+    source = tmp_path / "dated.txt"
+    source.write_bytes(b"dated")
+    os.utime(source, (1_400_000_000, 1_400_000_000))
+    subprocess.run(["cp", "-p", str(source), str(mnt / "dated.txt")], check=True)
+    assert int((mnt / "dated.txt").stat().st_mtime) == 1_400_000_000
+    arrived(server, "dated.txt", b"dated")
+    until(lambda: V2Api(server).find(0, "dated.txt")["updated_at"]
+          .startswith("2014-05-13T16:53:20"), "the time of cp -p on put.io")
+    subprocess.run(["touch", "-d", "2001-02-03 04:05:06 UTC", str(mnt / "notes.txt")],
+                   check=True)
+    assert int((mnt / "notes.txt").stat().st_mtime) == 981173106
+    until(lambda: V2Api(server).find(0, "notes.txt")["updated_at"]
+          .startswith("2001-02-03T04:05:06"), "the time of touch -d on put.io")

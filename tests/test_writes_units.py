@@ -462,3 +462,27 @@ def test_unlink_of_an_open_server_file_keeps_its_name_for_the_trash(ops, backend
     assert info.value.errno == errno.ENOENT
     ops.unlink("/.fuse_hidden0001")
     assert old.id not in backend.items and backend.calls["rename"] == 0
+
+
+def test_append_while_the_previous_version_uploads_replaces_it_when_both_land(ops, backend):
+    import threading
+
+    sending, go_on = threading.Event(), threading.Event()
+    real_send = backend.upload_send
+
+    def held_send(*args):
+        sending.set()
+        assert go_on.wait(20)
+        return real_send(*args)
+
+    backend.upload_send = held_send
+    write_file(ops, "/p.txt", b"xy")
+    assert sending.wait(20)  # the first version is uploading
+    fh = ops.open("/p.txt", os.O_WRONLY | os.O_APPEND)
+    ops.write("/p.txt", b"z", 0, fh)
+    ops.release("/p.txt", fh)
+    assert ops.read("/p.txt", 10, 0, ops.open("/p.txt", os.O_RDONLY)) == b"xyz"
+    go_on.set()
+    settle(ops)
+    assert [d for _, d in on_server(backend, "p.txt")] == [b"xyz"]
+    assert ops.readdir("/").count("p.txt") == 1
