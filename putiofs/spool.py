@@ -125,6 +125,7 @@ class SpoolFile:
         self.present = _from_ranges(manifest.present)
         self.gone = False
         self.quota_refused = False  # put.io refused its upload for lack of space (ENOSPC)
+        self.users = 0  # open handles: the data stays readable until the last one goes
 
     @property
     def id(self) -> str:
@@ -198,15 +199,32 @@ class SpoolFile:
             self.spool.write_manifest(self.manifest, durable=durable)
 
     def discard(self) -> None:
-        """Forget the file: its data and manifest go, its bytes leave the cap."""
+        """Forget the file: its data and manifest go, its bytes leave the cap. Handles still
+        open keep reading it (the data file is unlinked, its descriptor closed at the last)."""
         with self.lock:
             if self.gone:
                 return
             self.gone = True
             self.spool.charge(-self.manifest.size)
             self.spool.remove(self.id)
+            self._close_if_unused()
+
+    def retain(self) -> None:
+        """One more open handle."""
+        with self.lock:
+            self.users += 1
+
+    def let_go(self) -> None:
+        """One handle fewer; the descriptor of a forgotten file closes with the last."""
+        with self.lock:
+            self.users = max(0, self.users - 1)
+            self._close_if_unused()
+
+    def _close_if_unused(self) -> None:
+        if self.gone and not self.users and self.fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
+            self.fd = -1
 
     def open_reader(self) -> Any:
         """A new binary file object over the data (for the uploader's PATCH bodies)."""
@@ -329,8 +347,7 @@ class Spool:
             spooled.gone = True
             self.charge(-spooled.manifest.size)
             self.manifest_path(spooled.id).unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                os.close(spooled.fd)
+            spooled._close_if_unused()
         log.error("upload of %s not done (%s): its data is kept in %s", spooled.manifest.path,
                   reason, target)
         return target

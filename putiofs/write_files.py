@@ -201,6 +201,7 @@ class WriteFiles(PendingNames):
         return self.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 
     def open(self, path: str, flags: int) -> int:
+        log.debug("open %s flags %#o", path, flags)
         writable = flags & os.O_ACCMODE != os.O_RDONLY
         append = bool(flags & os.O_APPEND)
         truncate = bool(flags & os.O_TRUNC)
@@ -218,6 +219,7 @@ class WriteFiles(PendingNames):
                     spooled = None
                 else:
                     fresh = entry is None or truncate or entry.size == 0
+                    log.debug("open %s: a new version over %s (fresh: %s)", path, entry, fresh)
                     spooled = self._new_version(parent, name, path,
                                                 base=None if fresh else entry,
                                                 replaces=[] if entry is None else [entry])
@@ -242,14 +244,26 @@ class WriteFiles(PendingNames):
     def _writable_version(self, spooled: SpoolFile) -> tuple[SpoolFile, Any]:
         """With the lock held: the pending file itself if its upload has not started (taken off
         the queue), else a newer version shown in its place, and an open file object of the
-        running one's data to copy into it (outside the lock)."""
+        running one's data to copy into it (outside the lock).
+
+        Lock order: the overlay's lock before any pending file's lock, never the reverse; the
+        newer version's lock is held until the copy is done (its readers wait)."""
         if self.uploads.withdraw(spooled, cancel=False):
+            log.debug("%s: writing into the pending version (%d bytes)",
+                      spooled.manifest.path, spooled.manifest.size)
             return spooled, None
-        source = open(self.spool.data_path(spooled.id), "rb")  # noqa: SIM115 - closed by the copy
         manifest = spooled.manifest
-        newer = self.spool.create(manifest.parent_id, manifest.name, manifest.path,
-                                  manifest.mtime)
-        newer.lock.acquire()  # readers of the newer version wait for the copy
+        self.uploads.charge_check(manifest.size)
+        source = open(self.spool.data_path(spooled.id), "rb")  # noqa: SIM115 - closed by the copy
+        try:
+            newer = self.spool.create(manifest.parent_id, manifest.name, manifest.path,
+                                      manifest.mtime)
+            self.spool.charge(manifest.size)
+        except BaseException:
+            source.close()
+            raise
+        newer.manifest.size = manifest.size
+        newer.lock.acquire()
         newer.manifest.replaces, manifest.replaces = list(manifest.replaces), []
         self.overlay.successor[spooled.id] = newer
         self.overlay.unshow(spooled)  # its landing now only hands its item to the newer one
@@ -258,30 +272,31 @@ class WriteFiles(PendingNames):
 
     def _copy_into(self, newer: SpoolFile, source: Any) -> None:
         handle, older = source
+        failure: BaseException | None = None
         try:
             with older.lock, handle:
-                self.uploads.charge_check(older.manifest.size)
-                self.spool.charge(older.manifest.size)
-                newer.manifest.size = older.manifest.size
                 with open(self.spool.data_path(newer.id), "r+b") as target:
                     shutil.copyfileobj(handle, target, 1024 * 1024)
                 for field_name in ("base_id", "base_size", "base_limit"):
                     setattr(newer.manifest, field_name, getattr(older.manifest, field_name))
                 newer.present = set(older.present)
             newer.save()
-        except BaseException:
+        except BaseException as exc:  # noqa: BLE001 - undone below, then raised
+            failure = exc
+        finally:
+            newer.lock.release()
+        if failure is not None:
             with self.lock:  # the newer version never was: the running one is shown again
                 self.overlay.successor.pop(older.id, None)
                 older.manifest.replaces = newer.manifest.replaces
                 self.overlay.unshow(newer)
                 self.overlay.show(older, older.manifest.parent_id, older.manifest.name)
-                newer.discard()
-            raise
-        finally:
-            newer.lock.release()
+            newer.discard()
+            raise failure
 
     def _add_handle(self, spooled: SpoolFile, writable: bool, append: bool = False) -> int:
         handle = WriteHandle(spooled, writable, append)
+        spooled.retain()
         with self.lock:
             self._opened.setdefault(spooled.id, []).append(handle)
         return self.handles.add(handle)
@@ -397,6 +412,7 @@ class WriteFiles(PendingNames):
 
     def _let_go(self, handle: WriteHandle) -> None:
         spooled = handle.file
+        spooled.let_go()
         with self.lock:
             handles = self._opened.get(spooled.id, [])
             if handle in handles:
@@ -422,7 +438,9 @@ class WriteFiles(PendingNames):
                 return
             if self.uploads.job_of(spooled) is not None:
                 return
-        spooled.manifest.accepted = True
-        spooled.save()
-        self.uploads.submit(spooled)
+            # Under the lock: an open for writing must not slip in between (it would write
+            # into a version already queued for upload).
+            spooled.manifest.accepted = True
+            spooled.save()
+            self.uploads.submit(spooled)
 
