@@ -26,7 +26,8 @@ class UploadStatus:
     """One line of the uploads listing (``/.putio/uploads``, ``putiofs uploads``).
 
     ``state``: ``open`` (being written), ``queued``, ``uploading``, ``retrying`` (waiting after
-    a failure; ``error`` says which), ``recovered`` (handed back: ``path`` is the file in the
+    a failure; ``error`` says which), ``failed`` (a permanent failure, not retried by this
+    mount; ``error`` says why), ``recovered`` (handed back: ``path`` is the file in the
     spool's ``recovered/`` folder). ``speed`` is bytes per second of the running upload.
     """
 

@@ -21,15 +21,12 @@ import contextlib
 import errno
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 from putiofs.errors import NotFoundError
 from putiofs.fuse_errors import fail
 from putiofs.overlay import HIDDEN_PREFIX
 from putiofs.spool import SpoolFile
-
-if TYPE_CHECKING:
-    from putiofs.write_files import WriteFiles
 
 _RENAME_NOREPLACE = 1
 
@@ -37,7 +34,23 @@ _RENAME_NOREPLACE = 1
 class PendingNames:
     """unlink, rename and utimens of :class:`~putiofs.write_files.WriteFiles`."""
 
-    def unlink(self: WriteFiles, path: str) -> bool:
+    backend: Any
+    cache: Any
+    changes: Any
+    deletions: Any
+    landing: Any
+    lock: Any
+    overlay: Any
+    uploads: Any
+    _opened: dict[str, Any]
+
+    def pending_at(self, path: str) -> SpoolFile | None:
+        raise NotImplementedError
+
+    def resolve(self, path: str) -> Any:
+        raise NotImplementedError
+
+    def unlink(self, path: str) -> bool:
         """Drop a pending file (True), or False: not pending, tree_ops' business."""
         spooled = self.pending_at(path)
         if spooled is None:
@@ -46,7 +59,7 @@ class PendingNames:
         self._drop(spooled)
         return True
 
-    def _drop(self: WriteFiles, spooled: SpoolFile) -> None:
+    def _drop(self, spooled: SpoolFile) -> None:
         with self.lock:
             self.overlay.unshow(spooled)
             replaces = list(spooled.manifest.replaces)
@@ -59,7 +72,7 @@ class PendingNames:
             self.deletions.add(folders, spooled.manifest.path)
             self.deletions.run(replaces, self.landing.stopping)
 
-    def rename(self: WriteFiles, old: str, new: str, flags: int) -> bool:
+    def rename(self, old: str, new: str, flags: int) -> bool:
         """Rename involving a pending file (True), else False (tree_ops renames)."""
         source = self.pending_at(old)
         target = self.pending_at(new)
@@ -105,7 +118,7 @@ class PendingNames:
                 self.uploads.withdraw(source)
         return True
 
-    def utimens(self: WriteFiles, path: str, mtime_ns: int | None) -> None:
+    def utimens(self, path: str, mtime_ns: int | None) -> None:
         seconds = time.time() if mtime_ns is None else mtime_ns / 1e9
         spooled = self.pending_at(path)
         if spooled is not None:
