@@ -130,6 +130,7 @@ class Overlay:
         if not parts:
             return self.cache.resolve(path)
         parent = self.cache.resolve("/".join(parts[:-1]))
+        names.check_length(parts[-1])
         found = self.find(parent.id, parts[-1]) if parent.is_dir else None
         if found is None:
             if not parent.is_dir:
