@@ -129,6 +129,14 @@ class Overlay:
         parts = split_path(path)
         if not parts:
             return self.cache.resolve(path)
+        try:  # the common case, at the cache's cost (its folder-map jumps included)
+            entry = self.cache.resolve(path)
+        except PathNotFound:
+            entry = None
+        with self.lock:
+            plain = entry is not None and not self._in_folder.get(entry.parent_id)
+        if plain:
+            return entry  # type: ignore[return-value]
         parent = self.cache.resolve("/".join(parts[:-1]))
         names.check_length(parts[-1])
         found = self.find(parent.id, parts[-1]) if parent.is_dir else None
