@@ -19,7 +19,7 @@ from pathlib import Path
 from putiofs import __version__, kernel_cache
 from putiofs.config import Settings, load_settings
 from putiofs.connect import ConnectError, Connection, open_for_mount
-from putiofs.errors import ConfigError
+from putiofs.errors import ConfigError, PutioError
 from putiofs.fs import PutioFS, build_operations
 from putiofs.live_updates import LIVE_TTL, LiveUpdates, attach
 from putiofs.logs import setup_logging
@@ -35,6 +35,7 @@ from putiofs.mount import (
 )
 from putiofs.mount import run_mount as fuse_main
 from putiofs.options import MountOptions
+from putiofs.spool import account_dir, default_cache_dir, parse_size
 
 log = logging.getLogger("putiofs")
 
@@ -61,8 +62,26 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help="the longest any filesystem call may take before it fails with "
                              "EIO (default 60)")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="where written files wait for their upload (v2; default "
+                             "$XDG_CACHE_HOME/putiofs or ~/.cache/putiofs)")
+    parser.add_argument("--cache-max-size", type=_size, default="10G", metavar="SIZE",
+                        help="the most bytes waiting for upload; a write past it fails with "
+                             "ENOSPC (default 10G; K, M, G suffixes)")
+    parser.add_argument("--upload-wait", type=float, default=300.0, metavar="SECONDS",
+                        help="how long unmount waits for pending uploads (default 300; 0: do "
+                             "not wait, they stay in the cache for the next mount)")
+    parser.add_argument("--upload-chunk-size", type=_size, default="32M", metavar="SIZE",
+                        help=argparse.SUPPRESS)
     parser.add_argument("--debug", action="store_true", help="log every call (secrets redacted)")
     parser.add_argument("--log-file", type=Path, metavar="FILE", help="write the log here")
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,7 +179,10 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
         raise CliError("--cache-entries must be at least 1")
     ttl = DEFAULT_CACHE_TTL if args.cache_ttl is None else args.cache_ttl
     options = MountOptions(cache_ttl=max(0.1, ttl), cache_entries=args.cache_entries,
-                           read_timeout=min(15.0, timeout / 3), call_deadline=timeout)
+                           read_timeout=min(15.0, timeout / 3), call_deadline=timeout,
+                           cache_max_size=args.cache_max_size,
+                           upload_wait=max(0.0, args.upload_wait),
+                           upload_chunk_size=args.upload_chunk_size)
     try:
         settings = parse_o_options(args.o_options, options)
     except MountError as exc:
@@ -204,6 +226,8 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
     except MountError as exc:
         raise CliError(str(exc)) from None
     connection = _connect(settings, options.call_deadline)
+    if connection.backend.capabilities.write_contents and not options.read_only:
+        options.spool_dir = _spool_dir(args, settings, connection)
     operations = build_operations(connection.backend, options, connection.services)
     updates = _listen(args, connection, operations, options)
     if announce:
@@ -219,6 +243,25 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
         connection.close()
     log.info("unmounted %s", mountpoint)
     return 0
+
+
+def _spool_dir(args: argparse.Namespace, settings: Settings, connection: Connection) -> Path:
+    """The account's folder in the cache (keyed by API URL and user, never by the token)."""
+    try:
+        account = connection.services.account()
+        user = account.user_name or str(account.user_id)
+    except PutioError as exc:
+        connection.close()
+        raise CliError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
+                       "written files need it to find their cache folder") from None
+    cache_dir = (args.cache_dir or default_cache_dir()).expanduser().absolute()
+    folder = account_dir(cache_dir, settings.api_url, user)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        connection.close()
+        raise CliError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
+    return folder
 
 
 def run_mount(args: argparse.Namespace) -> int:

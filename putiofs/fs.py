@@ -19,17 +19,22 @@ control folder with what it needs from the tree.
 from __future__ import annotations
 
 import errno
+import stat
 from typing import Any
 
 from putiofs.account_tree import AccountTree, OpenFile
 from putiofs.backend import Backend
 from putiofs.cache import split_path
 from putiofs.control import ControlFolder
-from putiofs.fuse_errors import fail, fail_fast_repeats, fuse_call
+from putiofs.errors import NotFoundError
+from putiofs.fuse_errors import ENODATA, fail, fail_fast_repeats, fuse_call
 from putiofs.mp4_xattr import Mp4Attribute
 from putiofs.options import MountOptions
+from putiofs.overlay import Overlay, is_hidden_name
 from putiofs.services import AccountServices
+from putiofs.spool import Spool
 from putiofs.tree_ops import TreeChanges
+from putiofs.write_files import WriteFiles, WriteHandle
 
 __all__ = ["MountOptions", "PutioFS", "build_operations"]
 
@@ -39,12 +44,20 @@ class PutioFS:
 
     use_ns = True
 
-    def __init__(self, tree: AccountTree, control: ControlFolder | None = None) -> None:
+    def __init__(self, tree: AccountTree, control: ControlFolder | None = None,
+                 writes: WriteFiles | None = None) -> None:
         self.tree = tree
         self.control = control
+        self.writes = writes
+        self.overlay = writes.overlay if writes is not None else Overlay(tree.cache)
         self.options = tree.options
         self.handles = tree.handles
         self.changes = TreeChanges(tree.backend, tree.cache, tree.options)
+
+    def init(self, path: str) -> None:
+        """Mounted: pending uploads a previous mount left are taken up (see write_files)."""
+        if self.writes is not None:
+            self.writes.start()
 
     def __call__(self, op: str, *args: Any) -> Any:
         method = getattr(self, op, None)
@@ -75,13 +88,18 @@ class PutioFS:
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         if control := self._control_for(path):
             return control.getattr(path, fh)
-        return self.tree.getattr(path, fh)
+        if self.writes is not None and (pending := self.writes.getattr(path, fh)) is not None:
+            return pending
+        if isinstance(self.handles.get(fh), OpenFile):
+            return self.tree.getattr(path, fh)
+        return self.tree.attributes.stat(self.overlay.resolve(path))
 
     @fuse_call
     def readdir(self, path: str, fh: int | None = None) -> list[str]:
         if control := self._control_for(path):
             return control.readdir(path)
-        shown = set(self.tree.readdir(path))
+        folder = self.overlay.resolve(path)
+        shown = set(self.overlay.names_in(folder.id, self.tree.readdir(path)))
         if self.control is not None and not split_path(path):
             shown.update(self.control.root_names())
         return [".", "..", *sorted(shown)]
@@ -100,12 +118,16 @@ class PutioFS:
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
         if control := self._control_for(path):
             return control.getxattr(path, name)
+        if self.writes is not None and self.writes.pending_at(path) is not None:
+            raise fail(ENODATA)
         return self.tree.getxattr(path, name)
 
     @fuse_call
     def listxattr(self, path: str) -> list[str]:
         if control := self._control_for(path):
             return control.listxattr(path)
+        if self.writes is not None and self.writes.pending_at(path) is not None:
+            return []
         return self.tree.listxattr(path)
 
     @fuse_call
@@ -123,7 +145,9 @@ class PutioFS:
     def open(self, path: str, flags: int) -> int:
         if control := self._control_for(path):
             return control.open(path, flags)
-        return self.tree.open(path, flags)
+        if self.writes is not None:
+            return self.writes.open(path, flags)
+        return self.tree.open_entry(self.overlay.resolve(path), flags)
 
     @fail_fast_repeats
     @fuse_call
@@ -131,6 +155,8 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return self.tree.read(handle, size, offset)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            return self.writes.read(handle, size, offset)
         if handle is not None and self.control is not None:
             return self.control.read(path, size, offset, fh)
         raise fail(errno.EBADF)
@@ -140,10 +166,14 @@ class PutioFS:
     def read_into(self, path: str, dest: memoryview, offset: int, fh: int) -> int:
         """``read`` written straight into ``dest`` (libfuse's reply buffer, see
         ``mount.with_fast_reads``); the count. Account files copy from the stream's buffer
-        once; the generated /.putio files through ``read``."""
+        once; files being written and the generated /.putio files through ``read``."""
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return 0 if handle.reader is None else handle.reader.read_into(offset, dest)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            data = self.writes.read(handle, len(dest), offset)
+            dest[:len(data)] = data
+            return len(data)
         if handle is not None and self.control is not None:
             data = self.control.read(path, len(dest), offset, fh)
             dest[:len(data)] = data
@@ -154,6 +184,11 @@ class PutioFS:
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
         if control := self._control_for(path):
             return control.write(path, data, offset, fh)
+        handle = self.handles.get(fh)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            return self.writes.write(handle, data, offset)
+        if self.writes is not None:
+            raise fail(errno.EBADF)
         self.tree.refuse("write")
         return 0
 
@@ -161,14 +196,26 @@ class PutioFS:
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         if control := self._control_for(path):
             return control.truncate(path, length, fh)
+        if self.writes is not None:
+            self.writes.truncate(path, length, fh)
+            return 0
         self.tree.refuse("truncate")
         return 0
 
     @fuse_call
     def flush(self, path: str, fh: int) -> int:
         handle = self.handles.get(fh)
-        if handle is not None and not isinstance(handle, OpenFile) and self.control is not None:
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            self.writes.flush(handle)
+        elif handle is not None and not isinstance(handle, OpenFile) and self.control is not None:
             return self.control.flush(path, fh)
+        return 0
+
+    @fuse_call
+    def fsync(self, path: str, datasync: int, fh: int) -> int:
+        handle = self.handles.get(fh)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            self.writes.fsync(handle)
         return 0
 
     @fuse_call
@@ -176,12 +223,17 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             self.tree.release(fh)
+        elif isinstance(handle, WriteHandle) and self.writes is not None:
+            self.writes.release(fh)
         elif handle is not None and self.control is not None:
             self.control.release(path, fh)
         return 0
 
     def destroy(self, path: str) -> None:
-        """At unmount: the account's readers are closed, then the control folder lets go."""
+        """At unmount: pending uploads are waited for (``--upload-wait``), the account's
+        readers are closed, then the control folder lets go."""
+        if self.writes is not None:
+            self.writes.destroy(self.options.upload_wait)
         self.tree.destroy()
         if self.control is not None:
             self.control.destroy()
@@ -197,6 +249,11 @@ class PutioFS:
     def unlink(self, path: str) -> int:
         self._guard_control(path)
         try:
+            if (aside := self.overlay.take_aside(path)) is not None:
+                return self._delete_aside(aside)
+            if self.writes is not None and self.writes.unlink(path):
+                return 0
+            self.overlay.resolve(path)  # a hidden item is gone for the mount
             return self.changes.unlink(path)
         finally:
             self._deleted_something()
@@ -227,52 +284,94 @@ class PutioFS:
             return self.changes.place(restored, new, flags)
         self._guard_control(old, new)
         try:
+            if self.writes is not None and self.writes.rename(old, new, flags):
+                return 0
+            source = self.overlay.resolve(old)  # a hidden item is gone for the mount
+            if is_hidden_name(new) and not source.is_dir:
+                self.changes._writable()
+                parent, name = self.tree.cache.resolve_parent(new)
+                self.overlay.set_aside(source, parent.id, name)
+                return 0
             return self.changes.rename(old, new, flags)
         finally:
             self._deleted_something()  # a replacing rename deletes the old target
+
+    def _delete_aside(self, entry: Any) -> int:
+        """The unlink of a set-aside ``.fuse_hidden`` name: the item is deleted by id (under
+        its own name, the one the trash then shows)."""
+        self.changes._writable()
+        try:
+            self.tree.backend.delete(entry.id)
+        except NotFoundError:
+            pass
+        except BaseException:
+            self.overlay.set_aside(entry, entry.parent_id, entry.name)  # still there
+            raise
+        self.overlay.gone(entry.id)
+        return 0
 
     def _deleted_something(self) -> None:
         """Something may have gone to the trash: /.putio/trash lists anew at its next look."""
         if self.control is not None:
             self.control.trash_changed()
 
-    # -- refused: file contents (see putiofs.account_tree) ---------------------------------
+    # -- creating files, and what put.io cannot store ---------------------------------------
 
     @fuse_call
     def create(self, path: str, mode: int, fi: Any = None) -> int:
         self._guard_control(path)
-        self.tree.refuse("create")
-        return 0
+        if self.writes is None:
+            self.tree.refuse("create")
+        return self.writes.create(path, mode)  # type: ignore[union-attr]
 
     @fuse_call
     def mknod(self, path: str, mode: int, dev: int) -> int:
+        """A regular file is created empty (as create would); device files and FIFOs EPERM."""
         self._guard_control(path)
-        self.tree.refuse("mknod")
+        if self.writes is None:
+            self.tree.refuse("mknod")
+        if not stat.S_ISREG(mode):
+            raise fail(errno.EPERM)
+        self.writes.release(self.writes.create(path, mode))  # type: ignore[union-attr]
         return 0
 
     @fuse_call
     def symlink(self, target: str, source: str) -> int:
-        self.tree.refuse("symlink")
-        return 0
+        """put.io has no links: EPERM where the mount writes (as vfat), else EROFS."""
+        if self.writes is None:
+            self.tree.refuse("symlink")
+        raise fail(errno.EPERM)
 
     @fuse_call
     def link(self, target: str, source: str) -> int:
-        self.tree.refuse("link")
-        return 0
+        if self.writes is None:
+            self.tree.refuse("link")
+        raise fail(errno.EPERM)
 
     @fuse_call
     def chmod(self, path: str, mode: int) -> int:
-        self.tree.refuse("chmod")
-        return 0
+        """Accepted and ignored where the mount writes: put.io stores no modes, and ``cp -a``,
+        ``rsync -a`` and file managers must not fail on it (the mount shows its own modes)."""
+        return self._ignored_attribute(path, "chmod")
 
     @fuse_call
     def chown(self, path: str, uid: int, gid: int) -> int:
-        self.tree.refuse("chown")
+        """Accepted and ignored, as chmod (the mount shows the mounting user as owner)."""
+        return self._ignored_attribute(path, "chown")
+
+    def _ignored_attribute(self, path: str, what: str) -> int:
+        if self.writes is None or self._control_for(path):
+            self.tree.refuse(what)
+        if self.writes.getattr(path, None) is None:  # type: ignore[union-attr]
+            self.overlay.resolve(path)  # ENOENT if missing
         return 0
 
     @fuse_call
     def utimens(self, path: str, times: Any = None) -> int:
-        self.tree.refuse("utimens")
+        """Sets put.io's ``updated_at`` (whole seconds), or a pending file's upload time."""
+        if self.writes is None or self._control_for(path):
+            self.tree.refuse("utimens")
+        self.writes.utimens(path, times[1] if times else None)  # type: ignore[union-attr]
         return 0
 
 
@@ -284,10 +383,15 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
     options = options or MountOptions()
     mp4 = Mp4Attribute(services, options.cache_ttl) if services is not None else None
     tree = AccountTree(backend, options, mp4=mp4)
+    writes = None
+    if (options.spool_dir is not None and backend.capabilities.write_contents
+            and not options.read_only):
+        spool = Spool(options.spool_dir, options.cache_max_size)
+        writes = WriteFiles(tree, spool, chunk_size=options.upload_chunk_size)
     if services is None:
-        return PutioFS(tree)
+        return PutioFS(tree, writes=writes)
     control_options.setdefault("search_ttl", tree.options.cache_ttl)
     control = ControlFolder(services, attributes=tree.attributes, listing=tree.cache.listing,
                             open_entry=tree.open_entry, handles=tree.handles,
                             options=tree.options, **control_options)
-    return PutioFS(tree, control)
+    return PutioFS(tree, control, writes)

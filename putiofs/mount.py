@@ -57,8 +57,9 @@ BINDINGS = ("libfuse3", "libfuse2")
 DEFAULT_BINDING = "libfuse3"
 BINDING_ENV = "PUTIOFS_FUSE"
 
-#: Options libfuse 3 refuses (it mounts over a non-empty folder anyway).
-_LIBFUSE2_ONLY = ("nonempty", "big_writes")
+#: Options libfuse 3 refuses: it mounts over a non-empty folder anyway, and big writes and
+#: atomic O_TRUNC are on by default there.
+_LIBFUSE2_ONLY = ("nonempty", "big_writes", "atomic_o_trunc")
 
 
 class MountError(Exception):
@@ -273,6 +274,10 @@ def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
         "attr_timeout": ttl,
         "entry_timeout": ttl,
         "negative_timeout": ttl,
+        # Writing: open(O_TRUNC) arrives as one open with O_TRUNC (not a truncate before it),
+        # and writes come in requests of up to 128 KiB instead of 4 KiB.
+        "atomic_o_trunc": True,
+        "big_writes": True,
     }
     if settings.allow_other:
         kwargs["allow_other"] = True

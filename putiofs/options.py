@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_MTIME = 1262304000  # 2010-01-01T00:00:00Z
 
@@ -26,6 +27,12 @@ class MountOptions:
     #: Realtime events keep the cache current (set once the listener is attached); the
     #: kernel's timeouts are then short (``putiofs.live_updates.KERNEL_TTL_LIVE``).
     events: bool = False
+    # Writing (v2): the account's spool folder (None: the mount does not write contents),
+    # its cap in bytes, how long unmount waits for uploads, and the TUS chunk size.
+    spool_dir: Path | None = None
+    cache_max_size: int = 10 * 1024**3
+    upload_wait: float = 300.0
+    upload_chunk_size: int = 32 * 1024**2
 
     def __post_init__(self) -> None:
         if self.uid < 0:

@@ -64,6 +64,7 @@ class Mount(MountProcess):
                if name not in ("PUTIO_API", "PUTIO_TOKEN", "PUTIO_API_KEY", "PUTIO_API_SECRET",
                                "PUTIO_UPLOAD_URL", "PUTIO_SOCKET_URL", "XDG_CONFIG_HOME")}
         env["PUTIO_API_URL"] = base_url
+        env["XDG_CACHE_HOME"] = str(path.parent / "cache")  # the spool of writes, per mount
         if token is not None:
             env.update(PUTIO_API="v2", PUTIO_TOKEN=token)
             if upload_url is not None:

@@ -88,7 +88,7 @@ def test_a_debug_session_never_shows_the_secret_the_key_or_any_token(server_fact
     os.rename(mount.path / "big.bin", mount.path / "renamed.bin")
     os.mkdir(mount.path / "new folder")
     for call in (lambda: os.stat(mount.path / "missing"),
-                 lambda: os.open(mount.path / "renamed.bin", os.O_WRONLY),
+                 lambda: os.symlink("x", mount.path / "link"),
                  lambda: os.rmdir(mount.path / "Documents")):
         with pytest.raises(OSError):
             call()

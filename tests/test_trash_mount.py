@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,9 @@ def _a_root_file(root: Path) -> Path:
 def _bytes_of(server: EmulatorServer, path: Path) -> bytes:
     """The file's bytes from put.io's side. Reading them through the mount just before the
     ``unlink`` would race libfuse: the kernel releases a closed file asynchronously, and a file
-    still open when it is unlinked is renamed to ``.fuse_hidden…`` first, the name it then has
-    in the trash (README, "Changing the tree")."""
+    still open when it is unlinked is hidden as ``.fuse_hidden…`` until its last close (only in
+    the mount: put.io, and so the trash, keep its own name; see
+    test_unlink_of_an_open_file_lands_in_the_trash_under_its_name)."""
     item = next(c for c in server.account.children("0") if c["name"] == path.name)
     return server.account.file_bytes(item["id"])
 
@@ -95,3 +97,23 @@ def test_other_changes_in_the_trash_are_refused(mount) -> None:
             attempt()
         assert raised.value.errno == expected
     assert os.listdir(trash) == [victim.name]  # still there, untouched
+
+
+def test_unlink_of_an_open_file_lands_in_the_trash_under_its_name(server, mount) -> None:
+    root = mount.path
+    original = _a_root_file(root)
+    with open(original, "rb") as handle:
+        first = handle.read(3)
+        original.unlink()
+        assert original.name not in os.listdir(root)
+        assert first + handle.read() == _trashed_or_live_bytes(server, original.name)
+    deadline = time.monotonic() + 10
+    while original.name not in os.listdir(root / ".putio" / "trash"):
+        assert time.monotonic() < deadline, os.listdir(root / ".putio" / "trash")
+        time.sleep(0.05)
+    assert not [n for n in os.listdir(root / ".putio" / "trash") if n.startswith(".fuse_hidden")]
+
+
+def _trashed_or_live_bytes(server: EmulatorServer, name: str) -> bytes:
+    item = next(c for c in server.account.children("0") if c["name"] == name)
+    return server.account.file_bytes(item["id"])

@@ -1,0 +1,91 @@
+"""The uploads status, for people and for other processes: records, ``status.json``, and the
+window of a data file one PATCH sends.
+
+``status.json`` (in the account's spool folder, next to ``pending/`` and ``recovered/``) is what
+``putiofs uploads`` reads, with or without a running mount: ``{"version": 1, "updated": <unix
+time>, "pid": <the mount's pid>, "uploads": [<UploadStatus as a dict>, ...]}``. A mount rewrites
+it about once a second while anything is pending, and once more when nothing is; ``updated``
+older than a few seconds means no mount is reporting (the records are then what was pending when
+it stopped, still in the spool).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+STATUS_VERSION = 1
+
+
+@dataclass
+class UploadStatus:
+    """One line of the uploads listing (``/.putio/uploads``, ``putiofs uploads``).
+
+    ``state``: ``open`` (being written), ``queued``, ``uploading``, ``retrying`` (waiting after
+    a failure; ``error`` says which), ``failed`` (a permanent failure, not retried by this
+    mount; ``error`` says why), ``recovered`` (handed back: ``path`` is the file in the
+    spool's ``recovered/`` folder). ``speed`` is bytes per second of the running upload.
+    """
+
+    path: str
+    size: int
+    bytes_done: int = 0
+    speed: float = 0.0
+    state: str = "queued"
+    error: str | None = None
+
+
+
+class Window(io.RawIOBase):
+    """At most ``length`` bytes of ``body`` from where it is: one PATCH body, streamed."""
+
+    def __init__(self, body: io.BufferedReader, length: int) -> None:
+        super().__init__()
+        self._body = body
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._body.read(size)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+
+def write_status(target: Path, records: list[UploadStatus]) -> None:
+    """``status.json``: ``{"version": 1, "updated": <unix time>, "pid": <mount pid>,
+    "uploads": [UploadStatus as a dict, ...]}``, replaced atomically (0600)."""
+    payload = {"version": STATUS_VERSION, "updated": time.time(), "pid": os.getpid(),
+               "uploads": [asdict(record) for record in records]}
+    temporary = target.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(payload).encode())
+    finally:
+        os.close(fd)
+    os.replace(temporary, target)
+
+
+def read_status(target: Path) -> list[UploadStatus]:
+    """The records of a ``status.json`` (empty if there is none)."""
+    try:
+        payload = json.loads(target.read_text())
+    except (OSError, ValueError):
+        return []
+    known = UploadStatus.__dataclass_fields__
+    return [UploadStatus(**{k: v for k, v in item.items() if k in known})
+            for item in payload.get("uploads", [])]
