@@ -35,7 +35,7 @@ from putiofs.mount import (
 )
 from putiofs.mount import run_mount as fuse_main
 from putiofs.options import MountOptions
-from putiofs.spool import account_dir, default_cache_dir, parse_size
+from putiofs.spool import account_dir, default_cache_dir, parse_size, user_key
 
 log = logging.getLogger("putiofs")
 
@@ -249,7 +249,7 @@ def _spool_dir(args: argparse.Namespace, settings: Settings, connection: Connect
     """The account's folder in the cache (keyed by API URL and user, never by the token)."""
     try:
         account = connection.services.account()
-        user = account.user_name or str(account.user_id)
+        user = user_key(account.user_name, account.user_id)
     except PutioError as exc:
         connection.close()
         raise CliError(f"cannot ask put.io who the account is ({type(exc).__name__}); "

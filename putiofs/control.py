@@ -3,6 +3,7 @@
 ::
 
     /.putio/transfers       the active transfers (id, percent, status, name)
+    /.putio/uploads         files written through the mount and not yet on put.io (v2)
     /.putio/messages        the dashboard messages (API v1)
     /.putio/events          the account's history (API v2)
     /.putio/subscriptions   the RSS subscriptions (API v1)
@@ -54,6 +55,7 @@ from putiofs.fuse_errors import ENODATA, fail
 from putiofs.handles import HandleTable
 from putiofs.options import MountOptions
 from putiofs.services import AccountServices, Service
+from putiofs.upload_status import UploadStatus
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +111,15 @@ class ControlFolder:
     looks), ``listing`` (a folder's cached listing by id), ``open_entry`` (open an item for
     reading; the handle number) and ``handles`` (the mount's one handle table); ``options``
     are the mount's. ``refresh``: seconds a generated file's text is reused. ``search_ttl``:
-    seconds a search's results are reused (the mount passes its ``cache_ttl``).
+    seconds a search's results are reused (the mount passes its ``cache_ttl``). ``uploads``:
+    the mount's uploads snapshot, where it writes file contents (``/.putio/uploads``).
     """
 
     def __init__(self, services: AccountServices, *, attributes: Attributes,
                  listing: Callable[[str], Listing], open_entry: Callable[[Entry, int], int],
                  handles: HandleTable, options: MountOptions, refresh: float = 2.0,
                  search_ttl: float = 30.0, max_searches: int = 64,
+                 uploads: Callable[[], list[UploadStatus]] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.services = services
         self.attributes = attributes
@@ -125,6 +129,8 @@ class ControlFolder:
         self.refresh = refresh
         self._clock = clock
         self._generate = _generators(services)
+        if uploads is not None:
+            self._generate["uploads"] = lambda: views.render_uploads(uploads())
         self._snapshots: dict[str, Snapshot] = {}
         self._name_locks = {name: threading.Lock() for name in self._generate}
         self._fixed = sorted([*self._generate,

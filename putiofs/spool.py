@@ -373,3 +373,9 @@ class Spool:
 
     def recovered_files(self) -> list[Path]:
         return sorted(p for p in self.recovered.iterdir() if p.is_file())
+
+
+def user_key(user_name: str | None, user_id: object) -> str:
+    """Who the account is, for :func:`account_dir`: its user name, else its id (the mount and
+    ``putiofs uploads`` must find the same folder)."""
+    return user_name or str(user_id)

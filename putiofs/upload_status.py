@@ -89,3 +89,12 @@ def read_status(target: Path) -> list[UploadStatus]:
     known = UploadStatus.__dataclass_fields__
     return [UploadStatus(**{k: v for k, v in item.items() if k in known})
             for item in payload.get("uploads", [])]
+
+
+def status_age(target: Path) -> float | None:
+    """Seconds since a mount last wrote ``status.json`` (None if there is none)."""
+    try:
+        payload = json.loads(target.read_text())
+        return max(0.0, time.time() - float(payload["updated"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from putiofs.services import Account, Friend, HistoryEvent, Message, Subscription, Transfer
+from putiofs.upload_status import UploadStatus
 
 _TAG = re.compile(r"<[^>]*>")
 #: Backslash, C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
@@ -101,6 +102,28 @@ def render_transfers(transfers: list[Transfer]) -> str:
 
 def _percent(transfer: Transfer) -> str:
     return "-" if transfer.percent_done is None else f"{transfer.percent_done}%"
+
+
+def render_uploads(uploads: list[UploadStatus], *, note: str = "") -> str:
+    """Files written through the mount and not yet on put.io (also ``/.putio/uploads``): state,
+    bytes done of the size, speed, the path in the mount (for a handed-back file, where it is
+    on this disk) and the last error. ``note`` is a line printed first (e.g. that no mount is
+    running)."""
+    head = f"{note}\n" if note else ""
+    if not uploads:
+        return head + "no uploads pending\n"
+    rows = [(u.state, _progress(u), _speed(u), u.path, u.error) for u in uploads]
+    return head + table(("STATE", "DONE", "SPEED", "PATH", "ERROR"), rows)
+
+
+def _progress(upload: UploadStatus) -> str:
+    if upload.state in ("open", "recovered"):
+        return human_size(upload.size)
+    return f"{human_size(upload.bytes_done)}/{human_size(upload.size)}"
+
+
+def _speed(upload: UploadStatus) -> str | None:
+    return f"{human_size(int(upload.speed))}/s" if upload.speed > 0 else None
 
 
 def render_messages(messages: list[Message]) -> str:

@@ -27,6 +27,7 @@ from putiofs.commands import (
     subscriptions,
     transfers,
     trash,
+    uploads,
     urls,
     user,
 )
@@ -36,7 +37,7 @@ from putiofs.connect import connect
 from putiofs.errors import AuthenticationError, PutioError
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash, account,
-         share, media)
+         share, media, uploads)
 #: Seconds any one API call may take, retries included.
 CALL_TIMEOUT = 30.0
 
