@@ -68,6 +68,8 @@ _TEMPORARY = (TransportError, ServerError, RateLimitedError)
 #: After a listing failed with a temporary error, folders with a stale listing are served from
 #: it for this many seconds without asking put.io: during an outage only the first call waits.
 OUTAGE_PAUSE = 5.0
+#: Seconds after one of our uploads landed during which events about its folder are not applied.
+QUIET_GRACE = 3.0
 #: The default bound of the cache, in listed items (about 100 MB of v2 listings at most).
 MAX_ENTRIES = 200_000
 
@@ -122,6 +124,7 @@ class MetadataCache:
             self.max_entries, getsizeof=lambda held: size(held[1]))
         self._valid_after = float("-inf")
         self._verify_by: dict[str, float] = {}
+        self._quiet: dict[str, list[float]] = {}  # folder id -> [landings now, quiet until]
         self._last_known: LRUCache[str, Listing] = LRUCache(self.max_entries, getsizeof=size)
         self._folder_map: TTLCache[str, FolderMap] = TTLCache(1, ttl, timer=clock)
         self._lock = threading.RLock()
@@ -159,6 +162,33 @@ class MetadataCache:
         with self._lock:
             self._fresh.pop(folder_id, None)
             self._verify_by.pop(folder_id, None)
+
+    @contextlib.contextmanager
+    def quiet(self, folder_id: str) -> Iterator[None]:
+        """While one of our own uploads lands in this folder (and ``QUIET_GRACE`` seconds
+        after), realtime events about it are not applied (:meth:`is_quiet`): put.io reports
+        the upload's own steps (created under its upload name, then renamed, the replaced item
+        deleted), and one arriving after our own edit of the listing would undo it for a
+        moment. The mount's own edits keep the listing true meanwhile."""
+        with self._lock:
+            state = self._quiet.setdefault(folder_id, [0, 0.0])
+            state[0] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                state[0] -= 1
+                state[1] = self._clock() + QUIET_GRACE
+
+    def is_quiet(self, folder_id: str) -> bool:
+        with self._lock:
+            state = self._quiet.get(folder_id)
+            if state is None:
+                return False
+            if state[0] > 0 or self._clock() < state[1]:
+                return True
+            del self._quiet[folder_id]
+            return False
 
     def verify_soon(self, folder_id: str) -> None:
         """Trust this folder's listing for at most ``base_ttl`` more seconds."""

@@ -118,6 +118,16 @@ class LiveUpdates:
         cache = self.cache
         held = cache.holders(change.item_id)
         touched: list[tuple[str, str | None]] = []
+        folders = {folder_id for folder_id, _ in held}
+        folders.update(f for f in (change.parent_id, change.entry and change.entry.parent_id)
+                       if f is not None)
+        if any(cache.is_quiet(folder_id) for folder_id in folders):
+            # One of our own uploads is landing there: the listing follows our own edits; an
+            # event (ours, or another client's at the same moment) is confirmed by the next
+            # listing, within the normal TTL.
+            for folder_id in folders:
+                cache.verify_soon(folder_id)
+            return touched
         for folder_id, old in held:
             touched.append((folder_id, self._shown(folder_id, old.id)))
         new = change.entry

@@ -304,16 +304,18 @@ class Uploads(TusTransfer):
                     job.cancelled = True
             if job.cancelled:
                 raise Cancelled
-            entry = self._landed_entry(spooled)
-            if entry is None:
-                try:
-                    self.fill_base(spooled)
-                except NotFoundError as exc:
-                    raise BaseGone from exc
-                entry = self._transfer(job)
-                manifest.landed_id = entry.id
-                spooled.save()
-            self.landing.land(spooled, entry)
+            with self.landing.cache.quiet(manifest.parent_id):
+                entry = self._landed_entry(spooled)
+                if entry is None:
+                    try:
+                        self.fill_base(spooled)
+                    except NotFoundError as exc:
+                        raise BaseGone from exc
+                    entry = self._transfer(job)
+                    manifest.landed_id = entry.id
+                    spooled.save()
+                with self.landing.cache.quiet(manifest.parent_id):  # where it lands now
+                    self.landing.land(spooled, entry)
             spooled.discard()
             self._finish(job)
         except Cancelled:

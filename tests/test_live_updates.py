@@ -89,3 +89,27 @@ def test_an_event_without_a_name_lists_the_folder_anew():
     backend.items[item.id] = replace(item, name="new")
     updates.file_changed(FileChange(UPDATED, item.id, None, None))
     assert names(cache) == {"new"}
+
+
+def test_events_about_a_folder_where_our_upload_lands_do_not_undo_our_own_edits():
+    """put.io reports our upload's own steps (created under its upload name, then renamed):
+    applied after the mount's own edit, the first would show the old name again."""
+    backend, clock, cache, updates = setup()
+    names(cache)
+    uploaded = Entry(id="901", name="other.txt", is_dir=False, size=5, parent_id=ROOT_ID)
+    with cache.quiet(ROOT_ID):
+        cache.added(replace(uploaded, name="p.txt"))  # the landing renamed it
+        updates.file_changed(FileChange(CREATED, uploaded.id, uploaded, ROOT_ID))
+        assert names(cache) == {"p.txt"}
+    clock.sleep(1)
+    updates.file_changed(FileChange(CREATED, uploaded.id, uploaded, ROOT_ID))  # late, in grace
+    assert names(cache) == {"p.txt"}
+    calls = backend.calls["list_folder"]
+    clock.sleep(30)  # a skipped event is confirmed by a listing within the normal TTL
+    backend.add(ROOT_ID, "elsewhere.txt")
+    assert "elsewhere.txt" in names(cache)
+    assert backend.calls["list_folder"] == calls + 1
+    clock.sleep(5)  # quiet is over: events apply again
+    later = Entry(id="902", name="new.txt", is_dir=False, size=1, parent_id=ROOT_ID)
+    updates.file_changed(FileChange(CREATED, later.id, later, ROOT_ID))
+    assert "new.txt" in names(cache)
