@@ -27,8 +27,9 @@ pytestmark = requires_fuse
 #: history of events instead.
 VIEWS = {"v1": ["messages", "subscriptions", "transfers", "user"],
          "v2": ["events", "transfers", "user"]}
-#: What else /.putio holds: the add file and the search folder, and on v2 the trash folder.
-OTHERS = {"v1": ["add", "search"], "v2": ["add", "search", "trash"]}
+#: What else /.putio holds: the add file and the search folder, and on v2 the trash folder and
+#: the uploads table.
+OTHERS = {"v1": ["add", "search"], "v2": ["add", "search", "trash", "uploads"]}
 
 
 @pytest.fixture

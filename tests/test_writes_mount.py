@@ -258,3 +258,28 @@ def test_vim_save_and_times_from_cp_p_and_touch_d(v2, writable, tmp_path):
     assert int((mnt / "notes.txt").stat().st_mtime) == 981173106
     until(lambda: V2Api(server).find(0, "notes.txt")["updated_at"]
           .startswith("2001-02-03T04:05:06"), "the time of touch -d on put.io")
+
+
+def test_uploads_under_way_are_listed_in_the_control_folder_and_by_the_command(
+        v2, writable, tmp_path, monkeypatch, capsys):
+    faults = Queued()
+    server = v2(faults=faults)
+    cache = tmp_path / "cache"
+    mount = writable(server, "-o", "show_control", cache=cache)
+    faults.queue("upload.tus_patch", Fault(delay=3), Fault())
+    (mount.path / "slow.bin").write_bytes(os.urandom(100 * 1024))
+
+    def listed() -> list[str]:
+        text = (mount.path / ".putio" / "uploads").read_text()
+        return [line for line in text.splitlines() if line.endswith("/slow.bin  -")]
+
+    row = until(listed, "/.putio/uploads lists the upload")[0].split()
+    assert row[0] in ("queued", "uploading") and row[1].endswith("/100.00K")
+    for name, value in {"PUTIO_API": "v2", "PUTIO_API_URL": server.base_url,
+                        "PUTIO_TOKEN": V2_TOKEN, "PUTIO_UPLOAD_URL": server.root_url}.items():
+        monkeypatch.setenv(name, value)
+    from putiofs.cli import main
+    until(lambda: main(["uploads", "--cache-dir", str(cache)]) == 0
+          and "/slow.bin" in capsys.readouterr().out, "putiofs uploads lists it")
+    arrived(server, "slow.bin", (mount.path / "slow.bin").read_bytes())
+    until(lambda: not listed(), "the finished upload leaves the list")
