@@ -35,6 +35,7 @@ from bench.data import MIB, Layout, prepare
 from bench.measure import _time, read_head
 from bench.report import Results, Row, markdown, table
 from putiofs.emulator.rclone_client import rclone_path
+from putiofs.mount import BINDING_ENV, DEFAULT_BINDING
 
 
 def pct(values: list[float], q: float) -> float:
@@ -206,14 +207,15 @@ def bench_big_folder(res: Results, server: procs.Emulator, layout: Layout, count
 # -- the run --------------------------------------------------------------------------------------
 
 def machine() -> dict[str, str]:
-    binding = "fusepy ?"
+    """The machine and the FUSE binding the mounts use (``PUTIOFS_FUSE``, else the default)."""
+    chosen = os.environ.get(BINDING_ENV) or DEFAULT_BINDING
+    package = "mfusepy" if chosen == "libfuse3" else "fusepy"
+    version = "?"
     with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        binding = f"fusepy {importlib.metadata.version('fusepy')}"
-    if os.environ.get("FUSE_LIBRARY_NAME") or os.environ.get("FUSE_LIBRARY_PATH"):
-        binding += f" (FUSE_LIBRARY_NAME={os.environ.get('FUSE_LIBRARY_NAME', '')})"
+        version = importlib.metadata.version(package)
     return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "nproc": str(os.cpu_count()),
             "kernel": platform.release(), "python": platform.python_version(),
-            "binding": binding.strip()}
+            "binding": f"{chosen} ({package} {version})"}
 
 
 SECTIONS = ("seq", "ttfb", "media", "listing", "writes", "memory", "huge", "random", "walk",
