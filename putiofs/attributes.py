@@ -31,6 +31,8 @@ from putiofs.options import MountOptions
 BLOCK_SIZE = 1024 * 1024
 XATTR_PREFIX = "user.putio."
 _NS = 1_000_000_000
+#: How many landed files keep the nanoseconds they showed while pending.
+CARRIED_MAX = 8192
 
 
 class Attributes:
@@ -38,6 +40,18 @@ class Attributes:
 
     def __init__(self, options: MountOptions) -> None:
         self.options = options
+        #: item id -> the nanoseconds its whole-second mtime shows, where not its inode's
+        #: (a plain dict: one writer, lock-free readers; the oldest go past CARRIED_MAX)
+        self._carried_ns: dict[str, int] = {}
+
+    def carry_times(self, old_id: str, new_id: str) -> None:
+        """Item ``new_id`` took the place of ``old_id`` (a file written through the mount whose
+        upload landed): it shows ``old_id``'s nanoseconds, so its time does not change under
+        a program that holds the file (vim refuses to save a file whose time changed since
+        it read it)."""
+        self._carried_ns[new_id] = self._carried_ns.get(old_id, inode(old_id) % _NS)
+        while len(self._carried_ns) > CARRIED_MAX:
+            self._carried_ns.pop(next(iter(self._carried_ns)), None)
 
     def stat(self, entry: Entry) -> dict[str, Any]:
         mtime, ctime = self._times(entry)
@@ -71,7 +85,8 @@ class Attributes:
             return fixed, fixed
         mtime_ns = round(mtime * _NS)
         if mtime_ns % _NS == 0:
-            mtime_ns += inode(entry.id) % _NS
+            carried = self._carried_ns.get(entry.id)
+            mtime_ns += inode(entry.id) % _NS if carried is None else carried
         return mtime_ns, round(ctime * _NS)
 
     @staticmethod

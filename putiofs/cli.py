@@ -207,7 +207,9 @@ def _listen(args: argparse.Namespace, connection: Connection, operations: PutioF
     updates = attach(connection.backend, operations.tree.cache,
                      live_ttl=LIVE_TTL if args.cache_ttl is None else options.cache_ttl,
                      transfers_changed=control.transfers_changed if control else lambda: None,
-                     invalidate=kernel_cache.invalidate_path)
+                     invalidate=kernel_cache.invalidate_path, start=False)
+    if updates is not None:
+        operations.when_mounted.append(updates.start)
     options.events = updates is not None
     return updates
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import stat
+from collections.abc import Callable
 from typing import Any
 
 from putiofs.account_tree import AccountTree, OpenFile
@@ -53,11 +54,17 @@ class PutioFS:
         self.options = tree.options
         self.handles = tree.handles
         self.changes = TreeChanges(tree.backend, tree.cache, tree.options)
+        #: Started once mounted (after libfuse's fork to the background, which keeps no
+        #: other thread): e.g. the realtime events' listener.
+        self.when_mounted: list[Callable[[], None]] = []
 
     def init(self, path: str) -> None:
-        """Mounted: pending uploads a previous mount left are taken up (see write_files)."""
+        """Mounted: pending uploads a previous mount left are taken up (see write_files),
+        and what waits for the mount (``when_mounted``) starts."""
         if self.writes is not None:
             self.writes.start()
+        for start in self.when_mounted:
+            start()
 
     def __call__(self, op: str, *args: Any) -> Any:
         method = getattr(self, op, None)

@@ -36,6 +36,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import os
 import socket
 import threading
 import time
@@ -103,9 +104,12 @@ class _Watchdog:
         self._heap: list[tuple[float, int, Watch]] = []
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
         self.fired = 0   # how many watches have fired (for tests and debugging)
 
     def arm(self, watch: Watch, at: float) -> None:
+        if self._pid != os.getpid():
+            self._after_fork()
         with self.lock:
             watch.at, watch.armed, watch.fired = at, True, False
             if watch.queued_at is not None and watch.queued_at <= at:
@@ -118,6 +122,15 @@ class _Watchdog:
                 self._thread.start()
             elif self._heap[0][2] is watch:
                 self._wake.notify()
+
+    def _after_fork(self) -> None:
+        """In a child forked by libfuse's move to the background (a fork Python is not told
+        of): the thread is gone and its lock may look taken, so both are made anew; the
+        watches armed in the parent stay queued."""
+        self.lock = threading.Lock()
+        self._wake = threading.Condition(self.lock)
+        self._thread = None
+        self._pid = os.getpid()
 
     def _run(self) -> None:
         with self.lock:

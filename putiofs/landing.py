@@ -144,8 +144,11 @@ class Landing:
     """Puts landed items in place for one mount (see the module docstring)."""
 
     def __init__(self, backend: Backend, overlay: Overlay, deletions: Deletions,
-                 stopping: threading.Event) -> None:
+                 stopping: threading.Event,
+                 landed: Callable[[SpoolFile, Entry], None] = lambda spooled, entry: None
+                 ) -> None:
         self.backend = backend
+        self.landed = landed
         self.overlay = overlay
         self.cache = overlay.cache
         self.deletions = deletions
@@ -177,6 +180,7 @@ class Landing:
                     self.backend.set_mtime(entry.id, wanted)
                     entry = replace(entry, mtime=float(wanted))
             log.info("uploaded %s (%d bytes)", path, spooled.manifest.size)
+            self.landed(spooled, entry)
             with self.overlay.lock:
                 if not self.overlay.is_hidden(entry.id):
                     self.cache.added(entry)

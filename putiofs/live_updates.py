@@ -57,15 +57,19 @@ def _no_invalidation(path: str) -> None:
 
 def attach(backend: Backend, cache: MetadataCache, *, live_ttl: float = LIVE_TTL,
            transfers_changed: Callable[[], None] = lambda: None,
-           invalidate: Callable[[str], object] = _no_invalidation) -> LiveUpdates | None:
-    """Start listening to the backend's realtime events for ``cache``; None where its API
-    has none (``capabilities.live_events`` False). Stop with :meth:`LiveUpdates.stop`."""
+           invalidate: Callable[[str], object] = _no_invalidation,
+           start: bool = True) -> LiveUpdates | None:
+    """Listen to the backend's realtime events for ``cache``; None where its API has none
+    (``capabilities.live_events`` False). ``start=False`` leaves the listening thread to
+    :meth:`LiveUpdates.start` (a mount starts it once mounted: libfuse's move to the background
+    forks, which keeps only the forking thread). Stop with :meth:`LiveUpdates.stop`."""
     if not backend.capabilities.live_events:
         return None
     updates = LiveUpdates(cache, live_ttl=live_ttl, invalidate=invalidate,
                           transfers_changed=transfers_changed)
     updates.listener = cast(ChangeSource, backend).change_listener(updates)
-    updates.listener.start()
+    if start:
+        updates.start()
     return updates
 
 
@@ -86,6 +90,10 @@ class LiveUpdates:
     @property
     def live(self) -> bool:
         return self.listener is not None and self.listener.live
+
+    def start(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
 
     def stop(self) -> None:
         if self.listener is not None:

@@ -322,8 +322,9 @@ def with_fast_reads(fuse_class: Any) -> Any:
         read_ahead_kb = 0
 
         def __init__(self, operations: Any, mountpoint: str, *args: Any, **kwargs: Any) -> None:
-            _read_ahead_once_up(mountpoint, self.read_ahead_kb)
+            self._mountpoint = mountpoint
             super().__init__(operations, mountpoint, *args, **kwargs)
+
 
         def read(self, path: bytes | None, buf: Any, size: int, offset: int, fip: Any) -> int:
             read_into = getattr(self.operations, "read_into", None)
@@ -349,6 +350,7 @@ def with_fast_reads(fuse_class: Any) -> Any:
                 return 0
 
             def init_fuse_3(self, conn: Any, config: Any) -> None:
+                _read_ahead_once_up(self._mountpoint, self.read_ahead_kb)
                 super().init_fuse_3(conn, config)
                 type(self).served = True
                 kernel_cache.attach()
@@ -359,7 +361,14 @@ def with_fast_reads(fuse_class: Any) -> Any:
 
         return FastReads3
 
-    return FastReads
+    class FastReads2(FastReads):
+        def init(self, conn: Any) -> Any:
+            # Threads start here, once mounted: libfuse's move to the background forks, and a
+            # thread started before would be gone (or hold the GIL forever) in the child.
+            _read_ahead_once_up(self._mountpoint, self.read_ahead_kb)
+            return super().init(conn)
+
+    return FastReads2
 
 
 def _read_ahead_once_up(mountpoint: str, kb: int, wait: float = 60.0) -> None:

@@ -10,6 +10,7 @@ A temporary error is retried a few times within the job; anything else is raised
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import threading
 from collections.abc import Callable
@@ -60,10 +61,23 @@ class TusTransfer:
     _clock: Callable[[], float]
 
     def _abort_ticket(self, spooled: SpoolFile) -> None:
+        """Drop the file's TUS upload. One that is already complete has made its item (an
+        empty file is complete as soon as it is created): that item is deleted, or put.io
+        would keep a file the user removed (an editor's swap file, say)."""
         ticket = spooled.manifest.ticket
-        if ticket:
-            with contextlib.suppress(PutioError):
-                self.backend.upload_abort(UploadTicket(**ticket))
+        if not ticket:
+            return
+        upload = UploadTicket(**ticket)
+        with contextlib.suppress(PutioError):
+            if self.backend.upload_offset(upload) >= upload.size:
+                made = self.backend.upload_send(upload, upload.size, io.BytesIO(b""), 0).entry
+                if made is not None:
+                    self.landing.deletions.add([(made.id, made.parent_id)],
+                                               spooled.manifest.path)
+                    self.landing.deletions.run([made.id], self._stopping)
+                    self.landing.cache.removed(made)  # an event may have shown it meanwhile
+                return
+            self.backend.upload_abort(upload)
 
     def _ticket(self, job: Job) -> tuple[UploadTicket, int]:
         """The saved ticket and the server's offset, or a new ticket (saved before use)."""

@@ -83,7 +83,10 @@ class WriteFiles(PendingNames):
         self.overlay = Overlay(tree.cache)
         self.lock = self.overlay.lock
         self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
-        self.landing = Landing(tree.backend, self.overlay, self.deletions, threading.Event())
+        self.landing = Landing(
+            tree.backend, self.overlay, self.deletions, threading.Event(),
+            landed=lambda spooled, entry: tree.attributes.carry_times(
+                pending_id(spooled), entry.id))
         self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
                                chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
@@ -146,7 +149,7 @@ class WriteFiles(PendingNames):
 
     def stat(self, spooled: SpoolFile) -> dict[str, Any]:
         manifest = spooled.manifest
-        entry = Entry(id=f"pending-{spooled.id}", name=manifest.name, is_dir=False,
+        entry = Entry(id=pending_id(spooled), name=manifest.name, is_dir=False,
                       size=manifest.size, parent_id=manifest.parent_id,
                       mtime=float(int(manifest.mtime)), ctime=float(int(manifest.created)))
         return self.tree.attributes.stat(entry)
@@ -444,3 +447,7 @@ class WriteFiles(PendingNames):
             spooled.save()
             self.uploads.submit(spooled)
 
+
+def pending_id(spooled: SpoolFile) -> str:
+    """The id a pending file shows under until its upload lands."""
+    return f"pending-{spooled.id}"

@@ -283,3 +283,62 @@ def test_uploads_under_way_are_listed_in_the_control_folder_and_by_the_command(
           and "/slow.bin" in capsys.readouterr().out, "putiofs uploads lists it")
     arrived(server, "slow.bin", (mount.path / "slow.bin").read_bytes())
     until(lambda: not listed(), "the finished upload leaves the list")
+
+
+def test_a_file_keeps_its_time_when_its_upload_lands(v2, writable):
+    """vim refuses to save a file whose time changed since it read it: the time a pending
+    file shows stays the same, to the nanosecond, once its upload lands."""
+    server = v2()
+    mnt = writable(server).path
+    (mnt / "kept.txt").write_bytes(b"abc\n")
+    pending = (mnt / "kept.txt").stat()
+    arrived(server, "kept.txt", b"abc\n")
+    until(lambda: (mnt / "kept.txt").stat().st_ino != pending.st_ino, "the landed item shows")
+    assert (mnt / "kept.txt").stat().st_mtime_ns == pending.st_mtime_ns
+
+
+def test_empty_files_removed_at_once_leave_nothing_on_put_io(v2, writable):
+    """An empty upload is complete as soon as it is created (an editor's probe file): a file
+    removed while its upload starts must not stay on put.io."""
+    server = v2()
+    mnt = writable(server).path
+    for index in range(20):
+        (mnt / f".probe{index}").write_bytes(b"")
+        os.unlink(mnt / f".probe{index}")
+    (mnt / "last.txt").write_bytes(b"x")
+    arrived(server, "last.txt", b"x")
+    until(lambda: not [f for f in V2Api(server).children(0) if f["name"].startswith(".probe")],
+          "no probe file on put.io")
+    assert not [name for name in os.listdir(mnt) if name.startswith(".probe")]
+
+
+def test_a_mount_in_the_background_serves_and_hears_events(v2, tmp_path):
+    """``putiofs mount`` without -f: libfuse forks to the background, and only the forking
+    thread lives on; the mount's threads (events, uploads, the deadline watchdog) start after
+    it, so the mount answers, uploads and hears changes made elsewhere."""
+    import sys
+
+    from tests.commands_cli import account_env
+    server = v2()
+    mnt = tmp_path / "bg"
+    mnt.mkdir()
+    env = {**os.environ, **account_env(server), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "PUTIO_SOCKET_URL": server.socket_url or ""}
+    started = subprocess.run([sys.executable, "-m", "putiofs", "mount", str(mnt), "--log-file",
+                              str(tmp_path / "bg.log"), "--cache-ttl", "600"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    try:
+        until(lambda: os.path.ismount(mnt), "mounted")
+        assert os.listdir(mnt) == []
+        until(lambda: "realtime events connected" in (tmp_path / "bg.log").read_text(),
+              "the events connected")
+        V2Api(server).create_folder(0, "made elsewhere")
+        until(lambda: "made elsewhere" in os.listdir(mnt), "the change heard", timeout=10)
+        (mnt / "bg.txt").write_bytes(b"from the background")
+        arrived(server, "bg.txt", b"from the background")
+        assert sorted(os.listdir(mnt)) == ["bg.txt", "made elsewhere"]
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt)], check=False, capture_output=True)
+        until(lambda: not os.path.ismount(mnt), "unmounted")
+    assert "Traceback" not in (tmp_path / "bg.log").read_text()
