@@ -79,13 +79,7 @@ class V2Emulator:
                        data={"parent_id": 0, "name": name}, timeout=10).raise_for_status()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        procs.stop_process(self.process)
 
 
 @contextlib.contextmanager

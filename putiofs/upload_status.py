@@ -1,5 +1,4 @@
-"""The uploads status, for people and for other processes: records, ``status.json``, and the
-window of a data file one PATCH sends.
+"""The uploads status, for people and for other processes: records and ``status.json``.
 
 ``status.json`` (in the account's spool folder, next to ``pending/`` and ``recovered/``) is what
 ``putiofs uploads`` reads, with or without a running mount: ``{"version": 1, "updated": <unix
@@ -11,7 +10,6 @@ it stopped, still in the spool).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -37,32 +35,6 @@ class UploadStatus:
     speed: float = 0.0
     state: str = "queued"
     error: str | None = None
-
-
-
-class Window(io.RawIOBase):
-    """At most ``length`` bytes of ``body`` from where it is: one PATCH body, streamed."""
-
-    def __init__(self, body: io.BufferedReader, length: int) -> None:
-        super().__init__()
-        self._body = body
-        self._left = length
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        size = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._body.read(size)
-        self._left -= len(data)
-        return data
-
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
 
 
 

@@ -3,7 +3,7 @@
 :class:`TusTransfer` is mixed into :class:`putiofs.uploads.Uploads` (split for size): the ticket
 is saved in the manifest before the first byte is sent; after a failure the server's offset is
 asked and the upload goes on from there; a ticket the server forgot (or of another size) starts
-anew. Chunks are streamed from the data file through :class:`~putiofs.upload_status.Window`.
+anew. Chunks are streamed from the data file (the backend reads ``length`` bytes of it per call).
 A temporary error is retried a few times within the job; anything else is raised to the job.
 """
 
@@ -21,7 +21,6 @@ from putiofs.backend import Backend, Entry, UploadTicket
 from putiofs.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
 from putiofs.landing import Landing, is_temporary
 from putiofs.spool import SpoolFile
-from putiofs.upload_status import Window
 
 log = logging.getLogger("putiofs.uploads")
 
@@ -116,8 +115,7 @@ class TusTransfer:
                 length = min(self.chunk_size, size - offset)
                 body.seek(offset)
                 try:
-                    progress = self.backend.upload_send(ticket, offset, Window(body, length),
-                                                        length)
+                    progress = self.backend.upload_send(ticket, offset, body, length)
                 except UploadOffsetError:
                     offset = self.backend.upload_offset(ticket)
                     continue
