@@ -134,8 +134,10 @@ class WriteFiles(PendingNames):
     # -- what is shown ---------------------------------------------------------------------
 
     def pending_at(self, path: str) -> SpoolFile | None:
+        """The pending file at ``path``, if any. Every getattr asks: with nothing pending
+        (the usual state) it answers without resolving the path."""
         parts = split_path(path)
-        if not parts:
+        if not parts or not self.overlay.pending:
             return None
         try:
             parent = self.cache.resolve("/".join(parts[:-1]))
