@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from putiofs.emulator.faults import Fault
+from putiofs.emulator.state import ApiError
 from tests.mounting import Mount, requires_fuse
 from tests.realclients import putio_sdk
 from tests.scripted_faults import Queued
@@ -40,8 +41,15 @@ def until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
 
 
 def server_bytes(server: Any, folder_id: int, name: str) -> bytes | None:
+    """The bytes of the item of that name; None while there is none (or while the one just
+    listed is the replaced version, deleted between the listing and the read)."""
     item = V2Api(server).find(folder_id, name)
-    return None if item is None else server.account.file_bytes(str(item["id"]))
+    if item is None:
+        return None
+    try:
+        return server.account.file_bytes(str(item["id"]))
+    except ApiError:
+        return None
 
 
 def arrived(server: Any, name: str, data: bytes, folder_id: int = 0) -> None:
