@@ -10,10 +10,11 @@ behind the mount (the events of another engineer's work, a rename made on the we
 see :mod:`putiofs.mount`. On libfuse 2, or with no mount running in this process, it is a
 no-op that returns False.
 
-What it covers: a path the kernel has looked up (a listed or opened name). A name the kernel
-has been told does not exist stays unknown until ``negative_timeout`` (at most 5 s): libfuse's
-high-level API cannot invalidate a directory entry. Call it from outside FUSE operations (a
-background thread): invalidating the inode an operation is working on can deadlock.
+What it covers: a path the kernel has looked up (a listed or opened name). New names need
+nothing: the mount keeps the kernel from caching "no such file" answers (``negative_timeout``
+0, :mod:`putiofs.mount`), since libfuse's high-level API cannot invalidate a directory entry.
+Call it from outside FUSE operations (a background thread): invalidating the inode an
+operation is working on can deadlock.
 """
 
 from __future__ import annotations

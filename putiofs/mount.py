@@ -18,8 +18,12 @@ raw ``fuse_file_info``), ``direct_io`` is set per open (:func:`with_direct_io_pe
 reads are written straight into libfuse's reply buffer (:func:`with_fast_reads`), and
 ``rename`` gets libfuse 3's flags (``RENAME_NOREPLACE``: mfusepy would drop them).
 
-Kernel cache timeouts are deliberate: entries, attributes and missing names are trusted by the
-kernel for ``min(cache_ttl, 5)`` seconds (never 0, which would send every ``stat`` to Python).
+Kernel cache timeouts are deliberate: entries and attributes are trusted by the kernel for
+``min(cache_ttl, 5)`` seconds (never 0, which would send every ``stat`` to Python). Missing
+names are not trusted at all (``negative_timeout`` 0, libfuse's default): a lookup of a name
+that does not exist is answered from the mount's own cache, without an API call while the
+folder's listing is fresh, and the moment the mount learns of a name made elsewhere (a
+relisting, a rename that finds its target taken) ``stat`` sees it as well.
 Changes made through the mount update the kernel's entries at once; a change made elsewhere
 shows after at most ``cache_ttl + min(cache_ttl, 5)`` seconds. With realtime events on
 (``options.events``, :mod:`putiofs.live_updates`) the kernel keeps them for
@@ -273,7 +277,10 @@ def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
         "auto_cache": True,
         "attr_timeout": ttl,
         "entry_timeout": ttl,
-        "negative_timeout": ttl,
+        # Missing names are not cached by the kernel (libfuse's default): the mount may
+        # learn of a name another client made at any call (a relisting, a rename that finds
+        # its target), and a kernel that still said ENOENT would contradict it.
+        "negative_timeout": 0,
         # Writing: open(O_TRUNC) arrives as one open with O_TRUNC (not a truncate before it),
         # and writes come in requests of up to 128 KiB instead of 4 KiB.
         "atomic_o_trunc": True,

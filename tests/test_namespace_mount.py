@@ -439,6 +439,19 @@ def test_a_replacing_mv_onto_a_name_created_elsewhere_leaves_one_item(tree):
     assert sorted(os.listdir(tree.root / "Docs")) == ["b.txt", "c.txt"]
 
 
+def test_a_name_the_mount_said_was_missing_is_found_as_soon_as_the_mount_knows_it(tree):
+    """``stat`` said ENOENT, the name was then made elsewhere, and a rename that must not
+    replace found it (EEXIST): ``stat`` now shows it too. The kernel keeps no negative entries
+    (GNU mv, told EEXIST by renameat2 and then ENOENT by lstat, reported a non-existent
+    target as a directory)."""
+    target = tree.root / "Docs" / "c.txt"
+    assert errno_of(os.stat, target) == errno.ENOENT
+    tree.account.add_file(tree.ids["Docs"], "c.txt", data=b"made elsewhere")
+    assert _renameat2(tree.root / "Docs" / "a.txt", target, _RENAME_NOREPLACE) == errno.EEXIST
+    assert os.stat(target).st_size == len(b"made elsewhere")
+    assert target.read_bytes() == b"made elsewhere"
+
+
 # -- names the mount has to translate ------------------------------------------------------------
 
 
