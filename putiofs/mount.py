@@ -292,8 +292,10 @@ def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
     if binding == "libfuse3":
         for key in _LIBFUSE2_ONLY:
             kwargs.pop(key, None)
-        # libfuse 3.14's fuse_main otherwise warns about an unset limit and uses 10
+        # Both set: libfuse 3.14's fuse_main otherwise uses 10 threads, and prints "Ignoring
+        # invalid max threads value 4294967295" on stderr for the unset idle-thread limit.
         kwargs.setdefault("max_threads", 16)
+        kwargs.setdefault("max_idle_threads", 16)
     return kwargs
 
 

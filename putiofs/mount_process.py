@@ -67,14 +67,17 @@ class MountProcess:
     def unmount(self, timeout: float = 20.0) -> int:
         """Unmount and wait for the process; its exit code. MountProcessError if it had to be
         detached lazily and killed (it is gone either way)."""
+        said = "it was not mounted"
         if os.path.ismount(self.path):
-            subprocess.run(unmount_command(self.path), check=False, capture_output=True)
+            done = subprocess.run(unmount_command(self.path), check=False, capture_output=True,
+                                  text=True)
+            said = f"the unmount exited {done.returncode}: {done.stderr.strip()}"
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self._force()
-            raise MountProcessError(f"{self.path}: the process did not exit after unmount\n"
-                                    f"{self.describe()}") from None
+            raise MountProcessError(f"{self.path}: the process did not exit after unmount "
+                                    f"({said})\n{self.describe()}") from None
 
     def _force(self) -> None:
         subprocess.run(unmount_command(self.path, lazy=True), check=False, capture_output=True)

@@ -87,7 +87,8 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     ``options.api``) with the v1 key and secret.
 
     Every mount is unmounted at teardown; a test fails if the mount process did not exit
-    cleanly or wrote a traceback to its log.
+    cleanly, wrote a traceback to its log, or printed anything on stderr (it logs to a file
+    here, so anything there is a stray message a user would see in the terminal).
     """
     if request.node.get_closest_marker("fuse") is None:
         pytest.fail(f"{request.node.nodeid} mounts but is not marked fuse: add "
@@ -115,5 +116,8 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             problems.append(f"{mount.path}: exit code {code}\n{mount.log()}")
         if "Traceback" in mount.log():
             problems.append(f"{mount.path}: traceback in the mount log\n{mount.log()}")
+        stray = mount.process.stderr.read() if mount.process.stderr else ""
+        if stray.strip():
+            problems.append(f"{mount.path}: the mount printed on stderr\n{stray}")
     if problems:
         pytest.fail("\n".join(problems))
