@@ -41,8 +41,6 @@ import logging
 import os
 import re
 import shutil
-import threading
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,11 +322,20 @@ def with_fast_reads(fuse_class: Any) -> Any:
     operations (mfusepy drops them, which would turn ``RENAME_NOREPLACE`` into a replace),
     on libfuse 3 the mount is registered with :mod:`putiofs.kernel_cache` while it runs, and
     the kernel's readahead is set once the mount is up (:func:`set_read_ahead`, the class's
-    ``read_ahead_kb``)."""
+    ``read_ahead_kb``): at the first ``getattr`` after ``init``. The kernel sets a mount's
+    readahead from libfuse's answer to ``init`` and sends no other request before it has; a
+    thread that waited for that with a ``stat`` of the mountpoint held the mount busy, so an
+    unmount just after mounting could fail with EBUSY."""
 
     class FastReads(fuse_class):  # type: ignore[misc, valid-type]
         served = False   # libfuse called init: the mount was up
         read_ahead_kb = 0
+        _read_ahead_due = False   # init came, the readahead is not set yet
+
+        def _after_init(self) -> None:
+            if self._read_ahead_due:
+                self._read_ahead_due = False
+                set_read_ahead(self._mountpoint, self.read_ahead_kb)
 
         def __init__(self, operations: Any, mountpoint: str, *args: Any, **kwargs: Any) -> None:
             self._mountpoint = mountpoint
@@ -359,10 +366,14 @@ def with_fast_reads(fuse_class: Any) -> Any:
                 return 0
 
             def init_fuse_3(self, conn: Any, config: Any) -> None:
-                _read_ahead_once_up(self._mountpoint, self.read_ahead_kb)
+                self._read_ahead_due = self.read_ahead_kb > 0
                 super().init_fuse_3(conn, config)
                 type(self).served = True
                 kernel_cache.attach()
+
+            def getattr_fuse_3(self, path: bytes, buf: Any, fip: Any) -> int:
+                self._after_init()
+                return super().getattr_fuse_3(path, buf, fip)
 
             def destroy(self, private_data: Any) -> None:
                 kernel_cache.detach()
@@ -372,32 +383,14 @@ def with_fast_reads(fuse_class: Any) -> Any:
 
     class FastReads2(FastReads):
         def init(self, conn: Any) -> Any:
-            # Threads start here, once mounted: libfuse's move to the background forks, and a
-            # thread started before would be gone (or hold the GIL forever) in the child.
-            _read_ahead_once_up(self._mountpoint, self.read_ahead_kb)
+            self._read_ahead_due = self.read_ahead_kb > 0
             return super().init(conn)
 
+        def getattr(self, path: bytes, buf: Any) -> int:
+            self._after_init()
+            return super().getattr(path, buf)
+
     return FastReads2
-
-
-def _read_ahead_once_up(mountpoint: str, kb: int, wait: float = 60.0) -> None:
-    """:func:`set_read_ahead` from a thread, once the mount is up: the kernel sets the
-    readahead from libfuse's answer to ``init``, and a first ``stat`` of the mountpoint
-    returns only after it has taken that answer."""
-    def run() -> None:
-        until = time.monotonic() + wait
-        while _mount_device(mountpoint) is None:
-            if time.monotonic() > until:
-                return
-            time.sleep(0.02)
-        try:
-            os.stat(mountpoint)
-        except OSError:
-            return
-        set_read_ahead(mountpoint, kb)
-
-    if kb > 0:
-        threading.Thread(target=run, name="putiofs-read-ahead", daemon=True).start()
 
 
 def _decode(fuse: Any, path: bytes | None) -> str | None:

@@ -116,7 +116,8 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             problems.append(f"{mount.path}: exit code {code}\n{mount.log()}")
         if "Traceback" in mount.log():
             problems.append(f"{mount.path}: traceback in the mount log\n{mount.log()}")
-        stray = mount.process.stderr.read() if mount.process.stderr else ""
+        pipe = mount.process.stderr  # closed where the test read it itself
+        stray = pipe.read() if pipe is not None and not pipe.closed else ""
         if stray.strip():
             problems.append(f"{mount.path}: the mount printed on stderr\n{stray}")
     if problems:

@@ -23,6 +23,7 @@ from putiofs.mount import (
     load_binding,
     parse_o_options,
     read_ahead_for,
+    unmount_command,
 )
 from putiofs.mount_process import MountProcess
 from putiofs.options import MountOptions
@@ -80,6 +81,35 @@ def test_a_libfuse2_mount_reads_the_stored_bytes_and_renames(server_factory, mou
     os.rename(mount.path / "other.txt", mount.path / "renamed.txt")
     assert sorted(os.listdir(mount.path)) == ["big.bin", "renamed.txt"]
     assert "on libfuse2" in mount.log()
+
+
+def _read_ahead_kb(mountpoint: Path) -> int:
+    device = os.stat(mountpoint).st_dev
+    bdi = Path(f"/sys/class/bdi/{os.major(device)}:{os.minor(device)}/read_ahead_kb")
+    return int(bdi.read_text())
+
+
+@requires_fuse
+@pytest.mark.parametrize(("options", "expected"), [((), 1024),
+                                                   (("-o", "fuse=libfuse2,read_ahead_kb=512"),
+                                                    512)])
+def test_the_readahead_is_set_at_the_first_call_and_a_new_mount_unmounts_at_once(
+        server_factory, mount_factory, options, expected):
+    """A mount that nobody has looked at yet unmounts at once (nothing of the mount's own
+    holds it busy), and the kernel's readahead for the mount is set by its first call."""
+    if os.geteuid() != 0:
+        pytest.skip("only root may set a mount's read_ahead_kb")
+    server = server_factory()
+    server.account.add_file("0", "a.txt", data=b"aaa")
+    for _ in range(3):
+        untouched = mount_factory(server, *options)
+        done = subprocess.run(unmount_command(untouched.path), capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        assert untouched.process.wait(10) == 0
+    mount = mount_factory(server, *options)
+    assert (mount.path / "a.txt").read_bytes() == b"aaa"
+    assert _read_ahead_kb(mount.path) == expected
 
 
 @requires_fuse
