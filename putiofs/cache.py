@@ -4,9 +4,9 @@ A folder is always fetched whole (every page), so one listing answers getattr fo
 children and also answers "no such name" for anything else in it: while a listing is fresh, a
 file manager probing ``.hidden`` or ``desktop.ini`` in every folder costs no API call at all.
 A deep path whose folders are not cached yet is resolved with the account's folder map (dirmap,
-one call) instead of one listing per level. A backend without a folder map
-(``capabilities.folder_map`` False, or ``NotSupportedError`` once) is resolved level by level,
-one listing per uncached level, and never asked for the map again.
+one call; :class:`putiofs.folder_map.FolderMaps`) instead of one listing per level. A backend
+without a folder map (``capabilities.folder_map`` False, or ``NotSupportedError`` once) is
+resolved level by level, one listing per uncached level, and never asked for the map again.
 
 When a refresh fails with a temporary error (network, 5xx, 429, out of time) the last listing is
 served for up to ``stale_ttl`` seconds more, so an open file manager does not empty itself while
@@ -44,13 +44,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
-from cachetools import LRUCache, TTLCache
+from cachetools import LRUCache
 
 from putiofs import deadline, names
 from putiofs.backend import ROOT_ID, Backend, Entry
 from putiofs.errors import (
     NotFoundError,
-    NotSupportedError,
     PathNotADirectory,
     PathNotFound,
     PutioError,
@@ -58,7 +57,7 @@ from putiofs.errors import (
     ServerError,
     TransportError,
 )
-from putiofs.folder_map import FolderMap
+from putiofs.folder_map import FolderMaps
 from putiofs.listing import Listing
 
 log = logging.getLogger(__name__)
@@ -126,11 +125,10 @@ class MetadataCache:
         self._verify_by: dict[str, float] = {}
         self._quiet: dict[str, list[float]] = {}  # folder id -> [landings now, quiet until]
         self._last_known: LRUCache[str, Listing] = LRUCache(self.max_entries, getsizeof=size)
-        self._folder_map: TTLCache[str, FolderMap] = TTLCache(1, ttl, timer=clock)
+        self._folder_maps = FolderMaps(backend, ttl=ttl, clock=clock)
         self._lock = threading.RLock()
         self._flights: dict[str, _Flight] = {}
         self._outage_until = 0.0
-        self._has_folder_map = backend.capabilities.folder_map
 
     # -- listings -------------------------------------------------------------------------
 
@@ -357,7 +355,7 @@ class MetadataCache:
                 raise PathNotADirectory(path)
             names.check_length(parts[index])
             if len(parts) - index >= 3 and self.cached_listing(entry.id) is None:
-                jumped = self._jump_through_folder_map(entry, parts, index)
+                jumped = self._folder_maps.walk(entry, parts, index)
                 if jumped is not None:
                     entry, index = jumped
                     continue
@@ -377,53 +375,6 @@ class MetadataCache:
         if not parent.is_dir:
             raise PathNotADirectory(path)
         return parent, parts[-1]
-
-    def _jump_through_folder_map(self, start: Entry, parts: list[str],
-                                 index: int) -> tuple[Entry, int] | None:
-        """Walk the folder map down ``parts[index:-1]`` as far as it goes, without listings.
-
-        Stops early at a component the map does not know (it may be a file, or new): the normal
-        walk then takes over from there, so the map saves calls without changing answers. (The
-        one exception: a *file* literally named like a folder's duplicate suffix, ``X [#12]``,
-        would take that shown name in a full listing; the map, which sees folders only, cannot
-        know. Vanishingly rare, and the final listing still decides the last component.)
-        """
-        folder_map = self._get_folder_map()
-        if folder_map is None:
-            return None
-        current, moved = start, False
-        while index < len(parts) - 1:
-            ref = folder_map.child(current.id, parts[index])
-            if ref is None:
-                break
-            current = Entry(id=ref.id, name=ref.name, is_dir=True, size=0,
-                            parent_id=current.id, type="folder")
-            index += 1
-            moved = True
-        return (current, index) if moved else None
-
-    def _get_folder_map(self) -> FolderMap | None:
-        """The account's folder map, or None: resolve level by level then. A backend without
-        one (``capabilities.folder_map`` False, or NotSupportedError once) is never asked
-        again; after any other failure the next deep path asks again."""
-        if not self._has_folder_map:
-            return None
-        with self._lock:
-            cached = self._folder_map.get("map")
-        if cached is not None:
-            return cached
-        try:
-            folder_map = FolderMap(self.backend.folder_map())
-        except NotSupportedError:
-            self._has_folder_map = False
-            log.debug("the API has no folder map; resolving level by level")
-            return None
-        except PutioError as exc:
-            log.debug("folder map unavailable (%s); resolving level by level", type(exc).__name__)
-            return None
-        with self._lock:
-            self._folder_map["map"] = folder_map
-        return folder_map
 
     # -- our own changes ------------------------------------------------------------------
 
@@ -445,21 +396,17 @@ class MetadataCache:
             if known is not None and known is not fresh:
                 edit(known)
 
-    def _drop_folder_map(self) -> None:
-        with self._lock:
-            self._folder_map.clear()
-
     def added(self, entry: Entry) -> None:
         """An item now exists (mkdir, or the target of a move)."""
         self._edit(entry.parent_id, lambda listing: listing.put(entry))
         if entry.is_dir:
-            self._drop_folder_map()
+            self._folder_maps.drop()
 
     def removed(self, entry: Entry) -> None:
         """An item is gone from its folder (unlink, rmdir, the source of a move)."""
         self._edit(entry.parent_id, lambda listing: listing.discard(entry.id))
         if entry.is_dir:
-            self._drop_folder_map()
+            self._folder_maps.drop()
             self._forget_subtree(entry.id)
 
     def replaced(self, old: Entry, new: Entry) -> None:
@@ -468,7 +415,7 @@ class MetadataCache:
             self._edit(old.parent_id, lambda listing: listing.discard(old.id))
         self._edit(new.parent_id, lambda listing: listing.put(new))
         if new.is_dir:
-            self._drop_folder_map()
+            self._folder_maps.drop()
 
     def _forget_subtree(self, folder_id: str) -> None:
         pending = [folder_id]
