@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 
 import pytest
@@ -133,7 +134,12 @@ def test_cancel_rejects_a_non_numeric_id(cli: Cli) -> None:
     assert exc.value.code == 2
 
 
-def test_watch_draws_progress_from_waiting_to_completed(cli: Cli) -> None:
+def test_watch_draws_progress_from_waiting_to_completed(cli: Cli,
+                                                       server: EmulatorServer) -> None:
+    # The emulator's time moves 5 ms at each look, not with the wall clock: the first poll
+    # sees the transfer waiting (its first 60 ms) however slowly this machine runs the test.
+    ticks = itertools.count()
+    server.account.clock = lambda: 1000.0 + 0.005 * next(ticks)
     transfer_id = cli("transfers", "add", "--json", LINK).json()[0]["id"]
     result = cli("transfers", "watch", transfer_id, "--interval", "0.05")
     assert result.code == 0, result.err
