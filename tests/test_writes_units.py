@@ -340,6 +340,22 @@ def _hold_deletes(backend):
     return started, release
 
 
+def _hold_uploads(backend):
+    """Upload chunks wait until released: an upload stops while it is being sent."""
+    import threading
+
+    sending, go_on = threading.Event(), threading.Event()
+    real_send = backend.upload_send
+
+    def held_send(*args):
+        sending.set()
+        assert go_on.wait(20)
+        return real_send(*args)
+
+    backend.upload_send = held_send
+    return sending, go_on
+
+
 def test_append_just_after_a_landing_starts_from_the_landed_version(ops, backend):
     """Reproduces the known defect: between an upload landing and the delete of the item it
     replaced, the name resolved to the doomed item (ENOENT, or an empty/missing base)."""
@@ -361,18 +377,8 @@ def test_a_landing_that_cannot_take_its_name_fails_once_and_keeps_the_data(ops, 
     """A name taken on put.io by an item the mount did not replace: no endless retries; the
     new item stays under its upload name, the failure is in the listing, unmount does not
     wait for it."""
-    import threading
-
     backend.unique_names = True
-    sending, go_on = threading.Event(), threading.Event()
-    real_send = backend.upload_send
-
-    def held_send(*args):
-        sending.set()
-        assert go_on.wait(20)
-        return real_send(*args)
-
-    backend.upload_send = held_send
+    sending, go_on = _hold_uploads(backend)
     write_file(ops, "/a.txt", b"data", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     assert sending.wait(20)  # uploading as a.txt
     ops.rename("/a.txt", "/b.txt", 0)
@@ -465,17 +471,7 @@ def test_unlink_of_an_open_server_file_keeps_its_name_for_the_trash(ops, backend
 
 
 def test_append_while_the_previous_version_uploads_replaces_it_when_both_land(ops, backend):
-    import threading
-
-    sending, go_on = threading.Event(), threading.Event()
-    real_send = backend.upload_send
-
-    def held_send(*args):
-        sending.set()
-        assert go_on.wait(20)
-        return real_send(*args)
-
-    backend.upload_send = held_send
+    sending, go_on = _hold_uploads(backend)
     write_file(ops, "/p.txt", b"xy")
     assert sending.wait(20)  # the first version is uploading
     fh = ops.open("/p.txt", os.O_WRONLY | os.O_APPEND)
