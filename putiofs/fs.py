@@ -295,7 +295,7 @@ class PutioFS:
                 return 0
             source = self.overlay.resolve(old)  # a hidden item is gone for the mount
             if is_hidden_name(new) and not source.is_dir:
-                self.changes._writable()
+                self.changes.check_writable()
                 parent, name = self.tree.cache.resolve_parent(new)
                 self.overlay.set_aside(source, parent.id, name)
                 return 0
@@ -306,7 +306,7 @@ class PutioFS:
     def _delete_aside(self, entry: Any) -> int:
         """The unlink of a set-aside ``.fuse_hidden`` name: the item is deleted by id (under
         its own name, the one the trash then shows)."""
-        self.changes._writable()
+        self.changes.check_writable()
         try:
             self.tree.backend.delete(entry.id)
         except NotFoundError:

@@ -36,7 +36,8 @@ class TreeChanges:
         self.cache = cache
         self.options = options
 
-    def _writable(self) -> None:
+    def check_writable(self) -> None:
+        """EROFS on a read-only mount (-o ro)."""
         if self.options.read_only:
             raise fail(errno.EROFS)
 
@@ -50,7 +51,7 @@ class TreeChanges:
 
     def mkdir(self, path: str, mode: int) -> int:
         """create_dir in the parent; EEXIST if the name is taken; visible at once."""
-        self._writable()
+        self.check_writable()
         parent, name = self.cache.resolve_parent(path)
         remote = self._remote_name(name)
         if self.cache.listing(parent.id).find(name) is not None:
@@ -62,7 +63,7 @@ class TreeChanges:
 
     def unlink(self, path: str) -> int:
         """Delete one file. Folders are rmdir's business (EISDIR)."""
-        self._writable()
+        self.check_writable()
         entry = self.cache.resolve(path)
         if entry.is_dir:
             raise fail(errno.EISDIR)
@@ -77,7 +78,7 @@ class TreeChanges:
         is deleted. (The v1 API has no conditional delete, so a file added in the instant
         between that check and the delete would still go with the folder.)
         """
-        self._writable()
+        self.check_writable()
         if not split_path(path):
             raise fail(errno.EBUSY)
         entry = self.cache.resolve(path)
@@ -153,7 +154,7 @@ class TreeChanges:
         a duplicate, never a lost file. The target is looked up on the server, not in the cache
         (see ``_current_target``); a folder target must be empty (checked on the server too).
         """
-        self._writable()
+        self.check_writable()
         old_parts, new_parts = split_path(old), split_path(new)
         if not old_parts or not new_parts:
             raise fail(errno.EBUSY)
@@ -169,7 +170,7 @@ class TreeChanges:
     def place(self, source: Entry, new: str, flags: int = 0) -> int:
         """Rename's second half: put the item ``source`` at the path ``new`` (replacing what is
         there as :meth:`rename` does). Also used for an item just restored from the trash."""
-        self._writable()
+        self.check_writable()
         parent, new_name = self.cache.resolve_parent(new)
         remote = self._remote_name(new_name)
         # Found as the source itself (the name in another normal form): a plain rename to the
