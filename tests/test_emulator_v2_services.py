@@ -3,11 +3,13 @@ and command line, as raw HTTP."""
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -314,6 +316,40 @@ def test_command_serves_v2_with_the_token_from_the_environment():
         failed(requests.get(f"{url}/files/list",
                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10), 401)
     finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_command_prints_every_setting_a_mount_needs_and_its_upload_url_takes_uploads():
+    """The PUTIO_* lines, exported as printed, are all a writable mount needs: without
+    PUTIO_UPLOAD_URL its writes would go to upload.put.io."""
+    proc = subprocess.Popen([sys.executable, "-m", "putiofs.emulator", "--api", "v2",
+                             "--port", "0"], env=dict(os.environ, PUTIO_TOKEN=TOKEN),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    give_up = threading.Timer(20, proc.kill)  # a missing line ends the read, not the suite
+    give_up.start()
+    try:
+        assert proc.stdout is not None
+        settings: dict[str, str] = {}
+        while "PUTIO_UPLOAD_URL" not in settings and len(settings) < 10:
+            line = proc.stdout.readline()
+            assert line, "the emulator stopped printing before PUTIO_UPLOAD_URL"
+            name, _, value = line.strip().partition("=")
+            if name.startswith("PUTIO_"):
+                settings[name] = value
+        assert set(settings) == {"PUTIO_API_URL", "PUTIO_TOKEN", "PUTIO_SOCKET_URL",
+                                 "PUTIO_UPLOAD_URL"}
+        name = base64.b64encode(b"empty.txt").decode()
+        created = requests.post(f"{settings['PUTIO_UPLOAD_URL']}/files/", timeout=10, headers={
+            "Authorization": f"token {TOKEN}", "Tus-Resumable": "1.0.0", "Upload-Length": "0",
+            "Upload-Metadata": f"name {name}"})
+        assert created.status_code == 201, created.text
+        listed = ok(requests.get(f"{settings['PUTIO_API_URL']}/files/list", timeout=10,
+                                 headers={"Authorization": f"Bearer {TOKEN}"}))
+        assert "empty.txt" in [f["name"] for f in listed["files"]]
+    finally:
+        give_up.cancel()
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     assert proc.returncode == 0

@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"injecting faults: {options.faults!r} seed={args.seed}", flush=True)
             if server.socket_url:  # last: scripts read the lines above by position
                 print(f"PUTIO_SOCKET_URL={server.socket_url}", flush=True)
+            if options.api == "v2":  # else writes through a mount would go to upload.put.io
+                print(f"PUTIO_UPLOAD_URL={server.root_url}", flush=True)
             stop.wait()
         finally:
             server.stop()
