@@ -13,8 +13,9 @@ import errno
 import stat
 from typing import Any
 
-from putiofs.fs import MountOptions
-from putiofs.mount import FuseSettings, chosen_binding, fuse_kwargs, mount_class, read_ahead_for
+from putiofs.front.operations import MountOptions
+from putiofs.mount.binding import chosen_binding, mount_class, read_ahead_for
+from putiofs.mount.settings import FuseSettings, fuse_kwargs
 
 NAME = "zeros.bin"
 _BUFFER = bytes(4 * 1024 * 1024)

@@ -3,7 +3,7 @@
 Both clients mount the same emulator in the same run. rclone runs with its default mount
 options (``--vfs-cache-mode writes --vfs-write-back 0s`` for the write section, so an upload
 starts when the file is closed) plus the quiet, loopback-only flags of
-:mod:`putiofs.emulator.rclone_client`.
+:mod:`putiofs.testing.rclone_client`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import procs
-from putiofs.emulator.rclone_client import Rclone, rclone_env, rclone_mount
-from putiofs.emulator.tls_front import TlsFront
+from putiofs.emulator.tls.front import TlsFront
+from putiofs.testing.rclone_client import Rclone, rclone_env, rclone_mount
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from putiofs.mount_process import MountProcess, MountProcessError
+from putiofs.testing.mount_process import MountProcess, MountProcessError
 
 TOKEN = "bench-token"  # the emulator's account token: a fake account on this machine only
 READ_AHEAD_ENV = "PUTIOFS_BENCH_READ_AHEAD_KB"  # set on every mount's bdi when given (root)

@@ -34,8 +34,8 @@ from bench import big_folder, events, netlink, peers, procs, versus, versus_writ
 from bench.data import MIB, Layout, prepare
 from bench.measure import _time, read_head
 from bench.report import Results, Row, markdown, table
-from putiofs.emulator.rclone_client import rclone_path
-from putiofs.mount import BINDING_ENV, DEFAULT_BINDING
+from putiofs.mount.settings import BINDING_ENV, DEFAULT_BINDING
+from putiofs.testing.rclone_client import rclone_path
 
 
 def pct(values: list[float], q: float) -> float:

@@ -16,26 +16,26 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from putiofs import __version__, kernel_cache
+from putiofs import __version__
+from putiofs.api.errors import ConfigError, PutioError
 from putiofs.config import Settings, load_settings
 from putiofs.connect import ConnectError, Connection, open_for_mount
-from putiofs.errors import ConfigError, PutioError
-from putiofs.fs import PutioFS, build_operations
-from putiofs.live_updates import LIVE_TTL, LiveUpdates, attach
+from putiofs.front.operations import PutioFS, build_operations
+from putiofs.front.options import MountOptions
 from putiofs.logs import setup_logging
-from putiofs.mount import (
-    FuseSettings,
+from putiofs.mount import kernel_cache
+from putiofs.mount.binding import load_binding
+from putiofs.mount.checks import (
     MountError,
     check_fuse_device,
     check_mountpoint,
     is_stale_mount,
-    load_binding,
-    parse_o_options,
     unmount_command,
 )
-from putiofs.mount import run_mount as fuse_main
-from putiofs.options import MountOptions
-from putiofs.spool import account_dir, default_cache_dir, parse_size, user_key
+from putiofs.mount.run import run_mount as fuse_main
+from putiofs.mount.settings import FuseSettings, parse_o_options
+from putiofs.tree.live_updates import LIVE_TTL, LiveUpdates, attach
+from putiofs.write.spool import account_dir, default_cache_dir, parse_size, user_key
 
 log = logging.getLogger("putiofs")
 
@@ -222,7 +222,7 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
     options, fuse_settings = _mount_options(args)
     mountpoint = args.mountpoint.expanduser().absolute()
     try:
-        check_mountpoint(mountpoint, fuse_settings)
+        check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
         check_fuse_device()
         load_binding()
     except MountError as exc:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from putiofs.errors import ConfigError
+from putiofs.api.errors import ConfigError
 
 API_VERSIONS = ("v1", "v2")
 DEFAULT_API_URLS = {"v1": "https://api.put.io/v1", "v2": "https://api.put.io/v2"}

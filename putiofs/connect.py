@@ -2,7 +2,7 @@
 warm-up, the sign-in calls). The one module of the core that names an API version.
 
 The mount and the API commands get a :class:`Connection` from :func:`connect` and never see a
-version's client; ``putiofs login`` / ``logout`` get a :class:`~putiofs.signin.SignIn` from
+version's client; ``putiofs login`` / ``logout`` get a :class:`~putiofs.api.signin.SignIn` from
 :func:`open_sign_in`.
 
 Each API call, retries included, ends within ``timeout`` seconds (and each request's connect /
@@ -16,12 +16,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from putiofs.backend import Backend
+from putiofs.api.backend import Backend
+from putiofs.api.errors import AuthenticationError, ConfigError, PutioError, TransportError
+from putiofs.api.services import AccountServices
+from putiofs.api.signin import SignIn
 from putiofs.config import Settings
-from putiofs.errors import AuthenticationError, ConfigError, PutioError, TransportError
-from putiofs.retry import Backoff, RetryPolicy
-from putiofs.services import AccountServices
-from putiofs.signin import SignIn
+from putiofs.net.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,11 @@ def _request_timeout(timeout: float) -> tuple[float, float]:
 
 
 def _connect_v1(settings: Settings, timeout: float) -> Connection:
+    from putiofs.v1.account import V1Services
     from putiofs.v1.backend import V1Backend
-    from putiofs.v1.client import PutioClient
-    from putiofs.v1.services import V1Services
+    from putiofs.v1.client import V1Client
 
-    client = PutioClient(settings, timeout=_request_timeout(timeout), max_retry_time=timeout)
+    client = V1Client(settings, timeout=_request_timeout(timeout), max_retry_time=timeout)
     backend = V1Backend(client)
 
     def warm_up() -> None:

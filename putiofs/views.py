@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from putiofs.services import Account, Friend, HistoryEvent, Message, Subscription, Transfer
-from putiofs.upload_status import UploadStatus
+from putiofs.api.services import Account, Friend, HistoryEvent, Message, Subscription, Transfer
+from putiofs.write.status import UploadStatus
 
 _TAG = re.compile(r"<[^>]*>")
 #: Backslash, C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.

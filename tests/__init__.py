@@ -3,4 +3,5 @@
 
 import pytest
 
-pytest.register_assert_rewrite("tests.emulator_v2_http", "tests.fake_time", "tests.v2_stub")
+pytest.register_assert_rewrite("tests.support.emulator_v2_http", "tests.support.fake_time",
+"tests.support.v2_stub")

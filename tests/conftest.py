@@ -4,19 +4,19 @@ Emulators: ``emulator_factory(**options)`` starts any (v1 unless ``api="v2"``); 
 and ``legacy_emulator`` are the v1 demo (for the raw v1 API tests). A test that means the
 same on both API versions asks for ``api_version`` (parametrised ``v1``, ``v2``) or for a
 fixture built on it: ``server_factory(**options)`` starts an emulator of that version (v2
-with :data:`tests.versions.V2_TOKEN`), ``demo_emulator`` is its demo library. ``mount_factory``
-mounts any of them over the API it speaks. A test meant for one version only carries
-``tests.versions.api_only(version, reason)``: on a version-parametrised test the other
-version's run is skipped with that reason; a known defect of one version is
-``tests.versions.fails_on(version, reason)`` (that run is a strict xfail).
+with :data:`tests.support.versions.V2_TOKEN`), ``demo_emulator`` is its demo library.
+``mount_factory`` mounts any of them over the API it speaks. A test meant for one version only
+carries ``tests.support.versions.api_only(version, reason)``: on a version-parametrised test the
+other version's run is skipped with that reason; a known defect of one version is
+``tests.support.versions.fails_on(version, reason)`` (that run is a strict xfail).
 
 Every test gets exactly one tier marker, from what it uses, so that a tier can run alone:
 
 * ``fuse``: mounts for real (the ``requires_fuse`` marker, or the ``mount_factory`` fixture).
-  Skipped, with the reason, where no real mount can run (``tests.mounting``).
+  Skipped, with the reason, where no real mount can run (``tests.support.mounting``).
 * ``emulator``: talks to a put.io emulator (an emulator fixture, or a module about the
   emulator) over loopback HTTP; no kernel mount.
-* ``unit``: neither (an ad-hoc loopback server from ``tests.serving`` is allowed).
+* ``unit``: neither (an ad-hoc loopback server from ``tests.support.serving`` is allowed).
 
 A module that requests these fixtures by name at run time (``request.getfixturevalue``) says
 its tier itself (``pytestmark = pytest.mark.emulator``); the fixtures fail a test whose marker
@@ -30,41 +30,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from putiofs.emulator import EmulatorOptions, EmulatorServer
-from tests.versions import API_VERSIONS, V2_TOKEN
+from tests.support.versions import API_VERSIONS, V2_TOKEN
 
-pytest_plugins = ["tests.mounting"]
+pytest_plugins = ["tests.support.mounting"]
 
-TIERS = ("unit", "emulator", "fuse")
-_FUSE_FIXTURES = {"mount_factory"}
-_EMULATOR_FIXTURES = {"emulator_factory", "emulator", "legacy_emulator", "server_factory",
-                      "demo_emulator"}
+TESTS = Path(__file__).resolve().parent
+
+#: The tier of a test is the folder it lives in.
+TIERS = {"unit": "unit", "emulator": "emulator", "mount": "fuse"}
 
 
 def tier_of(item: pytest.Item) -> str:
-    """``fuse``, ``emulator`` or ``unit``: the most a test needs."""
-    fixtures = set(getattr(item, "fixturenames", ()))
-    if item.get_closest_marker("fuse") is not None or fixtures & _FUSE_FIXTURES:
-        return "fuse"
-    module = getattr(getattr(item, "module", None), "__name__", "")
-    if (item.get_closest_marker("emulator") is not None or fixtures & _EMULATOR_FIXTURES
-            or "emulator" in module.rsplit(".", 1)[-1]):
-        return "emulator"
-    return "unit"
+    """``fuse``, ``emulator`` or ``unit``: the tier of the folder the test lives in
+    (``tests/mount``, ``tests/emulator``, ``tests/unit``)."""
+    folder = Path(str(item.path)).relative_to(TESTS).parts[0]
+    try:
+        return TIERS[folder]
+    except KeyError:
+        raise pytest.UsageError(f"{item.nodeid}: a test belongs in one of the tier folders "
+                                f"{', '.join(f'tests/{name}' for name in TIERS)}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "api_only(version, reason): meaningful on that put.io API version only "
-        "(tests.versions.api_only); the other version's run is skipped with the reason")
+        "(tests.support.versions.api_only); the other version's run is skipped with the reason")
     config.addinivalue_line(
         "markers", "fails_on(version, reason): a known defect on that API version "
-        "(tests.versions.fails_on): that version's run is xfail(strict=True)")
+        "(tests.support.versions.fails_on): that version's run is xfail(strict=True)")
 
 
 def _mark_by_version(item: pytest.Item) -> None:
@@ -83,12 +83,19 @@ def _mark_by_version(item: pytest.Item) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from tests.mounting import fuse_unavailable_reason  # a plugin: registered, then imported
+    from tests.support.mounting import (
+        fuse_unavailable_reason,  # a plugin: registered, then imported
+    )
 
     no_fuse: str | None | bool = False  # worked out once, and only if a fuse test is collected
     for item in items:
         _mark_by_version(item)
         tier = tier_of(item)
+        stray = [other for other in TIERS.values()
+                 if other != tier and item.get_closest_marker(other) is not None]
+        if stray:
+            raise pytest.UsageError(f"{item.nodeid} is marked {stray[0]} but lives in the "
+                                    f"{tier} tier's folder: move it to that tier's folder")
         if item.get_closest_marker(tier) is None:
             item.add_marker(tier)
         if tier == "fuse":

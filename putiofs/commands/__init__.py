@@ -4,8 +4,8 @@ account to connect to.
 
 ``putiofs.cli`` registers these with :func:`add_parsers` and runs a parsed one with
 :func:`run`. Each area is one module; each prints aligned text or, with ``--json``, the
-account's objects as JSON. They talk to :class:`~putiofs.services.AccountServices` and (``ls``,
-``info``) a :class:`~putiofs.backend.Backend`, both from :func:`putiofs.connect.connect`, so
+account's objects as JSON. They talk to :class:`~putiofs.api.services.AccountServices` and (``ls``,
+``info``) a :class:`~putiofs.api.backend.Backend`, both from :func:`putiofs.connect.connect`, so
 they work on any API version. Failures print one line, ``putiofs: error: <message>`` (put.io's
 own message where it sent one; ``<service> is not available on the put.io API vN`` for a
 service that version lacks; the one line of :attr:`Connection.refused` when put.io refuses
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 
+from putiofs.api.errors import AuthenticationError, PutioError
 from putiofs.commands import (
     account,
     events,
@@ -34,7 +35,6 @@ from putiofs.commands import (
 from putiofs.commands.base import CommandError, report_error
 from putiofs.config import load_settings
 from putiofs.connect import connect
-from putiofs.errors import AuthenticationError, PutioError
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash, account,
          share, media, uploads)

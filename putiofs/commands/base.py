@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from putiofs.api.errors import NotSupportedError, PutioError
 from putiofs.commands.output import emit, emit_json
 from putiofs.connect import Connection
-from putiofs.errors import NotSupportedError, PutioError
 from putiofs.views import escape
 
 Handler = Callable[[Connection, argparse.Namespace], int]

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from putiofs import names
-from putiofs.backend import Entry
-from putiofs.cache import MetadataCache, PathNotADirectory, PathNotFound, split_path
+from putiofs.api.backend import Entry
 from putiofs.commands.base import CommandError, leaf
 from putiofs.commands.output import emit, emit_json, fields, human_size, table, to_json
 from putiofs.connect import Connection
+from putiofs.tree import names
+from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound, split_path
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:

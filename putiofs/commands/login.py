@@ -26,6 +26,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from putiofs.api.errors import NotFoundError, PutioError
+from putiofs.api.signin import LINK_PAGE, SignIn
 from putiofs.commands.base import CommandError
 from putiofs.config import (
     ENV_TOKEN,
@@ -36,8 +38,6 @@ from putiofs.config import (
     stored_token,
 )
 from putiofs.connect import open_sign_in
-from putiofs.errors import NotFoundError, PutioError
-from putiofs.signin import LINK_PAGE, SignIn
 
 CLIENT_NAME = "putiofs"
 #: Seconds one sign-in API call may take, retries included.

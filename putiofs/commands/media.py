@@ -24,13 +24,13 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from putiofs.backend import ROOT_ID
-from putiofs.cache import MetadataCache
+from putiofs.api.backend import ROOT_ID
+from putiofs.api.services import AccountServices, Mp4Conversion, ZipArchive
 from putiofs.commands.base import CommandError, leaf, report_error
 from putiofs.commands.files import _resolve as resolve_path
 from putiofs.commands.output import emit, emit_json, human_size
 from putiofs.connect import Connection
-from putiofs.services import AccountServices, Mp4Conversion, ZipArchive
+from putiofs.tree.cache import MetadataCache
 from putiofs.views import escape
 
 DEFAULT_TIMEOUT = 1800.0

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 
-from putiofs import names
-from putiofs.backend import Entry
-from putiofs.cache import MetadataCache, PathNotADirectory, PathNotFound, split_path
+from putiofs.api.backend import Entry
+from putiofs.api.services import Share
 from putiofs.commands.base import CommandError, leaf
 from putiofs.commands.output import emit, emit_json, show, table
 from putiofs.connect import Connection
-from putiofs.services import Share
+from putiofs.tree import names
+from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound, split_path
 
 EVERYONE = "everyone"
 

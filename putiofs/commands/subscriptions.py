@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from putiofs.api.services import Subscription, SubscriptionFields
 from putiofs.commands.base import area, item_id, leaf
 from putiofs.commands.output import emit, emit_json, show
 from putiofs.connect import Connection
-from putiofs.services import Subscription, SubscriptionFields
 from putiofs.views import render_subscription as render_one
 from putiofs.views import render_subscriptions as render
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from putiofs import names, torrent
-from putiofs.cache import MetadataCache, PathNotADirectory, PathNotFound
+from putiofs import torrent
 from putiofs.commands.base import CommandError
 from putiofs.connect import Connection
+from putiofs.tree import names
+from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound
 
 MAX_TORRENT = 10 * 1024 * 1024
 

@@ -6,13 +6,13 @@ import argparse
 import re
 from typing import cast
 
-from putiofs.changes import ChangeSource
+from putiofs.api.realtime import ChangeSource
+from putiofs.api.services import Transfer
 from putiofs.commands import watch
 from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf, report_error
 from putiofs.commands.output import emit, emit_json, show
 from putiofs.commands.torrent_files import folder_id, split_arguments
 from putiofs.connect import Connection
-from putiofs.services import Transfer
 from putiofs.views import render_transfers as render
 
 

@@ -1,7 +1,7 @@
 """``putiofs trash list | restore | delete | empty``: put.io's trash (API v2; v1 deletes for
 good and says so).
 
-Items are named as ``/.putio/trash/`` names them in the mount (:func:`putiofs.names.assign`
+Items are named as ``/.putio/trash/`` names them in the mount (:func:`putiofs.tree.names.assign`
 over the whole trash: duplicates get `` [#id]``, ``/`` shows as ``∕``). ``restore`` takes ids
 or those names (``/.putio/trash/NAME`` is accepted too; an argument of digits only is an id,
 write ``./123`` for an item named 123); put.io puts an item back into the folder it was deleted
@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from putiofs import names
+from putiofs.api.services import AccountServices, TrashItem
 from putiofs.commands.base import area, item_id, leaf, report_error
 from putiofs.commands.output import emit, emit_json, show, to_json
 from putiofs.connect import Connection
-from putiofs.services import AccountServices, TrashItem
+from putiofs.tree import names
 from putiofs.views import human_size, table
 
 TRASH_FOLDER = "/.putio/trash/"

@@ -2,7 +2,7 @@
 are not on put.io yet, with or without a running mount (API v2).
 
 It reads what the mount writes to the account's spool folder: ``status.json`` (rewritten about
-once a second by a running mount, see :mod:`putiofs.upload_status`) and the ``recovered/``
+once a second by a running mount, see :mod:`putiofs.write.status`) and the ``recovered/``
 folder (files handed back). One API call finds the account's folder (it is keyed by the API
 URL and the user, not by the token). When no mount has reported for a while, the listing says
 so first: what it shows then waits in the spool for the account's next mount.
@@ -18,9 +18,9 @@ from putiofs.commands.base import leaf
 from putiofs.commands.output import show
 from putiofs.config import load_settings
 from putiofs.connect import Connection
-from putiofs.spool import account_dir, default_cache_dir, user_key
-from putiofs.upload_status import UploadStatus, read_status, status_age
 from putiofs.views import render_uploads
+from putiofs.write.spool import account_dir, default_cache_dir, user_key
+from putiofs.write.status import UploadStatus, read_status, status_age
 
 DESCRIPTION = ("Files written through a mount of this account and not yet on put.io: being "
                "written, queued, uploading (bytes done, speed), retrying (with the last "

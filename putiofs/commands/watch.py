@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
-from putiofs.changes import DELETED, FileChange, TransferChange
+from putiofs.api.realtime import DELETED, FileChange, TransferChange
+from putiofs.api.services import Transfer
 from putiofs.commands.base import CommandError
 from putiofs.commands.output import emit_json
-from putiofs.services import Transfer
 from putiofs.views import escape
 
 BAR_WIDTH = 30
@@ -34,7 +34,8 @@ LIVE_RELIST = 30.0
 
 
 class TransferFeed:
-    """A :class:`putiofs.changes.ChangeSink` that collects transfer changes for :func:`watch`."""
+    """A :class:`putiofs.api.realtime.ChangeSink` that collects transfer changes for
+    :func:`watch`."""
 
     def __init__(self) -> None:
         self._changes: list[TransferChange] = []
@@ -68,7 +69,7 @@ class TransferFeed:
 
 
 class TransferLister(Protocol):
-    """What watching needs of :class:`~putiofs.services.AccountServices`."""
+    """What watching needs of :class:`~putiofs.api.services.AccountServices`."""
 
     def list_transfers(self) -> list[Transfer]: ...
 

@@ -7,10 +7,10 @@ version is a package (:mod:`putiofs.emulator.v1`, :mod:`putiofs.emulator.v2`) wh
 records its wire-format decisions.
 """
 
-from putiofs.emulator.faults import Fault, Faults, RequestInfo
+from putiofs.emulator.account.state import Account, ApiError
+from putiofs.emulator.http.faults import Fault, Faults, RequestInfo
 from putiofs.emulator.options import EmulatorOptions
 from putiofs.emulator.server import EmulatorServer
-from putiofs.emulator.state import Account, ApiError
 
 __all__ = [
     "Account",

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from putiofs.emulator.faults import Faults, RandomFaults
+from putiofs.emulator.http.faults import Faults, RandomFaults
 from putiofs.emulator.options import EmulatorOptions
 from putiofs.emulator.server import EmulatorServer
 from putiofs.emulator.stop_signals import StopSignals

@@ -1,7 +1,7 @@
 """How to run an emulator: :class:`EmulatorOptions`, checked when made.
 
 Its own module because the server (:mod:`~putiofs.emulator.server`), the HTTP plumbing
-(:mod:`~putiofs.emulator.httpd`) and both version packages read the options, and the server
+(:mod:`~putiofs.emulator.http.httpd`) and both version packages read the options, and the server
 imports the others.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from putiofs.emulator.faults import Faults
-from putiofs.emulator.state import DISK_QUOTA
+from putiofs.emulator.account.state import DISK_QUOTA
+from putiofs.emulator.http.faults import Faults
 
 API_VERSIONS = ("v1", "v2")
 

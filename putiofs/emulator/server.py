@@ -2,12 +2,12 @@
 
 One :class:`EmulatorServer` serves one account through one API version (``options.api``):
 ``v1`` (:mod:`putiofs.emulator.v1`) or ``v2`` (:mod:`putiofs.emulator.v2`). This module is the
-one that names the versions: it builds the account (:mod:`putiofs.emulator.state`, which knows
-no API version), the version's API object, and the HTTP plumbing
-(:mod:`putiofs.emulator.httpd`), which hands each request to the route the version registers
+one that names the versions: it builds the account (:mod:`putiofs.emulator.account.state`, which
+knows no API version), the version's API object, and the HTTP plumbing
+(:mod:`putiofs.emulator.http.httpd`), which hands each request to the route the version registers
 for the request path's first segment; ``/_emulator/stats`` and ``/_emulator/reset`` are served
 for both. The plumbing and the versions see the server only as the
-:class:`~putiofs.emulator.httpd.Emulator` protocol, so none of them imports this module.
+:class:`~putiofs.emulator.http.httpd.Emulator` protocol, so none of them imports this module.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from putiofs.emulator.httpd import HttpServer, WireApi
+from putiofs.emulator.account.seed import seed_demo, seed_directory
+from putiofs.emulator.account.state import Account
+from putiofs.emulator.http.httpd import HttpServer, WireApi
+from putiofs.emulator.http.stats import Stats
 from putiofs.emulator.options import EmulatorOptions
-from putiofs.emulator.seed import seed_demo, seed_directory
-from putiofs.emulator.state import Account
-from putiofs.emulator.stats import Stats
 
 
 class EmulatorServer:

@@ -1,4 +1,4 @@
-"""The filesystem's Backend over put.io's v1 API (``putiofs.v1.client.PutioClient``)."""
+"""The filesystem's Backend over put.io's v1 API (``putiofs.v1.client.V1Client``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from putiofs import deadline
-from putiofs.backend import (
+from putiofs.api.backend import (
     ROOT_ID,
     Capabilities,
     Entry,
@@ -18,14 +17,15 @@ from putiofs.backend import (
     UploadProgress,
     UploadTicket,
 )
-from putiofs.errors import (
+from putiofs.api.errors import (
     BadRequestError,
     NotSupportedError,
     PutioError,
     ServerError,
     TransportError,
 )
-from putiofs.v1.client import PutioClient
+from putiofs.net import deadline
+from putiofs.v1.client import V1Client
 from putiofs.v1.models import Item
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,12 @@ class V1Backend:
     ``token_refresh_interval`` seconds is not replaced again, so they share one new token.
     Such a young token cannot have expired yet (put.io's live for hours, the emulator's for
     ``--token-ttl``), so a reader refused again *right after* a refresh is refused for good;
-    a token refused later is replaced whenever it is refused (see :mod:`putiofs.fetcher`).
+    a token refused later is replaced whenever it is refused (see :mod:`putiofs.read.fetcher`).
     """
 
     capabilities = Capabilities(folder_map=True)  # v1 has dirmap; no upload, no times, no trash
 
-    def __init__(self, client: PutioClient, *, token_refresh_interval: float = 0.25,
+    def __init__(self, client: V1Client, *, token_refresh_interval: float = 0.25,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self._token: str | None = None

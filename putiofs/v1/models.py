@@ -7,7 +7,7 @@ has nothing to say, unknown fields ignored, missing ones None or an empty defaul
 missing attribute never breaks a listing. Item ids are normalised to ``str`` (the spec's
 sample sends them as strings); attributes the spec calls Integer become ``int``.
 
-Sizes are byte counts and are never guessed (:func:`putiofs.lenient.to_size`). Accepted: whole
+Sizes are byte counts and are never guessed (:func:`putiofs.net.lenient.to_size`). Accepted: whole
 numbers from 0 to 2**63-1 (``off_t``) sent as JSON integers, as whole floats up to 2**53
 (beyond that a float is no longer the exact number), or as ASCII decimal text with a fraction
 or exponent only where the value stays whole ("123", " 123 ", "123.0", "1.5e3"). Refused:
@@ -20,9 +20,9 @@ one; a refused size states something false).
 What a refused value does depends on what it would have been shown as:
 
 - A file whose size is refused, and any item without an id (missing, null, "", true/false,
-  negative, fractional, list or object: :func:`putiofs.lenient.to_id`), cannot be read:
+  negative, fractional, list or object: :func:`putiofs.net.lenient.to_id`), cannot be read:
   :meth:`Item.from_json` raises :class:`UnreadableItem`. The client leaves such items out of
-  a listing or search (one warning per listing, see ``PutioClient.iter_folder``), so their
+  a listing or search (one warning per listing, see ``V1Client.iter_folder``), so their
   siblings stay usable; a single-item answer (info, rename, move, create_dir) holding one is a
   ServerError, EIO on the mount. A file is never shown with a size other than the one
   put.io stated, and an item without an id could not be opened, listed, renamed or deleted
@@ -41,9 +41,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from putiofs import services
-from putiofs.backend import ROOT_ID
-from putiofs.lenient import (
+from putiofs.api import services
+from putiofs.api.backend import ROOT_ID
+from putiofs.net.lenient import (
     BadValue,
     mapping,
     shown,

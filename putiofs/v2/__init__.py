@@ -6,7 +6,7 @@ v2 is put.io's current API: OAuth tokens (``Authorization: Bearer``), JSON answe
 The reference is ``putio-api-v2.md`` in the shared notes.
 """
 
-from putiofs.errors import NameExistsError
+from putiofs.api.errors import NameExistsError
 from putiofs.v2.backend import V2Backend, entry_from_file
 from putiofs.v2.client import V2Client
 from putiofs.v2.wire import DEFAULT_BASE_URL

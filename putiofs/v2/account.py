@@ -1,5 +1,5 @@
 """The account services of put.io's v2 API (:class:`putiofs.v2.client.V2Client`), as the
-version-neutral models of :mod:`putiofs.services`.
+version-neutral models of :mod:`putiofs.api.services`.
 
 v2 has history events, transfer retry and clean-up, trash figures and settings; it has no
 dashboard messages, no RSS subscriptions in the API clients use, and no link analysis or
@@ -29,9 +29,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from putiofs.backend import Entry
-from putiofs.errors import BadRequestError
-from putiofs.services import (
+from putiofs.api.backend import Entry
+from putiofs.api.errors import BadRequestError
+from putiofs.api.services import (
     Account,
     Friend,
     HistoryEvent,
@@ -60,7 +60,7 @@ EVENTS_PAGE_MAX = 1000
 
 
 class V2Services:
-    """:class:`~putiofs.services.AccountServices` over a v2 client (shared with the Backend)."""
+    """:class:`~putiofs.api.services.AccountServices` over a v2 client (shared with the Backend)."""
 
     available = frozenset(Service) - {Service.MESSAGES, Service.SUBSCRIPTIONS,
                                       Service.LINK_ANALYSIS, Service.LINK_EXTRACTION}

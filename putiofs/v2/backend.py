@@ -35,8 +35,7 @@ from typing import Any, BinaryIO
 
 from cachetools import TTLCache
 
-from putiofs import deadline
-from putiofs.backend import (
+from putiofs.api.backend import (
     ROOT_ID,
     Capabilities,
     Entry,
@@ -45,15 +44,16 @@ from putiofs.backend import (
     UploadProgress,
     UploadTicket,
 )
-from putiofs.changes import ChangeListener, ChangeSink
-from putiofs.errors import (
+from putiofs.api.errors import (
     BadRequestError,
     NotFoundError,
     NotSupportedError,
     PutioError,
     TransportError,
 )
+from putiofs.api.realtime import ChangeListener, ChangeSink
 from putiofs.logs import register_url_secret
+from putiofs.net import deadline
 from putiofs.v2.client import V2Client
 from putiofs.v2.models import AccountInfo, File
 from putiofs.v2.services import DEFAULT_UPLOAD_URL
@@ -66,7 +66,7 @@ def entry_from_file(file: File, parent_id: str | None = None, *, api_url: str = 
     """An Entry for the filesystem. ``download_url`` is the API's ``/download`` address,
     which carries no credentials (it needs the token to be used).
 
-    Memory (a listing keeps one Entry per item, see :mod:`putiofs.cache`): the parent id is the
+    Memory (a listing keeps one Entry per item, see :mod:`putiofs.tree.cache`): the parent id is the
     listed folder's own string, the type an interned one, and a creation time equal to the
     modification time the same float, so those cost nothing per item.
     """

@@ -3,7 +3,7 @@
 Transfers, events, friends, trash and zips are in :mod:`putiofs.v2.services`; TUS uploads in
 :mod:`putiofs.v2.tus`; the wire (auth, errors, retries, paging) in :mod:`putiofs.v2.wire`.
 
-What is repeated after a failure with no usable answer (see :mod:`putiofs.retry`):
+What is repeated after a failure with no usable answer (see :mod:`putiofs.net.retry`):
 
 - never: create-folder, copy (each would make a second item), logout;
 - rename and move: yes. Putting an item under a name (and in a folder) is idempotent, except
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from putiofs.errors import NameExistsError, NotFoundError, PutioError, ServerError
+from putiofs.api.errors import NameExistsError, NotFoundError, PutioError, ServerError
 from putiofs.logs import register_secret
 from putiofs.v2.errors import item_error
 from putiofs.v2.models import (

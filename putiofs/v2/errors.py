@@ -1,4 +1,4 @@
-"""How a put.io v2 answer becomes one of the exceptions of :mod:`putiofs.errors`.
+"""How a put.io v2 answer becomes one of the exceptions of :mod:`putiofs.api.errors`.
 
 v2 errors carry an ``error_type`` and a ``status_code``; the HTTP status decides the class
 first (so a proxy's or load balancer's page is classified too), then the ``error_type``:
@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from putiofs.errors import (
+from putiofs.api.errors import (
     AuthenticationError,
     BadRequestError,
     BusyError,
@@ -42,7 +42,7 @@ from putiofs.errors import (
     ServerError,
 )
 from putiofs.logs import redact
-from putiofs.retry import rate_limit_wait
+from putiofs.net.retry import rate_limit_wait
 
 #: The ``error_type`` values of a name put.io will not store.
 _NAME_REFUSALS = frozenset({"EMPTY_NAME", "SLASH_IN_NAME", "INVALID_NAME"})

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from putiofs.errors import ServerError
-from putiofs.lenient import MAX_SIZE, BadValue, to_str
-from putiofs.lenient import mapping as mapping  # these three re-exported: one rule for both
-from putiofs.lenient import to_bool as to_bool
-from putiofs.lenient import to_int as to_int
+from putiofs.api.errors import ServerError
+from putiofs.net.lenient import MAX_SIZE, BadValue, to_str
+from putiofs.net.lenient import mapping as mapping  # these three re-exported: one rule for both
+from putiofs.net.lenient import to_bool as to_bool
+from putiofs.net.lenient import to_int as to_int
 
 T = TypeVar("T")
 

@@ -3,9 +3,9 @@ Addendum's "Realtime events").
 
 One daemon thread connects to ``wss://socket.put.io/socket/sockjs/websocket`` (or the
 configured ``socket_url``), sends the bare OAuth token as its first frame, and turns the JSON
-frames ``{"type", "value"}`` into the neutral changes of :mod:`putiofs.changes`: ``file_create``
-/ ``file_update`` / ``file_delete`` (the file object) and ``transfer_create`` / ``_update`` /
-``_delete`` (the transfer object), ``transfers_count``; other types are ignored.
+frames ``{"type", "value"}`` into the neutral changes of :mod:`putiofs.api.realtime`:
+``file_create`` / ``file_update`` / ``file_delete`` (the file object) and ``transfer_create`` /
+``_update`` / ``_delete`` (the transfer object), ``transfers_count``; other types are ignored.
 
 Decisions:
 
@@ -33,7 +33,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from putiofs.changes import (
+from putiofs.api.realtime import (
     COUNT,
     CREATED,
     DELETED,
@@ -43,7 +43,7 @@ from putiofs.changes import (
     TransferChange,
 )
 from putiofs.logs import register_secret
-from putiofs.retry import Backoff
+from putiofs.net.retry import Backoff
 from putiofs.v2.account import neutral_transfer
 from putiofs.v2.backend import entry_from_file
 from putiofs.v2.models import File, Transfer
@@ -100,7 +100,7 @@ def _file_change(kind: str, value: dict[str, Any], api_url: str) -> FileChange |
 
 
 class V2ChangeListener:
-    """The listener of one account (:class:`putiofs.changes.ChangeListener`)."""
+    """The listener of one account (:class:`putiofs.api.realtime.ChangeListener`)."""
 
     def __init__(self, url: str, token: str, sink: ChangeSink, *, api_url: str = "",
                  backoff: Backoff | None = None, auth_grace: float = AUTH_GRACE,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from putiofs.errors import ServerError
+from putiofs.api.errors import ServerError
 from putiofs.v2.models import (
     Event,
     EventsPage,

@@ -1,11 +1,11 @@
-"""Signing in over put.io's v2 API (:class:`putiofs.signin.SignIn`): the device flow, token
+"""Signing in over put.io's v2 API (:class:`putiofs.api.signin.SignIn`): the device flow, token
 validation (``/oauth2/validate``) and revocation (``/oauth/grants/logout``)."""
 
 from __future__ import annotations
 
-from putiofs.errors import AuthenticationError
-from putiofs.retry import RetryPolicy
-from putiofs.signin import DeviceCode
+from putiofs.api.errors import AuthenticationError
+from putiofs.api.signin import DeviceCode
+from putiofs.net.retry import RetryPolicy
 from putiofs.v2.client import V2Client
 
 

@@ -21,12 +21,12 @@ default ``https://upload.put.io``) is an argument, the token and session are the
   stream already consumed, and after a failure the server may hold part of it; the caller asks
   the offset (HEAD) and sends again from there. Its socket timeouts bound a stalled transfer;
   no overall deadline is set (a large chunk on a slow line takes what it takes), other than
-  the calling thread's own :mod:`putiofs.deadline`, if it has one.
+  the calling thread's own :mod:`putiofs.net.deadline`, if it has one.
 - **Offset** (:meth:`TusCalls.tus_offset`): ``HEAD``, 200 with ``Upload-Offset``.
 - **Abort** (:meth:`TusCalls.tus_abort`): ``DELETE``, 204.
 
 Create, offset and abort are repeated after a temporary failure with the client's
-:class:`~putiofs.retry.RetryPolicy`. A create whose answer was lost and that is then repeated
+:class:`~putiofs.net.retry.RetryPolicy`. A create whose answer was lost and that is then repeated
 leaves an empty upload behind on the server; put.io drops unfinished uploads itself.
 
 **Errors** (:func:`tus_error`), decided by the status first:
@@ -63,8 +63,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from putiofs import deadline as call_deadline
-from putiofs.errors import (
+from putiofs.api.errors import (
     BadRequestError,
     NotFoundError,
     PutioError,
@@ -74,6 +73,7 @@ from putiofs.errors import (
     UploadOffsetError,
 )
 from putiofs.logs import register_url_secret
+from putiofs.net import deadline as call_deadline
 from putiofs.v2.errors import error_for, error_message, error_type_of
 from putiofs.v2.parse import format_time
 from putiofs.v2.wire import Wire, decode_envelope

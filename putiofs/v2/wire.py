@@ -9,14 +9,14 @@
   Content-Type must be ``application/json`` (parameters such as a charset are tolerated), since
   anything else is not put.io speaking (a proxy's or captive portal's page). Errors are mapped
   by :func:`putiofs.v2.errors.error_for`.
-- **Retries**: :class:`putiofs.retry.RetryPolicy` (5xx, no answer, garbled answers, 429 and
+- **Retries**: :class:`putiofs.net.retry.RetryPolicy` (5xx, no answer, garbled answers, 429 and
   ``TRASH_LOCK_TIMEOUT``), and only for calls that are safe to repeat. The default policy
   accepts a server-requested wait of up to 65 s, so a 429 that names no reset time is waited
   out as rclone does (60 s) where the caller's deadline allows; a FUSE call's deadline is
   always shorter and then wins.
 - **Deadline**: a call, retries and every page's request included, ends within the retry
-  policy's ``max_time`` or the calling thread's :mod:`putiofs.deadline`, whichever is sooner:
-  requests go through :func:`putiofs.http.new_session`, whose watchdog ends a request (body
+  policy's ``max_time`` or the calling thread's :mod:`putiofs.net.deadline`, whichever is sooner:
+  requests go through :func:`putiofs.net.http.new_session`, whose watchdog ends a request (body
   included) when the deadline passes, and each request's timeouts are clipped to it.
 """
 
@@ -32,11 +32,11 @@ from urllib.parse import urlsplit
 import requests
 
 from putiofs import __version__
-from putiofs import deadline as call_deadline
-from putiofs.errors import PutioError, ServerError, TransportError
-from putiofs.http import SessionClient
+from putiofs.api.errors import PutioError, ServerError, TransportError
 from putiofs.logs import register_secret
-from putiofs.retry import Backoff, RetryPolicy
+from putiofs.net import deadline as call_deadline
+from putiofs.net.http import SessionClient
+from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2.errors import error_for
 
 log = logging.getLogger(__name__)

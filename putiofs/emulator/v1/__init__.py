@@ -68,7 +68,7 @@ Wire format decisions (where the spec is silent, these are ours):
 * Secrets never reach a log: there is no access log, and faults are logged with the path only
   (tokens and signed ids redacted).
 * Fault injection (issue 6) goes through one hook, ``EmulatorOptions.faults`` (see
-  :mod:`putiofs.emulator.faults`), consulted once per request.
+  :mod:`putiofs.emulator.http.faults`), consulted once per request.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ from functools import partial
 from importlib import resources
 from typing import Any
 
-from putiofs.emulator.faults import Fault
-from putiofs.emulator.httpd import Emulator, Handler, Route, redact_query
+from putiofs.emulator.http.faults import Fault
+from putiofs.emulator.http.httpd import Emulator, Handler, Route, redact_query
 from putiofs.emulator.v1 import wire
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from putiofs.emulator.filetypes import human_size, type_name
-from putiofs.emulator.links import analyze_link, fetched_size
-from putiofs.emulator.records import Subscription
-from putiofs.emulator.state import BW_QUOTA, DISK_QUOTA, ROOT_ID, invalid, not_found
+from putiofs.emulator.account.filetypes import human_size, type_name
+from putiofs.emulator.account.links import analyze_link, fetched_size
+from putiofs.emulator.account.records import Subscription
+from putiofs.emulator.account.state import BW_QUOTA, DISK_QUOTA, ROOT_ID, invalid, not_found
 
 if TYPE_CHECKING:
     from putiofs.emulator.v1.call import Call

@@ -1,8 +1,9 @@
 """The JSON methods of ``/v1/<service>?method=<name>``: the routing table and the request check.
 
 A handler receives a :class:`~putiofs.emulator.v1.call.Call` and returns the ``results``
-value of the envelope; it raises :class:`~putiofs.emulator.state.ApiError` for anything the API
-reports as an error. All handlers run with the account lock held. The handlers themselves live in
+value of the envelope; it raises :class:`~putiofs.emulator.account.state.ApiError` for anything the
+API reports as an error. All handlers run with the account lock held. The handlers themselves live
+in
 :mod:`~putiofs.emulator.v1.files_api` and :mod:`~putiofs.emulator.v1.account_api`.
 """
 
@@ -12,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from putiofs.emulator.state import Account, ApiError
+from putiofs.emulator.account.state import Account, ApiError
 from putiofs.emulator.v1 import account_api, files_api
 from putiofs.emulator.v1.call import Call
 

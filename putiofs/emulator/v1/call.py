@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from putiofs.emulator.state import ROOT_ID, ROOT_NAME, Account, Node, invalid, missing
+from putiofs.emulator.account.state import ROOT_ID, ROOT_NAME, Account, Node, invalid, missing
 
 
 @dataclass

@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from putiofs.emulator.filetypes import TYPE_CODES, extension
-from putiofs.emulator.state import ROOT_ID, ROOT_NAME, Account, Node, invalid, missing
+from putiofs.emulator.account.filetypes import TYPE_CODES, extension
+from putiofs.emulator.account.state import ROOT_ID, ROOT_NAME, Account, Node, invalid, missing
 from putiofs.emulator.v1.jsontext import JsonText
 
 if TYPE_CHECKING:

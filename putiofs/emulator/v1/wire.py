@@ -1,6 +1,6 @@
 """The v1 routes: API calls, the download and stream URLs, zip downloads and pictures.
 
-Each route takes the connection's :class:`~putiofs.emulator.httpd.Handler` and the request
+Each route takes the connection's :class:`~putiofs.emulator.http.httpd.Handler` and the request
 path; the wire-format decisions are in the :mod:`putiofs.emulator.v1` docstring.
 """
 
@@ -16,9 +16,9 @@ import zlib
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from putiofs.emulator.data import sign_data_id, verify_data_id
-from putiofs.emulator.httpd import Handler
-from putiofs.emulator.state import ApiError
+from putiofs.emulator.account.state import ApiError
+from putiofs.emulator.http.data_urls import sign_data_id, verify_data_id
+from putiofs.emulator.http.httpd import Handler
 from putiofs.emulator.v1 import api, jsontext
 from putiofs.emulator.v1.call import Call
 

@@ -8,8 +8,8 @@ error_uri, extra, status: "ERROR", status_code}`` with ``Content-Type: applicati
 exactly. Timestamps are ``YYYY-MM-DDTHH:MM:SS`` (UTC, no zone), ids integers, the root 0.
 
 Real clients nobody here wrote run against it in the test suite, unmodified: put.io's Python
-SDK (putio.py 8.8.0 with tus.py; ``tests/test_v2_sdk.py``) and Debian's rclone 1.60.1 through
-the loopback TLS front (``tests/test_v2_rclone.py``).
+SDK (putio.py 8.8.0 with tus.py; ``tests/emulator/test_v2_sdk.py``) and Debian's rclone 1.60.1
+through the loopback TLS front (``tests/emulator/test_v2_rclone.py``).
 
 Decisions where the reference is silent (ours, stated so clients can rely on them):
 
@@ -119,10 +119,10 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from putiofs.emulator.faults import Fault
-from putiofs.emulator.httpd import Emulator, Handler, Route, redact_query
-from putiofs.emulator.links import fetched_size
-from putiofs.emulator.state import ROOT_ID
+from putiofs.emulator.account.links import fetched_size
+from putiofs.emulator.account.state import ROOT_ID
+from putiofs.emulator.http.faults import Fault
+from putiofs.emulator.http.httpd import Emulator, Handler, Route, redact_query
 from putiofs.emulator.v2 import (
     account_api,
     files_api,
@@ -141,7 +141,7 @@ from putiofs.emulator.v2.storage import Storage
 from putiofs.emulator.v2.wire import Params, Redirect, V2Error, error_payload
 
 if TYPE_CHECKING:
-    from putiofs.emulator.records import Transfer
+    from putiofs.emulator.account.records import Transfer
 
 log = logging.getLogger("putiofs.emulator")
 

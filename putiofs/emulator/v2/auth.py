@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from putiofs.emulator.v2.wire import V2Error
 
 if TYPE_CHECKING:
-    from putiofs.emulator.httpd import Handler
+    from putiofs.emulator.http.httpd import Handler
     from putiofs.emulator.v2.wire import Params
 
 #: Seconds a device code stays usable (polling it afterwards answers 404).

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
 
-from putiofs.emulator.state import ROOT_ID, ApiError, Node
+from putiofs.emulator.account.state import ROOT_ID, ApiError, Node
 from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, file_type, mime_type
 from putiofs.emulator.v2.request import Request, rule

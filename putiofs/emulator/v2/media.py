@@ -7,10 +7,10 @@ import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from putiofs.emulator.state import ROOT_ID
+from putiofs.emulator.account.state import ROOT_ID
 
 if TYPE_CHECKING:
-    from putiofs.emulator.state import Account, Node
+    from putiofs.emulator.account.state import Account, Node
 
 
 def _progress(account: Account, started: float) -> int:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from putiofs.emulator.v2.wire import V2Error, bad_request
 
 if TYPE_CHECKING:
-    from putiofs.emulator.state import Account, Node
+    from putiofs.emulator.account.state import Account, Node
 
 #: The longest name, in UTF-8 bytes.
 MAX_NAME_BYTES = 255

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from websockets.http11 import Request as WsRequest
     from websockets.http11 import Response as WsResponse
 
-    from putiofs.emulator.records import Node
+    from putiofs.emulator.account.records import Node
     from putiofs.emulator.v2.request import V2Site
 
 log = logging.getLogger("putiofs.emulator")

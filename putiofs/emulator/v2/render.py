@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from putiofs.emulator.filetypes import content_type, extension
-from putiofs.emulator.state import ROOT_ID, ROOT_NAME
-from putiofs.emulator.trash import KEEP_SECONDS
+from putiofs.emulator.account.filetypes import content_type, extension
+from putiofs.emulator.account.state import ROOT_ID, ROOT_NAME
+from putiofs.emulator.account.trash import KEEP_SECONDS
 from putiofs.emulator.v2.wire import stamp
 
 if TYPE_CHECKING:
-    from putiofs.emulator.records import Event, Transfer
-    from putiofs.emulator.state import Account, Node
-    from putiofs.emulator.trash import TrashRecord
+    from putiofs.emulator.account.records import Event, Transfer
+    from putiofs.emulator.account.state import Account, Node
+    from putiofs.emulator.account.trash import TrashRecord
     from putiofs.emulator.v2.request import V2Site
     from putiofs.emulator.v2.wire import Params
 

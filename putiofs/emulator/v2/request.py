@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from putiofs.emulator.httpd import Emulator, Handler
-    from putiofs.emulator.records import Node, Transfer
-    from putiofs.emulator.state import Account
+    from putiofs.emulator.account.records import Node, Transfer
+    from putiofs.emulator.account.state import Account
+    from putiofs.emulator.http.httpd import Emulator, Handler
     from putiofs.emulator.v2.auth import Auth
     from putiofs.emulator.v2.cursors import Cursors
     from putiofs.emulator.v2.media import Mp4, Zips

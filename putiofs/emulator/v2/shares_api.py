@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from putiofs.emulator.state import ROOT_ID
+from putiofs.emulator.account.state import ROOT_ID
 from putiofs.emulator.v2.request import Request, rule
 from putiofs.emulator.v2.shares import EVERYONE, FileShares
 from putiofs.emulator.v2.wire import bad_request, not_found, ok

@@ -9,14 +9,14 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from putiofs.emulator.data import sign_data_id, verify_data_id
-from putiofs.emulator.records import FileSource
-from putiofs.emulator.state import ApiError
+from putiofs.emulator.account.records import FileSource
+from putiofs.emulator.account.state import ApiError
+from putiofs.emulator.http.data_urls import sign_data_id, verify_data_id
 from putiofs.emulator.v2.wire import error_payload
 
 if TYPE_CHECKING:
-    from putiofs.emulator.httpd import Handler
-    from putiofs.emulator.state import Node
+    from putiofs.emulator.account.state import Node
+    from putiofs.emulator.http.httpd import Handler
     from putiofs.emulator.v2.request import V2Site
 
 log = logging.getLogger("putiofs.emulator")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from putiofs.emulator.records import Transfer
+from putiofs.emulator.account.records import Transfer
 from putiofs.emulator.v2.render import transfer_object
 from putiofs.emulator.v2.request import Request, rule
 from putiofs.emulator.v2.wire import bad_request, not_found, ok, per_page

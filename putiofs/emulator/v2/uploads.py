@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from putiofs.emulator.faults import Fault
-from putiofs.emulator.httpd import BodyError
+from putiofs.emulator.http.faults import Fault
+from putiofs.emulator.http.httpd import BodyError
 from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, transfer_object
 from putiofs.emulator.v2.request import Request, rule
@@ -34,8 +34,8 @@ from putiofs.emulator.v2.wire import (
 )
 
 if TYPE_CHECKING:
-    from putiofs.emulator.httpd import Handler
-    from putiofs.emulator.state import Node
+    from putiofs.emulator.account.state import Node
+    from putiofs.emulator.http.httpd import Handler
     from putiofs.emulator.v2.request import V2Site
 
 MAX_UPLOADS = 1000

@@ -1,0 +1,202 @@
+"""The account's own tree as the mount shows it: attributes, listings, reading, refusals.
+
+Paths in, stat dicts, names and bytes out; exceptions of the layers below go up as they are
+(the FUSE front, :mod:`putiofs.front.operations`, turns them into errno values). Changing the tree
+(mkdir, rename, unlink, rmdir) is :mod:`putiofs.front.tree_edits`; ``/.putio`` is
+:mod:`putiofs.front.control.folder`.
+
+Decision: file contents are written only where the API can (``backend.capabilities
+.write_contents``; v1 has no upload). Where it cannot, create, write, truncate, mknod, symlink,
+link, chmod, chown and utimens answer ``EROFS`` ("Read-only file system"); where it can, this
+mount does not write yet and they answer ``ENOTSUP`` rather than claim the file system is
+read-only (``-o ro``: always ``EROFS``). Each refusal is logged once at debug level.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from putiofs.api.backend import Backend, Entry, Quota
+from putiofs.api.errors import PutioError
+from putiofs.front.attributes import BLOCK_SIZE, XATTR_PREFIX, Attributes
+from putiofs.front.errno_map import ENODATA, fail
+from putiofs.front.handles import HandleTable
+from putiofs.front.mp4_xattr import NAME as MP4_XATTR
+from putiofs.front.mp4_xattr import Mp4Attribute
+from putiofs.front.options import MountOptions
+from putiofs.read.reader import StreamReader
+from putiofs.tree import names
+from putiofs.tree.cache import MAX_ENTRIES, MetadataCache, split_path
+from putiofs.tree.walk_ahead import WalkReadAhead
+
+log = logging.getLogger("putiofs.front")
+
+
+@dataclass
+class OpenFile:
+    """An account file open for reading; ``reader`` is None for an empty file."""
+
+    entry: Entry
+    reader: StreamReader | None
+
+
+class AccountView:
+    """Reading the account through a :class:`~putiofs.tree.cache.MetadataCache`."""
+
+    def __init__(self, backend: Backend, options: MountOptions | None = None, *,
+                 cache: MetadataCache | None = None, handles: HandleTable | None = None,
+                 mp4: Mp4Attribute | None = None) -> None:
+        self.backend = backend
+        self.options = options or MountOptions()
+        self.cache = cache or MetadataCache(
+            backend, ttl=self.options.cache_ttl, stale_ttl=self.options.stale_ttl,
+            max_entries=self.options.cache_entries or MAX_ENTRIES)
+        self.walks: WalkReadAhead | None = None
+        if self.options.read_ahead_folders and WalkReadAhead.wanted(self.cache.ttl):
+            self.walks = WalkReadAhead(self.cache, call_deadline=self.options.call_deadline)
+        self.attributes = Attributes(self.options)
+        self.handles = handles or HandleTable()
+        self.mp4 = mp4
+        self._quota: tuple[float, Quota | None] | None = None
+        self._refusals_logged: set[str] = set()
+        self._refusals_lock = threading.Lock()
+
+    # -- attributes -----------------------------------------------------------------------
+
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        handle = self.handles.get(fh)
+        if isinstance(handle, OpenFile):
+            return self.attributes.stat(handle.entry)
+        return self.attributes.stat(self.cache.resolve(path))
+
+    def readdir(self, path: str) -> list[str]:
+        """The shown names of a folder's children (without ``.`` and ``..``)."""
+        entry = self.cache.resolve(path)
+        if not entry.is_dir:
+            raise fail(errno.ENOTDIR)
+        shown = list(self.cache.listing(entry.id).by_name)
+        if self.walks is not None:
+            parts = split_path(path)
+            self.walks.listed(entry, parts[-1] if parts else "")
+        return shown
+
+    def access(self, path: str, amode: int) -> int:
+        """As the mode bits say. W_OK on a file succeeds (``rm`` would otherwise ask before
+        deleting every "write-protected" file); writing its contents still fails."""
+        entry = self.cache.resolve(path)
+        if amode & os.W_OK and self.options.read_only:
+            raise fail(errno.EROFS)
+        if amode & os.X_OK and not entry.is_dir:
+            raise fail(errno.EACCES)
+        return 0
+
+    def statfs(self) -> dict[str, int]:
+        quota = self._cached_quota()
+        frsize = 4096
+        total = quota.total // frsize if quota else 0
+        free = min(quota.available // frsize, total) if quota else 0
+        return {
+            "f_bsize": BLOCK_SIZE,
+            "f_frsize": frsize,
+            "f_blocks": total,
+            "f_bfree": free,
+            "f_bavail": free,
+            "f_files": 0,
+            "f_ffree": 0,
+            "f_namemax": names.NAME_MAX,
+        }
+
+    def _cached_quota(self) -> Quota | None:
+        now = time.monotonic()
+        if self._quota is not None and now - self._quota[0] < self.options.cache_ttl:
+            return self._quota[1]
+        try:
+            quota = self.backend.quota()
+        except PutioError as exc:
+            if self._quota is not None:
+                return self._quota[1]
+            log.warning("quota unavailable: %s", type(exc).__name__)
+            return None
+        self._quota = (now, quota)
+        return quota
+
+    def getxattr(self, path: str, name: str) -> bytes:
+        if not name.startswith(XATTR_PREFIX):
+            # ``ls -l`` asks for security.selinux and system.posix_acl_access on every file:
+            # answer without resolving the path.
+            raise fail(ENODATA)
+        entry = self.cache.resolve(path)
+        if name == MP4_XATTR and self.mp4 is not None and self.mp4.applies(entry):
+            return self.mp4.value(entry).encode("utf-8")
+        value = self.attributes.xattrs(entry).get(name)
+        if value is None:
+            raise fail(ENODATA)
+        return value.encode("utf-8")
+
+    def listxattr(self, path: str) -> list[str]:
+        entry = self.cache.resolve(path)
+        names = list(self.attributes.xattrs(entry))
+        if self.mp4 is not None and self.mp4.applies(entry):
+            names.append(MP4_XATTR)  # listed without asking put.io; read lazily
+        return sorted(names)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def open(self, path: str, flags: int) -> int:
+        return self.open_entry(self.cache.resolve(path), flags)
+
+    def open_entry(self, entry: Entry, flags: int) -> int:
+        """Open a file for reading (a path's, or a /.putio/search result's); the handle."""
+        if entry.is_dir:
+            raise fail(errno.EISDIR)
+        if flags & os.O_ACCMODE != os.O_RDONLY or flags & os.O_TRUNC:
+            self.refuse("open for writing")
+        reader = None
+        if entry.size > 0:
+            self.backend.stream_url(entry)  # fail at open, not at the first read
+
+            def url_provider(refresh: bool) -> str:
+                return self.backend.stream_url(entry, refresh_token=refresh)
+
+            reader = StreamReader(self.backend.http_session, url_provider, entry.size,
+                                  read_timeout=self.options.read_timeout,
+                                  deadline=self.options.call_deadline,
+                                  label=f"item {entry.id}")
+        return self.handles.add(OpenFile(entry, reader))
+
+    def read(self, handle: OpenFile, size: int, offset: int) -> bytes:
+        if handle.reader is None or offset >= handle.entry.size:
+            return b""
+        return handle.reader.read(offset, size)
+
+    def release(self, fh: int) -> None:
+        handle = self.handles.pop(fh)
+        if isinstance(handle, OpenFile) and handle.reader is not None:
+            handle.reader.close()
+
+    def destroy(self) -> None:
+        if self.walks is not None:
+            self.walks.close()
+        for handle in self.handles.take_all(OpenFile):
+            if handle.reader is not None:
+                handle.reader.close()
+
+    # -- refused --------------------------------------------------------------------------
+
+    def refuse(self, what: str) -> None:
+        """Raise EROFS (the API cannot write contents) or ENOTSUP (this mount does not yet)."""
+        writable = self.backend.capabilities.write_contents and not self.options.read_only
+        with self._refusals_lock:
+            first = what not in self._refusals_logged
+            self._refusals_logged.add(what)
+        if first:
+            log.debug("%s refused: %s", what,
+                      "not supported by this mount yet (ENOTSUP)" if writable
+                      else "this put.io API cannot write file contents (EROFS)")
+        raise fail(errno.ENOTSUP if writable else errno.EROFS)

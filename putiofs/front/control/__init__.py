@@ -1,0 +1,2 @@
+"""The control folder ``/.putio``: the rest of the account inside the mount.
+"""

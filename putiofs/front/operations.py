@@ -1,0 +1,407 @@
+"""The FUSE front: the one operations object fusepy calls.
+
+It routes every call: paths under ``/.putio`` to the control folder
+(:mod:`putiofs.front.control.folder`), everything else to the account tree (reading and attributes,
+:mod:`putiofs.front.account_view`; mkdir, rename, unlink and rmdir,
+:mod:`putiofs.front.tree_edits`). The pieces share one handle table (:mod:`putiofs.front.handles`),
+so ``read`` and ``release`` go to whoever holds a handle, and one attribute builder
+(:mod:`putiofs.front.attributes`), so an item looks the same wherever it is reached.
+
+It speaks fusepy's high-level API (paths in, stat dicts and bytes out) but does not import the
+binding: FUSE errors are plain ``OSError(errno)``, which fusepy passes to the kernel as they are,
+so it is callable directly in tests on machines without libfuse. Every operation is wrapped by
+:func:`putiofs.front.errno_map.fuse_call`, the one place where exceptions become errno values, and
+bounded by the mount's call deadline.
+
+Wiring: :func:`build_operations` makes the account tree and, given the account's services, the
+control folder with what it needs from the tree.
+"""
+
+from __future__ import annotations
+
+import errno
+import stat
+from collections.abc import Callable
+from typing import Any
+
+from putiofs.api.backend import Backend
+from putiofs.api.errors import NotFoundError
+from putiofs.api.services import AccountServices
+from putiofs.front.account_view import AccountView, OpenFile
+from putiofs.front.control.folder import ControlFolder
+from putiofs.front.errno_map import ENODATA, fail, fail_fast_repeats, fuse_call
+from putiofs.front.mp4_xattr import Mp4Attribute
+from putiofs.front.options import MountOptions
+from putiofs.front.tree_edits import TreeEdits
+from putiofs.front.writes import WriteFiles, WriteHandle
+from putiofs.tree.cache import split_path
+from putiofs.write.overlay import Overlay, is_hidden_name
+from putiofs.write.spool import Spool
+
+__all__ = ["MountOptions", "PutioFS", "build_operations"]
+
+
+class PutioFS:
+    """fusepy operations: the account tree, and ``/.putio`` when a control folder is given."""
+
+    use_ns = True
+
+    def __init__(self, tree: AccountView, control: ControlFolder | None = None,
+                 writes: WriteFiles | None = None) -> None:
+        self.tree = tree
+        self.control = control
+        self.writes = writes
+        self.overlay = writes.overlay if writes is not None else Overlay(tree.cache)
+        self.options = tree.options
+        self.handles = tree.handles
+        self.changes = TreeEdits(tree.backend, tree.cache, tree.options)
+        #: Started once mounted (after libfuse's fork to the background, which keeps no
+        #: other thread): e.g. the realtime events' listener.
+        self.when_mounted: list[Callable[[], None]] = []
+
+    def init(self, path: str) -> None:
+        """Mounted: pending uploads a previous mount left are taken up (see write_files),
+        and what waits for the mount (``when_mounted``) starts."""
+        if self.writes is not None:
+            self.writes.start()
+        for start in self.when_mounted:
+            start()
+
+    def __call__(self, op: str, *args: Any) -> Any:
+        method = getattr(self, op, None)
+        if method is None or op.startswith("_"):
+            raise fail(errno.ENOSYS)
+        return method(*args)
+
+    def _control_for(self, path: str) -> ControlFolder | None:
+        """The control folder if ``path`` is in /.putio, else None (the account tree's)."""
+        if self.control is not None and self.control.owns(path):
+            return self.control
+        return None
+
+    def direct_io(self, fh: int) -> bool:
+        """Should the kernel bypass its page cache and cached size for this open handle?
+        (mount.py asks after every open.) Only for the generated /.putio files."""
+        return self.control is not None and self.control.direct_io(fh)
+
+    def _guard_control(self, *paths: str) -> None:
+        """Names in /.putio are fixed: create, mknod, mkdir, rename, unlink and rmdir there
+        are EPERM."""
+        if any(self._control_for(path) for path in paths):
+            raise fail(errno.EPERM)
+
+    # -- attributes and listings ----------------------------------------------------------
+
+    @fuse_call
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        if control := self._control_for(path):
+            return control.getattr(path, fh)
+        if self.writes is not None and (pending := self.writes.getattr(path, fh)) is not None:
+            return pending
+        if isinstance(self.handles.get(fh), OpenFile):
+            return self.tree.getattr(path, fh)
+        return self.tree.attributes.stat(self.overlay.resolve(path))
+
+    @fuse_call
+    def readdir(self, path: str, fh: int | None = None) -> list[str]:
+        if control := self._control_for(path):
+            return control.readdir(path)
+        folder = self.overlay.resolve(path)
+        shown = set(self.overlay.names_in(folder.id, self.tree.readdir(path)))
+        if self.control is not None and not split_path(path):
+            shown.update(self.control.root_names())
+        return [".", "..", *sorted(shown)]
+
+    @fuse_call
+    def access(self, path: str, amode: int) -> int:
+        if control := self._control_for(path):
+            return control.access(path, amode)
+        return self.tree.access(path, amode)
+
+    @fuse_call
+    def statfs(self, path: str) -> dict[str, int]:
+        return self.tree.statfs()
+
+    @fuse_call
+    def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
+        if control := self._control_for(path):
+            return control.getxattr(path, name)
+        if self.writes is not None and self.writes.pending_at(path) is not None:
+            raise fail(ENODATA)
+        return self.tree.getxattr(path, name)
+
+    @fuse_call
+    def listxattr(self, path: str) -> list[str]:
+        if control := self._control_for(path):
+            return control.listxattr(path)
+        if self.writes is not None and self.writes.pending_at(path) is not None:
+            return []
+        return self.tree.listxattr(path)
+
+    @fuse_call
+    def setxattr(self, path: str, name: str, value: bytes, options: int,
+                 position: int = 0) -> int:
+        raise fail(errno.ENOTSUP)
+
+    @fuse_call
+    def removexattr(self, path: str, name: str) -> int:
+        raise fail(errno.ENOTSUP)
+
+    # -- open files: routed by who holds the handle ----------------------------------------
+
+    @fuse_call
+    def open(self, path: str, flags: int) -> int:
+        if control := self._control_for(path):
+            return control.open(path, flags)
+        if self.writes is not None:
+            return self.writes.open(path, flags)
+        return self.tree.open_entry(self.overlay.resolve(path), flags)
+
+    @fail_fast_repeats
+    @fuse_call
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        handle = self.handles.get(fh)
+        if isinstance(handle, OpenFile):
+            return self.tree.read(handle, size, offset)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            return self.writes.read(handle, size, offset)
+        if handle is not None and self.control is not None:
+            return self.control.read(path, size, offset, fh)
+        raise fail(errno.EBADF)
+
+    @fail_fast_repeats
+    @fuse_call
+    def read_into(self, path: str, dest: memoryview, offset: int, fh: int) -> int:
+        """``read`` written straight into ``dest`` (libfuse's reply buffer, see
+        ``mount.with_fast_reads``); the count. Account files copy from the stream's buffer
+        once; files being written and the generated /.putio files through ``read``."""
+        handle = self.handles.get(fh)
+        if isinstance(handle, OpenFile):
+            return 0 if handle.reader is None else handle.reader.read_into(offset, dest)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            data = self.writes.read(handle, len(dest), offset)
+            dest[:len(data)] = data
+            return len(data)
+        if handle is not None and self.control is not None:
+            data = self.control.read(path, len(dest), offset, fh)
+            dest[:len(data)] = data
+            return len(data)
+        raise fail(errno.EBADF)
+
+    @fuse_call
+    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        if control := self._control_for(path):
+            return control.write(path, data, offset, fh)
+        handle = self.handles.get(fh)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            return self.writes.write(handle, data, offset)
+        if self.writes is not None:
+            raise fail(errno.EBADF)
+        self.tree.refuse("write")
+        return 0
+
+    @fuse_call
+    def truncate(self, path: str, length: int, fh: int | None = None) -> int:
+        if control := self._control_for(path):
+            return control.truncate(path, length, fh)
+        if self.writes is not None:
+            self.writes.truncate(path, length, fh)
+            return 0
+        self.tree.refuse("truncate")
+        return 0
+
+    @fuse_call
+    def flush(self, path: str, fh: int) -> int:
+        handle = self.handles.get(fh)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            self.writes.flush(handle)
+        elif handle is not None and not isinstance(handle, OpenFile) and self.control is not None:
+            return self.control.flush(path, fh)
+        return 0
+
+    @fuse_call
+    def fsync(self, path: str, datasync: int, fh: int) -> int:
+        handle = self.handles.get(fh)
+        if isinstance(handle, WriteHandle) and self.writes is not None:
+            self.writes.fsync(handle)
+        return 0
+
+    @fuse_call
+    def release(self, path: str, fh: int) -> int:
+        handle = self.handles.get(fh)
+        if isinstance(handle, OpenFile):
+            self.tree.release(fh)
+        elif isinstance(handle, WriteHandle) and self.writes is not None:
+            self.writes.release(fh)
+        elif handle is not None and self.control is not None:
+            self.control.release(path, fh)
+        return 0
+
+    def destroy(self, path: str) -> None:
+        """At unmount: pending uploads are waited for (``--upload-wait``), the account's
+        readers are closed, then the control folder lets go."""
+        if self.writes is not None:
+            self.writes.destroy(self.options.upload_wait)
+        self.tree.destroy()
+        if self.control is not None:
+            self.control.destroy()
+
+    # -- changing the tree ----------------------------------------------------------------
+
+    @fuse_call
+    def mkdir(self, path: str, mode: int) -> int:
+        self._guard_control(path)
+        return self.changes.mkdir(path, mode)
+
+    @fuse_call
+    def unlink(self, path: str) -> int:
+        self._guard_control(path)
+        try:
+            if (aside := self.overlay.take_aside(path)) is not None:
+                return self._delete_aside(aside)
+            if self.writes is not None and self.writes.unlink(path):
+                return 0
+            self.overlay.resolve(path)  # a hidden item is gone for the mount
+            return self.changes.unlink(path)
+        finally:
+            self._deleted_something()
+
+    @fuse_call
+    def rmdir(self, path: str) -> int:
+        self._guard_control(path)
+        try:
+            return self.changes.rmdir(path)
+        finally:
+            self._deleted_something()
+
+    @fuse_call
+    def rename(self, old: str, new: str, flags: int = 0) -> int:
+        """A rename; one touching /.putio is EPERM, except a top-level item of /.putio/trash
+        renamed to a path outside /.putio: that restores it (``mv .putio/trash/x ~/putio/y``).
+
+        put.io restores an item only into the folder it was deleted from (the root if that is
+        gone), so it is restored there first and then renamed to ``new`` like any item; should
+        that second step fail (e.g. EEXIST with RENAME_NOREPLACE), the item stays restored in
+        its original folder and the error is the rename's.
+        """
+        if (self.control is not None and self.control.is_trash_item(old)
+                and not self._control_for(new)):
+            self.tree.cache.resolve_parent(new)  # ENOENT / ENOTDIR before anything is restored
+            restored = self.tree.backend.lookup(self.control.restore(old))
+            self.tree.cache.added(restored)
+            return self.changes.place(restored, new, flags)
+        self._guard_control(old, new)
+        try:
+            if self.writes is not None and self.writes.rename(old, new, flags):
+                return 0
+            source = self.overlay.resolve(old)  # a hidden item is gone for the mount
+            if is_hidden_name(new) and not source.is_dir:
+                self.changes.check_writable()
+                parent, name = self.tree.cache.resolve_parent(new)
+                self.overlay.set_aside(source, parent.id, name)
+                return 0
+            return self.changes.rename(old, new, flags)
+        finally:
+            self._deleted_something()  # a replacing rename deletes the old target
+
+    def _delete_aside(self, entry: Any) -> int:
+        """The unlink of a set-aside ``.fuse_hidden`` name: the item is deleted by id (under
+        its own name, the one the trash then shows)."""
+        self.changes.check_writable()
+        try:
+            self.tree.backend.delete(entry.id)
+        except NotFoundError:
+            pass
+        except BaseException:
+            self.overlay.set_aside(entry, entry.parent_id, entry.name)  # still there
+            raise
+        self.overlay.gone(entry.id)
+        return 0
+
+    def _deleted_something(self) -> None:
+        """Something may have gone to the trash: /.putio/trash lists anew at its next look."""
+        if self.control is not None:
+            self.control.trash_changed()
+
+    # -- creating files, and what put.io cannot store ---------------------------------------
+
+    @fuse_call
+    def create(self, path: str, mode: int, fi: Any = None) -> int:
+        self._guard_control(path)
+        if self.writes is None:
+            self.tree.refuse("create")
+        return self.writes.create(path, mode)  # type: ignore[union-attr]
+
+    @fuse_call
+    def mknod(self, path: str, mode: int, dev: int) -> int:
+        """A regular file is created empty (as create would); device files and FIFOs EPERM."""
+        self._guard_control(path)
+        if self.writes is None:
+            self.tree.refuse("mknod")
+        if not stat.S_ISREG(mode):
+            raise fail(errno.EPERM)
+        self.writes.release(self.writes.create(path, mode))  # type: ignore[union-attr]
+        return 0
+
+    @fuse_call
+    def symlink(self, target: str, source: str) -> int:
+        """put.io has no links: EPERM where the mount writes (as vfat), else EROFS."""
+        if self.writes is None:
+            self.tree.refuse("symlink")
+        raise fail(errno.EPERM)
+
+    @fuse_call
+    def link(self, target: str, source: str) -> int:
+        if self.writes is None:
+            self.tree.refuse("link")
+        raise fail(errno.EPERM)
+
+    @fuse_call
+    def chmod(self, path: str, mode: int) -> int:
+        """Accepted and ignored where the mount writes: put.io stores no modes, and ``cp -a``,
+        ``rsync -a`` and file managers must not fail on it (the mount shows its own modes)."""
+        return self._ignored_attribute(path, "chmod")
+
+    @fuse_call
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        """Accepted and ignored, as chmod (the mount shows the mounting user as owner)."""
+        return self._ignored_attribute(path, "chown")
+
+    def _ignored_attribute(self, path: str, what: str) -> int:
+        if self.writes is None or self._control_for(path):
+            self.tree.refuse(what)
+        if self.writes.getattr(path, None) is None:  # type: ignore[union-attr]
+            self.overlay.resolve(path)  # ENOENT if missing
+        return 0
+
+    @fuse_call
+    def utimens(self, path: str, times: Any = None) -> int:
+        """Sets put.io's ``updated_at`` (whole seconds), or a pending file's upload time."""
+        if self.writes is None or self._control_for(path):
+            self.tree.refuse("utimens")
+        self.writes.utimens(path, times[1] if times else None)  # type: ignore[union-attr]
+        return 0
+
+
+def build_operations(backend: Backend, options: MountOptions | None = None,
+                     services: AccountServices | None = None, **control_options: Any) -> PutioFS:
+    """The FUSE operations over ``backend``; with ``services``, also ``/.putio`` (its
+    ``refresh``, ``search_ttl`` and ``clock`` may be given; ``search_ttl`` defaults to the
+    mount's ``cache_ttl``)."""
+    options = options or MountOptions()
+    mp4 = Mp4Attribute(services, options.cache_ttl) if services is not None else None
+    tree = AccountView(backend, options, mp4=mp4)
+    writes = None
+    if (options.spool_dir is not None and backend.capabilities.write_contents
+            and not options.read_only):
+        spool = Spool(options.spool_dir, options.cache_max_size)
+        writes = WriteFiles(tree, spool, chunk_size=options.upload_chunk_size)
+    if services is None:
+        return PutioFS(tree, writes=writes)
+    control_options.setdefault("search_ttl", tree.options.cache_ttl)
+    if writes is not None:
+        control_options.setdefault("uploads", writes.uploads.snapshot)
+    control = ControlFolder(services, attributes=tree.attributes, listing=tree.cache.listing,
+                            open_entry=tree.open_entry, handles=tree.handles,
+                            options=tree.options, **control_options)
+    return PutioFS(tree, control, writes)

@@ -1,0 +1,41 @@
+"""What a mount shows and how long it trusts what it saw: the options every FUSE layer reads."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MTIME = 1262304000  # 2010-01-01T00:00:00Z
+
+
+@dataclass
+class MountOptions:
+    """What the mount shows and how long it trusts what it saw."""
+
+    uid: int = -1
+    gid: int = -1
+    read_only: bool = False
+    mtime: float = DEFAULT_MTIME
+    cache_ttl: float = 30.0
+    stale_ttl: float = 600.0
+    read_timeout: float = 30.0
+    call_deadline: float = 60.0
+    show_control: bool = False
+    cache_entries: int | None = None    # the metadata cache's bound in items (None: default)
+    read_ahead_folders: bool = True     # list the next folders of a walk ahead (walk_ahead)
+    #: Realtime events keep the cache current (set once the listener is attached); the
+    #: kernel's timeouts are then short (``putiofs.tree.live_updates.KERNEL_TTL_LIVE``).
+    events: bool = False
+    # Writing (v2): the account's spool folder (None: the mount does not write contents),
+    # its cap in bytes, how long unmount waits for uploads, and the TUS chunk size.
+    spool_dir: Path | None = None
+    cache_max_size: int = 10 * 1024**3
+    upload_wait: float = 300.0
+    upload_chunk_size: int = 32 * 1024**2
+
+    def __post_init__(self) -> None:
+        if self.uid < 0:
+            self.uid = os.getuid()
+        if self.gid < 0:
+            self.gid = os.getgid()

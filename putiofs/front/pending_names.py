@@ -1,0 +1,133 @@
+"""Names and times of pending files: unlink, rename and utimens where the mount writes.
+
+Part of :class:`putiofs.front.writes.WriteFiles` (a mixin, for size). Decisions:
+
+* ``unlink`` of a pending file drops it (its upload is aborted, or its new item deleted if it
+  lands anyway) and deletes the put.io items it replaced: the user saw them replaced.
+* ``rename`` of a pending file changes only its manifest (the uploader puts the new item where
+  the file is when it lands); onto another pending file, that one is dropped. A put.io item
+  renamed over a pending file drops the pending file. A pending file renamed to libfuse's
+  ``.fuse_hidden…`` (unlinked while open) is never uploaded. (A put.io item renamed so is set
+  aside by the FUSE front for every mount: :mod:`putiofs.write.overlay`.)
+* ``utimens``: of a pending file, its manifest (the upload carries it); of a put.io item,
+  ``set_mtime`` (whole seconds). A folder's time is remembered for the life of the mount and set
+  again after each upload into it lands (:mod:`putiofs.write.landing`), so a second ``rsync -a``
+  finds the folder's time unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import time
+from dataclasses import replace
+from typing import Any
+
+from putiofs.api.errors import NotFoundError
+from putiofs.front.errno_map import fail
+from putiofs.write.overlay import HIDDEN_PREFIX
+from putiofs.write.spool import SpoolFile
+
+_RENAME_NOREPLACE = 1
+
+
+class PendingNames:
+    """unlink, rename and utimens of :class:`~putiofs.front.writes.WriteFiles`."""
+
+    backend: Any
+    cache: Any
+    changes: Any
+    deletions: Any
+    landing: Any
+    lock: Any
+    overlay: Any
+    uploads: Any
+    _opened: dict[str, Any]
+
+    def pending_at(self, path: str) -> SpoolFile | None:
+        raise NotImplementedError
+
+    def resolve(self, path: str) -> Any:
+        raise NotImplementedError
+
+    def unlink(self, path: str) -> bool:
+        """Drop a pending file (True), or False: not pending, tree_ops' business."""
+        spooled = self.pending_at(path)
+        if spooled is None:
+            self.resolve(path)
+            return False
+        self._drop(spooled)
+        return True
+
+    def _drop(self, spooled: SpoolFile) -> None:
+        with self.lock:
+            self.overlay.unshow(spooled)
+            replaces = list(spooled.manifest.replaces)
+            spooled.manifest.replaces = []
+            running = not self.uploads.withdraw(spooled)
+            if not running and spooled.id not in self._opened:
+                spooled.discard()
+            folders = [(item_id, self.overlay.folder_of(item_id)) for item_id in replaces]
+        if folders:
+            self.deletions.add(folders, spooled.manifest.path)
+            self.deletions.run(replaces, self.landing.stopping)
+
+    def rename(self, old: str, new: str, flags: int) -> bool:
+        """Rename involving a pending file (True), else False (tree_ops renames)."""
+        source = self.pending_at(old)
+        target = self.pending_at(new)
+        if source is None and target is None:
+            return False
+        if source is None:
+            entry = self.resolve(old)
+            if flags & _RENAME_NOREPLACE:
+                raise fail(errno.EEXIST)
+            if entry.is_dir:
+                raise fail(errno.EISDIR)
+            self._drop(target)  # type: ignore[arg-type]
+            self.changes.place(entry, new, flags)
+            return True
+        parent, name = self.cache.resolve_parent(new)
+        if self.changes._remote_name(name) != name:
+            raise fail(errno.EINVAL)
+        replaces: list[str] = []
+        if target is not None and target is not source:
+            if flags & _RENAME_NOREPLACE:
+                raise fail(errno.EEXIST)
+            with self.lock:
+                replaces = list(target.manifest.replaces)
+                target.manifest.replaces = []
+            self._drop(target)
+        elif target is None:
+            with contextlib.suppress(NotFoundError):
+                existing = self.resolve(new)
+                if flags & _RENAME_NOREPLACE:
+                    raise fail(errno.EEXIST)
+                if existing.is_dir:
+                    raise fail(errno.EISDIR)
+                replaces.append(existing.id)
+                self.overlay.hide(existing.id, existing.parent_id, existing)
+        with self.lock:
+            source.manifest.parent_id, source.manifest.name = parent.id, name
+            source.manifest.path = new
+            source.manifest.replaces.extend(replaces)
+            self.overlay.show(source, parent.id, name)
+        source.save()
+        if name.startswith(HIDDEN_PREFIX):
+            with self.lock:
+                self.uploads.withdraw(source)
+        return True
+
+    def utimens(self, path: str, mtime_ns: int | None) -> None:
+        seconds = time.time() if mtime_ns is None else mtime_ns / 1e9
+        spooled = self.pending_at(path)
+        if spooled is not None:
+            spooled.manifest.mtime = seconds
+            spooled.save()
+            return
+        entry = self.resolve(path)
+        self.backend.set_mtime(entry.id, int(seconds))
+        if entry.is_dir:
+            with self.lock:
+                self.overlay.folder_times[entry.id] = int(seconds)
+        self.cache.replaced(entry, replace(entry, mtime=float(int(seconds))))

@@ -1,0 +1,455 @@
+"""Writing through the mount: open files for writing, and pending files shown over put.io's tree.
+
+The FUSE front (:mod:`putiofs.front.operations`) routes create, open, read/write of written files,
+truncate, flush, fsync, release, utimens, unlink and rename here when the API can write contents.
+Bytes go to the spool (:mod:`putiofs.write.spool`) and, once the last writable handle is closed, to
+the uploader (:mod:`putiofs.write.uploader`); no FUSE call waits for an upload.
+
+Decisions (see README, "Writing"):
+
+* A *pending* file (written, not yet on put.io) is shown at once where it was written, with its
+  local size and its mtime in whole seconds (put.io's precision, so ``stat`` does not change when
+  the upload lands), hiding any put.io item of that name (those it *replaces*; they are deleted
+  once the new content is complete on put.io, never before). Reads of it come from the spool.
+* Open files are shared as POSIX inodes are: a second writer of the same pending file writes
+  into the same data (``O_TRUNC`` truncates it for both); the upload starts when the last
+  writable handle is released. Opening a file whose upload is already running for writing makes
+  a new version (a local copy) that is uploaded after it, so two uploads of one path never mix.
+* Opening a put.io file for writing without ``O_TRUNC`` makes a sparse local copy; a read or a
+  partial write of a block not yet local fetches that block (1 MiB, by HTTP Range, bounded by
+  the call deadline); the rest is fetched by the uploader before the upload.
+* ``close`` (the last release) and ``fsync`` mark the data as accepted: it is uploaded, also by
+  the next mount after a crash. ``fsync`` makes it durable on the local disk (data, manifest,
+  folder); the upload follows the close. ``close``/``fsync`` fail only when the data cannot be
+  kept (a local disk error) or put.io refused it for lack of space (``ENOSPC``, data kept).
+* A write that would take the pending bytes past put.io's free space (as last asked, every 30 s)
+  or the spool past ``--cache-max-size`` is ``ENOSPC``.
+* Which version an ``open`` starts from is decided with the overlay's lock held, the lock a
+  landing holds while it swaps a pending file for its new item (:mod:`putiofs.write.landing`): the
+  open finds the pending file (taken off the queue, or followed by a newer copy if its upload
+  is running) or the landed item (its bytes the base), never an item being deleted.
+* Names and times: :mod:`putiofs.front.pending_names`.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from putiofs.api.backend import Entry
+from putiofs.api.errors import NotFoundError, PutioError
+from putiofs.front.account_view import AccountView
+from putiofs.front.errno_map import fail
+from putiofs.front.pending_names import PendingNames
+from putiofs.front.tree_edits import TreeEdits
+from putiofs.read.reader import StreamReader
+from putiofs.tree.cache import split_path
+from putiofs.write.landing import Deletions, Landing
+from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
+from putiofs.write.spool import BLOCK, Spool, SpoolFile
+from putiofs.write.uploader import Uploads, UploadStatus
+
+log = logging.getLogger("putiofs.write")
+
+_RENAME_NOREPLACE = 1
+
+
+@dataclass
+class WriteHandle:
+    """An open pending file; ``writable`` unless opened O_RDONLY."""
+
+    file: SpoolFile
+    writable: bool
+    append: bool = False
+
+
+class WriteFiles(PendingNames):
+    """The pending files of one mount and their open handles."""
+
+    def __init__(self, tree: AccountView, spool: Spool, *, chunk_size: int,
+                 workers: int = 2) -> None:
+        self.tree = tree
+        self.backend = tree.backend
+        self.cache = tree.cache
+        self.handles = tree.handles
+        self.spool = spool
+        self.changes = TreeEdits(tree.backend, tree.cache, tree.options)
+        self.overlay = Overlay(tree.cache)
+        self.lock = self.overlay.lock
+        self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
+        self.landing = Landing(
+            tree.backend, self.overlay, self.deletions, threading.Event(),
+            landed=lambda spooled, entry: tree.attributes.carry_times(
+                pending_id(spooled), entry.id))
+        self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
+                               chunk_size=chunk_size, workers=workers)
+        self.uploads.open_files = self._open_records
+        self._opened: dict[str, list[WriteHandle]] = {}
+        self._bases: dict[str, StreamReader] = {}
+
+    # -- start and stop --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take up what a previous mount left in the spool, then start the uploader."""
+        self.deletions.load()
+        for spooled in self.spool.load_all():
+            manifest = spooled.manifest
+            if manifest.name.startswith(HIDDEN_PREFIX):
+                spooled.discard()
+            elif not manifest.accepted:
+                self.spool.hand_back(spooled, "it was still being written when the mount "
+                                              "stopped")
+            else:
+                log.info("resuming the upload of %s (%d bytes)", manifest.path, manifest.size)
+                self.overlay.show(spooled, manifest.parent_id, manifest.name)
+                self.uploads.submit(spooled)
+        self.uploads.refresh_quota()
+        self.uploads.start()
+
+    def destroy(self, wait: float) -> None:
+        """At unmount: wait up to ``wait`` s for pending uploads (a line every 5 s), then stop;
+        what is left stays in the spool for the next mount."""
+        for handle in self.handles.take_all(WriteHandle):
+            self._let_go(handle)
+
+        def progress(jobs: int, left: int) -> None:
+            log.warning("unmount: waiting for %d upload(s), %.1f MiB left", jobs, left / 2**20)
+
+        if wait > 0 and self.uploads.pending()[0]:
+            progress(*self.uploads.pending())
+            if not self.uploads.wait(wait, progress):
+                jobs, left = self.uploads.pending()
+                log.warning("unmount: %d upload(s) left in the spool (%s) for the next mount",
+                            jobs, self.spool.root)
+        self.uploads.stop()
+        for reader in list(self._bases.values()):
+            reader.close()
+
+    # -- what is shown ---------------------------------------------------------------------
+
+    def pending_at(self, path: str) -> SpoolFile | None:
+        """The pending file at ``path``, if any. Every getattr asks: with nothing pending
+        (the usual state) it answers without resolving the path."""
+        parts = split_path(path)
+        if not parts or not self.overlay.pending:
+            return None
+        try:
+            parent = self.cache.resolve("/".join(parts[:-1]))
+        except (NotFoundError, PutioError):
+            return None
+        return self.overlay.pending_in(parent.id, parts[-1])
+
+    def resolve(self, path: str) -> Entry:
+        """A put.io item as the mount shows it (ENOENT if a pending file replaced it)."""
+        return self.overlay.resolve(path)
+
+    def stat(self, spooled: SpoolFile) -> dict[str, Any]:
+        manifest = spooled.manifest
+        entry = Entry(id=pending_id(spooled), name=manifest.name, is_dir=False,
+                      size=manifest.size, parent_id=manifest.parent_id,
+                      mtime=float(int(manifest.mtime)), ctime=float(int(manifest.created)))
+        return self.tree.attributes.stat(entry)
+
+    def getattr(self, path: str, fh: int | None) -> dict[str, Any] | None:
+        """A pending file's attributes (by handle or path), else None (a put.io item's)."""
+        handle = self.handles.get(fh)
+        if isinstance(handle, WriteHandle):
+            return self.stat(handle.file)
+        if (spooled := self.pending_at(path)) is not None:
+            return self.stat(spooled)
+        return None
+
+    def _open_records(self) -> list[UploadStatus]:
+        with self.lock:
+            return [UploadStatus(path=handles[0].file.manifest.path,
+                                 size=handles[0].file.manifest.size, state="open")
+                    for handles in self._opened.values()
+                    if any(h.writable for h in handles)]
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _checked_parent(self, path: str) -> tuple[Entry, str]:
+        parent, name = self.cache.resolve_parent(path)
+        remote = self.changes._remote_name(name)  # ENAMETOOLONG / EINVAL before anything
+        if remote != name:
+            raise fail(errno.EINVAL)
+        if name.startswith(HIDDEN_PREFIX):
+            raise fail(errno.EPERM)
+        return parent, name
+
+    def _new_version(self, parent: Entry, name: str, path: str, *, base: Entry | None = None,
+                     replaces: list[Entry] | list[str]) -> SpoolFile:
+        """A new pending file shown at (parent, name); call with the lock held."""
+        if base is not None:
+            self.uploads.charge_check(base.size)
+            spooled = self.spool.create(parent.id, name, path, time.time(), base_id=base.id,
+                                        base_size=base.size)
+        else:
+            spooled = self.spool.create(parent.id, name, path, time.time())
+        spooled.manifest.replaces = [r if isinstance(r, str) else r.id for r in replaces]
+        spooled.save()
+        for item in replaces:
+            if isinstance(item, Entry):
+                self.overlay.hide(item.id, item.parent_id, item)
+        self.overlay.show(spooled, parent.id, name)
+        return spooled
+
+    def create(self, path: str, mode: int) -> int:
+        """A new empty file (the kernel sends create only for a name it found free; a put.io
+        item of that name that it did not know yet is replaced, as O_TRUNC would)."""
+        return self.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+
+    def open(self, path: str, flags: int) -> int:
+        log.debug("open %s flags %#o", path, flags)
+        writable = flags & os.O_ACCMODE != os.O_RDONLY
+        append = bool(flags & os.O_APPEND)
+        truncate = bool(flags & os.O_TRUNC)
+        parent, name = self._checked_parent(path) if writable or truncate or flags & os.O_CREAT \
+            else self.cache.resolve_parent(path)
+        with self.lock:
+            spooled = self.overlay.pending_in(parent.id, name)
+            if spooled is None:
+                entry = self.overlay.find(parent.id, name)
+                if entry is None and not flags & os.O_CREAT:
+                    raise fail(errno.ENOENT)
+                if entry is not None and entry.is_dir:
+                    raise fail(errno.EISDIR)
+                if entry is not None and not writable and not truncate:
+                    spooled = None
+                else:
+                    fresh = entry is None or truncate or entry.size == 0
+                    log.debug("open %s: a new version over %s (fresh: %s)", path, entry, fresh)
+                    spooled = self._new_version(parent, name, path,
+                                                base=None if fresh else entry,
+                                                replaces=[] if entry is None else [entry])
+                    if not fresh:
+                        self._bases[spooled.id] = self._reader_for(entry)  # type: ignore[arg-type]
+                    return self._add_handle(spooled, writable, append)
+            elif writable or truncate:
+                spooled, source = self._writable_version(spooled)
+                if source is None:
+                    if truncate:
+                        self._truncate_file(spooled, 0)
+                    return self._add_handle(spooled, writable, append)
+            else:
+                return self._add_handle(spooled, writable, append)
+        if spooled is None:
+            return self.tree.open_entry(entry, flags)  # type: ignore[arg-type]
+        self._copy_into(spooled, source)
+        if truncate:
+            self._truncate_file(spooled, 0)
+        return self._add_handle(spooled, writable, append)
+
+    def _writable_version(self, spooled: SpoolFile) -> tuple[SpoolFile, Any]:
+        """With the lock held: the pending file itself if its upload has not started (taken off
+        the queue), else a newer version shown in its place, and an open file object of the
+        running one's data to copy into it (outside the lock).
+
+        Lock order: the overlay's lock before any pending file's lock, never the reverse; the
+        newer version's lock is held until the copy is done (its readers wait)."""
+        if self.uploads.withdraw(spooled, cancel=False):
+            log.debug("%s: writing into the pending version (%d bytes)",
+                      spooled.manifest.path, spooled.manifest.size)
+            return spooled, None
+        manifest = spooled.manifest
+        self.uploads.charge_check(manifest.size)
+        source = open(self.spool.data_path(spooled.id), "rb")  # noqa: SIM115 - closed by the copy
+        try:
+            newer = self.spool.create(manifest.parent_id, manifest.name, manifest.path,
+                                      manifest.mtime)
+            self.spool.charge(manifest.size)
+        except BaseException:
+            source.close()
+            raise
+        newer.manifest.size = manifest.size
+        newer.lock.acquire()
+        newer.manifest.replaces, manifest.replaces = list(manifest.replaces), []
+        self.overlay.successor[spooled.id] = newer
+        self.overlay.unshow(spooled)  # its landing now only hands its item to the newer one
+        self.overlay.show(newer, manifest.parent_id, manifest.name)
+        return newer, (source, spooled)
+
+    def _copy_into(self, newer: SpoolFile, source: Any) -> None:
+        handle, older = source
+        failure: BaseException | None = None
+        try:
+            with older.lock, handle:
+                with open(self.spool.data_path(newer.id), "r+b") as target:
+                    shutil.copyfileobj(handle, target, 1024 * 1024)
+                for field_name in ("base_id", "base_size", "base_limit"):
+                    setattr(newer.manifest, field_name, getattr(older.manifest, field_name))
+                newer.present = set(older.present)
+            newer.save()
+        except BaseException as exc:  # noqa: BLE001 - undone below, then raised
+            failure = exc
+        finally:
+            newer.lock.release()
+        if failure is not None:
+            with self.lock:  # the newer version never was: the running one is shown again
+                self.overlay.successor.pop(older.id, None)
+                older.manifest.replaces = newer.manifest.replaces
+                self.overlay.unshow(newer)
+                self.overlay.show(older, older.manifest.parent_id, older.manifest.name)
+            newer.discard()
+            raise failure
+
+    def _add_handle(self, spooled: SpoolFile, writable: bool, append: bool = False) -> int:
+        handle = WriteHandle(spooled, writable, append)
+        spooled.retain()
+        with self.lock:
+            self._opened.setdefault(spooled.id, []).append(handle)
+        return self.handles.add(handle)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def _reader_for(self, entry: Entry) -> StreamReader:
+        options = self.tree.options
+
+        def url_provider(refresh: bool) -> str:
+            return self.backend.stream_url(entry, refresh_token=refresh)
+
+        return StreamReader(self.backend.http_session, url_provider, entry.size,
+                            read_timeout=options.read_timeout, deadline=options.call_deadline,
+                            label=f"item {entry.id}")
+
+    def _fetch(self, spooled: SpoolFile, start: int, end: int) -> None:
+        """Make the base's bytes of [start, end) local (network, bounded by the deadline)."""
+        missing = spooled.missing(start, end)
+        if not missing:
+            return
+        reader = self._bases.get(spooled.id)
+        if reader is None:
+            base = self.backend.lookup(spooled.manifest.base_id or "")
+            reader = self._bases.setdefault(spooled.id, self._reader_for(base))
+        for block in missing:
+            offset = block * BLOCK
+            length = max(0, min(BLOCK, spooled.manifest.base_limit - offset))
+            spooled.fill(block, reader.read(offset, length) if length else b"")
+
+    def fill_base(self, spooled: SpoolFile) -> None:
+        """Everything still needed of the original, before the upload (uploader's thread)."""
+        self._fetch(spooled, 0, spooled.manifest.base_limit)
+        if spooled.manifest.base_id is not None:
+            spooled.save()
+        reader = self._bases.pop(spooled.id, None)
+        if reader is not None:
+            reader.close()
+
+    def read(self, handle: WriteHandle, size: int, offset: int) -> bytes:
+        self._fetch(handle.file, offset, offset + size)
+        return handle.file.pread(size, offset)
+
+    def write(self, handle: WriteHandle, data: bytes, offset: int) -> int:
+        if not handle.writable:
+            raise fail(errno.EBADF)
+        spooled = handle.file
+        if handle.append:
+            offset = spooled.manifest.size
+        grow = offset + len(data) - spooled.manifest.size
+        if grow > 0:
+            self.uploads.charge_check(grow)
+        self._fetch_edges(spooled, offset, offset + len(data))
+        if spooled.manifest.accepted:
+            spooled.manifest.accepted = False
+            spooled.save(durable=True)
+        written = spooled.pwrite(data, offset)
+        spooled.manifest.mtime = time.time()
+        return written
+
+    def _fetch_edges(self, spooled: SpoolFile, start: int, end: int) -> None:
+        """A write that covers a base block only partly needs the rest of that block first."""
+        for edge in {start, max(start, end - 1)}:
+            block_start = edge // BLOCK * BLOCK
+            block_end = min(block_start + BLOCK, spooled.manifest.base_limit)
+            if not (start <= block_start and end >= block_end):
+                self._fetch(spooled, block_start, block_end)
+
+    def truncate(self, path: str, length: int, fh: int | None) -> None:
+        handle = self.handles.get(fh)
+        if isinstance(handle, WriteHandle):
+            if not handle.writable:
+                raise fail(errno.EBADF)
+            self._truncate_file(handle.file, length)
+            return
+        fh = self.open(path, os.O_WRONLY | (0 if length else os.O_TRUNC))
+        try:
+            self._truncate_file(self.handles.get(fh).file, length)
+        finally:
+            self.release(fh)
+
+    def _truncate_file(self, spooled: SpoolFile, length: int) -> None:
+        if length > spooled.manifest.size:
+            self.uploads.charge_check(length - spooled.manifest.size)
+        if length < spooled.manifest.base_limit and length % BLOCK:
+            self._fetch(spooled, length // BLOCK * BLOCK, length)
+        spooled.truncate(length)
+        spooled.manifest.mtime = time.time()
+        spooled.manifest.accepted = False
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def flush(self, handle: WriteHandle) -> None:
+        """close(2): the error the user sees. The manifest is saved (not yet accepted)."""
+        if handle.writable:
+            handle.file.save()
+            if self.uploads.quota_refused(handle.file):
+                raise fail(errno.ENOSPC)
+
+    def fsync(self, handle: WriteHandle) -> None:
+        """Data, manifest and folder on disk; the version is accepted (uploaded after close,
+        or by the next mount should this one die)."""
+        if handle.writable:
+            handle.file.manifest.accepted = True
+            handle.file.save(durable=True)
+            if self.uploads.quota_refused(handle.file):
+                raise fail(errno.ENOSPC)
+
+    def release(self, fh: int) -> None:
+        handle = self.handles.pop(fh)
+        if isinstance(handle, WriteHandle):
+            self._let_go(handle)
+
+    def _let_go(self, handle: WriteHandle) -> None:
+        spooled = handle.file
+        spooled.let_go()
+        with self.lock:
+            handles = self._opened.get(spooled.id, [])
+            if handle in handles:
+                handles.remove(handle)
+            if not handles:
+                self._opened.pop(spooled.id, None)
+        if handle.writable or not handles:
+            self._close_if_unused(spooled)
+
+    def _close_if_unused(self, spooled: SpoolFile) -> None:
+        """No writable handle left: accept and queue it (or forget it if it was dropped)."""
+        with self.lock:
+            handles = self._opened.get(spooled.id, [])
+            if any(h.writable for h in handles):
+                return
+            dropped = spooled.id not in self.overlay.place
+            hidden = spooled.manifest.name.startswith(HIDDEN_PREFIX)
+            if dropped or hidden:
+                if not handles and spooled.id not in self.overlay.successor:
+                    self.uploads.withdraw(spooled)
+                    if self.uploads.job_of(spooled) is None:
+                        spooled.discard()
+                return
+            if self.uploads.job_of(spooled) is not None:
+                return
+            # Under the lock: an open for writing must not slip in between (it would write
+            # into a version already queued for upload).
+            spooled.manifest.accepted = True
+            spooled.save()
+            self.uploads.submit(spooled)
+
+
+def pending_id(spooled: SpoolFile) -> str:
+    """The id a pending file shows under until its upload lands."""
+    return f"pending-{spooled.id}"

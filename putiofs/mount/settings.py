@@ -1,0 +1,128 @@
+"""The options handed to libfuse: ``-o`` parsed into ours and libfuse's, and the kernel's cache
+timeouts.
+
+Kernel cache timeouts are deliberate: entries and attributes are trusted by the kernel for
+``min(cache_ttl, 5)`` seconds (never 0, which would send every ``stat`` to Python). Missing
+names are not trusted at all (``negative_timeout`` 0, libfuse's default): a lookup of a name
+that does not exist is answered from the mount's own cache, without an API call while the
+folder's listing is fresh, and the moment the mount learns of a name made elsewhere (a
+relisting, a rename that finds its target taken) ``stat`` sees it as well.
+Changes made through the mount update the kernel's entries at once; a change made elsewhere
+shows after at most ``cache_ttl + min(cache_ttl, 5)`` seconds. With realtime events on
+(``options.events``, :mod:`putiofs.tree.live_updates`) the kernel keeps them for
+``min(cache_ttl, 1)`` seconds instead: libfuse 2's high-level API cannot drop a path from the
+kernel's caches when an event arrives, so a short timeout is what makes the change visible
+within about a second (each extra ``stat`` is answered from the cache, without an API call).
+
+``--debug`` turns on our own debug log (redacted), never libfuse's ``-d``, which would print
+every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from putiofs.front.options import MountOptions
+from putiofs.mount.checks import MountError
+from putiofs.tree.live_updates import KERNEL_TTL_LIVE
+
+KERNEL_TTL_MAX = 5.0
+
+#: The FUSE bindings putiofs can mount with, and the environment variable that picks one.
+BINDINGS = ("libfuse3", "libfuse2")
+DEFAULT_BINDING = "libfuse3"
+BINDING_ENV = "PUTIOFS_FUSE"
+
+
+#: Options libfuse 3 refuses: it mounts over a non-empty folder anyway, and big writes and
+#: atomic O_TRUNC are on by default there.
+_LIBFUSE2_ONLY = ("nonempty", "big_writes", "atomic_o_trunc")
+
+
+@dataclass
+class FuseSettings:
+    """Options passed to libfuse, parsed from ``-o a,b=c`` minus the ones putiofs consumes."""
+
+    allow_other: bool = False
+    binding: str | None = None   # -o fuse=...; None: $PUTIOFS_FUSE, else DEFAULT_BINDING
+    read_ahead_kb: int | None = None   # -o read_ahead_kb=...; None: see read_ahead_for
+    extra: dict[str, str | bool] = field(default_factory=dict)
+
+
+def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
+    """Split ``-o`` strings into our own options (uid, gid, ro, show_control, fuse,
+    read_ahead_kb) and libfuse's."""
+    settings = FuseSettings()
+    for value in values:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            key, sep, arg = item.partition("=")
+            if key in ("uid", "gid"):
+                if not arg.isdigit():
+                    raise MountError(f"-o {key}= needs a number, got {arg!r}")
+                setattr(options, key, int(arg))
+            elif key == "ro":
+                options.read_only = True
+                settings.extra["ro"] = True
+            elif key == "rw":
+                options.read_only = False
+            elif key == "allow_other":
+                settings.allow_other = True
+            elif key == "show_control":
+                options.show_control = True
+            elif key == "fuse":
+                settings.binding = check_binding(arg, "-o fuse=")
+            elif key == "read_ahead_kb":
+                if not arg.isdigit():
+                    raise MountError(f"-o read_ahead_kb= needs a number of KiB, got {arg!r}")
+                settings.read_ahead_kb = int(arg)
+            else:
+                settings.extra[key] = arg if sep else True
+    return settings
+
+
+def kernel_ttl(cache_ttl: float, *, events: bool = False) -> float:
+    return max(0.1, min(cache_ttl, KERNEL_TTL_LIVE if events else KERNEL_TTL_MAX))
+
+
+def fuse_kwargs(options: MountOptions, settings: FuseSettings, *,
+                foreground: bool, binding: str = "libfuse2") -> dict[str, Any]:
+    ttl = kernel_ttl(options.cache_ttl, events=options.events)
+    kwargs: dict[str, Any] = {
+        "foreground": foreground,
+        "nothreads": False,
+        "fsname": "putio",
+        "subtype": "putiofs",
+        "use_ino": True,
+        "default_permissions": True,
+        "auto_cache": True,
+        "attr_timeout": ttl,
+        "entry_timeout": ttl,
+        # Missing names are not cached by the kernel (libfuse's default): the mount may
+        # learn of a name another client made at any call (a relisting, a rename that finds
+        # its target), and a kernel that still said ENOENT would contradict it.
+        "negative_timeout": 0,
+        # Writing: open(O_TRUNC) arrives as one open with O_TRUNC (not a truncate before it),
+        # and writes come in requests of up to 128 KiB instead of 4 KiB.
+        "atomic_o_trunc": True,
+        "big_writes": True,
+    }
+    if settings.allow_other:
+        kwargs["allow_other"] = True
+    kwargs.update(settings.extra)
+    if binding == "libfuse3":
+        for key in _LIBFUSE2_ONLY:
+            kwargs.pop(key, None)
+        # Both set: libfuse 3.14's fuse_main otherwise uses 10 threads, and prints "Ignoring
+        # invalid max threads value 4294967295" on stderr for the unset idle-thread limit.
+        kwargs.setdefault("max_threads", 16)
+        kwargs.setdefault("max_idle_threads", 16)
+    return kwargs
+
+
+def check_binding(name: str, source: str) -> str:
+    """``name`` if it is one of :data:`BINDINGS`, else a MountError naming ``source``."""
+    if name not in BINDINGS:
+        raise MountError(f"{source}{name!r} is not a FUSE binding putiofs knows; use one of "
+                         f"{', '.join(BINDINGS)}")
+    return name

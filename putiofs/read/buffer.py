@@ -1,0 +1,331 @@
+"""Which bytes of one open file to ask for, and which to keep: the buffer half of a StreamReader.
+
+A :class:`StreamBuffer` serves ``read(offset, length)`` from a :class:`RangeSource` (the HTTP
+one is :class:`putiofs.read.fetcher.RangeFetcher`; tests hand it plain bytes). The source delivers
+ranges, retries and checks them; this module only decides, cheapest first:
+
+* the **edge blocks**: the first and last ``edge_cache`` bytes of the file, fetched whole on
+  first touch and kept (players read the header, then the index at the end, then play);
+* the **back buffer**: the most recent ``back_buffer`` bytes taken from the stream, which absorbs
+  the slightly out-of-order and backward requests the kernel's readahead sends from several
+  threads;
+* the **open stream**: a range body consumed incrementally. A jump forward of at most
+  ``forward_skip_max`` bytes is read through; a farther jump closes it and reopens at the new
+  offset;
+* the **side segment**: a request at most ``forward_skip_max`` bytes before the back buffer (a
+  late block of the kernel's readahead, which sends blocks in parallel from several threads
+  when ``read_ahead_kb`` is raised, or a short seek back) is fetched on its own, leaving the
+  stream and its window alone. That fetch reaches at most to the back buffer; its window starts
+  at ``readahead_min`` and doubles while side reads follow each other. Farther back is a seek.
+
+Each opened range is a window that starts at ``readahead_min`` and doubles every time a window
+is read to its end sequentially; once it reaches ``readahead_max`` the range runs to the end of
+the file, so a whole-file copy costs a handful of requests whatever the file's size. A far seek
+resets the window. Bounded windows keep random access cheap: what is left of a small window is
+drained and the keep-alive connection reused, not torn down.
+
+The first late block also doubles the back buffer (once: at most ``2 * back_buffer``), since
+the kernel's readahead evidently runs wider than it: with ``read_ahead_kb`` at 4096 that takes
+a 1 GiB read from 63-176 GETs to 9.
+
+Memory per handle is bounded by ``2 * back_buffer + forward_skip_max + 2 * edge_cache`` (back
+buffer, side segment, edge blocks) plus one source read of at most 1 MiB (256 KiB until the
+stream runs to the end of the file: a deep sequential read takes 1 MiB per source read, so
+several kernel requests are served per trip through the network stack).
+
+Bytes are copied as few times as possible: the stream is read straight into a preallocated
+ring (:class:`putiofs.read.byte_ring.ByteRing`, the back buffer) and :meth:`StreamBuffer.read_into`
+copies a request from there into the caller's buffer (the FUSE front hands it libfuse's own
+reply buffer): socket → ring → kernel, with no allocation per read. :meth:`StreamBuffer.read`
+returns ``bytes`` for everyone else.
+
+A whole ``read()`` runs inside :func:`putiofs.net.deadline.within` ``deadline`` seconds (never
+longer than the caller's own deadline); the source honours it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+from putiofs.api.errors import ServerError, TransportError
+from putiofs.net import deadline as call_deadline
+from putiofs.read.byte_ring import ByteRing
+
+_CHUNK = 256 * 1024          # at most this much per source read
+_AHEAD = 1024 * 1024         # source read size once the stream runs to the end of the file
+
+
+class RangeBody(Protocol):
+    """An open range: ``pos`` is the next byte it delivers, ``end`` where it stops."""
+
+    pos: int
+    end: int
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` with 1 to ``len(view)`` bytes from ``pos`` (0 only at ``end``); raises
+        on failure."""
+        ...
+
+    def close(self, *, reuse: bool = True) -> None: ...
+
+
+class RangeSource(Protocol):
+    """Where the bytes come from."""
+
+    def open(self, start: int, end: int) -> RangeBody:
+        """A body from ``start`` to at least ``end`` (it may run on to the end of the file)."""
+        ...
+
+    def fetch(self, start: int, end: int) -> bytes:
+        """Exactly the bytes ``[start, end)``."""
+        ...
+
+    def forget_target(self) -> None:
+        """The handle is closed: drop any per-handle state (a redirect target)."""
+        ...
+
+
+class StreamBuffer:
+    """Serves reads of one open file of ``size`` bytes from ``source``.
+
+    ``read`` and ``read_into`` may be called from several threads; calls are serialised by a
+    lock. ``close`` waits for a read in progress (at most ``deadline``).
+    """
+
+    def __init__(
+        self,
+        source: RangeSource,
+        size: int,
+        *,
+        deadline: float = 60.0,
+        readahead_min: int = 128 * 1024,
+        readahead_max: int = 8 * 1024 * 1024,
+        forward_skip_max: int = 4 * 1024 * 1024,
+        back_buffer: int = 4 * 1024 * 1024,
+        edge_cache: int = 256 * 1024,
+        label: str = "stream",
+    ) -> None:
+        if size < 0:
+            raise ValueError("size must not be negative")
+        self._source = source
+        self._size = size
+        self._deadline = deadline
+        self._readahead_min = max(1, readahead_min)
+        self._readahead_max = max(self._readahead_min, readahead_max)
+        self._forward_skip_max = max(0, forward_skip_max)
+        self._back_buffer = max(0, back_buffer)
+        self._back_max = 2 * self._back_buffer  # what late readahead blocks may grow it to
+        self._label = label
+
+        self._head_end = min(max(0, edge_cache), size)
+        self._tail_start = max(self._head_end, size - max(0, edge_cache))
+        self._head: bytes | None = None
+        self._tail: bytes | None = None
+
+        self._lock = threading.Lock()
+        self._closed = False
+        self._body: RangeBody | None = None
+        self._window = 0              # size of the last range's window; 0 before the first
+        # the back buffer: what the stream delivered last; ring.end is the stream's next byte
+        self._ring = ByteRing(self._back_buffer + _AHEAD)
+        self._side = b""              # the side segment: bytes fetched behind the back buffer
+        self._side_start = 0
+        self._side_window = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._label!r}, size={self._size})"
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of file data this reader holds now (back buffer and edge blocks)."""
+        return (len(self._ring) + len(self._head or b"") + len(self._tail or b"")
+                + len(self._side))
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Exactly ``min(length, size - offset)`` bytes from ``offset``; ``b""`` at or past EOF.
+
+        Raises what the source raises (AuthenticationError, NotFoundError, ServerError,
+        TransportError, the latter also when the call would take longer than ``deadline``).
+        """
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must not be negative")
+        count = max(0, min(offset + length, self._size) - offset)
+        if count == 0:
+            return b""
+        out = bytearray(count)
+        self.read_into(offset, memoryview(out))
+        return bytes(out)
+
+    def read_into(self, offset: int, dest: memoryview) -> int:
+        """Fill ``dest`` with the bytes from ``offset`` (fewer only at the end of the file); the
+        count, 0 at or past EOF. Raises as :meth:`read` does; ``dest`` may then hold part of
+        the answer."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        end = min(offset + len(dest), self._size)
+        if offset >= end:
+            return 0
+        with call_deadline.within(self._deadline):
+            if not self._lock.acquire(timeout=call_deadline.remaining() or 0.0):
+                raise TransportError(f"{self._label}: read timed out waiting for another read "
+                                     f"of the same file")
+            try:
+                if self._closed:
+                    raise TransportError(f"{self._label}: read of a closed file handle")
+                self._read_locked(offset, end, dest)
+            finally:
+                self._lock.release()
+        return end - offset
+
+    def close(self) -> None:
+        """Let go of the stream (drained for reuse if little is left). Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._discard(reuse=True)
+            self._ring.release()
+            self._side = b""
+            self._head = self._tail = None
+            self._source.forget_target()
+
+    def __enter__(self) -> StreamBuffer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- assembling a read ---------------------------------------------------------------
+
+    def _read_locked(self, offset: int, end: int, dest: memoryview) -> None:
+        head_end, tail_start = self._head_end, self._tail_start
+        if self._head is None and offset < head_end:
+            self._head = self._edge(0, head_end)
+        if self._tail is None and tail_start < self._size and end > tail_start:
+            self._tail = self._edge(tail_start, self._size)
+        cur = offset
+        while cur < end:
+            if self._head is not None and cur < head_end:
+                stop = min(end, head_end)
+                dest[cur - offset:stop - offset] = self._head[cur:stop]
+            elif self._tail is not None and cur >= tail_start:
+                stop = end
+                dest[cur - offset:stop - offset] = self._tail[cur - tail_start:stop - tail_start]
+            else:
+                stop = min(end, tail_start) if self._tail is not None else end
+                self._fetch(cur, stop, dest[cur - offset:stop - offset])
+            cur = stop
+
+    def _edge(self, start: int, end: int) -> bytes:
+        """An edge block, taken through the stream like any read (it warms the window)."""
+        block = bytearray(end - start)
+        self._fetch(start, end, memoryview(block))
+        return bytes(block)
+
+    def _fetch(self, start: int, end: int, dest: memoryview) -> None:
+        """Copy bytes [start, end) into ``dest`` from the back buffer, the side segment and the
+        stream, reading the stream one source read at a time."""
+        ring = self._ring
+        cur = start
+        while cur < end:
+            if ring.start <= cur < ring.end:
+                stop = min(end, ring.end)
+                ring.copy_into(dest[cur - start:stop - start], cur, stop)
+                cur = stop
+                continue
+            side_end = self._side_start + len(self._side)
+            if self._side_start <= cur < side_end:
+                stop = min(end, side_end)
+                dest[cur - start:stop - start] = self._side[cur - self._side_start:
+                                                            stop - self._side_start]
+                cur = stop
+                continue
+            try:
+                if self._behind(cur):
+                    self._side_read(cur, end)
+                    continue
+                if not self._can_serve(cur):
+                    self._open(cur, end)
+                self._pull(end)
+            except BaseException:
+                self._discard(reuse=False)   # the source gave up on it
+                raise
+
+    def _behind(self, cur: int) -> bool:
+        """``cur`` is a little before the back buffer: a late request of the kernel's readahead
+        (it sends blocks from several threads), not a seek worth giving up the stream for."""
+        start = self._ring.start
+        return self._window > 0 and cur < start and start - cur <= self._forward_skip_max
+
+    def _side_read(self, start: int, want_end: int) -> None:
+        """Fetch from ``start`` towards the back buffer into the side segment, leaving the
+        stream and its window alone. The side window starts at ``readahead_min`` and doubles
+        while side reads follow each other, so reading on after a short seek backwards costs a
+        few requests, not one per kernel request."""
+        # late blocks: this stream's readahead runs wider than the buffer; let it hold more
+        if self._back_buffer < self._back_max:
+            self._back_buffer = self._back_max
+            self._ring.resize(self._back_buffer + _AHEAD)
+        follows = self._side and start == self._side_start + len(self._side)
+        window = (min(self._side_window * 2, self._readahead_max) if follows
+                  else self._readahead_min)
+        stop = min(self._ring.start, start + max(window, want_end - start))
+        self._side = self._source.fetch(start, stop)
+        self._side_start, self._side_window = start, window
+
+    def _can_serve(self, cur: int) -> bool:
+        """The open stream reaches ``cur`` by reading forward a short way."""
+        pos = self._ring.end
+        return (self._body is not None and pos < self._body.end
+                and pos <= cur <= pos + self._forward_skip_max)
+
+    # -- the stream ----------------------------------------------------------------------
+
+    def _open(self, cur: int, want_end: int) -> None:
+        """Open a range that will deliver ``cur`` (from the buffer's end when that is close)."""
+        pos = self._ring.end
+        near = self._window > 0 and pos <= cur <= pos + self._forward_skip_max
+        if near:
+            self._window = min(self._window * 2, self._readahead_max)
+        else:
+            self._window = self._readahead_min
+        self._discard(reuse=True)
+        if not near:
+            self._side = b""
+            self._ring.reset(cur)
+        start = self._ring.end
+        if self._window >= self._readahead_max:
+            req_end = self._size
+        else:
+            req_end = min(self._size, start + max(self._window, want_end - start))
+        self._body = self._source.open(start, req_end)
+
+    def _pull(self, want_end: int) -> None:
+        """One source read from the open stream into the back buffer."""
+        body = self._body
+        assert body is not None
+        ring = self._ring
+        # once open-ended, one source read serves the next several kernel requests
+        if self._window >= self._readahead_max:
+            size = _AHEAD
+        else:
+            size = min(max(want_end - ring.end, 1), _CHUNK)
+        room = ring.writable(min(size, body.end - ring.end))
+        count = body.readinto(room)
+        if count <= 0:
+            raise ServerError(f"{self._label}: the stream ended at byte {ring.end}")
+        ring.commit(count)
+        ring.trim(ring.end - self._back_buffer - count)
+        if ring.end >= body.end:
+            self._body = None
+            body.close()
+
+    def _discard(self, *, reuse: bool) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            body.close(reuse=reuse)

@@ -1,0 +1,435 @@
+"""The TTL metadata cache: folder listings, path resolution and the folder map.
+
+A folder is always fetched whole (every page), so one listing answers getattr for all of its
+children and also answers "no such name" for anything else in it: while a listing is fresh, a
+file manager probing ``.hidden`` or ``desktop.ini`` in every folder costs no API call at all.
+A deep path whose folders are not cached yet is resolved with the account's folder map (dirmap,
+one call; :class:`putiofs.tree.folder_map.FolderMaps`) instead of one listing per level. A backend
+without a folder map (``capabilities.folder_map`` False, or ``NotSupportedError`` once) is
+resolved level by level, one listing per uncached level, and never asked for the map again.
+
+When a refresh fails with a temporary error (network, 5xx, 429, out of time) the last listing is
+served for up to ``stale_ttl`` seconds more, so an open file manager does not empty itself while
+put.io is away. For ``OUTAGE_PAUSE`` seconds after such a failure, folders that have a stale
+listing are not asked for again, so one slow failure does not repeat at every level of a path.
+Waiting for another thread's fetch of the same folder is bounded by the calling thread's
+:mod:`putiofs.net.deadline`.
+
+Changes made through the mount are applied to the cached listings in place, so they are visible at
+once without another API call; everything else is seen within ``ttl`` seconds (a change of ours
+does not restart a listing's ``ttl``). A change costs the same whatever the folder's size: only
+the changed item's name group is worked out again (:class:`putiofs.tree.names.NameTable`), so
+``rm -r`` or ``mv`` of every item of a 20,000-item folder costs no more per item than in a small
+one.
+
+Memory: the cache holds listings of at most ``max_entries`` items in all (default
+:data:`MAX_ENTRIES`, ``putiofs mount --cache-entries``), least recently used out first; a listing
+counts its items plus one (so folders are bounded too), and one larger than the whole bound is
+still cached, alone. Last-known listings (for outages) obey the same bound and share the
+objects, so both together hold at most twice the bound, usually just the bound. Our own edits
+are not recounted until the folder's next fetch. A listing keeps one dict of entries (id →
+Entry) and one of shown names, about 80 bytes per item besides the entries (v2: about 500
+bytes each with their strings); the NFC index holds only names not in NFC, usually none. A
+100,000-item folder costs about 55 MB, built once per fetch and never copied by a change. A
+fetch's record (single-flight lock, count of our edits meanwhile) lives only while it runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import NamedTuple
+
+from cachetools import LRUCache
+
+from putiofs.api.backend import ROOT_ID, Backend, Entry
+from putiofs.api.errors import (
+    NotFoundError,
+    PathNotADirectory,
+    PathNotFound,
+    PutioError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from putiofs.net import deadline
+from putiofs.tree import names
+from putiofs.tree.folder_map import FolderMaps
+from putiofs.tree.listing import Listing
+
+log = logging.getLogger(__name__)
+
+ROOT = Entry(id=ROOT_ID, name="", is_dir=True, size=0, parent_id="", type="folder")
+_TEMPORARY = (TransportError, ServerError, RateLimitedError)
+#: After a listing failed with a temporary error, folders with a stale listing are served from
+#: it for this many seconds without asking put.io: during an outage only the first call waits.
+OUTAGE_PAUSE = 5.0
+#: Seconds after one of our uploads landed during which events about its folder are not applied.
+QUIET_GRACE = 3.0
+#: The default bound of the cache, in listed items (about 100 MB of v2 listings at most).
+MAX_ENTRIES = 200_000
+
+
+class _Flight:
+    """One folder's fetch in progress: its single-flight lock, how many threads hold this
+    record, and how many of our own changes touched the folder meanwhile."""
+
+    __slots__ = ("edits", "lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.edits = 0
+
+
+class _Fetched(NamedTuple):
+    value: Listing
+    stored: bool  # False: one of our own changes raced the fetch, the cache was left alone
+
+
+def split_path(path: str) -> list[str]:
+    return [part for part in path.split("/") if part]
+
+
+class MetadataCache:
+    """Folder listings keyed by folder id, with single-flight fetches and stale-if-error.
+
+    ``ttl`` is how long a listing is trusted; it can change while the mount runs
+    (:meth:`set_ttl`: long while realtime events are live, see :mod:`putiofs.tree.live_updates`)
+    and applies to every held listing from its fetch on. :meth:`expire_all` makes every held
+    listing count as expired (listed anew at its next use, not before); :meth:`verify_soon`
+    caps one listing's trust at ``base_ttl`` from now (after a change applied from an event,
+    which may be wrong: the next listing confirms or undoes it).
+    """
+
+    def __init__(self, backend: Backend, *, ttl: float = 30.0, stale_ttl: float = 600.0,
+                 max_entries: int = MAX_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self.base_ttl = ttl
+        self.stale_ttl = stale_ttl
+        self.max_entries = max(1, max_entries)
+        self._clock = clock
+
+        def size(listing: Listing) -> int:
+            return min(len(listing) + 1, self.max_entries)
+
+        #: folder id -> (when it was stored, the listing); trusted while younger than ``ttl``
+        self._fresh: LRUCache[str, tuple[float, Listing]] = LRUCache(
+            self.max_entries, getsizeof=lambda held: size(held[1]))
+        self._valid_after = float("-inf")
+        self._verify_by: dict[str, float] = {}
+        self._quiet: dict[str, list[float]] = {}  # folder id -> [landings now, quiet until]
+        self._last_known: LRUCache[str, Listing] = LRUCache(self.max_entries, getsizeof=size)
+        self._folder_maps = FolderMaps(backend, ttl=ttl, clock=clock)
+        self._lock = threading.RLock()
+        self._flights: dict[str, _Flight] = {}
+        self._outage_until = 0.0
+
+    # -- listings -------------------------------------------------------------------------
+
+    def cached_listing(self, folder_id: str) -> Listing | None:
+        """The folder's listing if it is still trusted (see the class docstring), else None."""
+        with self._lock:
+            held = self._fresh.get(folder_id)
+            if held is None:
+                return None
+            stored, listing = held
+            now = self._clock()
+            if (now - stored >= self.ttl or stored <= self._valid_after
+                    or now >= self._verify_by.get(folder_id, float("inf"))):
+                return None
+            return listing
+
+    def set_ttl(self, ttl: float) -> None:
+        with self._lock:
+            self.ttl = ttl
+
+    def expire_all(self) -> None:
+        """Every listing held now is listed anew at its next use (stale-if-error still has
+        it)."""
+        with self._lock:
+            self._valid_after = self._clock()
+
+    def expire(self, folder_id: str) -> None:
+        """This folder is listed anew at its next use (stale-if-error still has it)."""
+        with self._lock:
+            self._fresh.pop(folder_id, None)
+            self._verify_by.pop(folder_id, None)
+
+    @contextlib.contextmanager
+    def quiet(self, folder_id: str) -> Iterator[None]:
+        """While one of our own uploads lands in this folder (and ``QUIET_GRACE`` seconds
+        after), realtime events about it are not applied (:meth:`is_quiet`): put.io reports
+        the upload's own steps (created under its upload name, then renamed, the replaced item
+        deleted), and one arriving after our own edit of the listing would undo it for a
+        moment. The mount's own edits keep the listing true meanwhile."""
+        with self._lock:
+            state = self._quiet.setdefault(folder_id, [0, 0.0])
+            state[0] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                state[0] -= 1
+                state[1] = self._clock() + QUIET_GRACE
+
+    def is_quiet(self, folder_id: str) -> bool:
+        with self._lock:
+            state = self._quiet.get(folder_id)
+            if state is None:
+                return False
+            if state[0] > 0 or self._clock() < state[1]:
+                return True
+            del self._quiet[folder_id]
+            return False
+
+    def verify_soon(self, folder_id: str) -> None:
+        """Trust this folder's listing for at most ``base_ttl`` more seconds."""
+        with self._lock:
+            if folder_id in self._fresh:
+                limit = self._clock() + self.base_ttl
+                self._verify_by[folder_id] = min(limit, self._verify_by.get(folder_id, limit))
+
+    def held_listing(self, folder_id: str) -> Listing | None:
+        """The folder's last listing, trusted or not (None if none is held)."""
+        with self._lock:
+            return self._last_known.get(folder_id)
+
+    def holders(self, item_id: str) -> list[tuple[str, Entry]]:
+        """The held listings (trusted or not) that have an item of this id: (folder id, its
+        entry there). Looks at every held listing: for events, not for FUSE calls."""
+        with self._lock:
+            listings = {**{k: v for k, (_, v) in self._fresh.items()}, **self._last_known}
+        found = []
+        for folder_id, listing in listings.items():
+            entry = listing.get(item_id)
+            if entry is not None:
+                found.append((folder_id, entry))
+        return found
+
+    def listing(self, folder_id: str) -> Listing:
+        """The folder's children: from cache while fresh, else fetched (once, however many ask)."""
+        cached = self.cached_listing(folder_id)
+        if cached is not None:
+            return cached
+        with self._flight(folder_id) as flight:
+            left = deadline.remaining()
+            if not flight.lock.acquire(timeout=-1 if left is None else left):
+                # Another thread's fetch of this folder outlasted our own time limit.
+                return self._stale_or_raise(folder_id, TransportError(
+                    f"listing folder {folder_id}: out of time waiting for another fetch"))
+            try:
+                return self._fetch_locked(folder_id, flight)
+            finally:
+                flight.lock.release()
+
+    def _fetch_locked(self, folder_id: str, flight: _Flight) -> Listing:
+        cached = self.cached_listing(folder_id)
+        if cached is not None:
+            return cached
+        if self._clock() < self._outage_until and self._stale(folder_id) is not None:
+            return self._stale_or_raise(folder_id, TransportError("put.io failed just now"))
+        for attempt in range(2):
+            try:
+                listing = self._fetch_and_store(folder_id, flight)
+            except _TEMPORARY as exc:
+                self._outage_until = self._clock() + OUTAGE_PAUSE
+                return self._stale_or_raise(folder_id, exc)
+            except NotFoundError:
+                self.forget_folder(folder_id)
+                raise
+            self._outage_until = 0.0
+            if listing.stored:
+                return listing.value
+            # One of our own changes to this folder landed while the pages were in
+            # flight: the answer may predate it, so it must not overwrite the cache.
+            log.debug("listing of folder %s raced with a change (attempt %d)", folder_id,
+                      attempt + 1)
+        return listing.value
+
+    def prefetch(self, folder_id: str) -> bool:
+        """List a folder ahead of a reader (:mod:`putiofs.tree.walk_ahead`); True if it did.
+
+        Nothing happens (False) while the folder has a fresh listing, while another thread
+        fetches it, or during the outage pause. A fetched listing is stored as by
+        :meth:`listing` (unless one of our changes raced it); a failure changes nothing in the
+        cache (no stale listing re-armed, no outage pause, no folder forgotten) and is raised
+        for the caller to log.
+        """
+        if self.cached_listing(folder_id) is not None:
+            return False
+        with self._flight(folder_id) as flight:
+            if not flight.lock.acquire(blocking=False):
+                return False
+            try:
+                if (self.cached_listing(folder_id) is not None
+                        or self._clock() < self._outage_until):
+                    return False
+                self._fetch_and_store(folder_id, flight)
+                return True
+            finally:
+                flight.lock.release()
+
+    def _fetch_and_store(self, folder_id: str, flight: _Flight) -> _Fetched:
+        """One fetch of the folder, stored unless one of our changes landed meanwhile."""
+        with self._lock:
+            edits_before = flight.edits
+        started = self._clock()
+        entries = list(self.backend.list_folder(folder_id))
+        listing = Listing(folder_id, entries, self._clock())
+        with self._lock:
+            if flight.edits != edits_before:
+                return _Fetched(listing, stored=False)
+            self._store(listing, started)
+        return _Fetched(listing, stored=True)
+
+    @contextlib.contextmanager
+    def _flight(self, folder_id: str) -> Iterator[_Flight]:
+        """The folder's fetch record, kept only while some thread holds it."""
+        with self._lock:
+            flight = self._flights.get(folder_id)
+            if flight is None:
+                flight = self._flights[folder_id] = _Flight()
+            flight.users += 1
+        try:
+            yield flight
+        finally:
+            with self._lock:
+                flight.users -= 1
+                if flight.users == 0:
+                    del self._flights[folder_id]
+
+    def _stale_or_raise(self, folder_id: str, exc: PutioError) -> Listing:
+        """The last listing if it is young enough (stale-if-error), else ``exc``.
+
+        A stale listing served is trusted again for one ``ttl``, so while put.io is away each
+        folder costs one failed fetch per ``ttl``, not one per call; it is never served longer
+        than ``2 * ttl + stale_ttl`` after it was really fetched.
+        """
+        stale = self._stale(folder_id)
+        if stale is None:
+            raise exc
+        log.warning("serving a stale listing of folder %s (%.0f s old): %s", folder_id,
+                    self._clock() - stale.fetched_at, type(exc).__name__)
+        with self._lock:
+            if folder_id in self._last_known:
+                self._fresh[folder_id] = (self._clock(), stale)
+                self._verify_by.pop(folder_id, None)
+        return stale
+
+    def _stale(self, folder_id: str) -> Listing | None:
+        with self._lock:
+            old = self._last_known.get(folder_id)
+        if old is not None and self._clock() - old.fetched_at <= self.ttl + self.stale_ttl:
+            return old
+        return None
+
+    def _store(self, listing: Listing, started: float) -> None:
+        """Keep a listing whose fetch began at ``started`` (its trust runs from then: a
+        change made while its pages were in flight may be missing from it)."""
+        with self._lock:
+            self._fresh[listing.folder_id] = (started, listing)
+            self._last_known[listing.folder_id] = listing
+            self._verify_by.pop(listing.folder_id, None)
+
+    def forget_folder(self, folder_id: str) -> None:
+        with self._lock:
+            self._fresh.pop(folder_id, None)
+            self._last_known.pop(folder_id, None)
+            self._verify_by.pop(folder_id, None)
+
+    # -- resolution -----------------------------------------------------------------------
+
+    def resolve(self, path: str) -> Entry:
+        """The entry at a mount path. Raises PathNotFound or PathNotADirectory."""
+        parts = split_path(path)
+        entry = ROOT
+        index = 0
+        while index < len(parts):
+            if not entry.is_dir:
+                raise PathNotADirectory(path)
+            names.check_length(parts[index])
+            if len(parts) - index >= 3 and self.cached_listing(entry.id) is None:
+                jumped = self._folder_maps.walk(entry, parts, index)
+                if jumped is not None:
+                    entry, index = jumped
+                    continue
+            child = self.listing(entry.id).find(parts[index])
+            if child is None:
+                raise PathNotFound(path)
+            entry = child
+            index += 1
+        return entry
+
+    def resolve_parent(self, path: str) -> tuple[Entry, str]:
+        """The folder that holds ``path`` and the last component's name."""
+        parts = split_path(path)
+        if not parts:
+            raise PathNotFound(path)
+        parent = self.resolve("/".join(parts[:-1]))
+        if not parent.is_dir:
+            raise PathNotADirectory(path)
+        return parent, parts[-1]
+
+    # -- our own changes ------------------------------------------------------------------
+
+    def _edit(self, folder_id: str, edit: Callable[[Listing], None]) -> None:
+        """Apply one of our own changes to the folder's cached listings, in place.
+
+        The listing keeps its expiry: a folder changed through the mount still shows other
+        clients' changes within ``ttl`` (re-storing it would restart the clock at every edit).
+        """
+        with self._lock:
+            flight = self._flights.get(folder_id)
+            if flight is not None:
+                flight.edits += 1
+            held = self._fresh.get(folder_id)
+            fresh = held[1] if held is not None else None
+            if fresh is not None:
+                edit(fresh)
+            known = self._last_known.get(folder_id)
+            if known is not None and known is not fresh:
+                edit(known)
+
+    def added(self, entry: Entry) -> None:
+        """An item now exists (mkdir, or the target of a move)."""
+        self._edit(entry.parent_id, lambda listing: listing.put(entry))
+        if entry.is_dir:
+            self._folder_maps.drop()
+
+    def removed(self, entry: Entry) -> None:
+        """An item is gone from its folder (unlink, rmdir, the source of a move)."""
+        self._edit(entry.parent_id, lambda listing: listing.discard(entry.id))
+        if entry.is_dir:
+            self._folder_maps.drop()
+            self._forget_subtree(entry.id)
+
+    def replaced(self, old: Entry, new: Entry) -> None:
+        """An item changed name or folder."""
+        if old.parent_id != new.parent_id or old.id != new.id:
+            self._edit(old.parent_id, lambda listing: listing.discard(old.id))
+        self._edit(new.parent_id, lambda listing: listing.put(new))
+        if new.is_dir:
+            self._folder_maps.drop()
+
+    def _forget_subtree(self, folder_id: str) -> None:
+        pending = [folder_id]
+        while pending:
+            current = pending.pop()
+            with self._lock:
+                listing = self._last_known.get(current)
+                if listing is not None:
+                    pending.extend(e.id for e in list(listing.entries) if e.is_dir)
+            self.forget_folder(current)
+
+
+def renamed_entry(entry: Entry, *, name: str | None = None, parent_id: str | None = None) -> Entry:
+    """A copy of ``entry`` as it is after a rename and/or move."""
+    return replace(entry, name=entry.name if name is None else name,
+                   parent_id=entry.parent_id if parent_id is None else parent_id)

@@ -1,0 +1,196 @@
+"""What the mount shows over put.io's tree: pending files, and put.io items hidden for a while.
+
+The cache (:mod:`putiofs.tree.cache`) holds put.io's listings as fetched; this overlay answers for
+the items the mount has changed ahead of put.io:
+
+* *Pending* files (written, not yet on put.io; :mod:`putiofs.front.writes`) are shown where they
+  were written, over any put.io item of that name.
+* *Replaced* items (a pending file, or a landed new version, replaces them; they are deleted
+  once the new version is complete on put.io) and *gone* ones (deleted, perhaps still in a
+  cached listing) are hidden. While a folder holds hidden items, its shown names are worked out
+  without them (:func:`putiofs.tree.names.assign`, one pass over the folder), so a new version that
+  shares put.io's name with the item it replaces takes the plain name at once instead of
+  ``name [#id]``: between an upload landing and the old item's delete, ``open("f", O_APPEND)``
+  finds the new version, never the doomed one.
+* *Set-aside* items: libfuse renames a file unlinked while open to ``.fuse_hidden…`` and
+  unlinks that name at the last close. For a put.io item that rename is done only here (put.io
+  would otherwise keep the item under the hidden name, which is then the name it has in the
+  trash): the item is hidden under its own name, known under the hidden one (stat, reads through
+  open handles), and the unlink of the hidden name deletes it by id, so the trash shows its
+  original name. Kept for the life of the mount (libfuse unlinks hidden names at unmount).
+
+Every method is called with :attr:`lock` held or takes it; it is the uploader's lock too, so a
+landing (the swap of a pending file for its new item) is atomic for the FUSE side.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import replace
+
+from putiofs.api.backend import Entry
+from putiofs.api.errors import PathNotFound
+from putiofs.tree import names
+from putiofs.tree.cache import MetadataCache, split_path
+from putiofs.write.spool import SpoolFile
+
+HIDDEN_PREFIX = ".fuse_hidden"
+Key = tuple[str, str]  # (folder id, name)
+
+
+def is_hidden_name(path_or_name: str) -> bool:
+    """libfuse's name for an unlinked file still open."""
+    parts = split_path(path_or_name)
+    return bool(parts) and parts[-1].startswith(HIDDEN_PREFIX)
+
+
+class Overlay:
+    """Pending files, hidden items and set-aside items of one mount."""
+
+    def __init__(self, cache: MetadataCache, lock: threading.RLock | None = None) -> None:
+        self.cache = cache
+        self.lock = lock or threading.RLock()
+        self.pending: dict[Key, SpoolFile] = {}
+        self.place: dict[str, Key] = {}               # pending file id -> its key
+        self.successor: dict[str, SpoolFile] = {}      # running version -> the newer one
+        self._hidden: dict[str, str | None] = {}       # item id -> its folder id (if known)
+        self._in_folder: dict[str, set[str]] = {}      # folder id -> hidden item ids
+        self.replaced_entries: dict[str, Entry] = {}   # replaced, not yet deleted
+        self.aside: dict[Key, Entry] = {}              # (folder, .fuse_hidden name) -> item
+        self.folder_times: dict[str, int] = {}         # folder id -> mtime set by utimens
+
+    # -- hidden items ---------------------------------------------------------------------
+
+    def hide(self, item_id: str, folder_id: str | None, entry: Entry | None = None) -> None:
+        with self.lock:
+            self._hidden[item_id] = folder_id
+            if folder_id is not None:
+                self._in_folder.setdefault(folder_id, set()).add(item_id)
+            if entry is not None:
+                self.replaced_entries[item_id] = entry
+
+    def unhide(self, item_id: str) -> None:
+        with self.lock:
+            folder_id = self._hidden.pop(item_id, None)
+            self.replaced_entries.pop(item_id, None)
+            if folder_id is not None:
+                self._in_folder.get(folder_id, set()).discard(item_id)
+
+    def folder_of(self, item_id: str) -> str | None:
+        """The folder a hidden item is in, if known."""
+        return self._hidden.get(item_id)
+
+    def is_hidden(self, item_id: str) -> bool:
+        return item_id in self._hidden
+
+    def hidden_ids(self) -> set[str]:
+        with self.lock:
+            return set(self._hidden)
+
+    def gone(self, item_id: str) -> None:
+        """Deleted from put.io: out of the cached listing; hidden should a listing fetched
+        before the delete still hold it."""
+        with self.lock:
+            folder_id = self._hidden.get(item_id)
+            entry = self.replaced_entries.pop(item_id, None)
+            if entry is None and folder_id is not None:
+                listing = self.cache.cached_listing(folder_id)
+                entry = listing.get(item_id) if listing is not None else None
+            if entry is not None:
+                self.cache.removed(entry)
+            if item_id not in self._hidden:
+                self.hide(item_id, entry.parent_id if entry is not None else folder_id)
+
+    # -- names ----------------------------------------------------------------------------
+
+    def view(self, folder_id: str) -> Mapping[str, Entry]:
+        """Shown name -> put.io item of a folder, hidden items left out."""
+        listing = self.cache.listing(folder_id)
+        with self.lock:
+            here = [i for i in self._in_folder.get(folder_id, ()) if listing.get(i) is not None]
+            if not here:
+                return listing.by_name
+            hidden = set(here)
+        return names.assign(e for e in list(listing.entries) if e.id not in hidden)
+
+    def find(self, parent_id: str, name: str) -> Entry | None:
+        """The put.io item shown as ``name`` in the folder (a set-aside one under its hidden
+        name), or None."""
+        with self.lock:
+            aside = self.aside.get((parent_id, name))
+        if aside is not None:
+            return aside
+        found = names.lookup(self.view(parent_id), name)
+        return None if found is None or self.is_hidden(found.id) else found
+
+    def resolve(self, path: str) -> Entry:
+        """The put.io item at ``path`` as the mount shows it (PathNotFound if none)."""
+        parts = split_path(path)
+        if not parts:
+            return self.cache.resolve(path)
+        try:  # the common case, at the cache's cost (its folder-map jumps included)
+            entry = self.cache.resolve(path)
+        except PathNotFound:
+            entry = None
+        with self.lock:
+            plain = entry is not None and not self._in_folder.get(entry.parent_id)
+        if plain:
+            return entry  # type: ignore[return-value]
+        parent = self.cache.resolve("/".join(parts[:-1]))
+        names.check_length(parts[-1])
+        found = self.find(parent.id, parts[-1]) if parent.is_dir else None
+        if found is None:
+            if not parent.is_dir:
+                return self.cache.resolve(path)  # PathNotADirectory
+            raise PathNotFound(path)
+        return found
+
+    def names_in(self, folder_id: str, listed: list[str]) -> list[str]:
+        """A folder's shown names (``listed``: the cache's), with the overlay applied."""
+        with self.lock:
+            hidden = bool(self._in_folder.get(folder_id))
+            extra = [name for (parent, name) in self.pending if parent == folder_id]
+        shown = set(self.view(folder_id)) if hidden else set(listed)
+        shown.update(extra)
+        return sorted(shown)
+
+    # -- set-aside items (.fuse_hidden) ----------------------------------------------------
+
+    def set_aside(self, entry: Entry, folder_id: str, hidden_name: str) -> None:
+        with self.lock:
+            self.aside[(folder_id, hidden_name)] = replace(entry, name=hidden_name)
+            self.hide(entry.id, entry.parent_id)
+
+    def take_aside(self, path: str) -> Entry | None:
+        """The set-aside item at ``path``, forgotten here (its unlink deletes it by id)."""
+        parts = split_path(path)
+        if not parts or not parts[-1].startswith(HIDDEN_PREFIX):
+            return None
+        try:
+            parent = self.cache.resolve("/".join(parts[:-1]))
+        except PathNotFound:
+            return None
+        with self.lock:
+            return self.aside.pop((parent.id, parts[-1]), None)
+
+    # -- pending files ---------------------------------------------------------------------
+
+    def show(self, spooled: SpoolFile, parent_id: str, name: str) -> None:
+        with self.lock:
+            self.unshow(spooled)
+            self.pending[(parent_id, name)] = spooled
+            self.place[spooled.id] = (parent_id, name)
+            for item_id in spooled.manifest.replaces:
+                if not self.is_hidden(item_id):
+                    self.hide(item_id, parent_id)
+
+    def unshow(self, spooled: SpoolFile) -> None:
+        with self.lock:
+            key = self.place.pop(spooled.id, None)
+            if key is not None and self.pending.get(key) is spooled:
+                del self.pending[key]
+
+    def pending_in(self, parent_id: str, name: str) -> SpoolFile | None:
+        with self.lock:
+            return self.pending.get((parent_id, name))

@@ -1,0 +1,141 @@
+"""One TUS upload of a pending file, resumed at the server's offset (part of the uploader).
+
+:class:`TusTransfer` is mixed into :class:`putiofs.write.uploader.Uploads` (split for size): the
+ticket is saved in the manifest before the first byte is sent; after a failure the server's offset
+is asked and the upload goes on from there; a ticket the server forgot (or of another size) starts
+anew. Chunks are streamed from the data file (the backend reads ``length`` bytes of it per call).
+A temporary error is retried a few times within the job; anything else is raised to the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from putiofs.api.backend import Backend, Entry, UploadTicket
+from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
+from putiofs.write.landing import Landing, is_temporary
+from putiofs.write.spool import SpoolFile
+
+log = logging.getLogger("putiofs.write")
+
+#: Attempts of one chunk within a job (network hiccups) before the job itself backs off.
+CHUNK_ATTEMPTS = 4
+
+
+@dataclass
+class Job:
+    file: SpoolFile
+    state: str = "queued"
+    bytes_done: int = 0
+    speed: float = 0.0
+    error: str | None = None
+    failures: int = 0
+    next_try: float = 0.0
+    cancelled: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Cancelled(Exception):
+    """The file was dropped (unlinked, superseded) while its job ran."""
+
+
+class BaseGone(Exception):
+    """The original of a file opened without O_TRUNC can no longer be read from put.io."""
+
+
+class TusTransfer:
+    """The transfer step of :class:`putiofs.write.uploader.Uploads`."""
+
+    backend: Backend
+    landing: Landing
+    lock: Any
+    chunk_size: int
+    _stopping: threading.Event
+    _clock: Callable[[], float]
+
+    def _abort_ticket(self, spooled: SpoolFile) -> None:
+        """Drop the file's TUS upload. One that is already complete has made its item (an
+        empty file is complete as soon as it is created): that item is deleted, or put.io
+        would keep a file the user removed (an editor's swap file, say)."""
+        ticket = spooled.manifest.ticket
+        if not ticket:
+            return
+        upload = UploadTicket(**ticket)
+        with contextlib.suppress(PutioError):
+            if self.backend.upload_offset(upload) >= upload.size:
+                made = self.backend.upload_send(upload, upload.size, io.BytesIO(b""), 0).entry
+                if made is not None:
+                    self.landing.deletions.add([(made.id, made.parent_id)],
+                                               spooled.manifest.path)
+                    self.landing.deletions.run([made.id], self._stopping)
+                    self.landing.cache.removed(made)  # an event may have shown it meanwhile
+                return
+            self.backend.upload_abort(upload)
+
+    def _ticket(self, job: Job) -> tuple[UploadTicket, int]:
+        """The saved ticket and the server's offset, or a new ticket (saved before use)."""
+        spooled, manifest = job.file, job.file.manifest
+        if manifest.ticket:
+            ticket = UploadTicket(**manifest.ticket)
+            if ticket.size == manifest.size:
+                try:
+                    return ticket, self.backend.upload_offset(ticket)
+                except NotFoundError:
+                    log.info("upload of %s: the server forgot it; starting anew", manifest.path)
+            else:
+                self._abort_ticket(spooled)
+        with self.lock:
+            target = self.landing.target(spooled)
+        if target is None:
+            raise Cancelled
+        ticket = self.backend.upload_begin(target[0], target[1], manifest.size,
+                                           float(int(manifest.mtime)))
+        manifest.ticket = asdict(ticket)
+        spooled.save()
+        return ticket, 0
+
+    def _transfer(self, job: Job) -> Entry:
+        spooled, size = job.file, job.file.manifest.size
+        ticket, offset = self._ticket(job)
+        started, sent = self._clock(), 0
+        failures = 0
+        with spooled.open_reader() as body:
+            while True:
+                if job.cancelled or self._stopping.is_set():
+                    if job.cancelled:
+                        raise Cancelled
+                    raise PutioError("the mount is stopping")
+                job.bytes_done = offset
+                length = min(self.chunk_size, size - offset)
+                body.seek(offset)
+                try:
+                    progress = self.backend.upload_send(ticket, offset, body, length)
+                except UploadOffsetError:
+                    offset = self.backend.upload_offset(ticket)
+                    continue
+                except (QuotaExceededError, NotFoundError):
+                    raise
+                except PutioError as exc:
+                    failures += 1
+                    if failures >= CHUNK_ATTEMPTS or not is_temporary(exc):
+                        raise
+                    log.info("upload of %s: %s at byte %d; resuming", spooled.manifest.path,
+                             type(exc).__name__, offset)
+                    if self._stopping.wait(min(8.0, 0.5 * 2 ** failures)):
+                        raise
+                    offset = self.backend.upload_offset(ticket)
+                    continue
+                if progress.offset > offset:
+                    failures = 0
+                    sent += progress.offset - offset
+                offset = progress.offset
+                elapsed = self._clock() - started
+                job.bytes_done, job.speed = offset, sent / elapsed if elapsed > 0 else 0.0
+                if progress.entry is not None:
+                    return progress.entry

@@ -1,0 +1,321 @@
+"""The FUSE operations class called directly (no kernel), over the in-memory fake backend."""
+
+import errno
+import os
+import stat
+from dataclasses import replace
+
+import pytest
+
+from putiofs.api.backend import Capabilities, Entry
+from putiofs.api.errors import InvalidNameError, NameExistsError, NameTooLongError, TransportError
+from putiofs.front.account_view import AccountView
+from putiofs.front.operations import PutioFS
+from putiofs.front.options import MountOptions
+from tests.support.fake_backend import FakeBackend
+
+
+@pytest.fixture
+def backend():
+    b = FakeBackend()
+    videos = b.add("0", "Videos")
+    b.add(videos.id, "film.mp4", b"F" * 1000)
+    b.add("0", "notes.txt", b"hello")
+    b.add("0", "AC/DC.txt", b"rock")
+    b.add("0", "dup.txt", b"one")
+    b.add("0", "dup.txt", b"two!")
+    b.add("0", "Empty")
+    return b
+
+
+@pytest.fixture
+def ops(backend):
+    return PutioFS(AccountView(backend, MountOptions(cache_ttl=30, uid=1234, gid=5678)))
+
+
+def errno_of(call, *args):
+    with pytest.raises(OSError) as info:
+        call(*args)
+    return info.value.errno
+
+
+def test_root_and_children_have_sensible_attributes(ops):
+    root = ops.getattr("/")
+    assert stat.S_ISDIR(root["st_mode"]) and root["st_ino"] == 1
+    notes = ops.getattr("/notes.txt")
+    assert stat.S_ISREG(notes["st_mode"])
+    assert notes["st_size"] == 5 and notes["st_blocks"] == 1
+    assert (notes["st_uid"], notes["st_gid"]) == (1234, 5678)
+    assert notes["st_blksize"] >= 128 * 1024
+    assert notes["st_mtime"] == ops.getattr("/notes.txt")["st_mtime"]
+
+
+def test_readdir_shows_substituted_and_disambiguated_names(ops, backend):
+    listing = ops.readdir("/", None)
+    dups = [e for e in backend.items.values() if e.name == "dup.txt"]
+    assert set(listing) == {".", "..", "Videos", "notes.txt", "AC\u2215DC.txt", "dup.txt",
+                            f"dup [#{max(int(d.id) for d in dups)}].txt", "Empty"}
+
+
+def test_errnos_for_missing_not_a_dir_and_is_a_dir(ops):
+    assert errno_of(ops.getattr, "/nope") == errno.ENOENT
+    assert errno_of(ops.getattr, "/notes.txt/x") == errno.ENOTDIR
+    assert errno_of(ops.readdir, "/notes.txt", None) == errno.ENOTDIR
+    assert errno_of(ops.open, "/Videos", os.O_RDONLY) == errno.EISDIR
+
+
+def test_writing_file_contents_is_refused_with_erofs(ops):
+    assert errno_of(ops.open, "/notes.txt", os.O_WRONLY) == errno.EROFS
+    assert errno_of(ops.open, "/notes.txt", os.O_RDWR) == errno.EROFS
+    assert errno_of(ops.create, "/new.txt", 0o644) == errno.EROFS
+    assert errno_of(ops.truncate, "/notes.txt", 0) == errno.EROFS
+    assert errno_of(ops.symlink, "/l", "/notes.txt") == errno.EROFS
+    assert errno_of(ops.chmod, "/notes.txt", 0o600) == errno.EROFS
+
+
+def test_xattrs_carry_the_put_io_id_and_type(ops, backend):
+    entry = next(e for e in backend.items.values() if e.name == "notes.txt")
+    assert ops.getxattr("/notes.txt", "user.putio.id") == entry.id.encode()
+    assert "user.putio.type" in ops.listxattr("/notes.txt")
+    assert errno_of(ops.getxattr, "/notes.txt", "user.other") == errno.ENODATA
+
+
+def test_statfs_reports_the_quota(ops):
+    st = ops.statfs("/")
+    assert st["f_blocks"] * st["f_frsize"] == 10 * 2**30
+    assert st["f_bavail"] * st["f_frsize"] == 4 * 2**30
+
+
+def test_mkdir_is_visible_at_once_and_eexist_on_a_taken_name(ops, backend):
+    ops.readdir("/", None)
+    ops.mkdir("/New", 0o755)
+    assert stat.S_ISDIR(ops.getattr("/New")["st_mode"])
+    assert errno_of(ops.mkdir, "/New", 0o755) == errno.EEXIST
+    assert errno_of(ops.mkdir, "/notes.txt", 0o755) == errno.EEXIST
+    assert any(e.name == "New" for e in backend.items.values())
+
+
+def test_mkdir_with_the_slash_substitute_stores_a_slash(ops, backend):
+    ops.mkdir("/a\u2215b", 0o755)
+    assert any(e.name == "a/b" and e.is_dir for e in backend.items.values())
+    assert "a\u2215b" in ops.readdir("/", None)
+
+
+def test_where_put_io_refuses_slashes_the_substitute_is_stored_as_typed(backend):
+    backend.capabilities = Capabilities(folder_map=False, slash_in_names=False)
+    ops = PutioFS(AccountView(backend, MountOptions()))
+    ops.mkdir("/a\u2215b", 0o755)
+    ops.rename("/notes.txt", "/c\u2215d.txt")
+    stored = {e.name for e in backend.items.values()}
+    assert {"a\u2215b", "c\u2215d.txt"} <= stored and "a/b" not in stored
+    assert {"a\u2215b", "c\u2215d.txt"} <= set(ops.readdir("/", None))
+    assert ops.getattr("/c\u2215d.txt")["st_size"] == 5
+
+
+@pytest.mark.parametrize(("refusal", "code"), [
+    (InvalidNameError("EMPTY_NAME"), errno.EINVAL),
+    (InvalidNameError("SLASH_IN_NAME"), errno.EINVAL),
+    (NameTooLongError("NAME_TOO_LONG"), errno.ENAMETOOLONG),
+])
+def test_a_name_put_io_refuses_is_einval_or_enametoolong(ops, backend, monkeypatch, refusal,
+                                                         code):
+    def refuse(*args):
+        raise refusal
+
+    monkeypatch.setattr(backend, "make_folder", refuse)
+    monkeypatch.setattr(backend, "rename", refuse)
+    assert errno_of(ops.mkdir, "/  ", 0o755) == code
+    assert errno_of(ops.rename, "/notes.txt", "/  ") == code
+    assert "notes.txt" in ops.readdir("/", None)
+
+
+def test_rmdir_of_a_folder_that_is_non_empty_on_the_server_deletes_nothing(ops, backend):
+    empty = next(e for e in backend.items.values() if e.name == "Empty")
+    assert ops.readdir("/Empty", None) == [".", ".."]
+    backend.add(empty.id, "arrived.txt", b"new")  # another client, cache still says empty
+    assert errno_of(ops.rmdir, "/Empty") == errno.ENOTEMPTY
+    assert empty.id in backend.items
+    assert backend.calls["delete"] == 0
+
+
+def test_rmdir_and_unlink_errnos(ops, backend):
+    assert errno_of(ops.rmdir, "/notes.txt") == errno.ENOTDIR
+    assert errno_of(ops.unlink, "/Videos") == errno.EISDIR
+    assert errno_of(ops.unlink, "/missing") == errno.ENOENT
+    assert errno_of(ops.rmdir, "/") == errno.EBUSY
+    ops.rmdir("/Empty")
+    assert errno_of(ops.getattr, "/Empty") == errno.ENOENT
+
+
+def test_rename_rules(ops, backend):
+    assert errno_of(ops.rename, "/notes.txt", "/Videos") == errno.EISDIR
+    assert errno_of(ops.rename, "/Videos", "/notes.txt") == errno.ENOTDIR
+    assert errno_of(ops.rename, "/Videos", "/Videos/inside") == errno.EINVAL
+    assert errno_of(ops.rename, "/", "/x") == errno.EBUSY
+    ops.rename("/notes.txt", "/notes.txt")
+    ops.rename("/notes.txt", "/Videos/moved.txt")
+    assert ops.getattr("/Videos/moved.txt")["st_size"] == 5
+    assert errno_of(ops.getattr, "/notes.txt") == errno.ENOENT
+
+
+def test_a_rename_into_another_folder_with_a_new_name_is_one_move_call(ops, backend):
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    ops.readdir("/Videos", None)
+    backend.calls.clear()
+    ops.rename("/notes.txt", "/Videos/moved.txt")
+    assert (backend.calls["move"], backend.calls["rename"]) == (1, 0)
+    assert (backend.items[notes.id].parent_id, backend.items[notes.id].name) == (
+        next(e.id for e in backend.items.values() if e.name == "Videos"), "moved.txt")
+    assert ops.getattr("/Videos/moved.txt")["st_size"] == 5
+    assert "notes.txt" not in ops.readdir("/", None)
+
+
+def test_a_failed_move_and_rename_shows_the_server_s_truth_afterwards(ops, backend,
+                                                                     monkeypatch):
+    """Whatever the failed call left behind, both folders are listed anew."""
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    videos = next(e for e in backend.items.values() if e.name == "Videos")
+    ops.readdir("/Videos", None)
+    moved_only = backend.move
+
+    def moves_then_fails(item_id, parent_id, name=None):
+        moved_only(item_id, parent_id)        # half done, as a v1 move whose undo failed
+        raise TransportError("connection reset")
+
+    monkeypatch.setattr(backend, "move", moves_then_fails)
+    assert errno_of(ops.rename, "/notes.txt", "/Videos/moved.txt") == errno.EIO
+    assert backend.items[notes.id].parent_id == videos.id
+    assert "notes.txt" in ops.readdir("/Videos", None)
+    assert "notes.txt" not in ops.readdir("/", None)
+
+
+def test_rename_onto_an_existing_file_replaces_it_and_keeps_the_source(ops, backend):
+    source = next(e for e in backend.items.values() if e.name == "notes.txt")
+    target = next(e for e in backend.items.values() if e.name == "AC/DC.txt")
+    ops.rename("/notes.txt", "/AC\u2215DC.txt")
+    assert backend.items[source.id].name == "AC/DC.txt"
+    assert target.id not in backend.items
+    assert ops.getattr("/AC\u2215DC.txt")["st_size"] == 5
+
+
+def test_rename_of_a_folder_onto_a_non_empty_folder_is_enotempty(ops, backend):
+    ops.mkdir("/Full", 0o755)
+    full = next(e for e in backend.items.values() if e.name == "Full")
+    backend.add(full.id, "x.txt", b"x")
+    assert errno_of(ops.rename, "/Empty", "/Full") == errno.ENOTEMPTY
+    ops.rename("/Full", "/Empty")
+    assert ops.readdir("/Empty", None) == [".", "..", "x.txt"]
+
+
+def test_an_item_moved_elsewhere_since_the_listing_is_not_deleted(ops, backend):
+    ops.readdir("/", None)
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    videos = next(e for e in backend.items.values() if e.name == "Videos")
+    backend.move(notes.id, videos.id)  # another client, behind the mount's back
+    assert errno_of(ops.unlink, "/notes.txt") == errno.ENOENT
+    assert notes.id in backend.items
+    empty = next(e for e in backend.items.values() if e.name == "Empty")
+    backend.rename(empty.id, "Renamed elsewhere")
+    assert errno_of(ops.rmdir, "/Empty") == errno.ENOENT
+    assert empty.id in backend.items
+
+
+def test_a_replaced_target_moved_elsewhere_meanwhile_survives(ops, backend):
+    ops.readdir("/", None)
+    target = next(e for e in backend.items.values() if e.name == "AC/DC.txt")
+    videos = next(e for e in backend.items.values() if e.name == "Videos")
+    backend.move(target.id, videos.id)  # another client moves the target away
+    ops.rename("/notes.txt", "/AC\u2215DC.txt")
+    assert target.id in backend.items
+    assert backend.items[target.id].parent_id == videos.id
+
+
+def test_a_replacing_rename_sees_a_target_created_elsewhere_after_the_listing(ops, backend):
+    ops.readdir("/", None)
+    notes = next(e for e in backend.items.values() if e.name == "notes.txt")
+    elsewhere = backend.add("0", "new.txt", b"another client's")  # not in the cached listing
+    ops.rename("/notes.txt", "/new.txt")
+    assert [e.id for e in backend.items.values() if e.name == "new.txt"] == [notes.id]
+    assert elsewhere.id not in backend.items
+    assert ops.getattr("/new.txt")["st_size"] == 5
+
+
+def test_times_are_put_ios_where_the_api_gives_them(backend):
+    dated = backend.add("0", "dated.txt", b"x")
+    backend.items[dated.id] = replace(dated, mtime=1_700_000_000.5, ctime=1_600_000_000.0,
+                                      crc32="0a1b2c3d")
+    ops = PutioFS(AccountView(backend, MountOptions()))
+    st = ops.getattr("/dated.txt")
+    assert st["st_mtime"] == 1_700_000_000_500_000_000
+    assert st["st_ctime"] == 1_600_000_000_000_000_000
+    assert ops.getxattr("/dated.txt", "user.putio.crc32") == b"0a1b2c3d"
+    undated = ops.getattr("/notes.txt")
+    assert undated["st_mtime"] // 10**9 == 1262304000  # 2010-01-01 UTC, the id in the ns
+    assert undated["st_mtime"] % 10**9 == undated["st_ino"]
+    assert "user.putio.crc32" not in ops.listxattr("/notes.txt")
+    whole = backend.add("0", "whole.txt", b"x")  # v2's updated_at: whole seconds
+    backend.items[whole.id] = replace(whole, mtime=1_700_000_000.0, ctime=1_600_000_000.0)
+    st = PutioFS(AccountView(backend, MountOptions())).getattr("/whole.txt")
+    assert st["st_mtime"] == 1_700_000_000 * 10**9 + st["st_ino"]  # the id in the ns
+    assert st["st_ctime"] == 1_600_000_000 * 10**9
+
+
+def test_content_writes_say_not_supported_where_the_api_could_write(backend):
+    backend.capabilities = Capabilities(folder_map=True, write_contents=True)
+    ops = PutioFS(AccountView(backend, MountOptions()))
+    assert errno_of(ops.create, "/new.txt", 0o644) == errno.ENOTSUP
+    assert errno_of(ops.open, "/notes.txt", os.O_WRONLY) == errno.ENOTSUP
+    read_only = PutioFS(AccountView(backend, MountOptions(read_only=True)))
+    assert errno_of(read_only.create, "/new.txt", 0o644) == errno.EROFS
+
+
+def test_an_unknown_handle_is_ebadf_and_releasing_it_is_harmless(ops):
+    assert errno_of(ops.read, "/notes.txt", 10, 0, 12345) == errno.EBADF
+    assert ops.release("/notes.txt", 12345) == 0
+
+
+class UniqueNames(FakeBackend):
+    """A backend whose rename refuses a name a sibling has (put.io v2's NAME_ALREADY_EXIST);
+    ``refuse_next`` more renames of the source fail (a failure while it is put in place)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse_source: str | None = None
+
+    def rename(self, item_id: str, name: str) -> Entry:
+        entry = self.lookup(item_id)
+        if any(e.name == name and e.parent_id == entry.parent_id and e.id != item_id
+               for e in self.items.values()):
+            self.calls["rename"] += 1
+            raise NameExistsError("Name already exist")
+        if item_id == self.refuse_source:
+            self.calls["rename"] += 1
+            raise TransportError("dropped")
+        return super().rename(item_id, name)
+
+
+def names_in(backend: FakeBackend, folder_id: str) -> dict[str, bytes]:
+    return {e.name: backend.data.get(e.id, b"") for e in backend.items.values()
+            if e.parent_id == folder_id}
+
+
+def test_a_replacing_rename_sets_the_old_item_aside_where_names_must_be_unique():
+    backend = UniqueNames()
+    new = backend.add("0", "draft.txt", b"new text")
+    old = backend.add("0", "report.txt", b"old text")
+    ops = PutioFS(AccountView(backend, MountOptions()))
+    assert ops.rename("/draft.txt", "/report.txt") == 0
+    assert names_in(backend, "0") == {"report.txt": b"new text"}
+    assert old.id not in backend.items and new.id in backend.items
+    assert sorted(ops.readdir("/", None)) == [".", "..", "report.txt"]
+
+
+def test_a_replacing_rename_that_cannot_place_the_source_puts_the_old_item_back():
+    backend = UniqueNames()
+    new = backend.add("0", "draft.txt", b"new text")
+    backend.add("0", "report.txt", b"old text")
+    backend.refuse_source = new.id
+    ops = PutioFS(AccountView(backend, MountOptions()))
+    assert errno_of(ops.rename, "/draft.txt", "/report.txt") == errno.EIO
+    assert names_in(backend, "0") == {"draft.txt": b"new text", "report.txt": b"old text"}
+    assert sorted(ops.readdir("/", None)) == [".", "..", "draft.txt", "report.txt"]

@@ -1,0 +1,107 @@
+"""The v2 endpoints beside the tree: what each sends and how its answer is read (transfers,
+events, friends, trash, zips, copy, child lookup, MP4), against a stub server."""
+
+from __future__ import annotations
+
+import pytest
+
+from putiofs.api.errors import NotFoundError, ServerError
+from tests.support.v2_stub import Reply, error, file_json, ok
+
+pytest_plugins = ("tests.support.v2_stub",)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+def test_child_by_name(stub, client):
+    stub.on("GET", "/files/3/child", ok(file=file_json(8, "a b.txt", parent_id=3)))
+    assert client.child("3", "a b.txt").id == "8"
+    assert stub.seen[0].query == {"name": "a b.txt"}
+
+
+def test_child_missing(stub, client):
+    stub.on("GET", "/files/3/child", error(404, "NOT_FOUND"))
+    with pytest.raises(NotFoundError):
+        client.child("3", "nope")
+
+
+def test_copy_sends_the_name_only_when_given(stub, client):
+    stub.on("POST", "/files/copy", ok(file=file_json(9, "a.txt", parent_id=4)))
+    assert client.copy("8", "4").parent_id == "4"
+    client.copy("8", "4", name="b.txt")
+    assert stub.seen[0].form == {"file_id": "8", "parent_id": "4"}
+    assert stub.seen[1].form == {"file_id": "8", "parent_id": "4", "name": "b.txt"}
+
+
+def test_an_answer_without_its_object_is_a_server_error(stub, client):
+    stub.on("POST", "/files/copy", ok())
+    with pytest.raises(ServerError, match="held no file"):
+        client.copy("8", "4")
+    stub.on("GET", "/files/1/url", ok(url="javascript:alert(1)"))
+    with pytest.raises(ServerError, match="no URL"):
+        client.file_url("1")
+
+
+def test_mp4_status_and_start(stub, client):
+    stub.on("GET", "/files/5/mp4", ok(mp4={"id": 5, "status": "COMPLETED", "percent_done": 100,
+                                           "size": 4000}))
+    stub.on("POST", "/files/5/mp4", ok(mp4={"id": 5, "status": "IN_QUEUE"}))
+    assert client.mp4_status("5").size == 4000
+    assert client.start_mp4("5").status == "IN_QUEUE"
+
+
+def test_transfers(stub, client):
+    stub.on("GET", "/transfers/4", ok(transfer={"id": 4, "name": "ubuntu.iso",
+                                               "status": "COMPLETED", "file_id": 80}))
+    stub.on("POST", "/transfers/add", ok(transfer={"id": 5, "status": "IN_QUEUE"}))
+    stub.on("POST", "/transfers/cancel", ok())
+    stub.on("POST", "/transfers/retry", ok(transfer={"id": 4, "status": "IN_QUEUE"}))
+    stub.on("POST", "/transfers/clean", ok(deleted_ids=[4, 6]))
+    assert client.get_transfer("4").file_id == "80"
+    assert client.add_transfer("https://x/a.iso", save_parent_id=0).id == "5"
+    client.cancel_transfers(["5", 6])
+    assert client.retry_transfer("4").status == "IN_QUEUE"
+    assert client.clean_transfers() == ["4", "6"]
+    assert client.clean_transfers(["4"]) == ["4", "6"]
+    add, cancel, retry, clean_all, clean_some = stub.seen[1:]
+    assert add.form == {"url": "https://x/a.iso", "save_parent_id": "0"}
+    assert cancel.form == {"transfer_ids": "5,6"}
+    assert retry.form == {"id": "4"}
+    assert clean_all.body == b"" and clean_some.form == {"transfer_ids": "4"}
+
+
+def test_events_page_back_with_before(stub, client):
+    stub.on("GET", "/events/list", ok(events=[
+        {"id": 9, "type": "transfer_completed", "user_id": 1,
+         "created_at": "2016-06-16 11:12:57", "file_id": 3, "transfer_name": "x"},
+        {"id": 7, "type": "zip_created", "user_id": 1, "created_at": "2016-06-15T00:00:00",
+         "zip_id": 2}], has_more=True))
+    page = client.list_events(before=10, per_page=2)
+    assert [(e.id, e.type) for e in page.events] == [(9, "transfer_completed"),
+                                                     (7, "zip_created")]
+    assert page.has_more and page.events[1].data["zip_id"] == 2
+    assert stub.seen[0].query == {"before": "10", "per_page": "2"}
+
+
+def test_friends(stub, client):
+    stub.on("GET", "/friends/list", ok(friends=[{"name": "ann", "avatar_url": "https://a/1"},
+                                                {"username": "bob", "id": 3}]))
+    assert [(f.name, f.id) for f in client.list_friends()] == [("ann", None), ("bob", "3")]
+
+
+def test_trash_restore_and_delete_are_done_when_the_repeat_finds_them_gone(stub, client):
+    stub.on("POST", "/trash/restore", Reply(drop=True), error(404, "TRASH_FILE_NOT_FOUND"))
+    stub.on("POST", "/trash/delete", error(404, "TRASH_FILE_NOT_FOUND"))
+    client.restore_from_trash(["1", "2"])
+    assert [s.form for s in stub.seen] == [{"file_ids": "1,2"}] * 2
+    with pytest.raises(NotFoundError):  # first attempt: really not there
+        client.delete_from_trash(["3"])
+
+
+def test_zip_create(stub, client):
+    stub.on("POST", "/zips/create", ok(zip_id=12))
+    assert client.create_zip(["1", "2"]) == "12"
+    assert stub.seen[0].form == {"file_ids": "1,2"}
