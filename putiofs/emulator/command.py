@@ -8,30 +8,33 @@ import sys
 from pathlib import Path
 
 from putiofs.emulator.http.faults import Faults, RandomFaults
-from putiofs.emulator.options import EmulatorOptions
+from putiofs.emulator.options import DIALECTS, SERVED_VERSIONS, EmulatorOptions
 from putiofs.emulator.server import EmulatorServer
 from putiofs.emulator.stop_signals import StopSignals
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options to ``parser``."""
-    parser.add_argument("--api", choices=("v1", "v2"), default="v1",
-                        help="the API version to serve (default v1)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    """Add the emulator's options to ``parser`` (defaults: those of :class:`EmulatorOptions`,
+    but for the port)."""
+    defaults = EmulatorOptions
+    parser.add_argument("--api", choices=SERVED_VERSIONS, default=defaults.api,
+                        help=f"the API version to serve (default {defaults.api})")
+    parser.add_argument("--host", default=defaults.host, help="address to listen on")
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     seed = parser.add_mutually_exclusive_group()
     seed.add_argument("--data", type=Path, metavar="DIR",
                       help="seed the account from this directory (bytes read lazily)")
     seed.add_argument("--demo", action="store_true", help="seed the built-in demo library")
-    parser.add_argument("--dialect", choices=("doc", "legacy"), default="doc",
+    parser.add_argument("--dialect", choices=DIALECTS, default=defaults.dialect,
                         help="doc: as the API document says; legacy: as the live v1 server did")
-    parser.add_argument("--token-ttl", type=float, default=3600.0, metavar="S",
+    parser.add_argument("--token-ttl", type=float, default=defaults.token_ttl, metavar="S",
                         help="seconds a stream token stays valid")
     parser.add_argument("--redirect", action="store_true",
                         help="download and stream URLs answer 302 to a separate data path")
-    parser.add_argument("--transfer-seconds", type=float, default=3.0, metavar="S",
+    parser.add_argument("--transfer-seconds", type=float, default=defaults.transfer_seconds,
+                        metavar="S",
                         help="how long a transfer (v2 also: a zip, an mp4) takes to finish")
-    parser.add_argument("--url-ttl", type=float, default=3600.0, metavar="S",
+    parser.add_argument("--url-ttl", type=float, default=defaults.url_ttl, metavar="S",
                         help="v2: seconds a storage URL stays valid")
     faults = parser.add_argument_group(
         "fault injection", "rates are probabilities from 0 to 1, drawn from one seeded generator")

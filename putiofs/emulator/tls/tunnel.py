@@ -26,7 +26,9 @@ import time
 
 BUFFER_LIMIT = 1 << 20
 READ_SIZE = 1 << 16
-TICK = 0.25            # how often a waiting tunnel looks at the stop flag and its deadlines
+#: How often a waiting thread of the front looks at the stop flag and its deadlines (a tunnel's
+#: poll, the listener's accept, the read of a CONNECT request).
+STOP_CHECK_SECONDS = 0.25
 LINGER_SECONDS = 1.0   # how long a closing tunnel reads what the client still sends (see _linger)
 
 _READABLE = select.POLLIN | select.POLLHUP | select.POLLERR
@@ -83,7 +85,7 @@ class Tunnel:
                 else:  # not even hang-ups: a closed socket we are not serving would spin poll
                     with contextlib.suppress(KeyError):
                         poller.unregister(sock)
-            for fd, events in poller.poll(TICK * 1000):
+            for fd, events in poller.poll(STOP_CHECK_SECONDS * 1000):
                 if self._handle(fd, events):
                     last_moved = time.monotonic()
 
@@ -207,7 +209,7 @@ class Tunnel:
         poller.register(self._client, select.POLLIN)
         while not self._stopping.is_set():
             left = deadline - time.monotonic()
-            if left <= 0 or not poller.poll(min(left, TICK) * 1000):
+            if left <= 0 or not poller.poll(min(left, STOP_CHECK_SECONDS) * 1000):
                 if left <= 0:
                     return
                 continue

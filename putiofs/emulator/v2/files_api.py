@@ -12,6 +12,7 @@ from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, file_type, mime_type
 from putiofs.emulator.v2.request import Request, rule
 from putiofs.emulator.v2.wire import (
+    DEFAULT_PER_PAGE,
     Params,
     Redirect,
     V2Error,
@@ -22,8 +23,6 @@ from putiofs.emulator.v2.wire import (
     per_page,
 )
 
-DEFAULT_PER_PAGE = 100
-MAX_PER_PAGE = 1000
 MAX_QUERY = 255
 LEGACY_SEARCH_PAGE = 50
 SORTS = ("NAME", "SIZE", "DATE", "MODIFIED", "TYPE", "WATCH")
@@ -96,8 +95,7 @@ def files_list(request: Request) -> dict[str, Any]:
     children = [n for n in children if _filters(params)(n)]
     children.sort(key=_sort_key(request, sort_by), reverse=sort_by.endswith("_DESC"))
     ids = [n.id for n in children]
-    size = len(ids) if params.flag("no_cursor") else per_page(
-        params, DEFAULT_PER_PAGE, MAX_PER_PAGE, clamp=True)
+    size = len(ids) if params.flag("no_cursor") else per_page(params, DEFAULT_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("files", ids, max(size, 1))
     answer: dict[str, Any] = {
         "files": _files(request, first),
@@ -125,8 +123,7 @@ def _breadcrumbs(request: Request, node: Node) -> list[list[Any]]:
 def _continue(kind: str) -> Callable[[Request], dict[str, Any]]:
     def endpoint(request: Request) -> dict[str, Any]:
         cursor = request.api.cursors.take(kind, request.params.raw("cursor"))
-        size = per_page(request.params, cursor.per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE,
-                        clamp=True)
+        size = per_page(request.params, cursor.per_page or DEFAULT_PER_PAGE, clamp=True)
         nodes = request.account.nodes
         alive = [i for i in cursor.ids if i in nodes]
         first, token = request.api.cursors.page(kind, alive, size)
@@ -164,7 +161,7 @@ def files_search(request: Request) -> dict[str, Any]:
              if all(w in n.name.casefold() for w in words)
              and (not types or file_type(n) in types)]
     found.sort(reverse=True)
-    size = per_page(params, DEFAULT_PER_PAGE, MAX_PER_PAGE, clamp=True)
+    size = per_page(params, DEFAULT_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("search", found, size)
     return ok(files=_files(request, first), cursor=cursor, total=len(found))
 

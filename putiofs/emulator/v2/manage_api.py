@@ -7,18 +7,14 @@ from typing import Any
 from putiofs.emulator.v2.media import Zip
 from putiofs.emulator.v2.render import trash_object
 from putiofs.emulator.v2.request import Request, rule
-from putiofs.emulator.v2.wire import bad_request, not_found, ok, per_page, stamp
-
-TRASH_PER_PAGE = 100
-MAX_PER_PAGE = 1000
-
+from putiofs.emulator.v2.wire import DEFAULT_PER_PAGE, bad_request, not_found, ok, per_page, stamp
 
 # ---------------------------------------------------------------------------------- trash
 
 
-def _trash_page(request: Request, ids: list[int], default: int = TRASH_PER_PAGE
+def _trash_page(request: Request, ids: list[int], default: int = DEFAULT_PER_PAGE
                 ) -> tuple[list[dict[str, Any]], str | None]:
-    size = per_page(request.params, default, MAX_PER_PAGE, clamp=True)
+    size = per_page(request.params, default, clamp=True)
     first, cursor = request.api.cursors.page("trash", ids, size)
     records = request.account.trash.records
     return [trash_object(request.api, records[i]) for i in first if i in records], cursor
@@ -34,7 +30,7 @@ def trash_list(request: Request) -> dict[str, Any]:
 def trash_continue(request: Request) -> dict[str, Any]:
     cursor = request.api.cursors.take("trash", request.params.raw("cursor"))
     alive = [i for i in cursor.ids if i in request.account.trash.records]
-    files, token = _trash_page(request, alive, cursor.per_page or TRASH_PER_PAGE)
+    files, token = _trash_page(request, alive, cursor.per_page or DEFAULT_PER_PAGE)
     return ok(files=files, cursor=token)
 
 

@@ -15,7 +15,8 @@ the connection with code 4001; after that the server sends JSON frames ``{"type"
 * ``transfer_create`` / ``transfer_update`` / ``transfer_delete`` with the transfer object,
   and ``transfers_count`` (the number listed), whenever a transfer appears, changes status,
   percentage or file, or is removed. Transfers progress with time, so while a client is
-  connected the feed looks every ``tick`` seconds (0.2) and finishes due transfers itself.
+  connected the feed looks every :data:`FEED_POLL_SECONDS` (0.2 s) and finishes due
+  transfers itself.
 
 Decisions where the reference is silent: the socket has its own loopback port (the HTTP
 plumbing stays plain HTTP/1.1); other paths answer 404; client frames after the token are
@@ -56,8 +57,9 @@ log = logging.getLogger("putiofs.emulator")
 
 SOCKET_PATH = "/socket/sockjs/websocket"
 UNAUTHORIZED = 4001
-#: Seconds between looks at the transfers (and at queued frames) while a client is connected.
-TICK = 0.2
+#: Seconds between the feed's looks at the transfers (and at queued frames) while a client is
+#: connected.
+FEED_POLL_SECONDS = 0.2
 #: Seconds a client has to send its token.
 TOKEN_WAIT = 10.0
 #: What a transfer's update is about: a frame is sent when one of these changes.
@@ -195,7 +197,7 @@ class Realtime:
         while not self._stopping.is_set():
             with self._wake:
                 if not self._pending:
-                    self._wake.wait(TICK)
+                    self._wake.wait(FEED_POLL_SECONDS)
                 batch = list(self._pending)
                 self._pending.clear()
             with self._clients_lock:

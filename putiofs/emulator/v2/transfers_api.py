@@ -7,9 +7,8 @@ from typing import Any
 from putiofs.emulator.account.records import Transfer
 from putiofs.emulator.v2.render import transfer_object
 from putiofs.emulator.v2.request import Request, rule
-from putiofs.emulator.v2.wire import bad_request, not_found, ok, per_page
+from putiofs.emulator.v2.wire import MAX_PER_PAGE, bad_request, not_found, ok, per_page
 
-MAX_PER_PAGE = 1000
 _FINISHED = ("completed", "error")
 
 
@@ -30,14 +29,14 @@ def transfers_list(request: Request) -> dict[str, Any]:
     ids = sorted(request.account.transfers, reverse=True)
     size = len(ids) or 1
     if request.params.raw("per_page") is not None:
-        size = per_page(request.params, MAX_PER_PAGE, MAX_PER_PAGE, clamp=False)
+        size = per_page(request.params, MAX_PER_PAGE, clamp=False)
     first, cursor = request.api.cursors.page("transfers", ids, size)
     return ok(transfers=_objects(request, first), cursor=cursor, total=len(ids))
 
 
 def transfers_continue(request: Request) -> dict[str, Any]:
     cursor = request.api.cursors.take("transfers", request.params.raw("cursor"))
-    size = per_page(request.params, cursor.per_page or MAX_PER_PAGE, MAX_PER_PAGE, clamp=False)
+    size = per_page(request.params, cursor.per_page or MAX_PER_PAGE, clamp=False)
     alive = [i for i in cursor.ids if i in request.account.transfers]
     first, token = request.api.cursors.page("transfers", alive, size)
     return ok(transfers=_objects(request, first), cursor=token)
