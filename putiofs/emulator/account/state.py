@@ -29,6 +29,7 @@ from putiofs.emulator.account.records import (
     Node,
     Subscription,
     Transfer,
+    subtree,
 )
 from putiofs.emulator.account.transfers import TransferQueue
 from putiofs.emulator.account.trash import Trash
@@ -328,11 +329,8 @@ class Account(TransferQueue):
         node = self._movable(node_id)
         self.changed("delete", node)
         del self.nodes[node.parent_id].children[node.id]
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            del self.nodes[current.id]
-            stack.extend(self.nodes[c] for c in current.children)
+        for gone in subtree(node, self.nodes):
+            del self.nodes[gone.id]
         self._size_cache.clear()
 
     def is_within(self, node_id: int, ancestor_id: int) -> bool:

@@ -270,10 +270,8 @@ class V2Api:
             return
         rule, match = allowed[0]
         body = handler.read_body(chunked=True, limit=rule.body_limit)
-        self.emulator.stats_counter.count_api(rule.name)
-        fault = handler.choose_fault("api", rule.name)
-        if fault is not None and fault.status is not None:
-            handler.send_fault_status(fault)
+        fault = handler.begin_call(rule.name)
+        if handler.started:
             return
         try:
             params = Params(urlsplit(handler.path).query, body,

@@ -122,11 +122,8 @@ def _breadcrumbs(request: Request, node: Node) -> list[list[Any]]:
 
 def _continue(kind: str) -> Callable[[Request], dict[str, Any]]:
     def endpoint(request: Request) -> dict[str, Any]:
-        cursor = request.api.cursors.take(kind, request.params.raw("cursor"))
-        size = per_page(request.params, cursor.per_page or DEFAULT_PER_PAGE, clamp=True)
-        nodes = request.account.nodes
-        alive = [i for i in cursor.ids if i in nodes]
-        first, token = request.api.cursors.page(kind, alive, size)
+        first, token = request.api.cursors.resume(kind, request.params, request.account.nodes,
+                                                  DEFAULT_PER_PAGE, clamp=True)
         return ok(files=_files(request, first), cursor=token)
 
     return endpoint
@@ -148,19 +145,29 @@ def files_child(request: Request) -> dict[str, Any]:
                                request.params))
 
 
-def files_search(request: Request) -> dict[str, Any]:
-    params = request.params
-    query = (params.text("query") or "").strip()
+def _query_words(query: str) -> list[str]:
+    """The case-folded words of a search query; 400 for an empty one or one over
+    :data:`MAX_QUERY` characters."""
     if not query:
         raise bad_request("Missing query")
     if len(query) > MAX_QUERY:
         raise bad_request("Search query is too long", "SEARCH_TOO_LONG_QUERY")
-    words = query.casefold().split()
+    return query.casefold().split()
+
+
+def _search(request: Request, words: list[str], types: set[str]) -> list[int]:
+    """The ids of the items whose names hold every one of ``words`` (case-folded) and whose
+    ``file_type`` is one of ``types`` (any when empty), newest first."""
+    return sorted((n.id for n in request.account.descendants()
+                   if all(w in n.name.casefold() for w in words)
+                   and (not types or file_type(n) in types)), reverse=True)
+
+
+def files_search(request: Request) -> dict[str, Any]:
+    params = request.params
+    words = _query_words((params.text("query") or "").strip())
     types = {t.strip().upper() for t in (params.text("type") or "").split(",") if t.strip()}
-    found = [n.id for n in request.account.descendants()
-             if all(w in n.name.casefold() for w in words)
-             and (not types or file_type(n) in types)]
-    found.sort(reverse=True)
+    found = _search(request, words, types)
     size = per_page(params, DEFAULT_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("search", found, size)
     return ok(files=_files(request, first), cursor=cursor, total=len(found))
@@ -170,13 +177,7 @@ def files_search_pages(request: Request) -> dict[str, Any]:
     """The older search form go-putio 2021 uses: ``/files/search/{query}/page/{n}``, 50 a
     page, page -1 for everything; ``next`` is the next page's URL or null."""
     query = unquote(request.match.group("query")).strip()
-    if not query:
-        raise bad_request("Missing query")
-    if len(query) > MAX_QUERY:
-        raise bad_request("Search query is too long", "SEARCH_TOO_LONG_QUERY")
-    words = query.casefold().split()
-    found = sorted((n.id for n in request.account.descendants()
-                    if all(w in n.name.casefold() for w in words)), reverse=True)
+    found = _search(request, _query_words(query), set())
     page = int(request.match.group("page"))
     if page == -1:
         return ok(files=_files(request, found), next=None, total=len(found))

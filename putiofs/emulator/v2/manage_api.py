@@ -12,26 +12,25 @@ from putiofs.emulator.v2.wire import DEFAULT_PER_PAGE, bad_request, not_found, o
 # ---------------------------------------------------------------------------------- trash
 
 
-def _trash_page(request: Request, ids: list[int], default: int = DEFAULT_PER_PAGE
-                ) -> tuple[list[dict[str, Any]], str | None]:
-    size = per_page(request.params, default, clamp=True)
-    first, cursor = request.api.cursors.page("trash", ids, size)
+def _trash_files(request: Request, ids: list[int]) -> list[dict[str, Any]]:
     records = request.account.trash.records
-    return [trash_object(request.api, records[i]) for i in first if i in records], cursor
+    return [trash_object(request.api, records[i]) for i in ids if i in records]
 
 
 def trash_list(request: Request) -> dict[str, Any]:
     trash = request.account.trash
     ids = [record.node.id for record in trash.listing()]
-    files, cursor = _trash_page(request, ids)
-    return ok(files=files, cursor=cursor, total=len(ids), trash_size=trash.size())
+    size = per_page(request.params, DEFAULT_PER_PAGE, clamp=True)
+    first, cursor = request.api.cursors.page("trash", ids, size)
+    return ok(files=_trash_files(request, first), cursor=cursor, total=len(ids),
+              trash_size=trash.size())
 
 
 def trash_continue(request: Request) -> dict[str, Any]:
-    cursor = request.api.cursors.take("trash", request.params.raw("cursor"))
-    alive = [i for i in cursor.ids if i in request.account.trash.records]
-    files, token = _trash_page(request, alive, cursor.per_page or DEFAULT_PER_PAGE)
-    return ok(files=files, cursor=token)
+    first, token = request.api.cursors.resume("trash", request.params,
+                                              request.account.trash.records, DEFAULT_PER_PAGE,
+                                              clamp=True)
+    return ok(files=_trash_files(request, first), cursor=token)
 
 
 def _selected(request: Request) -> list[int]:

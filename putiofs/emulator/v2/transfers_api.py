@@ -35,10 +35,9 @@ def transfers_list(request: Request) -> dict[str, Any]:
 
 
 def transfers_continue(request: Request) -> dict[str, Any]:
-    cursor = request.api.cursors.take("transfers", request.params.raw("cursor"))
-    size = per_page(request.params, cursor.per_page or MAX_PER_PAGE, clamp=False)
-    alive = [i for i in cursor.ids if i in request.account.transfers]
-    first, token = request.api.cursors.page("transfers", alive, size)
+    first, token = request.api.cursors.resume("transfers", request.params,
+                                              request.account.transfers, MAX_PER_PAGE,
+                                              clamp=False)
     return ok(transfers=_objects(request, first), cursor=token)
 
 
