@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         front = TlsFront(args.emulator_url, port=args.port).start()
     except (OSError, ValueError, RuntimeError) as exc:
-        parser.exit(1, f"tls_front: {exc}\n")
+        parser.exit(1, f"{parser.prog}: {exc}\n")
     with StopSignals() as stop:
         try:
             print(f"HTTPS_PROXY={front.proxy_url} NO_PROXY=127.0.0.1,localhost", flush=True)

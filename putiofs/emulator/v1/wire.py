@@ -62,7 +62,7 @@ def api_call(handler: Handler, path: str) -> None:
             params = api.check_request(raw, account)
             user_id = account.user_id
             call = Call(account, params, emulator.options.dialect, emulator.root_url,
-                            emulator.options.token_ttl)
+                        emulator.options.token_ttl)
             payload = _success(handler, method_handler(call))
         except ApiError as exc:
             if legacy and exc.kind in ("route", "param"):

@@ -7,6 +7,13 @@ One port serves the API under ``/v2/...``, TUS uploads at ``/files/`` (put.io's
 error_uri, extra, status: "ERROR", status_code}`` with ``Content-Type: application/json``
 exactly. Timestamps are ``YYYY-MM-DDTHH:MM:SS`` (UTC, no zone), ids integers, the root 0.
 
+:class:`V2Api` (here) routes and dispatches. An endpoint sees a ``request.Request`` and answers
+by the conventions of ``wire``; the endpoints are ``files_api``, ``account_api``,
+``transfers_api``, ``manage_api`` (trash, zips), ``shares_api`` and the multipart upload of
+``uploads``, with ``render`` (the JSON objects) and ``names`` (the name rules). What the v2 API
+keeps beside the account: ``auth``, ``cursors``, ``shares``, ``media`` (mp4s, zips),
+``uploads`` (TUS), ``storage`` (storage URLs) and ``realtime`` (the websocket).
+
 Real clients nobody here wrote run against it in the test suite, unmodified: put.io's Python
 SDK (putio.py 8.8.0 with tus.py; ``tests/emulator/test_v2_sdk.py``) and Debian's rclone 1.60.1
 through the loopback TLS front (``tests/emulator/test_v2_rclone.py``).
@@ -85,7 +92,10 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
 * Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
   []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
-  ``get_subtitles`` works. Not served: the websocket, config store, HLS.
+  ``get_subtitles`` works. Not served: config store, HLS.
+* Realtime events: put.io's websocket is served on a port of its own
+  (:mod:`putiofs.emulator.v2.realtime` records its decisions); ``EmulatorServer.socket_url``
+  says where.
 * Shares (the reference names ``share``, ``shared``, ``shared-with``, ``unshare`` and no
   shapes; these follow put.io's SDKs): ``POST /files/share`` with ``file_ids`` and ``friends``
   = ``everyone`` or comma-joined friend names (every id and name is checked first: an unknown
