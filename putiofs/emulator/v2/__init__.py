@@ -126,10 +126,9 @@ import logging
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from putiofs.emulator.account.links import fetched_size
 from putiofs.emulator.account.state import ROOT_ID
 from putiofs.emulator.http.faults import Fault
 from putiofs.emulator.http.httpd import Emulator, Handler, Route, redact_query
@@ -150,9 +149,6 @@ from putiofs.emulator.v2.shares import Shares
 from putiofs.emulator.v2.storage import Storage
 from putiofs.emulator.v2.wire import Params, Redirect, V2Error, error_payload
 
-if TYPE_CHECKING:
-    from putiofs.emulator.account.records import Transfer
-
 log = logging.getLogger("putiofs.emulator")
 
 _ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
@@ -169,7 +165,7 @@ class V2Api:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        emulator.account.forget_failed_transfers = False
+        emulator.account.transfers.forget_failed = False
         self.auth = Auth(emulator.options.token, emulator.account.clock)
         self.cursors = Cursors()
         self.storage = Storage(self)
@@ -213,7 +209,7 @@ class V2Api:
         """``POST /_emulator/approve?code=CODE``: approve a device code as the user would;
         ``/_emulator/socket...``: the realtime feed's test hooks."""
         if path.startswith("/_emulator/socket"):
-            return self._socket_control(handler, path)
+            return self.realtime.control(handler, path)
         if path != "/_emulator/approve" or handler.command != "POST":
             return False
         handler.read_body()
@@ -224,42 +220,10 @@ class V2Api:
             handler.send_json(200, {"status": "OK"})
         return True
 
-    def _socket_control(self, handler: Handler, path: str) -> bool:
-        """The realtime feed's test hooks (see :mod:`putiofs.emulator.v2.realtime`)."""
-        query = {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
-        realtime = self.realtime
-        if path == "/_emulator/socket" and handler.command in ("GET", "HEAD"):
-            handler.send_json(200, realtime.status())
-            return True
-        if handler.command != "POST":
-            return False
-        handler.read_body()
-        try:
-            if path == "/_emulator/socket/drop":
-                answer: dict[str, Any] = {"dropped": realtime.drop()}
-            elif path == "/_emulator/socket/lose":
-                realtime.lose(int(query.get("count", 0)), float(query.get("fraction", 0.0)))
-                answer = {}
-            elif path == "/_emulator/socket/refuse":
-                realtime.refuse(float(query.get("seconds", 0.0)))
-                answer = {}
-            else:
-                return False
-        except ValueError:
-            handler.send_json(400, error_payload(400, "BadRequest", "Bad number"))
-            return True
-        handler.send_json(200, {**answer, **realtime.status(), "status": "OK"})
-        return True
-
     def redact(self, path: str) -> str:
         path = redact_query(path)
         path = re.sub(r"^/_storage/.*", "/_storage/<redacted>", path)
         return re.sub(r"^(/v2/oauth2/oob/code/)[^/]+", r"\1<redacted>", path)
-
-    # ------------------------------------------------------------------------- helpers
-
-    def transfer_size(self, transfer: Transfer) -> int:
-        return fetched_size(transfer.link)
 
     # ------------------------------------------------------------------------ API calls
 

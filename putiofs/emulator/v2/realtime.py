@@ -40,17 +40,20 @@ import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
 from putiofs.emulator.v2.render import file_object, transfer_object
+from putiofs.emulator.v2.wire import error_payload
 
 if TYPE_CHECKING:
     from websockets.http11 import Request as WsRequest
     from websockets.http11 import Response as WsResponse
 
     from putiofs.emulator.account.records import Node
+    from putiofs.emulator.http.httpd import Handler
     from putiofs.emulator.v2.request import V2Site
 
 log = logging.getLogger("putiofs.emulator")
@@ -147,6 +150,33 @@ class Realtime:
         with self._clients_lock:
             clients = len(self._clients)
         return {"url": self._url, "clients": clients, "sent": self.sent, "lost": self.lost}
+
+    def control(self, handler: Handler, path: str) -> bool:
+        """Answer a test hook's ``/_emulator/socket...`` path (see the module docstring); False
+        for a path or method that is none."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
+        if path == "/_emulator/socket" and handler.command in ("GET", "HEAD"):
+            handler.send_json(200, self.status())
+            return True
+        if handler.command != "POST":
+            return False
+        handler.read_body()
+        try:
+            if path == "/_emulator/socket/drop":
+                answer: dict[str, Any] = {"dropped": self.drop()}
+            elif path == "/_emulator/socket/lose":
+                self.lose(int(query.get("count", 0)), float(query.get("fraction", 0.0)))
+                answer = {}
+            elif path == "/_emulator/socket/refuse":
+                self.refuse(float(query.get("seconds", 0.0)))
+                answer = {}
+            else:
+                return False
+        except ValueError:
+            handler.send_json(400, error_payload(400, "BadRequest", "Bad number"))
+            return True
+        handler.send_json(200, {**answer, **self.status(), "status": "OK"})
+        return True
 
     # -- connections --------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from putiofs.emulator.http.httpd import MAX_BODY
 
 if TYPE_CHECKING:
-    from putiofs.emulator.account.records import Node, Transfer
+    from putiofs.emulator.account.records import Node
     from putiofs.emulator.account.state import Account
     from putiofs.emulator.http.httpd import Emulator, Handler
     from putiofs.emulator.v2.auth import Auth
@@ -57,8 +57,6 @@ class V2Site(Protocol):
     #: The account setting ``default_download_folder``.
     default_folder: int
     download_token: str
-
-    def transfer_size(self, transfer: Transfer) -> int: ...
 
 
 @dataclass

@@ -60,7 +60,7 @@ def transfers_add(request: Request) -> dict[str, Any]:
     parent = request.account.nodes.get(parent_id)
     if parent is None or not parent.is_dir:
         raise not_found("Folder not found")
-    transfer = request.account.add_transfer(url, parent_id)
+    transfer = request.account.transfers.add(url, parent_id)
     transfer.callback_url = params.text("callback_url")
     return ok(transfer=transfer_object(request.api, transfer))
 
@@ -79,7 +79,7 @@ def transfers_clean(request: Request) -> dict[str, Any]:
     candidates = account.transfers if wanted is None else \
         [i for i in wanted if i in account.transfers]
     deleted = [i for i in candidates
-               if account.transfer_phase(account.transfers[i])[0] in _FINISHED]
+               if account.transfers.phase(account.transfers[i])[0] in _FINISHED]
     for transfer_id in deleted:
         del account.transfers[transfer_id]
     return ok(deleted_ids=sorted(deleted))
@@ -87,8 +87,8 @@ def transfers_clean(request: Request) -> dict[str, Any]:
 
 def transfers_retry(request: Request) -> dict[str, Any]:
     transfer = _transfer(request, request.params.integer("id"))
-    if request.account.transfer_phase(transfer)[0] == "error":
-        request.account.restart_transfer(transfer)
+    if request.account.transfers.phase(transfer)[0] == "error":
+        request.account.transfers.restart(transfer)
     return ok(transfer=transfer_object(request.api, transfer))
 
 
@@ -100,7 +100,7 @@ def transfers_remove(request: Request) -> dict[str, Any]:
         ids = list(account.transfers)
     elif how == "completed":
         ids = [i for i, t in account.transfers.items()
-               if account.transfer_phase(t)[0] == "completed"]
+               if account.transfers.phase(t)[0] == "completed"]
     elif how is not None:
         raise bad_request("Invalid remove_filter")
     if ids is None:
