@@ -2,9 +2,20 @@
 the client: nothing here imports from outside ``putiofs.emulator``.
 
 ``EmulatorServer(EmulatorOptions(...)).start()`` serves an in-memory account on a local port.
-The account model (``state``, ``faults``, ``seed``, ``data``) knows no API version; each
-version is a package (:mod:`putiofs.emulator.v1`, :mod:`putiofs.emulator.v2`) whose docstring
-records its wire-format decisions.
+The packages, each using only those above it:
+
+* :mod:`~putiofs.emulator.account`: the account model, the same for every API version (the
+  tree, the trash, transfers, history, messages, and the seeds that fill it); no wire format.
+* :mod:`~putiofs.emulator.http`: the HTTP plumbing every version shares (the threaded server,
+  request bodies, Range and signed data URLs, fault injection, request counters).
+* :mod:`~putiofs.emulator.v1`, :mod:`~putiofs.emulator.v2`: one package per API version, whose
+  docstring records its wire-format decisions.
+* :mod:`~putiofs.emulator.server` puts an account, a version and the plumbing together, as
+  :mod:`~putiofs.emulator.options` says; :mod:`~putiofs.emulator.command` is ``putiofs
+  emulator`` (and ``python -m putiofs.emulator``).
+
+Beside them, :mod:`~putiofs.emulator.tls` is the loopback TLS CONNECT front through which
+unmodified clients (rclone, put.io's SDKs) reach a running v2 emulator as ``api.put.io``.
 """
 
 from putiofs.emulator.account.state import Account, ApiError

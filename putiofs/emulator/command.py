@@ -7,62 +7,69 @@ import os
 import sys
 from pathlib import Path
 
-from putiofs.emulator.http.faults import Faults, RandomFaults
-from putiofs.emulator.options import EmulatorOptions
+from putiofs.emulator.http.faults import RATES, Faults, RandomFaults
+from putiofs.emulator.options import DIALECTS, SERVED_VERSIONS, EmulatorOptions
 from putiofs.emulator.server import EmulatorServer
 from putiofs.emulator.stop_signals import StopSignals
 
+#: The fault options in the order ``--help`` lists them: (flag, the :class:`RandomFaults`
+#: setting it gives, default, metavar, help).
+_FAULT_OPTIONS = (
+    ("--fault-5xx", "error_5xx", 0.0, "RATE",
+     "answer 500 or 503 to this share of API and data requests"),
+    ("--fault-429", "error_429", 0.0, "RATE",
+     "answer 429 (with Retry-After) to this share of requests"),
+    ("--retry-after", "retry_after", 1.0, "S", "the Retry-After sent with a 429 (default 1)"),
+    ("--latency", "latency", 0.0, "S", "delay every answer by this many seconds"),
+    ("--fault-drop", "drop", 0.0, "RATE",
+     "close this share of file downloads part-way through the body"),
+    ("--fault-stall", "stall", 0.0, "RATE",
+     "stop sending this share of file downloads part-way, then close"),
+    ("--stall-seconds", "stall_seconds", 5.0, "S",
+     "how long a stalled download stays silent (default 5)"),
+    ("--fault-malformed", "malformed", 0.0, "RATE",
+     "truncate the JSON of this share of API answers"),
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options to ``parser``."""
-    parser.add_argument("--api", choices=("v1", "v2"), default="v1",
-                        help="the API version to serve (default v1)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    """Add the emulator's options to ``parser`` (defaults: those of :class:`EmulatorOptions`,
+    but for the port)."""
+    defaults = EmulatorOptions
+    parser.add_argument("--api", choices=SERVED_VERSIONS, default=defaults.api,
+                        help=f"the API version to serve (default {defaults.api})")
+    parser.add_argument("--host", default=defaults.host, help="address to listen on")
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     seed = parser.add_mutually_exclusive_group()
     seed.add_argument("--data", type=Path, metavar="DIR",
                       help="seed the account from this directory (bytes read lazily)")
     seed.add_argument("--demo", action="store_true", help="seed the built-in demo library")
-    parser.add_argument("--dialect", choices=("doc", "legacy"), default="doc",
+    parser.add_argument("--dialect", choices=DIALECTS, default=defaults.dialect,
                         help="doc: as the API document says; legacy: as the live v1 server did")
-    parser.add_argument("--token-ttl", type=float, default=3600.0, metavar="S",
+    parser.add_argument("--token-ttl", type=float, default=defaults.token_ttl, metavar="S",
                         help="seconds a stream token stays valid")
     parser.add_argument("--redirect", action="store_true",
                         help="download and stream URLs answer 302 to a separate data path")
-    parser.add_argument("--transfer-seconds", type=float, default=3.0, metavar="S",
+    parser.add_argument("--transfer-seconds", type=float, default=defaults.transfer_seconds,
+                        metavar="S",
                         help="how long a transfer (v2 also: a zip, an mp4) takes to finish")
-    parser.add_argument("--url-ttl", type=float, default=3600.0, metavar="S",
+    parser.add_argument("--url-ttl", type=float, default=defaults.url_ttl, metavar="S",
                         help="v2: seconds a storage URL stays valid")
     faults = parser.add_argument_group(
         "fault injection", "rates are probabilities from 0 to 1, drawn from one seeded generator")
-    faults.add_argument("--fault-5xx", type=float, default=0.0, metavar="RATE",
-                        help="answer 500 or 503 to this share of API and data requests")
-    faults.add_argument("--fault-429", type=float, default=0.0, metavar="RATE",
-                        help="answer 429 (with Retry-After) to this share of requests")
-    faults.add_argument("--retry-after", type=float, default=1.0, metavar="S",
-                        help="the Retry-After sent with a 429 (default 1)")
-    faults.add_argument("--latency", type=float, default=0.0, metavar="S",
-                        help="delay every answer by this many seconds")
-    faults.add_argument("--fault-drop", type=float, default=0.0, metavar="RATE",
-                        help="close this share of file downloads part-way through the body")
-    faults.add_argument("--fault-stall", type=float, default=0.0, metavar="RATE",
-                        help="stop sending this share of file downloads part-way, then close")
-    faults.add_argument("--stall-seconds", type=float, default=5.0, metavar="S",
-                        help="how long a stalled download stays silent (default 5)")
-    faults.add_argument("--fault-malformed", type=float, default=0.0, metavar="RATE",
-                        help="truncate the JSON of this share of API answers")
+    for flag, setting, default, metavar, text in _FAULT_OPTIONS:
+        faults.add_argument(flag, dest=setting, type=float, default=default, metavar=metavar,
+                            help=text)
     faults.add_argument("--seed", type=int, default=None, metavar="N",
                         help="seed of the fault generator, to replay a run's faults")
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
     """The fault policy the options ask for: none, or :class:`RandomFaults`."""
-    rates = dict(error_5xx=args.fault_5xx, error_429=args.fault_429, drop=args.fault_drop,
-                 stall=args.fault_stall, malformed=args.fault_malformed)
-    if not any(rates.values()) and not args.latency:
+    settings = {setting: getattr(args, setting) for _, setting, *_ in _FAULT_OPTIONS}
+    if not any(settings[name] for name in (*RATES, "latency")):
         return Faults()
-    return RandomFaults(**rates, retry_after=args.retry_after, latency=args.latency,
-                        stall_seconds=args.stall_seconds, seed=args.seed)
+    return RandomFaults(**settings, seed=args.seed)
 
 
 def _announce(server: EmulatorServer) -> None:

@@ -13,7 +13,10 @@ from pathlib import Path
 from putiofs.emulator.account.state import DISK_QUOTA
 from putiofs.emulator.http.faults import Faults
 
-API_VERSIONS = ("v1", "v2")
+#: The API versions an emulator serves (``EmulatorOptions.api``).
+SERVED_VERSIONS = ("v1", "v2")
+#: How a v1 emulator words its answers (``EmulatorOptions.dialect``, :mod:`putiofs.emulator.v1`).
+DIALECTS = ("doc", "legacy")
 
 
 @dataclass
@@ -43,11 +46,11 @@ class EmulatorOptions:
     trash_enabled: bool = True
 
     def __post_init__(self) -> None:
-        if self.api not in API_VERSIONS:
+        if self.api not in SERVED_VERSIONS:
             raise ValueError(f"unknown API version {self.api!r} (v1 or v2)")
         if not self.token or self.url_ttl <= 0 or self.disk_size < 0:
             raise ValueError("token must not be empty, url_ttl positive, disk_size not negative")
-        if self.dialect not in ("doc", "legacy"):
+        if self.dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {self.dialect!r} (doc or legacy)")
         if self.token_ttl <= 0 or self.transfer_seconds < 0:
             raise ValueError("token_ttl must be positive and transfer_seconds not negative")

@@ -8,7 +8,7 @@ transfer queue) all build on these, so this module imports none of them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,17 @@ class Node:
     @property
     def type(self) -> str:
         return type_name(self.name, self.is_dir)
+
+
+def subtree(top: Node, nodes: Mapping[int, Node]) -> list[Node]:
+    """``top`` and every node below it, looked up in ``nodes`` (the tree's, or the trash's);
+    without recursion, so nesting depth costs no stack."""
+    found, stack = [], [top]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(nodes[c] for c in current.children)
+    return found
 
 
 @dataclass

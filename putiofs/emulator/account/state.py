@@ -1,7 +1,8 @@
 """The emulated account, the same for every API version: the file tree (with creation and
 modification times and CRC-32s), the trash (:mod:`~putiofs.emulator.account.trash`), transfers
-(:mod:`~putiofs.emulator.account.transfers`), history events, messages, subscriptions, friends and
-v1 stream tokens.
+(:mod:`~putiofs.emulator.account.transfers`), history events, messages, subscriptions, friends
+and v1 stream tokens. The trash and the transfer queue are collaborators with their own state;
+they reach the tree, the clock and the lock through the account.
 
 Everything lives in memory behind one re-entrant lock. Ids are plain integers internally; the
 public helpers (used by tests) take and return them as strings, as the API does. Errors are
@@ -29,6 +30,7 @@ from putiofs.emulator.account.records import (
     Node,
     Subscription,
     Transfer,
+    subtree,
 )
 from putiofs.emulator.account.transfers import TransferQueue
 from putiofs.emulator.account.trash import Trash
@@ -64,7 +66,7 @@ def not_found(what: str = "Item") -> ApiError:
     return ApiError(f"{what} not found", "not_found")
 
 
-class Account(TransferQueue):
+class Account:
     """One put.io account. Every public method is thread-safe."""
 
     def __init__(
@@ -83,6 +85,7 @@ class Account(TransferQueue):
         self.api_secret = api_secret
         self.user_id = user_id
         self.user_name = user_name
+        #: How long a job takes to finish: a transfer (and in v2 a zip or an mp4 conversion).
         self.transfer_seconds = transfer_seconds
         self.disk_size = disk_size
         self.trash_enabled = trash_enabled
@@ -95,8 +98,6 @@ class Account(TransferQueue):
         self.nodes: dict[int, Node] = {ROOT_ID: Node(ROOT_ID, ROOT_NAME, -1, True, clock())}
         self.messages: dict[int, Message] = {}
         self._next_message_id = 3770
-        self.transfers: dict[int, Transfer] = {}
-        self._next_transfer_id = 40
         self.subscriptions: dict[int, Subscription] = {}
         self._next_subscription_id = 860
         self.friends: list[Friend] = []
@@ -104,8 +105,8 @@ class Account(TransferQueue):
         self.events: list[Event] = []
         self._next_event_id = 5000
         self.trash = Trash(self)
-        #: v1 forgets a failed transfer after a while; v2 lists it until it is cleaned.
-        self.forget_failed_transfers = True
+        #: The transfers by id, and their progress over time.
+        self.transfers = TransferQueue(self)
         #: Told of every change to the tree (see :meth:`changed`); v2's realtime feed sets it.
         self.on_change: Callable[[str, Node], None] | None = None
 
@@ -170,6 +171,14 @@ class Account(TransferQueue):
         """All the bytes the emulator serves for a file."""
         source = self.file_source(self.parse_id(item_id))
         return b"".join(source.chunks(0, source.size - 1))
+
+    def add_transfer(self, link: str, save_parent_id: int = ROOT_ID) -> Transfer:
+        """Queue a transfer of ``link`` (as ``transfers.add``)."""
+        return self.transfers.add(link, save_parent_id)
+
+    def transfer_progress(self, transfer: Transfer) -> tuple[str, str | None]:
+        """v1's (status, percent_done) of a transfer now (as ``transfers.progress``)."""
+        return self.transfers.progress(transfer)
 
     # ----------------------------------------------------------------------------- the tree
 
@@ -328,11 +337,8 @@ class Account(TransferQueue):
         node = self._movable(node_id)
         self.changed("delete", node)
         del self.nodes[node.parent_id].children[node.id]
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            del self.nodes[current.id]
-            stack.extend(self.nodes[c] for c in current.children)
+        for gone in subtree(node, self.nodes):
+            del self.nodes[gone.id]
         self._size_cache.clear()
 
     def is_within(self, node_id: int, ancestor_id: int) -> bool:
@@ -408,6 +414,13 @@ class Account(TransferQueue):
         self._next_message_id += 1
         self.messages[message.id] = message
         return message
+
+    # -------------------------------------------------------------------------- transfers
+
+    def advance(self) -> None:
+        """Bring the account up to now: finish the transfers that are due (every API call and
+        every snapshot does this first, so time alone moves transfers on)."""
+        self.transfers.advance()
 
     # ---------------------------------------------------------------------- subscriptions
 

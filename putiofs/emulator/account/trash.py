@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from threading import RLock
 from typing import Protocol
 
-from putiofs.emulator.account.records import ROOT_ID, Node
+from putiofs.emulator.account.records import ROOT_ID, Node, subtree
 
 #: How long put.io keeps trashed items (the ``expiration_date`` of a trash listing).
 KEEP_SECONDS = 30 * 24 * 3600
@@ -61,7 +61,7 @@ class Trash:
             record = TrashRecord(node, account.clock(), node.parent_id, account.size_of(node))
             account.changed("delete", node)
             del account.nodes[node.parent_id].children[node.id]
-            for moved in self._subtree(node, account.nodes):
+            for moved in subtree(node, account.nodes):
                 self._nodes[moved.id] = account.nodes.pop(moved.id)
             account.forget_sizes()
             self.records[node.id] = record
@@ -75,7 +75,7 @@ class Trash:
             parent = account.nodes.get(record.parent_id)
             if parent is None or not parent.is_dir:
                 parent = account.nodes[ROOT_ID]
-            for moved in self._subtree(record.node, self._nodes):
+            for moved in subtree(record.node, self._nodes):
                 account.nodes[moved.id] = self._nodes.pop(moved.id)
             record.node.parent_id = parent.id
             parent.children[record.node.id] = None
@@ -87,7 +87,7 @@ class Trash:
         """Delete a trashed item for good; KeyError when it is not in the trash."""
         with self._account.lock:
             record = self.records.pop(node_id)
-            for gone in self._subtree(record.node, self._nodes):
+            for gone in subtree(record.node, self._nodes):
                 del self._nodes[gone.id]
 
     def empty(self) -> None:
@@ -101,12 +101,3 @@ class Trash:
     def listing(self) -> list[TrashRecord]:
         """The trashed items, most recently deleted first."""
         return sorted(self.records.values(), key=lambda r: (-r.deleted, -r.node.id))
-
-    @staticmethod
-    def _subtree(node: Node, nodes: dict[int, Node]) -> list[Node]:
-        found, stack = [], [node]
-        while stack:
-            current = stack.pop()
-            found.append(current)
-            stack.extend(nodes[c] for c in current.children)
-        return found

@@ -49,8 +49,9 @@ class Faults:
         return None
 
 
-_RATES = ("error_5xx", "error_429", "drop", "stall", "malformed")
-_SETTINGS = (*_RATES, "retry_after", "latency", "stall_seconds", "cut_max")
+#: The settings of :class:`RandomFaults` that are rates (the others are durations and sizes).
+RATES = ("error_5xx", "error_429", "drop", "stall", "malformed")
+_SETTINGS = (*RATES, "retry_after", "latency", "stall_seconds", "cut_max")
 
 
 class RandomFaults(Faults):
@@ -94,7 +95,7 @@ class RandomFaults(Faults):
             if name not in _SETTINGS:
                 raise TypeError(f"unknown fault setting {name!r}")
             value = float(value)
-            if name in _RATES and not 0.0 <= value <= 1.0:
+            if name in RATES and not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a rate between 0 and 1, not {value:g}")
             if value < 0:
                 raise ValueError(f"{name} must not be negative")

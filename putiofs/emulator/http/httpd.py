@@ -322,6 +322,16 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
         return fault
 
+    def begin_call(self, name: str) -> Fault | None:
+        """The start every API call shares (v1 ``service.method``, v2 ``files.list``): count it
+        under ``name`` and answer an injected status fault. Returns the fault to apply to the
+        answer; the request is answered already when ``started`` is then True."""
+        self.emulator.stats_counter.count_api(name)
+        fault = self.choose_fault("api", name)
+        if fault is not None and fault.status is not None:
+            self.send_fault_status(fault)
+        return fault
+
     def send_fault_status(self, fault: Fault) -> None:
         assert fault.status is not None
         headers = self.api.fault_headers(fault)
@@ -331,6 +341,22 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(fault.status, self.api.error_payload(fault.status, message), headers)
 
     # ------------------------------------------------------------------------ file bytes
+
+    def begin_data(self) -> Fault | None:
+        """The start every file data URL shares (v1 download and stream URLs, v2 storage
+        URLs): read any body, count the request, answer 405 to a method other than GET and
+        HEAD and answer an injected status fault. Returns the fault to apply to the bytes; the
+        request is answered already when ``started`` is then True."""
+        self.read_body()
+        self.emulator.stats_counter.count_data()
+        if self.command not in ("GET", "HEAD"):
+            self.send_json(405, self.api.error_payload(405, "Method not allowed"),
+                           {"Allow": "GET, HEAD"})
+            return None
+        fault = self.choose_fault("data", "data")
+        if fault is not None and fault.status is not None:
+            self.send_fault_status(fault)
+        return fault
 
     def serve_bytes(self, source: FileSource, attachment: bool, fault: Fault | None) -> None:
         """Serve one file: 200 or 206 for a single satisfiable range (RFC 9110), 416 for an

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from putiofs.emulator.stop_signals import StopSignals
 from putiofs.emulator.tls.certs import make_certificates
-from putiofs.emulator.tls.tunnel import TICK, Tunnel
+from putiofs.emulator.tls.tunnel import STOP_CHECK_SECONDS, Tunnel
 
 HOSTS = ("api.put.io", "upload.put.io")
 ALLOWED_TARGETS = frozenset(f"{host}:443" for host in HOSTS)
@@ -99,7 +99,7 @@ class TlsFront:
         except BaseException:
             shutil.rmtree(self._directory, ignore_errors=True)
             raise
-        listener.settimeout(TICK)
+        listener.settimeout(STOP_CHECK_SECONDS)
         self._context, self.ca_file, self._listener = context, certificates.ca_file, listener
         self._accepter = threading.Thread(target=self._accept_loop, name="tls-front-accept",
                                           daemon=True)
@@ -137,7 +137,7 @@ class TlsFront:
                 continue
             except OSError as exc:
                 log.warning("TLS front: accept failed: %s", exc)
-                time.sleep(TICK)
+                time.sleep(STOP_CHECK_SECONDS)
                 continue
             with self._lock:
                 full = len(self._threads) >= self._max_tunnels
@@ -182,7 +182,7 @@ class TlsFront:
 
     def _read_connect(self, conn: socket.socket) -> bytes | None:
         """Read and check the proxy request; the bytes after its head, or None once refused."""
-        conn.settimeout(TICK)
+        conn.settimeout(STOP_CHECK_SECONDS)
         deadline = time.monotonic() + self._handshake_timeout
         buffer = b""
         while b"\r\n\r\n" not in buffer:
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         front = TlsFront(args.emulator_url, port=args.port).start()
     except (OSError, ValueError, RuntimeError) as exc:
-        parser.exit(1, f"tls_front: {exc}\n")
+        parser.exit(1, f"{parser.prog}: {exc}\n")
     with StopSignals() as stop:
         try:
             print(f"HTTPS_PROXY={front.proxy_url} NO_PROXY=127.0.0.1,localhost", flush=True)

@@ -23,10 +23,13 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 
 BUFFER_LIMIT = 1 << 20
 READ_SIZE = 1 << 16
-TICK = 0.25            # how often a waiting tunnel looks at the stop flag and its deadlines
+#: How often a waiting thread of the front looks at the stop flag and its deadlines (a tunnel's
+#: poll, the listener's accept, the read of a CONNECT request).
+STOP_CHECK_SECONDS = 0.25
 LINGER_SECONDS = 1.0   # how long a closing tunnel reads what the client still sends (see _linger)
 
 _READABLE = select.POLLIN | select.POLLHUP | select.POLLERR
@@ -83,7 +86,7 @@ class Tunnel:
                 else:  # not even hang-ups: a closed socket we are not serving would spin poll
                     with contextlib.suppress(KeyError):
                         poller.unregister(sock)
-            for fd, events in poller.poll(TICK * 1000):
+            for fd, events in poller.poll(STOP_CHECK_SECONDS * 1000):
                 if self._handle(fd, events):
                     last_moved = time.monotonic()
 
@@ -96,33 +99,43 @@ class Tunnel:
 
     def _handle(self, fd: int, events: int) -> bool:
         """Serve one socket's poll events; True if any byte moved."""
-        moved = False
         if fd == self._client.fileno():
-            if events & _WRITABLE and self._to_client:
-                moved |= self._send(self._client, self._to_client)
-            if events & _READABLE and self._want_client_read():
-                data = self._recv(self._client)
-                if data is not None:
-                    moved = True
-                    if data:
-                        self._incoming.write(data)
-                    else:
-                        self._client_eof = True
-                        self._incoming.write_eof()
-        else:
-            if events & _WRITABLE and self._to_upstream:
-                moved |= self._send(self._upstream, self._to_upstream)
-            if events & _READABLE and self._want_upstream_read():
-                data = self._recv(self._upstream)
-                if data is not None:
-                    moved = True
-                    if data:
-                        self._encrypt(data)
-                    else:
-                        self._upstream_eof = True
-                        self._close_tls()
-                    self._to_client += self._outgoing.read()
+            return self._serve(self._client, events, self._to_client, self._want_client_read,
+                               self._from_client)
+        return self._serve(self._upstream, events, self._to_upstream, self._want_upstream_read,
+                           self._from_upstream)
+
+    def _serve(self, sock: socket.socket, events: int, outbox: bytearray,
+               want_read: Callable[[], bool], received: Callable[[bytes], None]) -> bool:
+        """Send what waits for ``sock`` and read from it when ``want_read()``, handing what
+        arrived (b"" at end of file) to ``received``; True if any byte moved."""
+        moved = False
+        if events & _WRITABLE and outbox:
+            moved |= self._send(sock, outbox)
+        if events & _READABLE and want_read():
+            data = self._recv(sock)
+            if data is not None:
+                moved = True
+                received(data)
         return moved
+
+    def _from_client(self, data: bytes) -> None:
+        """TLS records from the client go into the TLS object (decrypted by ``_run_tls``)."""
+        if data:
+            self._incoming.write(data)
+        else:
+            self._client_eof = True
+            self._incoming.write_eof()
+
+    def _from_upstream(self, data: bytes) -> None:
+        """The emulator's bytes are encrypted and queued for the client; its end of file queues
+        our close_notify."""
+        if data:
+            self._encrypt(data)
+        else:
+            self._upstream_eof = True
+            self._close_tls()
+        self._to_client += self._outgoing.read()
 
     def _run_tls(self) -> None:
         """Advance the handshake, decrypt what has arrived, queue what TLS wants to send."""
@@ -207,7 +220,7 @@ class Tunnel:
         poller.register(self._client, select.POLLIN)
         while not self._stopping.is_set():
             left = deadline - time.monotonic()
-            if left <= 0 or not poller.poll(min(left, TICK) * 1000):
+            if left <= 0 or not poller.poll(min(left, STOP_CHECK_SECONDS) * 1000):
                 if left <= 0:
                     return
                 continue

@@ -1,5 +1,10 @@
 """The put.io v1 API: the envelope, the handlers, the doc and legacy dialects, the data URLs.
 
+:class:`V1Api` (here) routes by the first path segment to ``wire`` (API calls, data URLs,
+pictures); ``api`` finds a call's handler and checks its request, ``call`` is what a handler
+sees, ``files_api`` and ``account_api`` are the handlers, ``jsontext`` splices JSON encoded
+ahead of time into an answer.
+
 Wire format decisions (where the spec is silent, these are ours):
 
 * API calls are ``/v1/<service>?method=<name>``. The request JSON ``{"api_key", "api_secret",

@@ -52,7 +52,7 @@ def messages_delete(call: Call) -> list:
 def _transfers(call: Call) -> list:
     out = []
     for t in sorted(call.account.transfers.values(), key=lambda t: t.id):
-        status, percent = call.account.transfer_progress(t)
+        status, percent = call.account.transfers.progress(t)
         tid = None if t.error is not None else str(t.id)
         out.append({"id": tid, "name": t.name, "status": status, "percent_done": percent})
     return out
@@ -64,7 +64,7 @@ def transfers_list(call: Call) -> list:
 
 def transfers_add(call: Call) -> list:
     for link in call.links("links"):
-        call.account.add_transfer(link)
+        call.account.transfers.add(link)
     call.account.advance()
     return _transfers(call)
 

@@ -1,10 +1,10 @@
 """The JSON methods of ``/v1/<service>?method=<name>``: the routing table and the request check.
 
 A handler receives a :class:`~putiofs.emulator.v1.call.Call` and returns the ``results``
-value of the envelope; it raises :class:`~putiofs.emulator.account.state.ApiError` for anything the
-API reports as an error. All handlers run with the account lock held. The handlers themselves live
-in
-:mod:`~putiofs.emulator.v1.files_api` and :mod:`~putiofs.emulator.v1.account_api`.
+value of the envelope; it raises :class:`~putiofs.emulator.account.state.ApiError` for anything
+the API reports as an error. All handlers run with the account lock held. The handlers
+themselves live in :mod:`~putiofs.emulator.v1.files_api` and
+:mod:`~putiofs.emulator.v1.account_api`.
 """
 
 from __future__ import annotations

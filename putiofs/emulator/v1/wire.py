@@ -46,10 +46,8 @@ def api_call(handler: Handler, path: str) -> None:
     method = (query.get("method") or form.get("method") or [None])[0]
     raw = (form.get("request") or query.get("request") or [None])[0]
     name = f"{service}.{method}"
-    emulator.stats_counter.count_api(name)
-    fault = handler.choose_fault("api", name)
-    if fault is not None and fault.status is not None:
-        handler.send_fault_status(fault)
+    fault = handler.begin_call(name)
+    if handler.started:
         return
     legacy = emulator.options.dialect == "legacy"
     status, payload = 200, None
@@ -64,7 +62,7 @@ def api_call(handler: Handler, path: str) -> None:
             params = api.check_request(raw, account)
             user_id = account.user_id
             call = Call(account, params, emulator.options.dialect, emulator.root_url,
-                            emulator.options.token_ttl)
+                        emulator.options.token_ttl)
             payload = _success(handler, method_handler(call))
         except ApiError as exc:
             if legacy and exc.kind in ("route", "param"):
@@ -98,17 +96,11 @@ def _data_error(handler: Handler, status: int, message: str,
 def data(handler: Handler, path: str, *, signing_key: bytes) -> None:
     """A download, stream or signed ``/_data`` URL; ``signing_key`` signs and checks the
     ``/_data`` names."""
-    handler.read_body()
+    fault = handler.begin_data()
+    if handler.started:
+        return
     emulator = handler.emulator
-    emulator.stats_counter.count_data()
-    if handler.command not in ("GET", "HEAD"):
-        _data_error(handler, 405, "Method not allowed", {"Allow": "GET, HEAD"})
-        return
     parts = path.strip("/").split("/")
-    fault = handler.choose_fault("data", "data")
-    if fault is not None and fault.status is not None:
-        handler.send_fault_status(fault)
-        return
     if parts[0] == "_data":
         item_id, expired = verify_data_id(signing_key, "/".join(parts[1:]), time.time())
         if item_id is None:

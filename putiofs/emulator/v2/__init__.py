@@ -7,6 +7,13 @@ One port serves the API under ``/v2/...``, TUS uploads at ``/files/`` (put.io's
 error_uri, extra, status: "ERROR", status_code}`` with ``Content-Type: application/json``
 exactly. Timestamps are ``YYYY-MM-DDTHH:MM:SS`` (UTC, no zone), ids integers, the root 0.
 
+:class:`V2Api` (here) routes and dispatches. An endpoint sees a ``request.Request`` and answers
+by the conventions of ``wire``; the endpoints are ``files_api``, ``account_api``,
+``transfers_api``, ``manage_api`` (trash, zips), ``shares_api`` and the multipart upload of
+``uploads``, with ``render`` (the JSON objects) and ``names`` (the name rules). What the v2 API
+keeps beside the account: ``auth``, ``cursors``, ``shares``, ``media`` (mp4s, zips),
+``uploads`` (TUS), ``storage`` (storage URLs) and ``realtime`` (the websocket).
+
 Real clients nobody here wrote run against it in the test suite, unmodified: put.io's Python
 SDK (putio.py 8.8.0 with tus.py; ``tests/emulator/test_v2_sdk.py``) and Debian's rclone 1.60.1
 through the loopback TLS front (``tests/emulator/test_v2_rclone.py``).
@@ -85,7 +92,10 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
 * Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
   []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
-  ``get_subtitles`` works. Not served: the websocket, config store, HLS.
+  ``get_subtitles`` works. Not served: config store, HLS.
+* Realtime events: put.io's websocket is served on a port of its own
+  (:mod:`putiofs.emulator.v2.realtime` records its decisions); ``EmulatorServer.socket_url``
+  says where.
 * Shares (the reference names ``share``, ``shared``, ``shared-with``, ``unshare`` and no
   shapes; these follow put.io's SDKs): ``POST /files/share`` with ``file_ids`` and ``friends``
   = ``everyone`` or comma-joined friend names (every id and name is checked first: an unknown
@@ -116,10 +126,9 @@ import logging
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from putiofs.emulator.account.links import fetched_size
 from putiofs.emulator.account.state import ROOT_ID
 from putiofs.emulator.http.faults import Fault
 from putiofs.emulator.http.httpd import Emulator, Handler, Route, redact_query
@@ -140,9 +149,6 @@ from putiofs.emulator.v2.shares import Shares
 from putiofs.emulator.v2.storage import Storage
 from putiofs.emulator.v2.wire import Params, Redirect, V2Error, error_payload
 
-if TYPE_CHECKING:
-    from putiofs.emulator.account.records import Transfer
-
 log = logging.getLogger("putiofs.emulator")
 
 _ERROR_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
@@ -159,7 +165,7 @@ class V2Api:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        emulator.account.forget_failed_transfers = False
+        emulator.account.transfers.forget_failed = False
         self.auth = Auth(emulator.options.token, emulator.account.clock)
         self.cursors = Cursors()
         self.storage = Storage(self)
@@ -203,7 +209,7 @@ class V2Api:
         """``POST /_emulator/approve?code=CODE``: approve a device code as the user would;
         ``/_emulator/socket...``: the realtime feed's test hooks."""
         if path.startswith("/_emulator/socket"):
-            return self._socket_control(handler, path)
+            return self.realtime.control(handler, path)
         if path != "/_emulator/approve" or handler.command != "POST":
             return False
         handler.read_body()
@@ -214,42 +220,10 @@ class V2Api:
             handler.send_json(200, {"status": "OK"})
         return True
 
-    def _socket_control(self, handler: Handler, path: str) -> bool:
-        """The realtime feed's test hooks (see :mod:`putiofs.emulator.v2.realtime`)."""
-        query = {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
-        realtime = self.realtime
-        if path == "/_emulator/socket" and handler.command in ("GET", "HEAD"):
-            handler.send_json(200, realtime.status())
-            return True
-        if handler.command != "POST":
-            return False
-        handler.read_body()
-        try:
-            if path == "/_emulator/socket/drop":
-                answer: dict[str, Any] = {"dropped": realtime.drop()}
-            elif path == "/_emulator/socket/lose":
-                realtime.lose(int(query.get("count", 0)), float(query.get("fraction", 0.0)))
-                answer = {}
-            elif path == "/_emulator/socket/refuse":
-                realtime.refuse(float(query.get("seconds", 0.0)))
-                answer = {}
-            else:
-                return False
-        except ValueError:
-            handler.send_json(400, error_payload(400, "BadRequest", "Bad number"))
-            return True
-        handler.send_json(200, {**answer, **realtime.status(), "status": "OK"})
-        return True
-
     def redact(self, path: str) -> str:
         path = redact_query(path)
         path = re.sub(r"^/_storage/.*", "/_storage/<redacted>", path)
         return re.sub(r"^(/v2/oauth2/oob/code/)[^/]+", r"\1<redacted>", path)
-
-    # ------------------------------------------------------------------------- helpers
-
-    def transfer_size(self, transfer: Transfer) -> int:
-        return fetched_size(transfer.link)
 
     # ------------------------------------------------------------------------ API calls
 
@@ -270,10 +244,8 @@ class V2Api:
             return
         rule, match = allowed[0]
         body = handler.read_body(chunked=True, limit=rule.body_limit)
-        self.emulator.stats_counter.count_api(rule.name)
-        fault = handler.choose_fault("api", rule.name)
-        if fault is not None and fault.status is not None:
-            handler.send_fault_status(fault)
+        fault = handler.begin_call(rule.name)
+        if handler.started:
             return
         try:
             params = Params(urlsplit(handler.path).query, body,

@@ -9,7 +9,6 @@ from putiofs.emulator.v2.request import Request, rule
 from putiofs.emulator.v2.wire import V2Error, bad_request, not_found, ok, per_page
 
 EVENTS_PER_PAGE = 50
-MAX_EVENTS_PER_PAGE = 1000
 APP = {"id": 8993, "name": "put.io emulator", "description": "putiofs's put.io emulator",
        "website": "", "has_icon": False}
 
@@ -137,7 +136,7 @@ def friends_list(request: Request) -> dict[str, Any]:
 
 def events_list(request: Request) -> dict[str, Any]:
     params = request.params
-    size = per_page(params, EVENTS_PER_PAGE, MAX_EVENTS_PER_PAGE, clamp=True)
+    size = per_page(params, EVENTS_PER_PAGE, clamp=True)
     before = params.integer("before")
     events = [e for e in reversed(request.account.events) if before is None or e.id < before]
     return ok(events=[event_object(request.account, e) for e in events[:size]],

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
-from putiofs.emulator.v2.wire import bad_request
+from putiofs.emulator.v2.wire import Params, bad_request, per_page
 
 MAX_CURSORS = 10_000
 
@@ -52,3 +53,12 @@ class Cursors:
         if cursor is None or cursor.kind != kind:
             raise bad_request("Invalid cursor", "INVALID_CURSOR")
         return cursor
+
+    def resume(self, kind: str, params: Params, alive: Container[int], default: int, *,
+               clamp: bool) -> tuple[list[int], str | None]:
+        """A continue call of a ``kind`` listing: the ids its ``cursor`` parameter has yet to
+        show that are still in ``alive``, paged by ``per_page``, else by the page size of the
+        call that made the cursor, else by ``default``."""
+        cursor = self.take(kind, params.raw("cursor"))
+        size = per_page(params, cursor.per_page or default, clamp=clamp)
+        return self.page(kind, [i for i in cursor.ids if i in alive], size)

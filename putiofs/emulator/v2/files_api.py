@@ -12,6 +12,7 @@ from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, file_type, mime_type
 from putiofs.emulator.v2.request import Request, rule
 from putiofs.emulator.v2.wire import (
+    DEFAULT_PER_PAGE,
     Params,
     Redirect,
     V2Error,
@@ -22,8 +23,6 @@ from putiofs.emulator.v2.wire import (
     per_page,
 )
 
-DEFAULT_PER_PAGE = 100
-MAX_PER_PAGE = 1000
 MAX_QUERY = 255
 LEGACY_SEARCH_PAGE = 50
 SORTS = ("NAME", "SIZE", "DATE", "MODIFIED", "TYPE", "WATCH")
@@ -96,8 +95,7 @@ def files_list(request: Request) -> dict[str, Any]:
     children = [n for n in children if _filters(params)(n)]
     children.sort(key=_sort_key(request, sort_by), reverse=sort_by.endswith("_DESC"))
     ids = [n.id for n in children]
-    size = len(ids) if params.flag("no_cursor") else per_page(
-        params, DEFAULT_PER_PAGE, MAX_PER_PAGE, clamp=True)
+    size = len(ids) if params.flag("no_cursor") else per_page(params, DEFAULT_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("files", ids, max(size, 1))
     answer: dict[str, Any] = {
         "files": _files(request, first),
@@ -124,12 +122,8 @@ def _breadcrumbs(request: Request, node: Node) -> list[list[Any]]:
 
 def _continue(kind: str) -> Callable[[Request], dict[str, Any]]:
     def endpoint(request: Request) -> dict[str, Any]:
-        cursor = request.api.cursors.take(kind, request.params.raw("cursor"))
-        size = per_page(request.params, cursor.per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE,
-                        clamp=True)
-        nodes = request.account.nodes
-        alive = [i for i in cursor.ids if i in nodes]
-        first, token = request.api.cursors.page(kind, alive, size)
+        first, token = request.api.cursors.resume(kind, request.params, request.account.nodes,
+                                                  DEFAULT_PER_PAGE, clamp=True)
         return ok(files=_files(request, first), cursor=token)
 
     return endpoint
@@ -151,20 +145,30 @@ def files_child(request: Request) -> dict[str, Any]:
                                request.params))
 
 
-def files_search(request: Request) -> dict[str, Any]:
-    params = request.params
-    query = (params.text("query") or "").strip()
+def _query_words(query: str) -> list[str]:
+    """The case-folded words of a search query; 400 for an empty one or one over
+    :data:`MAX_QUERY` characters."""
     if not query:
         raise bad_request("Missing query")
     if len(query) > MAX_QUERY:
         raise bad_request("Search query is too long", "SEARCH_TOO_LONG_QUERY")
-    words = query.casefold().split()
+    return query.casefold().split()
+
+
+def _search(request: Request, words: list[str], types: set[str]) -> list[int]:
+    """The ids of the items whose names hold every one of ``words`` (case-folded) and whose
+    ``file_type`` is one of ``types`` (any when empty), newest first."""
+    return sorted((n.id for n in request.account.descendants()
+                   if all(w in n.name.casefold() for w in words)
+                   and (not types or file_type(n) in types)), reverse=True)
+
+
+def files_search(request: Request) -> dict[str, Any]:
+    params = request.params
+    words = _query_words((params.text("query") or "").strip())
     types = {t.strip().upper() for t in (params.text("type") or "").split(",") if t.strip()}
-    found = [n.id for n in request.account.descendants()
-             if all(w in n.name.casefold() for w in words)
-             and (not types or file_type(n) in types)]
-    found.sort(reverse=True)
-    size = per_page(params, DEFAULT_PER_PAGE, MAX_PER_PAGE, clamp=True)
+    found = _search(request, words, types)
+    size = per_page(params, DEFAULT_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("search", found, size)
     return ok(files=_files(request, first), cursor=cursor, total=len(found))
 
@@ -173,13 +177,7 @@ def files_search_pages(request: Request) -> dict[str, Any]:
     """The older search form go-putio 2021 uses: ``/files/search/{query}/page/{n}``, 50 a
     page, page -1 for everything; ``next`` is the next page's URL or null."""
     query = unquote(request.match.group("query")).strip()
-    if not query:
-        raise bad_request("Missing query")
-    if len(query) > MAX_QUERY:
-        raise bad_request("Search query is too long", "SEARCH_TOO_LONG_QUERY")
-    words = query.casefold().split()
-    found = sorted((n.id for n in request.account.descendants()
-                    if all(w in n.name.casefold() for w in words)), reverse=True)
+    found = _search(request, _query_words(query), set())
     page = int(request.match.group("page"))
     if page == -1:
         return ok(files=_files(request, found), next=None, total=len(found))

@@ -7,35 +7,30 @@ from typing import Any
 from putiofs.emulator.v2.media import Zip
 from putiofs.emulator.v2.render import trash_object
 from putiofs.emulator.v2.request import Request, rule
-from putiofs.emulator.v2.wire import bad_request, not_found, ok, per_page, stamp
-
-TRASH_PER_PAGE = 100
-MAX_PER_PAGE = 1000
-
+from putiofs.emulator.v2.wire import DEFAULT_PER_PAGE, bad_request, not_found, ok, per_page, stamp
 
 # ---------------------------------------------------------------------------------- trash
 
 
-def _trash_page(request: Request, ids: list[int], default: int = TRASH_PER_PAGE
-                ) -> tuple[list[dict[str, Any]], str | None]:
-    size = per_page(request.params, default, MAX_PER_PAGE, clamp=True)
-    first, cursor = request.api.cursors.page("trash", ids, size)
+def _trash_files(request: Request, ids: list[int]) -> list[dict[str, Any]]:
     records = request.account.trash.records
-    return [trash_object(request.api, records[i]) for i in first if i in records], cursor
+    return [trash_object(request.api, records[i]) for i in ids if i in records]
 
 
 def trash_list(request: Request) -> dict[str, Any]:
     trash = request.account.trash
     ids = [record.node.id for record in trash.listing()]
-    files, cursor = _trash_page(request, ids)
-    return ok(files=files, cursor=cursor, total=len(ids), trash_size=trash.size())
+    size = per_page(request.params, DEFAULT_PER_PAGE, clamp=True)
+    first, cursor = request.api.cursors.page("trash", ids, size)
+    return ok(files=_trash_files(request, first), cursor=cursor, total=len(ids),
+              trash_size=trash.size())
 
 
 def trash_continue(request: Request) -> dict[str, Any]:
-    cursor = request.api.cursors.take("trash", request.params.raw("cursor"))
-    alive = [i for i in cursor.ids if i in request.account.trash.records]
-    files, token = _trash_page(request, alive, cursor.per_page or TRASH_PER_PAGE)
-    return ok(files=files, cursor=token)
+    first, token = request.api.cursors.resume("trash", request.params,
+                                              request.account.trash.records, DEFAULT_PER_PAGE,
+                                              clamp=True)
+    return ok(files=_trash_files(request, first), cursor=token)
 
 
 def _selected(request: Request) -> list[int]:

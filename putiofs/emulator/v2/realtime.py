@@ -15,7 +15,8 @@ the connection with code 4001; after that the server sends JSON frames ``{"type"
 * ``transfer_create`` / ``transfer_update`` / ``transfer_delete`` with the transfer object,
   and ``transfers_count`` (the number listed), whenever a transfer appears, changes status,
   percentage or file, or is removed. Transfers progress with time, so while a client is
-  connected the feed looks every ``tick`` seconds (0.2) and finishes due transfers itself.
+  connected the feed looks every :data:`FEED_POLL_SECONDS` (0.2 s) and finishes due
+  transfers itself.
 
 Decisions where the reference is silent: the socket has its own loopback port (the HTTP
 plumbing stays plain HTTP/1.1); other paths answer 404; client frames after the token are
@@ -39,25 +40,29 @@ import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
 from putiofs.emulator.v2.render import file_object, transfer_object
+from putiofs.emulator.v2.wire import error_payload
 
 if TYPE_CHECKING:
     from websockets.http11 import Request as WsRequest
     from websockets.http11 import Response as WsResponse
 
     from putiofs.emulator.account.records import Node
+    from putiofs.emulator.http.httpd import Handler
     from putiofs.emulator.v2.request import V2Site
 
 log = logging.getLogger("putiofs.emulator")
 
 SOCKET_PATH = "/socket/sockjs/websocket"
 UNAUTHORIZED = 4001
-#: Seconds between looks at the transfers (and at queued frames) while a client is connected.
-TICK = 0.2
+#: Seconds between the feed's looks at the transfers (and at queued frames) while a client is
+#: connected.
+FEED_POLL_SECONDS = 0.2
 #: Seconds a client has to send its token.
 TOKEN_WAIT = 10.0
 #: What a transfer's update is about: a frame is sent when one of these changes.
@@ -146,6 +151,33 @@ class Realtime:
             clients = len(self._clients)
         return {"url": self._url, "clients": clients, "sent": self.sent, "lost": self.lost}
 
+    def control(self, handler: Handler, path: str) -> bool:
+        """Answer a test hook's ``/_emulator/socket...`` path (see the module docstring); False
+        for a path or method that is none."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
+        if path == "/_emulator/socket" and handler.command in ("GET", "HEAD"):
+            handler.send_json(200, self.status())
+            return True
+        if handler.command != "POST":
+            return False
+        handler.read_body()
+        try:
+            if path == "/_emulator/socket/drop":
+                answer: dict[str, Any] = {"dropped": self.drop()}
+            elif path == "/_emulator/socket/lose":
+                self.lose(int(query.get("count", 0)), float(query.get("fraction", 0.0)))
+                answer = {}
+            elif path == "/_emulator/socket/refuse":
+                self.refuse(float(query.get("seconds", 0.0)))
+                answer = {}
+            else:
+                return False
+        except ValueError:
+            handler.send_json(400, error_payload(400, "BadRequest", "Bad number"))
+            return True
+        handler.send_json(200, {**answer, **self.status(), "status": "OK"})
+        return True
+
     # -- connections --------------------------------------------------------------------
 
     def _check_request(self, connection: ServerConnection,
@@ -195,7 +227,7 @@ class Realtime:
         while not self._stopping.is_set():
             with self._wake:
                 if not self._pending:
-                    self._wake.wait(TICK)
+                    self._wake.wait(FEED_POLL_SECONDS)
                 batch = list(self._pending)
                 self._pending.clear()
             with self._clients_lock:

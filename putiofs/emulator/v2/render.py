@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from putiofs.emulator.account.filetypes import content_type, extension
+from putiofs.emulator.account.links import fetched_size
 from putiofs.emulator.account.state import ROOT_ID, ROOT_NAME
 from putiofs.emulator.account.trash import KEEP_SECONDS
 from putiofs.emulator.v2.wire import stamp
@@ -113,10 +114,10 @@ _TRANSFER_STATUS = {"queued": "IN_QUEUE", "downloading": "DOWNLOADING",
 
 def transfer_object(api: V2Site, transfer: Transfer) -> dict[str, Any]:
     account = api.emulator.account
-    phase, percent = account.transfer_phase(transfer)
+    phase, percent = account.transfers.phase(transfer)
     torrent = transfer.link.lower().startswith("magnet:") or \
         transfer.link.lower().split("?")[0].endswith(".torrent")
-    size = api.transfer_size(transfer)
+    size = fetched_size(transfer.link)
     downloaded = size * percent // 100
     seconds = max(account.transfer_seconds, 1e-9)
     speed = int(size / seconds) if phase == "downloading" else 0

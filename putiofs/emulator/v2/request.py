@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from putiofs.emulator.http.httpd import MAX_BODY
+
 if TYPE_CHECKING:
-    from putiofs.emulator.account.records import Node, Transfer
+    from putiofs.emulator.account.records import Node
     from putiofs.emulator.account.state import Account
     from putiofs.emulator.http.httpd import Emulator, Handler
     from putiofs.emulator.v2.auth import Auth
@@ -56,8 +58,6 @@ class V2Site(Protocol):
     default_folder: int
     download_token: str
 
-    def transfer_size(self, transfer: Transfer) -> int: ...
-
 
 @dataclass
 class Request:
@@ -90,16 +90,19 @@ Endpoint = Callable[[Request], Any]
 class Rule:
     """``methods`` + a path pattern below ``/v2/`` -> ``endpoint``; ``name`` counts requests
     in the stats and names them to the fault policy ("files.list"). ``auth``: whether the
-    OAuth token is required."""
+    OAuth token is required.
+
+    Each endpoint module ends with its ``RULES``, the list :class:`~putiofs.emulator.v2.V2Api`
+    joins and tries in order (the first whose pattern and method match serves the request)."""
 
     methods: tuple[str, ...]
     pattern: re.Pattern[str]
     endpoint: Endpoint
     name: str
     auth: bool = True
-    body_limit: int = 8 * 1024 * 1024
+    body_limit: int = MAX_BODY
 
 
 def rule(methods: str, pattern: str, endpoint: Endpoint, name: str, *, auth: bool = True,
-         body_limit: int = 8 * 1024 * 1024) -> Rule:
+         body_limit: int = MAX_BODY) -> Rule:
     return Rule(tuple(methods.split()), re.compile(pattern), endpoint, name, auth, body_limit)

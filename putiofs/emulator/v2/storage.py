@@ -42,16 +42,8 @@ class Storage:
     def serve(self, handler: Handler, path: str) -> None:
         """GET or HEAD a storage URL: 200, 206 or 416 (Range), 403 once expired, 404 for a
         URL this server did not sign or an item that is gone."""
-        handler.read_body()
-        emulator = self._api.emulator
-        emulator.stats_counter.count_data()
-        if handler.command not in ("GET", "HEAD"):
-            self._error(handler, 405, "MethodNotAllowed", "Method not allowed",
-                        {"Allow": "GET, HEAD"})
-            return
-        fault = handler.choose_fault("data", "data")
-        if fault is not None and fault.status is not None:
-            handler.send_fault_status(fault)
+        fault = handler.begin_data()
+        if handler.started:
             return
         parts = path.strip("/").split("/")[1:]
         is_zip = bool(parts) and parts[0] == "zip"

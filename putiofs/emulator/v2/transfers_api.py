@@ -7,9 +7,8 @@ from typing import Any
 from putiofs.emulator.account.records import Transfer
 from putiofs.emulator.v2.render import transfer_object
 from putiofs.emulator.v2.request import Request, rule
-from putiofs.emulator.v2.wire import bad_request, not_found, ok, per_page
+from putiofs.emulator.v2.wire import MAX_PER_PAGE, bad_request, not_found, ok, per_page
 
-MAX_PER_PAGE = 1000
 _FINISHED = ("completed", "error")
 
 
@@ -30,16 +29,15 @@ def transfers_list(request: Request) -> dict[str, Any]:
     ids = sorted(request.account.transfers, reverse=True)
     size = len(ids) or 1
     if request.params.raw("per_page") is not None:
-        size = per_page(request.params, MAX_PER_PAGE, MAX_PER_PAGE, clamp=False)
+        size = per_page(request.params, MAX_PER_PAGE, clamp=False)
     first, cursor = request.api.cursors.page("transfers", ids, size)
     return ok(transfers=_objects(request, first), cursor=cursor, total=len(ids))
 
 
 def transfers_continue(request: Request) -> dict[str, Any]:
-    cursor = request.api.cursors.take("transfers", request.params.raw("cursor"))
-    size = per_page(request.params, cursor.per_page or MAX_PER_PAGE, MAX_PER_PAGE, clamp=False)
-    alive = [i for i in cursor.ids if i in request.account.transfers]
-    first, token = request.api.cursors.page("transfers", alive, size)
+    first, token = request.api.cursors.resume("transfers", request.params,
+                                              request.account.transfers, MAX_PER_PAGE,
+                                              clamp=False)
     return ok(transfers=_objects(request, first), cursor=token)
 
 
@@ -62,7 +60,7 @@ def transfers_add(request: Request) -> dict[str, Any]:
     parent = request.account.nodes.get(parent_id)
     if parent is None or not parent.is_dir:
         raise not_found("Folder not found")
-    transfer = request.account.add_transfer(url, parent_id)
+    transfer = request.account.transfers.add(url, parent_id)
     transfer.callback_url = params.text("callback_url")
     return ok(transfer=transfer_object(request.api, transfer))
 
@@ -81,7 +79,7 @@ def transfers_clean(request: Request) -> dict[str, Any]:
     candidates = account.transfers if wanted is None else \
         [i for i in wanted if i in account.transfers]
     deleted = [i for i in candidates
-               if account.transfer_phase(account.transfers[i])[0] in _FINISHED]
+               if account.transfers.phase(account.transfers[i])[0] in _FINISHED]
     for transfer_id in deleted:
         del account.transfers[transfer_id]
     return ok(deleted_ids=sorted(deleted))
@@ -89,8 +87,8 @@ def transfers_clean(request: Request) -> dict[str, Any]:
 
 def transfers_retry(request: Request) -> dict[str, Any]:
     transfer = _transfer(request, request.params.integer("id"))
-    if request.account.transfer_phase(transfer)[0] == "error":
-        request.account.restart_transfer(transfer)
+    if request.account.transfers.phase(transfer)[0] == "error":
+        request.account.transfers.restart(transfer)
     return ok(transfer=transfer_object(request.api, transfer))
 
 
@@ -102,7 +100,7 @@ def transfers_remove(request: Request) -> dict[str, Any]:
         ids = list(account.transfers)
     elif how == "completed":
         ids = [i for i, t in account.transfers.items()
-               if account.transfer_phase(t)[0] == "completed"]
+               if account.transfers.phase(t)[0] == "completed"]
     elif how is not None:
         raise bad_request("Invalid remove_filter")
     if ids is None:

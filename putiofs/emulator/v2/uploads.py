@@ -307,7 +307,7 @@ def multipart_upload(request: Request) -> dict[str, Any]:
     if name.lower().endswith(".torrent"):
         digest = hashlib.sha1(data).hexdigest()
         link = f"magnet:?xt=urn:btih:{digest}&dn={quote(name[:-len('.torrent')])}"
-        transfer = account.add_transfer(link, parent_id)
+        transfer = account.transfers.add(link, parent_id)
         return ok(transfer=transfer_object(request.api, transfer))
     request.api.uploads.check_space(len(data))
     node = request.api.uploads.store(parent_id, name, data, None)

@@ -17,6 +17,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 ERROR_URI = "http://api.put.io/v2/docs"
+#: ``per_page`` of a listing that names none (files, search, trash; events have their own).
+DEFAULT_PER_PAGE = 100
+#: The largest ``per_page`` of every listing (the reference: "treat 1000 as the maximum").
+MAX_PER_PAGE = 1000
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -153,16 +157,16 @@ class Params:
         return ids
 
 
-def per_page(params: Params, default: int, maximum: int, *, clamp: bool) -> int:
-    """``per_page``: positive; above ``maximum`` it is clamped or refused with 400."""
+def per_page(params: Params, default: int, *, clamp: bool) -> int:
+    """``per_page``: positive; above :data:`MAX_PER_PAGE` it is clamped or refused with 400."""
     value = params.integer("per_page", default)
     assert value is not None
     if value < 1:
         raise bad_request("per_page must be positive", "INVALID_PER_PAGE")
-    if value > maximum:
+    if value > MAX_PER_PAGE:
         if not clamp:
-            raise bad_request(f"per_page must be at most {maximum}", "INVALID_PER_PAGE")
-        value = maximum
+            raise bad_request(f"per_page must be at most {MAX_PER_PAGE}", "INVALID_PER_PAGE")
+        value = MAX_PER_PAGE
     return value
 
 
