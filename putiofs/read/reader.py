@@ -20,13 +20,37 @@ carries a token.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import requests
 
+from putiofs.api.backend import Backend, Entry
 from putiofs.read.buffer import StreamBuffer
 from putiofs.read.fetcher import RangeFetcher
 
-__all__ = ["StreamReader"]
+__all__ = ["ReadLimits", "StreamReader", "open_stream"]
+
+
+class ReadLimits(Protocol):
+    """The time limits of a mount's reads (its :class:`~putiofs.front.options.MountOptions`)."""
+
+    #: A socket read silent this long is a stall, and is resumed.
+    read_timeout: float
+    #: A whole ``read()`` ends within this many seconds.
+    call_deadline: float
+
+
+def open_stream(backend: Backend, entry: Entry, limits: ReadLimits) -> StreamReader:
+    """The reader of one handle on ``entry``: its bytes at ``backend.stream_url(entry)``
+    (asked again with a fresh token when the URL is refused), through the backend's pooled
+    session, within ``limits``; log lines name it ``item <id>``."""
+
+    def url_provider(refresh: bool) -> str:
+        return backend.stream_url(entry, refresh_token=refresh)
+
+    return StreamReader(backend.http_session, url_provider, entry.size,
+                        read_timeout=limits.read_timeout, deadline=limits.call_deadline,
+                        label=f"item {entry.id}")
 
 
 class StreamReader(StreamBuffer):
