@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from putiofs.api.backend import Entry
 from putiofs.api.errors import AuthenticationError, NotFoundError, ServerError, TransportError
 from putiofs.front.options import MountOptions
-from putiofs.read.reader import StreamReader, open_stream
+from putiofs.read.fetcher import RangeFetcher
+from putiofs.read.reader import BufferPolicy, StreamReader, open_stream
 from tests.support.serving import TestServer, serve
 
 KIB = 1024
@@ -187,14 +188,21 @@ class Provider:
         return self.server.url(self.tokens[index], redirect=self.redirect)
 
 
-FAST = {"connect_timeout": 2.0, "read_timeout": 2.0, "deadline": 10.0}
+FAST = {"connect_timeout": 2.0, "read_timeout": 2.0}
+FETCHER_OPTIONS = ("connect_timeout", "read_timeout", "max_attempts")
 
 
 def make(session: requests.Session, server: RangeServer, data: bytes = DATA,
-         provider: Provider | None = None, **options: object) -> StreamReader:
-    merged = {**FAST, **options}
-    return StreamReader(session, provider or Provider(server, ["good"]), len(data),
-                        label="test file", **merged)  # type: ignore[arg-type]
+         provider: Provider | None = None, *, deadline: float = 10.0,
+         **options: float) -> StreamReader:
+    """A reader of ``data`` over HTTP: fetcher options (FAST unless given) go to the fetcher,
+    the others are the buffer's policy."""
+    fetch = {**FAST, **{k: v for k, v in options.items() if k in FETCHER_OPTIONS}}
+    policy = BufferPolicy(**{k: v for k, v in options.items()  # type: ignore[arg-type]
+                             if k not in FETCHER_OPTIONS})
+    fetcher = RangeFetcher(session, provider or Provider(server, ["good"]), len(data),
+                           label="test file", **fetch)  # type: ignore[arg-type]
+    return StreamReader(fetcher, len(data), deadline=deadline, policy=policy, label="test file")
 
 
 def read_all(reader: StreamReader, size: int, step: int) -> bytes:
