@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 from putiofs import torrent
 from putiofs.commands.base import CommandError
+from putiofs.commands.paths import path_cache, path_errors
 from putiofs.connect import Connection
-from putiofs.tree import names
-from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound
 
 MAX_TORRENT = 10 * 1024 * 1024
 
@@ -50,14 +49,8 @@ def _read_torrent(path: str) -> tuple[str, bytes]:
 
 def folder_id(connection: Connection, path: str) -> str:
     """The id of the folder at a mount-style path (``/`` is the account's root)."""
-    cache = MetadataCache(connection.backend, ttl=60.0)
-    try:
-        entry = cache.resolve(path)
-    except (PathNotFound, PathNotADirectory):
-        raise CommandError(f"--to {path}: no such folder") from None
-    except names.NameTooLong:
-        raise CommandError(f"--to {path}: a name in the path is longer than "
-                           f"{names.NAME_MAX} bytes") from None
+    with path_errors(f"--to {path}", missing="no such folder", not_a_folder="no such folder"):
+        entry = path_cache(connection).resolve(path)
     if not entry.is_dir:
         raise CommandError(f"--to {path}: not a folder")
     return str(entry.id)
