@@ -2,7 +2,8 @@
 subcommands (transfers, events, urls, messages, subscriptions, user, ls, search, info; see
 ``putiofs.commands``).
 
-Start-up failures print one line, ``putiofs: error: ...``, and exit non-zero; no traceback.
+Start-up failures (a :class:`~putiofs.api.errors.UserError`) print one line,
+``putiofs: error: ...``, and exit non-zero; no traceback.
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from putiofs import __version__
-from putiofs.api.errors import ConfigError, PutioError
+from putiofs.api.errors import PutioError, UserError
 from putiofs.config import Settings, load_settings
-from putiofs.connect import ConnectError, Connection, open_for_mount
+from putiofs.connect import Connection, open_for_mount
 from putiofs.front.operations import PutioFS, build_operations
 from putiofs.front.options import MountOptions
 from putiofs.logs import setup_logging
 from putiofs.mount import kernel_cache
 from putiofs.mount.binding import load_binding
 from putiofs.mount.checks import (
-    MountError,
     check_fuse_device,
     check_mountpoint,
     is_stale_mount,
@@ -41,10 +41,6 @@ log = logging.getLogger("putiofs")
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CACHE_TTL = 30.0
-
-
-class CliError(Exception):
-    """A failure to report as one line."""
 
 
 def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return run_demo(args)
         return run_mount(args)
-    except (CliError, ConfigError) as exc:
+    except UserError as exc:
         print(f"putiofs: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -159,15 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
     if not os.path.ismount(mountpoint) and not is_stale_mount(mountpoint):
-        raise CliError(f"{mountpoint} is not mounted")
+        raise UserError(f"{mountpoint} is not mounted")
     result = subprocess.run(unmount_command(mountpoint, lazy=lazy), capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown reason"])[-1]
         if "busy" in reason.lower():
-            raise CliError(f"could not unmount {mountpoint}: files are open (close them, or "
+            raise UserError(f"could not unmount {mountpoint}: files are open (close them, or "
                            f"detach now with: putiofs umount --lazy {mountpoint})")
-        raise CliError(f"could not unmount {mountpoint}: {reason}")
+        raise UserError(f"could not unmount {mountpoint}: {reason}")
     return 0
 
 
@@ -176,25 +172,14 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
     # more attempts within --timeout.
     timeout = max(1.0, args.timeout)
     if args.cache_entries is not None and args.cache_entries < 1:
-        raise CliError("--cache-entries must be at least 1")
+        raise UserError("--cache-entries must be at least 1")
     ttl = DEFAULT_CACHE_TTL if args.cache_ttl is None else args.cache_ttl
     options = MountOptions(cache_ttl=max(0.1, ttl), cache_entries=args.cache_entries,
                            read_timeout=min(15.0, timeout / 3), call_deadline=timeout,
                            cache_max_size=args.cache_max_size,
                            upload_wait=max(0.0, args.upload_wait),
                            upload_chunk_size=args.upload_chunk_size)
-    try:
-        settings = parse_o_options(args.o_options, options)
-    except MountError as exc:
-        raise CliError(str(exc)) from None
-    return options, settings
-
-
-def _connect(settings: Settings, timeout: float) -> Connection:
-    try:
-        return open_for_mount(settings, timeout=timeout)
-    except ConnectError as exc:
-        raise CliError(str(exc)) from None
+    return options, parse_o_options(args.o_options, options)
 
 
 def _listen(args: argparse.Namespace, connection: Connection, operations: PutioFS,
@@ -221,13 +206,10 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
 
     options, fuse_settings = _mount_options(args)
     mountpoint = args.mountpoint.expanduser().absolute()
-    try:
-        check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
-        check_fuse_device()
-        load_binding()
-    except MountError as exc:
-        raise CliError(str(exc)) from None
-    connection = _connect(settings, options.call_deadline)
+    check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
+    check_fuse_device()
+    load_binding()
+    connection = open_for_mount(settings, timeout=options.call_deadline)
     if connection.backend.capabilities.write_contents and not options.read_only:
         options.spool_dir = _spool_dir(args, settings, connection)
     operations = build_operations(connection.backend, options, connection.services)
@@ -237,8 +219,6 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
     try:
         fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground)
-    except MountError as exc:
-        raise CliError(str(exc)) from None
     finally:
         if updates is not None:
             updates.stop()
@@ -254,7 +234,7 @@ def _spool_dir(args: argparse.Namespace, settings: Settings, connection: Connect
         user = user_key(account.user_name, account.user_id)
     except PutioError as exc:
         connection.close()
-        raise CliError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
+        raise UserError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
                        "written files need it to find their cache folder") from None
     cache_dir = (args.cache_dir or default_cache_dir()).expanduser().absolute()
     folder = account_dir(cache_dir, settings.api_url, user)
@@ -262,7 +242,7 @@ def _spool_dir(args: argparse.Namespace, settings: Settings, connection: Connect
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         connection.close()
-        raise CliError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
+        raise UserError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
     return folder
 
 
@@ -287,7 +267,7 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             mountpoint.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CliError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
+            raise UserError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
     setup_logging(debug=args.debug, log_file=args.log_file)
     # Credentials of this one run, never printed: nobody types them, and a word like "demo"
     # registered as a secret would be masked out of every log line that mentions the demo.

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from putiofs.api.errors import NotSupportedError, PutioError
+from putiofs.api.errors import NotSupportedError, PutioError, UserError
 from putiofs.commands.output import emit, emit_json
 from putiofs.connect import Connection
 from putiofs.views import escape
@@ -14,8 +14,8 @@ from putiofs.views import escape
 Handler = Callable[[Connection, argparse.Namespace], int]
 
 
-class CommandError(Exception):
-    """A failure to report as one line (``putiofs: error: <message>``), exit status 1."""
+class CommandError(UserError):
+    """A command cannot do what it was asked; reported by :func:`report_error`, exit status 1."""
 
 
 def report_error(message: str) -> None:
