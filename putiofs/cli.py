@@ -9,7 +9,6 @@ Start-up failures (a :class:`~putiofs.api.errors.UserError`) print one line,
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import secrets
 import subprocess
@@ -18,26 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from putiofs import __version__
-from putiofs.api.errors import PutioError, UserError
+from putiofs.api.errors import UserError
 from putiofs.config import Settings, load_settings
-from putiofs.connect import Connection, open_for_mount
-from putiofs.front.operations import PutioFS, build_operations
 from putiofs.front.options import MountOptions
 from putiofs.logs import setup_logging
-from putiofs.mount import kernel_cache
-from putiofs.mount.binding import load_binding
-from putiofs.mount.checks import (
-    check_fuse_device,
-    check_mountpoint,
-    is_stale_mount,
-    unmount_command,
-)
-from putiofs.mount.run import run_mount as fuse_main
+from putiofs.mount import compose
+from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import FuseSettings, parse_o_options
-from putiofs.tree.live_updates import LIVE_TTL, LiveUpdates, attach
-from putiofs.write.spool import account_dir, default_cache_dir, parse_size, user_key
-
-log = logging.getLogger("putiofs")
+from putiofs.write.spool import parse_size
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CACHE_TTL = 30.0
@@ -162,7 +149,7 @@ def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
         reason = (result.stderr.strip().splitlines() or ["unknown reason"])[-1]
         if "busy" in reason.lower():
             raise UserError(f"could not unmount {mountpoint}: files are open (close them, or "
-                           f"detach now with: putiofs umount --lazy {mountpoint})")
+                            f"detach now with: putiofs umount --lazy {mountpoint})")
         raise UserError(f"could not unmount {mountpoint}: {reason}")
     return 0
 
@@ -182,68 +169,15 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
     return options, parse_o_options(args.o_options, options)
 
 
-def _listen(args: argparse.Namespace, connection: Connection, operations: PutioFS,
-            options: MountOptions) -> LiveUpdates | None:
-    """Realtime events (API v2, unless ``--no-events``): the cache's TTL is ``--cache-ttl``
-    if given, else 600 s while they are live (30 s while not)."""
-    if not args.events:
-        return None
-    control = operations.control
-    updates = attach(connection.backend, operations.tree.cache,
-                     live_ttl=LIVE_TTL if args.cache_ttl is None else options.cache_ttl,
-                     transfers_changed=control.transfers_changed if control else lambda: None,
-                     invalidate=kernel_cache.invalidate_path, start=False)
-    if updates is not None:
-        operations.when_mounted.append(updates.start)
-    options.events = updates is not None
-    return updates
-
-
 def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
            announce: str | None = None) -> int:
-    """Check, connect, then mount; ``announce`` is printed once everything but the mount
-    itself has succeeded."""
-
+    """Mount as the arguments say (see :func:`putiofs.mount.compose.serve`); ``--cache-ttl``,
+    when given, is also the cache's TTL while realtime events are live."""
     options, fuse_settings = _mount_options(args)
-    mountpoint = args.mountpoint.expanduser().absolute()
-    check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
-    check_fuse_device()
-    load_binding()
-    connection = open_for_mount(settings, timeout=options.call_deadline)
-    if connection.backend.capabilities.write_contents and not options.read_only:
-        options.spool_dir = _spool_dir(args, settings, connection)
-    operations = build_operations(connection.backend, options, connection.services)
-    updates = _listen(args, connection, operations, options)
-    if announce:
-        print(announce, file=sys.stderr, flush=True)
-    log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
-    try:
-        fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground)
-    finally:
-        if updates is not None:
-            updates.stop()
-        connection.close()
-    log.info("unmounted %s", mountpoint)
-    return 0
-
-
-def _spool_dir(args: argparse.Namespace, settings: Settings, connection: Connection) -> Path:
-    """The account's folder in the cache (keyed by API URL and user, never by the token)."""
-    try:
-        account = connection.services.account()
-        user = user_key(account.user_name, account.user_id)
-    except PutioError as exc:
-        connection.close()
-        raise UserError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
-                       "written files need it to find their cache folder") from None
-    cache_dir = (args.cache_dir or default_cache_dir()).expanduser().absolute()
-    folder = account_dir(cache_dir, settings.api_url, user)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        connection.close()
-        raise UserError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
-    return folder
+    return compose.serve(settings, args.mountpoint, options, fuse_settings,
+                         foreground=foreground, events=args.events,
+                         live_ttl=None if args.cache_ttl is None else options.cache_ttl,
+                         cache_dir=args.cache_dir, announce=announce)
 
 
 def run_mount(args: argparse.Namespace) -> int:
