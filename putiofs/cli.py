@@ -26,8 +26,9 @@ from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import FuseSettings, parse_o_options
 from putiofs.write.spool import parse_size
 
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_CACHE_TTL = 30.0
+#: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s).
+DEFAULT_TIMEOUT = MountOptions.call_deadline
+DEFAULT_CACHE_TTL = MountOptions.cache_ttl
 
 
 def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,9 @@ from putiofs.views import escape
 
 Handler = Callable[[Connection, argparse.Namespace], int]
 
+#: Seconds any one API call of a command may take, retries included (sign-in calls too).
+CALL_TIMEOUT = 30.0
+
 
 class CommandError(UserError):
     """A command cannot do what it was asked; reported by :func:`report_error`, exit status 1."""

@@ -32,7 +32,8 @@ from putiofs.commands.paths import path_cache, resolve, resolve_shown
 from putiofs.connect import Connection
 from putiofs.views import escape
 
-DEFAULT_TIMEOUT = 1800.0
+#: Seconds ``putiofs zip`` waits for put.io to build the zip, unless ``--timeout`` says.
+DEFAULT_ZIP_WAIT = 1800.0
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -45,7 +46,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                         help="print the zip's id at once instead of waiting")
     zipper.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                         help="seconds between polls (default 2)")
-    zipper.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    zipper.add_argument("--timeout", type=float, default=DEFAULT_ZIP_WAIT, metavar="SECONDS",
                         help="give up waiting after this long (default 1800)")
     mp4 = leaf(commands, "mp4", run_mp4, "a video's MP4 conversion status (API v2)",
                "The MP4 conversion status of a video: NOT_AVAILABLE, IN_QUEUE, CONVERTING n%%, "
@@ -93,7 +94,7 @@ def run_zip(connection: Connection, args: argparse.Namespace) -> int:
 
 
 def wait_for_zip(services: AccountServices, zip_id: str, *, interval: float = 2.0,
-                 timeout: float = DEFAULT_TIMEOUT, out: TextIO | None = None,
+                 timeout: float = DEFAULT_ZIP_WAIT, out: TextIO | None = None,
                  tty: bool | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> ZipArchive:
     """Poll the zip until it is done (returned) or failed, or ``timeout`` passes

@@ -19,7 +19,9 @@ from putiofs.commands.paths import path_cache, resolve
 from putiofs.connect import Connection
 from putiofs.tree.cache import split_path
 
-EVERYONE = "everyone"
+#: The ``--with`` word for every friend and anyone put.io lets see shared items (and how the
+#: output names them).
+WITH_EVERYONE = "everyone"
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -39,7 +41,7 @@ def friends_of(values: list[str]) -> list[str] | None:
     chosen = [n.strip() for value in values for n in value.split(",") if n.strip()]
     if not chosen:
         raise CommandError("--with needs a friend's name or everyone")
-    if any(n.lower() == EVERYONE for n in chosen):
+    if any(n.lower() == WITH_EVERYONE for n in chosen):
         return None
     return list(dict.fromkeys(chosen))
 
@@ -54,8 +56,8 @@ def run_share(connection: Connection, args: argparse.Namespace) -> int:
     friends = friends_of(args.friends)
     entry = _item(connection, args.path)
     connection.services.share(entry.id, friends)
-    who = EVERYONE if friends is None else ", ".join(friends)
-    return answer({"shared": entry.id, "with": EVERYONE if friends is None else friends},
+    who = WITH_EVERYONE if friends is None else ", ".join(friends)
+    return answer({"shared": entry.id, "with": WITH_EVERYONE if friends is None else friends},
                   f"shared {args.path} with {who}\n", as_json=args.json)
 
 
@@ -66,7 +68,7 @@ def run_unshare(connection: Connection, args: argparse.Namespace) -> int:
 
 
 def with_whom(share: Share) -> str:
-    return ", ".join(([EVERYONE] if share.everyone else []) + list(share.friends)) or "-"
+    return ", ".join(([WITH_EVERYONE] if share.everyone else []) + list(share.friends)) or "-"
 
 
 def render_shared(shares: list[Share]) -> str:

@@ -3,7 +3,7 @@
 An argument is a local file when a file of that name exists (a link is never a local path:
 ``http://x`` is no file name a shell user types by accident); it must then be a .torrent
 (bencoded, with an ``info`` dictionary: :mod:`putiofs.torrent`) of at most
-:data:`MAX_TORRENT` bytes, else the command stops before adding anything.
+:data:`putiofs.torrent.MAX_TORRENT` bytes, else the command stops before adding anything.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from putiofs import torrent
 from putiofs.commands.base import CommandError
 from putiofs.commands.paths import path_cache, path_errors
 from putiofs.connect import Connection
-
-MAX_TORRENT = 10 * 1024 * 1024
 
 
 def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[tuple[str, bytes]]]:
@@ -33,11 +31,11 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[tuple[str
 
 def _read_torrent(path: str) -> tuple[str, bytes]:
     try:
-        if os.path.getsize(path) > MAX_TORRENT:
-            raise CommandError(f"{path}: larger than {MAX_TORRENT // (1024 * 1024)} MiB, "
+        if os.path.getsize(path) > torrent.MAX_TORRENT:
+            raise CommandError(f"{path}: larger than {torrent.MAX_TORRENT // (1024 * 1024)} MiB, "
                                "not a .torrent file")
         with open(path, "rb") as file:
-            data = file.read(MAX_TORRENT + 1)
+            data = file.read(torrent.MAX_TORRENT + 1)
     except OSError as exc:
         raise CommandError(f"{path}: cannot read it ({exc.strerror})") from None
     if not torrent.is_torrent(data):
