@@ -1,6 +1,8 @@
-"""The ``putiofs`` command: mount, umount, demo, the emulator, login / logout, and the API
-subcommands (transfers, events, urls, messages, subscriptions, user, ls, search, info; see
-``putiofs.commands``).
+"""The ``putiofs`` command: mount, umount, demo, the emulator, and the API subcommands, login /
+logout among them (see :mod:`putiofs.commands`).
+
+It parses the arguments and dispatches: a mount is wired by :mod:`putiofs.mount.compose`, which
+gets plain values from here (``demo`` first starts the emulator it mounts).
 
 Start-up failures (a :class:`~putiofs.api.errors.UserError`) print one line,
 ``putiofs: error: ...``, and exit non-zero; no traceback.

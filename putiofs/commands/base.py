@@ -1,4 +1,5 @@
-"""What every API subcommand shares: its parser set-up and how it reports failures."""
+"""What every API subcommand shares: its parser set-up, how it reports failures, and how long
+one of its API calls may take."""
 
 from __future__ import annotations
 
