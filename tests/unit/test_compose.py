@@ -278,10 +278,10 @@ def test_options_are_checked_before_the_mount(mount_command, tmp_path, capsys):
 
 
 def test_every_user_error_is_one_line(monkeypatch, capsys):
-    def failing(args: object) -> int:
+    def failing(*args: object, **kwargs: object) -> int:
         raise UserError("what to do about it")
 
-    monkeypatch.setattr(cli, "unmount", lambda *a, **k: failing(a))
+    monkeypatch.setattr(cli, "unmount", failing)
     assert cli.main(["umount", "/nowhere"]) == 1
     assert capsys.readouterr().err == "putiofs: error: what to do about it\n"
 
