@@ -1,14 +1,16 @@
-"""The ``putiofs`` command: mount, umount, demo, the emulator, login / logout, and the API
-subcommands (transfers, events, urls, messages, subscriptions, user, ls, search, info; see
-``putiofs.commands``).
+"""The ``putiofs`` command: mount, umount, demo, the emulator, and the API subcommands, login /
+logout among them (see :mod:`putiofs.commands`).
 
-Start-up failures print one line, ``putiofs: error: ...``, and exit non-zero; no traceback.
+It parses the arguments and dispatches: a mount is wired by :mod:`putiofs.mount.compose`, which
+gets plain values from here (``demo`` first starts the emulator it mounts).
+
+Start-up failures (a :class:`~putiofs.api.errors.UserError`) print one line,
+``putiofs: error: ...``, and exit non-zero; no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import secrets
 import subprocess
@@ -17,34 +19,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from putiofs import __version__
-from putiofs.api.errors import ConfigError, PutioError
+from putiofs.api.errors import UserError
 from putiofs.config import Settings, load_settings
-from putiofs.connect import ConnectError, Connection, open_for_mount
-from putiofs.front.operations import PutioFS, build_operations
 from putiofs.front.options import MountOptions
 from putiofs.logs import setup_logging
-from putiofs.mount import kernel_cache
-from putiofs.mount.binding import load_binding
-from putiofs.mount.checks import (
-    MountError,
-    check_fuse_device,
-    check_mountpoint,
-    is_stale_mount,
-    unmount_command,
-)
-from putiofs.mount.run import run_mount as fuse_main
+from putiofs.mount import compose
+from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import FuseSettings, parse_o_options
-from putiofs.tree.live_updates import LIVE_TTL, LiveUpdates, attach
-from putiofs.write.spool import account_dir, default_cache_dir, parse_size, user_key
+from putiofs.write.spool import parse_size
 
-log = logging.getLogger("putiofs")
-
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_CACHE_TTL = 30.0
-
-
-class CliError(Exception):
-    """A failure to report as one line."""
+#: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s).
+DEFAULT_TIMEOUT = MountOptions.call_deadline
+DEFAULT_CACHE_TTL = MountOptions.cache_ttl
 
 
 def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return run_demo(args)
         return run_mount(args)
-    except (CliError, ConfigError) as exc:
+    except UserError as exc:
         print(f"putiofs: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -159,15 +145,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
     if not os.path.ismount(mountpoint) and not is_stale_mount(mountpoint):
-        raise CliError(f"{mountpoint} is not mounted")
+        raise UserError(f"{mountpoint} is not mounted")
     result = subprocess.run(unmount_command(mountpoint, lazy=lazy), capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["unknown reason"])[-1]
         if "busy" in reason.lower():
-            raise CliError(f"could not unmount {mountpoint}: files are open (close them, or "
-                           f"detach now with: putiofs umount --lazy {mountpoint})")
-        raise CliError(f"could not unmount {mountpoint}: {reason}")
+            raise UserError(f"could not unmount {mountpoint}: files are open (close them, or "
+                            f"detach now with: putiofs umount --lazy {mountpoint})")
+        raise UserError(f"could not unmount {mountpoint}: {reason}")
     return 0
 
 
@@ -176,94 +162,25 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
     # more attempts within --timeout.
     timeout = max(1.0, args.timeout)
     if args.cache_entries is not None and args.cache_entries < 1:
-        raise CliError("--cache-entries must be at least 1")
+        raise UserError("--cache-entries must be at least 1")
     ttl = DEFAULT_CACHE_TTL if args.cache_ttl is None else args.cache_ttl
     options = MountOptions(cache_ttl=max(0.1, ttl), cache_entries=args.cache_entries,
                            read_timeout=min(15.0, timeout / 3), call_deadline=timeout,
                            cache_max_size=args.cache_max_size,
                            upload_wait=max(0.0, args.upload_wait),
                            upload_chunk_size=args.upload_chunk_size)
-    try:
-        settings = parse_o_options(args.o_options, options)
-    except MountError as exc:
-        raise CliError(str(exc)) from None
-    return options, settings
-
-
-def _connect(settings: Settings, timeout: float) -> Connection:
-    try:
-        return open_for_mount(settings, timeout=timeout)
-    except ConnectError as exc:
-        raise CliError(str(exc)) from None
-
-
-def _listen(args: argparse.Namespace, connection: Connection, operations: PutioFS,
-            options: MountOptions) -> LiveUpdates | None:
-    """Realtime events (API v2, unless ``--no-events``): the cache's TTL is ``--cache-ttl``
-    if given, else 600 s while they are live (30 s while not)."""
-    if not args.events:
-        return None
-    control = operations.control
-    updates = attach(connection.backend, operations.tree.cache,
-                     live_ttl=LIVE_TTL if args.cache_ttl is None else options.cache_ttl,
-                     transfers_changed=control.transfers_changed if control else lambda: None,
-                     invalidate=kernel_cache.invalidate_path, start=False)
-    if updates is not None:
-        operations.when_mounted.append(updates.start)
-    options.events = updates is not None
-    return updates
+    return options, parse_o_options(args.o_options, options)
 
 
 def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
            announce: str | None = None) -> int:
-    """Check, connect, then mount; ``announce`` is printed once everything but the mount
-    itself has succeeded."""
-
+    """Mount as the arguments say (see :func:`putiofs.mount.compose.serve`); ``--cache-ttl``,
+    when given, is also the cache's TTL while realtime events are live."""
     options, fuse_settings = _mount_options(args)
-    mountpoint = args.mountpoint.expanduser().absolute()
-    try:
-        check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
-        check_fuse_device()
-        load_binding()
-    except MountError as exc:
-        raise CliError(str(exc)) from None
-    connection = _connect(settings, options.call_deadline)
-    if connection.backend.capabilities.write_contents and not options.read_only:
-        options.spool_dir = _spool_dir(args, settings, connection)
-    operations = build_operations(connection.backend, options, connection.services)
-    updates = _listen(args, connection, operations, options)
-    if announce:
-        print(announce, file=sys.stderr, flush=True)
-    log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
-    try:
-        fuse_main(operations, mountpoint, options, fuse_settings, foreground=foreground)
-    except MountError as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        if updates is not None:
-            updates.stop()
-        connection.close()
-    log.info("unmounted %s", mountpoint)
-    return 0
-
-
-def _spool_dir(args: argparse.Namespace, settings: Settings, connection: Connection) -> Path:
-    """The account's folder in the cache (keyed by API URL and user, never by the token)."""
-    try:
-        account = connection.services.account()
-        user = user_key(account.user_name, account.user_id)
-    except PutioError as exc:
-        connection.close()
-        raise CliError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
-                       "written files need it to find their cache folder") from None
-    cache_dir = (args.cache_dir or default_cache_dir()).expanduser().absolute()
-    folder = account_dir(cache_dir, settings.api_url, user)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        connection.close()
-        raise CliError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
-    return folder
+    return compose.serve(settings, args.mountpoint, options, fuse_settings,
+                         foreground=foreground, events=args.events,
+                         live_ttl=None if args.cache_ttl is None else options.cache_ttl,
+                         cache_dir=args.cache_dir, announce=announce)
 
 
 def run_mount(args: argparse.Namespace) -> int:
@@ -287,7 +204,7 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             mountpoint.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CliError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
+            raise UserError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
     setup_logging(debug=args.debug, log_file=args.log_file)
     # Credentials of this one run, never printed: nobody types them, and a word like "demo"
     # registered as a secret would be masked out of every log line that mentions the demo.

@@ -17,7 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from putiofs.api.backend import Backend
-from putiofs.api.errors import AuthenticationError, ConfigError, PutioError, TransportError
+from putiofs.api.errors import (
+    AuthenticationError,
+    ConfigError,
+    PutioError,
+    TransportError,
+    UserError,
+)
 from putiofs.api.services import AccountServices
 from putiofs.api.signin import SignIn
 from putiofs.config import Settings
@@ -32,7 +38,7 @@ CREDENTIALS_REFUSED = ("put.io refused the credentials (check PUTIO_API_KEY / PU
                        "or the config file)")
 
 
-class ConnectError(Exception):
+class ConnectError(UserError):
     """The account cannot be used; the message is one line for the user, without secrets."""
 
 

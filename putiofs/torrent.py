@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 MAX_DEPTH = 64
+#: The largest .torrent file putiofs takes (real ones are KiB to a few MiB).
+MAX_TORRENT = 10 * 1024 * 1024
 
 
 class _Invalid(ValueError):

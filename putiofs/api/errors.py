@@ -93,5 +93,10 @@ class TransportError(PutioError):
     """No usable answer at all: connection refused or dropped, DNS failure, timeout."""
 
 
-class ConfigError(Exception):
+class UserError(Exception):
+    """A failure the user can act on, reported as one line ``putiofs: error: <message>``, no
+    traceback, and a non-zero exit. The message is that line: no secrets in it."""
+
+
+class ConfigError(UserError):
     """Missing or unsafe configuration (credentials, config file permissions, API URL)."""

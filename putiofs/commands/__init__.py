@@ -32,14 +32,12 @@ from putiofs.commands import (
     urls,
     user,
 )
-from putiofs.commands.base import CommandError, report_error
+from putiofs.commands.base import CALL_TIMEOUT, CommandError, report_error
 from putiofs.config import load_settings
 from putiofs.connect import connect
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash, account,
          share, media, uploads)
-#: Seconds any one API call may take, retries included.
-CALL_TIMEOUT = 30.0
 
 __all__ = ["CommandError", "add_parsers", "is_api_command", "run"]
 

@@ -1,4 +1,5 @@
-"""What every API subcommand shares: its parser set-up and how it reports failures."""
+"""What every API subcommand shares: its parser set-up, how it reports failures, and how long
+one of its API calls may take."""
 
 from __future__ import annotations
 
@@ -6,16 +7,19 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from putiofs.api.errors import NotSupportedError, PutioError
+from putiofs.api.errors import NotSupportedError, PutioError, UserError
 from putiofs.commands.output import emit, emit_json
 from putiofs.connect import Connection
 from putiofs.views import escape
 
 Handler = Callable[[Connection, argparse.Namespace], int]
 
+#: Seconds any one API call of a command may take, retries included (sign-in calls too).
+CALL_TIMEOUT = 30.0
 
-class CommandError(Exception):
-    """A failure to report as one line (``putiofs: error: <message>``), exit status 1."""
+
+class CommandError(UserError):
+    """A command cannot do what it was asked; reported by :func:`report_error`, exit status 1."""
 
 
 def report_error(message: str) -> None:

@@ -16,7 +16,7 @@ from putiofs.commands.output import show
 from putiofs.connect import Connection
 from putiofs.views import render_events as render
 
-DESCRIPTION = ("The account's history, newest first. --before ID pages back (events older "
+EVENTS_DESCRIPTION = ("The account's history, newest first. --before ID pages back (events older "
                "than ID), --limit N shows at most N.")
 
 
@@ -35,11 +35,12 @@ def _paging(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
-    parser = leaf(commands, "events", run_list, "the account's history (API v2)", DESCRIPTION)
+    parser = leaf(commands, "events", run_list, "the account's history (API v2)",
+                  EVENTS_DESCRIPTION)
     _paging(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     _paging(leaf(actions, "list", run_list, "the newest events of the account's history",
-                 DESCRIPTION))
+                 EVENTS_DESCRIPTION))
 
 
 def run_list(connection: Connection, args: argparse.Namespace) -> int:

@@ -1,7 +1,6 @@
 """``putiofs ls | search | info``: the account's files, named exactly as the mount names them.
 
-Paths are resolved by the mount's own cache over the account's Backend, so a name shown here
-(duplicates suffixed, ``/`` as ``∕``, …) is the name to type in the mount and back. Tables
+Paths are resolved as the mount resolves them (:mod:`putiofs.commands.paths`). Tables
 escape control characters and backslashes (:func:`putiofs.views.escape`); ``--json`` gives
 ``name`` (put.io's) and ``shown_name`` (the mount's) exactly.
 """
@@ -16,9 +15,9 @@ from typing import Any
 from putiofs.api.backend import Entry
 from putiofs.commands.base import CommandError, leaf
 from putiofs.commands.output import emit, emit_json, fields, human_size, table, to_json
+from putiofs.commands.paths import path_cache, resolve_shown, shown_name
 from putiofs.connect import Connection
 from putiofs.tree import names
-from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound, split_path
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -31,26 +30,6 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                 "Details of one item, by mount path or by id (an argument of digits only is an "
                 "id; write ./123 or /123 for an item named 123).")
     info.add_argument("target", metavar="PATH|ID")
-
-
-def _resolve(cache: MetadataCache, path: str) -> tuple[str, Entry]:
-    """(shown name, entry) of the item at a mount-style path, resolved as the mount does."""
-    try:
-        entry = cache.resolve(path)
-        parts = split_path(path)
-        if not parts:
-            return "/", entry
-        parent = cache.resolve("/".join(parts[:-1]))
-        shown = next((name for name, child in cache.listing(parent.id).by_name.items()
-                      if child.id == entry.id), parts[-1])
-    except PathNotFound:
-        raise CommandError(f"{path}: no such file or folder") from None
-    except PathNotADirectory:
-        raise CommandError(f"{path}: a component of the path is not a folder") from None
-    except names.NameTooLong:
-        raise CommandError(f"{path}: a name in the path is longer than "
-                           f"{names.NAME_MAX} bytes") from None
-    return shown, entry
 
 
 def _named(entries: Iterable[Entry]) -> list[tuple[str, Entry]]:
@@ -83,8 +62,8 @@ def _when(epoch: float | None) -> str | None:
 
 
 def run_ls(connection: Connection, args: argparse.Namespace) -> int:
-    cache = MetadataCache(connection.backend, ttl=60.0)
-    shown, entry = _resolve(cache, args.path)
+    cache = path_cache(connection)
+    shown, entry = resolve_shown(cache, args.path)
     named = sorted(cache.listing(entry.id).by_name.items()) if entry.is_dir else \
         [(shown, entry)]
     if args.json:
@@ -109,14 +88,14 @@ def run_search(connection: Connection, args: argparse.Namespace) -> int:
 
 def run_info(connection: Connection, args: argparse.Namespace) -> int:
     target = args.target
-    cache = MetadataCache(connection.backend, ttl=60.0)
+    cache = path_cache(connection)
     if target.isdigit():
         entry = connection.backend.lookup(target)
-        siblings = cache.listing(entry.parent_id).by_name.items() if entry.parent_id else ()
-        shown = next((name for name, child in siblings if child.id == entry.id),
-                     names.clean(entry.name))
+        shown = names.clean(entry.name)
+        if entry.parent_id:
+            shown = shown_name(cache, entry.parent_id, entry, shown)
     else:
-        shown, entry = _resolve(cache, target)
+        shown, entry = resolve_shown(cache, target)
     if args.json:
         emit_json({**to_json(entry), "shown_name": shown})
         return 0

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.api.signin import LINK_PAGE, SignIn
-from putiofs.commands.base import CommandError
+from putiofs.commands.base import CALL_TIMEOUT, CommandError
 from putiofs.config import (
     ENV_TOKEN,
     LoginSettings,
@@ -40,8 +40,6 @@ from putiofs.config import (
 from putiofs.connect import open_sign_in
 
 CLIENT_NAME = "putiofs"
-#: Seconds one sign-in API call may take, retries included.
-CALL_TIMEOUT = 30.0
 
 
 def _stdin_only(value: str) -> str:

@@ -1,6 +1,6 @@
 """``putiofs zip PATH...`` and ``putiofs mp4 PATH [--convert]`` (put.io API v2).
 
-Paths are mount-style and resolved as ``putiofs info`` resolves them.
+Paths are mount-style and resolved as the mount resolves them (:mod:`putiofs.commands.paths`).
 
 Decisions:
 
@@ -27,13 +27,13 @@ from typing import TextIO
 from putiofs.api.backend import ROOT_ID
 from putiofs.api.services import AccountServices, Mp4Conversion, ZipArchive
 from putiofs.commands.base import CommandError, leaf, report_error
-from putiofs.commands.files import _resolve as resolve_path
-from putiofs.commands.output import emit, emit_json, human_size
+from putiofs.commands.output import answer, human_size
+from putiofs.commands.paths import path_cache, resolve, resolve_shown
 from putiofs.connect import Connection
-from putiofs.tree.cache import MetadataCache
 from putiofs.views import escape
 
-DEFAULT_TIMEOUT = 1800.0
+#: Seconds ``putiofs zip`` waits for put.io to build the zip, unless ``--timeout`` says.
+DEFAULT_ZIP_WAIT = 1800.0
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -46,7 +46,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                         help="print the zip's id at once instead of waiting")
     zipper.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                         help="seconds between polls (default 2)")
-    zipper.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    zipper.add_argument("--timeout", type=float, default=DEFAULT_ZIP_WAIT, metavar="SECONDS",
                         help="give up waiting after this long (default 1800)")
     mp4 = leaf(commands, "mp4", run_mp4, "a video's MP4 conversion status (API v2)",
                "The MP4 conversion status of a video: NOT_AVAILABLE, IN_QUEUE, CONVERTING n%%, "
@@ -64,50 +64,37 @@ def mp4_words(conversion: Mp4Conversion) -> str:
 
 
 def run_mp4(connection: Connection, args: argparse.Namespace) -> int:
-    cache = MetadataCache(connection.backend, ttl=60.0)
-    shown, entry = resolve_path(cache, args.path)
+    shown, entry = resolve_shown(path_cache(connection), args.path)
     if entry.is_dir:
         raise CommandError(f"{args.path}: a folder has no MP4 version")
     services = connection.services
     conversion = services.start_mp4(entry.id) if args.convert else services.mp4_status(entry.id)
-    if args.json:
-        emit_json(conversion)
-    else:
-        emit(f"{escape(shown)}: {mp4_words(conversion)}\n")
-    return 0
+    return answer(conversion, f"{escape(shown)}: {mp4_words(conversion)}\n", as_json=args.json)
 
 
 def run_zip(connection: Connection, args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.timeout <= 0:
         raise CommandError("--interval and --timeout must be positive numbers of seconds")
-    cache = MetadataCache(connection.backend, ttl=60.0)
+    cache = path_cache(connection)
     ids: list[str] = []
     for path in args.paths:
-        _, entry = resolve_path(cache, path)
+        entry = resolve(cache, path)
         if entry.id == ROOT_ID:
             raise CommandError(f"{path}: the root folder cannot be zipped; name its items")
         if entry.id not in ids:
             ids.append(entry.id)
     zip_id = connection.services.create_zip(ids)
     if args.no_wait:
-        if args.json:
-            emit_json({"zip_id": zip_id})
-        else:
-            emit(f"{zip_id}\n")
-        return 0
+        return answer({"zip_id": zip_id}, f"{zip_id}\n", as_json=args.json)
     done = wait_for_zip(connection.services, zip_id, interval=args.interval,
                         timeout=args.timeout)
     for name in done.missing_files:
         report_error(f"zip {zip_id}: put.io left out {name}")
-    if args.json:
-        emit_json(done)
-    else:
-        emit(f"{done.url}\n")
-    return 0
+    return answer(done, f"{done.url}\n", as_json=args.json)
 
 
 def wait_for_zip(services: AccountServices, zip_id: str, *, interval: float = 2.0,
-                 timeout: float = DEFAULT_TIMEOUT, out: TextIO | None = None,
+                 timeout: float = DEFAULT_ZIP_WAIT, out: TextIO | None = None,
                  tty: bool | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> ZipArchive:
     """Poll the zip until it is done (returned) or failed, or ``timeout`` passes

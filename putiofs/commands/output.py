@@ -11,8 +11,8 @@ from typing import Any, TextIO
 
 from putiofs.views import escape, fields, human_size, plain_text, table
 
-__all__ = ["SECRET_FIELDS", "emit", "emit_json", "escape", "fields", "human_size", "plain_text",
-           "show", "table", "to_json"]
+__all__ = ["SECRET_FIELDS", "answer", "emit", "emit_json", "escape", "fields", "human_size",
+           "plain_text", "show", "table", "to_json"]
 
 # Fields that must never be printed, should an object ever carry them.
 SECRET_FIELDS = frozenset({"access_token", "api_key", "api_secret", "token"})
@@ -52,3 +52,8 @@ def show(value: Any, view: Callable[[Any], str], *, as_json: bool) -> int:
     else:
         emit(view(value))
     return 0
+
+
+def answer(value: Any, text: str, *, as_json: bool) -> int:
+    """``value`` as JSON (``--json``), else the line(s) ``text``; exit status 0."""
+    return show(value, lambda _: text, as_json=as_json)

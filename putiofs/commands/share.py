@@ -14,12 +14,14 @@ import argparse
 from putiofs.api.backend import Entry
 from putiofs.api.services import Share
 from putiofs.commands.base import CommandError, leaf
-from putiofs.commands.output import emit, emit_json, show, table
+from putiofs.commands.output import answer, show, table
+from putiofs.commands.paths import path_cache, resolve
 from putiofs.connect import Connection
-from putiofs.tree import names
-from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound, split_path
+from putiofs.tree.cache import split_path
 
-EVERYONE = "everyone"
+#: The ``--with`` word for every friend and anyone put.io lets see shared items (and how the
+#: output names them).
+WITH_EVERYONE = "everyone"
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -39,7 +41,7 @@ def friends_of(values: list[str]) -> list[str] | None:
     chosen = [n.strip() for value in values for n in value.split(",") if n.strip()]
     if not chosen:
         raise CommandError("--with needs a friend's name or everyone")
-    if any(n.lower() == EVERYONE for n in chosen):
+    if any(n.lower() == WITH_EVERYONE for n in chosen):
         return None
     return list(dict.fromkeys(chosen))
 
@@ -47,41 +49,26 @@ def friends_of(values: list[str]) -> list[str] | None:
 def _item(connection: Connection, path: str) -> Entry:
     if not split_path(path):
         raise CommandError("the root folder cannot be shared")
-    try:
-        return MetadataCache(connection.backend, ttl=60.0).resolve(path)
-    except PathNotFound:
-        raise CommandError(f"{path}: no such file or folder") from None
-    except PathNotADirectory:
-        raise CommandError(f"{path}: a component of the path is not a folder") from None
-    except names.NameTooLong:
-        raise CommandError(f"{path}: a name in the path is longer than "
-                           f"{names.NAME_MAX} bytes") from None
+    return resolve(path_cache(connection), path)
 
 
 def run_share(connection: Connection, args: argparse.Namespace) -> int:
     friends = friends_of(args.friends)
     entry = _item(connection, args.path)
     connection.services.share(entry.id, friends)
-    who = EVERYONE if friends is None else ", ".join(friends)
-    if args.json:
-        emit_json({"shared": entry.id, "with": EVERYONE if friends is None else friends})
-    else:
-        emit(f"shared {args.path} with {who}\n")
-    return 0
+    who = WITH_EVERYONE if friends is None else ", ".join(friends)
+    return answer({"shared": entry.id, "with": WITH_EVERYONE if friends is None else friends},
+                  f"shared {args.path} with {who}\n", as_json=args.json)
 
 
 def run_unshare(connection: Connection, args: argparse.Namespace) -> int:
     entry = _item(connection, args.path)
     connection.services.unshare(entry.id)
-    if args.json:
-        emit_json({"unshared": entry.id})
-    else:
-        emit(f"stopped sharing {args.path}\n")
-    return 0
+    return answer({"unshared": entry.id}, f"stopped sharing {args.path}\n", as_json=args.json)
 
 
 def with_whom(share: Share) -> str:
-    return ", ".join(([EVERYONE] if share.everyone else []) + list(share.friends)) or "-"
+    return ", ".join(([WITH_EVERYONE] if share.everyone else []) + list(share.friends)) or "-"
 
 
 def render_shared(shares: list[Share]) -> str:

@@ -6,7 +6,7 @@ import argparse
 
 from putiofs.api.services import Subscription, SubscriptionFields
 from putiofs.commands.base import area, item_id, leaf
-from putiofs.commands.output import emit, emit_json, show
+from putiofs.commands.output import answer, show
 from putiofs.connect import Connection
 from putiofs.views import render_subscription as render_one
 from putiofs.views import render_subscriptions as render
@@ -71,17 +71,10 @@ def run_edit(connection: Connection, args: argparse.Namespace) -> int:
 
 def run_pause(connection: Connection, args: argparse.Namespace) -> int:
     sub = connection.services.toggle_subscription(args.id)
-    if args.json:
-        emit_json(sub)
-    else:
-        emit(f"subscription {args.id} is now {'paused' if sub.paused else 'active'}\n")
-    return 0
+    state = "paused" if sub.paused else "active"
+    return answer(sub, f"subscription {args.id} is now {state}\n", as_json=args.json)
 
 
 def run_delete(connection: Connection, args: argparse.Namespace) -> int:
     connection.services.delete_subscription(args.id)
-    if args.json:
-        emit_json({"deleted": args.id})
-    else:
-        emit(f"deleted subscription {args.id}\n")
-    return 0
+    return answer({"deleted": args.id}, f"deleted subscription {args.id}\n", as_json=args.json)

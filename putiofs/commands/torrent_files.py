@@ -3,7 +3,7 @@
 An argument is a local file when a file of that name exists (a link is never a local path:
 ``http://x`` is no file name a shell user types by accident); it must then be a .torrent
 (bencoded, with an ``info`` dictionary: :mod:`putiofs.torrent`) of at most
-:data:`MAX_TORRENT` bytes, else the command stops before adding anything.
+:data:`putiofs.torrent.MAX_TORRENT` bytes, else the command stops before adding anything.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from collections.abc import Sequence
 
 from putiofs import torrent
 from putiofs.commands.base import CommandError
+from putiofs.commands.paths import path_cache, path_errors
 from putiofs.connect import Connection
-from putiofs.tree import names
-from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound
-
-MAX_TORRENT = 10 * 1024 * 1024
 
 
 def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[tuple[str, bytes]]]:
@@ -34,11 +31,11 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[tuple[str
 
 def _read_torrent(path: str) -> tuple[str, bytes]:
     try:
-        if os.path.getsize(path) > MAX_TORRENT:
-            raise CommandError(f"{path}: larger than {MAX_TORRENT // (1024 * 1024)} MiB, "
+        if os.path.getsize(path) > torrent.MAX_TORRENT:
+            raise CommandError(f"{path}: larger than {torrent.MAX_TORRENT // (1024 * 1024)} MiB, "
                                "not a .torrent file")
         with open(path, "rb") as file:
-            data = file.read(MAX_TORRENT + 1)
+            data = file.read(torrent.MAX_TORRENT + 1)
     except OSError as exc:
         raise CommandError(f"{path}: cannot read it ({exc.strerror})") from None
     if not torrent.is_torrent(data):
@@ -50,14 +47,8 @@ def _read_torrent(path: str) -> tuple[str, bytes]:
 
 def folder_id(connection: Connection, path: str) -> str:
     """The id of the folder at a mount-style path (``/`` is the account's root)."""
-    cache = MetadataCache(connection.backend, ttl=60.0)
-    try:
-        entry = cache.resolve(path)
-    except (PathNotFound, PathNotADirectory):
-        raise CommandError(f"--to {path}: no such folder") from None
-    except names.NameTooLong:
-        raise CommandError(f"--to {path}: a name in the path is longer than "
-                           f"{names.NAME_MAX} bytes") from None
+    with path_errors(f"--to {path}", missing="no such folder", not_a_folder="no such folder"):
+        entry = path_cache(connection).resolve(path)
     if not entry.is_dir:
         raise CommandError(f"--to {path}: not a folder")
     return str(entry.id)

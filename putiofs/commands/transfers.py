@@ -10,7 +10,7 @@ from putiofs.api.realtime import ChangeSource
 from putiofs.api.services import Transfer
 from putiofs.commands import watch
 from putiofs.commands.base import CommandError, area, for_each_id, item_id, leaf, report_error
-from putiofs.commands.output import emit, emit_json, show
+from putiofs.commands.output import answer, show
 from putiofs.commands.torrent_files import folder_id, split_arguments
 from putiofs.connect import Connection
 from putiofs.views import render_transfers as render
@@ -91,11 +91,8 @@ def run_retry(connection: Connection, args: argparse.Namespace) -> int:
 
 def run_clean(connection: Connection, args: argparse.Namespace) -> int:
     cleaned = connection.services.clean_transfers()
-    if args.json:
-        emit_json({"cleaned": cleaned})
-    else:
-        emit(f"cleared {len(cleaned)} finished transfer(s)\n")
-    return 0
+    return answer({"cleaned": cleaned}, f"cleared {len(cleaned)} finished transfer(s)\n",
+                  as_json=args.json)
 
 
 def run_watch(connection: Connection, args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from putiofs.api.services import AccountServices, TrashItem
 from putiofs.commands.base import area, item_id, leaf, report_error
-from putiofs.commands.output import emit, emit_json, show, to_json
+from putiofs.commands.output import answer, emit, emit_json, show, to_json
 from putiofs.connect import Connection
 from putiofs.tree import names
 from putiofs.views import human_size, table
@@ -107,8 +107,5 @@ def _each(services: AccountServices, targets: Sequence[str],
 def run_empty(connection: Connection, args: argparse.Namespace) -> int:
     count = len(connection.services.list_trash())
     connection.services.empty_trash()
-    if args.json:
-        emit_json({"emptied": count})
-    else:
-        emit(f"emptied the trash ({count} item(s) deleted for good)\n")
-    return 0
+    return answer({"emptied": count}, f"emptied the trash ({count} item(s) deleted for good)\n",
+                  as_json=args.json)

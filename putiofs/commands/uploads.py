@@ -22,16 +22,16 @@ from putiofs.views import render_uploads
 from putiofs.write.spool import account_dir, default_cache_dir, user_key
 from putiofs.write.status import UploadStatus, read_status, status_age
 
-DESCRIPTION = ("Files written through a mount of this account and not yet on put.io: being "
-               "written, queued, uploading (bytes done, speed), retrying (with the last "
-               "error), or handed back in the cache's recovered/ folder.")
+UPLOADS_DESCRIPTION = ("Files written through a mount of this account and not yet on put.io: "
+                       "being written, queued, uploading (bytes done, speed), retrying (with "
+                       "the last error), or handed back in the cache's recovered/ folder.")
 #: A status.json older than this means no running mount is reporting.
 STALE_AFTER = 5.0
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     parser = leaf(commands, "uploads", run, "pending uploads of files written through the mount",
-                  DESCRIPTION)
+                  UPLOADS_DESCRIPTION)
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="the mount's --cache-dir (default: ~/.cache/putiofs)")
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from putiofs.commands.base import CommandError, area, leaf
-from putiofs.commands.output import emit, emit_json, escape, human_size, table
+from putiofs.commands.output import answer, emit, emit_json, escape, human_size, table
 from putiofs.connect import Connection
 
 
@@ -54,8 +54,4 @@ def run_extract(connection: Connection, args: argparse.Namespace) -> int:
     if not text.strip():
         raise CommandError("the text is empty")
     urls = connection.services.extract_links(text)
-    if args.json:
-        emit_json(urls)
-    else:
-        emit("".join(f"{escape(url)}\n" for url in urls))
-    return 0
+    return answer(urls, "".join(f"{escape(url)}\n" for url in urls), as_json=args.json)

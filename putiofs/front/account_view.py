@@ -30,7 +30,7 @@ from putiofs.front.handles import HandleTable
 from putiofs.front.mp4_xattr import NAME as MP4_XATTR
 from putiofs.front.mp4_xattr import Mp4Attribute
 from putiofs.front.options import MountOptions
-from putiofs.read.reader import StreamReader
+from putiofs.read.reader import StreamReader, open_stream
 from putiofs.tree import names
 from putiofs.tree.cache import MAX_ENTRIES, MetadataCache, split_path
 from putiofs.tree.walk_ahead import WalkReadAhead
@@ -160,14 +160,7 @@ class AccountView:
         reader = None
         if entry.size > 0:
             self.backend.stream_url(entry)  # fail at open, not at the first read
-
-            def url_provider(refresh: bool) -> str:
-                return self.backend.stream_url(entry, refresh_token=refresh)
-
-            reader = StreamReader(self.backend.http_session, url_provider, entry.size,
-                                  read_timeout=self.options.read_timeout,
-                                  deadline=self.options.call_deadline,
-                                  label=f"item {entry.id}")
+            reader = open_stream(self.backend, entry, self.options)
         return self.handles.add(OpenFile(entry, reader))
 
     def read(self, handle: OpenFile, size: int, offset: int) -> bytes:

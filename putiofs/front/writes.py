@@ -48,7 +48,7 @@ from putiofs.front.account_view import AccountView
 from putiofs.front.errno_map import fail
 from putiofs.front.pending_names import PendingNames
 from putiofs.front.tree_edits import TreeEdits
-from putiofs.read.reader import StreamReader
+from putiofs.read.reader import StreamReader, open_stream
 from putiofs.tree.cache import split_path
 from putiofs.write.landing import Deletions, Landing
 from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
@@ -309,14 +309,7 @@ class WriteFiles(PendingNames):
     # -- data ------------------------------------------------------------------------------
 
     def _reader_for(self, entry: Entry) -> StreamReader:
-        options = self.tree.options
-
-        def url_provider(refresh: bool) -> str:
-            return self.backend.stream_url(entry, refresh_token=refresh)
-
-        return StreamReader(self.backend.http_session, url_provider, entry.size,
-                            read_timeout=options.read_timeout, deadline=options.call_deadline,
-                            label=f"item {entry.id}")
+        return open_stream(self.backend, entry, self.tree.options)
 
     def _fetch(self, spooled: SpoolFile, start: int, end: int) -> None:
         """Make the base's bytes of [start, end) local (network, bounded by the deadline)."""

@@ -1,9 +1,9 @@
 """The FUSE bindings and putiofs's glue over them: the only module that imports one.
 
 A binding is imported late, so that a missing libfuse is a start-up message rather than an
-ImportError at ``import putiofs``. Two bindings, one behaviour (:data:`BINDINGS`;
-``-o fuse=libfuse2|libfuse3`` or the ``PUTIOFS_FUSE`` environment variable choose, default
-:data:`DEFAULT_BINDING`):
+ImportError at ``import putiofs``. Two bindings, one behaviour
+(:data:`~putiofs.mount.settings.BINDINGS`; ``-o fuse=libfuse2|libfuse3`` or the ``PUTIOFS_FUSE``
+environment variable choose, default :data:`DEFAULT_BINDING`):
 
 * ``libfuse3``: mfusepy over libfuse 3. The kernel sends reads of up to 1 MiB (libfuse 3
   negotiates ``max_pages``), and the kernel's caches can be invalidated by path
@@ -33,12 +33,6 @@ from putiofs.mount.settings import BINDING_ENV, DEFAULT_BINDING, FuseSettings, c
 
 log = logging.getLogger("putiofs.mount")
 
-
-
-
-
-
-
 #: The codec fusepy decodes kernel paths and encodes listed names with: UTF-8, with bytes that
 #: are not valid UTF-8 kept as lone surrogates (``surrogateescape``) instead of failing. A name
 #: typed with such bytes then simply matches nothing (ENOENT) or is refused (EINVAL, see
@@ -55,8 +49,6 @@ def _path_codec(name: str) -> codecs.CodecInfo | None:
         encode=lambda text, errors="strict": utf8.encode(text, "surrogateescape"),
         decode=lambda data, errors="strict": utf8.decode(data, "surrogateescape"),
     )
-
-
 
 
 def chosen_binding(settings: FuseSettings | None = None) -> str:

@@ -11,8 +11,10 @@ import os
 import shutil
 from pathlib import Path
 
+from putiofs.api.errors import UserError
 
-class MountError(Exception):
+
+class MountError(UserError):
     """The mount cannot start; the message is one line for the user."""
 
 

@@ -1,8 +1,9 @@
-"""Which bytes of one open file to ask for, and which to keep: the buffer half of a StreamReader.
+"""Which bytes of one open file to ask for, and which to keep: the buffer of a StreamReader.
 
-A :class:`StreamBuffer` serves ``read(offset, length)`` from a :class:`RangeSource` (the HTTP
-one is :class:`putiofs.read.fetcher.RangeFetcher`; tests hand it plain bytes). The source delivers
-ranges, retries and checks them; this module only decides, cheapest first:
+A :class:`StreamBuffer` fills a request for bytes ``[offset, end)`` from a :class:`RangeSource`
+(the HTTP one is :class:`putiofs.read.fetcher.RangeFetcher`; tests hand it plain bytes). The
+source delivers ranges, retries and checks them; this module only decides, as
+:class:`BufferPolicy` sets it, cheapest first:
 
 * the **edge blocks**: the first and last ``edge_cache`` bytes of the file, fetched whole on
   first touch and kept (players read the header, then the index at the end, then play);
@@ -34,22 +35,17 @@ stream runs to the end of the file: a deep sequential read takes 1 MiB per sourc
 several kernel requests are served per trip through the network stack).
 
 Bytes are copied as few times as possible: the stream is read straight into a preallocated
-ring (:class:`putiofs.read.byte_ring.ByteRing`, the back buffer) and :meth:`StreamBuffer.read_into`
-copies a request from there into the caller's buffer (the FUSE front hands it libfuse's own
-reply buffer): socket → ring → kernel, with no allocation per read. :meth:`StreamBuffer.read`
-returns ``bytes`` for everyone else.
-
-A whole ``read()`` runs inside :func:`putiofs.net.deadline.within` ``deadline`` seconds (never
-longer than the caller's own deadline); the source honours it.
+ring (:class:`putiofs.read.byte_ring.ByteRing`, the back buffer) and :meth:`StreamBuffer.fill`
+copies a request from there into the caller's buffer (the FUSE front hands the reader
+libfuse's own reply buffer): socket → ring → kernel, with no allocation per read.
 """
 
 from __future__ import annotations
 
-import threading
+from dataclasses import dataclass
 from typing import Protocol
 
-from putiofs.api.errors import ServerError, TransportError
-from putiofs.net import deadline as call_deadline
+from putiofs.api.errors import ServerError
 from putiofs.read.byte_ring import ByteRing
 
 _CHUNK = 256 * 1024          # at most this much per source read
@@ -86,45 +82,48 @@ class RangeSource(Protocol):
         ...
 
 
-class StreamBuffer:
-    """Serves reads of one open file of ``size`` bytes from ``source``.
+@dataclass(frozen=True)
+class BufferPolicy:
+    """How much a :class:`StreamBuffer` asks for and keeps, in bytes (see the module docstring
+    for what each one does)."""
 
-    ``read`` and ``read_into`` may be called from several threads; calls are serialised by a
-    lock. ``close`` waits for a read in progress (at most ``deadline``).
+    readahead_min: int = 128 * 1024
+    readahead_max: int = 8 * 1024 * 1024
+    forward_skip_max: int = 4 * 1024 * 1024
+    back_buffer: int = 4 * 1024 * 1024
+    edge_cache: int = 256 * 1024
+
+
+#: The policy of every mount's reads.
+DEFAULT_POLICY = BufferPolicy()
+
+
+class StreamBuffer:
+    """The bytes of one open file of ``size`` bytes, from ``source``, kept as ``policy`` says.
+
+    Not thread-safe, and no time limit of its own: the StreamReader that owns it serialises
+    the calls and sets their deadline (which the source honours).
     """
 
-    def __init__(
-        self,
-        source: RangeSource,
-        size: int,
-        *,
-        deadline: float = 60.0,
-        readahead_min: int = 128 * 1024,
-        readahead_max: int = 8 * 1024 * 1024,
-        forward_skip_max: int = 4 * 1024 * 1024,
-        back_buffer: int = 4 * 1024 * 1024,
-        edge_cache: int = 256 * 1024,
-        label: str = "stream",
-    ) -> None:
+    def __init__(self, source: RangeSource, size: int, policy: BufferPolicy = DEFAULT_POLICY,
+                 *, label: str = "stream") -> None:
         if size < 0:
             raise ValueError("size must not be negative")
         self._source = source
         self._size = size
-        self._deadline = deadline
-        self._readahead_min = max(1, readahead_min)
-        self._readahead_max = max(self._readahead_min, readahead_max)
-        self._forward_skip_max = max(0, forward_skip_max)
-        self._back_buffer = max(0, back_buffer)
+        self._readahead_min = max(1, policy.readahead_min)
+        self._readahead_max = max(self._readahead_min, policy.readahead_max)
+        self._forward_skip_max = max(0, policy.forward_skip_max)
+        self._back_buffer = max(0, policy.back_buffer)
         self._back_max = 2 * self._back_buffer  # what late readahead blocks may grow it to
         self._label = label
 
-        self._head_end = min(max(0, edge_cache), size)
-        self._tail_start = max(self._head_end, size - max(0, edge_cache))
+        edge_cache = max(0, policy.edge_cache)
+        self._head_end = min(edge_cache, size)
+        self._tail_start = max(self._head_end, size - edge_cache)
         self._head: bytes | None = None
         self._tail: bytes | None = None
 
-        self._lock = threading.Lock()
-        self._closed = False
         self._body: RangeBody | None = None
         self._window = 0              # size of the last range's window; 0 before the first
         # the back buffer: what the stream delivered last; ring.end is the stream's next byte
@@ -133,76 +132,15 @@ class StreamBuffer:
         self._side_start = 0
         self._side_window = 0
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._label!r}, size={self._size})"
-
-    @property
-    def size(self) -> int:
-        return self._size
-
     @property
     def buffered(self) -> int:
-        """Bytes of file data this reader holds now (back buffer and edge blocks)."""
+        """Bytes of file data held now (back buffer, side segment and edge blocks)."""
         return (len(self._ring) + len(self._head or b"") + len(self._tail or b"")
                 + len(self._side))
 
-    def read(self, offset: int, length: int) -> bytes:
-        """Exactly ``min(length, size - offset)`` bytes from ``offset``; ``b""`` at or past EOF.
-
-        Raises what the source raises (AuthenticationError, NotFoundError, ServerError,
-        TransportError, the latter also when the call would take longer than ``deadline``).
-        """
-        if offset < 0 or length < 0:
-            raise ValueError("offset and length must not be negative")
-        count = max(0, min(offset + length, self._size) - offset)
-        if count == 0:
-            return b""
-        out = bytearray(count)
-        self.read_into(offset, memoryview(out))
-        return bytes(out)
-
-    def read_into(self, offset: int, dest: memoryview) -> int:
-        """Fill ``dest`` with the bytes from ``offset`` (fewer only at the end of the file); the
-        count, 0 at or past EOF. Raises as :meth:`read` does; ``dest`` may then hold part of
-        the answer."""
-        if offset < 0:
-            raise ValueError("offset must not be negative")
-        end = min(offset + len(dest), self._size)
-        if offset >= end:
-            return 0
-        with call_deadline.within(self._deadline):
-            if not self._lock.acquire(timeout=call_deadline.remaining() or 0.0):
-                raise TransportError(f"{self._label}: read timed out waiting for another read "
-                                     f"of the same file")
-            try:
-                if self._closed:
-                    raise TransportError(f"{self._label}: read of a closed file handle")
-                self._read_locked(offset, end, dest)
-            finally:
-                self._lock.release()
-        return end - offset
-
-    def close(self) -> None:
-        """Let go of the stream (drained for reuse if little is left). Idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._discard(reuse=True)
-            self._ring.release()
-            self._side = b""
-            self._head = self._tail = None
-            self._source.forget_target()
-
-    def __enter__(self) -> StreamBuffer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- assembling a read ---------------------------------------------------------------
-
-    def _read_locked(self, offset: int, end: int, dest: memoryview) -> None:
+    def fill(self, offset: int, end: int, dest: memoryview) -> None:
+        """Copy the file's bytes ``[offset, end)`` (``end`` at most the size) into ``dest``.
+        Raises what the source raises; ``dest`` may then hold part of the answer."""
         head_end, tail_start = self._head_end, self._tail_start
         if self._head is None and offset < head_end:
             self._head = self._edge(0, head_end)
@@ -220,6 +158,17 @@ class StreamBuffer:
                 stop = min(end, tail_start) if self._tail is not None else end
                 self._fetch(cur, stop, dest[cur - offset:stop - offset])
             cur = stop
+
+    def close(self) -> None:
+        """Let go of the stream (drained for reuse if little is left), of every byte held,
+        and of the source's per-handle state."""
+        self._discard(reuse=True)
+        self._ring.release()
+        self._side = b""
+        self._head = self._tail = None
+        self._source.forget_target()
+
+    # -- assembling a read ---------------------------------------------------------------
 
     def _edge(self, start: int, end: int) -> bytes:
         """An edge block, taken through the stream like any read (it warms the window)."""

@@ -1,4 +1,4 @@
-"""Checked HTTP Range requests for one remote file: the network half of a StreamReader.
+"""Checked HTTP Range requests for one remote file: the network part of a StreamReader.
 
 A :class:`RangeFetcher` turns "bytes ``[start, end)`` of this file" into a :class:`RangeBody`
 that delivers exactly those bytes, or raises. It knows nothing of buffering (that is
@@ -167,6 +167,14 @@ class RangeBody:
 
 class RangeFetcher:
     """Range GETs of one file of ``size`` bytes at the URL ``url_provider(refresh)`` gives.
+
+    ``url_provider(refresh)`` returns the full stream URL, token included; ``refresh=True``
+    asks for a fresh token and is called whenever the URL is refused (401/403). It is called
+    before every GET, so it should be cheap (the caller caches the token). A socket read silent
+    for ``read_timeout`` is a stall and is resumed; ``max_attempts`` consecutive failures
+    (progress resets the count; the default, 8, makes a read fail on a server that fails one
+    request in ten about once in 10^8 reads instead of once in 10^4, and the deadline still
+    bounds the time) end a read with the last error.
 
     Not thread-safe: one caller at a time (the StreamReader's lock).
     """

@@ -1,15 +1,20 @@
 """Streaming reads of one open file: a buffer policy over checked HTTP Range requests.
 
 A :class:`StreamReader` serves ``read(offset, length)`` for one FUSE file handle. It knows
-nothing about FUSE or put.io's API: it is handed a ``requests.Session`` (one from
-:func:`putiofs.net.http.new_session`, so that the deadline bounds a server that trickles bytes) and
-a URL provider. It is two parts with one job each:
+nothing about FUSE or put.io's API. It is three parts with one job each:
 
+* the reader itself: the handle's reads, one at a time across threads, each within the
+  deadline, none after close;
 * :mod:`putiofs.read.buffer` decides which bytes to ask for and which to keep (edge blocks,
   back buffer, side reads, a growing window over one kept-open stream) and knows no HTTP;
-* :mod:`putiofs.read.fetcher` turns a range into checked bytes (redirects, status, Content-Range
-  and length checks, refreshed tokens, resumes at the exact byte with the retry policy of
-  :mod:`putiofs.net.retry`, every request and socket read bounded by the call's deadline).
+* its source, for a real file :mod:`putiofs.read.fetcher`, turns a range into checked bytes
+  (redirects, status, Content-Range and length checks, refreshed tokens, resumes at the exact
+  byte with the retry policy of :mod:`putiofs.net.retry`, every request and socket read
+  bounded by the call's deadline). It is handed a ``requests.Session`` (one from
+  :func:`putiofs.net.http.new_session`, so that the deadline bounds a server that trickles
+  bytes) and a URL provider.
+
+:func:`open_stream` puts the three together for an entry of the account, as the mount opens it.
 
 Every answer is checked, so a misbehaving server yields an error, never wrong bytes; a whole
 ``read()`` never takes longer than ``deadline`` seconds (nor than the calling thread's own
@@ -19,50 +24,118 @@ carries a token.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from typing import Protocol
 
-import requests
-
-from putiofs.read.buffer import StreamBuffer
+from putiofs.api.backend import Backend, Entry
+from putiofs.api.errors import TransportError
+from putiofs.net import deadline as call_deadline
+from putiofs.read.buffer import DEFAULT_POLICY, BufferPolicy, RangeSource, StreamBuffer
 from putiofs.read.fetcher import RangeFetcher
 
-__all__ = ["StreamReader"]
+__all__ = ["BufferPolicy", "ReadLimits", "StreamReader", "open_stream"]
 
 
-class StreamReader(StreamBuffer):
-    """Serves reads of one open remote file from one kept-open HTTP Range stream.
+class StreamReader:
+    """Serves reads of one open file of ``size`` bytes from ``source`` (a
+    :class:`~putiofs.read.fetcher.RangeFetcher` for a remote file), buffered as ``policy`` says.
 
-    ``url_provider(refresh)`` returns the full stream URL, token included; ``refresh=True`` asks
-    for a fresh token and is called whenever the URL is refused (401/403). It is called before
-    every GET, so it should be cheap (the caller caches the token). ``read`` may be called from
-    several threads; calls on one reader are serialised. ``close`` waits for a read in progress
-    (at most ``deadline``). A socket read silent for ``read_timeout`` is a stall and is resumed;
-    ``max_attempts`` consecutive failures (progress resets the count; the default, 8, makes a
-    read fail on a server that fails one request in ten about once in 10^8 reads instead of
-    once in 10^4, and the deadline still bounds the time) end a read with the last error.
+    ``read`` and ``read_into`` may be called from several threads; calls are serialised by a
+    lock, and each ends within ``deadline`` seconds. ``close`` waits for a read in progress (at
+    most ``deadline``).
     """
 
-    def __init__(
-        self,
-        session: requests.Session,
-        url_provider: Callable[[bool], str],
-        size: int,
-        *,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 30.0,
-        max_attempts: int = 8,
-        deadline: float = 60.0,
-        readahead_min: int = 128 * 1024,
-        readahead_max: int = 8 * 1024 * 1024,
-        forward_skip_max: int = 4 * 1024 * 1024,
-        back_buffer: int = 4 * 1024 * 1024,
-        edge_cache: int = 256 * 1024,
-        label: str = "",
-    ) -> None:
-        label = label or "stream"
-        fetcher = RangeFetcher(session, url_provider, size, connect_timeout=connect_timeout,
-                               read_timeout=read_timeout, max_attempts=max_attempts,
-                               label=label)
-        super().__init__(fetcher, size, deadline=deadline, readahead_min=readahead_min,
-                         readahead_max=readahead_max, forward_skip_max=forward_skip_max,
-                         back_buffer=back_buffer, edge_cache=edge_cache, label=label)
+    def __init__(self, source: RangeSource, size: int, *, deadline: float = 60.0,
+                 policy: BufferPolicy = DEFAULT_POLICY, label: str = "stream") -> None:
+        self._buffer = StreamBuffer(source, size, policy, label=label)
+        self._size = size
+        self._deadline = deadline
+        self._label = label
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._label!r}, size={self._size})"
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of file data this reader holds now (back buffer and edge blocks)."""
+        return self._buffer.buffered
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Exactly ``min(length, size - offset)`` bytes from ``offset``; ``b""`` at or past EOF.
+
+        Raises what the source raises (AuthenticationError, NotFoundError, ServerError,
+        TransportError, the latter also when the call would take longer than ``deadline``).
+        """
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must not be negative")
+        count = max(0, min(offset + length, self._size) - offset)
+        if count == 0:
+            return b""
+        out = bytearray(count)
+        self.read_into(offset, memoryview(out))
+        return bytes(out)
+
+    def read_into(self, offset: int, dest: memoryview) -> int:
+        """Fill ``dest`` with the bytes from ``offset`` (fewer only at the end of the file); the
+        count, 0 at or past EOF. Raises as :meth:`read` does; ``dest`` may then hold part of
+        the answer."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        end = min(offset + len(dest), self._size)
+        if offset >= end:
+            return 0
+        with call_deadline.within(self._deadline):
+            if not self._lock.acquire(timeout=call_deadline.remaining() or 0.0):
+                raise TransportError(f"{self._label}: read timed out waiting for another read "
+                                     f"of the same file")
+            try:
+                if self._closed:
+                    raise TransportError(f"{self._label}: read of a closed file handle")
+                self._buffer.fill(offset, end, dest)
+            finally:
+                self._lock.release()
+        return end - offset
+
+    def close(self) -> None:
+        """Let go of the stream (drained for reuse if little is left). Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._buffer.close()
+
+    def __enter__(self) -> StreamReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ReadLimits(Protocol):
+    """The time limits of a mount's reads (its :class:`~putiofs.front.options.MountOptions`)."""
+
+    #: A socket read silent this long is a stall, and is resumed.
+    read_timeout: float
+    #: A whole ``read()`` ends within this many seconds.
+    call_deadline: float
+
+
+def open_stream(backend: Backend, entry: Entry, limits: ReadLimits) -> StreamReader:
+    """The reader of one handle on ``entry``: its bytes at ``backend.stream_url(entry)``
+    (asked again with a fresh token when the URL is refused), through the backend's pooled
+    session, within ``limits``, buffered by the default policy; log lines name it
+    ``item <id>``."""
+
+    def url_provider(refresh: bool) -> str:
+        return backend.stream_url(entry, refresh_token=refresh)
+
+    label = f"item {entry.id}"
+    fetcher = RangeFetcher(backend.http_session, url_provider, entry.size,
+                           read_timeout=limits.read_timeout, label=label)
+    return StreamReader(fetcher, entry.size, deadline=limits.call_deadline, label=label)

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
-from putiofs.read.reader import StreamReader
+from putiofs.read.fetcher import RangeFetcher
+from putiofs.read.reader import BufferPolicy, StreamReader
 from tests.emulator.test_reader_on_emulator import TokenProvider, download_url
 
 KIB = 1024
@@ -48,9 +49,10 @@ def session() -> Iterator[requests.Session]:
         yield s
 
 
-def reader(session: requests.Session, provider: TokenProvider, **options: object) -> StreamReader:
-    return StreamReader(session, provider, len(DATA), read_timeout=5, deadline=20,
-                        label="x.bin", **options)  # type: ignore[arg-type]
+def reader(session: requests.Session, provider: TokenProvider, **policy: int) -> StreamReader:
+    fetcher = RangeFetcher(session, provider, len(DATA), read_timeout=5, label="x.bin")
+    return StreamReader(fetcher, len(DATA), deadline=20, policy=BufferPolicy(**policy),
+                        label="x.bin")
 
 
 def check_reads(r: StreamReader, seed: int) -> None:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from putiofs.emulator import Fault, Faults, RequestInfo
+from putiofs.read.fetcher import RangeFetcher
 from putiofs.read.reader import StreamReader
 from tests.conftest import raw_call
 
@@ -26,6 +27,12 @@ def fresh_token(server) -> str:
 def download_url(server, name: str) -> str:
     items = raw_call(server, "files", "list", {"parent_id": "0"}).json()["response"]["results"]
     return next(i for i in items if i["name"] == name)["download_url"]
+
+
+def open_reader(session: requests.Session, provider: TokenProvider) -> StreamReader:
+    """A reader of x.bin: stalls after 5 s, a read within 20 s."""
+    fetcher = RangeFetcher(session, provider, len(DATA), read_timeout=5, label="x.bin")
+    return StreamReader(fetcher, len(DATA), deadline=20, label="x.bin")
 
 
 class TokenProvider:
@@ -76,8 +83,7 @@ def test_whole_file_and_random_reads_through_the_emulator(emulator_factory, sess
     server.account.add_file("0", "x.bin", data=DATA)
     provider = TokenProvider(server, download_url(server, "x.bin"))
     before = data_requests(server)
-    with StreamReader(session, provider, len(DATA), read_timeout=5, deadline=20,
-                      label="x.bin") as reader:
+    with open_reader(session, provider) as reader:
         got = b"".join(reader.read(off, 128 * KIB) for off in range(0, len(DATA), 128 * KIB))
         assert got == DATA
         # a handful of growing windows; a redirect is followed once per handle, not per GET
@@ -93,8 +99,7 @@ def test_drops_resume_and_a_refused_token_is_refreshed(emulator_factory, session
     server = emulator_factory(faults=DropFirstData(times=2, after=300 * KIB))
     server.account.add_file("0", "x.bin", data=DATA)
     provider = TokenProvider(server, download_url(server, "x.bin"), token="not-a-token")
-    with StreamReader(session, provider, len(DATA), read_timeout=5, deadline=20,
-                      label="x.bin") as reader:
+    with open_reader(session, provider) as reader:
         got = b"".join(reader.read(off, 128 * KIB) for off in range(0, len(DATA), 128 * KIB))
     assert got == DATA
     assert provider.refreshes == 1

@@ -32,6 +32,7 @@ from putiofs.emulator.http.faults import RandomFaults
 from putiofs.net import deadline
 from putiofs.net.http import Watch, new_session
 from putiofs.net.retry import RetryPolicy
+from putiofs.read.fetcher import RangeFetcher
 from putiofs.read.reader import StreamReader
 from putiofs.v1.client import V1Client
 from putiofs.v2.client import V2Client
@@ -249,12 +250,18 @@ def test_an_api_call_whose_answer_closes_the_connection_ends_by_its_time_limit(
 # -- the stream reader ------------------------------------------------------------------
 
 
+def _trickle_reader(session: requests.Session, server: TrickleServer, *, read_timeout: float,
+                    deadline: float) -> StreamReader:
+    fetcher = RangeFetcher(session, lambda refresh: server.base + "/file", server.size,
+                           read_timeout=read_timeout, label="trickle")
+    return StreamReader(fetcher, server.size, deadline=deadline, label="trickle")
+
+
 @pytest.mark.parametrize("mode", ["status", "headers", "body"])
 def test_stream_read_against_a_trickling_server_ends_within_its_deadline(trickle, mode):
     server = trickle(mode)
     with new_session() as session:
-        reader = StreamReader(session, lambda refresh: server.base + "/file", server.size,
-                              read_timeout=1.0, deadline=2.0, label="trickle")
+        reader = _trickle_reader(session, server, read_timeout=1.0, deadline=2.0)
         result, took = outcome_within(2.0 + SLACK, lambda: reader.read(MIB, 64 * KIB))
         reader.close()
     assert isinstance(result, TransportError), result
@@ -270,8 +277,7 @@ def test_a_kept_open_stream_whose_answer_closes_the_connection_ends_by_the_next_
     waited out the 30 s socket timeout set when the GET was sent)."""
     server = trickle("body", ending=ending, quick=4 * KIB, interval=10.0)
     with new_session() as session:
-        reader = StreamReader(session, lambda refresh: server.base + "/file", server.size,
-                              read_timeout=30.0, deadline=60.0, label="trickle")
+        reader = _trickle_reader(session, server, read_timeout=30.0, deadline=60.0)
         assert reader.read(MIB, 4 * KIB) == bytes(4 * KIB)
 
         def read() -> object:
@@ -286,8 +292,7 @@ def test_a_kept_open_stream_whose_answer_closes_the_connection_ends_by_the_next_
 def test_a_trickling_stream_is_given_up_by_the_callers_shorter_deadline(trickle):
     server = trickle("headers")
     with new_session() as session:
-        reader = StreamReader(session, lambda refresh: server.base + "/file", server.size,
-                              read_timeout=10.0, deadline=60.0, label="trickle")
+        reader = _trickle_reader(session, server, read_timeout=10.0, deadline=60.0)
 
         def read() -> object:
             with deadline.within(1.0):

@@ -12,6 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from putiofs import logs
+from putiofs.read.fetcher import RangeFetcher
 from putiofs.read.reader import StreamReader
 from tests.support.serving import serve
 
@@ -57,8 +58,9 @@ def test_where_a_read_was_redirected_is_masked_in_every_log_line(path):
         session = requests.Session()
         if path == "session.get":
             session.mount("http://", _CustomAdapter())
-        reader = StreamReader(session, lambda refresh: f"{server.base}/stream/77", len(DATA),
-                              label="item 77")
+        fetcher = RangeFetcher(session, lambda refresh: f"{server.base}/stream/77", len(DATA),
+                               label="item 77")
+        reader = StreamReader(fetcher, len(DATA), label="item 77")
         try:
             assert reader.read(0, len(DATA)) == DATA
         finally:

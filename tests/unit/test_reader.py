@@ -17,8 +17,11 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from putiofs.api.backend import Entry
 from putiofs.api.errors import AuthenticationError, NotFoundError, ServerError, TransportError
-from putiofs.read.reader import StreamReader
+from putiofs.front.options import MountOptions
+from putiofs.read.fetcher import RangeFetcher
+from putiofs.read.reader import BufferPolicy, StreamReader, open_stream
 from tests.support.serving import TestServer, serve
 
 KIB = 1024
@@ -185,14 +188,21 @@ class Provider:
         return self.server.url(self.tokens[index], redirect=self.redirect)
 
 
-FAST = {"connect_timeout": 2.0, "read_timeout": 2.0, "deadline": 10.0}
+FAST = {"connect_timeout": 2.0, "read_timeout": 2.0}
+FETCHER_OPTIONS = ("connect_timeout", "read_timeout", "max_attempts")
 
 
 def make(session: requests.Session, server: RangeServer, data: bytes = DATA,
-         provider: Provider | None = None, **options: object) -> StreamReader:
-    merged = {**FAST, **options}
-    return StreamReader(session, provider or Provider(server, ["good"]), len(data),
-                        label="test file", **merged)  # type: ignore[arg-type]
+         provider: Provider | None = None, *, deadline: float = 10.0,
+         **options: float) -> StreamReader:
+    """A reader of ``data`` over HTTP: fetcher options (FAST unless given) go to the fetcher,
+    the others are the buffer's policy."""
+    fetch = {**FAST, **{k: v for k, v in options.items() if k in FETCHER_OPTIONS}}
+    policy = BufferPolicy(**{k: v for k, v in options.items()  # type: ignore[arg-type]
+                             if k not in FETCHER_OPTIONS})
+    fetcher = RangeFetcher(session, provider or Provider(server, ["good"]), len(data),
+                           label="test file", **fetch)  # type: ignore[arg-type]
+    return StreamReader(fetcher, len(data), deadline=deadline, policy=policy, label="test file")
 
 
 def read_all(reader: StreamReader, size: int, step: int) -> bytes:
@@ -501,3 +511,29 @@ def test_close_is_idempotent_and_later_reads_fail(session, server):
     reader.close()
     with pytest.raises(TransportError):
         reader.read(0, 10)
+
+
+class _StreamBackend:
+    """What ``open_stream`` uses of a Backend: the session and the stream URL of an entry."""
+
+    def __init__(self, session: requests.Session, server: RangeServer) -> None:
+        self.http_session = session
+        self.server = server
+        self.asked: list[tuple[str, bool]] = []
+
+    def stream_url(self, entry: Entry, *, refresh_token: bool = False) -> str:
+        self.asked.append((entry.id, refresh_token))
+        return self.server.url("good" if refresh_token else "stale")
+
+
+def test_open_stream_reads_an_entry_through_the_backend_within_the_mounts_limits(
+        session, server, caplog):
+    backend = _StreamBackend(session, server)
+    entry = Entry(id="77", name="x.bin", is_dir=False, size=len(DATA), parent_id="0")
+    limits = MountOptions(read_timeout=2.0, call_deadline=10.0)
+    with (caplog.at_level(logging.DEBUG, logger="putiofs.read"),
+          open_stream(backend, entry, limits) as reader):  # type: ignore[arg-type]
+        assert reader.size == len(DATA)
+        assert reader.read(MIB, 5000) == DATA[MIB:MIB + 5000]
+    assert backend.asked == [("77", False), ("77", True)]   # a refused URL is asked again
+    assert "item 77" in caplog.text

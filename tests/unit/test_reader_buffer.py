@@ -1,5 +1,6 @@
-"""The stream buffer policy against plain bytes, no HTTP: which ranges it asks for, what it
-keeps, and that every read returns exactly the source's bytes."""
+"""The stream buffer policy against plain bytes, no HTTP (a StreamReader over a byte source):
+which ranges it asks for, what it keeps, and that every read returns exactly the source's
+bytes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from putiofs.api.errors import ServerError
-from putiofs.read.buffer import StreamBuffer
+from putiofs.read.buffer import BufferPolicy
+from putiofs.read.reader import StreamReader
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -63,9 +65,9 @@ class BytesSource:
         pass
 
 
-def make(data: bytes = DATA, **options: int) -> tuple[StreamBuffer, BytesSource]:
+def make(data: bytes = DATA, **options: int) -> tuple[StreamReader, BytesSource]:
     source = BytesSource(data)
-    return StreamBuffer(source, len(data), label="bytes", **options), source
+    return StreamReader(source, len(data), policy=BufferPolicy(**options), label="bytes"), source
 
 
 def test_sequential_read_grows_the_window_then_runs_to_the_end():

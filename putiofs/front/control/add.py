@@ -34,12 +34,11 @@ from collections.abc import Callable
 from putiofs.api.errors import BadRequestError
 from putiofs.api.services import AccountServices, TransfersAdded
 from putiofs.front.errno_map import fail
-from putiofs.torrent import file_name, is_torrent
+from putiofs.torrent import MAX_TORRENT, file_name, is_torrent
 
 log = logging.getLogger("putiofs.front.control")
 
 MAX_LINE = 64 * 1024
-MAX_TORRENT = 10 * 1024 * 1024
 LINK_PREFIXES = ("http://", "https://", "ftp://", "magnet:")
 
 

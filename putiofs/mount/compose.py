@@ -1,0 +1,104 @@
+"""The composition root of a mount: plain values in (the account's settings, the mountpoint, the
+options), a served mount out. ``putiofs mount`` and ``putiofs demo`` both end here.
+
+:func:`serve` checks, connects, then mounts, cheapest failure first: the mountpoint, ``/dev/fuse``
+and the FUSE binding (before anything connects to put.io), the account
+(:func:`putiofs.connect.open_for_mount`), the spool folder (when the account takes written
+files and the mount is not read-only), the operations
+(:func:`putiofs.front.operations.build_operations`), realtime events, and last libfuse's loop
+until unmounted. Every failure before the loop is a :class:`~putiofs.api.errors.UserError` of
+one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from putiofs.api.errors import PutioError
+from putiofs.config import Settings
+from putiofs.connect import Connection, open_for_mount
+from putiofs.front.operations import PutioFS, build_operations
+from putiofs.front.options import MountOptions
+from putiofs.mount import kernel_cache
+from putiofs.mount.binding import load_binding
+from putiofs.mount.checks import MountError, check_fuse_device, check_mountpoint
+from putiofs.mount.run import run_mount
+from putiofs.mount.settings import FuseSettings
+from putiofs.tree.live_updates import LIVE_TTL, LiveUpdates, attach
+from putiofs.write.spool import account_dir, default_cache_dir, user_key
+
+# The logger the command has always logged "mounting ..." and "unmounted ..." with.
+log = logging.getLogger("putiofs")
+
+
+def serve(settings: Settings, mountpoint: Path, options: MountOptions,
+          fuse_settings: FuseSettings, *, foreground: bool, events: bool = True,
+          live_ttl: float | None = None, cache_dir: Path | None = None,
+          announce: str | None = None) -> int:
+    """Check, connect, then mount the account of ``settings`` at ``mountpoint`` and serve it
+    until unmounted; 0 then.
+
+    ``events``: listen to realtime events where the API has them (see :func:`listen` for
+    ``live_ttl``). ``cache_dir``: where the account's spool folder is made (None: the default
+    cache folder). ``announce`` is printed on stderr once everything but the mount itself has
+    succeeded. ``options`` is completed here (``spool_dir``, ``events``).
+    """
+    mountpoint = mountpoint.expanduser().absolute()
+    check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
+    check_fuse_device()
+    load_binding()
+    connection = open_for_mount(settings, timeout=options.call_deadline)
+    if connection.backend.capabilities.write_contents and not options.read_only:
+        options.spool_dir = spool_dir(connection, settings.api_url, cache_dir)
+    operations = build_operations(connection.backend, options, connection.services)
+    updates = listen(connection, operations, options, live_ttl) if events else None
+    if announce:
+        print(announce, file=sys.stderr, flush=True)
+    log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
+    try:
+        run_mount(operations, mountpoint, options, fuse_settings, foreground=foreground)
+    finally:
+        if updates is not None:
+            updates.stop()
+        connection.close()
+    log.info("unmounted %s", mountpoint)
+    return 0
+
+
+def listen(connection: Connection, operations: PutioFS, options: MountOptions,
+           live_ttl: float | None = None) -> LiveUpdates | None:
+    """Realtime events (API v2), started once mounted; None where the API has none. While they
+    are live the cache trusts a listing for ``live_ttl`` seconds (None: ``LIVE_TTL``, 600 s),
+    else for ``options.cache_ttl``. Sets ``options.events``."""
+    control = operations.control
+    updates = attach(connection.backend, operations.tree.cache,
+                     live_ttl=LIVE_TTL if live_ttl is None else live_ttl,
+                     transfers_changed=control.transfers_changed if control else lambda: None,
+                     invalidate=kernel_cache.invalidate_path, start=False)
+    if updates is not None:
+        operations.when_mounted.append(updates.start)
+    options.events = updates is not None
+    return updates
+
+
+def spool_dir(connection: Connection, api_url: str, cache_dir: Path | None = None) -> Path:
+    """The account's folder in ``cache_dir`` (None: the default cache folder), made if need be
+    (mode 0700): keyed by API URL and user, never by the token. A MountError, with the
+    connection closed, if the account or the folder cannot be had."""
+    try:
+        account = connection.services.account()
+        user = user_key(account.user_name, account.user_id)
+    except PutioError as exc:
+        connection.close()
+        raise MountError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
+                         "written files need it to find their cache folder") from None
+    cache_dir = (cache_dir or default_cache_dir()).expanduser().absolute()
+    folder = account_dir(cache_dir, api_url, user)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        connection.close()
+        raise MountError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
+    return folder
