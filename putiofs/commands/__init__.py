@@ -30,13 +30,12 @@ from putiofs.commands import (
     trash,
     uploads,
     urls,
-    user,
 )
 from putiofs.commands.base import CALL_TIMEOUT, CommandError, report_error
 from putiofs.config import load_settings
 from putiofs.connect import connect
 
-AREAS = (login, transfers, events, urls, messages, subscriptions, user, files, trash, account,
+AREAS = (login, transfers, events, urls, messages, subscriptions, files, trash, account,
          share, media, uploads)
 
 __all__ = ["CommandError", "add_parsers", "is_api_command", "run"]
