@@ -28,7 +28,8 @@ Decisions (see README, "Writing"):
   landing holds while it swaps a pending file for its new item (:mod:`putiofs.write.landing`): the
   open finds the pending file (taken off the queue, or followed by a newer copy if its upload
   is running) or the landed item (its bytes the base), never an item being deleted.
-* Names and times: :mod:`putiofs.front.pending_names`.
+* Names and times (unlink, rename, utimens) are :mod:`putiofs.front.pending_names`, which
+  :class:`WriteFiles` holds and routes them to; it keeps the open handles and the data itself.
 """
 
 from __future__ import annotations
@@ -43,13 +44,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from putiofs.api.backend import Entry
-from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.front.account_view import AccountView
 from putiofs.front.errno_map import fail
 from putiofs.front.pending_names import PendingNames
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.read.reader import StreamReader
-from putiofs.tree.cache import split_path
 from putiofs.write.landing import Deletions, Landing
 from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import BLOCK, Spool, SpoolFile
@@ -69,8 +68,9 @@ class WriteHandle:
     append: bool = False
 
 
-class WriteFiles(PendingNames):
-    """The pending files of one mount and their open handles."""
+class WriteFiles:
+    """The pending files of one mount: their open handles and their data; their names and
+    times through :attr:`names`."""
 
     def __init__(self, tree: AccountView, spool: Spool, *, chunk_size: int,
                  workers: int = 2) -> None:
@@ -92,6 +92,8 @@ class WriteFiles(PendingNames):
         self.uploads.open_files = self._open_records
         self._opened: dict[str, list[WriteHandle]] = {}
         self._bases: dict[str, StreamReader] = {}
+        self.names = PendingNames(tree.backend, self.overlay, self.uploads, self.landing,
+                                  self.changes, self.is_open)
 
     # -- start and stop --------------------------------------------------------------------
 
@@ -134,20 +136,13 @@ class WriteFiles(PendingNames):
     # -- what is shown ---------------------------------------------------------------------
 
     def pending_at(self, path: str) -> SpoolFile | None:
-        """The pending file at ``path``, if any. Every getattr asks: with nothing pending
-        (the usual state) it answers without resolving the path."""
-        parts = split_path(path)
-        if not parts or not self.overlay.pending:
-            return None
-        try:
-            parent = self.cache.resolve("/".join(parts[:-1]))
-        except (NotFoundError, PutioError):
-            return None
-        return self.overlay.pending_in(parent.id, parts[-1])
+        """The pending file at ``path``, if any (see :meth:`Overlay.pending_at`)."""
+        return self.overlay.pending_at(path)
 
-    def resolve(self, path: str) -> Entry:
-        """A put.io item as the mount shows it (ENOENT if a pending file replaced it)."""
-        return self.overlay.resolve(path)
+    def is_open(self, spooled: SpoolFile) -> bool:
+        """Has the pending file an open handle?"""
+        with self.lock:
+            return spooled.id in self._opened
 
     def stat(self, spooled: SpoolFile) -> dict[str, Any]:
         manifest = spooled.manifest
@@ -391,6 +386,19 @@ class WriteFiles(PendingNames):
         spooled.truncate(length)
         spooled.manifest.mtime = time.time()
         spooled.manifest.accepted = False
+
+    # -- names and times ---------------------------------------------------------------------
+
+    def unlink(self, path: str) -> bool:
+        """Drop a pending file (True), or False: not pending (see :class:`PendingNames`)."""
+        return self.names.unlink(path)
+
+    def rename(self, old: str, new: str, flags: int) -> bool:
+        """A rename involving a pending file (True), else False."""
+        return self.names.rename(old, new, flags)
+
+    def utimens(self, path: str, mtime_ns: int | None) -> None:
+        self.names.utimens(path, mtime_ns)
 
     # -- closing ---------------------------------------------------------------------------
 

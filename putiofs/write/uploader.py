@@ -51,7 +51,7 @@ from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, Up
 from putiofs.write.landing import Landing, LandingFailed, is_temporary
 from putiofs.write.spool import Spool, SpoolFile
 from putiofs.write.status import UploadStatus, write_status
-from putiofs.write.transfer import BaseGone, Cancelled, Job, TusTransfer
+from putiofs.write.transfer import Cancelled, Job, TusTransfer
 
 log = logging.getLogger("putiofs.write")
 
@@ -60,8 +60,13 @@ BACKOFF_MAX = 300.0
 QUOTA_TTL = 30.0
 
 
-class Uploads(TusTransfer):
-    """The queue and its worker threads. ``start`` before use, ``stop`` at unmount."""
+class BaseGone(Exception):
+    """The original of a file opened without O_TRUNC can no longer be read from put.io."""
+
+
+class Uploads:
+    """The queue of all uploads, its worker threads and its status (each job's bytes are sent
+    by :attr:`transfer`). ``start`` before use, ``stop`` at unmount."""
 
     def __init__(self, backend: Backend, spool: Spool, landing: Landing,
                  fill_base: Callable[[SpoolFile], None], *, chunk_size: int = DEFAULT_CHUNK,
@@ -70,7 +75,7 @@ class Uploads(TusTransfer):
         self.spool = spool
         self.landing = landing
         self.fill_base = fill_base
-        self.chunk_size = max(1, chunk_size)
+        self.transfer = TusTransfer(backend, landing, chunk_size=chunk_size, clock=clock)
         self.lock = landing.overlay.lock
         self._failed: list[Job] = []   # permanent failures, shown until the file changes
         self._changed = threading.Condition(self.lock)
@@ -311,7 +316,7 @@ class Uploads(TusTransfer):
                         self.fill_base(spooled)
                     except NotFoundError as exc:
                         raise BaseGone from exc
-                    entry = self._transfer(job)
+                    entry = self.transfer.send(job)
                     manifest.landed_id = entry.id
                     spooled.save()
                 with self.landing.cache.quiet(manifest.parent_id):  # where it lands now
@@ -319,7 +324,7 @@ class Uploads(TusTransfer):
             spooled.discard()
             self._finish(job)
         except Cancelled:
-            self._abort_ticket(spooled)
+            self.transfer.abort(spooled)
             log.info("upload of %s dropped: the file was removed or replaced", manifest.path)
             spooled.discard()
             self._finish(job)
