@@ -38,6 +38,7 @@ from pathlib import Path
 
 from putiofs.api.backend import Backend, Entry
 from putiofs.api.errors import NameExistsError, NotFoundError, PutioError
+from putiofs.net.retry import is_temporary
 from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import SpoolFile
 
@@ -46,13 +47,6 @@ log = logging.getLogger("putiofs.write")
 ASIDE_PREFIX = ".putiofs-replaced-"
 DELETE_ATTEMPTS = 3
 BACKOFF_MAX = 300.0
-TEMPORARY = ("TransportError", "ServerError", "RateLimitedError", "BusyError")
-
-
-def is_temporary(exc: BaseException) -> bool:
-    """Network trouble, 5xx, 429, busy: worth trying again later."""
-    return any(cls.__name__ in TEMPORARY for cls in type(exc).__mro__)
-
 
 class LandingFailed(Exception):
     """The new item is on put.io but could not be put in the file's place (permanent)."""

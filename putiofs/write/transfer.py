@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 
 from putiofs.api.backend import Backend, Entry, UploadTicket
 from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
-from putiofs.write.landing import Landing, is_temporary
+from putiofs.net.retry import is_temporary
+from putiofs.write.landing import Landing
 from putiofs.write.spool import SpoolFile
 
 log = logging.getLogger("putiofs.write")

@@ -12,9 +12,10 @@ Decisions:
   remount. A ticket the server forgot (or of another size) starts anew. Chunks are
   ``chunk_size`` bytes (``--upload-chunk-size``), streamed from the data file, never held in
   memory.
-* **Backoff.** A temporary failure (network, 5xx, 429) is retried at once a few times within the
-  job, then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again for
-  as long as the mount runs. A refusal for quota (put.io disk full) marks the file with
+* **Backoff.** A temporary failure (network, 5xx, 429, busy: as
+  :func:`putiofs.net.retry.is_temporary` decides) is retried at once a few times within the job,
+  then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again for as
+  long as the mount runs. A refusal for quota (put.io disk full) marks the file with
   ``ENOSPC`` (its next fsync/close says so) and is retried the same way.
 * **Permanent failures are reported, never retried in a loop.** A file whose folder is gone, or
   whose original (opened without ``O_TRUNC``) can no longer be read, is handed back in
@@ -48,7 +49,8 @@ from collections.abc import Callable
 
 from putiofs.api.backend import Backend, Entry
 from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
-from putiofs.write.landing import Landing, LandingFailed, is_temporary
+from putiofs.net.retry import is_temporary
+from putiofs.write.landing import Landing, LandingFailed
 from putiofs.write.spool import Spool, SpoolFile
 from putiofs.write.status import UploadStatus, write_status
 from putiofs.write.transfer import Cancelled, Job, TusTransfer

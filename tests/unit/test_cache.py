@@ -3,7 +3,13 @@ import threading
 import pytest
 
 from putiofs.api.backend import Capabilities
-from putiofs.api.errors import NotFoundError, NotSupportedError, TransportError
+from putiofs.api.errors import (
+    BusyError,
+    NotFoundError,
+    NotSupportedError,
+    ServerError,
+    TransportError,
+)
 from putiofs.tree import names
 from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound
 from tests.support.fake_backend import FakeBackend
@@ -67,6 +73,20 @@ def test_a_stale_listing_is_served_when_the_api_is_down(tree):
     assert cache.resolve("/a/file1.txt").size == 1
     clock.now += 100
     with pytest.raises(TransportError):
+        cache.resolve("/a/file1.txt")
+
+
+def test_busy_serves_the_last_listing_and_a_redirect_fails_at_once(tree):
+    """Temporary as putiofs.net.retry.is_temporary says, the one predicate of the mount."""
+    clock = Clock()
+    cache = MetadataCache(tree, ttl=10, stale_ttl=60, clock=clock)
+    cache.resolve("/a/file1.txt")
+    tree.fail_with = BusyError("busy, try again")
+    clock.now += 30
+    assert cache.resolve("/a/file1.txt").size == 1
+    clock.now += 11  # past the ttl the stale listing was trusted for, and the outage pause
+    tree.fail_with = ServerError("unexpected redirect", status=301)
+    with pytest.raises(ServerError):
         cache.resolve("/a/file1.txt")
 
 

@@ -412,6 +412,22 @@ def test_a_permanent_refusal_is_failed_not_retried_and_kept_for_the_next_mount(b
     again.destroy("/")
 
 
+def test_a_redirect_on_an_upload_fails_it_once_and_keeps_it_for_the_next_mount(backend,
+                                                                            tmp_path):
+    ops = mount(backend, tmp_path / "account")
+    backend.send_faults = [ServerError("unexpected redirect (HTTP 307)", status=307)]
+    write_file(ops, "/moved.txt", b"payload")
+    settle(ops)
+    [failed] = [r for r in ops.writes.uploads.snapshot() if r.state == "failed"]
+    assert "ServerError" in failed.error
+    assert backend.calls["upload_send"] == 1
+    ops.destroy("/")
+    again = mount(backend, tmp_path / "account")
+    settle(again)
+    assert on_server(backend, "moved.txt")[0][1] == b"payload"
+    again.destroy("/")
+
+
 def test_a_delete_that_keeps_failing_is_retried_also_by_the_next_mount(backend, tmp_path):
     ops = mount(backend, tmp_path / "account")
     [(old, _)] = on_server(backend, "old.txt")
