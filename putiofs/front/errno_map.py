@@ -25,6 +25,7 @@ from putiofs.api.errors import (
     InvalidNameError,
     NameExistsError,
     NameTooLongError,
+    NoSpaceError,
     NotFoundError,
     NotSupportedError,
     PathNotADirectory,
@@ -66,7 +67,7 @@ def errno_for(exc: BaseException) -> int:
         return errno.EINVAL
     if isinstance(exc, NotSupportedError):
         return errno.ENOTSUP
-    if isinstance(exc, QuotaExceededError):
+    if isinstance(exc, QuotaExceededError | NoSpaceError):
         return errno.ENOSPC
     return errno.EIO
 

@@ -39,16 +39,20 @@ Decisions:
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
-import os
 import random
 import threading
 import time
 from collections.abc import Callable
 
 from putiofs.api.backend import Backend, Entry
-from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
+from putiofs.api.errors import (
+    NoSpaceError,
+    NotFoundError,
+    PutioError,
+    QuotaExceededError,
+    UploadOffsetError,
+)
 from putiofs.net.retry import is_temporary
 from putiofs.write.landing import Landing, LandingFailed
 from putiofs.write.spool import Spool, SpoolFile
@@ -105,13 +109,16 @@ class Uploads:
         self.available = quota.available if quota is not None else None
 
     def charge_check(self, grow: int) -> None:
-        """ENOSPC if ``grow`` more bytes would not fit: in the spool (``--cache-max-size``), or
-        with what is already pending, in put.io's free space as last asked."""
+        """NoSpaceError if ``grow`` more bytes would not fit: in the spool
+        (``--cache-max-size``), or with what is already pending, in put.io's free space as last
+        asked."""
         if self.spool.used + grow > self.spool.max_size:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise NoSpaceError(f"{grow} more bytes would pass the spool's cap of "
+                               f"{self.spool.max_size}")
         available = self.available
         if available is not None and self.pending_bytes() + grow > available:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise NoSpaceError(f"{grow} more bytes would pass put.io's free space "
+                               f"({available} bytes as last asked)")
 
     def pending_bytes(self) -> int:
         """Bytes in the spool not yet on put.io (files being written included)."""
