@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from putiofs.api.backend import Backend, Entry, Quota
 from putiofs.api.errors import PutioError
@@ -189,7 +189,7 @@ class AccountView:
 
     # -- refused --------------------------------------------------------------------------
 
-    def refuse(self, what: str) -> None:
+    def refuse(self, what: str) -> NoReturn:
         """Raise EROFS (the API cannot write contents) or ENOTSUP (this mount does not yet)."""
         writable = self.backend.capabilities.write_contents and not self.options.read_only
         with self._refusals_lock:

@@ -38,10 +38,11 @@ import errno
 import logging
 import os
 import shutil
+import stat
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from putiofs.api.backend import Entry
 from putiofs.front.account_view import AccountView
@@ -135,10 +136,6 @@ class WriteFiles:
 
     # -- what is shown ---------------------------------------------------------------------
 
-    def pending_at(self, path: str) -> SpoolFile | None:
-        """The pending file at ``path``, if any (see :meth:`Overlay.pending_at`)."""
-        return self.overlay.pending_at(path)
-
     def is_open(self, spooled: SpoolFile) -> bool:
         """Has the pending file an open handle?"""
         with self.lock:
@@ -156,7 +153,7 @@ class WriteFiles:
         handle = self.handles.get(fh)
         if isinstance(handle, WriteHandle):
             return self.stat(handle.file)
-        if (spooled := self.pending_at(path)) is not None:
+        if (spooled := self.overlay.pending_at(path)) is not None:
             return self.stat(spooled)
         return None
 
@@ -199,6 +196,12 @@ class WriteFiles:
         """A new empty file (the kernel sends create only for a name it found free; a put.io
         item of that name that it did not know yet is replaced, as O_TRUNC would)."""
         return self.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+
+    def mknod(self, path: str, mode: int) -> None:
+        """A regular file is created empty (as create would); device files and FIFOs EPERM."""
+        if not stat.S_ISREG(mode):
+            raise fail(errno.EPERM)
+        self.release(self.create(path, mode))
 
     def open(self, path: str, flags: int) -> int:
         log.debug("open %s flags %#o", path, flags)
@@ -340,8 +343,11 @@ class WriteFiles:
         self._fetch(handle.file, offset, offset + size)
         return handle.file.pread(size, offset)
 
-    def write(self, handle: WriteHandle, data: bytes, offset: int) -> int:
-        if not handle.writable:
+    def write(self, fh: int, data: bytes, offset: int) -> int:
+        """Into the open pending file ``fh``; EBADF for any other handle or one opened
+        O_RDONLY."""
+        handle = self.handles.get(fh)
+        if not isinstance(handle, WriteHandle) or not handle.writable:
             raise fail(errno.EBADF)
         spooled = handle.file
         if handle.append:
@@ -400,6 +406,19 @@ class WriteFiles:
     def utimens(self, path: str, mtime_ns: int | None) -> None:
         self.names.utimens(path, mtime_ns)
 
+    # -- what put.io does not store ----------------------------------------------------------
+
+    @staticmethod
+    def refuse_link(what: str) -> NoReturn:
+        """put.io has no links: ``symlink`` and ``link`` are EPERM (as on vfat)."""
+        raise fail(errno.EPERM)
+
+    def ignore_attribute(self, path: str, what: str) -> None:
+        """chmod and chown are accepted and ignored (put.io stores no modes or owners); ENOENT
+        if nothing is at ``path``."""
+        if self.getattr(path, None) is None:
+            self.overlay.resolve(path)
+
     # -- closing ---------------------------------------------------------------------------
 
     def flush(self, handle: WriteHandle) -> None:
@@ -456,6 +475,81 @@ class WriteFiles:
             spooled.manifest.accepted = True
             spooled.save()
             self.uploads.submit(spooled)
+
+
+class RefusedWrites:
+    """The writes of a mount that does not write file contents (an API that cannot, ``-o ro``,
+    or no spool): what :class:`WriteFiles` would change is refused as the account view says
+    (``EROFS``, or ``ENOTSUP``), nothing is pending, and files open for reading only.
+
+    No handle of such a mount is a :class:`WriteHandle` (only WriteFiles makes them), so the
+    calls that take one are never made; they answer as for a handle this object does not
+    hold."""
+
+    def __init__(self, tree: AccountView) -> None:
+        self.tree = tree
+        self.overlay = Overlay(tree.cache)
+
+    def start(self) -> None:
+        """Nothing to take up."""
+
+    def destroy(self, wait: float) -> None:
+        """Nothing to wait for."""
+
+    @staticmethod
+    def getattr(path: str, fh: int | None) -> None:
+        """Nothing is pending: every item is put.io's."""
+        return None
+
+    def open(self, path: str, flags: int) -> int:
+        return self.tree.open_entry(self.overlay.resolve(path), flags)
+
+    def create(self, path: str, mode: int) -> NoReturn:
+        self.tree.refuse("create")
+
+    def mknod(self, path: str, mode: int) -> NoReturn:
+        self.tree.refuse("mknod")
+
+    def write(self, fh: int, data: bytes, offset: int) -> NoReturn:
+        self.tree.refuse("write")
+
+    def truncate(self, path: str, length: int, fh: int | None) -> NoReturn:
+        self.tree.refuse("truncate")
+
+    @staticmethod
+    def read(handle: WriteHandle, size: int, offset: int) -> NoReturn:
+        raise fail(errno.EBADF)
+
+    @staticmethod
+    def flush(handle: WriteHandle) -> None:
+        """Nothing to keep."""
+
+    @staticmethod
+    def fsync(handle: WriteHandle) -> None:
+        """Nothing to keep."""
+
+    @staticmethod
+    def release(fh: int) -> None:
+        """Nothing to let go."""
+
+    def utimens(self, path: str, mtime_ns: int | None) -> NoReturn:
+        self.tree.refuse("utimens")
+
+    def refuse_link(self, what: str) -> NoReturn:
+        self.tree.refuse(what)
+
+    def ignore_attribute(self, path: str, what: str) -> NoReturn:
+        self.tree.refuse(what)
+
+    @staticmethod
+    def unlink(path: str) -> bool:
+        """Nothing is pending: the tree edits unlink."""
+        return False
+
+    @staticmethod
+    def rename(old: str, new: str, flags: int) -> bool:
+        """Nothing is pending: the tree edits rename."""
+        return False
 
 
 def pending_id(spooled: SpoolFile) -> str:

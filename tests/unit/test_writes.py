@@ -179,6 +179,22 @@ def test_chmod_chown_accepted_links_and_devices_refused(ops):
     assert info.value.errno == errno.ENOENT
 
 
+def test_writing_through_a_handle_not_open_for_writing_is_ebadf(ops):
+    writing = ops.create("/r.txt", 0o644)  # open for writing: not uploaded meanwhile
+    ops.write("/r.txt", b"abc", 0, writing)
+    reading = ops.open("/r.txt", os.O_RDONLY)
+    for fh in (reading, 12345):
+        with pytest.raises(OSError) as info:
+            ops.write("/r.txt", b"x", 0, fh)
+        assert info.value.errno == errno.EBADF
+    with pytest.raises(OSError) as info:
+        ops.truncate("/r.txt", 1, reading)
+    assert info.value.errno == errno.EBADF
+    assert ops.read("/r.txt", 10, 0, reading) == b"abc"
+    ops.release("/r.txt", reading)
+    ops.release("/r.txt", writing)
+
+
 def test_unlink_of_an_open_pending_file_uploads_nothing(ops, backend):
     fh = ops.create("/gone.txt", 0o644)
     ops.write("/gone.txt", b"bye", 0, fh)
