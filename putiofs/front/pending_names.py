@@ -27,13 +27,11 @@ from dataclasses import replace
 from putiofs.api.backend import Backend
 from putiofs.api.errors import NotFoundError
 from putiofs.front.errno_map import fail
-from putiofs.front.tree_edits import TreeEdits
+from putiofs.front.tree_edits import RENAME_NOREPLACE, TreeEdits
 from putiofs.write.landing import Landing
 from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import SpoolFile
 from putiofs.write.uploader import Uploads
-
-_RENAME_NOREPLACE = 1
 
 
 class PendingNames:
@@ -82,7 +80,7 @@ class PendingNames:
             return False
         if source is None:
             entry = self.overlay.resolve(old)
-            if flags & _RENAME_NOREPLACE:
+            if flags & RENAME_NOREPLACE:
                 raise fail(errno.EEXIST)
             if entry.is_dir:
                 raise fail(errno.EISDIR)
@@ -94,7 +92,7 @@ class PendingNames:
             raise fail(errno.EINVAL)
         replaces: list[str] = []
         if target is not None and target is not source:
-            if flags & _RENAME_NOREPLACE:
+            if flags & RENAME_NOREPLACE:
                 raise fail(errno.EEXIST)
             with self.lock:
                 replaces = list(target.manifest.replaces)
@@ -103,7 +101,7 @@ class PendingNames:
         elif target is None:
             with contextlib.suppress(NotFoundError):
                 existing = self.overlay.resolve(new)
-                if flags & _RENAME_NOREPLACE:
+                if flags & RENAME_NOREPLACE:
                     raise fail(errno.EEXIST)
                 if existing.is_dir:
                     raise fail(errno.EISDIR)

@@ -19,13 +19,13 @@ from putiofs.front.errno_map import fail
 from putiofs.front.options import MountOptions
 from putiofs.tree import names
 from putiofs.tree.cache import ROOT, MetadataCache, renamed_entry, split_path
+from putiofs.write.landing import ASIDE_PREFIX
 
 log = logging.getLogger("putiofs.front")
 
-#: The name an item replaced by a rename has between being set aside and being deleted.
-ASIDE_PREFIX = ".putiofs-replaced-"
-_RENAME_NOREPLACE = 1
-_RENAME_EXCHANGE = 2
+#: rename(2)'s flags (libfuse 3 passes renameat2's).
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
 
 
 class TreeEdits:
@@ -179,7 +179,7 @@ class TreeEdits:
         if target is not None and target.id == source.id:
             target = None
         if target is not None:
-            if flags & _RENAME_NOREPLACE:
+            if flags & RENAME_NOREPLACE:
                 raise fail(errno.EEXIST)
             if target.is_dir and not source.is_dir:
                 raise fail(errno.EISDIR)
@@ -187,9 +187,9 @@ class TreeEdits:
                 raise fail(errno.ENOTDIR)
             if target.is_dir:
                 self._require_empty(target)
-        elif flags & _RENAME_EXCHANGE:
+        elif flags & RENAME_EXCHANGE:
             raise fail(errno.ENOENT)
-        if flags & _RENAME_EXCHANGE:
+        if flags & RENAME_EXCHANGE:
             raise fail(errno.EINVAL)
         try:
             self._move_and_rename(source, parent, remote)

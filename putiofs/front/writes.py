@@ -57,8 +57,6 @@ from putiofs.write.uploader import Uploads, UploadStatus
 
 log = logging.getLogger("putiofs.write")
 
-_RENAME_NOREPLACE = 1
-
 
 @dataclass
 class WriteHandle:

@@ -44,8 +44,11 @@ from putiofs.write.spool import SpoolFile
 
 log = logging.getLogger("putiofs.write")
 
+#: The name a replaced item has on put.io between being set aside (where the API refuses a
+#: second item of one name) and being deleted: here and in :mod:`putiofs.front.tree_edits`.
 ASIDE_PREFIX = ".putiofs-replaced-"
 DELETE_ATTEMPTS = 3
+#: The longest wait, in seconds, of a retry in the background: an upload's, or a delete's.
 BACKOFF_MAX = 300.0
 
 class LandingFailed(Exception):

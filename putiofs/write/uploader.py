@@ -54,15 +54,13 @@ from putiofs.api.errors import (
     UploadOffsetError,
 )
 from putiofs.net.retry import is_temporary
-from putiofs.write.landing import Landing, LandingFailed
+from putiofs.write.landing import BACKOFF_MAX, Landing, LandingFailed
 from putiofs.write.spool import Spool, SpoolFile
-from putiofs.write.status import UploadStatus, write_status
+from putiofs.write.status import STATUS_FILE, UploadStatus, write_status
 from putiofs.write.transfer import Cancelled, Job, TusTransfer
 
 log = logging.getLogger("putiofs.write")
 
-DEFAULT_CHUNK = 32 * 1024 * 1024
-BACKOFF_MAX = 300.0
 QUOTA_TTL = 30.0
 
 
@@ -75,7 +73,7 @@ class Uploads:
     by :attr:`transfer`). ``start`` before use, ``stop`` at unmount."""
 
     def __init__(self, backend: Backend, spool: Spool, landing: Landing,
-                 fill_base: Callable[[SpoolFile], None], *, chunk_size: int = DEFAULT_CHUNK,
+                 fill_base: Callable[[SpoolFile], None], *, chunk_size: int,
                  workers: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.spool = spool
@@ -223,7 +221,7 @@ class Uploads:
         return records
 
     def write_status(self) -> None:
-        write_status(self.spool.root / "status.json", self.snapshot())
+        write_status(self.spool.root / STATUS_FILE, self.snapshot())
 
     def _report(self) -> None:
         """status.json about once a second while anything is pending (and once after)."""
@@ -236,7 +234,7 @@ class Uploads:
             records = self.snapshot()
             if records or not written_empty:
                 with contextlib.suppress(OSError):
-                    write_status(self.spool.root / "status.json", records)
+                    write_status(self.spool.root / STATUS_FILE, records)
                 written_empty = not records
 
     # -- the workers -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from putiofs.emulator.http.faults import Fault, Faults, RequestInfo
-from putiofs.front.tree_edits import ASIDE_PREFIX
+from putiofs.write.landing import ASIDE_PREFIX
 from tests.support.mounting import mount_factory, requires_fuse  # noqa: F401
 from tests.support.versions import api_of, call_name, changes, version_of
 
