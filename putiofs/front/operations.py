@@ -56,7 +56,7 @@ class PutioFS:
         self.overlay = self.writes.overlay
         self.options = tree.options
         self.handles = tree.handles
-        self.changes = TreeEdits(tree.backend, tree.cache, tree.options)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options)
         #: Started once mounted (after libfuse's fork to the background, which keeps no
         #: other thread): e.g. the realtime events' listener.
         self.when_mounted: list[Callable[[], None]] = []
@@ -239,7 +239,7 @@ class PutioFS:
     @fuse_call
     def mkdir(self, path: str, mode: int) -> int:
         self._guard_control(path)
-        return self.changes.mkdir(path, mode)
+        return self.edits.mkdir(path, mode)
 
     @fuse_call
     def unlink(self, path: str) -> int:
@@ -250,7 +250,7 @@ class PutioFS:
             if self.writes.unlink(path):
                 return 0
             self.overlay.resolve(path)  # a hidden item is gone for the mount
-            return self.changes.unlink(path)
+            return self.edits.unlink(path)
         finally:
             self._deleted_something()
 
@@ -258,7 +258,7 @@ class PutioFS:
     def rmdir(self, path: str) -> int:
         self._guard_control(path)
         try:
-            return self.changes.rmdir(path)
+            return self.edits.rmdir(path)
         finally:
             self._deleted_something()
 
@@ -276,25 +276,25 @@ class PutioFS:
             self.tree.cache.resolve_parent(new)  # ENOENT / ENOTDIR before anything is restored
             restored = self.tree.backend.lookup(self.control.restore(old))
             self.tree.cache.added(restored)
-            return self.changes.place(restored, new, flags)
+            return self.edits.place(restored, new, flags)
         self._guard_control(old, new)
         try:
             if self.writes.rename(old, new, flags):
                 return 0
             source = self.overlay.resolve(old)  # a hidden item is gone for the mount
             if is_hidden_name(new) and not source.is_dir:
-                self.changes.check_writable()
+                self.edits.check_writable()
                 parent, name = self.tree.cache.resolve_parent(new)
                 self.overlay.set_aside(source, parent.id, name)
                 return 0
-            return self.changes.rename(old, new, flags)
+            return self.edits.rename(old, new, flags)
         finally:
             self._deleted_something()  # a replacing rename deletes the old target
 
     def _delete_aside(self, entry: Any) -> int:
         """The unlink of a set-aside ``.fuse_hidden`` name: the item is deleted by id (under
         its own name, the one the trash then shows)."""
-        self.changes.check_writable()
+        self.edits.check_writable()
         try:
             self.tree.backend.delete(entry.id)
         except NotFoundError:

@@ -51,7 +51,7 @@ class PendingNames:
         self.is_open = is_open
 
     def unlink(self, path: str) -> bool:
-        """Drop a pending file (True), or False: not pending, tree_ops' business."""
+        """Drop a pending file (True), or False: not pending, the tree edits' business."""
         spooled = self.overlay.pending_at(path)
         if spooled is None:
             self.overlay.resolve(path)
@@ -73,7 +73,7 @@ class PendingNames:
             self.landing.deletions.run(replaces, self.landing.stopping)
 
     def rename(self, old: str, new: str, flags: int) -> bool:
-        """Rename involving a pending file (True), else False (tree_ops renames)."""
+        """Rename involving a pending file (True), else False (the tree edits rename)."""
         source = self.overlay.pending_at(old)
         target = self.overlay.pending_at(new)
         if source is None and target is None:
@@ -88,7 +88,7 @@ class PendingNames:
             self.edits.place(entry, new, flags)
             return True
         parent, name = self.cache.resolve_parent(new)
-        if self.edits._remote_name(name) != name:
+        if self.edits.remote_name(name) != name:
             raise fail(errno.EINVAL)
         replaces: list[str] = []
         if target is not None and target is not source:

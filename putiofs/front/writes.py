@@ -78,7 +78,7 @@ class WriteFiles:
         self.cache = tree.cache
         self.handles = tree.handles
         self.spool = spool
-        self.changes = TreeEdits(tree.backend, tree.cache, tree.options)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options)
         self.overlay = Overlay(tree.cache)
         self.lock = self.overlay.lock
         self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
@@ -92,7 +92,7 @@ class WriteFiles:
         self._opened: dict[str, list[WriteHandle]] = {}
         self._bases: dict[str, StreamReader] = {}
         self.names = PendingNames(tree.backend, self.overlay, self.uploads, self.landing,
-                                  self.changes, self.is_open)
+                                  self.edits, self.is_open)
 
     # -- start and stop --------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ class WriteFiles:
 
     def _checked_parent(self, path: str) -> tuple[Entry, str]:
         parent, name = self.cache.resolve_parent(path)
-        remote = self.changes._remote_name(name)  # ENAMETOOLONG / EINVAL before anything
+        remote = self.edits.remote_name(name)  # ENAMETOOLONG / EINVAL before anything
         if remote != name:
             raise fail(errno.EINVAL)
         if name.startswith(HIDDEN_PREFIX):

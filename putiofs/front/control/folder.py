@@ -156,9 +156,6 @@ class ControlFolder:
         """What the root listing adds: ``.putio`` with ``-o show_control``, else nothing."""
         return [CONTROL_NAME] if self.options.show_control else []
 
-    def has_handle(self, fh: int | None) -> bool:
-        return isinstance(self._handles.get(fh), _ReadHandle | _AddHandle)
-
     def direct_io(self, fh: int | None) -> bool:
         """Should the kernel bypass its page cache and cached size for this handle? Yes for
         the generated files: their text changes between opens."""
