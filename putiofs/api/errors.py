@@ -80,6 +80,12 @@ class QuotaExceededError(PutioError):
     """put.io has no room for the upload (the account's disk is full): ENOSPC."""
 
 
+class NoSpaceError(PutioError):
+    """The mount has no room for more written data: the spool would pass ``--cache-max-size``,
+    or the bytes waiting for upload would pass put.io's free space as last asked: ENOSPC.
+    Raised before anything is written or counted, without asking put.io."""
+
+
 class UploadOffsetError(PutioError):
     """The server's offset of a resumable upload is not the one the request was sent at (TUS
     409): ask the server for its offset and go on from there."""

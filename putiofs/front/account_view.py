@@ -6,10 +6,12 @@ Paths in, stat dicts, names and bytes out; exceptions of the layers below go up 
 :mod:`putiofs.front.control.folder`.
 
 Decision: file contents are written only where the API can (``backend.capabilities
-.write_contents``; v1 has no upload). Where it cannot, create, write, truncate, mknod, symlink,
-link, chmod, chown and utimens answer ``EROFS`` ("Read-only file system"); where it can, this
-mount does not write yet and they answer ``ENOTSUP`` rather than claim the file system is
-read-only (``-o ro``: always ``EROFS``). Each refusal is logged once at debug level.
+.write_contents``; v1 has no upload) and the mount has a spool to keep them in until put.io has
+them (:mod:`putiofs.front.writes`). Where the API cannot, create, write, truncate, mknod,
+symlink, link, chmod, chown and utimens are refused here with ``EROFS`` ("Read-only file
+system"); where it could but the mount was built without a spool, with ``ENOTSUP`` rather than
+claim the file system is read-only (``-o ro``: always ``EROFS``). Each refusal is logged once at
+debug level.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from putiofs.api.backend import Backend, Entry, Quota
 from putiofs.api.errors import PutioError
@@ -148,9 +150,6 @@ class AccountView:
 
     # -- reading --------------------------------------------------------------------------
 
-    def open(self, path: str, flags: int) -> int:
-        return self.open_entry(self.cache.resolve(path), flags)
-
     def open_entry(self, entry: Entry, flags: int) -> int:
         """Open a file for reading (a path's, or a /.putio/search result's); the handle."""
         if entry.is_dir:
@@ -182,14 +181,15 @@ class AccountView:
 
     # -- refused --------------------------------------------------------------------------
 
-    def refuse(self, what: str) -> None:
-        """Raise EROFS (the API cannot write contents) or ENOTSUP (this mount does not yet)."""
+    def refuse(self, what: str) -> NoReturn:
+        """Raise EROFS (the API cannot write contents, or ``-o ro``) or ENOTSUP (it could, but
+        this mount has no spool to write them in)."""
         writable = self.backend.capabilities.write_contents and not self.options.read_only
         with self._refusals_lock:
             first = what not in self._refusals_logged
             self._refusals_logged.add(what)
         if first:
             log.debug("%s refused: %s", what,
-                      "not supported by this mount yet (ENOTSUP)" if writable
+                      "this mount has no spool to write contents in (ENOTSUP)" if writable
                       else "this put.io API cannot write file contents (EROFS)")
         raise fail(errno.ENOTSUP if writable else errno.EROFS)

@@ -2,10 +2,11 @@
 
 fusepy turns any exception that is not an ``OSError`` into ``EINVAL`` and logs a traceback;
 every operation of the FUSE front (:class:`~putiofs.front.operations.PutioFS`) is wrapped in
-:func:`fuse_call` so that each exception from the layers below (account tree, tree changes, control
+:func:`fuse_call` so that each exception from the layers below (account tree, tree edits, control
 folder, cache, reader, backends) becomes the right errno, and only the unexpected ones (``EIO``)
-are logged, in one line. The layers below raise ``putiofs.api.errors`` exceptions or
-``fail(errno)``; none of them decides an errno for another's exception.
+are logged, in one line. The packages below the front (tree, read, write, the backends) raise
+only ``putiofs.api.errors`` exceptions; the front's own pieces may also raise ``fail(errno)``.
+None of them decides an errno for another's exception.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from putiofs.api.errors import (
     InvalidNameError,
     NameExistsError,
     NameTooLongError,
+    NoSpaceError,
     NotFoundError,
     NotSupportedError,
     PathNotADirectory,
@@ -66,7 +68,7 @@ def errno_for(exc: BaseException) -> int:
         return errno.EINVAL
     if isinstance(exc, NotSupportedError):
         return errno.ENOTSUP
-    if isinstance(exc, QuotaExceededError):
+    if isinstance(exc, QuotaExceededError | NoSpaceError):
         return errno.ENOSPC
     return errno.EIO
 

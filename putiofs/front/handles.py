@@ -15,26 +15,19 @@ T = TypeVar("T")
 
 
 class HandleTable:
-    """File handle number → what the opener keeps for it. Thread-safe.
-
-    ``add`` numbers a handle; callers that keep their own bookkeeping may instead take a number
-    from ``ids`` and store with ``table[fh] = handle`` (numbers never repeat either way).
-    """
+    """File handle number → what the opener keeps for it. Thread-safe; ``add`` numbers a
+    handle, and numbers never repeat."""
 
     def __init__(self) -> None:
-        self.ids = itertools.count(1)
+        self._ids = itertools.count(1)
         self._open: dict[int, Any] = {}
         self._lock = threading.Lock()
 
     def add(self, handle: Any) -> int:
         with self._lock:
-            fh = next(self.ids)
+            fh = next(self._ids)
             self._open[fh] = handle
         return fh
-
-    def __setitem__(self, fh: int, handle: Any) -> None:
-        with self._lock:
-            self._open[fh] = handle
 
     def get(self, fh: int | None, default: Any = None) -> Any:
         if fh is None:
@@ -55,7 +48,3 @@ class HandleTable:
             for fh in taken:
                 del self._open[fh]
         return list(taken.values())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._open.clear()

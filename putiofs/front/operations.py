@@ -20,7 +20,6 @@ control folder with what it needs from the tree.
 from __future__ import annotations
 
 import errno
-import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -28,42 +27,44 @@ from putiofs.api.backend import Backend
 from putiofs.api.errors import NotFoundError
 from putiofs.api.services import AccountServices
 from putiofs.front.account_view import AccountView, OpenFile
-from putiofs.front.control.folder import ControlFolder
+from putiofs.front.control.folder import ControlFolder, NoControl
 from putiofs.front.errno_map import ENODATA, fail, fail_fast_repeats, fuse_call
 from putiofs.front.mp4_xattr import Mp4Attribute
 from putiofs.front.options import MountOptions
 from putiofs.front.tree_edits import TreeEdits
-from putiofs.front.writes import WriteFiles, WriteHandle
+from putiofs.front.writes import RefusedWrites, WriteFiles, WriteHandle
 from putiofs.tree.cache import split_path
-from putiofs.write.overlay import Overlay, is_hidden_name
+from putiofs.write.overlay import is_hidden_name
 from putiofs.write.spool import Spool
 
 __all__ = ["MountOptions", "PutioFS", "build_operations"]
 
 
 class PutioFS:
-    """fusepy operations: the account tree, and ``/.putio`` when a control folder is given."""
+    """fusepy operations: the account tree, ``/.putio`` when a control folder is given, and
+    written files when a :class:`WriteFiles` is (without them: :class:`NoControl`, owning no
+    path, and :class:`RefusedWrites`, refusing what would write contents)."""
 
     use_ns = True
 
     def __init__(self, tree: AccountView, control: ControlFolder | None = None,
                  writes: WriteFiles | None = None) -> None:
         self.tree = tree
-        self.control = control
-        self.writes = writes
-        self.overlay = writes.overlay if writes is not None else Overlay(tree.cache)
+        self.control: ControlFolder | NoControl = control if control is not None else NoControl()
+        self.writes: WriteFiles | RefusedWrites = (writes if writes is not None
+                                                   else RefusedWrites(tree))
+        self.overlay = self.writes.overlay
         self.options = tree.options
         self.handles = tree.handles
-        self.changes = TreeEdits(tree.backend, tree.cache, tree.options)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options)
         #: Started once mounted (after libfuse's fork to the background, which keeps no
         #: other thread): e.g. the realtime events' listener.
         self.when_mounted: list[Callable[[], None]] = []
 
     def init(self, path: str) -> None:
-        """Mounted: pending uploads a previous mount left are taken up (see write_files),
-        and what waits for the mount (``when_mounted``) starts."""
-        if self.writes is not None:
-            self.writes.start()
+        """Mounted: pending uploads a previous mount left are taken up (see
+        :meth:`WriteFiles.start`), and what waits for the mount (``when_mounted``) starts."""
+        self.writes.start()
         for start in self.when_mounted:
             start()
 
@@ -75,14 +76,13 @@ class PutioFS:
 
     def _control_for(self, path: str) -> ControlFolder | None:
         """The control folder if ``path`` is in /.putio, else None (the account tree's)."""
-        if self.control is not None and self.control.owns(path):
-            return self.control
-        return None
+        return self.control if self.control.owns(path) else None  # NoControl owns none
 
     def direct_io(self, fh: int) -> bool:
         """Should the kernel bypass its page cache and cached size for this open handle?
-        (mount.py asks after every open.) Only for the generated /.putio files."""
-        return self.control is not None and self.control.direct_io(fh)
+        (:mod:`putiofs.mount.binding` asks after every open.) Only for the generated /.putio
+        files."""
+        return self.control.direct_io(fh)
 
     def _guard_control(self, *paths: str) -> None:
         """Names in /.putio are fixed: create, mknod, mkdir, rename, unlink and rmdir there
@@ -96,7 +96,7 @@ class PutioFS:
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         if control := self._control_for(path):
             return control.getattr(path, fh)
-        if self.writes is not None and (pending := self.writes.getattr(path, fh)) is not None:
+        if (pending := self.writes.getattr(path, fh)) is not None:
             return pending
         if isinstance(self.handles.get(fh), OpenFile):
             return self.tree.getattr(path, fh)
@@ -108,7 +108,7 @@ class PutioFS:
             return control.readdir(path)
         folder = self.overlay.resolve(path)
         shown = set(self.overlay.names_in(folder.id, self.tree.readdir(path)))
-        if self.control is not None and not split_path(path):
+        if not split_path(path):
             shown.update(self.control.root_names())
         return [".", "..", *sorted(shown)]
 
@@ -126,7 +126,7 @@ class PutioFS:
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
         if control := self._control_for(path):
             return control.getxattr(path, name)
-        if self.writes is not None and self.writes.pending_at(path) is not None:
+        if self.overlay.pending_at(path) is not None:
             raise fail(ENODATA)
         return self.tree.getxattr(path, name)
 
@@ -134,7 +134,7 @@ class PutioFS:
     def listxattr(self, path: str) -> list[str]:
         if control := self._control_for(path):
             return control.listxattr(path)
-        if self.writes is not None and self.writes.pending_at(path) is not None:
+        if self.overlay.pending_at(path) is not None:
             return []
         return self.tree.listxattr(path)
 
@@ -153,9 +153,7 @@ class PutioFS:
     def open(self, path: str, flags: int) -> int:
         if control := self._control_for(path):
             return control.open(path, flags)
-        if self.writes is not None:
-            return self.writes.open(path, flags)
-        return self.tree.open_entry(self.overlay.resolve(path), flags)
+        return self.writes.open(path, flags)
 
     @fail_fast_repeats
     @fuse_call
@@ -163,9 +161,9 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return self.tree.read(handle, size, offset)
-        if isinstance(handle, WriteHandle) and self.writes is not None:
+        if isinstance(handle, WriteHandle):
             return self.writes.read(handle, size, offset)
-        if handle is not None and self.control is not None:
+        if handle is not None:
             return self.control.read(path, size, offset, fh)
         raise fail(errno.EBADF)
 
@@ -173,16 +171,17 @@ class PutioFS:
     @fuse_call
     def read_into(self, path: str, dest: memoryview, offset: int, fh: int) -> int:
         """``read`` written straight into ``dest`` (libfuse's reply buffer, see
-        ``mount.with_fast_reads``); the count. Account files copy from the stream's buffer
-        once; files being written and the generated /.putio files through ``read``."""
+        :func:`putiofs.mount.binding.with_fast_reads`); the count. Account files copy from the
+        stream's buffer once; files being written and the generated /.putio files through
+        ``read``."""
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return 0 if handle.reader is None else handle.reader.read_into(offset, dest)
-        if isinstance(handle, WriteHandle) and self.writes is not None:
+        if isinstance(handle, WriteHandle):
             data = self.writes.read(handle, len(dest), offset)
             dest[:len(data)] = data
             return len(data)
-        if handle is not None and self.control is not None:
+        if handle is not None:
             data = self.control.read(path, len(dest), offset, fh)
             dest[:len(data)] = data
             return len(data)
@@ -192,37 +191,28 @@ class PutioFS:
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
         if control := self._control_for(path):
             return control.write(path, data, offset, fh)
-        handle = self.handles.get(fh)
-        if isinstance(handle, WriteHandle) and self.writes is not None:
-            return self.writes.write(handle, data, offset)
-        if self.writes is not None:
-            raise fail(errno.EBADF)
-        self.tree.refuse("write")
-        return 0
+        return self.writes.write(fh, data, offset)
 
     @fuse_call
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         if control := self._control_for(path):
             return control.truncate(path, length, fh)
-        if self.writes is not None:
-            self.writes.truncate(path, length, fh)
-            return 0
-        self.tree.refuse("truncate")
+        self.writes.truncate(path, length, fh)
         return 0
 
     @fuse_call
     def flush(self, path: str, fh: int) -> int:
         handle = self.handles.get(fh)
-        if isinstance(handle, WriteHandle) and self.writes is not None:
+        if isinstance(handle, WriteHandle):
             self.writes.flush(handle)
-        elif handle is not None and not isinstance(handle, OpenFile) and self.control is not None:
+        elif handle is not None and not isinstance(handle, OpenFile):
             return self.control.flush(path, fh)
         return 0
 
     @fuse_call
     def fsync(self, path: str, datasync: int, fh: int) -> int:
         handle = self.handles.get(fh)
-        if isinstance(handle, WriteHandle) and self.writes is not None:
+        if isinstance(handle, WriteHandle):
             self.writes.fsync(handle)
         return 0
 
@@ -231,27 +221,25 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             self.tree.release(fh)
-        elif isinstance(handle, WriteHandle) and self.writes is not None:
+        elif isinstance(handle, WriteHandle):
             self.writes.release(fh)
-        elif handle is not None and self.control is not None:
+        elif handle is not None:
             self.control.release(path, fh)
         return 0
 
     def destroy(self, path: str) -> None:
         """At unmount: pending uploads are waited for (``--upload-wait``), the account's
         readers are closed, then the control folder lets go."""
-        if self.writes is not None:
-            self.writes.destroy(self.options.upload_wait)
+        self.writes.destroy(self.options.upload_wait)
         self.tree.destroy()
-        if self.control is not None:
-            self.control.destroy()
+        self.control.destroy()
 
     # -- changing the tree ----------------------------------------------------------------
 
     @fuse_call
     def mkdir(self, path: str, mode: int) -> int:
         self._guard_control(path)
-        return self.changes.mkdir(path, mode)
+        return self.edits.mkdir(path, mode)
 
     @fuse_call
     def unlink(self, path: str) -> int:
@@ -259,10 +247,10 @@ class PutioFS:
         try:
             if (aside := self.overlay.take_aside(path)) is not None:
                 return self._delete_aside(aside)
-            if self.writes is not None and self.writes.unlink(path):
+            if self.writes.unlink(path):
                 return 0
             self.overlay.resolve(path)  # a hidden item is gone for the mount
-            return self.changes.unlink(path)
+            return self.edits.unlink(path)
         finally:
             self._deleted_something()
 
@@ -270,7 +258,7 @@ class PutioFS:
     def rmdir(self, path: str) -> int:
         self._guard_control(path)
         try:
-            return self.changes.rmdir(path)
+            return self.edits.rmdir(path)
         finally:
             self._deleted_something()
 
@@ -284,30 +272,29 @@ class PutioFS:
         that second step fail (e.g. EEXIST with RENAME_NOREPLACE), the item stays restored in
         its original folder and the error is the rename's.
         """
-        if (self.control is not None and self.control.is_trash_item(old)
-                and not self._control_for(new)):
+        if self.control.is_trash_item(old) and not self._control_for(new):
             self.tree.cache.resolve_parent(new)  # ENOENT / ENOTDIR before anything is restored
             restored = self.tree.backend.lookup(self.control.restore(old))
             self.tree.cache.added(restored)
-            return self.changes.place(restored, new, flags)
+            return self.edits.place(restored, new, flags)
         self._guard_control(old, new)
         try:
-            if self.writes is not None and self.writes.rename(old, new, flags):
+            if self.writes.rename(old, new, flags):
                 return 0
             source = self.overlay.resolve(old)  # a hidden item is gone for the mount
             if is_hidden_name(new) and not source.is_dir:
-                self.changes.check_writable()
+                self.edits.check_writable()
                 parent, name = self.tree.cache.resolve_parent(new)
                 self.overlay.set_aside(source, parent.id, name)
                 return 0
-            return self.changes.rename(old, new, flags)
+            return self.edits.rename(old, new, flags)
         finally:
             self._deleted_something()  # a replacing rename deletes the old target
 
     def _delete_aside(self, entry: Any) -> int:
         """The unlink of a set-aside ``.fuse_hidden`` name: the item is deleted by id (under
         its own name, the one the trash then shows)."""
-        self.changes.check_writable()
+        self.edits.check_writable()
         try:
             self.tree.backend.delete(entry.id)
         except NotFoundError:
@@ -320,41 +307,30 @@ class PutioFS:
 
     def _deleted_something(self) -> None:
         """Something may have gone to the trash: /.putio/trash lists anew at its next look."""
-        if self.control is not None:
-            self.control.trash_changed()
+        self.control.trash_changed()
 
     # -- creating files, and what put.io cannot store ---------------------------------------
 
     @fuse_call
     def create(self, path: str, mode: int, fi: Any = None) -> int:
         self._guard_control(path)
-        if self.writes is None:
-            self.tree.refuse("create")
-        return self.writes.create(path, mode)  # type: ignore[union-attr]
+        return self.writes.create(path, mode)
 
     @fuse_call
     def mknod(self, path: str, mode: int, dev: int) -> int:
         """A regular file is created empty (as create would); device files and FIFOs EPERM."""
         self._guard_control(path)
-        if self.writes is None:
-            self.tree.refuse("mknod")
-        if not stat.S_ISREG(mode):
-            raise fail(errno.EPERM)
-        self.writes.release(self.writes.create(path, mode))  # type: ignore[union-attr]
+        self.writes.mknod(path, mode)
         return 0
 
     @fuse_call
     def symlink(self, target: str, source: str) -> int:
         """put.io has no links: EPERM where the mount writes (as vfat), else EROFS."""
-        if self.writes is None:
-            self.tree.refuse("symlink")
-        raise fail(errno.EPERM)
+        self.writes.refuse_link("symlink")
 
     @fuse_call
     def link(self, target: str, source: str) -> int:
-        if self.writes is None:
-            self.tree.refuse("link")
-        raise fail(errno.EPERM)
+        self.writes.refuse_link("link")
 
     @fuse_call
     def chmod(self, path: str, mode: int) -> int:
@@ -368,18 +344,17 @@ class PutioFS:
         return self._ignored_attribute(path, "chown")
 
     def _ignored_attribute(self, path: str, what: str) -> int:
-        if self.writes is None or self._control_for(path):
+        if self._control_for(path):
             self.tree.refuse(what)
-        if self.writes.getattr(path, None) is None:  # type: ignore[union-attr]
-            self.overlay.resolve(path)  # ENOENT if missing
+        self.writes.ignore_attribute(path, what)
         return 0
 
     @fuse_call
     def utimens(self, path: str, times: Any = None) -> int:
         """Sets put.io's ``updated_at`` (whole seconds), or a pending file's upload time."""
-        if self.writes is None or self._control_for(path):
+        if self._control_for(path):
             self.tree.refuse("utimens")
-        self.writes.utimens(path, times[1] if times else None)  # type: ignore[union-attr]
+        self.writes.utimens(path, times[1] if times else None)
         return 0
 
 
@@ -396,11 +371,10 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
             and not options.read_only):
         spool = Spool(options.spool_dir, options.cache_max_size)
         writes = WriteFiles(tree, spool, chunk_size=options.upload_chunk_size)
+        control_options.setdefault("uploads", writes.uploads.snapshot)
     if services is None:
         return PutioFS(tree, writes=writes)
     control_options.setdefault("search_ttl", tree.options.cache_ttl)
-    if writes is not None:
-        control_options.setdefault("uploads", writes.uploads.snapshot)
     control = ControlFolder(services, attributes=tree.attributes, listing=tree.cache.listing,
                             open_entry=tree.open_entry, handles=tree.handles,
                             options=tree.options, **control_options)

@@ -1,6 +1,7 @@
 """Names and times of pending files: unlink, rename and utimens where the mount writes.
 
-Part of :class:`putiofs.front.writes.WriteFiles` (a mixin, for size). Decisions:
+:class:`PendingNames` is one collaborator of :class:`putiofs.front.writes.WriteFiles` (which keeps
+the open handles and the data). Decisions:
 
 * ``unlink`` of a pending file drops it (its upload is aborted, or its new item deleted if it
   lands anyway) and deletes the put.io items it replaced: the user saw them replaced.
@@ -20,41 +21,40 @@ from __future__ import annotations
 import contextlib
 import errno
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
+from putiofs.api.backend import Backend
 from putiofs.api.errors import NotFoundError
 from putiofs.front.errno_map import fail
-from putiofs.write.overlay import HIDDEN_PREFIX
+from putiofs.front.tree_edits import RENAME_NOREPLACE, TreeEdits
+from putiofs.write.landing import Landing
+from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import SpoolFile
-
-_RENAME_NOREPLACE = 1
+from putiofs.write.uploader import Uploads
 
 
 class PendingNames:
-    """unlink, rename and utimens of :class:`~putiofs.front.writes.WriteFiles`."""
+    """unlink, rename and utimens of the mount's pending files (put.io items' renames are
+    ``edits``'). ``is_open`` says whether a pending file still has open handles (its data then
+    stays until the last is released)."""
 
-    backend: Any
-    cache: Any
-    changes: Any
-    deletions: Any
-    landing: Any
-    lock: Any
-    overlay: Any
-    uploads: Any
-    _opened: dict[str, Any]
-
-    def pending_at(self, path: str) -> SpoolFile | None:
-        raise NotImplementedError
-
-    def resolve(self, path: str) -> Any:
-        raise NotImplementedError
+    def __init__(self, backend: Backend, overlay: Overlay, uploads: Uploads, landing: Landing,
+                 edits: TreeEdits, is_open: Callable[[SpoolFile], bool]) -> None:
+        self.backend = backend
+        self.overlay = overlay
+        self.cache = overlay.cache
+        self.lock = overlay.lock
+        self.uploads = uploads
+        self.landing = landing
+        self.edits = edits
+        self.is_open = is_open
 
     def unlink(self, path: str) -> bool:
-        """Drop a pending file (True), or False: not pending, tree_ops' business."""
-        spooled = self.pending_at(path)
+        """Drop a pending file (True), or False: not pending, the tree edits' business."""
+        spooled = self.overlay.pending_at(path)
         if spooled is None:
-            self.resolve(path)
+            self.overlay.resolve(path)
             return False
         self._drop(spooled)
         return True
@@ -65,34 +65,34 @@ class PendingNames:
             replaces = list(spooled.manifest.replaces)
             spooled.manifest.replaces = []
             running = not self.uploads.withdraw(spooled)
-            if not running and spooled.id not in self._opened:
+            if not running and not self.is_open(spooled):
                 spooled.discard()
             folders = [(item_id, self.overlay.folder_of(item_id)) for item_id in replaces]
         if folders:
-            self.deletions.add(folders, spooled.manifest.path)
-            self.deletions.run(replaces, self.landing.stopping)
+            self.landing.deletions.add(folders, spooled.manifest.path)
+            self.landing.deletions.run(replaces, self.landing.stopping)
 
     def rename(self, old: str, new: str, flags: int) -> bool:
-        """Rename involving a pending file (True), else False (tree_ops renames)."""
-        source = self.pending_at(old)
-        target = self.pending_at(new)
+        """Rename involving a pending file (True), else False (the tree edits rename)."""
+        source = self.overlay.pending_at(old)
+        target = self.overlay.pending_at(new)
         if source is None and target is None:
             return False
         if source is None:
-            entry = self.resolve(old)
-            if flags & _RENAME_NOREPLACE:
+            entry = self.overlay.resolve(old)
+            if flags & RENAME_NOREPLACE:
                 raise fail(errno.EEXIST)
             if entry.is_dir:
                 raise fail(errno.EISDIR)
             self._drop(target)  # type: ignore[arg-type]
-            self.changes.place(entry, new, flags)
+            self.edits.place(entry, new, flags)
             return True
         parent, name = self.cache.resolve_parent(new)
-        if self.changes._remote_name(name) != name:
+        if self.edits.remote_name(name) != name:
             raise fail(errno.EINVAL)
         replaces: list[str] = []
         if target is not None and target is not source:
-            if flags & _RENAME_NOREPLACE:
+            if flags & RENAME_NOREPLACE:
                 raise fail(errno.EEXIST)
             with self.lock:
                 replaces = list(target.manifest.replaces)
@@ -100,8 +100,8 @@ class PendingNames:
             self._drop(target)
         elif target is None:
             with contextlib.suppress(NotFoundError):
-                existing = self.resolve(new)
-                if flags & _RENAME_NOREPLACE:
+                existing = self.overlay.resolve(new)
+                if flags & RENAME_NOREPLACE:
                     raise fail(errno.EEXIST)
                 if existing.is_dir:
                     raise fail(errno.EISDIR)
@@ -120,12 +120,12 @@ class PendingNames:
 
     def utimens(self, path: str, mtime_ns: int | None) -> None:
         seconds = time.time() if mtime_ns is None else mtime_ns / 1e9
-        spooled = self.pending_at(path)
+        spooled = self.overlay.pending_at(path)
         if spooled is not None:
             spooled.manifest.mtime = seconds
             spooled.save()
             return
-        entry = self.resolve(path)
+        entry = self.overlay.resolve(path)
         self.backend.set_mtime(entry.id, int(seconds))
         if entry.is_dir:
             with self.lock:

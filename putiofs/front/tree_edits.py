@@ -3,7 +3,7 @@
 put.io's own semantics differ from POSIX (deleting a folder deletes its subtree; names repeat in
 a folder; there is no atomic replace), so each operation is mapped deliberately and nothing is
 ever deleted that was not asked for. The FUSE front (:mod:`putiofs.front.operations`) routes to it,
-after refusing these changes inside ``/.putio``, and turns its exceptions into errno values.
+after refusing these edits inside ``/.putio``, and turns its exceptions into errno values.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from putiofs.front.errno_map import fail
 from putiofs.front.options import MountOptions
 from putiofs.tree import names
 from putiofs.tree.cache import ROOT, MetadataCache, renamed_entry, split_path
+from putiofs.write.landing import ASIDE_PREFIX
 
 log = logging.getLogger("putiofs.front")
 
-#: The name an item replaced by a rename has between being set aside and being deleted.
-ASIDE_PREFIX = ".putiofs-replaced-"
-_RENAME_NOREPLACE = 1
-_RENAME_EXCHANGE = 2
+#: rename(2)'s flags (libfuse 3 passes renameat2's).
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
 
 
 class TreeEdits:
@@ -41,7 +41,7 @@ class TreeEdits:
         if self.options.read_only:
             raise fail(errno.EROFS)
 
-    def _remote_name(self, local_name: str) -> str:
+    def remote_name(self, local_name: str) -> str:
         """The name put.io should store for a typed one (see :func:`names.to_remote`)."""
         if len(local_name.encode("utf-8", "surrogateescape")) > names.NAME_MAX:
             raise fail(errno.ENAMETOOLONG)
@@ -53,7 +53,7 @@ class TreeEdits:
         """create_dir in the parent; EEXIST if the name is taken; visible at once."""
         self.check_writable()
         parent, name = self.cache.resolve_parent(path)
-        remote = self._remote_name(name)
+        remote = self.remote_name(name)
         if self.cache.listing(parent.id).find(name) is not None:
             raise fail(errno.EEXIST)
         with self._reconciled(parent):
@@ -117,10 +117,10 @@ class TreeEdits:
 
     @contextlib.contextmanager
     def _reconciled(self, *entries: Entry) -> Iterator[None]:
-        """Keep the cache true to the server when a change fails.
+        """Keep the cache true to the server when an edit fails.
 
         Not found: whichever of ``entries`` put.io no longer has leaves the cache (another client
-        deleted it), so the next listing does not show it again. Any other failure: the change
+        deleted it), so the next listing does not show it again. Any other failure: the edit
         may or may not have happened, so the listings holding ``entries`` are fetched anew.
         """
         try:
@@ -163,7 +163,7 @@ class TreeEdits:
             return 0
         source = self.cache.resolve(old)
         if source.is_dir and new_parts[:len(old_parts)] == old_parts:
-            self._remote_name(self.cache.resolve_parent(new)[1])  # their errnos come first
+            self.remote_name(self.cache.resolve_parent(new)[1])  # their errnos come first
             raise fail(errno.EINVAL)
         return self.place(source, new, flags)
 
@@ -172,14 +172,14 @@ class TreeEdits:
         there as :meth:`rename` does). Also used for an item just restored from the trash."""
         self.check_writable()
         parent, new_name = self.cache.resolve_parent(new)
-        remote = self._remote_name(new_name)
+        remote = self.remote_name(new_name)
         # Found as the source itself (the name in another normal form): a plain rename to the
         # form typed.
         target = self._current_target(parent, new_name)
         if target is not None and target.id == source.id:
             target = None
         if target is not None:
-            if flags & _RENAME_NOREPLACE:
+            if flags & RENAME_NOREPLACE:
                 raise fail(errno.EEXIST)
             if target.is_dir and not source.is_dir:
                 raise fail(errno.EISDIR)
@@ -187,9 +187,9 @@ class TreeEdits:
                 raise fail(errno.ENOTDIR)
             if target.is_dir:
                 self._require_empty(target)
-        elif flags & _RENAME_EXCHANGE:
+        elif flags & RENAME_EXCHANGE:
             raise fail(errno.ENOENT)
-        if flags & _RENAME_EXCHANGE:
+        if flags & RENAME_EXCHANGE:
             raise fail(errno.EINVAL)
         try:
             self._move_and_rename(source, parent, remote)

@@ -28,7 +28,8 @@ Decisions (see README, "Writing"):
   landing holds while it swaps a pending file for its new item (:mod:`putiofs.write.landing`): the
   open finds the pending file (taken off the queue, or followed by a newer copy if its upload
   is running) or the landed item (its bytes the base), never an item being deleted.
-* Names and times: :mod:`putiofs.front.pending_names`.
+* Names and times (unlink, rename, utimens) are :mod:`putiofs.front.pending_names`, which
+  :class:`WriteFiles` holds and routes them to; it keeps the open handles and the data itself.
 """
 
 from __future__ import annotations
@@ -37,27 +38,24 @@ import errno
 import logging
 import os
 import shutil
+import stat
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from putiofs.api.backend import Entry
-from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.front.account_view import AccountView
 from putiofs.front.errno_map import fail
 from putiofs.front.pending_names import PendingNames
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.read.reader import StreamReader, open_stream
-from putiofs.tree.cache import split_path
 from putiofs.write.landing import Deletions, Landing
 from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import BLOCK, Spool, SpoolFile
 from putiofs.write.uploader import Uploads, UploadStatus
 
 log = logging.getLogger("putiofs.write")
-
-_RENAME_NOREPLACE = 1
 
 
 @dataclass
@@ -69,8 +67,9 @@ class WriteHandle:
     append: bool = False
 
 
-class WriteFiles(PendingNames):
-    """The pending files of one mount and their open handles."""
+class WriteFiles:
+    """The pending files of one mount: their open handles and their data; their names and
+    times through :attr:`names`."""
 
     def __init__(self, tree: AccountView, spool: Spool, *, chunk_size: int,
                  workers: int = 2) -> None:
@@ -79,7 +78,7 @@ class WriteFiles(PendingNames):
         self.cache = tree.cache
         self.handles = tree.handles
         self.spool = spool
-        self.changes = TreeEdits(tree.backend, tree.cache, tree.options)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options)
         self.overlay = Overlay(tree.cache)
         self.lock = self.overlay.lock
         self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
@@ -92,6 +91,8 @@ class WriteFiles(PendingNames):
         self.uploads.open_files = self._open_records
         self._opened: dict[str, list[WriteHandle]] = {}
         self._bases: dict[str, StreamReader] = {}
+        self.names = PendingNames(tree.backend, self.overlay, self.uploads, self.landing,
+                                  self.edits, self.is_open)
 
     # -- start and stop --------------------------------------------------------------------
 
@@ -133,21 +134,10 @@ class WriteFiles(PendingNames):
 
     # -- what is shown ---------------------------------------------------------------------
 
-    def pending_at(self, path: str) -> SpoolFile | None:
-        """The pending file at ``path``, if any. Every getattr asks: with nothing pending
-        (the usual state) it answers without resolving the path."""
-        parts = split_path(path)
-        if not parts or not self.overlay.pending:
-            return None
-        try:
-            parent = self.cache.resolve("/".join(parts[:-1]))
-        except (NotFoundError, PutioError):
-            return None
-        return self.overlay.pending_in(parent.id, parts[-1])
-
-    def resolve(self, path: str) -> Entry:
-        """A put.io item as the mount shows it (ENOENT if a pending file replaced it)."""
-        return self.overlay.resolve(path)
+    def is_open(self, spooled: SpoolFile) -> bool:
+        """Has the pending file an open handle?"""
+        with self.lock:
+            return spooled.id in self._opened
 
     def stat(self, spooled: SpoolFile) -> dict[str, Any]:
         manifest = spooled.manifest
@@ -161,7 +151,7 @@ class WriteFiles(PendingNames):
         handle = self.handles.get(fh)
         if isinstance(handle, WriteHandle):
             return self.stat(handle.file)
-        if (spooled := self.pending_at(path)) is not None:
+        if (spooled := self.overlay.pending_at(path)) is not None:
             return self.stat(spooled)
         return None
 
@@ -176,7 +166,7 @@ class WriteFiles(PendingNames):
 
     def _checked_parent(self, path: str) -> tuple[Entry, str]:
         parent, name = self.cache.resolve_parent(path)
-        remote = self.changes._remote_name(name)  # ENAMETOOLONG / EINVAL before anything
+        remote = self.edits.remote_name(name)  # ENAMETOOLONG / EINVAL before anything
         if remote != name:
             raise fail(errno.EINVAL)
         if name.startswith(HIDDEN_PREFIX):
@@ -204,6 +194,12 @@ class WriteFiles(PendingNames):
         """A new empty file (the kernel sends create only for a name it found free; a put.io
         item of that name that it did not know yet is replaced, as O_TRUNC would)."""
         return self.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+
+    def mknod(self, path: str, mode: int) -> None:
+        """A regular file is created empty (as create would); device files and FIFOs EPERM."""
+        if not stat.S_ISREG(mode):
+            raise fail(errno.EPERM)
+        self.release(self.create(path, mode))
 
     def open(self, path: str, flags: int) -> int:
         log.debug("open %s flags %#o", path, flags)
@@ -338,8 +334,11 @@ class WriteFiles(PendingNames):
         self._fetch(handle.file, offset, offset + size)
         return handle.file.pread(size, offset)
 
-    def write(self, handle: WriteHandle, data: bytes, offset: int) -> int:
-        if not handle.writable:
+    def write(self, fh: int, data: bytes, offset: int) -> int:
+        """Into the open pending file ``fh``; EBADF for any other handle or one opened
+        O_RDONLY."""
+        handle = self.handles.get(fh)
+        if not isinstance(handle, WriteHandle) or not handle.writable:
             raise fail(errno.EBADF)
         spooled = handle.file
         if handle.append:
@@ -384,6 +383,32 @@ class WriteFiles(PendingNames):
         spooled.truncate(length)
         spooled.manifest.mtime = time.time()
         spooled.manifest.accepted = False
+
+    # -- names and times ---------------------------------------------------------------------
+
+    def unlink(self, path: str) -> bool:
+        """Drop a pending file (True), or False: not pending (see :class:`PendingNames`)."""
+        return self.names.unlink(path)
+
+    def rename(self, old: str, new: str, flags: int) -> bool:
+        """A rename involving a pending file (True), else False."""
+        return self.names.rename(old, new, flags)
+
+    def utimens(self, path: str, mtime_ns: int | None) -> None:
+        self.names.utimens(path, mtime_ns)
+
+    # -- what put.io does not store ----------------------------------------------------------
+
+    @staticmethod
+    def refuse_link(what: str) -> NoReturn:
+        """put.io has no links: ``symlink`` and ``link`` are EPERM (as on vfat)."""
+        raise fail(errno.EPERM)
+
+    def ignore_attribute(self, path: str, what: str) -> None:
+        """chmod and chown are accepted and ignored (put.io stores no modes or owners); ENOENT
+        if nothing is at ``path``."""
+        if self.getattr(path, None) is None:
+            self.overlay.resolve(path)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -441,6 +466,81 @@ class WriteFiles(PendingNames):
             spooled.manifest.accepted = True
             spooled.save()
             self.uploads.submit(spooled)
+
+
+class RefusedWrites:
+    """The writes of a mount that does not write file contents (an API that cannot, ``-o ro``,
+    or no spool): what :class:`WriteFiles` would change is refused as the account view says
+    (``EROFS``, or ``ENOTSUP``), nothing is pending, and files open for reading only.
+
+    No handle of such a mount is a :class:`WriteHandle` (only WriteFiles makes them), so the
+    calls that take one are never made; they answer as for a handle this object does not
+    hold."""
+
+    def __init__(self, tree: AccountView) -> None:
+        self.tree = tree
+        self.overlay = Overlay(tree.cache)
+
+    def start(self) -> None:
+        """Nothing to take up."""
+
+    def destroy(self, wait: float) -> None:
+        """Nothing to wait for."""
+
+    @staticmethod
+    def getattr(path: str, fh: int | None) -> None:
+        """Nothing is pending: every item is put.io's."""
+        return None
+
+    def open(self, path: str, flags: int) -> int:
+        return self.tree.open_entry(self.overlay.resolve(path), flags)
+
+    def create(self, path: str, mode: int) -> NoReturn:
+        self.tree.refuse("create")
+
+    def mknod(self, path: str, mode: int) -> NoReturn:
+        self.tree.refuse("mknod")
+
+    def write(self, fh: int, data: bytes, offset: int) -> NoReturn:
+        self.tree.refuse("write")
+
+    def truncate(self, path: str, length: int, fh: int | None) -> NoReturn:
+        self.tree.refuse("truncate")
+
+    @staticmethod
+    def read(handle: WriteHandle, size: int, offset: int) -> NoReturn:
+        raise fail(errno.EBADF)
+
+    @staticmethod
+    def flush(handle: WriteHandle) -> None:
+        """Nothing to keep."""
+
+    @staticmethod
+    def fsync(handle: WriteHandle) -> None:
+        """Nothing to keep."""
+
+    @staticmethod
+    def release(fh: int) -> None:
+        """Nothing to let go."""
+
+    def utimens(self, path: str, mtime_ns: int | None) -> NoReturn:
+        self.tree.refuse("utimens")
+
+    def refuse_link(self, what: str) -> NoReturn:
+        self.tree.refuse(what)
+
+    def ignore_attribute(self, path: str, what: str) -> NoReturn:
+        self.tree.refuse(what)
+
+    @staticmethod
+    def unlink(path: str) -> bool:
+        """Nothing is pending: the tree edits unlink."""
+        return False
+
+    @staticmethod
+    def rename(old: str, new: str, flags: int) -> bool:
+        """Nothing is pending: the tree edits rename."""
+        return False
 
 
 def pending_id(spooled: SpoolFile) -> str:

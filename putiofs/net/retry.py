@@ -42,7 +42,19 @@ T = TypeVar("T")
 
 
 def is_temporary(exc: BaseException) -> bool:
-    """Worth another attempt: no answer, 429, 5xx, busy, or a garbled answer (not a redirect)."""
+    """Worth another attempt: no answer, 429, 5xx, busy, or a garbled answer (not a redirect).
+
+    The one answer for the whole mount: these retries, the metadata cache's stale-if-error
+    (:mod:`putiofs.tree.cache`), and the uploader's and the landing's "again later, or give up"
+    (:mod:`putiofs.write`). Where those used to differ: busy is temporary for the cache too (put.io
+    said "try again shortly": the last listing is served meanwhile); an unexpected redirect
+    (a ServerError with a 3xx status) is temporary for none, since it comes back the same, so a
+    listing that meets one fails at once instead of serving the last listing, and an upload
+    fails (its data kept in the spool for the next mount) instead of being retried for as long
+    as the mount runs. Not found is never temporary; callers to whom it means something else
+    catch it first (a delete repeated, ``RetryPolicy.run``'s ``gone_is_done``; an upload the
+    server forgot, started anew).
+    """
     if isinstance(exc, ServerError):
         return exc.status is None or not 300 <= exc.status < 400
     return isinstance(exc, TransportError | RateLimitedError | BusyError)

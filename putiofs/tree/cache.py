@@ -8,10 +8,11 @@ one call; :class:`putiofs.tree.folder_map.FolderMaps`) instead of one listing pe
 without a folder map (``capabilities.folder_map`` False, or ``NotSupportedError`` once) is
 resolved level by level, one listing per uncached level, and never asked for the map again.
 
-When a refresh fails with a temporary error (network, 5xx, 429, out of time) the last listing is
-served for up to ``stale_ttl`` seconds more, so an open file manager does not empty itself while
-put.io is away. For ``OUTAGE_PAUSE`` seconds after such a failure, folders that have a stale
-listing are not asked for again, so one slow failure does not repeat at every level of a path.
+When a refresh fails with a temporary error (network, 5xx, 429, busy, out of time: as
+:func:`putiofs.net.retry.is_temporary` decides) the last listing is served for up to
+``stale_ttl`` seconds more, so an open file manager does not empty itself while put.io is away.
+For ``OUTAGE_PAUSE`` seconds after such a failure, folders that have a stale listing are not
+asked for again, so one slow failure does not repeat at every level of a path.
 Waiting for another thread's fetch of the same folder is bounded by the calling thread's
 :mod:`putiofs.net.deadline`.
 
@@ -52,11 +53,10 @@ from putiofs.api.errors import (
     PathNotADirectory,
     PathNotFound,
     PutioError,
-    RateLimitedError,
-    ServerError,
     TransportError,
 )
 from putiofs.net import deadline
+from putiofs.net.retry import is_temporary
 from putiofs.tree import names
 from putiofs.tree.folder_map import FolderMaps
 from putiofs.tree.listing import Listing
@@ -64,7 +64,6 @@ from putiofs.tree.listing import Listing
 log = logging.getLogger(__name__)
 
 ROOT = Entry(id=ROOT_ID, name="", is_dir=True, size=0, parent_id="", type="folder")
-_TEMPORARY = (TransportError, ServerError, RateLimitedError)
 #: After a listing failed with a temporary error, folders with a stale listing are served from
 #: it for this many seconds without asking put.io: during an outage only the first call waits.
 OUTAGE_PAUSE = 5.0
@@ -238,12 +237,14 @@ class MetadataCache:
         for attempt in range(2):
             try:
                 listing = self._fetch_and_store(folder_id, flight)
-            except _TEMPORARY as exc:
-                self._outage_until = self._clock() + OUTAGE_PAUSE
-                return self._stale_or_raise(folder_id, exc)
             except NotFoundError:
                 self.forget_folder(folder_id)
                 raise
+            except PutioError as exc:
+                if not is_temporary(exc):
+                    raise
+                self._outage_until = self._clock() + OUTAGE_PAUSE
+                return self._stale_or_raise(folder_id, exc)
             self._outage_until = 0.0
             if listing.stored:
                 return listing.value

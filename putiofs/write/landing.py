@@ -38,21 +38,18 @@ from pathlib import Path
 
 from putiofs.api.backend import Backend, Entry
 from putiofs.api.errors import NameExistsError, NotFoundError, PutioError
+from putiofs.net.retry import is_temporary
 from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import SpoolFile
 
 log = logging.getLogger("putiofs.write")
 
+#: The name a replaced item has on put.io between being set aside (where the API refuses a
+#: second item of one name) and being deleted: here and in :mod:`putiofs.front.tree_edits`.
 ASIDE_PREFIX = ".putiofs-replaced-"
 DELETE_ATTEMPTS = 3
+#: The longest wait, in seconds, of a retry in the background: an upload's, or a delete's.
 BACKOFF_MAX = 300.0
-TEMPORARY = ("TransportError", "ServerError", "RateLimitedError", "BusyError")
-
-
-def is_temporary(exc: BaseException) -> bool:
-    """Network trouble, 5xx, 429, busy: worth trying again later."""
-    return any(cls.__name__ in TEMPORARY for cls in type(exc).__mro__)
-
 
 class LandingFailed(Exception):
     """The new item is on put.io but could not be put in the file's place (permanent)."""

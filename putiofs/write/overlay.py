@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from putiofs.api.backend import Entry
-from putiofs.api.errors import PathNotFound
+from putiofs.api.errors import PathNotFound, PutioError
 from putiofs.tree import names
 from putiofs.tree.cache import MetadataCache, split_path
 from putiofs.write.spool import SpoolFile
@@ -194,3 +194,15 @@ class Overlay:
     def pending_in(self, parent_id: str, name: str) -> SpoolFile | None:
         with self.lock:
             return self.pending.get((parent_id, name))
+
+    def pending_at(self, path: str) -> SpoolFile | None:
+        """The pending file at ``path``, if any. Every getattr asks: with nothing pending
+        (the usual state) it answers without resolving the path."""
+        parts = split_path(path)
+        if not parts or not self.pending:
+            return None
+        try:
+            parent = self.cache.resolve("/".join(parts[:-1]))
+        except PutioError:
+            return None
+        return self.pending_in(parent.id, parts[-1])

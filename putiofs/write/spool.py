@@ -16,8 +16,9 @@ Decisions:
   written when the mount died is never uploaded (half a file must not replace a good one): it is
   handed back in ``recovered/`` with an ERROR line in the log.
 * ``--cache-max-size`` caps the bytes of all pending files together (their sizes, holes
-  included): a write that would pass it is ``ENOSPC``, and so is a real ``ENOSPC`` of the local
-  disk. Nothing is ever dropped silently.
+  included): a write that would pass it raises :class:`~putiofs.api.errors.NoSpaceError`
+  (``ENOSPC`` for the user), and a real ``ENOSPC`` of the local disk reaches the user as it is.
+  Nothing is ever dropped silently.
 * A file opened for writing without ``O_TRUNC`` starts as a sparse copy of the server item (its
   *base*): blocks of :data:`BLOCK` bytes are fetched when first needed (``present`` says which are
   local); bytes at or past ``base_limit`` (the smallest size the file has had) are never the base's.
@@ -26,7 +27,6 @@ Decisions:
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import logging
@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from putiofs.front.errno_map import fail
+from putiofs.api.errors import NoSpaceError, ServerError
 
 log = logging.getLogger("putiofs.write")
 
@@ -182,7 +182,8 @@ class SpoolFile:
             start = block * BLOCK
             wanted = max(0, min(BLOCK, self.manifest.base_limit - start))
             if len(data) < wanted:
-                raise OSError(errno.EIO, "short read of the original file")
+                raise ServerError(f"the original of {self.manifest.path} ended early: "
+                                  f"{len(data)} bytes of block {block}, {wanted} expected")
             os.pwrite(self.fd, data[:wanted], start)
             self.present.add(block)
 
@@ -253,10 +254,11 @@ class Spool:
         return self.pending / f"{file_id}.json"
 
     def charge(self, delta: int) -> None:
-        """Count ``delta`` more bytes against the cap; ENOSPC (nothing counted) past it."""
+        """Count ``delta`` more bytes against the cap; NoSpaceError (nothing counted) past it."""
         with self._lock:
             if delta > 0 and self.used + delta > self.max_size:
-                raise fail(errno.ENOSPC)
+                raise NoSpaceError(f"the spool holds {self.used} bytes; {delta} more would "
+                                   f"pass its cap of {self.max_size}")
             self.used = max(0, self.used + delta)
 
     def create(self, parent_id: str, name: str, path: str, mtime: float, *,

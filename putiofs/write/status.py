@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 STATUS_VERSION = 1
+#: Its name in the account's spool folder.
+STATUS_FILE = "status.json"
 
 
 @dataclass

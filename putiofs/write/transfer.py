@@ -1,10 +1,11 @@
-"""One TUS upload of a pending file, resumed at the server's offset (part of the uploader).
+"""One TUS upload of a pending file, resumed at the server's offset.
 
-:class:`TusTransfer` is mixed into :class:`putiofs.write.uploader.Uploads` (split for size): the
-ticket is saved in the manifest before the first byte is sent; after a failure the server's offset
-is asked and the upload goes on from there; a ticket the server forgot (or of another size) starts
-anew. Chunks are streamed from the data file (the backend reads ``length`` bytes of it per call).
-A temporary error is retried a few times within the job; anything else is raised to the job.
+The uploader (:mod:`putiofs.write.uploader`) keeps the queue and its workers; each worker hands
+the job it runs to the one :class:`TusTransfer` it holds. The ticket is saved in the manifest
+before the first byte is sent; after a failure the server's offset is asked and the upload goes on
+from there; a ticket the server forgot (or of another size) starts anew. Chunks are streamed from
+the data file (the backend reads ``length`` bytes of it per call). A temporary error is retried a
+few times within the job; anything else is raised to the job.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from putiofs.api.backend import Backend, Entry, UploadTicket
 from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
-from putiofs.write.landing import Landing, is_temporary
+from putiofs.net.retry import is_temporary
+from putiofs.write.landing import Landing
 from putiofs.write.spool import SpoolFile
 
 log = logging.getLogger("putiofs.write")
@@ -30,6 +31,10 @@ CHUNK_ATTEMPTS = 4
 
 @dataclass
 class Job:
+    """One pending file's upload: the queue's record (``state``, ``failures``, ``next_try``,
+    ``error``; the uploader's) and its transfer's progress (``bytes_done``, ``speed``; this
+    module's). ``cancelled`` is set by the queue and stops the transfer at its next chunk."""
+
     file: SpoolFile
     state: str = "queued"
     bytes_done: int = 0
@@ -45,21 +50,22 @@ class Cancelled(Exception):
     """The file was dropped (unlinked, superseded) while its job ran."""
 
 
-class BaseGone(Exception):
-    """The original of a file opened without O_TRUNC can no longer be read from put.io."""
-
-
 class TusTransfer:
-    """The transfer step of :class:`putiofs.write.uploader.Uploads`."""
+    """Sends a job's file to put.io in ``chunk_size`` chunks (any number of workers at once, one
+    job each). The landing gives where the file goes now (under the overlay's lock, the
+    uploader's too), the mount's ``stopping`` event, and the deletions an aborted upload's item
+    goes to."""
 
-    backend: Backend
-    landing: Landing
-    lock: Any
-    chunk_size: int
-    _stopping: threading.Event
-    _clock: Callable[[], float]
+    def __init__(self, backend: Backend, landing: Landing, *, chunk_size: int,
+                 clock: Callable[[], float]) -> None:
+        self.backend = backend
+        self.landing = landing
+        self.chunk_size = max(1, chunk_size)
+        self._lock = landing.overlay.lock
+        self._stopping = landing.stopping
+        self._clock = clock
 
-    def _abort_ticket(self, spooled: SpoolFile) -> None:
+    def abort(self, spooled: SpoolFile) -> None:
         """Drop the file's TUS upload. One that is already complete has made its item (an
         empty file is complete as soon as it is created): that item is deleted, or put.io
         would keep a file the user removed (an editor's swap file, say)."""
@@ -89,8 +95,8 @@ class TusTransfer:
                 except NotFoundError:
                     log.info("upload of %s: the server forgot it; starting anew", manifest.path)
             else:
-                self._abort_ticket(spooled)
-        with self.lock:
+                self.abort(spooled)
+        with self._lock:
             target = self.landing.target(spooled)
         if target is None:
             raise Cancelled
@@ -100,7 +106,9 @@ class TusTransfer:
         spooled.save()
         return ticket, 0
 
-    def _transfer(self, job: Job) -> Entry:
+    def send(self, job: Job) -> Entry:
+        """Upload the job's file (resuming its saved ticket); the complete new item. Cancelled
+        if the file was dropped meanwhile; a PutioError when it cannot go on."""
         spooled, size = job.file, job.file.manifest.size
         ticket, offset = self._ticket(job)
         started, sent = self._clock(), 0

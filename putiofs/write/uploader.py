@@ -12,9 +12,10 @@ Decisions:
   remount. A ticket the server forgot (or of another size) starts anew. Chunks are
   ``chunk_size`` bytes (``--upload-chunk-size``), streamed from the data file, never held in
   memory.
-* **Backoff.** A temporary failure (network, 5xx, 429) is retried at once a few times within the
-  job, then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again for
-  as long as the mount runs. A refusal for quota (put.io disk full) marks the file with
+* **Backoff.** A temporary failure (network, 5xx, 429, busy: as
+  :func:`putiofs.net.retry.is_temporary` decides) is retried at once a few times within the job,
+  then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again for as
+  long as the mount runs. A refusal for quota (put.io disk full) marks the file with
   ``ENOSPC`` (its next fsync/close says so) and is retried the same way.
 * **Permanent failures are reported, never retried in a loop.** A file whose folder is gone, or
   whose original (opened without ``O_TRUNC``) can no longer be read, is handed back in
@@ -38,39 +39,47 @@ Decisions:
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
-import os
 import random
 import threading
 import time
 from collections.abc import Callable
 
 from putiofs.api.backend import Backend, Entry
-from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
-from putiofs.write.landing import Landing, LandingFailed, is_temporary
+from putiofs.api.errors import (
+    NoSpaceError,
+    NotFoundError,
+    PutioError,
+    QuotaExceededError,
+    UploadOffsetError,
+)
+from putiofs.net.retry import is_temporary
+from putiofs.write.landing import BACKOFF_MAX, Landing, LandingFailed
 from putiofs.write.spool import Spool, SpoolFile
-from putiofs.write.status import UploadStatus, write_status
-from putiofs.write.transfer import BaseGone, Cancelled, Job, TusTransfer
+from putiofs.write.status import STATUS_FILE, UploadStatus, write_status
+from putiofs.write.transfer import Cancelled, Job, TusTransfer
 
 log = logging.getLogger("putiofs.write")
 
-DEFAULT_CHUNK = 32 * 1024 * 1024
-BACKOFF_MAX = 300.0
 QUOTA_TTL = 30.0
 
 
-class Uploads(TusTransfer):
-    """The queue and its worker threads. ``start`` before use, ``stop`` at unmount."""
+class BaseGone(Exception):
+    """The original of a file opened without O_TRUNC can no longer be read from put.io."""
+
+
+class Uploads:
+    """The queue of all uploads, its worker threads and its status (each job's bytes are sent
+    by :attr:`transfer`). ``start`` before use, ``stop`` at unmount."""
 
     def __init__(self, backend: Backend, spool: Spool, landing: Landing,
-                 fill_base: Callable[[SpoolFile], None], *, chunk_size: int = DEFAULT_CHUNK,
+                 fill_base: Callable[[SpoolFile], None], *, chunk_size: int,
                  workers: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.spool = spool
         self.landing = landing
         self.fill_base = fill_base
-        self.chunk_size = max(1, chunk_size)
+        self.transfer = TusTransfer(backend, landing, chunk_size=chunk_size, clock=clock)
         self.lock = landing.overlay.lock
         self._failed: list[Job] = []   # permanent failures, shown until the file changes
         self._changed = threading.Condition(self.lock)
@@ -98,13 +107,16 @@ class Uploads(TusTransfer):
         self.available = quota.available if quota is not None else None
 
     def charge_check(self, grow: int) -> None:
-        """ENOSPC if ``grow`` more bytes would not fit: in the spool (``--cache-max-size``), or
-        with what is already pending, in put.io's free space as last asked."""
+        """NoSpaceError if ``grow`` more bytes would not fit: in the spool
+        (``--cache-max-size``), or with what is already pending, in put.io's free space as last
+        asked."""
         if self.spool.used + grow > self.spool.max_size:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise NoSpaceError(f"{grow} more bytes would pass the spool's cap of "
+                               f"{self.spool.max_size}")
         available = self.available
         if available is not None and self.pending_bytes() + grow > available:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise NoSpaceError(f"{grow} more bytes would pass put.io's free space "
+                               f"({available} bytes as last asked)")
 
     def pending_bytes(self) -> int:
         """Bytes in the spool not yet on put.io (files being written included)."""
@@ -209,7 +221,7 @@ class Uploads(TusTransfer):
         return records
 
     def write_status(self) -> None:
-        write_status(self.spool.root / "status.json", self.snapshot())
+        write_status(self.spool.root / STATUS_FILE, self.snapshot())
 
     def _report(self) -> None:
         """status.json about once a second while anything is pending (and once after)."""
@@ -222,7 +234,7 @@ class Uploads(TusTransfer):
             records = self.snapshot()
             if records or not written_empty:
                 with contextlib.suppress(OSError):
-                    write_status(self.spool.root / "status.json", records)
+                    write_status(self.spool.root / STATUS_FILE, records)
                 written_empty = not records
 
     # -- the workers -----------------------------------------------------------------------
@@ -311,7 +323,7 @@ class Uploads(TusTransfer):
                         self.fill_base(spooled)
                     except NotFoundError as exc:
                         raise BaseGone from exc
-                    entry = self._transfer(job)
+                    entry = self.transfer.send(job)
                     manifest.landed_id = entry.id
                     spooled.save()
                 with self.landing.cache.quiet(manifest.parent_id):  # where it lands now
@@ -319,7 +331,7 @@ class Uploads(TusTransfer):
             spooled.discard()
             self._finish(job)
         except Cancelled:
-            self._abort_ticket(spooled)
+            self.transfer.abort(spooled)
             log.info("upload of %s dropped: the file was removed or replaced", manifest.path)
             spooled.discard()
             self._finish(job)

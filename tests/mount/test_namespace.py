@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from putiofs.emulator.http.faults import Fault, Faults, RequestInfo
-from putiofs.front.tree_edits import ASIDE_PREFIX
+from putiofs.write.landing import ASIDE_PREFIX
 from tests.support.mounting import mount_factory, requires_fuse  # noqa: F401
 from tests.support.versions import api_of, call_name, changes, version_of
 
@@ -54,8 +54,8 @@ class Tree:
         """put.io name → id of a folder's children (the names must be unique here)."""
         return {c["name"]: str(c["id"]) for c in self.account.children(folder_id)}
 
-    def changes(self) -> dict[str, int]:
-        """Tree changes sent since the fixture's reset: ``{"mkdir": 1, "move": 2, ...}``."""
+    def edits(self) -> dict[str, int]:
+        """Tree edits sent since the fixture's reset: ``{"mkdir": 1, "move": 2, ...}``."""
         return changes(self.server)
 
     @property
@@ -80,7 +80,7 @@ def tree(server_factory, mount_factory) -> Tree:  # noqa: F811
     ids["top.txt"] = account.add_file("0", "top.txt", data=b"top file")
     result = Tree(server, mount_factory(server, "--cache-ttl", "30"))
     result.ids = ids
-    os.listdir(result.root)  # the mount's first listing; later changes meet a warm cache
+    os.listdir(result.root)  # the mount's first listing; later edits meet a warm cache
     server.reset_stats()
     return result
 
@@ -110,7 +110,7 @@ def test_mkdir_on_an_existing_name_is_eexist_and_creates_nothing(tree, existing)
     before = tree.snapshot()
     assert errno_of(os.mkdir, parent / existing) == errno.EEXIST
     assert tree.snapshot() == before
-    assert "mkdir" not in tree.changes()
+    assert "mkdir" not in tree.edits()
 
 
 def test_mkdir_p_makes_the_whole_chain(tree):
@@ -121,7 +121,7 @@ def test_mkdir_p_makes_the_whole_chain(tree):
     b_id = tree.names(a_id)["b"]
     assert list(tree.names(b_id)) == ["c"]
     assert subprocess.run(["mkdir", "-p", str(target)]).returncode == 0  # exists: still fine
-    assert tree.changes() == {"mkdir": 3}
+    assert tree.edits() == {"mkdir": 3}
 
 
 def test_mkdir_inside_a_file_is_enotdir(tree):
@@ -130,7 +130,7 @@ def test_mkdir_inside_a_file_is_enotdir(tree):
 
 def test_mkdir_of_names_put_io_refuses(tree):
     assert errno_of(os.mkdir, tree.root / ("x" * 256)) == errno.ENAMETOOLONG
-    assert "mkdir" not in tree.changes()
+    assert "mkdir" not in tree.edits()
     if tree.version == "v1":  # v1 takes a name of spaces as it is
         os.mkdir(tree.root / "   ")
         assert tree.account.item(tree.names("0")["   "])["is_dir"]
@@ -150,7 +150,7 @@ def test_rename_in_one_folder_keeps_the_item_and_its_bytes(tree):
     assert not os.path.exists(tree.root / "Docs" / "a.txt")
     assert (tree.root / "Docs" / "renamed.txt").read_bytes() == b"alpha"
     assert tree.account.item(tree.ids["a.txt"])["name"] == "renamed.txt"
-    assert tree.changes() == {"rename": 1}
+    assert tree.edits() == {"rename": 1}
 
 
 def test_move_to_another_folder_is_one_move_call(tree):
@@ -161,7 +161,7 @@ def test_move_to_another_folder_is_one_move_call(tree):
     assert (tree.root / "Empty" / "a.txt").read_bytes() == b"alpha"
     item = tree.account.item(tree.ids["a.txt"])
     assert (str(item["parent_id"]), item["name"]) == (tree.ids["Empty"], "a.txt")
-    assert tree.changes() == {"move": 1}
+    assert tree.edits() == {"move": 1}
 
 
 def test_move_and_rename_of_a_folder_carries_its_subtree(tree):
@@ -174,7 +174,7 @@ def test_move_and_rename_of_a_folder_carries_its_subtree(tree):
     assert (str(item["parent_id"]), item["name"]) == (tree.ids["Docs"], "Moved")
     assert str(tree.account.item(tree.ids["inner.txt"])["parent_id"]) == tree.ids["Full"]
     # v2 moves and renames in one call (file_id + parent_id + name); v1 needs two
-    assert tree.changes() == ({"move": 1, "rename": 1} if tree.version == "v1" else {"move": 1})
+    assert tree.edits() == ({"move": 1, "rename": 1} if tree.version == "v1" else {"move": 1})
 
 
 def test_rename_file_onto_a_file_replaces_it_and_keeps_the_source_id(tree):
@@ -208,7 +208,7 @@ def test_rename_folder_onto_a_non_empty_folder_is_enotempty_and_changes_nothing(
     before = tree.snapshot()
     assert errno_of(os.rename, tree.root / "Empty", tree.root / "Full") == errno.ENOTEMPTY
     assert tree.snapshot() == before
-    assert tree.changes() == {}
+    assert tree.edits() == {}
     assert sorted(os.listdir(tree.root / "Full")) == ["Sub", "inner.txt"]
 
 
@@ -230,7 +230,7 @@ def test_type_mismatches_and_loops_change_nothing(tree):
     assert errno_of(os.rename, tree.root / "nope", tree.root / "x") == errno.ENOENT
     assert errno_of(os.rename, tree.root / "top.txt", tree.root / "nope" / "x") == errno.ENOENT
     assert tree.snapshot() == before
-    assert tree.changes() == {}
+    assert tree.edits() == {}
 
 
 @pytest.mark.parametrize("name", ["top.txt", "Full", "Docs/a.txt"])
@@ -238,7 +238,7 @@ def test_rename_onto_itself_succeeds_without_any_call(tree, name):
     before = tree.snapshot()
     os.rename(tree.root / name, tree.root / name)
     assert tree.snapshot() == before
-    assert tree.changes() == {}
+    assert tree.edits() == {}
     assert os.path.exists(tree.root / name)
 
 
@@ -251,7 +251,7 @@ def test_the_mount_root_cannot_be_renamed_or_replaced(tree, tmp_path):
         errno.EBUSY, errno.EXDEV, errno.EINVAL, errno.ENOTEMPTY)
     assert errno_of(os.rmdir, tree.root) in (errno.EBUSY, errno.EPERM)
     assert tree.snapshot() == before
-    assert tree.changes() == {}
+    assert tree.edits() == {}
     assert os.path.ismount(tree.root)
 
 
@@ -275,7 +275,7 @@ def test_renameat2_noreplace_loses_nothing(tree):
     docs = tree.root / "Docs"
     assert _renameat2(docs / "a.txt", docs / "b.txt", _RENAME_NOREPLACE) == errno.EEXIST
     assert tree.snapshot() == before
-    assert tree.changes() == {}
+    assert tree.edits() == {}
     assert (docs / "b.txt").read_bytes() == b"bravo, longer"
     result = _renameat2(docs / "a.txt", docs / "c.txt", _RENAME_NOREPLACE)
     if "on libfuse3" in tree.mount.log():
@@ -296,7 +296,7 @@ def test_unlink_deletes_the_file_only(tree):
     assert errno_of(os.stat, tree.root / "Docs" / "a.txt") == errno.ENOENT
     assert tree.account.item(tree.ids["a.txt"]) is None
     assert tree.account.item(tree.ids["b.txt"]) is not None
-    assert tree.changes() == {"delete": 1}
+    assert tree.edits() == {"delete": 1}
     trashed = int(tree.ids["a.txt"]) in tree.account.trash.records
     # v2 puts deleted items in the trash while the account has it on (the default); v1 has none
     assert trashed is (tree.version == "v2")
@@ -310,14 +310,14 @@ def test_unlink_of_a_folder_is_refused_by_errno_and_deletes_nothing(tree):
     assert errno_of(os.unlink, tree.root / "Empty") == errno.EISDIR
     assert errno_of(os.unlink, tree.root / "Docs" / "gone.txt") == errno.ENOENT
     assert tree.snapshot() == before
-    assert tree.changes() == {}
+    assert tree.edits() == {}
 
 
 def test_rmdir_deletes_an_empty_folder(tree):
     os.rmdir(tree.root / "Empty")
     assert "Empty" not in os.listdir(tree.root)
     assert tree.account.item(tree.ids["Empty"]) is None
-    assert tree.changes() == {"delete": 1}
+    assert tree.edits() == {"delete": 1}
 
 
 def test_rmdir_of_a_non_empty_folder_or_a_file_deletes_nothing(tree):
@@ -326,7 +326,7 @@ def test_rmdir_of_a_non_empty_folder_or_a_file_deletes_nothing(tree):
     assert errno_of(os.rmdir, tree.root / "top.txt") == errno.ENOTDIR
     assert errno_of(os.rmdir, tree.root / "nope") == errno.ENOENT
     assert tree.snapshot() == before
-    assert tree.changes() == {}
+    assert tree.edits() == {}
 
 
 def test_rmdir_checks_the_server_when_the_cache_says_empty(tree):
@@ -574,7 +574,7 @@ def test_drag_and_drop_move_is_one_rename(tree):
     shutil.move(tree.root / "Docs" / "b.txt", tree.root / "Full" / "Sub")
     shutil.move(tree.root / "Empty", tree.root / "Full" / "Sub")
     assert sorted(os.listdir(tree.root / "Full" / "Sub")) == ["Empty", "b.txt"]
-    assert tree.changes() == {"move": 2}
+    assert tree.edits() == {"move": 2}
     sub = tree.ids["Sub"]
     assert tree.names(sub) == {"b.txt": tree.ids["b.txt"], "Empty": tree.ids["Empty"]}
 

@@ -3,7 +3,13 @@ import threading
 import pytest
 
 from putiofs.api.backend import Capabilities
-from putiofs.api.errors import NotFoundError, NotSupportedError, TransportError
+from putiofs.api.errors import (
+    BusyError,
+    NotFoundError,
+    NotSupportedError,
+    ServerError,
+    TransportError,
+)
 from putiofs.tree import names
 from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound
 from tests.support.fake_backend import FakeBackend
@@ -58,15 +64,28 @@ def test_listings_expire_after_the_ttl(tree):
     assert cache.resolve("/a/new.txt").size == 1
 
 
-def test_a_stale_listing_is_served_when_the_api_is_down(tree):
+@pytest.mark.parametrize("failure", [TransportError("down"), BusyError("busy, try again")],
+                         ids=["down", "busy"])
+def test_a_stale_listing_is_served_when_the_api_is_down(tree, failure):
     clock = Clock()
     cache = MetadataCache(tree, ttl=10, stale_ttl=60, clock=clock)
     cache.resolve("/a/file1.txt")
-    tree.fail_with = TransportError("down")
+    tree.fail_with = failure
     clock.now += 30
     assert cache.resolve("/a/file1.txt").size == 1
     clock.now += 100
-    with pytest.raises(TransportError):
+    with pytest.raises(type(failure)):
+        cache.resolve("/a/file1.txt")
+
+
+def test_a_redirect_is_no_outage_the_listing_fails_at_once(tree):
+    """Temporary as putiofs.net.retry.is_temporary says: a redirect would come back the same."""
+    clock = Clock()
+    cache = MetadataCache(tree, ttl=10, stale_ttl=60, clock=clock)
+    cache.resolve("/a/file1.txt")
+    tree.fail_with = ServerError("unexpected redirect", status=301)
+    clock.now += 30
+    with pytest.raises(ServerError):
         cache.resolve("/a/file1.txt")
 
 

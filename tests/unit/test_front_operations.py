@@ -73,6 +73,29 @@ def test_writing_file_contents_is_refused_with_erofs(ops):
     assert errno_of(ops.chmod, "/notes.txt", 0o600) == errno.EROFS
 
 
+def test_every_change_of_contents_is_refused_where_the_mount_does_not_write(ops, backend):
+    backend.add("0", "zero.txt", b"")  # an empty file opens without asking for its bytes
+    fh = ops.open("/zero.txt", os.O_RDONLY)
+    assert errno_of(ops.write, "/zero.txt", b"x", 0, fh) == errno.EROFS
+    assert errno_of(ops.truncate, "/zero.txt", 0, fh) == errno.EROFS
+    assert errno_of(ops.mknod, "/new", stat.S_IFREG | 0o644, 0) == errno.EROFS
+    assert errno_of(ops.mknod, "/fifo", stat.S_IFIFO | 0o644, 0) == errno.EROFS
+    assert errno_of(ops.link, "/l", "/notes.txt") == errno.EROFS
+    assert errno_of(ops.chown, "/notes.txt", 0, 0) == errno.EROFS
+    assert errno_of(ops.chmod, "/missing", 0o600) == errno.EROFS
+    assert errno_of(ops.utimens, "/notes.txt", None) == errno.EROFS
+    assert ops.flush("/zero.txt", fh) == 0 and ops.fsync("/zero.txt", 0, fh) == 0
+    assert ops.read("/zero.txt", 10, 0, fh) == b""
+    assert not ops.direct_io(fh)
+    assert ops.release("/zero.txt", fh) == 0
+
+
+def test_without_a_control_folder_putio_is_an_account_path(ops):
+    assert errno_of(ops.getattr, "/.putio") == errno.ENOENT
+    assert errno_of(ops.open, "/.putio/transfers", os.O_RDONLY) == errno.ENOENT
+    assert ".putio" not in ops.readdir("/", None)
+
+
 def test_xattrs_carry_the_put_io_id_and_type(ops, backend):
     entry = next(e for e in backend.items.values() if e.name == "notes.txt")
     assert ops.getxattr("/notes.txt", "user.putio.id") == entry.id.encode()

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from putiofs.api.errors import ServerError, TransportError, UploadOffsetError
+from putiofs.api.errors import InvalidNameError, ServerError, TransportError, UploadOffsetError
 from putiofs.front.operations import build_operations
 from putiofs.front.options import MountOptions
 from putiofs.front.writes import WriteFiles
@@ -177,6 +177,22 @@ def test_chmod_chown_accepted_links_and_devices_refused(ops):
     with pytest.raises(OSError) as info:
         ops.chmod("/missing", 0o600)
     assert info.value.errno == errno.ENOENT
+
+
+def test_writing_through_a_handle_not_open_for_writing_is_ebadf(ops):
+    writing = ops.create("/r.txt", 0o644)  # open for writing: not uploaded meanwhile
+    ops.write("/r.txt", b"abc", 0, writing)
+    reading = ops.open("/r.txt", os.O_RDONLY)
+    for fh in (reading, 12345):
+        with pytest.raises(OSError) as info:
+            ops.write("/r.txt", b"x", 0, fh)
+        assert info.value.errno == errno.EBADF
+    with pytest.raises(OSError) as info:
+        ops.truncate("/r.txt", 1, reading)
+    assert info.value.errno == errno.EBADF
+    assert ops.read("/r.txt", 10, 0, reading) == b"abc"
+    ops.release("/r.txt", reading)
+    ops.release("/r.txt", writing)
 
 
 def test_unlink_of_an_open_pending_file_uploads_nothing(ops, backend):
@@ -394,16 +410,18 @@ def test_a_landing_that_cannot_take_its_name_fails_once_and_keeps_the_data(ops, 
     assert ops.writes.uploads.pending() == (0, 0)
 
 
+@pytest.mark.parametrize("refusal", [InvalidNameError("refused"),
+                                     ServerError("unexpected redirect (HTTP 307)", status=307)],
+                         ids=["invalid-name", "redirect"])
 def test_a_permanent_refusal_is_failed_not_retried_and_kept_for_the_next_mount(backend,
-                                                                               tmp_path):
-    from putiofs.api.errors import InvalidNameError
-
+                                                                               tmp_path,
+                                                                               refusal):
     ops = mount(backend, tmp_path / "account")
-    backend.send_faults = [InvalidNameError("refused")]
+    backend.send_faults = [refusal]
     write_file(ops, "/x.txt", b"payload")
     settle(ops)
     [failed] = [r for r in ops.writes.uploads.snapshot() if r.state == "failed"]
-    assert "InvalidNameError" in failed.error
+    assert type(refusal).__name__ in failed.error
     assert backend.calls["upload_send"] == 1
     ops.destroy("/")
     again = mount(backend, tmp_path / "account")  # the next mount tries again

@@ -156,9 +156,6 @@ class ControlFolder:
         """What the root listing adds: ``.putio`` with ``-o show_control``, else nothing."""
         return [CONTROL_NAME] if self.options.show_control else []
 
-    def has_handle(self, fh: int | None) -> bool:
-        return isinstance(self._handles.get(fh), _ReadHandle | _AddHandle)
-
     def direct_io(self, fh: int | None) -> bool:
         """Should the kernel bypass its page cache and cached size for this handle? Yes for
         the generated files: their text changes between opens."""
@@ -425,3 +422,47 @@ class ControlFolder:
         """At unmount: forget this folder's handles (the account tree closes its own)."""
         self._handles.take_all(_ReadHandle)
         self._handles.take_all(_AddHandle)
+
+
+class NoControl:
+    """The control folder of a mount without ``/.putio`` (no account services given): it owns
+    no path and no handle, so the front's calls answer as if it were not there. (The front
+    asks the rest of :class:`ControlFolder` only for paths it owns.)"""
+
+    @staticmethod
+    def owns(path: str) -> bool:
+        return False
+
+    @staticmethod
+    def root_names() -> list[str]:
+        return []
+
+    @staticmethod
+    def direct_io(fh: int | None) -> bool:
+        return False
+
+    @staticmethod
+    def is_trash_item(path: str) -> bool:
+        return False
+
+    @staticmethod
+    def restore(path: str) -> str:
+        raise fail(errno.ENOENT)
+
+    @staticmethod
+    def read(path: str, size: int, offset: int, fh: int) -> bytes:
+        raise fail(errno.EBADF)
+
+    @staticmethod
+    def flush(path: str, fh: int) -> int:
+        return 0
+
+    @staticmethod
+    def release(path: str, fh: int) -> int:
+        return 0
+
+    def trash_changed(self) -> None:
+        """No trash folder to list anew."""
+
+    def destroy(self) -> None:
+        """No handles to let go."""

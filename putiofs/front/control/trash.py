@@ -26,10 +26,9 @@ from collections.abc import Callable
 
 from putiofs.api.backend import Entry
 from putiofs.api.services import AccountServices, TrashItem
+from putiofs.front.attributes import XATTR_PREFIX
 from putiofs.front.errno_map import fail
 from putiofs.tree import names
-
-XATTR_PREFIX = "user.putio."
 
 
 class TrashFolder:
