@@ -1,53 +1,57 @@
-"""The shape of the package: no import cycle, and the API-version modules stay behind the
-interfaces (see README, "Design")."""
+"""The shape of the package (docs/architecture.md): data flows one way between packages named
+for their roles, no import cycle, one package loads the FUSE binding, one raises errno for the
+kernel, the API versions stay behind the factory, the emulator stands apart, and the house
+stays readable (few modules per folder)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "putiofs"
+from tests.support.imports import PACKAGE, import_graph, other_imports, source_files
 
-#: The packages that speak one version of the put.io API. Only the factory that picks the
-#: version, and the version packages themselves, may import them.
-VERSION_PACKAGES = ("putiofs.v1", "putiofs.v2")
-WIRING = {"putiofs.connect"}
+#: What each part of the package may import from the others (besides itself and the package's
+#: own ``__init__``): ``cli -> mount -> front -> (tree, read, write) -> api <- v1 | v2``, with
+#: ``net`` under all of them. A part is a subpackage, or a top-level module.
+MAY_IMPORT: dict[str, set[str]] = {
+    "api": set(),
+    "logs": set(),
+    "torrent": set(),
+    "config": {"api"},
+    "net": {"api", "logs"},
+    "v1": {"api", "net", "config", "logs"},
+    "v2": {"api", "net", "config", "logs"},
+    "connect": {"api", "net", "config", "logs", "v1", "v2"},
+    "tree": {"api", "net"},
+    "read": {"api", "net", "logs"},
+    "write": {"api", "net", "tree", "read", "logs"},
+    "views": {"api", "write"},
+    "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs"},
+    "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front"},
+    "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent"},
+    "testing": {"mount"},
+    "cli": {"api", "config", "logs", "front", "write", "mount", "commands", "emulator"},
+    "__main__": {"cli"},
+    "emulator": set(),
+}
+#: The packages that speak one version of the put.io API; only the factory names them.
+VERSION_PACKAGES = ("v1", "v2")
+FACTORY = "putiofs.connect"
+#: The parts below the front: they know put.io and the disk, never the kernel.
+BELOW_THE_FRONT = ("api", "net", "tree", "read", "write", "v1", "v2", "config", "connect",
+                   "views", "torrent", "logs")
+FUSE_BINDINGS = {"fuse", "mfusepy"}
+#: Calls that make an errno for the kernel out of an errno value.
+ERRNO_RAISERS = {"OSError", "FuseOSError", "fail", "PermissionError", "FileNotFoundError"}
+#: How many modules a folder of the package may hold at its own level (its __init__ counted).
+MAX_TOP_LEVEL = 12
+MAX_PER_PACKAGE = 18
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports_of(path: Path, modules: set[str]) -> set[str]:
-    """Every putiofs module ``path`` imports, anywhere in it (functions and TYPE_CHECKING
-    blocks included: a cycle hidden there is still a cycle of the design)."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, *([base] if base else [])])
-            # ``from pkg import sub`` depends on the submodule; ``from pkg import name`` on
-            # the package's ``__init__``.
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                       for alias in node.names]
-        else:
-            continue
-        found.update(target for target in targets if target in modules)
-    found.discard(name)
-    return found
-
-
-def import_graph() -> dict[str, set[str]]:
-    paths = sorted(PACKAGE.rglob("*.py"))
-    modules = {module_name(path) for path in paths}
-    return {module_name(path): imports_of(path, modules) for path in paths}
+def part_of(module: str) -> str:
+    """``putiofs.front.control.add`` -> ``front``; ``putiofs.cli`` -> ``cli``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -94,35 +98,105 @@ def test_no_import_cycle_in_the_package():
     assert cycles(import_graph()) == []
 
 
-def _is_version_module(module: str) -> bool:
-    return any(module == p or module.startswith(p + ".") for p in VERSION_PACKAGES)
+def test_every_part_of_the_package_has_its_rules():
+    parts = {part_of(module) for module in import_graph()} - {""}
+    assert parts == set(MAY_IMPORT)
 
 
-def _may_import_versions(module: str) -> bool:
-    return module in WIRING or _is_version_module(module)
+def test_data_flows_one_way_between_the_parts():
+    offending = sorted(
+        (module, target) for module, targets in import_graph().items() for target in targets
+        if part_of(target) not in {part_of(module), ""}
+        and part_of(target) not in MAY_IMPORT[part_of(module)])
+    assert offending == []
 
 
-def test_only_the_wiring_and_the_version_modules_import_a_version_module():
+def test_only_the_factory_names_an_api_version():
+    offending = sorted(
+        (module, target) for module, targets in import_graph().items() for target in targets
+        if part_of(target) in VERSION_PACKAGES and part_of(module) not in VERSION_PACKAGES
+        and module != FACTORY)
+    assert offending == []
+
+
+def test_the_front_and_the_errno_map_depend_only_downwards():
     graph = import_graph()
-    offending = {(module, target) for module, targets in graph.items()
-                 for target in targets if _is_version_module(target)
-                 and not _may_import_versions(module)}
-    assert offending == set()
-
-
-def test_the_front_and_errno_mapping_depend_only_downwards():
-    graph = import_graph()
-    importers_of_front = {module for module, targets in graph.items() if "putiofs.front" in targets}
-    assert importers_of_front <= {"putiofs.mount.run", "putiofs.cli"}
-    assert graph["putiofs.front.control"].isdisjoint({"putiofs.front", "putiofs.front.account_view",
-                                                "putiofs.front.tree_edits"})
+    importers_of_operations = {module for module, targets in graph.items()
+                               if "putiofs.front.operations" in targets}
+    assert importers_of_operations <= {"putiofs.mount.run", "putiofs.mount.compose"}
+    for module in (m for m in graph if m.startswith("putiofs.front.control")):
+        assert graph[module].isdisjoint({"putiofs.front.operations", "putiofs.front.account_view",
+                                         "putiofs.front.tree_edits"}), module
     assert graph["putiofs.front.errno_map"] <= {"putiofs.api.errors", "putiofs.tree.names",
-                                            "putiofs.net.deadline"}
+                                                "putiofs.net.deadline"}
+
+
+def test_only_mount_loads_a_fuse_binding():
+    loaders = {module for module, path in source_files().items()
+               if other_imports(path) & FUSE_BINDINGS}
+    assert loaders == {"putiofs.mount.binding"}
+
+
+def _errno_raises(path: Path) -> list[int]:
+    """Lines that raise an errno: ``raise OSError(errno.X ...)``, ``raise fail(errno.X)``."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Raise) or not isinstance(node.exc, ast.Call):
+            continue
+        func = node.exc.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        uses_errno = any(isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name)
+                         and sub.value.id == "errno" for arg in node.exc.args
+                         for sub in ast.walk(arg))
+        if name in ERRNO_RAISERS and uses_errno:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_errno_finder_finds_errno_raises(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import errno\ndef f():\n    raise OSError(errno.EIO, 'x')\n"
+                      "def g():\n    raise fail(errno.ENOSPC)\ndef h():\n    raise ValueError(1)\n")
+    assert _errno_raises(sample) == [3, 5]
+
+
+def test_nothing_below_the_front_raises_errno_or_imports_the_errno_map():
+    graph = import_graph()
+    offending = []
+    for module, path in source_files().items():
+        if part_of(module) not in BELOW_THE_FRONT:
+            continue
+        offending += [f"{module}:{line}" for line in _errno_raises(path)]
+        if "putiofs.front.errno_map" in graph[module]:
+            offending.append(f"{module} imports the errno map")
+    assert offending == []
+
+
+def test_the_api_part_does_no_io():
+    io_modules = {"requests", "urllib3", "socket", "ssl", "http", "websockets", "subprocess",
+                  "shutil", "os", "io", "fuse", "mfusepy"}
+    offending = {module: sorted(other_imports(path) & io_modules)
+                 for module, path in source_files().items()
+                 if part_of(module) == "api" and other_imports(path) & io_modules}
+    assert offending == {}
 
 
 def test_the_emulator_imports_nothing_from_the_rest_of_the_package():
-    graph = import_graph()
-    for module, targets in graph.items():
-        if module.startswith("putiofs.emulator"):
-            assert {t for t in targets if not t.startswith("putiofs.emulator")} <= {"putiofs"}, \
-                module
+    offending = sorted(
+        (module, target) for module, targets in import_graph().items() for target in targets
+        if part_of(module) == "emulator" and part_of(target) not in {"emulator", ""})
+    assert offending == []
+
+
+def _modules_at(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.glob("*.py"))
+
+
+def test_the_house_has_few_modules_per_folder():
+    top = _modules_at(PACKAGE)
+    assert len(top) <= MAX_TOP_LEVEL, top
+    assert len(_modules_at(PACKAGE / "emulator")) <= MAX_TOP_LEVEL
+    crowded = {str(folder.relative_to(PACKAGE)): len(_modules_at(folder))
+               for folder in PACKAGE.rglob("*") if folder.is_dir()
+               and len(_modules_at(folder)) > MAX_PER_PACKAGE}
+    assert crowded == {}

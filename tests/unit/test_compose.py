@@ -23,7 +23,7 @@ from putiofs.mount.settings import FuseSettings
 from putiofs.tree.live_updates import LIVE_TTL
 from putiofs.write.spool import account_dir, user_key
 from tests.support.fake_backend import WRITABLE, FakeBackend
-from tests.unit.test_architecture import import_graph
+from tests.support.imports import import_graph
 
 SETTINGS = Settings(api="v2", api_url="https://api.put.io/v2", token="t0ken",
                     upload_url="https://upload.put.io/files/")
