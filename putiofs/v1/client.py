@@ -1,7 +1,7 @@
 """The put.io v1 API client: one method per endpoint, typed results, typed errors.
 
 The envelope, the transport, retries and dialect detection are
-:class:`~putiofs.v1.wire.V1Transport`'s (see there); this module says what each endpoint
+:class:`~putiofs.v1.wire.V1Wire`'s (see there); this module says what each endpoint
 sends and how its answer is read.
 
 Only calls that are safe to repeat are retried. A call that creates something
@@ -41,15 +41,15 @@ from putiofs.v1.models import (
     flatten_dirmap,
     to_str,
 )
-from putiofs.v1.wire import V1Transport
+from putiofs.v1.wire import V1Wire
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 2000  # what put.io's own v1 client library asked for
 
 
-class V1Client(V1Transport):
-    """A client for put.io's v1 API: one method per endpoint over :class:`V1Transport`'s
+class V1Client(V1Wire):
+    """A client for put.io's v1 API: one method per endpoint over :class:`V1Wire`'s
     ``call`` (whose docstring explains the constructor's options)."""
 
     # -- files ----------------------------------------------------------------------------

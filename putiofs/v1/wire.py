@@ -48,7 +48,7 @@ Dialect = Literal["doc", "legacy", "auto"]
 DEFAULT_TIMEOUT = (5.0, 30.0)
 
 
-class V1Transport(SessionClient):
+class V1Wire(SessionClient):
     """The call machinery of put.io's v1 API: ``call(service, method, params)``.
 
     ``timeout`` is (connect, read) seconds for every call. ``retries`` is how many times a

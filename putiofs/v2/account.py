@@ -48,11 +48,11 @@ from putiofs.api.services import (
     ZipArchive,
     not_supported,
 )
+from putiofs.config import DEFAULT_UPLOAD_URL
 from putiofs.v2 import models
 from putiofs.v2.backend import entry_from_file
 from putiofs.v2.client import V2Client
 from putiofs.v2.parse import to_int, to_str
-from putiofs.v2.services import DEFAULT_UPLOAD_URL
 
 VERSION = "v2"
 #: The most events put.io lists in one page (``per_page`` is clamped there).

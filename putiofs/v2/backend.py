@@ -52,11 +52,11 @@ from putiofs.api.errors import (
     TransportError,
 )
 from putiofs.api.realtime import ChangeListener, ChangeSink
+from putiofs.config import DEFAULT_UPLOAD_URL
 from putiofs.logs import register_url_secret
 from putiofs.net import deadline
 from putiofs.v2.client import V2Client
 from putiofs.v2.models import AccountInfo, File
-from putiofs.v2.services import DEFAULT_UPLOAD_URL
 from putiofs.v2.tus import same_origin
 
 _LOCK_STRIPES = 32

@@ -1,17 +1,22 @@
-"""The put.io v2 API client: files, account and sign-in; one method per endpoint, typed results.
+"""The put.io v2 API client: one method per endpoint of the JSON API, typed results.
 
-Transfers, events, friends, trash and zips are in :mod:`putiofs.v2.services`; TUS uploads in
-:mod:`putiofs.v2.tus`; the wire (auth, errors, retries, paging) in :mod:`putiofs.v2.wire`.
+Files, the account and sign-in, transfers, history events, friends, shares, trash and zips.
+TUS uploads are :mod:`putiofs.v2.tus`; the wire (auth, errors, retries, paging)
+:mod:`putiofs.v2.wire`.
 
 What is repeated after a failure with no usable answer (see :mod:`putiofs.net.retry`):
 
-- never: create-folder, copy (each would make a second item), logout;
+- never: create-folder, copy (each would make a second item), logout, adding a transfer,
+  retrying one (either would start a second download), creating a zip;
 - rename and move: yes. Putting an item under a name (and in a folder) is idempotent, except
   that the repeat of an attempt that did succeed finds the name taken by the item itself; so a
   ``NAME_ALREADY_EXIST`` on a repeated attempt is checked with one ``GET /files/{id}`` and
   counts as done when the item is already where it was sent;
 - delete: yes, with ``skip_nonexistents=1`` (a repeat that finds the item gone succeeds);
-- everything that only reads, plus touch and the MP4 conversion start.
+- cancelling and cleaning transfers, emptying the trash: yes (idempotent); restoring or
+  deleting trash items: yes, with "gone means done" (the repeat of an attempt that succeeded
+  finds the item gone);
+- everything that only reads, plus touch, sharing and the MP4 conversion start.
 
 An answer whose content cannot be right (a size out of range, a file without an id) is a
 ServerError raised after the retries, not retried: the server would send it again.
@@ -20,7 +25,7 @@ ServerError raised after the retries, not retried: the server would send it agai
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from putiofs.api.errors import NameExistsError, NotFoundError, PutioError, ServerError
 from putiofs.logs import register_secret
@@ -29,21 +34,29 @@ from putiofs.v2.models import (
     AccountInfo,
     DeleteResult,
     DeviceCode,
+    Event,
+    EventsPage,
     File,
+    FileShare,
+    Friend,
     MoveFailure,
     Mp4Status,
+    SharedFile,
     TokenInfo,
+    Transfer,
+    TrashItem,
+    Zip,
 )
-from putiofs.v2.parse import csv, format_time, mapping, parsed, to_str
-from putiofs.v2.services import ServiceCalls
+from putiofs.v2.parse import csv, format_time, mapping, parsed, to_bool, to_id, to_str
 from putiofs.v2.tus import TusCalls
 from putiofs.v2.wire import register_url
 
 Ids = Iterable[str | int] | str | int
+T = TypeVar("T")
 
 
-class V2Client(ServiceCalls, TusCalls):
-    """A client for put.io's v2 API; see :class:`putiofs.v2.wire.Wire` for the options.
+class V2Client(TusCalls):
+    """A client for put.io's v2 API; see :class:`putiofs.v2.wire.V2Wire` for the options.
 
     ``V2Client(token, base_url=..., retry=RetryPolicy(...))``; ``close()`` (or ``with``) ends
     the pooled session it created.
@@ -214,6 +227,141 @@ class V2Client(ServiceCalls, TusCalls):
         """Revoke the token in use. Never repeated (a repeat would be refused as signed out)."""
         self.request("POST", "/oauth/grants/logout", repeatable=False)
 
+    # -- transfers ------------------------------------------------------------------------
+
+    def list_transfers(self) -> list[Transfer]:
+        """Every transfer, finished ones included until cleaned (all pages)."""
+        return [_one(Transfer.from_json, t, "GET /transfers/list")
+                for t in self.paged("/transfers/list", "transfers")]
+
+    def get_transfer(self, transfer_id: str | int) -> Transfer:
+        answer = self.request("GET", f"/transfers/{transfer_id}")
+        return _one(Transfer.from_json, mapping(answer).get("transfer"),
+                    f"GET /transfers/{transfer_id}")
+
+    def add_transfer(self, url: str, *, save_parent_id: str | int | None = None,
+                     callback_url: str | None = None) -> Transfer:
+        """Start a download of a URL or magnet link. Never repeated (would add it twice)."""
+        answer = self.request("POST", "/transfers/add", repeatable=False,
+                              form={"url": url, "save_parent_id": save_parent_id,
+                                    "callback_url": callback_url})
+        return _one(Transfer.from_json, mapping(answer).get("transfer"), "POST /transfers/add")
+
+    def upload_torrent(self, upload_url: str, name: str, data: bytes, *,
+                       parent_id: str | int | None = None) -> Transfer:
+        """Upload a .torrent file (``name`` ends in ``.torrent``) to become a transfer:
+        multipart ``POST <upload_url>/v2/files/upload?torrent=true``, which answers
+        ``{transfer}``. Never repeated (would add it twice)."""
+        where = "POST /v2/files/upload"
+        answer = mapping(self.request("POST", "/v2/files/upload", base=upload_url,
+                                      query={"torrent": "true"}, repeatable=False,
+                                      form={"filename": name, "parent_id": parent_id},
+                                      files={"file": (name, data)}, label=where))
+        if not isinstance(answer.get("transfer"), Mapping):
+            raise ServerError(f"{where}: put.io stored {name!r} as a file, not a transfer")
+        return _one(Transfer.from_json, answer.get("transfer"), where)
+
+    def cancel_transfers(self, transfer_ids: Ids) -> None:
+        """Cancel transfers (an unknown id is not an error: put.io answers OK)."""
+        self.request("POST", "/transfers/cancel", form={"transfer_ids": csv(transfer_ids)})
+
+    def retry_transfer(self, transfer_id: str | int) -> Transfer:
+        """Start a failed transfer again. Never repeated."""
+        answer = self.request("POST", "/transfers/retry", form={"id": transfer_id},
+                              repeatable=False)
+        return _one(Transfer.from_json, mapping(answer).get("transfer"), "POST /transfers/retry")
+
+    def clean_transfers(self, transfer_ids: Ids | None = None) -> list[str]:
+        """Remove finished transfers (the given ones, or all); the ids put.io removed."""
+        form = {"transfer_ids": csv(transfer_ids)} if transfer_ids is not None else None
+        answer = self.request("POST", "/transfers/clean", form=form)
+        ids = mapping(answer).get("deleted_ids")
+        return [i for i in (to_id(x) for x in ids) if i] if isinstance(ids, list) else []
+
+    # -- events and friends ---------------------------------------------------------------
+
+    def list_events(self, *, before: int | None = None, per_page: int | None = None
+                    ) -> EventsPage:
+        """One page of the history, newest first; ``before`` = an event id to page back."""
+        answer = mapping(self.request("GET", "/events/list",
+                                      query={"before": before, "per_page": per_page}))
+        events = answer.get("events")
+        return EventsPage(
+            events=tuple(Event.from_json(e) for e in events if isinstance(e, Mapping))
+            if isinstance(events, list) else (),
+            has_more=bool(to_bool(answer.get("has_more"))))
+
+    def list_friends(self) -> list[Friend]:
+        friends = mapping(self.request("GET", "/friends/list")).get("friends")
+        return [Friend.from_json(f) for f in friends if isinstance(f, Mapping)] \
+            if isinstance(friends, list) else []
+
+    # -- shares ---------------------------------------------------------------------------
+
+    def share_files(self, file_ids: Ids, friends: Iterable[str] | None) -> None:
+        """Share items with friends (names), or with everyone when ``friends`` is None.
+        Repeatable: sharing again with the same friends changes nothing."""
+        who = "everyone" if friends is None else ",".join(friends)
+        self.request("POST", "/files/share", form={"file_ids": csv(file_ids), "friends": who})
+
+    def list_shared(self) -> list[SharedFile]:
+        """The account's items it shares, and with how many."""
+        shared = mapping(self.request("GET", "/files/shared")).get("shared")
+        return [_one(SharedFile.from_json, s, "GET /files/shared") for s in shared] \
+            if isinstance(shared, list) else []
+
+    def shared_with(self, file_id: str | int) -> list[FileShare]:
+        """The named friends one item is shared with."""
+        answer = mapping(self.request("GET", f"/files/{file_id}/shared-with"))
+        shares = answer.get("shared-with")
+        return [_one(FileShare.from_json, s, f"GET /files/{file_id}/shared-with")
+                for s in shares] if isinstance(shares, list) else []
+
+    def unshare(self, file_id: str | int, share_ids: Ids | None = None) -> None:
+        """Stop sharing an item: with the given shares, or at all (None)."""
+        shares = "everyone" if share_ids is None else csv(share_ids)
+        self.request("POST", f"/files/{file_id}/unshare", form={"shares": shares},
+                     gone_is_done=share_ids is not None)
+
+    # -- trash ----------------------------------------------------------------------------
+
+    def list_trash(self) -> Iterator[TrashItem]:
+        """Every item in the trash (``/trash/list`` + ``/continue``)."""
+        for data in self.paged("/trash/list", "files"):
+            yield _one(TrashItem.from_json, data, "GET /trash/list")
+
+    def restore_from_trash(self, file_ids: Ids) -> None:
+        self.request("POST", "/trash/restore", form={"file_ids": csv(file_ids)},
+                     gone_is_done=True)
+
+    def delete_from_trash(self, file_ids: Ids) -> None:
+        """Delete trash items for good."""
+        self.request("POST", "/trash/delete", form={"file_ids": csv(file_ids)},
+                     gone_is_done=True)
+
+    def empty_trash(self) -> None:
+        self.request("POST", "/trash/empty")
+
+    # -- zips -----------------------------------------------------------------------------
+
+    def create_zip(self, file_ids: Ids) -> str:
+        """Ask put.io to zip items; the zip's id (poll :meth:`get_zip`). Never repeated."""
+        answer = self.request("POST", "/zips/create", form={"file_ids": csv(file_ids)},
+                              repeatable=False)
+        zip_id = to_id(mapping(answer).get("zip_id"))
+        if zip_id is None:
+            raise ServerError("POST /zips/create: the answer held no zip_id")
+        return zip_id
+
+    def get_zip(self, zip_id: str | int) -> Zip:
+        """A zip's state; its ``url`` (once ready) needs no credentials and is a secret."""
+        answer = mapping(self.request("GET", f"/zips/{zip_id}"))
+        data = answer.get("zip", answer)
+        found = _one(Zip.from_json, data, f"GET /zips/{zip_id}")
+        if found.url:
+            register_url(found.url)
+        return found
+
     # -- helpers --------------------------------------------------------------------------
 
     def _file(self, answer: Mapping[str, Any] | None, where: str) -> File:
@@ -244,3 +392,9 @@ def _move_failures(answer: Mapping[str, Any] | None) -> list[MoveFailure]:
     errors = mapping(answer).get("errors")
     return [MoveFailure.from_json(e) for e in errors if isinstance(e, Mapping)] \
         if isinstance(errors, list) else []
+
+
+def _one(parse: Callable[[Any], T], data: Any, where: str) -> T:
+    if not isinstance(data, Mapping):
+        raise ServerError(f"{where}: the answer held no object")
+    return parsed(parse, data, where)

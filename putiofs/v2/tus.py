@@ -76,7 +76,7 @@ from putiofs.logs import register_url_secret
 from putiofs.net import deadline as call_deadline
 from putiofs.v2.errors import error_for, error_message, error_type_of
 from putiofs.v2.parse import format_time
-from putiofs.v2.wire import Wire, decode_envelope
+from putiofs.v2.wire import V2Wire, decode_envelope
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def tus_error(status: int, response: requests.Response, what: str, *,
     return error_for(status, envelope, response.headers, what, now=now)
 
 
-class TusCalls(Wire):
+class TusCalls(V2Wire):
     """TUS create, send, offset and abort (mixed into the v2 client)."""
 
     def tus_create(self, upload_url: str, parent_id: str, name: str, size: int,

@@ -78,7 +78,7 @@ def _params(values: Query | None) -> dict[str, str] | None:
     return {key: form_value(value) for key, value in values.items() if value is not None}
 
 
-class Wire(SessionClient):
+class V2Wire(SessionClient):
     """Sends requests to the v2 API at ``base_url`` and returns checked answers.
 
     ``token`` may be None (the device flow runs before there is one; calls that need it then
