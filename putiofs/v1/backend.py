@@ -180,4 +180,4 @@ class V1Backend:
 
     @property
     def http_session(self) -> Any:
-        return self.client.session
+        return self.client.wire.session

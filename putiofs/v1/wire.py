@@ -1,5 +1,6 @@
-"""The call machinery of put.io's v1 API: the request envelope, the transport, retries and
-the server's dialect. :class:`~putiofs.v1.client.V1Client` adds one method per endpoint.
+"""One request of put.io's v1 API on the wire: the request envelope, the transport, retries and
+the server's dialect. :class:`~putiofs.v1.client.V1Client` holds a wire and says what each
+endpoint sends.
 
 Every call is a POST to ``<base>/<service>?method=<name>`` with the form field ``request`` =
 JSON ``{api_key, api_secret, params}``, so the credentials travel only in the body, never in a
@@ -49,7 +50,7 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 
 
 class V1Wire(SessionClient):
-    """The call machinery of put.io's v1 API: ``call(service, method, params)``.
+    """Sends requests to the v1 API at ``settings.api_url``: ``call(service, method, params)``.
 
     ``timeout`` is (connect, read) seconds for every call. ``retries`` is how many times a
     repeatable call is tried again; ``backoff`` the first backoff ceiling in seconds (doubled

@@ -175,7 +175,7 @@ class V2Services:
     # -- files and links ------------------------------------------------------------------
 
     def search(self, query: str) -> list[Entry]:
-        api = self.client.base_url
+        api = self.client.wire.base_url
         return [entry_from_file(file, api_url=api) for file in self.client.search(query)]
 
     def analyze_links(self, links: Sequence[str]) -> LinkAnalysis:
@@ -187,7 +187,7 @@ class V2Services:
     # -- trash ----------------------------------------------------------------------------
 
     def list_trash(self) -> list[tuple[TrashItem, Entry]]:
-        api = self.client.base_url
+        api = self.client.wire.base_url
         found = []
         for item in self.client.list_trash():
             entry = entry_from_file(item.file, api_url=api)

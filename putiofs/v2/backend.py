@@ -150,7 +150,7 @@ class V2Backend:
     # -- the tree -------------------------------------------------------------------------
 
     def list_folder(self, folder_id: str) -> Iterator[Entry]:
-        api = self.client.base_url
+        api = self.client.wire.base_url
         for file in self.client.list_folder(folder_id):
             yield entry_from_file(file, folder_id, api_url=api)
 
@@ -189,11 +189,11 @@ class V2Backend:
         complete at once on put.io: ``upload_send(ticket, 0, empty, 0)`` gives its entry."""
         if size < 0:
             raise ValueError(f"an upload cannot have {size} bytes")
-        url, _ = self.client.tus_create(self.upload_url, parent_id, name, size, mtime)
+        url, _ = self.client.tus.create(self.upload_url, parent_id, name, size, mtime)
         return UploadTicket(url=url, size=size)
 
     def upload_offset(self, ticket: UploadTicket) -> int:
-        return self.client.tus_offset(self._upload_url(ticket), ticket.size)
+        return self.client.tus.offset(self._upload_url(ticket), ticket.size)
 
     def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
                     length: int) -> UploadProgress:
@@ -201,7 +201,7 @@ class V2Backend:
         (if that GET fails, the error is raised: the upload is complete on put.io, and the
         next :meth:`upload_offset` says so; an empty PATCH at that offset names the item
         again)."""
-        answer = self.client.tus_send(self._upload_url(ticket), ticket.size, offset, body,
+        answer = self.client.tus.send(self._upload_url(ticket), ticket.size, offset, body,
                                       length)
         if answer.file_id is None:
             return UploadProgress(offset=answer.offset)
@@ -212,7 +212,7 @@ class V2Backend:
         """TUS DELETE; an upload put.io has forgotten (or a ticket for another upload host)
         needs nothing done."""
         with contextlib.suppress(NotFoundError):
-            self.client.tus_abort(self._upload_url(ticket))
+            self.client.tus.abort(self._upload_url(ticket))
 
     def set_mtime(self, item_id: str, mtime: float) -> None:
         """``/files/touch`` with ``file_ids`` and ``updated_at`` in whole seconds (form
@@ -282,7 +282,7 @@ class V2Backend:
 
     @property
     def http_session(self) -> Any:
-        return self.client.session
+        return self.client.wire.session
 
     def _entry(self, file: File, parent_id: str | None = None) -> Entry:
-        return entry_from_file(file, parent_id, api_url=self.client.base_url)
+        return entry_from_file(file, parent_id, api_url=self.client.wire.base_url)

@@ -48,19 +48,28 @@ from putiofs.v2.models import (
     Zip,
 )
 from putiofs.v2.parse import csv, format_time, mapping, parsed, to_bool, to_id, to_str
-from putiofs.v2.tus import TusCalls
-from putiofs.v2.wire import register_url
+from putiofs.v2.tus import TusClient
+from putiofs.v2.wire import V2Wire, register_url
 
 Ids = Iterable[str | int] | str | int
 T = TypeVar("T")
 
 
-class V2Client(TusCalls):
-    """A client for put.io's v2 API; see :class:`putiofs.v2.wire.V2Wire` for the options.
+class V2Client:
+    """A client for put.io's v2 API: one method per endpoint, each a request of ``wire``
+    (:class:`~putiofs.v2.wire.V2Wire`, whose docstring explains its options), and ``tus``,
+    the resumable uploads over the same wire.
 
-    ``V2Client(token, base_url=..., retry=RetryPolicy(...))``; ``close()`` (or ``with``) ends
-    the pooled session it created.
+    ``V2Client(V2Wire(token, base_url=..., retry=RetryPolicy(...)))``; the wire's ``close()``
+    (or ``with``) ends the pooled session it created.
     """
+
+    def __init__(self, wire: V2Wire) -> None:
+        self.wire = wire
+        self.tus = TusClient(wire)
+
+    def __repr__(self) -> str:
+        return f"V2Client({self.wire!r})"
 
     # -- files ----------------------------------------------------------------------------
 
@@ -72,7 +81,7 @@ class V2Client(TusCalls):
         """
         seen: set[str] = set()
         where = f"GET /files/list?parent_id={parent_id}"
-        for data in self.paged("/files/list", "files",
+        for data in self.wire.paged("/files/list", "files",
                                {"parent_id": parent_id, "hidden": True if hidden else None}):
             file = parsed(File.from_json, data, where)
             if file.id not in seen:
@@ -81,18 +90,18 @@ class V2Client(TusCalls):
 
     def get_file(self, file_id: str | int) -> File:
         """One file or folder by id; NotFoundError if it is gone."""
-        return self._file(self.request("GET", f"/files/{file_id}"), f"GET /files/{file_id}")
+        return self._file(self.wire.request("GET", f"/files/{file_id}"), f"GET /files/{file_id}")
 
     def child(self, parent_id: str | int, name: str) -> File:
         """The item called exactly ``name`` in a folder; NotFoundError if there is none."""
         path = f"/files/{parent_id}/child"
-        return self._file(self.request("GET", path, query={"name": name}), f"GET {path}")
+        return self._file(self.wire.request("GET", path, query={"name": name}), f"GET {path}")
 
     def search(self, query: str) -> Iterator[File]:
         """Every file whose name matches ``query`` (``/files/search`` + ``/continue``).
         put.io indexes new items with a delay."""
         seen: set[str] = set()
-        for data in self.paged("/files/search", "files", {"query": query}):
+        for data in self.wire.paged("/files/search", "files", {"query": query}):
             file = parsed(File.from_json, data, "GET /files/search")
             if file.id not in seen:
                 seen.add(file.id)
@@ -100,13 +109,13 @@ class V2Client(TusCalls):
 
     def create_folder(self, parent_id: str | int, name: str) -> File:
         """A new folder; NameExistsError if the name is taken. Never repeated."""
-        answer = self.request("POST", "/files/create-folder",
+        answer = self.wire.request("POST", "/files/create-folder",
                               form={"name": name, "parent_id": parent_id}, repeatable=False)
         return self._file(answer, "POST /files/create-folder")
 
     def rename(self, file_id: str | int, name: str) -> File | None:
         """Give an item a new name; the item if put.io returns it (not all deployments do)."""
-        answer = self.request("POST", "/files/rename", form={"file_id": file_id, "name": name},
+        answer = self.wire.request("POST", "/files/rename", form={"file_id": file_id, "name": name},
                               done_if=self._already(file_id, name=name))
         data = mapping(answer).get("file")
         return parsed(File.from_json, data, "POST /files/rename") if data else None
@@ -125,13 +134,13 @@ class V2Client(TusCalls):
                 raise item_error(failure.error_type, failure.status_code,
                                  f"POST /files/move: item {failure.id or file_id} not moved")
 
-        self.request("POST", "/files/move", form=form, check=check,
+        self.wire.request("POST", "/files/move", form=form, check=check,
                      done_if=self._already(file_id, name=name, parent_id=parent_id))
 
     def move_many(self, file_ids: Ids, parent_id: str | int) -> list[MoveFailure]:
         """Move several items into a folder; the items put.io reported it could not move
         (NAME_ALREADY_EXIST after a repeated attempt is dropped when the item is in place)."""
-        answer, attempts = self.request_counted(
+        answer, attempts = self.wire.request_counted(
             "POST", "/files/move", form={"file_ids": csv(file_ids), "parent_id": parent_id})
         failures = _move_failures(answer)
         if attempts > 1:
@@ -146,7 +155,7 @@ class V2Client(TusCalls):
         ``skip_nonexistents=1`` makes a repeated delete safe; the answer's ``skipped`` counts
         the ids that were not there (see :class:`DeleteResult` for what a repeat means).
         """
-        answer, attempts = self.request_counted(
+        answer, attempts = self.wire.request_counted(
             "POST", "/files/delete", form={"file_ids": csv(file_ids)},
             query={"skip_nonexistents": True, "skip_trash": True if skip_trash else None})
         skipped = mapping(answer).get("skipped")
@@ -155,19 +164,19 @@ class V2Client(TusCalls):
 
     def touch(self, file_ids: Ids, updated_at: float) -> None:
         """Set the modification time (whole seconds, UTC) of items."""
-        self.request("POST", "/files/touch",
+        self.wire.request("POST", "/files/touch",
                      form={"file_ids": csv(file_ids), "updated_at": format_time(updated_at)})
 
     def copy(self, file_id: str | int, parent_id: str | int, name: str | None = None) -> File:
         """A copy of a file in ``parent_id`` (under ``name`` if given). Never repeated."""
-        answer = self.request("POST", "/files/copy", repeatable=False,
+        answer = self.wire.request("POST", "/files/copy", repeatable=False,
                               form={"file_id": file_id, "parent_id": parent_id, "name": name})
         return self._file(answer, "POST /files/copy")
 
     def file_url(self, file_id: str | int) -> str:
         """A storage URL that serves the file's bytes with HTTP Range and needs no other
         credentials: it is registered as a secret, and must never be logged or shown."""
-        answer = self.request("GET", f"/files/{file_id}/url")
+        answer = self.wire.request("GET", f"/files/{file_id}/url")
         url = to_str(mapping(answer).get("url"))
         if not url or not url.lower().startswith(("http://", "https://")):
             raise ServerError(f"GET /files/{file_id}/url: the answer held no URL")
@@ -176,12 +185,12 @@ class V2Client(TusCalls):
 
     def mp4_status(self, file_id: str | int) -> Mp4Status:
         """The MP4 conversion status of a video."""
-        answer = self.request("GET", f"/files/{file_id}/mp4")
+        answer = self.wire.request("GET", f"/files/{file_id}/mp4")
         return parsed(Mp4Status.from_json, mapping(answer).get("mp4"), f"GET /files/{file_id}/mp4")
 
     def start_mp4(self, file_id: str | int) -> Mp4Status:
         """Ask put.io to convert a video to MP4 (asking again while it runs changes nothing)."""
-        answer = self.request("POST", f"/files/{file_id}/mp4")
+        answer = self.wire.request("POST", f"/files/{file_id}/mp4")
         return parsed(Mp4Status.from_json, mapping(answer).get("mp4"),
                       f"POST /files/{file_id}/mp4")
 
@@ -189,7 +198,7 @@ class V2Client(TusCalls):
 
     def account_info(self) -> AccountInfo:
         """The account: user, disk figures, whether deletes go to the trash."""
-        answer = self.request("GET", "/account/info")
+        answer = self.wire.request("GET", "/account/info")
         info = mapping(answer).get("info")
         if not isinstance(info, Mapping):
             raise ServerError("GET /account/info: the answer held no account")
@@ -197,11 +206,11 @@ class V2Client(TusCalls):
 
     def validate_token(self) -> TokenInfo:
         """What put.io says about the token in use (``.valid`` is the verdict)."""
-        return TokenInfo.from_json(self.request("GET", "/oauth2/validate"))
+        return TokenInfo.from_json(self.wire.request("GET", "/oauth2/validate"))
 
     def device_code(self, app_id: str | int, client_name: str) -> DeviceCode:
         """Start the device flow: a code for the user to approve at ``DeviceCode.link``."""
-        answer = mapping(self.request("GET", "/oauth2/oob/code", auth=False,
+        answer = mapping(self.wire.request("GET", "/oauth2/oob/code", auth=False,
                                       query={"app_id": app_id, "client_name": client_name}))
         code = to_str(answer.get("code"))
         if not code:
@@ -214,7 +223,7 @@ class V2Client(TusCalls):
         the code expired (or never existed). Poll no faster than every 2 s."""
         register_secret(code)
         try:
-            answer = self.request("GET", f"/oauth2/oob/code/{code}", auth=False,
+            answer = self.wire.request("GET", f"/oauth2/oob/code/{code}", auth=False,
                                   label="GET /oauth2/oob/code/<code>")
         except NotFoundError:
             raise NotFoundError("the sign-in code expired; start again", status=404) from None
@@ -225,24 +234,24 @@ class V2Client(TusCalls):
 
     def logout(self) -> None:
         """Revoke the token in use. Never repeated (a repeat would be refused as signed out)."""
-        self.request("POST", "/oauth/grants/logout", repeatable=False)
+        self.wire.request("POST", "/oauth/grants/logout", repeatable=False)
 
     # -- transfers ------------------------------------------------------------------------
 
     def list_transfers(self) -> list[Transfer]:
         """Every transfer, finished ones included until cleaned (all pages)."""
         return [_one(Transfer.from_json, t, "GET /transfers/list")
-                for t in self.paged("/transfers/list", "transfers")]
+                for t in self.wire.paged("/transfers/list", "transfers")]
 
     def get_transfer(self, transfer_id: str | int) -> Transfer:
-        answer = self.request("GET", f"/transfers/{transfer_id}")
+        answer = self.wire.request("GET", f"/transfers/{transfer_id}")
         return _one(Transfer.from_json, mapping(answer).get("transfer"),
                     f"GET /transfers/{transfer_id}")
 
     def add_transfer(self, url: str, *, save_parent_id: str | int | None = None,
                      callback_url: str | None = None) -> Transfer:
         """Start a download of a URL or magnet link. Never repeated (would add it twice)."""
-        answer = self.request("POST", "/transfers/add", repeatable=False,
+        answer = self.wire.request("POST", "/transfers/add", repeatable=False,
                               form={"url": url, "save_parent_id": save_parent_id,
                                     "callback_url": callback_url})
         return _one(Transfer.from_json, mapping(answer).get("transfer"), "POST /transfers/add")
@@ -253,7 +262,7 @@ class V2Client(TusCalls):
         multipart ``POST <upload_url>/v2/files/upload?torrent=true``, which answers
         ``{transfer}``. Never repeated (would add it twice)."""
         where = "POST /v2/files/upload"
-        answer = mapping(self.request("POST", "/v2/files/upload", base=upload_url,
+        answer = mapping(self.wire.request("POST", "/v2/files/upload", base=upload_url,
                                       query={"torrent": "true"}, repeatable=False,
                                       form={"filename": name, "parent_id": parent_id},
                                       files={"file": (name, data)}, label=where))
@@ -263,18 +272,18 @@ class V2Client(TusCalls):
 
     def cancel_transfers(self, transfer_ids: Ids) -> None:
         """Cancel transfers (an unknown id is not an error: put.io answers OK)."""
-        self.request("POST", "/transfers/cancel", form={"transfer_ids": csv(transfer_ids)})
+        self.wire.request("POST", "/transfers/cancel", form={"transfer_ids": csv(transfer_ids)})
 
     def retry_transfer(self, transfer_id: str | int) -> Transfer:
         """Start a failed transfer again. Never repeated."""
-        answer = self.request("POST", "/transfers/retry", form={"id": transfer_id},
+        answer = self.wire.request("POST", "/transfers/retry", form={"id": transfer_id},
                               repeatable=False)
         return _one(Transfer.from_json, mapping(answer).get("transfer"), "POST /transfers/retry")
 
     def clean_transfers(self, transfer_ids: Ids | None = None) -> list[str]:
         """Remove finished transfers (the given ones, or all); the ids put.io removed."""
         form = {"transfer_ids": csv(transfer_ids)} if transfer_ids is not None else None
-        answer = self.request("POST", "/transfers/clean", form=form)
+        answer = self.wire.request("POST", "/transfers/clean", form=form)
         ids = mapping(answer).get("deleted_ids")
         return [i for i in (to_id(x) for x in ids) if i] if isinstance(ids, list) else []
 
@@ -283,7 +292,7 @@ class V2Client(TusCalls):
     def list_events(self, *, before: int | None = None, per_page: int | None = None
                     ) -> EventsPage:
         """One page of the history, newest first; ``before`` = an event id to page back."""
-        answer = mapping(self.request("GET", "/events/list",
+        answer = mapping(self.wire.request("GET", "/events/list",
                                       query={"before": before, "per_page": per_page}))
         events = answer.get("events")
         return EventsPage(
@@ -292,7 +301,7 @@ class V2Client(TusCalls):
             has_more=bool(to_bool(answer.get("has_more"))))
 
     def list_friends(self) -> list[Friend]:
-        friends = mapping(self.request("GET", "/friends/list")).get("friends")
+        friends = mapping(self.wire.request("GET", "/friends/list")).get("friends")
         return [Friend.from_json(f) for f in friends if isinstance(f, Mapping)] \
             if isinstance(friends, list) else []
 
@@ -302,17 +311,17 @@ class V2Client(TusCalls):
         """Share items with friends (names), or with everyone when ``friends`` is None.
         Repeatable: sharing again with the same friends changes nothing."""
         who = "everyone" if friends is None else ",".join(friends)
-        self.request("POST", "/files/share", form={"file_ids": csv(file_ids), "friends": who})
+        self.wire.request("POST", "/files/share", form={"file_ids": csv(file_ids), "friends": who})
 
     def list_shared(self) -> list[SharedFile]:
         """The account's items it shares, and with how many."""
-        shared = mapping(self.request("GET", "/files/shared")).get("shared")
+        shared = mapping(self.wire.request("GET", "/files/shared")).get("shared")
         return [_one(SharedFile.from_json, s, "GET /files/shared") for s in shared] \
             if isinstance(shared, list) else []
 
     def shared_with(self, file_id: str | int) -> list[FileShare]:
         """The named friends one item is shared with."""
-        answer = mapping(self.request("GET", f"/files/{file_id}/shared-with"))
+        answer = mapping(self.wire.request("GET", f"/files/{file_id}/shared-with"))
         shares = answer.get("shared-with")
         return [_one(FileShare.from_json, s, f"GET /files/{file_id}/shared-with")
                 for s in shares] if isinstance(shares, list) else []
@@ -320,33 +329,33 @@ class V2Client(TusCalls):
     def unshare(self, file_id: str | int, share_ids: Ids | None = None) -> None:
         """Stop sharing an item: with the given shares, or at all (None)."""
         shares = "everyone" if share_ids is None else csv(share_ids)
-        self.request("POST", f"/files/{file_id}/unshare", form={"shares": shares},
+        self.wire.request("POST", f"/files/{file_id}/unshare", form={"shares": shares},
                      gone_is_done=share_ids is not None)
 
     # -- trash ----------------------------------------------------------------------------
 
     def list_trash(self) -> Iterator[TrashItem]:
         """Every item in the trash (``/trash/list`` + ``/continue``)."""
-        for data in self.paged("/trash/list", "files"):
+        for data in self.wire.paged("/trash/list", "files"):
             yield _one(TrashItem.from_json, data, "GET /trash/list")
 
     def restore_from_trash(self, file_ids: Ids) -> None:
-        self.request("POST", "/trash/restore", form={"file_ids": csv(file_ids)},
+        self.wire.request("POST", "/trash/restore", form={"file_ids": csv(file_ids)},
                      gone_is_done=True)
 
     def delete_from_trash(self, file_ids: Ids) -> None:
         """Delete trash items for good."""
-        self.request("POST", "/trash/delete", form={"file_ids": csv(file_ids)},
+        self.wire.request("POST", "/trash/delete", form={"file_ids": csv(file_ids)},
                      gone_is_done=True)
 
     def empty_trash(self) -> None:
-        self.request("POST", "/trash/empty")
+        self.wire.request("POST", "/trash/empty")
 
     # -- zips -----------------------------------------------------------------------------
 
     def create_zip(self, file_ids: Ids) -> str:
         """Ask put.io to zip items; the zip's id (poll :meth:`get_zip`). Never repeated."""
-        answer = self.request("POST", "/zips/create", form={"file_ids": csv(file_ids)},
+        answer = self.wire.request("POST", "/zips/create", form={"file_ids": csv(file_ids)},
                               repeatable=False)
         zip_id = to_id(mapping(answer).get("zip_id"))
         if zip_id is None:
@@ -355,7 +364,7 @@ class V2Client(TusCalls):
 
     def get_zip(self, zip_id: str | int) -> Zip:
         """A zip's state; its ``url`` (once ready) needs no credentials and is a secret."""
-        answer = mapping(self.request("GET", f"/zips/{zip_id}"))
+        answer = mapping(self.wire.request("GET", f"/zips/{zip_id}"))
         data = answer.get("zip", answer)
         found = _one(Zip.from_json, data, f"GET /zips/{zip_id}")
         if found.url:

@@ -17,6 +17,7 @@ from putiofs.api.errors import ServerError
 from putiofs.config import Settings
 from putiofs.v1.client import V1Client
 from putiofs.v1.models import DirNode
+from putiofs.v1.wire import V1Wire
 from tests.support.serving import TestServer, serve
 
 LEGACY = {"error": False, "id": 1, "user_name": "demo"}
@@ -71,8 +72,8 @@ class CannedServer(TestServer):
         url = f"{self.base}/v1"
         if dialect == "legacy":
             self.envelope = dict(LEGACY)
-        return V1Client(Settings(url, "demo", "demo"), timeout=(2.0, 5.0), retries=0,
-                           dialect=dialect)  # type: ignore[arg-type]
+        return V1Client(V1Wire(Settings(url, "demo", "demo"), timeout=(2.0, 5.0), retries=0,
+                               dialect=dialect))  # type: ignore[arg-type]
 
 
 @pytest.fixture
