@@ -22,7 +22,9 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from putiofs.api.backend import FolderRef
 from putiofs.api.errors import NotFoundError, ServerError
+from putiofs.api.services import SubscriptionFields
 from putiofs.logs import register_secret
 from putiofs.v1.errors import classify_error as classify_error  # re-exported
 from putiofs.v1.models import (
@@ -30,7 +32,6 @@ from putiofs.v1.models import (
     FILETYPES,
     ROOT_ID,
     AnalyzeResult,
-    DirNode,
     Friend,
     Item,
     Message,
@@ -156,7 +157,7 @@ class V1Client:
         Items that cannot be read are left out with a warning."""
         return _items(self.wire.call("files", "search", {"query": query}), "files.search")
 
-    def dirmap(self) -> list[DirNode]:
+    def dirmap(self) -> list[FolderRef]:
         """Every folder with its parent, root excluded, from either dialect: the doc's flat
         list, or the live server's tree (the root folder object itself, or a list holding
         it); see :func:`putiofs.v1.models.flatten_dirmap`."""
@@ -231,28 +232,16 @@ class V1Client:
     def list_subscriptions(self) -> list[Subscription]:
         return [Subscription.from_json(s) for s in _dicts(self.wire.call("subscriptions", "list"))]
 
-    def create_subscription(self, title: str, url: str,
-                            do_filters: str | Iterable[str] | None = None,
-                            dont_filters: str | Iterable[str] | None = None,
-                            parent_folder_id: str | int | None = None,
-                            paused: bool | None = None) -> Subscription:
-        """Subscribe to an RSS feed. Never retried: a repeat could subscribe twice."""
-        params = _subscription_params(title=title, url=url, do_filters=do_filters,
-                                      dont_filters=dont_filters,
-                                      parent_folder_id=parent_folder_id, paused=paused)
-        results = self.wire.call("subscriptions", "create", params, repeatable=False)
+    def create_subscription(self, fields: SubscriptionFields) -> Subscription:
+        """Subscribe to an RSS feed (the fields that are not None are sent). Never retried: a
+        repeat could subscribe twice."""
+        results = self.wire.call("subscriptions", "create", _subscription_params(fields),
+                                 repeatable=False)
         return _one_subscription(results, "subscriptions.create")
 
-    def edit_subscription(self, id: str | int, *, title: str | None = None,
-                          url: str | None = None,
-                          do_filters: str | Iterable[str] | None = None,
-                          dont_filters: str | Iterable[str] | None = None,
-                          parent_folder_id: str | int | None = None,
-                          paused: bool | None = None) -> Subscription:
-        """Change the given fields of a subscription (the others are not sent)."""
-        params = _subscription_params(title=title, url=url, do_filters=do_filters,
-                                      dont_filters=dont_filters,
-                                      parent_folder_id=parent_folder_id, paused=paused)
+    def edit_subscription(self, id: str | int, fields: SubscriptionFields) -> Subscription:
+        """Change the fields of a subscription that are not None (the others are not sent)."""
+        params = _subscription_params(fields)
         params["id"] = _int_or_str(id)
         results = self.wire.call("subscriptions", "edit", params)
         return _one_subscription(results, "subscriptions.edit")
@@ -351,22 +340,18 @@ def _filters(value: str | Iterable[str]) -> str:
     return ", ".join(value)
 
 
-def _subscription_params(*, title: str | None, url: str | None,
-                         do_filters: str | Iterable[str] | None,
-                         dont_filters: str | Iterable[str] | None,
-                         parent_folder_id: str | int | None,
-                         paused: bool | None) -> dict[str, Any]:
+def _subscription_params(fields: SubscriptionFields) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    if title is not None:
-        params["title"] = title
-    if url is not None:
-        params["url"] = url
-    if do_filters is not None:
-        params["do_filters"] = _filters(do_filters)
-    if dont_filters is not None:
-        params["dont_filters"] = _filters(dont_filters)
-    if parent_folder_id is not None:
-        params["parent_folder_id"] = _int_or_str(parent_folder_id)
-    if paused is not None:
-        params["paused"] = bool(paused)
+    if fields.title is not None:
+        params["title"] = fields.title
+    if fields.url is not None:
+        params["url"] = fields.url
+    if fields.do_filters is not None:
+        params["do_filters"] = _filters(fields.do_filters)
+    if fields.dont_filters is not None:
+        params["dont_filters"] = _filters(fields.dont_filters)
+    if fields.parent_folder_id is not None:
+        params["parent_folder_id"] = _int_or_str(fields.parent_folder_id)
+    if fields.paused is not None:
+        params["paused"] = bool(fields.paused)
     return params

@@ -33,20 +33,16 @@ from putiofs.api.backend import Entry
 from putiofs.api.errors import BadRequestError
 from putiofs.api.services import (
     Account,
+    AccountServices,
     Friend,
     HistoryEvent,
-    LinkAnalysis,
-    Message,
     Mp4Conversion,
     Service,
     Share,
-    Subscription,
-    SubscriptionFields,
     Transfer,
     TransfersAdded,
     TrashItem,
     ZipArchive,
-    not_supported,
 )
 from putiofs.config import DEFAULT_UPLOAD_URL
 from putiofs.v2 import models
@@ -54,14 +50,14 @@ from putiofs.v2.backend import entry_from_file
 from putiofs.v2.client import V2Client
 from putiofs.v2.parse import to_int, to_str
 
-VERSION = "v2"
 #: The most events put.io lists in one page (``per_page`` is clamped there).
 EVENTS_PAGE_MAX = 1000
 
 
-class V2Services:
+class V2Services(AccountServices):
     """:class:`~putiofs.api.services.AccountServices` over a v2 client (shared with the Backend)."""
 
+    version = "v2"
     available = frozenset(Service) - {Service.MESSAGES, Service.SUBSCRIPTIONS,
                                       Service.LINK_ANALYSIS, Service.LINK_EXTRACTION}
 
@@ -111,13 +107,7 @@ class V2Services:
     def clean_transfers(self) -> list[str]:
         return self.client.clean_transfers()
 
-    # -- messages and events --------------------------------------------------------------
-
-    def list_messages(self) -> list[Message]:
-        raise not_supported(Service.MESSAGES, VERSION)
-
-    def delete_message(self, message_id: str) -> None:
-        raise not_supported(Service.MESSAGES, VERSION)
+    # -- events ---------------------------------------------------------------------------
 
     def list_events(self, *, before: int | None = None,
                     limit: int | None = None) -> list[HistoryEvent]:
@@ -136,27 +126,6 @@ class V2Services:
                 return events  # no id to page back from
             before = older[-1].id
 
-    # -- subscriptions --------------------------------------------------------------------
-
-    def list_subscriptions(self) -> list[Subscription]:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def subscription(self, subscription_id: str) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def create_subscription(self, fields: SubscriptionFields) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def edit_subscription(self, subscription_id: str,
-                          fields: SubscriptionFields) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def toggle_subscription(self, subscription_id: str) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def delete_subscription(self, subscription_id: str) -> None:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
     # -- the account ----------------------------------------------------------------------
 
     def account(self) -> Account:
@@ -172,17 +141,11 @@ class V2Services:
     def friends(self) -> list[Friend]:
         return [Friend(id=f.id, name=f.name, dir_id=f.dir_id) for f in self.client.list_friends()]
 
-    # -- files and links ------------------------------------------------------------------
+    # -- files ----------------------------------------------------------------------------
 
     def search(self, query: str) -> list[Entry]:
         api = self.client.wire.base_url
         return [entry_from_file(file, api_url=api) for file in self.client.search(query)]
-
-    def analyze_links(self, links: Sequence[str]) -> LinkAnalysis:
-        raise not_supported(Service.LINK_ANALYSIS, VERSION)
-
-    def extract_links(self, text: str) -> list[str]:
-        raise not_supported(Service.LINK_EXTRACTION, VERSION)
 
     # -- trash ----------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 Differences from v1 that the core sees only through :attr:`V2Backend.capabilities`:
 
-- no folder map: :meth:`V2Backend.folder_map` raises NotSupportedError and deep paths are
-  resolved level by level;
+- no folder map: ``folder_map`` raises NotSupportedError and deep paths are resolved level
+  by level;
 - items carry dates and a CRC-32: ``Entry.mtime`` is ``updated_at``, ``ctime`` is
   ``created_at``, ``crc32`` put.io's checksum;
 - deletes go to the trash when the account has it on (``capabilities.trash``);
@@ -37,9 +37,9 @@ from cachetools import TTLCache
 
 from putiofs.api.backend import (
     ROOT_ID,
+    Backend,
     Capabilities,
     Entry,
-    FolderRef,
     Quota,
     UploadProgress,
     UploadTicket,
@@ -98,8 +98,9 @@ class _CachedUrl:
     fetched: float
 
 
-class V2Backend:
-    """Backend over the v2 API.
+class V2Backend(Backend):
+    """Backend over the v2 API: no folder map (it raises NotSupportedError, from
+    :class:`~putiofs.api.backend.Backend`).
 
     ``account``: the account's info if the caller already has it (the mount checks the token
     at start); otherwise it is fetched the first time :attr:`capabilities` is read.
@@ -107,6 +108,8 @@ class V2Backend:
     ``url_refresh_interval``: a URL younger than this is not replaced again when a reader
     reports it refused, so many readers that hit an expired URL at once share one new URL.
     """
+
+    version = "v2"
 
     def __init__(self, client: V2Client, *, account: AccountInfo | None = None,
                  upload_url: str = DEFAULT_UPLOAD_URL, url_cache_size: int = 1024,
@@ -156,9 +159,6 @@ class V2Backend:
 
     def lookup(self, item_id: str) -> Entry:
         return self._entry(self.client.get_file(item_id))
-
-    def folder_map(self) -> list[FolderRef]:
-        raise NotSupportedError("put.io's v2 API has no folder map")
 
     def rename(self, item_id: str, name: str) -> Entry:
         """One rename call; the renamed item from its answer, or from one more GET."""

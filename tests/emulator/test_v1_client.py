@@ -20,6 +20,7 @@ from putiofs.api.errors import (
     RateLimitedError,
     ServerError,
 )
+from putiofs.api.services import SubscriptionFields
 from putiofs.config import Settings
 from putiofs.emulator import Fault, Faults, RequestInfo
 from putiofs.v1.client import V1Client
@@ -272,9 +273,9 @@ def test_demo_messages(client):
 def test_subscriptions_lifecycle(client, server):
     folder = server.account.add_folder("0", "feeds")
     before = {s.id for s in client.list_subscriptions()}
-    sub = client.create_subscription("Jazz", "http://example.com/rss.xml",
-                                     do_filters=["jazz", "mp3"], dont_filters="wav",
-                                     parent_folder_id=folder, paused=False)
+    sub = client.create_subscription(SubscriptionFields(
+        "Jazz", "http://example.com/rss.xml", do_filters=["jazz", "mp3"], dont_filters="wav",
+        parent_folder_id=folder, paused=False))
     assert sub.id not in before
     assert (sub.name, sub.url, sub.do_filters, sub.dont_filters) == (
         "Jazz", "http://example.com/rss.xml", "jazz, mp3", "wav")
@@ -282,7 +283,7 @@ def test_subscriptions_lifecycle(client, server):
     assert sub.paused is False
     assert sub.id in {s.id for s in client.list_subscriptions()}
 
-    edited = client.edit_subscription(sub.id, title="Jazz FM", paused=True)
+    edited = client.edit_subscription(sub.id, SubscriptionFields(title="Jazz FM", paused=True))
     assert (edited.name, edited.paused, edited.url) == ("Jazz FM", True, sub.url)
     toggled = client.pause_subscription(sub.id)
     assert toggled is not None and toggled.paused is False

@@ -26,6 +26,7 @@ from putiofs.api.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.api.services import SubscriptionFields
 from putiofs.config import Settings
 from putiofs.net.retry import parse_retry_after
 from putiofs.v1.client import V1Client, classify_error
@@ -373,7 +374,7 @@ def test_connection_refused_is_transport_error(fake_time):
 @pytest.mark.parametrize("call", [
     lambda c: c.create_dir("new", "0"),
     lambda c: c.add_transfers(["http://example.invalid/a.iso"]),
-    lambda c: c.create_subscription("t", "http://example.invalid/rss"),
+    lambda c: c.create_subscription(SubscriptionFields("t", "http://example.invalid/rss")),
     lambda c: c.pause_subscription(5),
 ])
 @pytest.mark.parametrize("failure", [
@@ -496,10 +497,10 @@ def test_iter_folder_pages_until_short_page(stub, make_client):
 def test_subscription_params(stub, make_client):
     stub.queue(ok([{"id": 4, "name": "t", "paused": True}]), ok([{"id": 4}]))
     client = make_client()
-    sub = client.create_subscription("t", "http://r/rss", do_filters=["jazz", "mp3"],
-                                     parent_folder_id="12", paused=True)
+    sub = client.create_subscription(SubscriptionFields(
+        "t", "http://r/rss", do_filters=["jazz", "mp3"], parent_folder_id="12", paused=True))
     assert sub.id == 4 and sub.paused
-    client.edit_subscription(4, dont_filters="wav")
+    client.edit_subscription(4, SubscriptionFields(dont_filters="wav"))
     assert stub.seen[0].request["params"] == {
         "title": "t", "url": "http://r/rss", "do_filters": "jazz, mp3",
         "parent_folder_id": 12, "paused": True}
