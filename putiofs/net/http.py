@@ -53,8 +53,12 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from putiofs.net import deadline
 
-__all__ = ["SessionClient", "Watch", "clip_timeout", "direct_pool", "guard", "live_socket",
-           "new_session", "session_headers", "watchdog"]
+__all__ = ["REQUEST_TIMEOUT", "SessionClient", "Watch", "clip_timeout", "direct_pool", "guard",
+           "live_socket", "new_session", "session_headers", "watchdog"]
+
+#: (connect, read) seconds of one API request, where its client is given no other (both API
+#: versions' wires); a call's own deadline (:mod:`putiofs.net.deadline`) clips them further.
+REQUEST_TIMEOUT = (5.0, 30.0)
 
 
 class Watch:

@@ -135,7 +135,7 @@ class V1Client:
     def create_dir(self, name: str, parent_id: str | int = ROOT_ID) -> Item:
         """Create a folder. Never retried: a repeat could create a second one."""
         results = self.wire.call("files", "create_dir",
-                            {"name": name, "parent_id": str(parent_id)}, repeatable=False)
+                                 {"name": name, "parent_id": str(parent_id)}, repeatable=False)
         return _one_item(results, "files.create_dir")
 
     def info(self, id: str | int) -> Item:
@@ -252,7 +252,7 @@ class V1Client:
     def pause_subscription(self, id: str | int) -> Subscription | None:
         """Toggle a subscription between paused and active. Never retried (twice = undone)."""
         results = self.wire.call("subscriptions", "pause", {"id": _int_or_str(id)},
-                            repeatable=False)
+                                 repeatable=False)
         found = _dicts(results)
         return Subscription.from_json(found[0]) if found else None
 

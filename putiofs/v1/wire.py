@@ -38,15 +38,13 @@ from putiofs.api.errors import TransportError
 from putiofs.config import Settings
 from putiofs.logs import register_secret
 from putiofs.net import deadline as call_deadline
-from putiofs.net.http import SessionClient
+from putiofs.net.http import REQUEST_TIMEOUT, SessionClient, clip_timeout
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v1.errors import decode, results_of
 
 log = logging.getLogger(__name__)
 
 Dialect = Literal["doc", "legacy", "auto"]
-
-DEFAULT_TIMEOUT = (5.0, 30.0)
 
 
 class V1Wire(SessionClient):
@@ -67,7 +65,7 @@ class V1Wire(SessionClient):
         settings: Settings,
         *,
         session: requests.Session | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
         retries: int = 4,
         backoff: float = 0.5,
         max_backoff: float = 20.0,
@@ -141,8 +139,7 @@ class V1Wire(SessionClient):
                 params={"method": method},
                 data={"request": body},
                 headers={"Accept": "application/json"},
-                timeout=(call_deadline.clip(self._timeout[0]),
-                         call_deadline.clip(self._timeout[1])),
+                timeout=clip_timeout(self._timeout),
                 allow_redirects=False,
             )
             content = response.content

@@ -20,7 +20,7 @@ from putiofs.api.errors import NameExistsError
 from putiofs.v2.account import V2Services
 from putiofs.v2.backend import V2Backend, entry_from_file
 from putiofs.v2.client import V2Client
-from putiofs.v2.wire import DEFAULT_BASE_URL, V2Wire
+from putiofs.v2.wire import V2Wire
 
-__all__ = ["DEFAULT_BASE_URL", "NameExistsError", "V2Backend", "V2Client", "V2Services",
-           "V2Wire", "entry_from_file"]
+__all__ = ["NameExistsError", "V2Backend", "V2Client", "V2Services", "V2Wire",
+           "entry_from_file"]

@@ -49,9 +49,7 @@ from putiofs.v2 import models
 from putiofs.v2.backend import entry_from_file
 from putiofs.v2.client import V2Client
 from putiofs.v2.parse import to_int, to_str
-
-#: The most events put.io lists in one page (``per_page`` is clamped there).
-EVENTS_PAGE_MAX = 1000
+from putiofs.v2.wire import PAGE_SIZE
 
 
 class V2Services(AccountServices):
@@ -71,7 +69,7 @@ class V2Services(AccountServices):
     # -- transfers ------------------------------------------------------------------------
 
     def list_transfers(self) -> list[Transfer]:
-        return [_transfer(t) for t in self.client.list_transfers()]
+        return [neutral_transfer(t) for t in self.client.list_transfers()]
 
     def add_transfers(self, links: Sequence[str],
                       parent_id: str | None = None) -> TransfersAdded:
@@ -79,8 +77,8 @@ class V2Services(AccountServices):
         refused: list[Transfer] = []
         for link in links:
             try:
-                added.append(_transfer(self.client.add_transfer(link,
-                                                                save_parent_id=parent_id)))
+                added.append(neutral_transfer(
+                    self.client.add_transfer(link, save_parent_id=parent_id)))
             except BadRequestError as exc:
                 refused.append(Transfer(id=None, name=link, status=f"Error: {exc.message}",
                                         source=link))
@@ -90,8 +88,8 @@ class V2Services(AccountServices):
     def add_torrent(self, name: str, data: bytes,
                     parent_id: str | None = None) -> TransfersAdded:
         try:
-            transfer = _transfer(self.client.upload_torrent(self.upload_url, name, data,
-                                                            parent_id=parent_id))
+            transfer = neutral_transfer(
+                self.client.upload_torrent(self.upload_url, name, data, parent_id=parent_id))
         except BadRequestError as exc:
             refused = Transfer(id=None, name=name, status=f"Error: {exc.message}", source=name)
             return TransfersAdded(transfers=[refused], failed=[refused])
@@ -102,7 +100,7 @@ class V2Services(AccountServices):
         self.client.cancel_transfers([transfer_id])
 
     def retry_transfer(self, transfer_id: str) -> Transfer:
-        return _transfer(self.client.retry_transfer(transfer_id))
+        return neutral_transfer(self.client.retry_transfer(transfer_id))
 
     def clean_transfers(self) -> list[str]:
         return self.client.clean_transfers()
@@ -115,7 +113,7 @@ class V2Services(AccountServices):
         the history ends; without ``limit``, put.io's first page."""
         events: list[HistoryEvent] = []
         while True:
-            want = None if limit is None else min(limit - len(events), EVENTS_PAGE_MAX)
+            want = None if limit is None else min(limit - len(events), PAGE_SIZE)
             page = self.client.list_events(before=before, per_page=want)
             older = [e for e in page.events
                      if before is None or (e.id is not None and e.id < before)]
@@ -225,16 +223,13 @@ def status_words(status: str | None, error_message: str | None = None) -> str | 
     return status.strip().replace("_", " ").capitalize()
 
 
-def _transfer(transfer: models.Transfer) -> Transfer:
+def neutral_transfer(transfer: models.Transfer) -> Transfer:
+    """A v2 transfer as the version-neutral model (the realtime feed's transfers too)."""
     return Transfer(id=transfer.id, name=transfer.name,
                     status=status_words(transfer.status, transfer.error_message),
                     percent_done=transfer.percent_done, size=transfer.size,
                     source=transfer.source, file_id=transfer.file_id,
                     down_speed=transfer.down_speed, estimated_time=transfer.estimated_time)
-
-
-#: A v2 transfer as the version-neutral model (the realtime feed's transfers too).
-neutral_transfer = _transfer
 
 
 def _event(event: models.Event) -> HistoryEvent:

@@ -25,7 +25,7 @@ ServerError raised after the retries, not retried: the server would send it agai
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from putiofs.api.errors import NameExistsError, NotFoundError, PutioError, ServerError
 from putiofs.logs import register_secret
@@ -47,12 +47,20 @@ from putiofs.v2.models import (
     TrashItem,
     Zip,
 )
-from putiofs.v2.parse import csv, format_time, mapping, parsed, to_bool, to_id, to_str
+from putiofs.v2.parse import (
+    csv,
+    format_time,
+    mapping,
+    parsed,
+    parsed_object,
+    to_bool,
+    to_id,
+    to_str,
+)
 from putiofs.v2.tus import TusClient
 from putiofs.v2.wire import V2Wire, register_url
 
 Ids = Iterable[str | int] | str | int
-T = TypeVar("T")
 
 
 class V2Client:
@@ -82,7 +90,7 @@ class V2Client:
         seen: set[str] = set()
         where = f"GET /files/list?parent_id={parent_id}"
         for data in self.wire.paged("/files/list", "files",
-                               {"parent_id": parent_id, "hidden": True if hidden else None}):
+                                    {"parent_id": parent_id, "hidden": True if hidden else None}):
             file = parsed(File.from_json, data, where)
             if file.id not in seen:
                 seen.add(file.id)
@@ -110,13 +118,13 @@ class V2Client:
     def create_folder(self, parent_id: str | int, name: str) -> File:
         """A new folder; NameExistsError if the name is taken. Never repeated."""
         answer = self.wire.request("POST", "/files/create-folder",
-                              form={"name": name, "parent_id": parent_id}, repeatable=False)
+                                   form={"name": name, "parent_id": parent_id}, repeatable=False)
         return self._file(answer, "POST /files/create-folder")
 
     def rename(self, file_id: str | int, name: str) -> File | None:
         """Give an item a new name; the item if put.io returns it (not all deployments do)."""
         answer = self.wire.request("POST", "/files/rename", form={"file_id": file_id, "name": name},
-                              done_if=self._already(file_id, name=name))
+                                   done_if=self._already(file_id, name=name))
         data = mapping(answer).get("file")
         return parsed(File.from_json, data, "POST /files/rename") if data else None
 
@@ -135,7 +143,7 @@ class V2Client:
                                  f"POST /files/move: item {failure.id or file_id} not moved")
 
         self.wire.request("POST", "/files/move", form=form, check=check,
-                     done_if=self._already(file_id, name=name, parent_id=parent_id))
+                          done_if=self._already(file_id, name=name, parent_id=parent_id))
 
     def move_many(self, file_ids: Ids, parent_id: str | int) -> list[MoveFailure]:
         """Move several items into a folder; the items put.io reported it could not move
@@ -165,12 +173,12 @@ class V2Client:
     def touch(self, file_ids: Ids, updated_at: float) -> None:
         """Set the modification time (whole seconds, UTC) of items."""
         self.wire.request("POST", "/files/touch",
-                     form={"file_ids": csv(file_ids), "updated_at": format_time(updated_at)})
+                          form={"file_ids": csv(file_ids), "updated_at": format_time(updated_at)})
 
     def copy(self, file_id: str | int, parent_id: str | int, name: str | None = None) -> File:
         """A copy of a file in ``parent_id`` (under ``name`` if given). Never repeated."""
         answer = self.wire.request("POST", "/files/copy", repeatable=False,
-                              form={"file_id": file_id, "parent_id": parent_id, "name": name})
+                                   form={"file_id": file_id, "parent_id": parent_id, "name": name})
         return self._file(answer, "POST /files/copy")
 
     def file_url(self, file_id: str | int) -> str:
@@ -211,7 +219,7 @@ class V2Client:
     def device_code(self, app_id: str | int, client_name: str) -> DeviceCode:
         """Start the device flow: a code for the user to approve at ``DeviceCode.link``."""
         answer = mapping(self.wire.request("GET", "/oauth2/oob/code", auth=False,
-                                      query={"app_id": app_id, "client_name": client_name}))
+                                           query={"app_id": app_id, "client_name": client_name}))
         code = to_str(answer.get("code"))
         if not code:
             raise ServerError("GET /oauth2/oob/code: the answer held no code")
@@ -224,7 +232,7 @@ class V2Client:
         register_secret(code)
         try:
             answer = self.wire.request("GET", f"/oauth2/oob/code/{code}", auth=False,
-                                  label="GET /oauth2/oob/code/<code>")
+                                       label="GET /oauth2/oob/code/<code>")
         except NotFoundError:
             raise NotFoundError("the sign-in code expired; start again", status=404) from None
         token = to_str(mapping(answer).get("oauth_token"))
@@ -240,21 +248,20 @@ class V2Client:
 
     def list_transfers(self) -> list[Transfer]:
         """Every transfer, finished ones included until cleaned (all pages)."""
-        return [_one(Transfer.from_json, t, "GET /transfers/list")
+        return [parsed_object(Transfer.from_json, t, "GET /transfers/list")
                 for t in self.wire.paged("/transfers/list", "transfers")]
 
     def get_transfer(self, transfer_id: str | int) -> Transfer:
         answer = self.wire.request("GET", f"/transfers/{transfer_id}")
-        return _one(Transfer.from_json, mapping(answer).get("transfer"),
-                    f"GET /transfers/{transfer_id}")
+        return _transfer(answer, f"GET /transfers/{transfer_id}")
 
     def add_transfer(self, url: str, *, save_parent_id: str | int | None = None,
                      callback_url: str | None = None) -> Transfer:
         """Start a download of a URL or magnet link. Never repeated (would add it twice)."""
         answer = self.wire.request("POST", "/transfers/add", repeatable=False,
-                              form={"url": url, "save_parent_id": save_parent_id,
-                                    "callback_url": callback_url})
-        return _one(Transfer.from_json, mapping(answer).get("transfer"), "POST /transfers/add")
+                                   form={"url": url, "save_parent_id": save_parent_id,
+                                         "callback_url": callback_url})
+        return _transfer(answer, "POST /transfers/add")
 
     def upload_torrent(self, upload_url: str, name: str, data: bytes, *,
                        parent_id: str | int | None = None) -> Transfer:
@@ -263,12 +270,12 @@ class V2Client:
         ``{transfer}``. Never repeated (would add it twice)."""
         where = "POST /v2/files/upload"
         answer = mapping(self.wire.request("POST", "/v2/files/upload", base=upload_url,
-                                      query={"torrent": "true"}, repeatable=False,
-                                      form={"filename": name, "parent_id": parent_id},
-                                      files={"file": (name, data)}, label=where))
+                                           query={"torrent": "true"}, repeatable=False,
+                                           form={"filename": name, "parent_id": parent_id},
+                                           files={"file": (name, data)}, label=where))
         if not isinstance(answer.get("transfer"), Mapping):
             raise ServerError(f"{where}: put.io stored {name!r} as a file, not a transfer")
-        return _one(Transfer.from_json, answer.get("transfer"), where)
+        return _transfer(answer, where)
 
     def cancel_transfers(self, transfer_ids: Ids) -> None:
         """Cancel transfers (an unknown id is not an error: put.io answers OK)."""
@@ -277,8 +284,8 @@ class V2Client:
     def retry_transfer(self, transfer_id: str | int) -> Transfer:
         """Start a failed transfer again. Never repeated."""
         answer = self.wire.request("POST", "/transfers/retry", form={"id": transfer_id},
-                              repeatable=False)
-        return _one(Transfer.from_json, mapping(answer).get("transfer"), "POST /transfers/retry")
+                                   repeatable=False)
+        return _transfer(answer, "POST /transfers/retry")
 
     def clean_transfers(self, transfer_ids: Ids | None = None) -> list[str]:
         """Remove finished transfers (the given ones, or all); the ids put.io removed."""
@@ -293,7 +300,7 @@ class V2Client:
                     ) -> EventsPage:
         """One page of the history, newest first; ``before`` = an event id to page back."""
         answer = mapping(self.wire.request("GET", "/events/list",
-                                      query={"before": before, "per_page": per_page}))
+                                           query={"before": before, "per_page": per_page}))
         events = answer.get("events")
         return EventsPage(
             events=tuple(Event.from_json(e) for e in events if isinstance(e, Mapping))
@@ -316,37 +323,37 @@ class V2Client:
     def list_shared(self) -> list[SharedFile]:
         """The account's items it shares, and with how many."""
         shared = mapping(self.wire.request("GET", "/files/shared")).get("shared")
-        return [_one(SharedFile.from_json, s, "GET /files/shared") for s in shared] \
+        return [parsed_object(SharedFile.from_json, s, "GET /files/shared") for s in shared] \
             if isinstance(shared, list) else []
 
     def shared_with(self, file_id: str | int) -> list[FileShare]:
         """The named friends one item is shared with."""
         answer = mapping(self.wire.request("GET", f"/files/{file_id}/shared-with"))
         shares = answer.get("shared-with")
-        return [_one(FileShare.from_json, s, f"GET /files/{file_id}/shared-with")
+        return [parsed_object(FileShare.from_json, s, f"GET /files/{file_id}/shared-with")
                 for s in shares] if isinstance(shares, list) else []
 
     def unshare(self, file_id: str | int, share_ids: Ids | None = None) -> None:
         """Stop sharing an item: with the given shares, or at all (None)."""
         shares = "everyone" if share_ids is None else csv(share_ids)
         self.wire.request("POST", f"/files/{file_id}/unshare", form={"shares": shares},
-                     gone_is_done=share_ids is not None)
+                          gone_is_done=share_ids is not None)
 
     # -- trash ----------------------------------------------------------------------------
 
     def list_trash(self) -> Iterator[TrashItem]:
         """Every item in the trash (``/trash/list`` + ``/continue``)."""
         for data in self.wire.paged("/trash/list", "files"):
-            yield _one(TrashItem.from_json, data, "GET /trash/list")
+            yield parsed_object(TrashItem.from_json, data, "GET /trash/list")
 
     def restore_from_trash(self, file_ids: Ids) -> None:
         self.wire.request("POST", "/trash/restore", form={"file_ids": csv(file_ids)},
-                     gone_is_done=True)
+                          gone_is_done=True)
 
     def delete_from_trash(self, file_ids: Ids) -> None:
         """Delete trash items for good."""
         self.wire.request("POST", "/trash/delete", form={"file_ids": csv(file_ids)},
-                     gone_is_done=True)
+                          gone_is_done=True)
 
     def empty_trash(self) -> None:
         self.wire.request("POST", "/trash/empty")
@@ -356,7 +363,7 @@ class V2Client:
     def create_zip(self, file_ids: Ids) -> str:
         """Ask put.io to zip items; the zip's id (poll :meth:`get_zip`). Never repeated."""
         answer = self.wire.request("POST", "/zips/create", form={"file_ids": csv(file_ids)},
-                              repeatable=False)
+                                   repeatable=False)
         zip_id = to_id(mapping(answer).get("zip_id"))
         if zip_id is None:
             raise ServerError("POST /zips/create: the answer held no zip_id")
@@ -366,7 +373,7 @@ class V2Client:
         """A zip's state; its ``url`` (once ready) needs no credentials and is a secret."""
         answer = mapping(self.wire.request("GET", f"/zips/{zip_id}"))
         data = answer.get("zip", answer)
-        found = _one(Zip.from_json, data, f"GET /zips/{zip_id}")
+        found = parsed_object(Zip.from_json, data, f"GET /zips/{zip_id}")
         if found.url:
             register_url(found.url)
         return found
@@ -403,7 +410,6 @@ def _move_failures(answer: Mapping[str, Any] | None) -> list[MoveFailure]:
         if isinstance(errors, list) else []
 
 
-def _one(parse: Callable[[Any], T], data: Any, where: str) -> T:
-    if not isinstance(data, Mapping):
-        raise ServerError(f"{where}: the answer held no object")
-    return parsed(parse, data, where)
+def _transfer(answer: Mapping[str, Any] | None, where: str) -> Transfer:
+    """The ``transfer`` object of an answer."""
+    return parsed_object(Transfer.from_json, mapping(answer).get("transfer"), where)

@@ -4,9 +4,9 @@ Unknown fields are ignored and missing ones become None (or an empty default); e
 (``file_type``, transfer ``status``, event ``type``) stay open strings, since the sources
 disagree on their members. Timestamps become seconds since the epoch (UTC).
 
-A v2 object that is one of the version-neutral models of :mod:`putiofs.api.services` (and
-perhaps a little more) is read into a subclass of it: a friend, a zip, an MP4 conversion. The
-account services still hand the core the neutral model itself, so ``--json`` shows its fields.
+A v2 object that is one of the version-neutral models of :mod:`putiofs.api` (and perhaps a
+little more) is read into a subclass of it: a friend, a zip, an MP4 conversion, a device code.
+The adapters still hand the core the neutral model itself, so ``--json`` shows its fields.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from putiofs.api import services
+from putiofs.api import services, signin
 from putiofs.v2.parse import (
     BadValue,
     mapping,
@@ -195,15 +195,11 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
-class DeviceCode:
-    """A device-flow code: the user approves it at ``https://app.put.io/link?code=<code>``."""
+class DeviceCode(signin.DeviceCode):
+    """A device-flow code (the neutral model: the user approves it at its ``link``) and the
+    address of a QR code of that link."""
 
-    code: str = field(repr=False)
     qr_code_url: str | None = field(default=None, repr=False)
-
-    @property
-    def link(self) -> str:
-        return f"https://app.put.io/link?code={self.code}"
 
 
 @dataclass(frozen=True)

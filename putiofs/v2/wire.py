@@ -33,17 +33,17 @@ import requests
 
 from putiofs import __version__
 from putiofs.api.errors import PutioError, ServerError, TransportError
+from putiofs.config import DEFAULT_API_URLS
 from putiofs.logs import register_secret
 from putiofs.net import deadline as call_deadline
-from putiofs.net.http import SessionClient, clip_timeout
+from putiofs.net.http import REQUEST_TIMEOUT, SessionClient, clip_timeout
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2.errors import error_for
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.put.io/v2"
-DEFAULT_TIMEOUT = (5.0, 30.0)
-PAGE_SIZE = 1000  # what every put.io client asks for, and the most the server allows
+#: What every put.io client asks for, and the most ``per_page`` put.io allows (listings, events).
+PAGE_SIZE = 1000
 
 Query = Mapping[str, Any]
 Files = Mapping[str, tuple[str, bytes]]
@@ -88,9 +88,9 @@ class V2Wire(SessionClient):
     seconds for ``x-ratelimit-reset``. Tests inject the policy's sleep and clock.
     """
 
-    def __init__(self, token: str | None, *, base_url: str = DEFAULT_BASE_URL,
+    def __init__(self, token: str | None, *, base_url: str = DEFAULT_API_URLS["v2"],
                  session: requests.Session | None = None,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 timeout: tuple[float, float] = REQUEST_TIMEOUT,
                  retry: RetryPolicy | None = None, pool_size: int = 16,
                  wall_clock: Callable[[], float] = time.time) -> None:
         self._base = base_url.rstrip("/")
