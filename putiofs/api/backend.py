@@ -1,13 +1,16 @@
 """The small interface the filesystem layer talks to.
 
-``fs.py`` knows folders, items and stream URLs, never a request envelope: the v1 API is one
-implementation (``putiofs.v1.backend.V1Backend``); put.io's v2 API (OAuth, cursor paging) will
-be another. Backends raise the exceptions of ``putiofs.api.errors``.
+The filesystem (:mod:`putiofs.front`, :mod:`putiofs.tree`, :mod:`putiofs.read`,
+:mod:`putiofs.write`) knows folders, items and stream URLs, never a request envelope: each API
+version implements :class:`Backend` (``putiofs.v1.backend.V1Backend`` over put.io's v1 API,
+``putiofs.v2.backend.V2Backend`` over its v2 API). Backends raise the exceptions of
+``putiofs.api.errors``.
 
 What one API version can do and another cannot is said by data, not by version checks: each
 backend has ``capabilities`` (:class:`Capabilities`), and an operation its API lacks raises
-``NotSupportedError``. The layers above read the flags (or catch the error once and remember
-it); they never ask which version they talk to.
+``NotSupportedError`` (the default of :class:`Backend`'s optional methods). The layers above
+read the flags (or catch the error once and remember it); they never ask which version they
+talk to.
 """
 
 from __future__ import annotations

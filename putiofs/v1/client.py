@@ -26,7 +26,6 @@ from putiofs.api.backend import FolderRef
 from putiofs.api.errors import NotFoundError, ServerError
 from putiofs.api.services import SubscriptionFields
 from putiofs.logs import register_secret
-from putiofs.v1.errors import classify_error as classify_error  # re-exported
 from putiofs.v1.models import (
     FILETYPE_NAMES,
     FILETYPES,

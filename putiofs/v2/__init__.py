@@ -16,11 +16,9 @@ And what only v2 has: ``tus.py``, resumable uploads (TUS) to the upload host; ``
 put.io's websocket of changes made elsewhere; ``signin.py``, the device flow and tokens.
 """
 
-from putiofs.api.errors import NameExistsError
 from putiofs.v2.account import V2Services
 from putiofs.v2.backend import V2Backend, entry_from_file
 from putiofs.v2.client import V2Client
 from putiofs.v2.wire import V2Wire
 
-__all__ = ["NameExistsError", "V2Backend", "V2Client", "V2Services", "V2Wire",
-           "entry_from_file"]
+__all__ = ["V2Backend", "V2Client", "V2Services", "V2Wire", "entry_from_file"]

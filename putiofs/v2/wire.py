@@ -108,10 +108,6 @@ class V2Wire(SessionClient):
     def base_url(self) -> str:
         return self._base
 
-    @property
-    def has_token(self) -> bool:
-        return self._token is not None
-
     def set_token(self, token: str | None) -> None:
         """Use ``token`` from now on (after the device flow, or None to forget it)."""
         token = token.strip() if token else None

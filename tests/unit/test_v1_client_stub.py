@@ -29,7 +29,8 @@ from putiofs.api.errors import (
 from putiofs.api.services import SubscriptionFields
 from putiofs.config import Settings
 from putiofs.net.retry import parse_retry_after
-from putiofs.v1.client import V1Client, classify_error
+from putiofs.v1.client import V1Client
+from putiofs.v1.errors import classify_error
 from putiofs.v1.wire import V1Wire
 from tests.support.serving import serve
 

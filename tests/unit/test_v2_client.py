@@ -14,6 +14,7 @@ from putiofs.api.errors import (
     BadRequestError,
     BusyError,
     InvalidNameError,
+    NameExistsError,
     NameTooLongError,
     NotFoundError,
     PermissionDeniedError,
@@ -26,7 +27,6 @@ from putiofs.net import deadline
 from putiofs.net.http import DeadlineSession, WatchedAdapter
 from putiofs.net.retry import RetryPolicy
 from putiofs.v2.client import V2Client
-from putiofs.v2.errors import NameExistsError
 from putiofs.v2.wire import V2Wire
 from tests.support.serving import serve
 from tests.support.v2_stub import TOKEN, WALL, Reply, error, file_json, ok
