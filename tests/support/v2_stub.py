@@ -160,7 +160,7 @@ def stub() -> Iterator[V2Stub]:
 
 @pytest.fixture
 def make_client(stub: V2Stub, fake_time: FakeTime) -> Iterator[Callable[..., V2Client]]:
-    """``make_client(token=TOKEN, attempts=5, max_retry_after=65.0, **V2Client options)``: a
+    """``make_client(token=TOKEN, attempts=5, max_retry_after=65.0, **V2Wire options)``: a
     client of ``stub`` whose retry policy has the production shape (backoff from 0.5 s up to
     20 s, 120 s in all) with ``fake_time``'s clock and sleep and the jitter pinned to the full
     backoff; its wall clock says :data:`WALL`. Every client made is closed at the end."""
