@@ -80,15 +80,17 @@ def _connect_v1(settings: Settings, timeout: float) -> Connection:
     from putiofs.v1.account import V1Services
     from putiofs.v1.backend import V1Backend
     from putiofs.v1.client import V1Client
+    from putiofs.v1.wire import V1Wire
 
-    client = V1Client(settings, timeout=_request_timeout(timeout), max_retry_time=timeout)
+    wire = V1Wire(settings, timeout=_request_timeout(timeout), max_retry_time=timeout)
+    client = V1Client(wire)
     backend = V1Backend(client)
 
     def warm_up() -> None:
         backend.access_token()  # the stream token every file open needs
 
     return Connection(backend=backend, services=V1Services(client),
-                      refused=CREDENTIALS_REFUSED, warm_up=warm_up, close=client.close)
+                      refused=CREDENTIALS_REFUSED, warm_up=warm_up, close=wire.close)
 
 
 def _v2_policy(timeout: float) -> RetryPolicy:
@@ -103,9 +105,11 @@ def _connect_v2(settings: Settings, timeout: float) -> Connection:
     from putiofs.v2.backend import V2Backend
     from putiofs.v2.client import V2Client
     from putiofs.v2.realtime import V2ChangeListener
+    from putiofs.v2.wire import V2Wire
 
-    client = V2Client(settings.token, base_url=settings.api_url,
-                      timeout=_request_timeout(timeout), retry=_v2_policy(timeout))
+    wire = V2Wire(settings.token, base_url=settings.api_url, timeout=_request_timeout(timeout),
+                  retry=_v2_policy(timeout))
+    client = V2Client(wire)
     # v2 has no account-wide stream token: each file's URL is fetched at its first open.
     services = V2Services(client, upload_url=settings.upload_url)
     listeners = None
@@ -114,7 +118,7 @@ def _connect_v2(settings: Settings, timeout: float) -> Connection:
                                       api_url=settings.api_url)
     backend = V2Backend(client, upload_url=settings.upload_url, listeners=listeners)
     return Connection(backend=backend, services=services,
-                      refused=TOKEN_REFUSED, warm_up=lambda: None, close=client.close)
+                      refused=TOKEN_REFUSED, warm_up=lambda: None, close=wire.close)
 
 
 def open_sign_in(api_url: str, *, timeout: float = 30.0) -> SignIn:

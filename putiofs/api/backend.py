@@ -1,13 +1,16 @@
 """The small interface the filesystem layer talks to.
 
-``fs.py`` knows folders, items and stream URLs, never a request envelope: the v1 API is one
-implementation (``putiofs.v1.backend.V1Backend``); put.io's v2 API (OAuth, cursor paging) will
-be another. Backends raise the exceptions of ``putiofs.api.errors``.
+The filesystem (:mod:`putiofs.front`, :mod:`putiofs.tree`, :mod:`putiofs.read`,
+:mod:`putiofs.write`) knows folders, items and stream URLs, never a request envelope: each API
+version implements :class:`Backend` (``putiofs.v1.backend.V1Backend`` over put.io's v1 API,
+``putiofs.v2.backend.V2Backend`` over its v2 API). Backends raise the exceptions of
+``putiofs.api.errors``.
 
 What one API version can do and another cannot is said by data, not by version checks: each
 backend has ``capabilities`` (:class:`Capabilities`), and an operation its API lacks raises
-``NotSupportedError``. The layers above read the flags (or catch the error once and remember
-it); they never ask which version they talk to.
+``NotSupportedError`` (the default of :class:`Backend`'s optional methods). The layers above
+read the flags (or catch the error once and remember it); they never ask which version they
+talk to.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Protocol
+
+from putiofs.api.errors import NotSupportedError
 
 ROOT_ID = "0"
 
@@ -99,9 +104,16 @@ class UploadProgress:
 
 class Backend(Protocol):
     """What the filesystem needs from a put.io API, whatever its version. The account's root
-    folder is :data:`ROOT_ID` in every version."""
+    folder is :data:`ROOT_ID` in every version.
+
+    A version's backend derives from this class; an optional ability it does not override
+    (the folder map, uploads, times: see :class:`Capabilities`) raises NotSupportedError
+    naming its :attr:`version`.
+    """
 
     capabilities: Capabilities
+    #: The API version, as messages name it ("v1", "v2"); the core never asks for it.
+    version: str
 
     def list_folder(self, folder_id: str) -> Iterator[Entry]:
         """Every child of a folder, however many pages that takes."""
@@ -112,6 +124,7 @@ class Backend(Protocol):
     def folder_map(self) -> list[FolderRef]:
         """Every folder of the account with its parent, in one call. NotSupportedError where
         the API has no such call (``capabilities.folder_map`` is then False)."""
+        raise NotSupportedError(f"put.io's {self.version} API has no folder map")
 
     def rename(self, item_id: str, name: str) -> Entry: ...
 
@@ -150,10 +163,12 @@ class Backend(Protocol):
         ``upload_send(ticket, 0, empty, 0)`` to get its entry. QuotaExceededError when the
         account has no room for ``size`` bytes.
         """
+        raise NotSupportedError(f"put.io's {self.version} API has no uploads")
 
     def upload_offset(self, ticket: UploadTicket) -> int:
         """The server's offset of the upload (TUS HEAD). NotFoundError if the server forgot
         the upload (then start anew with :meth:`upload_begin`)."""
+        raise NotSupportedError(f"put.io's {self.version} API has no uploads")
 
     def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
                     length: int) -> UploadProgress:
@@ -165,10 +180,13 @@ class Backend(Protocol):
         (temporary: ask :meth:`upload_offset`, then go on), NotFoundError (the upload is gone:
         start anew). Never retried inside: the body is a stream, the caller owns resuming.
         """
+        raise NotSupportedError(f"put.io's {self.version} API has no uploads")
 
     def upload_abort(self, ticket: UploadTicket) -> None:
         """Drop an unfinished upload on the server (TUS DELETE); one the server has
         forgotten already is not an error."""
+        raise NotSupportedError(f"put.io's {self.version} API has no uploads")
 
     def set_mtime(self, item_id: str, mtime: float) -> None:
         """Set an item's (file's or folder's) modification time, in whole seconds."""
+        raise NotSupportedError(f"put.io's {self.version} API cannot set an item's time")

@@ -1,7 +1,7 @@
 """Domain exceptions shared by the API client, the backends and the filesystem layer.
 
-The client raises these; ``fuse_errors.errno_for`` alone turns them into errno values. Messages
-never carry credentials or stream tokens.
+The clients raise these; :func:`putiofs.front.errno_map.errno_for` alone turns them into errno
+values. Messages never carry credentials or stream tokens.
 """
 
 

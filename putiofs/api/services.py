@@ -4,13 +4,13 @@ The file tree is :class:`putiofs.api.backend.Backend`; everything else -- transf
 messages (v1) or history events (v2), RSS subscriptions (v1), the account and its friends,
 search, link analysis -- is :class:`AccountServices`. Its results are the version-neutral models
 below, so :mod:`putiofs.front.control.folder`, :mod:`putiofs.views` and :mod:`putiofs.commands`
-work unchanged on any version; each version's adapter (``putiofs.v1.account`` for v1) converts its
-own answers.
+work unchanged on any version; each version's adapter (``putiofs.v1.account``,
+``putiofs.v2.account``) converts its own answers.
 
 A version that lacks a service leaves it out of :attr:`AccountServices.available` and raises
 :class:`~putiofs.api.errors.NotSupportedError` (message from :func:`not_supported`) if it is called
-anyway: a command prints that message as its one error line; the control folder does not list
-the file at all.
+anyway (the adapter does not override its methods): a command prints that message as its one
+error line; the control folder does not list the file at all.
 
 Field names follow put.io's v1 objects where the meaning is the same, so ``--json`` output
 stays what it was; none of these models ever carries a credential or a token.
@@ -139,12 +139,13 @@ class Subscription:
 
 @dataclass(frozen=True)
 class SubscriptionFields:
-    """What to set when creating or editing a subscription; None leaves a field as it is."""
+    """What to set when creating or editing a subscription; None leaves a field as it is.
+    Filters are comma-separated words, or a sequence of words."""
 
     title: str | None = None
     url: str | None = None
-    do_filters: str | None = None
-    dont_filters: str | None = None
+    do_filters: str | Sequence[str] | None = None
+    dont_filters: str | Sequence[str] | None = None
     parent_folder_id: str | None = None
     paused: bool | None = None
 
@@ -276,92 +277,130 @@ class Mp4Conversion:
 class AccountServices(Protocol):
     """Everything of an account beyond its file tree. Every method raises the exceptions of
     :mod:`putiofs.api.errors`; one whose service is not in :attr:`available` raises
-    NotSupportedError."""
+    NotSupportedError.
+
+    A version's adapter derives from this class and overrides the methods of the services its
+    API offers; every other method raises :func:`not_supported` with the adapter's
+    :attr:`version`, so what a missing service does is said once, here.
+    """
 
     #: The services this version offers.
     available: frozenset[Service]
+    #: The API version, as messages name it ("v1", "v2").
+    version: str
 
-    def list_transfers(self) -> list[Transfer]: ...
+    def list_transfers(self) -> list[Transfer]:
+        raise not_supported(Service.TRANSFERS, self.version)
 
     def add_transfers(self, links: Sequence[str],
                       parent_id: str | None = None) -> TransfersAdded:
         """Start downloading each link (into folder ``parent_id``, else put.io's default
         download folder). Never repeated blindly (it would add twice)."""
+        raise not_supported(Service.TRANSFERS, self.version)
 
     def add_torrent(self, name: str, data: bytes,
                     parent_id: str | None = None) -> TransfersAdded:
         """Upload a .torrent file's bytes as a transfer (``name`` ends in ``.torrent``).
         Never repeated blindly."""
+        raise not_supported(Service.TORRENT_FILE, self.version)
 
-    def cancel_transfer(self, transfer_id: str) -> None: ...
+    def cancel_transfer(self, transfer_id: str) -> None:
+        raise not_supported(Service.TRANSFERS, self.version)
 
-    def retry_transfer(self, transfer_id: str) -> Transfer: ...
+    def retry_transfer(self, transfer_id: str) -> Transfer:
+        raise not_supported(Service.TRANSFER_RETRY, self.version)
 
     def clean_transfers(self) -> list[str]:
         """Clear finished transfers from the list; the ids cleared."""
+        raise not_supported(Service.TRANSFER_CLEAN, self.version)
 
-    def list_messages(self) -> list[Message]: ...
+    def list_messages(self) -> list[Message]:
+        raise not_supported(Service.MESSAGES, self.version)
 
-    def delete_message(self, message_id: str) -> None: ...
+    def delete_message(self, message_id: str) -> None:
+        raise not_supported(Service.MESSAGES, self.version)
 
     def list_events(self, *, before: int | None = None,
                     limit: int | None = None) -> list[HistoryEvent]:
         """The history, newest first: events older than the id ``before``, at most ``limit``
         of them (default: put.io's first page)."""
+        raise not_supported(Service.EVENTS, self.version)
 
-    def list_subscriptions(self) -> list[Subscription]: ...
+    def list_subscriptions(self) -> list[Subscription]:
+        raise not_supported(Service.SUBSCRIPTIONS, self.version)
 
-    def subscription(self, subscription_id: str) -> Subscription: ...
+    def subscription(self, subscription_id: str) -> Subscription:
+        raise not_supported(Service.SUBSCRIPTIONS, self.version)
 
     def create_subscription(self, fields: SubscriptionFields) -> Subscription:
         """Subscribe (``title`` and ``url`` required). Never repeated blindly."""
+        raise not_supported(Service.SUBSCRIPTIONS, self.version)
 
     def edit_subscription(self, subscription_id: str,
-                          fields: SubscriptionFields) -> Subscription: ...
+                          fields: SubscriptionFields) -> Subscription:
+        raise not_supported(Service.SUBSCRIPTIONS, self.version)
 
     def toggle_subscription(self, subscription_id: str) -> Subscription:
         """Pause an active subscription or resume a paused one; the subscription after."""
+        raise not_supported(Service.SUBSCRIPTIONS, self.version)
 
-    def delete_subscription(self, subscription_id: str) -> None: ...
+    def delete_subscription(self, subscription_id: str) -> None:
+        raise not_supported(Service.SUBSCRIPTIONS, self.version)
 
-    def account(self) -> Account: ...
+    def account(self) -> Account:
+        raise not_supported(Service.ACCOUNT, self.version)
 
-    def friends(self) -> list[Friend]: ...
+    def friends(self) -> list[Friend]:
+        raise not_supported(Service.FRIENDS, self.version)
 
     def search(self, query: str) -> list[Entry]:
         """The account's files whose names match ``query``."""
+        raise not_supported(Service.SEARCH, self.version)
 
-    def analyze_links(self, links: Sequence[str]) -> LinkAnalysis: ...
+    def analyze_links(self, links: Sequence[str]) -> LinkAnalysis:
+        raise not_supported(Service.LINK_ANALYSIS, self.version)
 
     def extract_links(self, text: str) -> list[str]:
         """The links put.io finds in a text."""
+        raise not_supported(Service.LINK_EXTRACTION, self.version)
 
     def list_trash(self) -> list[tuple[TrashItem, Entry]]:
         """What the trash holds, oldest deletion first, each with its Entry for reading."""
+        raise not_supported(Service.TRASH, self.version)
 
     def restore_from_trash(self, item_ids: Sequence[str]) -> None:
         """Put items back into the folders they were deleted from (the root if that is gone)."""
+        raise not_supported(Service.TRASH, self.version)
 
     def delete_from_trash(self, item_ids: Sequence[str]) -> None:
         """Delete trash items for good."""
+        raise not_supported(Service.TRASH, self.version)
 
-    def empty_trash(self) -> None: ...
+    def empty_trash(self) -> None:
+        raise not_supported(Service.TRASH, self.version)
 
     def share(self, file_id: str, friends: Sequence[str] | None) -> None:
         """Share an item with friends (by name), or with everyone when ``friends`` is None."""
+        raise not_supported(Service.SHARES, self.version)
 
     def shared(self) -> list[Share]:
         """The account's items it shares, and with whom."""
+        raise not_supported(Service.SHARES, self.version)
 
     def unshare(self, file_id: str) -> None:
         """Stop sharing an item with anyone."""
+        raise not_supported(Service.SHARES, self.version)
 
     def create_zip(self, file_ids: Sequence[str]) -> str:
         """Ask put.io to zip items; the zip's id. Never repeated blindly."""
+        raise not_supported(Service.ZIPS, self.version)
 
-    def get_zip(self, zip_id: str) -> ZipArchive: ...
+    def get_zip(self, zip_id: str) -> ZipArchive:
+        raise not_supported(Service.ZIPS, self.version)
 
-    def mp4_status(self, file_id: str) -> Mp4Conversion: ...
+    def mp4_status(self, file_id: str) -> Mp4Conversion:
+        raise not_supported(Service.MP4, self.version)
 
     def start_mp4(self, file_id: str) -> Mp4Conversion:
         """Ask put.io to convert a video to MP4 (asking again while it runs changes nothing)."""
+        raise not_supported(Service.MP4, self.version)

@@ -1,11 +1,12 @@
 """A per-thread deadline: how long the current filesystem call may still take.
 
-``fuse_errors.fuse_call`` opens one around every FUSE operation; the API client reads it to stop
-retrying and to clip each request's timeouts, and :mod:`putiofs.net.http` shuts down the socket of
-a request still running when it passes (a server that trickles bytes resets every socket
-timeout, not the deadline), so a call that needs several requests (a listing of
-many pages, each retried) still ends within the bound. Deadlines nest: an inner one never
-extends an outer one. Outside any deadline, :func:`remaining` is None and nothing is bounded.
+:func:`putiofs.front.errno_map.fuse_call` opens one around every FUSE operation; the API
+clients read it to stop retrying and to clip each request's timeouts, and
+:mod:`putiofs.net.http` shuts down the socket of a request still running when it passes (a
+server that trickles bytes resets every socket timeout, not the deadline), so a call that needs
+several requests (a listing of many pages, each retried) still ends within the bound.
+Deadlines nest: an inner one never extends an outer one. Outside any deadline,
+:func:`remaining` is None and nothing is bounded.
 """
 
 from __future__ import annotations

@@ -53,8 +53,12 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from putiofs.net import deadline
 
-__all__ = ["SessionClient", "Watch", "direct_pool", "guard", "live_socket", "new_session",
-           "session_headers", "watchdog"]
+__all__ = ["REQUEST_TIMEOUT", "SessionClient", "Watch", "clip_timeout", "direct_pool", "guard",
+           "live_socket", "new_session", "session_headers", "watchdog"]
+
+#: (connect, read) seconds of one API request, where its client is given no other (both API
+#: versions' wires); a call's own deadline (:mod:`putiofs.net.deadline`) clips them further.
+REQUEST_TIMEOUT = (5.0, 30.0)
 
 
 class Watch:
@@ -298,7 +302,7 @@ class DeadlineSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         timeout = kwargs.get("timeout")
         if deadline.at() is not None and timeout is not None:
-            kwargs["timeout"] = _clip_timeout(timeout)
+            kwargs["timeout"] = clip_timeout(timeout)
         if deadline.expired():
             raise requests.Timeout("out of time for this call before the request was sent")
         with guard() as watch:
@@ -320,7 +324,9 @@ def _cut(request: requests.PreparedRequest) -> requests.Timeout:
     return requests.Timeout("the call's deadline passed during the request", request=request)
 
 
-def _clip_timeout(timeout: Any) -> Any:
+def clip_timeout(timeout: Any) -> Any:
+    """A request's timeout (one number or a (connect, read) pair) shortened to the time left
+    of the calling thread's :mod:`putiofs.net.deadline`."""
     if isinstance(timeout, tuple):
         return tuple(None if t is None else deadline.clip(t) for t in timeout)
     return deadline.clip(timeout)

@@ -2,7 +2,8 @@
 version-neutral models of :mod:`putiofs.api.services`.
 
 v1 has dashboard messages, RSS subscriptions and link extraction; it has no history events,
-no transfer retry or clean-up, no trash and no sharing (those raise NotSupportedError).
+no transfer retry or clean-up, no trash, no sharing, no zips and no MP4 conversion (those
+raise NotSupportedError, from :class:`~putiofs.api.services.AccountServices`).
 
 Its ``transfers add`` takes only links: a target folder (``--to``) and a .torrent file's
 bytes raise NotSupportedError too (put.io v1 has no upload of a .torrent).
@@ -16,32 +17,26 @@ from collections.abc import Sequence
 from putiofs.api.backend import Entry
 from putiofs.api.services import (
     Account,
+    AccountServices,
     Friend,
-    HistoryEvent,
     LinkAnalysis,
     LinkInfo,
     Message,
-    Mp4Conversion,
     Service,
-    Share,
     Subscription,
     SubscriptionFields,
     Transfer,
     TransfersAdded,
-    TrashItem,
-    ZipArchive,
     not_supported,
 )
-from putiofs.v1 import models
 from putiofs.v1.backend import entry_from_item
 from putiofs.v1.client import V1Client
 
-VERSION = "v1"
 
-
-class V1Services:
+class V1Services(AccountServices):
     """:class:`~putiofs.api.services.AccountServices` over a v1 client (shared with the Backend)."""
 
+    version = "v1"
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
                                       Service.TRANSFER_CLEAN, Service.TRASH,
                                       Service.TRANSFER_FOLDER, Service.TORRENT_FILE,
@@ -53,20 +48,20 @@ class V1Services:
     def __repr__(self) -> str:
         return f"V1Services({self.client!r})"
 
-    # -- transfers ------------------------------------------------------------------------
+    # -- transfers: v1 reads the neutral model itself -------------------------------------
 
     def list_transfers(self) -> list[Transfer]:
-        return [_transfer(t) for t in self.client.list_transfers()]
+        return self.client.list_transfers()
 
     def add_transfers(self, links: Sequence[str],
                       parent_id: str | None = None) -> TransfersAdded:
         """v1 answers with every active transfer, and one that failed at once is listed with
         no id, so the new failures are what is in error now but was not before the call."""
         if parent_id is not None:
-            raise not_supported(Service.TRANSFER_FOLDER, VERSION)
+            raise not_supported(Service.TRANSFER_FOLDER, self.version)
         before = _errors(self.client.list_transfers())
-        after = [_transfer(t) for t in self.client.add_transfers(links)]
-        new_errors = Counter((t.name, t.status) for t in after if t.is_error) - before
+        after = self.client.add_transfers(links)
+        new_errors = _errors(after) - before
         failed = []
         for transfer in after:
             key = (transfer.name, transfer.status)
@@ -75,20 +70,10 @@ class V1Services:
                 failed.append(transfer)
         return TransfersAdded(transfers=after, failed=failed)
 
-    def add_torrent(self, name: str, data: bytes,
-                    parent_id: str | None = None) -> TransfersAdded:
-        raise not_supported(Service.TORRENT_FILE, VERSION)
-
     def cancel_transfer(self, transfer_id: str) -> None:
         self.client.cancel_transfer(transfer_id)
 
-    def retry_transfer(self, transfer_id: str) -> Transfer:
-        raise not_supported(Service.TRANSFER_RETRY, VERSION)
-
-    def clean_transfers(self) -> list[str]:
-        raise not_supported(Service.TRANSFER_CLEAN, VERSION)
-
-    # -- messages and events --------------------------------------------------------------
+    # -- messages -------------------------------------------------------------------------
 
     def list_messages(self) -> list[Message]:
         return [Message(id=m.id, title=m.title, description=m.description,
@@ -98,14 +83,10 @@ class V1Services:
     def delete_message(self, message_id: str) -> None:
         self.client.delete_message(message_id)
 
-    def list_events(self, *, before: int | None = None,
-                    limit: int | None = None) -> list[HistoryEvent]:
-        raise not_supported(Service.EVENTS, VERSION)
-
-    # -- subscriptions --------------------------------------------------------------------
+    # -- subscriptions: v1 reads the neutral model itself ---------------------------------
 
     def list_subscriptions(self) -> list[Subscription]:
-        return self.client.list_subscriptions()  # v1 reads the neutral model itself
+        return self.client.list_subscriptions()
 
     def subscription(self, subscription_id: str) -> Subscription:
         return self.client.subscription_info(subscription_id)
@@ -113,17 +94,11 @@ class V1Services:
     def create_subscription(self, fields: SubscriptionFields) -> Subscription:
         if not fields.title or not fields.url:
             raise ValueError("a subscription needs a title and a URL")
-        return self.client.create_subscription(
-            fields.title, fields.url, do_filters=fields.do_filters,
-            dont_filters=fields.dont_filters, parent_folder_id=fields.parent_folder_id,
-            paused=fields.paused)
+        return self.client.create_subscription(fields)
 
     def edit_subscription(self, subscription_id: str,
                           fields: SubscriptionFields) -> Subscription:
-        return self.client.edit_subscription(
-            subscription_id, title=fields.title, url=fields.url, do_filters=fields.do_filters,
-            dont_filters=fields.dont_filters, parent_folder_id=fields.parent_folder_id,
-            paused=fields.paused)
+        return self.client.edit_subscription(subscription_id, fields)
 
     def toggle_subscription(self, subscription_id: str) -> Subscription:
         toggled = self.client.pause_subscription(subscription_id)
@@ -148,7 +123,7 @@ class V1Services:
                        shared_items=user.shared_items, shared_space=user.shared_space)
 
     def friends(self) -> list[Friend]:
-        return [Friend(id=f.id, name=f.name, dir_id=f.dir_id) for f in self.client.friends()]
+        return self.client.friends()  # v1 reads the neutral model itself
 
     # -- files and links ------------------------------------------------------------------
 
@@ -167,50 +142,6 @@ class V1Services:
     def extract_links(self, text: str) -> list[str]:
         return self.client.extract_urls(text)
 
-    # -- trash: v1 deletes for good -------------------------------------------------------
 
-    def list_trash(self) -> list[tuple[TrashItem, Entry]]:
-        raise not_supported(Service.TRASH, VERSION)
-
-    def restore_from_trash(self, item_ids: Sequence[str]) -> None:
-        raise not_supported(Service.TRASH, VERSION)
-
-    def delete_from_trash(self, item_ids: Sequence[str]) -> None:
-        raise not_supported(Service.TRASH, VERSION)
-
-    def empty_trash(self) -> None:
-        raise not_supported(Service.TRASH, VERSION)
-
-    # -- shares ---------------------------------------------------------------------------
-
-    def share(self, file_id: str, friends: Sequence[str] | None) -> None:
-        raise not_supported(Service.SHARES, VERSION)
-
-    def shared(self) -> list[Share]:
-        raise not_supported(Service.SHARES, VERSION)
-
-    def unshare(self, file_id: str) -> None:
-        raise not_supported(Service.SHARES, VERSION)
-
-    # -- zips and MP4 (v2 only) -------------------------------------------------------------
-
-    def create_zip(self, file_ids: Sequence[str]) -> str:
-        raise not_supported(Service.ZIPS, VERSION)
-
-    def get_zip(self, zip_id: str) -> ZipArchive:
-        raise not_supported(Service.ZIPS, VERSION)
-
-    def mp4_status(self, file_id: str) -> Mp4Conversion:
-        raise not_supported(Service.MP4, VERSION)
-
-    def start_mp4(self, file_id: str) -> Mp4Conversion:
-        raise not_supported(Service.MP4, VERSION)
-
-
-def _transfer(transfer: models.Transfer) -> Transfer:
-    return Transfer(id=transfer.id, name=transfer.name, status=transfer.status,
-                    percent_done=transfer.percent_done)
-
-
-def _errors(transfers: list[models.Transfer]) -> Counter[tuple[str | None, str | None]]:
+def _errors(transfers: Sequence[Transfer]) -> Counter[tuple[str | None, str | None]]:
     return Counter((t.name, t.status) for t in transfers if t.is_error)

@@ -6,31 +6,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
-from putiofs.api.backend import (
-    ROOT_ID,
-    Capabilities,
-    Entry,
-    FolderRef,
-    Quota,
-    UploadProgress,
-    UploadTicket,
-)
-from putiofs.api.errors import (
-    BadRequestError,
-    NotSupportedError,
-    PutioError,
-    ServerError,
-    TransportError,
-)
+from putiofs.api.backend import ROOT_ID, Backend, Capabilities, Entry, FolderRef, Quota
+from putiofs.api.errors import BadRequestError, PutioError, ServerError, TransportError
 from putiofs.net import deadline
 from putiofs.v1.client import V1Client
 from putiofs.v1.models import Item
 
 log = logging.getLogger(__name__)
-
-_NO_UPLOADS = "put.io's v1 API has no uploads"
 
 
 def entry_from_item(item: Item, parent_id: str | None = None) -> Entry:
@@ -50,9 +34,12 @@ def entry_from_item(item: Item, parent_id: str | None = None) -> Entry:
     )
 
 
-class V1Backend:
-    """Backend over the v1 API. The access token for stream URLs is fetched once, shared by
-    all threads, and replaced only when a caller reports it refused (``refresh_token``).
+class V1Backend(Backend):
+    """Backend over the v1 API: a folder map; no uploads and no times (they raise
+    NotSupportedError, from :class:`~putiofs.api.backend.Backend`).
+
+    The access token for stream URLs is fetched once, shared by all threads, and replaced
+    only when a caller reports it refused (``refresh_token``).
 
     Many readers often hit the expired token at once: a token younger than
     ``token_refresh_interval`` seconds is not replaced again, so they share one new token.
@@ -61,6 +48,7 @@ class V1Backend:
     a token refused later is replaced whenever it is refused (see :mod:`putiofs.read.fetcher`).
     """
 
+    version = "v1"
     capabilities = Capabilities(folder_map=True)  # v1 has dirmap; no upload, no times, no trash
 
     def __init__(self, client: V1Client, *, token_refresh_interval: float = 0.25,
@@ -83,8 +71,7 @@ class V1Backend:
         return entry_from_item(self.client.info(item_id))
 
     def folder_map(self) -> list[FolderRef]:
-        return [FolderRef(id=n.id, name=n.name, parent_id=n.parent_id)
-                for n in self.client.dirmap()]
+        return self.client.dirmap()
 
     def rename(self, item_id: str, name: str) -> Entry:
         return entry_from_item(self.client.rename(item_id, name))
@@ -159,25 +146,6 @@ class V1Backend:
             return None
         return Quota(total=user.disk_quota, available=user.disk_quota_available)
 
-    # -- no uploads and no times on v1 (``capabilities`` says so) ----------------------------
-
-    def upload_begin(self, parent_id: str, name: str, size: int,
-                     mtime: float | None) -> UploadTicket:
-        raise NotSupportedError(_NO_UPLOADS)
-
-    def upload_offset(self, ticket: UploadTicket) -> int:
-        raise NotSupportedError(_NO_UPLOADS)
-
-    def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
-                    length: int) -> UploadProgress:
-        raise NotSupportedError(_NO_UPLOADS)
-
-    def upload_abort(self, ticket: UploadTicket) -> None:
-        raise NotSupportedError(_NO_UPLOADS)
-
-    def set_mtime(self, item_id: str, mtime: float) -> None:
-        raise NotSupportedError("put.io's v1 API cannot set an item's time")
-
     @property
     def http_session(self) -> Any:
-        return self.client.session
+        return self.client.wire.session

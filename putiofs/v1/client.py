@@ -1,7 +1,7 @@
 """The put.io v1 API client: one method per endpoint, typed results, typed errors.
 
 The envelope, the transport, retries and dialect detection are
-:class:`~putiofs.v1.wire.V1Transport`'s (see there); this module says what each endpoint
+:class:`~putiofs.v1.wire.V1Wire`'s (see there); this module says what each endpoint
 sends and how its answer is read.
 
 Only calls that are safe to repeat are retried. A call that creates something
@@ -22,15 +22,15 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from putiofs.api.backend import FolderRef
 from putiofs.api.errors import NotFoundError, ServerError
+from putiofs.api.services import SubscriptionFields
 from putiofs.logs import register_secret
-from putiofs.v1.errors import classify_error as classify_error  # re-exported
 from putiofs.v1.models import (
     FILETYPE_NAMES,
     FILETYPES,
     ROOT_ID,
     AnalyzeResult,
-    DirNode,
     Friend,
     Item,
     Message,
@@ -41,16 +41,26 @@ from putiofs.v1.models import (
     flatten_dirmap,
     to_str,
 )
-from putiofs.v1.wire import V1Transport
+from putiofs.v1.wire import V1Wire
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 2000  # what put.io's own v1 client library asked for
 
 
-class V1Client(V1Transport):
-    """A client for put.io's v1 API: one method per endpoint over :class:`V1Transport`'s
-    ``call`` (whose docstring explains the constructor's options)."""
+class V1Client:
+    """A client for put.io's v1 API: one method per endpoint, each a ``call`` of ``wire``
+    (:class:`~putiofs.v1.wire.V1Wire`, whose docstring explains its options).
+
+    ``V1Client(V1Wire(settings, retries=...))``; the wire's ``close()`` (or ``with``) ends the
+    pooled session it created.
+    """
+
+    def __init__(self, wire: V1Wire) -> None:
+        self.wire = wire
+
+    def __repr__(self) -> str:
+        return f"V1Client({self.wire!r})"
 
     # -- files ----------------------------------------------------------------------------
 
@@ -79,7 +89,7 @@ class V1Client(V1Transport):
             params["orderby"] = orderby
         if id is not None:
             params["id"] = str(id)
-        return self.call("files", "list", params)
+        return self.wire.call("files", "list", params)
 
     def iter_folder(self, parent_id: str | int, page_size: int = DEFAULT_PAGE_SIZE,
                     orderby: str = "id_asc") -> Iterator[Item]:
@@ -123,54 +133,54 @@ class V1Client(V1Transport):
 
     def create_dir(self, name: str, parent_id: str | int = ROOT_ID) -> Item:
         """Create a folder. Never retried: a repeat could create a second one."""
-        results = self.call("files", "create_dir",
-                            {"name": name, "parent_id": str(parent_id)}, repeatable=False)
+        results = self.wire.call("files", "create_dir",
+                                 {"name": name, "parent_id": str(parent_id)}, repeatable=False)
         return _one_item(results, "files.create_dir")
 
     def info(self, id: str | int) -> Item:
-        return _one_item(self.call("files", "info", {"id": str(id)}), "files.info")
+        return _one_item(self.wire.call("files", "info", {"id": str(id)}), "files.info")
 
     def rename(self, id: str | int, name: str) -> Item:
-        return _one_item(self.call("files", "rename", {"id": str(id), "name": name}),
+        return _one_item(self.wire.call("files", "rename", {"id": str(id), "name": name}),
                          "files.rename")
 
     def move(self, id: str | int, parent_id: str | int) -> Item:
-        results = self.call("files", "move", {"id": str(id), "parent_id": str(parent_id)})
+        results = self.wire.call("files", "move", {"id": str(id), "parent_id": str(parent_id)})
         return _one_item(results, "files.move")
 
     def delete(self, id: str | int) -> None:
-        self.call("files", "delete", {"id": str(id)}, gone_is_done=True)
+        self.wire.call("files", "delete", {"id": str(id)}, gone_is_done=True)
 
     def search(self, query: str) -> list[Item]:
         """Search by name; the live server also understood operators such as ``ext:mp3``.
         Items that cannot be read are left out with a warning."""
-        return _items(self.call("files", "search", {"query": query}), "files.search")
+        return _items(self.wire.call("files", "search", {"query": query}), "files.search")
 
-    def dirmap(self) -> list[DirNode]:
+    def dirmap(self) -> list[FolderRef]:
         """Every folder with its parent, root excluded, from either dialect: the doc's flat
         list, or the live server's tree (the root folder object itself, or a list holding
         it); see :func:`putiofs.v1.models.flatten_dirmap`."""
-        return flatten_dirmap(self.call("files", "dirmap"))
+        return flatten_dirmap(self.wire.call("files", "dirmap"))
 
     # -- messages -------------------------------------------------------------------------
 
     def list_messages(self) -> list[Message]:
-        return [Message.from_json(m) for m in _dicts(self.call("messages", "list"))]
+        return [Message.from_json(m) for m in _dicts(self.wire.call("messages", "list"))]
 
     def delete_message(self, id: str | int) -> None:
-        self.call("messages", "delete", {"id": str(id)}, gone_is_done=True)
+        self.wire.call("messages", "delete", {"id": str(id)}, gone_is_done=True)
 
     # -- transfers ------------------------------------------------------------------------
 
     def list_transfers(self) -> list[Transfer]:
-        return [Transfer.from_json(t) for t in _dicts(self.call("transfers", "list"))]
+        return [Transfer.from_json(t) for t in _dicts(self.wire.call("transfers", "list"))]
 
     def cancel_transfer(self, id: str | int) -> None:
-        self.call("transfers", "cancel", {"id": str(id)}, gone_is_done=True)
+        self.wire.call("transfers", "cancel", {"id": str(id)}, gone_is_done=True)
 
     def add_transfers(self, links: Iterable[str]) -> list[Transfer]:
         """Start downloads; returns the active transfers. Never retried (would add twice)."""
-        results = self.call("transfers", "add", {"links": list(links)}, repeatable=False)
+        results = self.wire.call("transfers", "add", {"links": list(links)}, repeatable=False)
         return [Transfer.from_json(t) for t in _dicts(results)]
 
     # -- urls -----------------------------------------------------------------------------
@@ -179,11 +189,11 @@ class V1Client(V1Transport):
         """What put.io can fetch. The doc names the parameter ``urls``, the live server
         ``links``; the answer is a flat list (doc) or buckets (live), whose items name the
         size ``size`` and a multipart download's links ``parts`` (see models.Url)."""
-        key = "links" if self.detect_dialect() == "legacy" else "urls"
-        return AnalyzeResult.from_json(self.call("urls", "analyze", {key: list(urls)}))
+        key = "links" if self.wire.detect_dialect() == "legacy" else "urls"
+        return AnalyzeResult.from_json(self.wire.call("urls", "analyze", {key: list(urls)}))
 
     def extract_urls(self, txt: str) -> list[str]:
-        results = self.call("urls", "extracturls", {"txt": txt})
+        results = self.wire.call("urls", "extracturls", {"txt": txt})
         urls: list[str] = []
         for entry in results if isinstance(results, list) else []:
             url = entry.get("url") if isinstance(entry, Mapping) else entry
@@ -194,18 +204,18 @@ class V1Client(V1Transport):
     # -- user -----------------------------------------------------------------------------
 
     def user_info(self) -> User:
-        results = self.call("user", "info")
+        results = self.wire.call("user", "info")
         users = _dicts(results)
         if not users:
             raise ServerError("user.info: the answer held no user")
         return User.from_json(users[0])
 
     def friends(self) -> list[Friend]:
-        return [Friend.from_json(f) for f in _dicts(self.call("user", "friends"))]
+        return [Friend.from_json(f) for f in _dicts(self.wire.call("user", "friends"))]
 
     def acctoken(self) -> str:
         """A fresh token for stream URLs (``stream_url + "/atk/" + token``)."""
-        results = self.call("user", "acctoken")
+        results = self.wire.call("user", "acctoken")
         candidates = results if isinstance(results, list) else [results]
         for entry in candidates:
             token = entry
@@ -219,46 +229,34 @@ class V1Client(V1Transport):
     # -- subscriptions --------------------------------------------------------------------
 
     def list_subscriptions(self) -> list[Subscription]:
-        return [Subscription.from_json(s) for s in _dicts(self.call("subscriptions", "list"))]
+        return [Subscription.from_json(s) for s in _dicts(self.wire.call("subscriptions", "list"))]
 
-    def create_subscription(self, title: str, url: str,
-                            do_filters: str | Iterable[str] | None = None,
-                            dont_filters: str | Iterable[str] | None = None,
-                            parent_folder_id: str | int | None = None,
-                            paused: bool | None = None) -> Subscription:
-        """Subscribe to an RSS feed. Never retried: a repeat could subscribe twice."""
-        params = _subscription_params(title=title, url=url, do_filters=do_filters,
-                                      dont_filters=dont_filters,
-                                      parent_folder_id=parent_folder_id, paused=paused)
-        results = self.call("subscriptions", "create", params, repeatable=False)
+    def create_subscription(self, fields: SubscriptionFields) -> Subscription:
+        """Subscribe to an RSS feed (the fields that are not None are sent). Never retried: a
+        repeat could subscribe twice."""
+        results = self.wire.call("subscriptions", "create", _subscription_params(fields),
+                                 repeatable=False)
         return _one_subscription(results, "subscriptions.create")
 
-    def edit_subscription(self, id: str | int, *, title: str | None = None,
-                          url: str | None = None,
-                          do_filters: str | Iterable[str] | None = None,
-                          dont_filters: str | Iterable[str] | None = None,
-                          parent_folder_id: str | int | None = None,
-                          paused: bool | None = None) -> Subscription:
-        """Change the given fields of a subscription (the others are not sent)."""
-        params = _subscription_params(title=title, url=url, do_filters=do_filters,
-                                      dont_filters=dont_filters,
-                                      parent_folder_id=parent_folder_id, paused=paused)
+    def edit_subscription(self, id: str | int, fields: SubscriptionFields) -> Subscription:
+        """Change the fields of a subscription that are not None (the others are not sent)."""
+        params = _subscription_params(fields)
         params["id"] = _int_or_str(id)
-        results = self.call("subscriptions", "edit", params)
+        results = self.wire.call("subscriptions", "edit", params)
         return _one_subscription(results, "subscriptions.edit")
 
     def delete_subscription(self, id: str | int) -> None:
-        self.call("subscriptions", "delete", {"id": _int_or_str(id)}, gone_is_done=True)
+        self.wire.call("subscriptions", "delete", {"id": _int_or_str(id)}, gone_is_done=True)
 
     def pause_subscription(self, id: str | int) -> Subscription | None:
         """Toggle a subscription between paused and active. Never retried (twice = undone)."""
-        results = self.call("subscriptions", "pause", {"id": _int_or_str(id)},
-                            repeatable=False)
+        results = self.wire.call("subscriptions", "pause", {"id": _int_or_str(id)},
+                                 repeatable=False)
         found = _dicts(results)
         return Subscription.from_json(found[0]) if found else None
 
     def subscription_info(self, id: str | int) -> Subscription:
-        results = self.call("subscriptions", "info", {"id": _int_or_str(id)})
+        results = self.wire.call("subscriptions", "info", {"id": _int_or_str(id)})
         return _one_subscription(results, "subscriptions.info")
 
     # -- helpers --------------------------------------------------------------------------
@@ -269,7 +267,7 @@ class V1Client(V1Transport):
         code = int(text) if text.isdigit() else FILETYPES.get(text)
         if code not in FILETYPE_NAMES:
             raise ValueError(f"unknown item type {type!r}; one of {', '.join(FILETYPES)}")
-        return code if self.detect_dialect() == "legacy" else FILETYPE_NAMES[code]
+        return code if self.wire.detect_dialect() == "legacy" else FILETYPE_NAMES[code]
 
 
 def _dicts(results: Any) -> list[Mapping[str, Any]]:
@@ -341,22 +339,18 @@ def _filters(value: str | Iterable[str]) -> str:
     return ", ".join(value)
 
 
-def _subscription_params(*, title: str | None, url: str | None,
-                         do_filters: str | Iterable[str] | None,
-                         dont_filters: str | Iterable[str] | None,
-                         parent_folder_id: str | int | None,
-                         paused: bool | None) -> dict[str, Any]:
+def _subscription_params(fields: SubscriptionFields) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    if title is not None:
-        params["title"] = title
-    if url is not None:
-        params["url"] = url
-    if do_filters is not None:
-        params["do_filters"] = _filters(do_filters)
-    if dont_filters is not None:
-        params["dont_filters"] = _filters(dont_filters)
-    if parent_folder_id is not None:
-        params["parent_folder_id"] = _int_or_str(parent_folder_id)
-    if paused is not None:
-        params["paused"] = bool(paused)
+    if fields.title is not None:
+        params["title"] = fields.title
+    if fields.url is not None:
+        params["url"] = fields.url
+    if fields.do_filters is not None:
+        params["do_filters"] = _filters(fields.do_filters)
+    if fields.dont_filters is not None:
+        params["dont_filters"] = _filters(fields.dont_filters)
+    if fields.parent_folder_id is not None:
+        params["parent_folder_id"] = _int_or_str(fields.parent_folder_id)
+    if fields.paused is not None:
+        params["paused"] = bool(fields.paused)
     return params

@@ -32,6 +32,10 @@ What a refused value does depends on what it would have been shown as:
   reads as 0 rather than hiding the folder and everything in it.
 - Sizes shown by the commands (a link's size from ``urls?method=analyze``, quotas, free
   space) read as None, "unknown", never as a wrong number.
+
+A v1 object that is one of the version-neutral models of :mod:`putiofs.api.services` (and
+perhaps a little more) is read into a subclass of it: a transfer, a subscription, a friend, a
+message, a link analysis; the folder map is read into :class:`putiofs.api.backend.FolderRef`.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from putiofs.api import services
-from putiofs.api.backend import ROOT_ID
+from putiofs.api.backend import ROOT_ID, FolderRef
 from putiofs.net.lenient import (
     BadValue,
     mapping,
@@ -140,25 +144,11 @@ class Item:
 
 
 @dataclass(frozen=True)
-class DirNode:
-    """One folder of ``files?method=dirmap``, flattened: id, name and the folder it is in."""
+class Message(services.Message):
+    """A dashboard message (``messages`` service): the version-neutral model and the fields
+    only v1's answer has."""
 
-    id: str
-    name: str
-    parent_id: str
-
-
-@dataclass(frozen=True)
-class Message:
-    """A dashboard message (``messages`` service)."""
-
-    id: int | None
     user_id: int | None = None
-    title: str | None = None
-    description: str | None = None
-    importance: int | None = None
-    file_name: str | None = None
-    file_type: str | None = None
     user_file_id: int | None = None
     from_user_id: int | None = None
     channel: int | None = None
@@ -207,17 +197,9 @@ class Subscription(services.Subscription):
 
 
 @dataclass(frozen=True)
-class Transfer:
-    """An active transfer. ``id`` and ``percent_done`` are None for a transfer in error."""
-
-    id: str | None
-    name: str | None = None
-    status: str | None = None
-    percent_done: int | None = None
-
-    @property
-    def is_error(self) -> bool:
-        return (self.status or "").lower().startswith("error")
+class Transfer(services.Transfer):
+    """An active transfer: the version-neutral model, read from a v1 answer (its status is
+    put.io's own words). ``id`` and ``percent_done`` are None for a transfer in error."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Transfer:
@@ -231,8 +213,9 @@ class Transfer:
 
 
 @dataclass(frozen=True)
-class Url:
-    """One answer of ``urls?method=analyze``. ``urls`` lists a multipart download's parts.
+class Url(services.LinkInfo):
+    """One answer of ``urls?method=analyze``: the version-neutral link and the fields only v1's
+    answer has. ``urls`` lists a multipart download's parts.
 
     The doc names the size ``file_size`` and a multipart download's links ``urls``; the live
     server (as put.io's own v1 library read it) ``size`` and ``parts``, each part a link or an
@@ -241,17 +224,9 @@ class Url:
     a flat list; one in the error bucket is an error even when it carries no message.
     """
 
-    url: str | None = None
-    name: str | None = None
-    dl_handler: str | None = None
     dltype: int | None = None
     file_type: str | None = None
-    type_name: str | None = None
-    file_size: int | None = None
-    human_size: str | None = None
     paid_bw: int | None = None
-    error: str | None = None
-    urls: tuple[str, ...] = ()
     bucket: str | None = None
 
     @classmethod
@@ -297,13 +272,12 @@ def _part_links(parts: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class AnalyzeResult:
-    """``urls?method=analyze``: the analysed urls, plus the free disk/bandwidth the live server
-    reported alongside its bucketed answer (None from the documented flat list)."""
+class AnalyzeResult(services.LinkAnalysis):
+    """``urls?method=analyze``: the analysed urls (:class:`Url`), plus the free disk/bandwidth
+    the live server reported alongside its bucketed answer (None from the documented flat
+    list)."""
 
     urls: tuple[Url, ...]
-    disk_avail: int | None = None
-    bw_avail: int | None = None
 
     @classmethod
     def from_json(cls, results: Any) -> AnalyzeResult:
@@ -376,12 +350,9 @@ class User:
 
 
 @dataclass(frozen=True)
-class Friend:
-    """``user?method=friends``: ``dir_id`` is the friend's shared folder (list it by parent_id)."""
-
-    id: str | None
-    name: str | None = None
-    dir_id: str | None = None
+class Friend(services.Friend):
+    """``user?method=friends``: the version-neutral model, read from a v1 answer; ``dir_id`` is
+    the friend's shared folder (list it by parent_id)."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Friend:
@@ -393,8 +364,8 @@ class Friend:
         )
 
 
-def flatten_dirmap(results: Any) -> list[DirNode]:
-    """Flatten either dirmap dialect into DirNodes, excluding the root folder "0".
+def flatten_dirmap(results: Any) -> list[FolderRef]:
+    """Flatten either dirmap dialect into FolderRefs, excluding the root folder "0".
 
     The doc's answer is a flat list with parent_id; the live server's a nested tree
     ``{"id", "name", "dirs": [...], ...}``: the root folder object itself, a list holding it,
@@ -404,7 +375,7 @@ def flatten_dirmap(results: Any) -> list[DirNode]:
     folders below it that name no parent_id of their own: they cannot be placed, and a map
     that put them one level up would show them at a path where they are not.
     """
-    nodes: list[DirNode] = []
+    nodes: list[FolderRef] = []
     seen: set[str] = set()
     left_out = 0
     # An explicit stack (not recursion): a deep folder tree must not hit the recursion limit.
@@ -427,8 +398,8 @@ def flatten_dirmap(results: Any) -> list[DirNode]:
             left_out += node_id != ROOT_ID
         elif node_id != ROOT_ID and node_id not in seen:
             seen.add(node_id)
-            nodes.append(DirNode(id=node_id, name=to_str(node.get("name")) or "",
-                                 parent_id=own_parent))
+            nodes.append(FolderRef(id=node_id, name=to_str(node.get("name")) or "",
+                                   parent_id=own_parent))
         children = node.get("dirs")
         if children is not None:
             stack.append((children, node_id if placed or node_id == ROOT_ID else None, False))

@@ -1,5 +1,6 @@
-"""The call machinery of put.io's v1 API: the request envelope, the transport, retries and
-the server's dialect. :class:`~putiofs.v1.client.V1Client` adds one method per endpoint.
+"""One request of put.io's v1 API on the wire: the request envelope, the transport, retries and
+the server's dialect. :class:`~putiofs.v1.client.V1Client` holds a wire and says what each
+endpoint sends.
 
 Every call is a POST to ``<base>/<service>?method=<name>`` with the form field ``request`` =
 JSON ``{api_key, api_secret, params}``, so the credentials travel only in the body, never in a
@@ -37,7 +38,7 @@ from putiofs.api.errors import TransportError
 from putiofs.config import Settings
 from putiofs.logs import register_secret
 from putiofs.net import deadline as call_deadline
-from putiofs.net.http import SessionClient
+from putiofs.net.http import REQUEST_TIMEOUT, SessionClient, clip_timeout
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v1.errors import decode, results_of
 
@@ -45,11 +46,9 @@ log = logging.getLogger(__name__)
 
 Dialect = Literal["doc", "legacy", "auto"]
 
-DEFAULT_TIMEOUT = (5.0, 30.0)
 
-
-class V1Transport(SessionClient):
-    """The call machinery of put.io's v1 API: ``call(service, method, params)``.
+class V1Wire(SessionClient):
+    """Sends requests to the v1 API at ``settings.api_url``: ``call(service, method, params)``.
 
     ``timeout`` is (connect, read) seconds for every call. ``retries`` is how many times a
     repeatable call is tried again; ``backoff`` the first backoff ceiling in seconds (doubled
@@ -66,7 +65,7 @@ class V1Transport(SessionClient):
         settings: Settings,
         *,
         session: requests.Session | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
         retries: int = 4,
         backoff: float = 0.5,
         max_backoff: float = 20.0,
@@ -140,8 +139,7 @@ class V1Transport(SessionClient):
                 params={"method": method},
                 data={"request": body},
                 headers={"Accept": "application/json"},
-                timeout=(call_deadline.clip(self._timeout[0]),
-                         call_deadline.clip(self._timeout[1])),
+                timeout=clip_timeout(self._timeout),
                 allow_redirects=False,
             )
             content = response.content

@@ -33,35 +33,29 @@ from putiofs.api.backend import Entry
 from putiofs.api.errors import BadRequestError
 from putiofs.api.services import (
     Account,
+    AccountServices,
     Friend,
     HistoryEvent,
-    LinkAnalysis,
-    Message,
     Mp4Conversion,
     Service,
     Share,
-    Subscription,
-    SubscriptionFields,
     Transfer,
     TransfersAdded,
     TrashItem,
     ZipArchive,
-    not_supported,
 )
+from putiofs.config import DEFAULT_UPLOAD_URL
 from putiofs.v2 import models
 from putiofs.v2.backend import entry_from_file
 from putiofs.v2.client import V2Client
 from putiofs.v2.parse import to_int, to_str
-from putiofs.v2.services import DEFAULT_UPLOAD_URL
-
-VERSION = "v2"
-#: The most events put.io lists in one page (``per_page`` is clamped there).
-EVENTS_PAGE_MAX = 1000
+from putiofs.v2.wire import PAGE_SIZE
 
 
-class V2Services:
+class V2Services(AccountServices):
     """:class:`~putiofs.api.services.AccountServices` over a v2 client (shared with the Backend)."""
 
+    version = "v2"
     available = frozenset(Service) - {Service.MESSAGES, Service.SUBSCRIPTIONS,
                                       Service.LINK_ANALYSIS, Service.LINK_EXTRACTION}
 
@@ -75,7 +69,7 @@ class V2Services:
     # -- transfers ------------------------------------------------------------------------
 
     def list_transfers(self) -> list[Transfer]:
-        return [_transfer(t) for t in self.client.list_transfers()]
+        return [neutral_transfer(t) for t in self.client.list_transfers()]
 
     def add_transfers(self, links: Sequence[str],
                       parent_id: str | None = None) -> TransfersAdded:
@@ -83,8 +77,8 @@ class V2Services:
         refused: list[Transfer] = []
         for link in links:
             try:
-                added.append(_transfer(self.client.add_transfer(link,
-                                                                save_parent_id=parent_id)))
+                added.append(neutral_transfer(
+                    self.client.add_transfer(link, save_parent_id=parent_id)))
             except BadRequestError as exc:
                 refused.append(Transfer(id=None, name=link, status=f"Error: {exc.message}",
                                         source=link))
@@ -94,8 +88,8 @@ class V2Services:
     def add_torrent(self, name: str, data: bytes,
                     parent_id: str | None = None) -> TransfersAdded:
         try:
-            transfer = _transfer(self.client.upload_torrent(self.upload_url, name, data,
-                                                            parent_id=parent_id))
+            transfer = neutral_transfer(
+                self.client.upload_torrent(self.upload_url, name, data, parent_id=parent_id))
         except BadRequestError as exc:
             refused = Transfer(id=None, name=name, status=f"Error: {exc.message}", source=name)
             return TransfersAdded(transfers=[refused], failed=[refused])
@@ -106,18 +100,12 @@ class V2Services:
         self.client.cancel_transfers([transfer_id])
 
     def retry_transfer(self, transfer_id: str) -> Transfer:
-        return _transfer(self.client.retry_transfer(transfer_id))
+        return neutral_transfer(self.client.retry_transfer(transfer_id))
 
     def clean_transfers(self) -> list[str]:
         return self.client.clean_transfers()
 
-    # -- messages and events --------------------------------------------------------------
-
-    def list_messages(self) -> list[Message]:
-        raise not_supported(Service.MESSAGES, VERSION)
-
-    def delete_message(self, message_id: str) -> None:
-        raise not_supported(Service.MESSAGES, VERSION)
+    # -- events ---------------------------------------------------------------------------
 
     def list_events(self, *, before: int | None = None,
                     limit: int | None = None) -> list[HistoryEvent]:
@@ -125,7 +113,7 @@ class V2Services:
         the history ends; without ``limit``, put.io's first page."""
         events: list[HistoryEvent] = []
         while True:
-            want = None if limit is None else min(limit - len(events), EVENTS_PAGE_MAX)
+            want = None if limit is None else min(limit - len(events), PAGE_SIZE)
             page = self.client.list_events(before=before, per_page=want)
             older = [e for e in page.events
                      if before is None or (e.id is not None and e.id < before)]
@@ -135,27 +123,6 @@ class V2Services:
             if older[-1].id is None:
                 return events  # no id to page back from
             before = older[-1].id
-
-    # -- subscriptions --------------------------------------------------------------------
-
-    def list_subscriptions(self) -> list[Subscription]:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def subscription(self, subscription_id: str) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def create_subscription(self, fields: SubscriptionFields) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def edit_subscription(self, subscription_id: str,
-                          fields: SubscriptionFields) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def toggle_subscription(self, subscription_id: str) -> Subscription:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
-
-    def delete_subscription(self, subscription_id: str) -> None:
-        raise not_supported(Service.SUBSCRIPTIONS, VERSION)
 
     # -- the account ----------------------------------------------------------------------
 
@@ -172,22 +139,16 @@ class V2Services:
     def friends(self) -> list[Friend]:
         return [Friend(id=f.id, name=f.name, dir_id=f.dir_id) for f in self.client.list_friends()]
 
-    # -- files and links ------------------------------------------------------------------
+    # -- files ----------------------------------------------------------------------------
 
     def search(self, query: str) -> list[Entry]:
-        api = self.client.base_url
+        api = self.client.wire.base_url
         return [entry_from_file(file, api_url=api) for file in self.client.search(query)]
-
-    def analyze_links(self, links: Sequence[str]) -> LinkAnalysis:
-        raise not_supported(Service.LINK_ANALYSIS, VERSION)
-
-    def extract_links(self, text: str) -> list[str]:
-        raise not_supported(Service.LINK_EXTRACTION, VERSION)
 
     # -- trash ----------------------------------------------------------------------------
 
     def list_trash(self) -> list[tuple[TrashItem, Entry]]:
-        api = self.client.base_url
+        api = self.client.wire.base_url
         found = []
         for item in self.client.list_trash():
             entry = entry_from_file(item.file, api_url=api)
@@ -262,16 +223,13 @@ def status_words(status: str | None, error_message: str | None = None) -> str | 
     return status.strip().replace("_", " ").capitalize()
 
 
-def _transfer(transfer: models.Transfer) -> Transfer:
+def neutral_transfer(transfer: models.Transfer) -> Transfer:
+    """A v2 transfer as the version-neutral model (the realtime feed's transfers too)."""
     return Transfer(id=transfer.id, name=transfer.name,
                     status=status_words(transfer.status, transfer.error_message),
                     percent_done=transfer.percent_done, size=transfer.size,
                     source=transfer.source, file_id=transfer.file_id,
                     down_speed=transfer.down_speed, estimated_time=transfer.estimated_time)
-
-
-#: A v2 transfer as the version-neutral model (the realtime feed's transfers too).
-neutral_transfer = _transfer
 
 
 def _event(event: models.Event) -> HistoryEvent:

@@ -2,8 +2,8 @@
 
 Differences from v1 that the core sees only through :attr:`V2Backend.capabilities`:
 
-- no folder map: :meth:`V2Backend.folder_map` raises NotSupportedError and deep paths are
-  resolved level by level;
+- no folder map: ``folder_map`` raises NotSupportedError and deep paths are resolved level
+  by level;
 - items carry dates and a CRC-32: ``Entry.mtime`` is ``updated_at``, ``ctime`` is
   ``created_at``, ``crc32`` put.io's checksum;
 - deletes go to the trash when the account has it on (``capabilities.trash``);
@@ -37,9 +37,9 @@ from cachetools import TTLCache
 
 from putiofs.api.backend import (
     ROOT_ID,
+    Backend,
     Capabilities,
     Entry,
-    FolderRef,
     Quota,
     UploadProgress,
     UploadTicket,
@@ -52,11 +52,11 @@ from putiofs.api.errors import (
     TransportError,
 )
 from putiofs.api.realtime import ChangeListener, ChangeSink
+from putiofs.config import DEFAULT_UPLOAD_URL
 from putiofs.logs import register_url_secret
 from putiofs.net import deadline
 from putiofs.v2.client import V2Client
 from putiofs.v2.models import AccountInfo, File
-from putiofs.v2.services import DEFAULT_UPLOAD_URL
 from putiofs.v2.tus import same_origin
 
 _LOCK_STRIPES = 32
@@ -98,8 +98,9 @@ class _CachedUrl:
     fetched: float
 
 
-class V2Backend:
-    """Backend over the v2 API.
+class V2Backend(Backend):
+    """Backend over the v2 API: no folder map (it raises NotSupportedError, from
+    :class:`~putiofs.api.backend.Backend`).
 
     ``account``: the account's info if the caller already has it (the mount checks the token
     at start); otherwise it is fetched the first time :attr:`capabilities` is read.
@@ -107,6 +108,8 @@ class V2Backend:
     ``url_refresh_interval``: a URL younger than this is not replaced again when a reader
     reports it refused, so many readers that hit an expired URL at once share one new URL.
     """
+
+    version = "v2"
 
     def __init__(self, client: V2Client, *, account: AccountInfo | None = None,
                  upload_url: str = DEFAULT_UPLOAD_URL, url_cache_size: int = 1024,
@@ -150,15 +153,12 @@ class V2Backend:
     # -- the tree -------------------------------------------------------------------------
 
     def list_folder(self, folder_id: str) -> Iterator[Entry]:
-        api = self.client.base_url
+        api = self.client.wire.base_url
         for file in self.client.list_folder(folder_id):
             yield entry_from_file(file, folder_id, api_url=api)
 
     def lookup(self, item_id: str) -> Entry:
         return self._entry(self.client.get_file(item_id))
-
-    def folder_map(self) -> list[FolderRef]:
-        raise NotSupportedError("put.io's v2 API has no folder map")
 
     def rename(self, item_id: str, name: str) -> Entry:
         """One rename call; the renamed item from its answer, or from one more GET."""
@@ -189,11 +189,11 @@ class V2Backend:
         complete at once on put.io: ``upload_send(ticket, 0, empty, 0)`` gives its entry."""
         if size < 0:
             raise ValueError(f"an upload cannot have {size} bytes")
-        url, _ = self.client.tus_create(self.upload_url, parent_id, name, size, mtime)
+        url, _ = self.client.tus.create(self.upload_url, parent_id, name, size, mtime)
         return UploadTicket(url=url, size=size)
 
     def upload_offset(self, ticket: UploadTicket) -> int:
-        return self.client.tus_offset(self._upload_url(ticket), ticket.size)
+        return self.client.tus.offset(self._upload_url(ticket), ticket.size)
 
     def upload_send(self, ticket: UploadTicket, offset: int, body: BinaryIO,
                     length: int) -> UploadProgress:
@@ -201,7 +201,7 @@ class V2Backend:
         (if that GET fails, the error is raised: the upload is complete on put.io, and the
         next :meth:`upload_offset` says so; an empty PATCH at that offset names the item
         again)."""
-        answer = self.client.tus_send(self._upload_url(ticket), ticket.size, offset, body,
+        answer = self.client.tus.send(self._upload_url(ticket), ticket.size, offset, body,
                                       length)
         if answer.file_id is None:
             return UploadProgress(offset=answer.offset)
@@ -212,7 +212,7 @@ class V2Backend:
         """TUS DELETE; an upload put.io has forgotten (or a ticket for another upload host)
         needs nothing done."""
         with contextlib.suppress(NotFoundError):
-            self.client.tus_abort(self._upload_url(ticket))
+            self.client.tus.abort(self._upload_url(ticket))
 
     def set_mtime(self, item_id: str, mtime: float) -> None:
         """``/files/touch`` with ``file_ids`` and ``updated_at`` in whole seconds (form
@@ -282,7 +282,7 @@ class V2Backend:
 
     @property
     def http_session(self) -> Any:
-        return self.client.session
+        return self.client.wire.session
 
     def _entry(self, file: File, parent_id: str | None = None) -> Entry:
-        return entry_from_file(file, parent_id, api_url=self.client.base_url)
+        return entry_from_file(file, parent_id, api_url=self.client.wire.base_url)

@@ -3,6 +3,10 @@
 Unknown fields are ignored and missing ones become None (or an empty default); enumerations
 (``file_type``, transfer ``status``, event ``type``) stay open strings, since the sources
 disagree on their members. Timestamps become seconds since the epoch (UTC).
+
+A v2 object that is one of the version-neutral models of :mod:`putiofs.api` (and perhaps a
+little more) is read into a subclass of it: a friend, a zip, an MP4 conversion, a device code.
+The adapters still hand the core the neutral model itself, so ``--json`` shows its fields.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from putiofs.api import services, signin
 from putiofs.v2.parse import (
     BadValue,
     mapping,
@@ -122,18 +127,14 @@ class DeleteResult:
 
 
 @dataclass(frozen=True)
-class Mp4Status:
-    """The MP4 conversion of a video: NOT_AVAILABLE, IN_QUEUE, CONVERTING, COMPLETED, ERROR."""
-
-    id: str | None
-    status: str | None = None
-    percent_done: int | None = None
-    size: int | None = None
+class Mp4Status(services.Mp4Conversion):
+    """The MP4 conversion of a video (NOT_AVAILABLE, IN_QUEUE, CONVERTING, COMPLETED, ERROR):
+    the version-neutral model, read from a v2 answer (``file_id`` is the answer's ``id``)."""
 
     @classmethod
     def from_json(cls, data: Any) -> Mp4Status:
         data = mapping(data)
-        return cls(id=to_id(data.get("id")), status=to_str(data.get("status")),
+        return cls(file_id=to_id(data.get("id")), status=to_str(data.get("status")),
                    percent_done=to_int(data.get("percent_done")),
                    size=to_size(data.get("size"), "mp4 size"))
 
@@ -194,15 +195,11 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
-class DeviceCode:
-    """A device-flow code: the user approves it at ``https://app.put.io/link?code=<code>``."""
+class DeviceCode(signin.DeviceCode):
+    """A device-flow code (the neutral model: the user approves it at its ``link``) and the
+    address of a QR code of that link."""
 
-    code: str = field(repr=False)
     qr_code_url: str | None = field(default=None, repr=False)
-
-    @property
-    def link(self) -> str:
-        return f"https://app.put.io/link?code={self.code}"
 
 
 @dataclass(frozen=True)
@@ -292,14 +289,12 @@ class EventsPage:
 
 
 @dataclass(frozen=True)
-class Friend:
-    """A friend of the account (the sources do not show the object's fields: read leniently).
-    ``dir_id``: the folder they share with the account, where the answer says."""
+class Friend(services.Friend):
+    """A friend of the account: the version-neutral model and the avatar (the sources do not
+    show the object's fields: read leniently). ``dir_id``: the folder they share with the
+    account, where the answer says."""
 
-    name: str | None
-    id: str | None = None
     avatar_url: str | None = None
-    dir_id: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Friend:
@@ -310,15 +305,11 @@ class Friend:
 
 
 @dataclass(frozen=True)
-class Zip:
-    """A zip of files being built (``/zips/{id}``); ``url`` is set once it is ready."""
+class Zip(services.ZipArchive):
+    """A zip of files being built (``/zips/{id}``): the version-neutral model and when put.io
+    started it; ``url`` is set once it is ready."""
 
-    id: str | None
-    status: str | None = None
-    size: int | None = None
-    url: str | None = field(default=None, repr=False)
     created_at: float | None = None
-    missing_files: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any) -> Zip:

@@ -10,7 +10,7 @@ hold it), and a file object without an id.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -20,15 +20,22 @@ from putiofs.net.lenient import mapping as mapping  # these three re-exported: o
 from putiofs.net.lenient import to_bool as to_bool
 from putiofs.net.lenient import to_int as to_int
 
-T = TypeVar("T")
+Model = TypeVar("Model")
 
 
-def parsed(parse: Callable[[Any], T], data: Any, where: str) -> T:
+def parsed(parse: Callable[[Any], Model], data: Any, where: str) -> Model:
     """``parse(data)``; an impossible value becomes a ServerError that names the call."""
     try:
         return parse(data)
     except BadValue as exc:
         raise ServerError(f"{where}: put.io sent {exc}") from None
+
+
+def parsed_object(parse: Callable[[Any], Model], data: Any, where: str) -> Model:
+    """:func:`parsed` of what must be a JSON object; anything else is a ServerError too."""
+    if not isinstance(data, Mapping):
+        raise ServerError(f"{where}: the answer held no object")
+    return parsed(parse, data, where)
 
 
 def to_id(value: Any) -> str | None:

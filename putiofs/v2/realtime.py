@@ -1,11 +1,12 @@
 """put.io's realtime events: the websocket listener (``putio-api-v2.md`` §9.2 and the
 Addendum's "Realtime events").
 
-One daemon thread connects to ``wss://socket.put.io/socket/sockjs/websocket`` (or the
-configured ``socket_url``), sends the bare OAuth token as its first frame, and turns the JSON
-frames ``{"type", "value"}`` into the neutral changes of :mod:`putiofs.api.realtime`:
-``file_create`` / ``file_update`` / ``file_delete`` (the file object) and ``transfer_create`` /
-``_update`` / ``_delete`` (the transfer object), ``transfers_count``; other types are ignored.
+One daemon thread connects to the configured ``socket_url`` (put.io's is
+:data:`putiofs.config.DEFAULT_SOCKET_URL`), sends the bare OAuth token as its first frame,
+and turns the JSON frames ``{"type", "value"}`` into the neutral changes of
+:mod:`putiofs.api.realtime`: ``file_create`` / ``file_update`` / ``file_delete`` (the file
+object) and ``transfer_create`` / ``_update`` / ``_delete`` (the transfer object),
+``transfers_count``; other types are ignored.
 
 Decisions:
 
@@ -51,7 +52,6 @@ from putiofs.v2.parse import BadValue, to_id, to_int
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOCKET_URL = "wss://socket.put.io/socket/sockjs/websocket"
 UNAUTHORIZED = 4001
 AUTH_GRACE = 1.0
 PING_INTERVAL = 10.0

@@ -7,14 +7,16 @@ from putiofs.api.errors import AuthenticationError
 from putiofs.api.signin import DeviceCode
 from putiofs.net.retry import RetryPolicy
 from putiofs.v2.client import V2Client
+from putiofs.v2.wire import V2Wire
 
 
 class V2SignIn:
-    """The sign-in calls over one v2 client; the token it carries changes per call."""
+    """The sign-in calls over one v2 client; the token its wire carries changes per call."""
 
     def __init__(self, base_url: str, *, timeout: tuple[float, float],
                  retry: RetryPolicy) -> None:
-        self._client = V2Client(None, base_url=base_url, timeout=timeout, retry=retry)
+        self._wire = V2Wire(None, base_url=base_url, timeout=timeout, retry=retry)
+        self._client = V2Client(self._wire)
 
     def device_code(self, app_id: str, client_name: str) -> DeviceCode:
         return DeviceCode(self._client.device_code(app_id, client_name).code)
@@ -25,7 +27,7 @@ class V2SignIn:
     def who(self, token: str) -> str | None:
         """``/oauth2/validate`` decides; the user name comes from ``/account/info`` when the
         token may read it (a narrower scope may not: then "")."""
-        self._client.set_token(token)
+        self._wire.set_token(token)
         try:
             if not self._client.validate_token().valid:
                 return None
@@ -37,8 +39,8 @@ class V2SignIn:
             return ""
 
     def revoke(self, token: str) -> None:
-        self._client.set_token(token)
+        self._wire.set_token(token)
         self._client.logout()
 
     def close(self) -> None:
-        self._client.close()
+        self._wire.close()

@@ -1,9 +1,9 @@
 """put.io's resumable uploads: TUS 1.0.0 at ``<upload URL>/files/``, on the v2 wire.
 
-Four calls, mixed into :class:`putiofs.v2.client.V2Client`; the upload URL (``upload_url``,
-default ``https://upload.put.io``) is an argument, the token and session are the client's.
+Four calls of :class:`TusClient` (``V2Client.tus``); the upload URL (``upload_url``, default
+``https://upload.put.io``) is an argument, the token, session and retry policy are the wire's.
 
-- **Create** (:meth:`TusCalls.tus_create`): ``POST <upload URL>/files/`` with no body and
+- **Create** (:meth:`TusClient.create`): ``POST <upload URL>/files/`` with no body and
   ``Tus-Resumable: 1.0.0``, ``Upload-Length`` and ``Upload-Metadata`` (comma-separated
   ``key base64(value)``): ``name``, ``parent_id``, ``no-torrent`` = ``true`` (a ``.torrent``
   written through the mount stays a file, never becomes a transfer) and, when a time is
@@ -12,7 +12,7 @@ default ``https://upload.put.io``) is an argument, the token and session are the
   new one is complete. The answer is 201 with ``Location``, absolute or relative to the
   upload URL (resolved here). A Location on another origin than the upload URL is refused:
   every later request to it carries the token.
-- **Send** (:meth:`TusCalls.tus_send`): one ``PATCH`` of exactly ``length`` bytes with
+- **Send** (:meth:`TusClient.send`): one ``PATCH`` of exactly ``length`` bytes with
   ``Upload-Offset``, ``Content-Type: application/offset+octet-stream`` and ``Content-Length``.
   The body is read from the caller's file object through a length-limited reader
   (:class:`LimitedReader`), which requests and http.client send block by block: a chunk is
@@ -22,10 +22,10 @@ default ``https://upload.put.io``) is an argument, the token and session are the
   the offset (HEAD) and sends again from there. Its socket timeouts bound a stalled transfer;
   no overall deadline is set (a large chunk on a slow line takes what it takes), other than
   the calling thread's own :mod:`putiofs.net.deadline`, if it has one.
-- **Offset** (:meth:`TusCalls.tus_offset`): ``HEAD``, 200 with ``Upload-Offset``.
-- **Abort** (:meth:`TusCalls.tus_abort`): ``DELETE``, 204.
+- **Offset** (:meth:`TusClient.offset`): ``HEAD``, 200 with ``Upload-Offset``.
+- **Abort** (:meth:`TusClient.abort`): ``DELETE``, 204.
 
-Create, offset and abort are repeated after a temporary failure with the client's
+Create, offset and abort are repeated after a temporary failure with the wire's
 :class:`~putiofs.net.retry.RetryPolicy`. A create whose answer was lost and that is then repeated
 leaves an empty upload behind on the server; put.io drops unfinished uploads itself.
 
@@ -48,15 +48,13 @@ no answer                             TransportError
 
 **Secrets**: the upload URL names an upload of the account; it is registered with
 :func:`putiofs.logs.register_url_secret` (urllib3's debug lines show its path) and no message
-or log line of this module contains it: calls are named ``TUS create``, ``TUS PATCH``...
+or log line of these calls contains it: they are named ``TUS create``, ``TUS PATCH``...
 """
 
 from __future__ import annotations
 
 import base64
-import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
@@ -69,16 +67,12 @@ from putiofs.api.errors import (
     PutioError,
     QuotaExceededError,
     ServerError,
-    TransportError,
     UploadOffsetError,
 )
 from putiofs.logs import register_url_secret
-from putiofs.net import deadline as call_deadline
 from putiofs.v2.errors import error_for, error_message, error_type_of
 from putiofs.v2.parse import format_time
-from putiofs.v2.wire import Wire, decode_envelope
-
-log = logging.getLogger(__name__)
+from putiofs.v2.wire import V2Wire, decode_envelope
 
 TUS_VERSION = "1.0.0"
 #: How much of the body one read takes (http.client sends what each read returns).
@@ -166,11 +160,18 @@ def tus_error(status: int, response: requests.Response, what: str, *,
     return error_for(status, envelope, response.headers, what, now=now)
 
 
-class TusCalls(Wire):
-    """TUS create, send, offset and abort (mixed into the v2 client)."""
+class TusClient:
+    """TUS create, send, offset and abort, over the v2 wire (whose token, session, timeouts
+    and retry policy they use)."""
 
-    def tus_create(self, upload_url: str, parent_id: str, name: str, size: int,
-                   mtime: float | None) -> tuple[str, TusAnswer]:
+    def __init__(self, wire: V2Wire) -> None:
+        self.wire = wire
+
+    def __repr__(self) -> str:
+        return f"TusClient({self.wire!r})"
+
+    def create(self, upload_url: str, parent_id: str, name: str, size: int,
+               mtime: float | None) -> tuple[str, TusAnswer]:
         """A new upload's absolute URL, and what the answer said (a zero-length upload may be
         complete at once: then ``file_id`` is set). Repeated after temporary failures."""
         meta = {"name": name, "parent_id": str(parent_id), "no-torrent": "true"}
@@ -181,7 +182,7 @@ class TusCalls(Wire):
         base = upload_url.rstrip("/") + "/files/"
 
         def attempt() -> tuple[str, TusAnswer]:
-            response = self._tus_request("POST", base, what, headers, upload_url_call=False)
+            response = self._request("POST", base, what, headers, upload_url_call=False)
             if response.status_code != 201:
                 raise ServerError(f"{what}: unexpected answer HTTP {response.status_code}",
                                   status=response.status_code)
@@ -196,23 +197,22 @@ class TusCalls(Wire):
                                       "there")
             return url, _answer(response, what, size, default_offset=0)
 
-        return self._retried(attempt, what)
+        return self.wire.retried(attempt, what)  # type: ignore[return-value]  # never None
 
-    def tus_offset(self, url: str, size: int) -> int:
+    def offset(self, url: str, size: int) -> int:
         """The server's offset (HEAD); NotFoundError if the upload is gone."""
         what = "TUS HEAD"
 
         def attempt() -> int:
-            response = self._tus_request("HEAD", url, what, {}, upload_url_call=True)
+            response = self._request("HEAD", url, what, {}, upload_url_call=True)
             if response.status_code != 200:
                 raise ServerError(f"{what}: unexpected answer HTTP {response.status_code}",
                                   status=response.status_code)
             return _answer(response, what, size).offset
 
-        return self._retried(attempt, what)
+        return self.wire.retried(attempt, what)  # type: ignore[return-value]  # never None
 
-    def tus_send(self, url: str, size: int, offset: int, body: BinaryIO,
-                 length: int) -> TusAnswer:
+    def send(self, url: str, size: int, offset: int, body: BinaryIO, length: int) -> TusAnswer:
         """One PATCH of ``length`` bytes of ``body`` at ``offset``; never repeated."""
         what = "TUS PATCH"
         if offset < 0 or length < 0 or offset + length > size:
@@ -221,53 +221,33 @@ class TusCalls(Wire):
         headers = {"Upload-Offset": str(offset),
                    "Content-Type": "application/offset+octet-stream"}
         data: LimitedReader | bytes = LimitedReader(body, length) if length else b""
-        response = self._tus_request("PATCH", url, what, headers, data=data,
-                                     upload_url_call=True)
+        response = self._request("PATCH", url, what, headers, data=data, upload_url_call=True)
         if response.status_code not in (200, 204):
             raise ServerError(f"{what}: unexpected answer HTTP {response.status_code}",
                               status=response.status_code)
         return _answer(response, what, size)
 
-    def tus_abort(self, url: str) -> None:
+    def abort(self, url: str) -> None:
         """Drop the upload (DELETE); NotFoundError if the server has forgotten it already."""
         what = "TUS DELETE"
 
         def attempt() -> None:
-            response = self._tus_request("DELETE", url, what, {}, upload_url_call=True)
+            response = self._request("DELETE", url, what, {}, upload_url_call=True)
             if response.status_code not in (200, 204):
                 raise ServerError(f"{what}: unexpected answer HTTP {response.status_code}",
                                   status=response.status_code)
 
-        self._retried(attempt, what, gone_is_done=True)
+        self.wire.retried(attempt, what, gone_is_done=True)
 
-    # -- one request ----------------------------------------------------------------------
-
-    def _retried(self, attempt: Callable[[], Any], what: str, *,
-                 gone_is_done: bool = False) -> Any:
-        with call_deadline.within(self._retry.max_time):
-            return self._retry.run(attempt, what=what, gone_is_done=gone_is_done)
-
-    def _tus_request(self, method: str, url: str, what: str, headers: Mapping[str, str], *,
-                     upload_url_call: bool, data: Any = None) -> requests.Response:
+    def _request(self, method: str, url: str, what: str, headers: Mapping[str, str], *,
+                 upload_url_call: bool, data: Any = None) -> requests.Response:
         """One request; an error answer raised as :func:`tus_error` says."""
-        sent = {**self.request_headers(), "Tus-Resumable": TUS_VERSION, **headers}
-        started = time.monotonic()
-        try:
-            response = self.session.request(
-                method, url, headers=sent, data=data, allow_redirects=False,
-                timeout=(call_deadline.clip(self._timeout[0]),
-                         call_deadline.clip(self._timeout[1])))
-            response.content  # noqa: B018 - read the (small) body, freeing the connection
-        except requests.RequestException as exc:
-            log.debug("%s failed: %s", what, type(exc).__name__)
-            raise TransportError(f"{what}: no answer from {urlsplit(url).netloc} "
-                                 f"({type(exc).__name__})") from None
-        status = response.status_code
-        log.debug("%s -> %d in %.3fs", what, status, time.monotonic() - started)
-        if 200 <= status < 300:
+        sent = {**self.wire.request_headers(), "Tus-Resumable": TUS_VERSION, **headers}
+        response = self.wire.exchange(method, url, what, headers=sent, data=data)
+        if 200 <= response.status_code < 300:
             return response
-        raise tus_error(status, response, what, upload_url_call=upload_url_call,
-                        now=self._wall_clock())
+        raise tus_error(response.status_code, response, what, upload_url_call=upload_url_call,
+                        now=self.wire.wall_clock())
 
 
 def same_origin(url: str, upload_url: str) -> bool:

@@ -26,27 +26,28 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 
 from putiofs import __version__
 from putiofs.api.errors import PutioError, ServerError, TransportError
+from putiofs.config import DEFAULT_API_URLS
 from putiofs.logs import register_secret
 from putiofs.net import deadline as call_deadline
-from putiofs.net.http import SessionClient
+from putiofs.net.http import REQUEST_TIMEOUT, SessionClient, clip_timeout
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2.errors import error_for
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.put.io/v2"
-DEFAULT_TIMEOUT = (5.0, 30.0)
-PAGE_SIZE = 1000  # what every put.io client asks for, and the most the server allows
+#: What every put.io client asks for, and the most ``per_page`` put.io allows (listings, events).
+PAGE_SIZE = 1000
 
 Query = Mapping[str, Any]
 Files = Mapping[str, tuple[str, bytes]]
+Answer = TypeVar("Answer")
 
 
 def default_retry_policy() -> RetryPolicy:
@@ -78,7 +79,7 @@ def _params(values: Query | None) -> dict[str, str] | None:
     return {key: form_value(value) for key, value in values.items() if value is not None}
 
 
-class Wire(SessionClient):
+class V2Wire(SessionClient):
     """Sends requests to the v2 API at ``base_url`` and returns checked answers.
 
     ``token`` may be None (the device flow runs before there is one; calls that need it then
@@ -87,9 +88,9 @@ class Wire(SessionClient):
     seconds for ``x-ratelimit-reset``. Tests inject the policy's sleep and clock.
     """
 
-    def __init__(self, token: str | None, *, base_url: str = DEFAULT_BASE_URL,
+    def __init__(self, token: str | None, *, base_url: str = DEFAULT_API_URLS["v2"],
                  session: requests.Session | None = None,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 timeout: tuple[float, float] = REQUEST_TIMEOUT,
                  retry: RetryPolicy | None = None, pool_size: int = 16,
                  wall_clock: Callable[[], float] = time.time) -> None:
         self._base = base_url.rstrip("/")
@@ -97,7 +98,7 @@ class Wire(SessionClient):
         self.set_token(token)
         self._timeout = timeout
         self._retry = retry or default_retry_policy()
-        self._wall_clock = wall_clock
+        self.wall_clock = wall_clock
         super().__init__(session, pool_size)
 
     def __repr__(self) -> str:
@@ -106,10 +107,6 @@ class Wire(SessionClient):
     @property
     def base_url(self) -> str:
         return self._base
-
-    @property
-    def has_token(self) -> bool:
-        return self._token is not None
 
     def set_token(self, token: str | None) -> None:
         """Use ``token`` from now on (after the device flow, or None to forget it)."""
@@ -176,32 +173,42 @@ class Wire(SessionClient):
                     return {"status": "OK"}
                 raise
 
-        with call_deadline.within(self._retry.max_time):
-            answer = self._retry.run(attempt, what=what, repeatable=repeatable,
-                                     gone_is_done=gone_is_done)
+        answer = self.retried(attempt, what, repeatable=repeatable, gone_is_done=gone_is_done)
         return answer, attempts
+
+    def retried(self, attempt: Callable[[], Answer], what: str, *, repeatable: bool = True,
+                gone_is_done: bool = False) -> Answer | None:
+        """``attempt()`` under the retry policy, within its ``max_time`` (see
+        :meth:`putiofs.net.retry.RetryPolicy.run` for ``repeatable`` and ``gone_is_done``)."""
+        with call_deadline.within(self._retry.max_time):
+            return self._retry.run(attempt, what=what, repeatable=repeatable,
+                                   gone_is_done=gone_is_done)
+
+    def exchange(self, method: str, url: str, what: str, *, headers: Mapping[str, str],
+                 **options: Any) -> requests.Response:
+        """One HTTP request and its whole answer, whatever the status: redirects not
+        followed, timeouts clipped to the call's deadline, no answer a TransportError.
+        ``options`` are the request's (params, data, files)."""
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, headers=headers, allow_redirects=False,
+                                            timeout=clip_timeout(self._timeout), **options)
+            response.content  # noqa: B018 - read the body, freeing the connection
+        except requests.RequestException as exc:
+            log.debug("%s failed: %s", what, type(exc).__name__)
+            raise TransportError(f"{what}: no answer from {urlsplit(url).netloc} "
+                                 f"({type(exc).__name__})") from None
+        log.debug("%s -> %d in %.3fs", what, response.status_code, time.monotonic() - started)
+        return response
 
     def _once(self, method: str, path: str, query: Query | None, form: Query | None,
               auth: bool, what: str, *, files: Files | None = None,
               base: str | None = None) -> Mapping[str, Any]:
-        headers = self.request_headers(auth=auth)
-        started = time.monotonic()
-        try:
-            response = self.session.request(
-                method, (base or self._base).rstrip("/") + path, params=_params(query),
-                data=_params(form), files=files, headers=headers, allow_redirects=False,
-                timeout=(call_deadline.clip(self._timeout[0]),
-                         call_deadline.clip(self._timeout[1])),
-            )
-            content = response.content
-        except requests.RequestException as exc:
-            log.debug("%s failed: %s", what, type(exc).__name__)
-            host = urlsplit(base or self._base).netloc
-            raise TransportError(f"{what}: no answer from {host} ({type(exc).__name__})"
-                                 ) from None
+        response = self.exchange(method, (base or self._base).rstrip("/") + path, what,
+                                 headers=self.request_headers(auth=auth),
+                                 params=_params(query), data=_params(form), files=files)
         status = response.status_code
-        log.debug("%s -> %d in %.3fs", what, status, time.monotonic() - started)
-        envelope = decode_envelope(response.headers.get("Content-Type"), content)
+        envelope = decode_envelope(response.headers.get("Content-Type"), response.content)
         if 200 <= status < 300:
             if envelope is not None and str(envelope.get("status", "")).upper() == "OK":
                 return envelope
@@ -211,7 +218,7 @@ class Wire(SessionClient):
             else:
                 raise ServerError(f"{what}: the answer (HTTP {status}) was not a put.io "
                                   "JSON envelope", status=status)
-        raise error_for(status, envelope, response.headers, what, now=self._wall_clock())
+        raise error_for(status, envelope, response.headers, what, now=self.wall_clock())
 
     # -- cursor paging --------------------------------------------------------------------
 

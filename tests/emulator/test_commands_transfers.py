@@ -15,6 +15,7 @@ from putiofs.emulator import EmulatorServer
 from putiofs.emulator.http.faults import Fault
 from putiofs.v1.account import V1Services
 from putiofs.v1.client import V1Client
+from putiofs.v1.wire import V1Wire
 from tests.conftest import API_KEY, API_SECRET
 from tests.support.commands_cli import Cli
 from tests.support.scripted_faults import Queued
@@ -153,7 +154,8 @@ def test_watch_draws_progress_from_waiting_to_completed(cli: Cli,
 
 def test_watch_redraws_in_place_on_a_terminal(server: EmulatorServer) -> None:
     settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
-    with V1Client(settings) as client:
+    with V1Wire(settings) as wire:
+        client = V1Client(wire)
         first = client.add_transfers([LINK])[0].id
         second = client.add_transfers(["ftp://example.org/pub/other.tar"])[-1].id
         out = io.StringIO()
@@ -172,7 +174,9 @@ def test_watch_exits_1_when_a_watched_transfer_disappears(cli: Cli, server: Emul
                                                           api) -> None:
     transfer_id = cli("transfers", "add", "--json", LINK).json()[0]["id"]
     settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
-    with V1Client(settings) as client:
+    with V1Wire(settings) as wire:
+        client = V1Client(wire)
+
         def cancel_then_sleep(_: float) -> None:
             api(server, "transfers", "cancel", {"id": transfer_id})
 

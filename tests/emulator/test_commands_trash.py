@@ -8,6 +8,7 @@ import pytest
 
 from putiofs.emulator import EmulatorServer
 from putiofs.v2.client import V2Client
+from putiofs.v2.wire import V2Wire
 from tests.support.commands_cli import Cli
 from tests.support.versions import V2_TOKEN
 
@@ -19,8 +20,8 @@ def server(emulator_factory) -> EmulatorServer:
 
 @pytest.fixture
 def client(server: EmulatorServer) -> Iterator[V2Client]:
-    with V2Client(V2_TOKEN, base_url=server.base_url) as client:
-        yield client
+    with V2Wire(V2_TOKEN, base_url=server.base_url) as wire:
+        yield V2Client(wire)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from putiofs.front.operations import MountOptions, PutioFS, build_operations
 from putiofs.v1.account import V1Services
 from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
+from putiofs.v1.wire import V1Wire
 from tests.conftest import API_KEY, API_SECRET
 
 
@@ -38,12 +39,13 @@ def clock() -> Clock:
 @pytest.fixture
 def fs(server: EmulatorServer, clock: Clock):
     settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
-    client = V1Client(settings)
+    wire = V1Wire(settings)
+    client = V1Client(wire)
     operations = build_operations(V1Backend(client), MountOptions(), V1Services(client),
                                   refresh=2.0, search_ttl=30.0, clock=clock)
     yield operations
     operations.destroy("/")
-    client.close()
+    wire.close()
 
 
 def read_all(fs: PutioFS, path: str) -> bytes:
@@ -131,7 +133,8 @@ def test_add_refusals(fs: PutioFS, api, server: EmulatorServer) -> None:
 
 def test_add_when_put_io_is_unreachable_is_eio(server: EmulatorServer) -> None:
     settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
-    with V1Client(settings, retries=0) as client:
+    with V1Wire(settings, retries=0) as wire:
+        client = V1Client(wire)
         fs = build_operations(V1Backend(client), MountOptions(), V1Services(client))
         fh = fs.open("/.putio/add", os.O_WRONLY)
         server.stop()

@@ -16,6 +16,7 @@ from putiofs.front.operations import PutioFS
 from putiofs.front.options import MountOptions
 from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
+from putiofs.v1.wire import V1Wire
 
 
 @pytest.fixture(params=["doc", "legacy"])
@@ -25,9 +26,9 @@ def server(request, emulator_factory):
 
 @pytest.fixture
 def ops(server):
-    client = V1Client(Settings(api_url=server.base_url, api_key="demo", api_secret="demo"))
-    yield PutioFS(AccountView(V1Backend(client), MountOptions(cache_ttl=30)))
-    client.close()
+    wire = V1Wire(Settings(api_url=server.base_url, api_key="demo", api_secret="demo"))
+    yield PutioFS(AccountView(V1Backend(V1Client(wire)), MountOptions(cache_ttl=30)))
+    wire.close()
 
 
 def walk(ops: PutioFS, path: str = "/"):

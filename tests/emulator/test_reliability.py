@@ -17,6 +17,7 @@ from putiofs.emulator.http.faults import Faults, RandomFaults
 from putiofs.net import deadline
 from putiofs.tree.cache import MetadataCache
 from putiofs.v1.client import V1Client
+from putiofs.v1.wire import V1Wire
 from tests.support.fake_backend import FakeBackend
 
 API = RequestInfo("api", "files.list", "POST")
@@ -119,8 +120,8 @@ def test_deadlines_nest_and_never_extend():
 
 def test_client_stops_retrying_when_the_call_deadline_is_up(emulator_factory):
     server = emulator_factory(demo=True, faults=RandomFaults(error_5xx=1.0, seed=1))
-    client = V1Client(Settings(server.base_url, "demo", "demo"), retries=50, backoff=0.2,
-                         max_retry_time=60)
+    client = V1Client(V1Wire(Settings(server.base_url, "demo", "demo"), retries=50,
+                             backoff=0.2, max_retry_time=60))
     started = time.monotonic()
     with deadline.within(1.0), pytest.raises(ServerError):
         client.list_files("0")
@@ -129,7 +130,7 @@ def test_client_stops_retrying_when_the_call_deadline_is_up(emulator_factory):
 
 def test_client_clips_request_timeouts_to_the_call_deadline(emulator_factory):
     server = emulator_factory(demo=True, faults=RandomFaults(latency=5, seed=1))
-    client = V1Client(Settings(server.base_url, "demo", "demo"), timeout=(5, 30))
+    client = V1Client(V1Wire(Settings(server.base_url, "demo", "demo"), timeout=(5, 30)))
     started = time.monotonic()
     with deadline.within(0.7), pytest.raises(TransportError):
         list(client.iter_folder("0"))

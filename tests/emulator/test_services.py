@@ -17,6 +17,7 @@ from putiofs.front.operations import MountOptions, build_operations
 from putiofs.v1.account import V1Services
 from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
+from putiofs.v1.wire import V1Wire
 from tests.conftest import API_KEY, API_SECRET
 from tests.support.commands_cli import Cli
 
@@ -75,7 +76,8 @@ class WithoutMessagesAndSubscriptions:
 
 
 def test_control_files_of_a_missing_service_are_not_there(emulator: EmulatorServer) -> None:
-    with V1Client(Settings(emulator.base_url, API_KEY, API_SECRET)) as client:
+    with V1Wire(Settings(emulator.base_url, API_KEY, API_SECRET)) as wire:
+        client = V1Client(wire)
         services = WithoutMessagesAndSubscriptions(V1Services(client))
         fs = build_operations(V1Backend(client), MountOptions(), services)
         assert fs.readdir("/.putio") == [".", "..", "add", "search", "transfers", "user"]
@@ -91,7 +93,8 @@ def test_control_files_of_a_missing_service_are_not_there(emulator: EmulatorServ
 
 
 def test_v1_lacks_events_retry_and_clean(emulator: EmulatorServer) -> None:
-    with V1Client(Settings(emulator.base_url, API_KEY, API_SECRET)) as client:
+    with V1Wire(Settings(emulator.base_url, API_KEY, API_SECRET)) as wire:
+        client = V1Client(wire)
         services = V1Services(client)
         for call, args, label in ((services.list_events, (), "events"),
                                   (services.retry_transfer, ("1",), "transfers retry"),
@@ -104,7 +107,8 @@ def test_v1_lacks_events_retry_and_clean(emulator: EmulatorServer) -> None:
 
 
 def test_v1_add_reports_only_the_new_failures(emulator: EmulatorServer) -> None:
-    with V1Client(Settings(emulator.base_url, API_KEY, API_SECRET)) as client:
+    with V1Wire(Settings(emulator.base_url, API_KEY, API_SECRET)) as wire:
+        client = V1Client(wire)
         services = V1Services(client)
         first = services.add_transfers(["http://host.invalid/x", "http://example.com/ok.iso"])
         assert [t.name for t in first.failed] == ["x"]

@@ -12,6 +12,7 @@ from putiofs.api.errors import BadRequestError, ConflictError, NotFoundError
 from putiofs.config import Settings
 from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
+from putiofs.v1.wire import V1Wire
 
 
 @pytest.fixture(params=["doc", "legacy"])
@@ -25,8 +26,8 @@ def server(dialect, request):
 
 
 def make_backend(server) -> V1Backend:
-    client = V1Client(Settings(server.base_url, "demo", "demo"), timeout=(2.0, 5.0),
-                         retries=1, backoff=0.01)
+    client = V1Client(V1Wire(Settings(server.base_url, "demo", "demo"), timeout=(2.0, 5.0),
+                             retries=1, backoff=0.01))
     return V1Backend(client)
 
 
@@ -34,7 +35,7 @@ def make_backend(server) -> V1Backend:
 def backend(server):
     backend = make_backend(server)
     yield backend
-    backend.client.close()
+    backend.client.wire.close()
 
 
 def test_list_folder_returns_entries_with_names_unmodified(backend, server):
@@ -174,7 +175,7 @@ def test_expired_token_refreshed_on_request(emulator_factory, dialect):
     new = backend.stream_url(entry, refresh_token=True)
     assert new != old
     assert backend.http_session.get(new, timeout=5).content == b"abc"
-    backend.client.close()
+    backend.client.wire.close()
 
 
 def test_quota(backend, dialect):
@@ -187,7 +188,7 @@ def test_quota(backend, dialect):
 
 
 def test_http_session_is_the_clients_pool(backend):
-    assert backend.http_session is backend.client.session
+    assert backend.http_session is backend.client.wire.session
 
 
 class CountingClient:

@@ -6,6 +6,9 @@ check the wire format from both ends.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import requests
 
@@ -17,10 +20,12 @@ from putiofs.api.errors import (
     RateLimitedError,
     ServerError,
 )
+from putiofs.api.services import SubscriptionFields
 from putiofs.config import Settings
 from putiofs.emulator import Fault, Faults, RequestInfo
 from putiofs.v1.client import V1Client
 from putiofs.v1.models import Item
+from putiofs.v1.wire import V1Wire
 
 DIALECTS = ["doc", "legacy"]
 
@@ -35,10 +40,12 @@ def server(dialect, request):
     return request.getfixturevalue("emulator" if dialect == "doc" else "legacy_emulator")
 
 
-def make_client(server, api_key="demo", api_secret="demo", **kwargs) -> V1Client:
+@contextmanager
+def make_client(server, api_key="demo", api_secret="demo", **kwargs) -> Iterator[V1Client]:
     options = {"timeout": (2.0, 5.0), "retries": 1, "backoff": 0.01}
     options.update(kwargs)
-    return V1Client(Settings(server.base_url, api_key, api_secret), **options)
+    with V1Wire(Settings(server.base_url, api_key, api_secret), **options) as wire:
+        yield V1Client(wire)
 
 
 @pytest.fixture
@@ -52,15 +59,15 @@ def children(client: V1Client, folder_id: str) -> dict[str, Item]:
 
 
 def test_dialect_detected_automatically(client, dialect):
-    assert client.dialect is None
-    assert client.detect_dialect() == dialect
+    assert client.wire.dialect is None
+    assert client.wire.detect_dialect() == dialect
 
 
 def test_secrets_travel_only_in_a_post_body(emulator_factory, dialect):
     server = emulator_factory(dialect=dialect, api_key="KEY-1a2b3c", api_secret="SECRET-4d5e6f")
     sent: list[requests.PreparedRequest] = []
     with make_client(server, "KEY-1a2b3c", "SECRET-4d5e6f") as client:
-        client.session.hooks["response"].append(lambda r, *a, **k: sent.append(r.request))
+        client.wire.session.hooks["response"].append(lambda r, *a, **k: sent.append(r.request))
         client.list_files("0")
         client.user_info()
     assert [r.method for r in sent] == ["POST", "POST"]
@@ -89,12 +96,12 @@ def test_unknown_id_is_not_found(client):
 
 def test_missing_parameter_and_unknown_method_are_bad_requests(client):
     with pytest.raises(BadRequestError, match="Missing parameter: id") as excinfo:
-        client.call("files", "info", {})
+        client.wire.call("files", "info", {})
     assert not isinstance(excinfo.value, ConflictError)
     with pytest.raises(BadRequestError, match="Unknown method"):
-        client.call("files", "frobnicate")
+        client.wire.call("files", "frobnicate")
     with pytest.raises(BadRequestError, match="Unknown service"):
-        client.call("nothing", "list")
+        client.wire.call("nothing", "list")
 
 
 def test_folder_lifecycle(client, server):
@@ -160,7 +167,7 @@ def test_type_filter(client, server, dialect):
     assert [i.id for i in client.list_files(folder, type="movie")] == [movie]
     assert [i.id for i in client.list_files(folder, type=3)] == [movie]
     assert [i.id for i in client.list_files(folder, type="folder")] == [sub]
-    assert client.dialect == dialect
+    assert client.wire.dialect == dialect
 
 
 def test_item_attributes(client, server, dialect):
@@ -214,12 +221,12 @@ def test_acctoken_stream_with_range(client, server):
     token = client.acctoken()
     assert token and token != client.acctoken()  # a fresh one each call
     base = item.stream_url or item.download_url
-    response = client.session.get(f"{base}/atk/{token}", headers={"Range": "bytes=100-199"},
+    response = client.wire.session.get(f"{base}/atk/{token}", headers={"Range": "bytes=100-199"},
                                   timeout=5)
     assert response.status_code == 206
     assert response.content == data[100:200]
     assert response.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
-    refused = client.session.get(f"{base}/atk/not-a-token", timeout=5)
+    refused = client.wire.session.get(f"{base}/atk/not-a-token", timeout=5)
     assert refused.status_code == 401
 
 
@@ -266,9 +273,9 @@ def test_demo_messages(client):
 def test_subscriptions_lifecycle(client, server):
     folder = server.account.add_folder("0", "feeds")
     before = {s.id for s in client.list_subscriptions()}
-    sub = client.create_subscription("Jazz", "http://example.com/rss.xml",
-                                     do_filters=["jazz", "mp3"], dont_filters="wav",
-                                     parent_folder_id=folder, paused=False)
+    sub = client.create_subscription(SubscriptionFields(
+        "Jazz", "http://example.com/rss.xml", do_filters=["jazz", "mp3"], dont_filters="wav",
+        parent_folder_id=folder, paused=False))
     assert sub.id not in before
     assert (sub.name, sub.url, sub.do_filters, sub.dont_filters) == (
         "Jazz", "http://example.com/rss.xml", "jazz, mp3", "wav")
@@ -276,7 +283,7 @@ def test_subscriptions_lifecycle(client, server):
     assert sub.paused is False
     assert sub.id in {s.id for s in client.list_subscriptions()}
 
-    edited = client.edit_subscription(sub.id, title="Jazz FM", paused=True)
+    edited = client.edit_subscription(sub.id, SubscriptionFields(title="Jazz FM", paused=True))
     assert (edited.name, edited.paused, edited.url) == ("Jazz FM", True, sub.url)
     toggled = client.pause_subscription(sub.id)
     assert toggled is not None and toggled.paused is False
@@ -291,7 +298,7 @@ def test_subscriptions_lifecycle(client, server):
 
 def test_subscription_create_missing_url_is_bad_request(client):
     with pytest.raises(BadRequestError, match="url"):
-        client.call("subscriptions", "create", {"title": "x"}, repeatable=False)
+        client.wire.call("subscriptions", "create", {"title": "x"}, repeatable=False)
 
 
 def test_urls_analyze_and_extract(client, dialect):

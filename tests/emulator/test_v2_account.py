@@ -12,6 +12,7 @@ from putiofs.api.errors import NotFoundError, NotSupportedError
 from putiofs.api.services import Service, SubscriptionFields
 from putiofs.v2.account import V2Services, status_words
 from putiofs.v2.client import V2Client
+from putiofs.v2.wire import V2Wire
 
 TOKEN = "account-token-0123456789"
 
@@ -22,13 +23,13 @@ def make_services(emulator_factory):
 
     def make(**options) -> tuple[V2Services, object]:
         server = emulator_factory(api="v2", demo=True, token=TOKEN, **options)
-        client = V2Client(TOKEN, base_url=server.base_url)
+        client = V2Client(V2Wire(TOKEN, base_url=server.base_url))
         clients.append(client)
         return V2Services(client), server
 
     yield make
     for client in clients:
-        client.close()
+        client.wire.close()
 
 
 @pytest.mark.parametrize("status,message,words", [

@@ -33,7 +33,7 @@ from putiofs.front.account_view import AccountView
 from putiofs.front.operations import PutioFS
 from putiofs.front.options import MountOptions
 from putiofs.net.retry import Backoff, RetryPolicy
-from putiofs.v2 import V2Backend, V2Client
+from putiofs.v2 import V2Backend, V2Client, V2Wire
 from tests.support.scripted_faults import Queued
 
 TOKEN = "client-token-5c0f"
@@ -65,13 +65,14 @@ def make_client(server: EmulatorServer, waits: list[float]) -> Iterator[Callable
     def make(token: str | None = TOKEN) -> V2Client:
         policy = RetryPolicy(attempts=ATTEMPTS, backoff=Backoff(0.001, 0.01), max_time=60.0,
                              max_retry_after=65.0, sleep=waits.append)
-        client = V2Client(token, base_url=server.base_url, retry=policy, timeout=(5.0, 10.0))
+        client = V2Client(V2Wire(token, base_url=server.base_url, retry=policy,
+                                 timeout=(5.0, 10.0)))
         clients.append(client)
         return client
 
     yield make
     for client in clients:
-        client.close()
+        client.wire.close()
 
 
 @pytest.fixture
@@ -283,8 +284,8 @@ def test_stream_url_serves_ranges_and_is_reused(server: EmulatorServer,
 def test_an_expired_storage_url_is_refused_and_replaced(
         emulator_factory: Callable[..., EmulatorServer]) -> None:
     server = emulator_factory(api="v2", demo=True, token=TOKEN, url_ttl=0.5)
-    with V2Client(TOKEN, base_url=server.base_url) as client:
-        backend = V2Backend(client, url_refresh_interval=0.0)
+    with V2Wire(TOKEN, base_url=server.base_url) as wire:
+        backend = V2Backend(V2Client(wire), url_refresh_interval=0.0)
         entry = backend.lookup("1")
         url = backend.stream_url(entry)
         time.sleep(0.6)

@@ -37,7 +37,7 @@ from putiofs.emulator.http.faults import Fault
 from putiofs.front.errno_map import errno_for
 from putiofs.logs import redact
 from putiofs.net.retry import Backoff, RetryPolicy, is_temporary
-from putiofs.v2 import V2Backend, V2Client
+from putiofs.v2 import V2Backend, V2Client, V2Wire
 from putiofs.v2.tus import BLOCK_SIZE, UploadSourceError
 from tests.support.realclients import putio_sdk
 from tests.support.scripted_faults import Queued
@@ -68,13 +68,14 @@ def make_backend(server: EmulatorServer, waits: list[float]) -> Iterator[Callabl
     def make() -> V2Backend:
         policy = RetryPolicy(attempts=4, backoff=Backoff(0.001, 0.01), max_time=60.0,
                              sleep=waits.append)
-        client = V2Client(TOKEN, base_url=server.base_url, retry=policy, timeout=(5.0, 10.0))
+        client = V2Client(V2Wire(TOKEN, base_url=server.base_url, retry=policy,
+                                 timeout=(5.0, 10.0)))
         clients.append(client)
         return V2Backend(client, upload_url=server.root_url)
 
     yield make
     for client in clients:
-        client.close()
+        client.wire.close()
 
 
 @pytest.fixture
@@ -300,8 +301,8 @@ def test_an_upload_beyond_the_quota_is_quota_exceeded(
         emulator_factory: Callable[..., EmulatorServer], waits: list[float]) -> None:
     server = emulator_factory(api="v2", demo=False, token=TOKEN, disk_size=100_000)
     policy = RetryPolicy(attempts=4, backoff=Backoff(0.001, 0.01), sleep=waits.append)
-    with V2Client(TOKEN, base_url=server.base_url, retry=policy) as client:
-        backend = V2Backend(client, upload_url=server.root_url)
+    with V2Wire(TOKEN, base_url=server.base_url, retry=policy) as wire:
+        backend = V2Backend(V2Client(wire), upload_url=server.root_url)
         with pytest.raises(QuotaExceededError) as refused:
             backend.upload_begin(ROOT_ID, "too big.bin", 100_001, None)
         assert errno_for(refused.value) == errno.ENOSPC

@@ -35,7 +35,9 @@ from putiofs.net.retry import RetryPolicy
 from putiofs.read.fetcher import RangeFetcher
 from putiofs.read.reader import StreamReader
 from putiofs.v1.client import V1Client
+from putiofs.v1.wire import V1Wire
 from putiofs.v2.client import V2Client
+from putiofs.v2.wire import V2Wire
 from tests.support.mounting import requires_fuse
 from tests.support.serving import TestServer, serve
 from tests.support.versions import api_only, link_expiry
@@ -204,25 +206,25 @@ def test_arming_again_with_a_later_time_postpones_the_cut():
 @pytest.mark.parametrize("mode", ["status", "headers", "body"])
 def test_api_call_against_a_trickling_server_ends_by_the_calls_time_limit(trickle, mode):
     server = trickle(mode)
-    client = V1Client(Settings(server.base + "/v1", "k" * 8, "s" * 8), timeout=(2.0, 2.0),
-                         max_retry_time=2.0, backoff=0.05)
+    client = V1Client(V1Wire(Settings(server.base + "/v1", "k" * 8, "s" * 8),
+                             timeout=(2.0, 2.0), max_retry_time=2.0, backoff=0.05))
     result, took = outcome_within(2.0 + SLACK, lambda: client.list_files("0"))
-    client.close()
+    client.wire.close()
     assert isinstance(result, TransportError), result
     assert took < 2.0 + SLACK
 
 
 def test_api_call_honours_the_threads_deadline_against_a_trickling_listing(trickle):
     server = trickle("body")
-    client = V1Client(Settings(server.base + "/v1", "k" * 8, "s" * 8), timeout=(5.0, 5.0),
-                         max_retry_time=60.0)
+    client = V1Client(V1Wire(Settings(server.base + "/v1", "k" * 8, "s" * 8),
+                             timeout=(5.0, 5.0), max_retry_time=60.0))
 
     def listing() -> object:
         with deadline.within(1.5):
             return list(client.iter_folder("0"))
 
     result, took = outcome_within(1.5 + SLACK, listing)
-    client.close()
+    client.wire.close()
     assert isinstance(result, TransportError), result
     assert took < 1.5 + SLACK
 
@@ -235,15 +237,15 @@ def test_an_api_call_whose_answer_closes_the_connection_ends_by_its_time_limit(
     after this answer; the watchdog must still cut the body that trickles after them."""
     server = trickle("body", ending=ending)
     if version == "v1":
-        client: Any = V1Client(Settings(server.base + "/v1", "k" * 8, "s" * 8),
-                                  timeout=(2.0, 2.0), max_retry_time=2.0, backoff=0.05)
+        client: Any = V1Client(V1Wire(Settings(server.base + "/v1", "k" * 8, "s" * 8),
+                                      timeout=(2.0, 2.0), max_retry_time=2.0, backoff=0.05))
         call: Callable[[], object] = functools.partial(client.list_files, "0")
     else:
-        client = V2Client("T", base_url=server.base + "/v2", timeout=(2.0, 2.0),
-                          retry=RetryPolicy(attempts=1, max_time=2.0))
+        client = V2Client(V2Wire("T", base_url=server.base + "/v2", timeout=(2.0, 2.0),
+                                 retry=RetryPolicy(attempts=1, max_time=2.0)))
         call = client.account_info
     result, took = outcome_within(2.0 + SLACK, call)
-    client.close()
+    client.wire.close()
     assert isinstance(result, TransportError), result
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2.client import V2Client
+from putiofs.v2.wire import V2Wire
 from tests.support.fake_time import FakeTime
 from tests.support.serving import serve
 
@@ -159,7 +160,7 @@ def stub() -> Iterator[V2Stub]:
 
 @pytest.fixture
 def make_client(stub: V2Stub, fake_time: FakeTime) -> Iterator[Callable[..., V2Client]]:
-    """``make_client(token=TOKEN, attempts=5, max_retry_after=65.0, **V2Client options)``: a
+    """``make_client(token=TOKEN, attempts=5, max_retry_after=65.0, **V2Wire options)``: a
     client of ``stub`` whose retry policy has the production shape (backoff from 0.5 s up to
     20 s, 120 s in all) with ``fake_time``'s clock and sleep and the jitter pinned to the full
     backoff; its wall clock says :data:`WALL`. Every client made is closed at the end."""
@@ -170,12 +171,12 @@ def make_client(stub: V2Stub, fake_time: FakeTime) -> Iterator[Callable[..., V2C
         policy = RetryPolicy(attempts=attempts, backoff=Backoff(0.5, 20.0, lambda: 1.0),
                              max_time=120.0, max_retry_after=max_retry_after,
                              sleep=fake_time.sleep, clock=fake_time.clock)
-        client = V2Client(token, **{"base_url": stub.base_url, "retry": policy,
-                                    "timeout": (2.0, 2.0), "wall_clock": lambda: WALL,
-                                    **options})
+        client = V2Client(V2Wire(token, **{"base_url": stub.base_url, "retry": policy,
+                                           "timeout": (2.0, 2.0), "wall_clock": lambda: WALL,
+                                           **options}))
         clients.append(client)
         return client
 
     yield make
     for client in clients:
-        client.close()
+        client.wire.close()

@@ -13,10 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from putiofs.api.backend import FolderRef
 from putiofs.api.errors import ServerError
 from putiofs.config import Settings
 from putiofs.v1.client import V1Client
-from putiofs.v1.models import DirNode
+from putiofs.v1.wire import V1Wire
 from tests.support.serving import TestServer, serve
 
 LEGACY = {"error": False, "id": 1, "user_name": "demo"}
@@ -71,8 +72,8 @@ class CannedServer(TestServer):
         url = f"{self.base}/v1"
         if dialect == "legacy":
             self.envelope = dict(LEGACY)
-        return V1Client(Settings(url, "demo", "demo"), timeout=(2.0, 5.0), retries=0,
-                           dialect=dialect)  # type: ignore[arg-type]
+        return V1Client(V1Wire(Settings(url, "demo", "demo"), timeout=(2.0, 5.0), retries=0,
+                               dialect=dialect))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -165,14 +166,14 @@ def test_legacy_dirmap_answer_is_the_root_folder_object(canned):
             {"id": 4, "name": "Movies", "dirs": [{"id": 9, "name": "Old", "dirs": []}]},
             {"id": 5, "name": "Music", "dirs": []}]}
     nodes = canned.client("legacy").dirmap()
-    assert set(nodes) == {DirNode("4", "Movies", "0"), DirNode("9", "Old", "4"),
-                          DirNode("5", "Music", "0")}
+    assert set(nodes) == {FolderRef("4", "Movies", "0"), FolderRef("9", "Old", "4"),
+                          FolderRef("5", "Music", "0")}
 
 
 def test_legacy_dirmap_answer_as_a_list_holding_the_root(canned):
     canned.answers["files.dirmap"] = [{"id": "0", "name": "Your Files", "dirs": [
         {"id": "4", "name": "Movies", "dirs": []}]}]
-    assert canned.client("legacy").dirmap() == [DirNode("4", "Movies", "0")]
+    assert canned.client("legacy").dirmap() == [FolderRef("4", "Movies", "0")]
 
 
 def test_legacy_analyze_buckets_with_size_paid_bw_and_parts(canned):

@@ -26,9 +26,12 @@ from putiofs.api.errors import (
     ServerError,
     TransportError,
 )
+from putiofs.api.services import SubscriptionFields
 from putiofs.config import Settings
 from putiofs.net.retry import parse_retry_after
-from putiofs.v1.client import V1Client, classify_error
+from putiofs.v1.client import V1Client
+from putiofs.v1.errors import classify_error
+from putiofs.v1.wire import V1Wire
 from tests.support.serving import serve
 
 pytest_plugins = ("tests.support.fake_time",)
@@ -143,13 +146,13 @@ def make_client(stub, fake_time):
         options = {"sleep": fake_time.sleep, "clock": fake_time.clock, "rng": lambda: 1.0,
                    "timeout": (2.0, 2.0)}
         options.update(kwargs)
-        client = V1Client(Settings(stub.base_url, API_KEY, API_SECRET), **options)
+        client = V1Client(V1Wire(Settings(stub.base_url, API_KEY, API_SECRET), **options))
         clients.append(client)
         return client
 
     yield make
     for client in clients:
-        client.close()
+        client.wire.close()
 
 
 # -- the request ----------------------------------------------------------------------------
@@ -173,7 +176,7 @@ def test_request_is_a_post_with_secrets_only_in_the_body(stub, make_client):
 def test_session_pool_mounted_for_http_and_https(make_client):
     client = make_client(pool_size=12)
     for prefix in ("http://x", "https://x"):
-        adapter = client.session.get_adapter(prefix)
+        adapter = client.wire.session.get_adapter(prefix)
         assert isinstance(adapter, HTTPAdapter)
         assert adapter._pool_maxsize == 12
 
@@ -362,8 +365,8 @@ def test_connection_refused_is_transport_error(fake_time):
     server = StubServer()
     url = server.base_url
     server.close()
-    client = V1Client(Settings(url, API_KEY, API_SECRET), retries=1, sleep=fake_time.sleep,
-                         clock=fake_time.clock)
+    client = V1Client(V1Wire(Settings(url, API_KEY, API_SECRET), retries=1,
+                             sleep=fake_time.sleep, clock=fake_time.clock))
     with pytest.raises(TransportError):
         client.user_info()
     assert len(fake_time.sleeps) == 1
@@ -372,7 +375,7 @@ def test_connection_refused_is_transport_error(fake_time):
 @pytest.mark.parametrize("call", [
     lambda c: c.create_dir("new", "0"),
     lambda c: c.add_transfers(["http://example.invalid/a.iso"]),
-    lambda c: c.create_subscription("t", "http://example.invalid/rss"),
+    lambda c: c.create_subscription(SubscriptionFields("t", "http://example.invalid/rss")),
     lambda c: c.pause_subscription(5),
 ])
 @pytest.mark.parametrize("failure", [
@@ -415,9 +418,9 @@ def test_rename_and_move_are_retried(stub, make_client):
 def test_doc_dialect_detected_and_type_sent_as_name(stub, make_client):
     stub.queue(ok([{"user_id": 1, "user_name": "demo"}]), ok([]))
     client = make_client()
-    assert client.dialect is None
+    assert client.wire.dialect is None
     client.list_files("0", type=3)
-    assert client.dialect == "doc"
+    assert client.wire.dialect == "doc"
     assert [s.query["method"][0] for s in stub.seen] == ["info", "list"]
     assert stub.seen[1].request["params"]["type"] == "movie"
 
@@ -426,7 +429,7 @@ def test_legacy_dialect_detected_and_type_sent_as_code(stub, make_client):
     stub.queue(legacy_ok([{"user_name": "demo"}]), legacy_ok([]))
     client = make_client()
     client.user_info()
-    assert client.dialect == "legacy"
+    assert client.wire.dialect == "legacy"
     client.list_files("0", type="movie")
     assert stub.seen[1].request["params"]["type"] == 3
     assert len(stub.seen) == 2  # already known: no probe
@@ -495,10 +498,10 @@ def test_iter_folder_pages_until_short_page(stub, make_client):
 def test_subscription_params(stub, make_client):
     stub.queue(ok([{"id": 4, "name": "t", "paused": True}]), ok([{"id": 4}]))
     client = make_client()
-    sub = client.create_subscription("t", "http://r/rss", do_filters=["jazz", "mp3"],
-                                     parent_folder_id="12", paused=True)
+    sub = client.create_subscription(SubscriptionFields(
+        "t", "http://r/rss", do_filters=["jazz", "mp3"], parent_folder_id="12", paused=True))
     assert sub.id == 4 and sub.paused
-    client.edit_subscription(4, dont_filters="wav")
+    client.edit_subscription(4, SubscriptionFields(dont_filters="wav"))
     assert stub.seen[0].request["params"] == {
         "title": "t", "url": "http://r/rss", "do_filters": "jazz, mp3",
         "parent_folder_id": 12, "paused": True}

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from putiofs.api.backend import FolderRef
 from putiofs.net.lenient import MAX_SIZE, BadValue, to_id, to_size
 from putiofs.v1.models import (
     AnalyzeResult,
-    DirNode,
     Friend,
     Item,
     Message,
@@ -184,7 +184,7 @@ def test_dirmap_flat_list():
         {"id": "1", "name": "a", "parent_id": "0"},
         {"id": 2, "name": "b", "parent_id": 1},
     ])
-    assert nodes == [DirNode("1", "a", "0"), DirNode("2", "b", "1")]
+    assert nodes == [FolderRef("1", "a", "0"), FolderRef("2", "b", "1")]
 
 
 def test_dirmap_nested_tree_with_and_without_root():
@@ -192,7 +192,7 @@ def test_dirmap_nested_tree_with_and_without_root():
         {"id": "1", "name": "a", "dirs": [{"id": "2", "name": "b", "dirs": []}]},
         {"id": "3", "name": "c"},
     ]}
-    expected = {DirNode("1", "a", "0"), DirNode("2", "b", "1"), DirNode("3", "c", "0")}
+    expected = {FolderRef("1", "a", "0"), FolderRef("2", "b", "1"), FolderRef("3", "c", "0")}
     assert set(flatten_dirmap(tree)) == expected
     assert set(flatten_dirmap([tree])) == expected
     assert set(flatten_dirmap(tree["dirs"])) == expected
@@ -226,7 +226,7 @@ def test_any_json_object_parses_or_is_refused_as_unreadable(data):
     result = AnalyzeResult.from_json(data)
     for url in result.urls:
         assert url.file_size is None or 0 <= url.file_size <= MAX_SIZE
-    assert all(isinstance(n, DirNode) for n in flatten_dirmap(data))
+    assert all(isinstance(n, FolderRef) for n in flatten_dirmap(data))
 
 
 def test_dirmap_deep_tree_does_not_recurse():
@@ -238,7 +238,7 @@ def test_dirmap_deep_tree_does_not_recurse():
         node = child
     nodes = flatten_dirmap(tree)
     assert len(nodes) == 4999
-    assert nodes[-1] == DirNode("4999", "d4999", "4998")
+    assert nodes[-1] == FolderRef("4999", "d4999", "4998")
 
 
 # -- sizes: exact byte counts or refused (issue 16, defect 9) --------------------------------
@@ -341,7 +341,7 @@ def test_dirmap_live_root_object_with_shared_fields():
     root = {"id": 0, "name": "Your Files", "shared": [], "default_shared": False, "dirs": [
         {"id": 1, "name": "a", "shared": False, "dirs": [{"id": 2, "name": "b", "dirs": []}]},
         {"id": 3, "name": "c", "dirs": []}]}
-    expected = {DirNode("1", "a", "0"), DirNode("2", "b", "1"), DirNode("3", "c", "0")}
+    expected = {FolderRef("1", "a", "0"), FolderRef("2", "b", "1"), FolderRef("3", "c", "0")}
     assert set(flatten_dirmap(root)) == expected
 
 
@@ -351,4 +351,4 @@ def test_dirmap_folders_under_one_without_id_are_not_moved_up():
             {"name": "no id", "dirs": [
                 {"id": "3", "name": "lost", "dirs": [{"id": "4", "name": "deeper"}]},
                 {"id": "5", "name": "placed", "parent_id": "9"}]}]}]}
-    assert set(flatten_dirmap(tree)) == {DirNode("1", "a", "0"), DirNode("5", "placed", "9")}
+    assert set(flatten_dirmap(tree)) == {FolderRef("1", "a", "0"), FolderRef("5", "placed", "9")}

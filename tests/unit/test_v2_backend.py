@@ -10,10 +10,10 @@ import re
 import pytest
 
 from putiofs.api.backend import Capabilities, Entry
-from putiofs.api.errors import BadRequestError, NotFoundError, NotSupportedError
+from putiofs.api.errors import BadRequestError, NameExistsError, NotFoundError, NotSupportedError
 from putiofs.front.account_view import AccountView
 from putiofs.front.operations import MountOptions, PutioFS
-from putiofs.v2 import NameExistsError, V2Backend
+from putiofs.v2 import V2Backend
 from tests.support.v2_stub import Reply, Seen, V2Stub, error, file_json, ok
 
 ACCOUNT = {"user_id": 1, "username": "demo", "disk": {"avail": 700, "size": 2000, "used": 1300},

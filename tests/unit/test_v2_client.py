@@ -14,6 +14,7 @@ from putiofs.api.errors import (
     BadRequestError,
     BusyError,
     InvalidNameError,
+    NameExistsError,
     NameTooLongError,
     NotFoundError,
     PermissionDeniedError,
@@ -26,7 +27,7 @@ from putiofs.net import deadline
 from putiofs.net.http import DeadlineSession, WatchedAdapter
 from putiofs.net.retry import RetryPolicy
 from putiofs.v2.client import V2Client
-from putiofs.v2.errors import NameExistsError
+from putiofs.v2.wire import V2Wire
 from tests.support.serving import serve
 from tests.support.v2_stub import TOKEN, WALL, Reply, error, file_json, ok
 
@@ -47,7 +48,7 @@ def test_token_goes_in_a_bearer_header_only(stub, make_client):
 def test_token_is_not_a_session_header(make_client):
     """Stream reads share the session: the token must not travel to storage hosts."""
     client = make_client()
-    assert all(TOKEN not in str(v) for v in client.session.headers.values())
+    assert all(TOKEN not in str(v) for v in client.wire.session.headers.values())
 
 
 def test_writes_are_form_encoded_with_csv_ids(stub, make_client):
@@ -79,10 +80,10 @@ def test_touch_sends_whole_seconds_in_utc(stub, make_client):
 
 
 def test_session_is_the_deadline_session_that_pools_and_never_retries_at_the_adapter():
-    with V2Client("T", pool_size=12) as client:
-        assert isinstance(client.session, DeadlineSession)
+    with V2Wire("T", pool_size=12) as wire:
+        assert isinstance(wire.session, DeadlineSession)
         for prefix in ("http://x", "https://x"):
-            adapter = client.session.get_adapter(prefix)
+            adapter = wire.session.get_adapter(prefix)
             assert isinstance(adapter, WatchedAdapter)
             assert adapter._pool_maxsize == 12
             assert adapter.max_retries.total == 0
@@ -114,8 +115,10 @@ def test_a_trickling_answer_ends_by_the_policy_s_time_limit():
 
     outcome: list[BaseException] = []
     policy = RetryPolicy(attempts=1, max_time=1.0)
-    with serve(Trickle) as server, V2Client("T", base_url=server.base, retry=policy,
-                                            timeout=(5.0, 5.0)) as client:
+    with serve(Trickle) as server, V2Wire("T", base_url=server.base, retry=policy,
+                                          timeout=(5.0, 5.0)) as wire:
+        client = V2Client(wire)
+
         def call() -> None:
             try:
                 client.account_info()
