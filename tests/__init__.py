@@ -4,4 +4,5 @@
 import pytest
 
 pytest.register_assert_rewrite("tests.support.emulator_v2_http", "tests.support.fake_time",
-"tests.support.v2_stub")
+                               "tests.support.login_user",
+                               "tests.support.tls_stand_in", "tests.support.v2_stub")
