@@ -21,6 +21,7 @@ from putiofs.cli import build_parser, main
 from putiofs.commands import login as login_command
 from putiofs.config import read_config_file
 from tests.support.commands_cli import ACCOUNT_VARIABLES
+from tests.support.fake_time import FakeTime
 from tests.support.login_user import TOKEN, device_login, user_env
 
 pytest_plugins = ("tests.support.login_user",)
@@ -185,23 +186,13 @@ class FakeSignIn:
         pass
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def run_device_flow(fake: FakeSignIn, clock: Clock, *argv: str) -> None:
+def run_device_flow(fake: FakeSignIn, clock: FakeTime, *argv: str) -> None:
     args = build_parser().parse_args(["login", *argv])
-    login_command.run_login(args, sleep=clock.sleep, clock=lambda: clock.now)
+    login_command.run_login(args, sleep=clock.sleep, clock=clock.clock)
 
 
 def test_polls_every_interval_until_approved(as_user: Path, monkeypatch, capsys) -> None:
-    fake, clock = FakeSignIn(None, None, "APPROVED-TOKEN"), Clock()
+    fake, clock = FakeSignIn(None, None, "APPROVED-TOKEN"), FakeTime()
     monkeypatch.setattr(login_command, "open_sign_in", lambda *a, **k: fake)
     run_device_flow(fake, clock, "--interval", "3")
     assert fake.polls == 3 and clock.sleeps == [3.0, 3.0]
@@ -211,7 +202,7 @@ def test_polls_every_interval_until_approved(as_user: Path, monkeypatch, capsys)
 
 
 def test_gives_up_after_the_timeout(as_user: Path, monkeypatch) -> None:
-    fake, clock = FakeSignIn(), Clock()
+    fake, clock = FakeSignIn(), FakeTime()
     monkeypatch.setattr(login_command, "open_sign_in", lambda *a, **k: fake)
     with pytest.raises(login_command.CommandError, match="not approved within 5 s"):
         run_device_flow(fake, clock, "--timeout", "5")
@@ -220,7 +211,7 @@ def test_gives_up_after_the_timeout(as_user: Path, monkeypatch) -> None:
 
 
 def test_an_expired_code_says_so(as_user: Path, monkeypatch) -> None:
-    fake, clock = FakeSignIn(None, NotFoundError("gone", status=404)), Clock()
+    fake, clock = FakeSignIn(None, NotFoundError("gone", status=404)), FakeTime()
     monkeypatch.setattr(login_command, "open_sign_in", lambda *a, **k: fake)
     with pytest.raises(login_command.CommandError, match="code expired"):
         run_device_flow(fake, clock)

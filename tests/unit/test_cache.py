@@ -7,14 +7,7 @@ from putiofs.api.errors import NotFoundError, NotSupportedError, TransportError
 from putiofs.tree import names
 from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound
 from tests.support.fake_backend import FakeBackend
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.fake_time import FakeTime
 
 
 @pytest.fixture
@@ -48,7 +41,7 @@ def test_deep_path_is_resolved_with_one_folder_map_call(tree):
 
 
 def test_listings_expire_after_the_ttl(tree):
-    clock = Clock()
+    clock = FakeTime()
     cache = MetadataCache(tree, ttl=10, clock=clock)
     cache.resolve("/a/file1.txt")
     tree.add(tree.items[cache.resolve("/a").id].id, "new.txt", b"n")
@@ -59,7 +52,7 @@ def test_listings_expire_after_the_ttl(tree):
 
 
 def test_a_stale_listing_is_served_when_the_api_is_down(tree):
-    clock = Clock()
+    clock = FakeTime()
     cache = MetadataCache(tree, ttl=10, stale_ttl=60, clock=clock)
     cache.resolve("/a/file1.txt")
     tree.fail_with = TransportError("down")
@@ -172,7 +165,7 @@ def test_one_change_in_a_20000_item_folder_does_not_work_out_every_name_again(bi
 
 def test_changes_made_through_the_mount_do_not_keep_other_clients_changes_hidden(tree):
     """Another client's change shows within the ttl even in a folder we keep changing."""
-    clock = Clock()
+    clock = FakeTime()
     cache = MetadataCache(tree, ttl=10, clock=clock)
     a = cache.resolve("/a")
     cache.resolve("/a/file4.txt")  # /a is listed at 1000
