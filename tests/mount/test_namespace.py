@@ -22,6 +22,7 @@ import pytest
 
 from putiofs.emulator.http.faults import Fault, Faults, RequestInfo
 from putiofs.front.tree_edits import ASIDE_PREFIX
+from tests.support.errnos import errno_of
 from tests.support.mounting import mount_factory, requires_fuse  # noqa: F401
 from tests.support.versions import api_of, call_name, changes, version_of
 
@@ -83,12 +84,6 @@ def tree(server_factory, mount_factory) -> Tree:  # noqa: F811
     os.listdir(result.root)  # the mount's first listing; later changes meet a warm cache
     server.reset_stats()
     return result
-
-
-def errno_of(call, *args) -> int:
-    with pytest.raises(OSError) as info:
-        call(*args)
-    return info.value.errno
 
 
 # -- mkdir --------------------------------------------------------------------------------------
