@@ -1,7 +1,8 @@
 """Stand-ins for the two FUSE bindings (``fuse`` for libfuse 2, ``mfusepy`` for libfuse 3), so a
 unit test can say what putiofs does where a binding loads or cannot load, whatever this machine
 has installed. Both go through the real ``import``: :func:`unloadable` makes it fail as it does
-when libfuse is missing, :func:`loadable_libfuse3` puts a stand-in ``mfusepy`` in its place.
+when libfuse is missing, :func:`loadable_libfuse3` puts a stand-in ``mfusepy`` in its place,
+and :func:`loadable_libfuse3_in_children` does that for the ``putiofs`` processes a test starts.
 Everything is undone when ``monkeypatch`` is."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import importlib.abc
 import os
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +50,28 @@ def loadable_libfuse3(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     monkeypatch.setitem(sys.modules, "mfusepy", stand_in)
     _restore_library_name(monkeypatch)
     return stand_in
+
+
+#: The stand-in ``mfusepy`` a child process imports: it loads, says libfuse 3, mounts nothing.
+_CHILD_MFUSEPY = '''"""A stand-in mfusepy written by the tests: it imports, and mounts nothing."""
+fuse_version_major = 3
+
+
+class FUSE:
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("a stand-in FUSE binding (tests.support.fuse_bindings) mounts nothing")
+'''
+
+
+def loadable_libfuse3_in_children(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """The processes this test starts (which inherit the environment) load a stand-in
+    ``mfusepy`` from ``directory`` as their default binding: a ``putiofs mount`` there gets past
+    loading its binding to what follows (signing in), whatever this machine has installed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "mfusepy.py").write_text(_CHILD_MFUSEPY)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(directory), os.environ.get("PYTHONPATH")])))
+    monkeypatch.delenv("PUTIOFS_FUSE", raising=False)
 
 
 def _restore_library_name(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,7 @@ def fuse_unavailable_reason() -> str | None:
     (``ImportError``, or fusepy's ``OSError`` "Unable to find libfuse"), mounting tests skip
     with that reason instead of failing.
     """
-    device = _device_unusable_reason()
+    device = fuse_device_unusable_reason()
     if device is not None:
         return device
     try:
@@ -43,7 +43,8 @@ def fuse_unavailable_reason() -> str | None:
     return None
 
 
-def _device_unusable_reason() -> str | None:
+def fuse_device_unusable_reason() -> str | None:
+    """Why /dev/fuse cannot be used here (missing, or it does not open), or None."""
     if not os.path.exists("/dev/fuse"):
         return "no /dev/fuse on this machine: real mounts are impossible here"
     try:

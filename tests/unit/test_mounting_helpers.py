@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("error", [OSError("Unable to find libfuse"),
                                    ImportError("No module named 'fuse'")])
 def test_an_unloadable_binding_is_a_reason_to_skip(monkeypatch, error):
-    monkeypatch.setattr(mounting, "_device_unusable_reason", lambda: None)
+    monkeypatch.setattr(mounting, "fuse_device_unusable_reason", lambda: None)
     monkeypatch.delenv("PUTIOFS_FUSE", raising=False)
     unloadable(monkeypatch, error)
     reason = mounting.fuse_unavailable_reason()

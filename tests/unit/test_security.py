@@ -11,8 +11,24 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.support.cli_process import clean_env, cli
 from tests.support.credentials import API_KEY, API_SECRET
+from tests.support.fuse_bindings import loadable_libfuse3_in_children
+from tests.support.mounting import fuse_device_unusable_reason
+
+
+@pytest.fixture
+def mount_checks_pass(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``putiofs mount`` checks /dev/fuse and loads its binding before it reads on: the
+    processes the test starts load a stand-in binding (none mounts, so no real one is
+    needed), and where /dev/fuse does not open the test skips."""
+    device = fuse_device_unusable_reason()
+    if device is not None:
+        pytest.skip(f"putiofs mount checks /dev/fuse before it signs in: {device}")
+    loadable_libfuse3_in_children(monkeypatch, tmp_path_factory.mktemp("bindings"))
 
 
 def free_port() -> int:
@@ -59,6 +75,7 @@ def test_redaction_covers_every_logger_thread_exceptions_and_warnings(tmp_path):
     assert log.count("Traceback") == 2, "fusepy's errno lines carry no traceback"
 
 
+@pytest.mark.usefixtures("mount_checks_pass")
 def test_config_file_readable_by_others_is_refused(tmp_path):
     config = tmp_path / "xdg" / "putiofs" / "config"
     config.parent.mkdir(parents=True)
