@@ -39,7 +39,7 @@ import requests
 from putiofs.emulator import EmulatorOptions, EmulatorServer
 from tests.support.versions import API_VERSIONS, V2_TOKEN
 
-pytest_plugins = ["tests.support.mounting"]
+pytest_plugins = ["tests.support.servers", "tests.support.mounting", "tests.support.commands_cli"]
 
 TESTS = Path(__file__).resolve().parent
 

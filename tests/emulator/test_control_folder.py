@@ -17,10 +17,7 @@ from putiofs.v1.client import V1Client
 from tests.conftest import API_KEY, API_SECRET
 from tests.support.fake_time import FakeTime
 
-
-@pytest.fixture
-def server(emulator_factory) -> EmulatorServer:
-    return emulator_factory(demo=True, transfer_seconds=3600)
+pytestmark = pytest.mark.server(transfer_seconds=3600)
 
 
 @pytest.fixture

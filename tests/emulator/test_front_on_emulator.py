@@ -16,11 +16,9 @@ from putiofs.front.operations import PutioFS
 from putiofs.front.options import MountOptions
 from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
+from tests.support.servers import on_each_dialect
 
-
-@pytest.fixture(params=["doc", "legacy"])
-def server(request, emulator_factory):
-    return emulator_factory(demo=True, dialect=request.param)
+pytestmark = on_each_dialect
 
 
 @pytest.fixture

@@ -26,12 +26,9 @@ from tests.support.login_user import TOKEN, device_login, user_env
 
 pytest_plugins = ("tests.support.login_user",)
 
+pytestmark = pytest.mark.server(api="v2", token=TOKEN)
+
 REFUSED = "putiofs: error: put.io refused the token"
-
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", demo=True, token=TOKEN)
 
 
 @pytest.fixture

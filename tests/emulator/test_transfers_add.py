@@ -17,19 +17,11 @@ from putiofs.connect import connect
 from putiofs.emulator import EmulatorServer
 from tests.conftest import API_KEY, API_SECRET
 from tests.support.commands_cli import Cli
+from tests.support.servers import on_each_version
 from tests.support.torrents import TORRENT
 from tests.support.versions import version_of
 
-
-@pytest.fixture
-def server(server_factory) -> EmulatorServer:
-    return server_factory(demo=True, transfer_seconds=0.6)
-
-
-@pytest.fixture
-def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(server, monkeypatch, capsys)
+pytestmark = [on_each_version, pytest.mark.server(transfer_seconds=0.6)]
 
 
 def transfer_names(server: EmulatorServer) -> list[str]:

@@ -13,22 +13,12 @@ from tests.support.commands_cli import Cli
 from tests.support.stamps import epoch
 from tests.support.versions import V2Api
 
-TOKEN = "v2-mount-token-0123456789"
-
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", demo=True, token=TOKEN)
+pytestmark = pytest.mark.server(api="v2")
 
 
 @pytest.fixture
 def api(server) -> V2Api:
     return V2Api(server)
-
-
-@pytest.fixture
-def cli(server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(server, monkeypatch, capsys)
 
 
 def test_file_commands_on_v2(cli: Cli, api: V2Api) -> None:

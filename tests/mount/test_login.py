@@ -16,10 +16,7 @@ from tests.support.mounting import requires_fuse
 
 pytest_plugins = ("tests.support.login_user",)
 
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", demo=True, token=TOKEN)
+pytestmark = pytest.mark.server(api="v2", token=TOKEN)
 
 
 @requires_fuse

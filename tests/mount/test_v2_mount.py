@@ -22,10 +22,7 @@ from tests.support.versions import V2Api
 TOKEN = "v2-mount-token-0123456789"
 TOUCHED = "2021-03-04T05:06:07"
 
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", demo=True, token=TOKEN)
+pytestmark = pytest.mark.server(api="v2", token=TOKEN)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Real FUSE mounts for tests: ``putiofs mount -f`` in a subprocess against an emulator.
 
-Tests that mount carry the ``fuse`` marker (``requires_fuse``, or by using ``mount_factory``);
-``tests/conftest.py`` skips them, with :func:`fuse_unavailable_reason`, where no real mount can
-run here.
+``mount_factory(server, *args)`` mounts any emulator; ``mount`` is the test's ``server``
+(:mod:`tests.support.servers`) mounted with the arguments of the closest
+``@pytest.mark.mount_args(*args, **kwargs)`` (none: no extra arguments). Both fail a test outside
+the fuse tier (``tests/mount``), which ``tests/conftest.py`` skips, with
+:func:`fuse_unavailable_reason`, where no real mount can run here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from putiofs.testing.mount_process import MountProcess
 
 #: The fuse tier: a test (or module, as ``pytestmark``) that mounts for real.
 requires_fuse = pytest.mark.fuse
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mount_args(*args, **kwargs): how the ``mount`` fixture mounts ``server``: "
+        "mount_factory(server, *args, **kwargs) (tests.support.mounting)")
 
 
 def fuse_unavailable_reason() -> str | None:
@@ -124,3 +132,11 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             problems.append(f"{mount.path}: the mount printed on stderr\n{stray}")
     if problems:
         pytest.fail("\n".join(problems))
+
+
+@pytest.fixture
+def mount(request: pytest.FixtureRequest, server, mount_factory) -> Mount:
+    """The test's ``server`` mounted, with the closest ``mount_args`` mark's arguments."""
+    mark = request.node.get_closest_marker("mount_args")
+    args, kwargs = (mark.args, mark.kwargs) if mark is not None else ((), {})
+    return mount_factory(server, *args, **kwargs)
