@@ -5,4 +5,5 @@ import pytest
 
 pytest.register_assert_rewrite("tests.support.emulator_v2_http", "tests.support.fake_time",
                                "tests.support.login_user", "tests.support.servers",
-                               "tests.support.tls_stand_in", "tests.support.v2_stub")
+                               "tests.support.tls_stand_in", "tests.support.v1_stub",
+                               "tests.support.v2_stub")
