@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
 from putiofs.read.reader import StreamReader
-from tests.emulator.test_reader_on_emulator import TokenProvider, download_url
+from tests.support.v1_streams import TokenProvider, download_url
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from putiofs.emulator import EmulatorServer
-from tests.emulator.test_transfers_add import TORRENT
 from tests.support.commands_cli import Cli
 from tests.support.mounting import requires_fuse
 from tests.support.servers import on_each_version
+from tests.support.torrents import TORRENT
 from tests.support.versions import version_of
 
 pytestmark = [requires_fuse, on_each_version, pytest.mark.server(transfer_seconds=0.6),
