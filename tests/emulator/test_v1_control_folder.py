@@ -1,4 +1,5 @@
-"""The control folder through the operations class (no kernel): snapshots, add, search."""
+"""The control folder through the operations class (no kernel) on the v1 API: snapshots, add,
+search."""
 
 from __future__ import annotations
 

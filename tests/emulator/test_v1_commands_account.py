@@ -1,4 +1,4 @@
-"""``putiofs urls | messages | subscriptions | user`` against the emulator, both dialects."""
+"""``putiofs urls | messages | subscriptions | user`` against the v1 emulator, both dialects."""
 
 from __future__ import annotations
 

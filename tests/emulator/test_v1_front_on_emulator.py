@@ -1,4 +1,4 @@
-"""The FUSE operations class called directly (no kernel) against a running emulator."""
+"""The FUSE operations class called directly (no kernel) against a running v1 emulator."""
 
 from __future__ import annotations
 
