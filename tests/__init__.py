@@ -1,5 +1,6 @@
-"""The test suite. The helper modules that test modules load as pytest plugins
-(``pytest_plugins = (...)``) get pytest's assertion rewriting like the tests themselves."""
+"""The test suite (tiers by folder: see ``conftest.py``). The support modules that are pytest
+plugins (``pytest_plugins = (...)``) or hold assertions of their own get pytest's assertion
+rewriting like the tests themselves: registered here, before anything imports them."""
 
 import pytest
 

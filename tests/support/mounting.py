@@ -1,4 +1,5 @@
-"""Real FUSE mounts for tests: ``putiofs mount -f`` in a subprocess against an emulator.
+"""Real FUSE mounts for tests: ``putiofs mount -f`` in a subprocess against an emulator (a
+plugin that ``tests/conftest.py`` loads).
 
 ``mount_factory(server, *args)`` mounts any emulator; ``mount`` is the test's ``server``
 (:mod:`tests.support.servers`) mounted with the arguments of the closest
@@ -19,7 +20,7 @@ from putiofs.mount.binding import load_binding
 from putiofs.mount.checks import MountError
 from putiofs.testing.mount_process import MountProcess
 
-#: The fuse tier: a test (or module, as ``pytestmark``) that mounts for real.
+#: The fuse tier's marker, which every test in tests/mount gets; some say it themselves.
 requires_fuse = pytest.mark.fuse
 
 
@@ -101,8 +102,8 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     here, so anything there is a stray message a user would see in the terminal).
     """
     if request.node.get_closest_marker("fuse") is None:
-        pytest.fail(f"{request.node.nodeid} mounts but is not marked fuse: add "
-                    "pytestmark = requires_fuse", pytrace=False)
+        pytest.fail(f"{request.node.nodeid} mounts but is not in the fuse tier: move it to "
+                    "tests/mount", pytrace=False)
     mounts: list[Mount] = []
 
     def start(server, *extra: str, **kwargs) -> Mount:
