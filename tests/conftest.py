@@ -1,29 +1,41 @@
-"""Shared fixtures (running put.io emulators on free loopback ports) and the test tiers.
+"""The test tiers, and the fixtures every tier folder shares.
+
+The tier of a test is the folder it lives in, so that a tier can run alone (``pytest
+tests/unit``, or ``pytest -m unit``), and each test gets that tier's marker here:
+
+* ``tests/unit`` (``unit``): no emulator, no kernel mount (an ad-hoc loopback server from
+  ``tests.support.serving``, or a stub of ``tests.support.v1_stub`` / ``v2_stub``, is allowed).
+* ``tests/emulator`` (``emulator``): talks to a put.io emulator, or tests one of its parts,
+  over loopback HTTP; no kernel mount.
+* ``tests/mount`` (``fuse``): mounts for real. Skipped, with the reason, where no real mount
+  can run here (``tests.support.mounting.fuse_unavailable_reason``: no usable /dev/fuse, a FUSE
+  binding that cannot load, no fusermount).
+
+A test marked with another tier than its folder's is a usage error; a test outside the three
+folders too. The emulator fixtures fail a unit test, the mount fixtures any test outside
+``tests/mount`` (also one that asks for them by name at run time).
 
 Emulators: ``emulator_factory(**options)`` starts any (v1 unless ``api="v2"``); ``emulator``
-and ``legacy_emulator`` are the v1 demo (for the raw v1 API tests). A test that means the
-same on both API versions asks for ``api_version`` (parametrised ``v1``, ``v2``) or for a
-fixture built on it: ``server_factory(**options)`` starts an emulator of that version (v2
-with :data:`tests.support.versions.V2_TOKEN`), ``demo_emulator`` is its demo library.
-``mount_factory`` mounts any of them over the API it speaks. A test meant for one version only
-carries ``tests.support.versions.api_only(version, reason)``: on a version-parametrised test the
-other version's run is skipped with that reason; a known defect of one version is
-``tests.support.versions.fails_on(version, reason)`` (that run is a strict xfail).
+and ``legacy_emulator`` are the v1 demo in each dialect (for the raw v1 API tests). A test that
+means the same on both API versions asks for ``api_version`` (parametrised ``v1``, ``v2``) or for
+a fixture built on it: ``server_factory(**options)`` starts an emulator of that version (v2
+with :data:`tests.support.versions.V2_TOKEN`), ``demo_emulator`` is its demo library. A test
+meant for one version only carries ``tests.support.versions.api_only(version, reason)``: on a
+version-parametrised test the other version's run is skipped with that reason; a known defect
+of one version is ``tests.support.versions.fails_on(version, reason)`` (a strict xfail).
 
-Every test gets exactly one tier marker, from what it uses, so that a tier can run alone:
+The plugins loaded here add the fixtures most modules use:
 
-* ``fuse``: mounts for real (the ``requires_fuse`` marker, or the ``mount_factory`` fixture).
-  Skipped, with the reason, where no real mount can run (``tests.support.mounting``).
-* ``emulator``: talks to a put.io emulator (an emulator fixture, or a module about the
-  emulator) over loopback HTTP; no kernel mount.
-* ``unit``: neither (an ad-hoc loopback server from ``tests.support.serving`` is allowed).
+* ``server`` (``tests.support.servers``): the test's emulator, the demo library changed by
+  ``@pytest.mark.server(**EmulatorOptions overrides)`` marks, on the test's ``api_version``
+  (``on_each_version``) or v1 dialect (``on_each_dialect``) where it runs on each.
+* ``mount`` and ``mount_factory`` (``tests.support.mounting``): ``server`` mounted with the
+  arguments of ``@pytest.mark.mount_args(...)``; any emulator mounted over the API it speaks.
+* ``cli`` (``tests.support.commands_cli``): the ``putiofs`` commands, in-process, against
+  ``server``.
 
-A module that requests these fixtures by name at run time (``request.getfixturevalue``) says
-its tier itself (``pytestmark = pytest.mark.emulator``); the fixtures fail a test whose marker
-says it needs less.
-
-``pytest -m unit`` runs without a kernel mount or an emulator; ``pytest -m "not fuse"`` without
-a kernel mount.
+Other helpers, each in a module of ``tests/support`` named for what it holds, are imported or
+loaded by the modules that need them (``pytest_plugins = ("tests.support.v2_stub",)``).
 """
 
 from __future__ import annotations
@@ -39,7 +51,7 @@ import requests
 from putiofs.emulator import EmulatorOptions, EmulatorServer
 from tests.support.versions import API_VERSIONS, V2_TOKEN
 
-pytest_plugins = ["tests.support.mounting"]
+pytest_plugins = ["tests.support.servers", "tests.support.mounting", "tests.support.commands_cli"]
 
 TESTS = Path(__file__).resolve().parent
 
@@ -109,12 +121,13 @@ API_SECRET = "demo"
 
 
 def require_tier(request: pytest.FixtureRequest, *allowed: str) -> None:
-    """Fail a test whose tier marker says it needs less than the fixture it asked for (one
-    that requests fixtures by name at run time, which collection cannot see)."""
+    """Fail a test whose tier (its folder's marker) is none of ``allowed``: it asked for a
+    fixture that tier must do without."""
     if not any(request.node.get_closest_marker(tier) for tier in allowed):
-        pytest.fail(f"{request.node.nodeid} uses {request.fixturename} but is not marked "
-                    f"{' or '.join(allowed)}: add pytestmark = pytest.mark.{allowed[0]}",
-                    pytrace=False)
+        folders = " or ".join(f"tests/{folder}" for folder, tier in TIERS.items()
+                              if tier in allowed)
+        pytest.fail(f"{request.node.nodeid} uses {request.fixturename}, which its tier must do "
+                    f"without: move it to {folders}", pytrace=False)
 
 
 @pytest.fixture

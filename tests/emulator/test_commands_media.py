@@ -19,20 +19,11 @@ from putiofs.emulator.account.seed import README, SHOT_LIST
 from tests.support.commands_cli import Cli
 from tests.support.versions import V2_TOKEN
 
+pytestmark = pytest.mark.server(api="v2", token=V2_TOKEN, transfer_seconds=0.6)
+
 VIDEO = "/Movies/Demo Clips/Test Pattern (10s).mp4"
 DEMO_VIDEO = (Path(__file__).parents[2] / "putiofs/emulator/demo_data/demo-video.mp4"
               ).read_bytes()
-
-
-@pytest.fixture
-def server(emulator_factory) -> EmulatorServer:
-    return emulator_factory(api="v2", token=V2_TOKEN, demo=True, transfer_seconds=0.6)
-
-
-@pytest.fixture
-def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(server, monkeypatch, capsys)
 
 
 def downloaded_zip(url: str) -> dict[str, bytes]:

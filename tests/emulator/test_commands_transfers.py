@@ -20,19 +20,10 @@ from tests.conftest import API_KEY, API_SECRET
 from tests.support.commands_cli import Cli
 from tests.support.scripted_faults import Queued
 
+pytestmark = pytest.mark.server(transfer_seconds=0.6)
+
 LINK = "http://example.com/files/big.iso"
 BAD_LINK = "http://nowhere.invalid/file.bin"
-
-
-@pytest.fixture
-def server(emulator_factory) -> EmulatorServer:
-    return emulator_factory(demo=True, transfer_seconds=0.6)
-
-
-@pytest.fixture
-def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(server, monkeypatch, capsys)
 
 
 def api_transfers(api, server):

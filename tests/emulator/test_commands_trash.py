@@ -12,22 +12,13 @@ from putiofs.v2.wire import V2Wire
 from tests.support.commands_cli import Cli
 from tests.support.versions import V2_TOKEN
 
-
-@pytest.fixture
-def server(emulator_factory) -> EmulatorServer:
-    return emulator_factory(api="v2", demo=True, token=V2_TOKEN)
+pytestmark = pytest.mark.server(api="v2", token=V2_TOKEN)
 
 
 @pytest.fixture
 def client(server: EmulatorServer) -> Iterator[V2Client]:
     with V2Wire(V2_TOKEN, base_url=server.base_url) as wire:
         yield V2Client(wire)
-
-
-@pytest.fixture
-def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(server, monkeypatch, capsys)
 
 
 def _files(client: V2Client, folder: str = "0") -> dict[str, object]:

@@ -10,19 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from putiofs.emulator import EmulatorServer
 from putiofs.views import render_uploads
 from putiofs.write.spool import account_dir, user_key
 from putiofs.write.status import UploadStatus, write_status
 from tests.conftest import V2_TOKEN
 from tests.support.commands_cli import Cli
 
-
-@pytest.fixture
-def cli(emulator_factory, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Cli:
-    server: EmulatorServer = emulator_factory(api="v2", token=V2_TOKEN, demo=True)
-    return Cli(server, monkeypatch, capsys)
+pytestmark = pytest.mark.server(api="v2", token=V2_TOKEN)
 
 
 def spool_folder(cli: Cli, cache: Path) -> Path:

@@ -15,7 +15,7 @@ import requests
 
 from putiofs.emulator import EmulatorOptions, EmulatorServer
 from tests.conftest import raw_call
-from tests.emulator.test_emulator_v1_files import ok
+from tests.support.v1_envelopes import ok
 
 
 def _start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, str]:

@@ -11,6 +11,7 @@ import requests
 
 from putiofs.emulator.v1 import api as emulator_api
 from tests.conftest import raw_call
+from tests.support.v1_envelopes import failed, ok
 
 DOC_ITEM_KEYS = {
     "id", "name", "type", "size", "is_dir", "parent_id", "screenshot_url", "thumb_url",
@@ -19,26 +20,6 @@ DOC_ITEM_KEYS = {
 LEGACY_ITEM_KEYS = DOC_ITEM_KEYS | {"stream_url", "zip_url", "folder_icon_url"}
 FILETYPES = {"folder", "file", "audio", "movie", "image", "compressed", "pdf", "ms_doc", "text",
              "swf"}
-
-
-def ok(resp: requests.Response) -> object:
-    """The ``results`` of a successful answer, after checking the envelope."""
-    assert resp.status_code == 200, resp.text
-    assert resp.headers["Content-Type"].startswith("application/json")
-    body = resp.json()
-    assert body["error"] in (None, False), body
-    assert body["error_message"] is None
-    assert isinstance(body["user_id"], int)
-    return body["response"]["results"]
-
-
-def failed(resp: requests.Response, message: str, status: int = 200) -> dict:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert body["error"] is True
-    assert body["error_message"] == message
-    assert body["response"] == {"results": []}
-    return body
 
 
 def by_name(items: list[dict], name: str) -> dict:

@@ -8,7 +8,7 @@ import pytest
 
 from putiofs.emulator.account.filetypes import human_size
 from tests.conftest import raw_call
-from tests.emulator.test_emulator_v1_files import failed, ok
+from tests.support.v1_envelopes import failed, ok
 
 MESSAGE_TYPES = {
     "id": int, "user_id": int, "title": str, "importance": int, "file_name": str,

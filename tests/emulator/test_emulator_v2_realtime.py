@@ -16,10 +16,7 @@ from tests.support.versions import V2Api
 
 TOKEN = "realtime-token-0123456789"
 
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", demo=True, token=TOKEN, transfer_seconds=1.0)
+pytestmark = pytest.mark.server(api="v2", token=TOKEN, transfer_seconds=1.0)
 
 
 def frames(ws, count: int, seconds: float = 5.0) -> list[dict]:

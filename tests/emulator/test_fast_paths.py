@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from putiofs.read.fetcher import RangeFetcher
 from putiofs.read.reader import BufferPolicy, StreamReader
-from tests.emulator.test_reader_on_emulator import TokenProvider, download_url
+from tests.support.v1_streams import TokenProvider, download_url
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -1,6 +1,7 @@
 """``putiofs transfers add`` with ``--to`` and local .torrent files, and watch's speed and ETA,
 against the emulator on both API versions (v1 has neither a target folder nor .torrent
-uploads: one clear error line, nothing added)."""
+uploads: one clear error line, nothing added). Recognising a torrent and drawing the progress
+line, without an emulator: tests/unit/test_transfers_add.py."""
 
 from __future__ import annotations
 
@@ -10,28 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from putiofs.api.services import Transfer
-from putiofs.commands.watch import human_eta, human_speed, progress_line, watch
+from putiofs.commands.watch import watch
 from putiofs.config import Settings
 from putiofs.connect import connect
 from putiofs.emulator import EmulatorServer
-from putiofs.torrent import file_name, is_torrent
 from tests.conftest import API_KEY, API_SECRET
 from tests.support.commands_cli import Cli
+from tests.support.servers import on_each_version
+from tests.support.torrents import TORRENT
 from tests.support.versions import version_of
 
-TORRENT = b"d8:announce16:http://t.example4:infod6:lengthi5e4:name9:movie.mkv12:piece lengthi16384e6:pieces20:" + b"x" * 20 + b"ee"  # noqa: E501
-
-
-@pytest.fixture
-def server(server_factory) -> EmulatorServer:
-    return server_factory(demo=True, transfer_seconds=0.6)
-
-
-@pytest.fixture
-def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(server, monkeypatch, capsys)
+pytestmark = [on_each_version, pytest.mark.server(transfer_seconds=0.6)]
 
 
 def transfer_names(server: EmulatorServer) -> list[str]:
@@ -108,28 +98,6 @@ def test_a_local_file_that_is_no_torrent_adds_nothing(cli: Cli, server: Emulator
     assert result.err.strip() == (f"putiofs: error: {notes}: not a .torrent file "
                                   "(no bencoded info dictionary)")
     assert transfer_names(server) == []
-
-
-def test_torrent_recognition() -> None:
-    assert is_torrent(TORRENT)
-    assert file_name(TORRENT) == "movie.mkv.torrent"
-    assert not is_torrent(b"d4:name3:abce")             # a dictionary without info
-    assert not is_torrent(TORRENT[:-1])                 # cut short
-    assert not is_torrent(TORRENT + b"x")               # trailing bytes
-    assert not is_torrent(b"d" * 100_000)               # deep nesting: no RecursionError
-    assert not is_torrent(b"d4:infod4:name99:abcee")    # a length past the end
-    assert file_name(b"d4:infod4:name5:a/b\x00cee") == "a_b_c.torrent"
-
-
-def test_progress_shows_speed_and_eta_where_the_api_gives_them() -> None:
-    running = Transfer("7", "big.iso", "Downloading", 45, down_speed=1_500_000,
-                       estimated_time=185)
-    assert progress_line("7", running) == (
-        "[" + "#" * 13 + "-" * 17 + "]  45%  1.5 MB/s  ETA 3m05s  Downloading  big.iso")
-    v1 = Transfer("8", "old.iso", "Downloading", 10)
-    assert "  10%  -  ETA -  Downloading  old.iso" in progress_line("8", v1)
-    assert human_speed(512) == "512 B/s" and human_speed(None) == "-"
-    assert human_eta(3725) == "ETA 1h02m" and human_eta(42) == "ETA 42s"
 
 
 def settings_of(server: EmulatorServer) -> Settings:

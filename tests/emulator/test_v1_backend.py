@@ -13,16 +13,9 @@ from putiofs.config import Settings
 from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
 from putiofs.v1.wire import V1Wire
+from tests.support.servers import on_each_dialect
 
-
-@pytest.fixture(params=["doc", "legacy"])
-def dialect(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def server(dialect, request):
-    return request.getfixturevalue("emulator" if dialect == "doc" else "legacy_emulator")
+pytestmark = on_each_dialect
 
 
 def make_backend(server) -> V1Backend:

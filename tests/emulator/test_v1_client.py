@@ -26,18 +26,9 @@ from putiofs.emulator import Fault, Faults, RequestInfo
 from putiofs.v1.client import V1Client
 from putiofs.v1.models import Item
 from putiofs.v1.wire import V1Wire
+from tests.support.servers import on_each_dialect
 
-DIALECTS = ["doc", "legacy"]
-
-
-@pytest.fixture(params=DIALECTS)
-def dialect(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def server(dialect, request):
-    return request.getfixturevalue("emulator" if dialect == "doc" else "legacy_emulator")
+pytestmark = on_each_dialect
 
 
 @contextmanager

@@ -35,21 +35,18 @@ from putiofs.front.options import MountOptions
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2 import V2Backend, V2Client, V2Wire
 from tests.support.scripted_faults import Queued
+from tests.support.servers import from_fixture
 
 TOKEN = "client-token-5c0f"
 ATTEMPTS = 4
+
+pytestmark = pytest.mark.server(api="v2", token=TOKEN, transfer_seconds=0.3,
+                                faults=from_fixture("faults"))
 
 
 @pytest.fixture
 def faults() -> Queued:
     return Queued()
-
-
-@pytest.fixture
-def server(emulator_factory: Callable[..., EmulatorServer],
-           faults: Queued) -> EmulatorServer:
-    return emulator_factory(api="v2", demo=True, token=TOKEN, transfer_seconds=0.3,
-                            faults=faults)
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ VIDEO = "Movies/Demo Clips/Test Pattern (10s).mp4"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
+    """One v2 demo emulator for the whole module (not the shared, per-test ``server`` of
+    tests.support.servers): rclone's config and TLS front are set up once per module."""
     emulator = EmulatorServer(EmulatorOptions(api="v2", demo=True, token=TOKEN)).start()
     # distinct modification times, so that a listing showing the wrong item's time fails
     with emulator.account.lock:

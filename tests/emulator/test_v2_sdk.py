@@ -29,6 +29,8 @@ TOKEN = "sdk-token-4e1b"
 VIDEO_ID = 4  # the demo library's "Test Pattern (10s).mp4"
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
+pytestmark = pytest.mark.server(api="v2", token=TOKEN, transfer_seconds=0.3)
+
 
 @pytest.fixture(autouse=True)
 def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,11 +39,6 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
-
-
-@pytest.fixture
-def server(emulator_factory: Callable[..., EmulatorServer]) -> EmulatorServer:
-    return emulator_factory(api="v2", demo=True, token=TOKEN, transfer_seconds=0.3)
 
 
 @pytest.fixture

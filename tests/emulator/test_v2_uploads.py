@@ -41,19 +41,17 @@ from putiofs.v2 import V2Backend, V2Client, V2Wire
 from putiofs.v2.tus import BLOCK_SIZE, UploadSourceError
 from tests.support.realclients import putio_sdk
 from tests.support.scripted_faults import Queued
+from tests.support.servers import from_fixture
 
 TOKEN = "upload-token-7d2a9c"
 MTIME = 1_600_000_000.75   # 2020-09-13T12:26:40Z and a fraction: put.io keeps whole seconds
+
+pytestmark = pytest.mark.server(api="v2", token=TOKEN, faults=from_fixture("faults"))
 
 
 @pytest.fixture
 def faults() -> Queued:
     return Queued()
-
-
-@pytest.fixture
-def server(emulator_factory: Callable[..., EmulatorServer], faults: Queued) -> EmulatorServer:
-    return emulator_factory(api="v2", demo=True, token=TOKEN, faults=faults)
 
 
 @pytest.fixture

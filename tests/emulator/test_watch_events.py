@@ -8,12 +8,10 @@ import requests
 
 from tests.support.commands_cli import Cli
 
+pytestmark = pytest.mark.server(api="v2", demo=False, token="watch-events-token-0123",
+                                transfer_seconds=2.0)
+
 LINK = "http://example.com/big.iso"
-
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", token="watch-events-token-0123", transfer_seconds=2.0)
 
 
 def test_watch_follows_transfer_events_without_polling(server, monkeypatch, capsys) -> None:

@@ -18,19 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from putiofs.tree import names
+from tests.support.errnos import errno_of
 from tests.support.mounting import requires_fuse
 from tests.support.serving import serve
 from tests.support.versions import api_only, version_of
 
 pytestmark = requires_fuse
-
-
-def errno_of(call) -> int | None:
-    try:
-        call()
-    except OSError as exc:
-        return exc.errno
-    return None
 
 
 def test_names_from_put_io_become_valid_distinct_entries(server_factory, mount_factory):

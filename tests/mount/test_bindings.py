@@ -1,6 +1,7 @@
 """Both FUSE bindings, and what only libfuse 3 can do: the suite mounts with the default
 binding (libfuse 3); here one mount runs on libfuse 2, the rename flags reach putiofs on
-libfuse 3, and the kernel's cache of a path is invalidated on request."""
+libfuse 3, and the kernel's cache of a path is invalidated on request. (Choosing a binding
+without mounting: tests/unit/test_bindings.py.)"""
 
 from __future__ import annotations
 
@@ -14,43 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from putiofs.front.options import MountOptions
-from putiofs.mount import kernel_cache
-from putiofs.mount.binding import chosen_binding, load_binding, read_ahead_for
+from putiofs.mount.binding import load_binding
 from putiofs.mount.checks import MountError, unmount_command
-from putiofs.mount.settings import DEFAULT_BINDING, FuseSettings, parse_o_options
 from putiofs.testing.mount_process import MountProcess
 from tests.support.mounting import requires_fuse
 
 RENAME_EXCHANGE = 2
-
-
-def test_o_fuse_and_read_ahead_kb_are_ours_and_checked(monkeypatch):
-    monkeypatch.delenv("PUTIOFS_FUSE", raising=False)
-    settings = parse_o_options(["fuse=libfuse2,read_ahead_kb=2048,allow_other"],
-                               MountOptions())
-    assert (settings.binding, settings.read_ahead_kb) == ("libfuse2", 2048)
-    assert "fuse" not in settings.extra and "read_ahead_kb" not in settings.extra
-    assert chosen_binding(settings) == "libfuse2"
-    assert chosen_binding(FuseSettings()) == DEFAULT_BINDING
-    assert read_ahead_for(settings, "libfuse2") == 2048
-    assert read_ahead_for(FuseSettings(), "libfuse3") == 1024
-    assert read_ahead_for(FuseSettings(), "libfuse2") == 0
-    monkeypatch.setenv("PUTIOFS_FUSE", "libfuse2")
-    assert chosen_binding(FuseSettings()) == "libfuse2"
-    monkeypatch.setenv("PUTIOFS_FUSE", "fuse4")
-    with pytest.raises(MountError, match="PUTIOFS_FUSE='fuse4'"):
-        chosen_binding(FuseSettings())
-    with pytest.raises(MountError, match="-o fuse="):
-        parse_o_options(["fuse=libfuse9"], MountOptions())
-    with pytest.raises(MountError, match="read_ahead_kb"):
-        parse_o_options(["read_ahead_kb=lots"], MountOptions())
-
-
-def test_invalidate_path_is_a_no_op_without_a_libfuse3_mount():
-    assert not kernel_cache.attached()
-    assert kernel_cache.invalidate_path("/a.txt") is False
-
 
 
 def _renameat2(old: Path, new: Path, flags: int) -> int:

@@ -19,9 +19,11 @@ import pytest
 
 from putiofs.emulator import EmulatorServer
 from tests.support.mounting import requires_fuse
+from tests.support.servers import on_each_version
 from tests.support.versions import api_of, version_of
 
-pytestmark = requires_fuse
+pytestmark = [requires_fuse, on_each_version, pytest.mark.server(transfer_seconds=3600),
+              pytest.mark.mount_args("--cache-ttl", "1")]
 
 #: The generated views of each version: v1 has dashboard messages and RSS subscriptions, v2 a
 #: history of events instead.
@@ -30,16 +32,6 @@ VIEWS = {"v1": ["messages", "subscriptions", "transfers", "user"],
 #: What else /.putio holds: the add file and the search folder, and on v2 the trash folder and
 #: the uploads table.
 OTHERS = {"v1": ["add", "search"], "v2": ["add", "search", "trash", "uploads"]}
-
-
-@pytest.fixture
-def server(server_factory) -> EmulatorServer:
-    return server_factory(demo=True, transfer_seconds=3600)
-
-
-@pytest.fixture
-def mount(server: EmulatorServer, mount_factory):
-    return mount_factory(server, "--cache-ttl", "1")
 
 
 def transfer_rows(server: EmulatorServer) -> list[list[str]]:

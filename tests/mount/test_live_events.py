@@ -17,15 +17,10 @@ import requests
 from tests.support.mounting import requires_fuse
 from tests.support.versions import V2Api
 
-pytestmark = requires_fuse
-
 TOKEN = "live-events-token-0123456789"
 WAIT = 8.0
 
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", demo=True, token=TOKEN)
+pytestmark = [requires_fuse, pytest.mark.server(api="v2", token=TOKEN)]
 
 
 @pytest.fixture

@@ -13,14 +13,9 @@ import pytest
 from tests.support.mounting import requires_fuse
 from tests.support.versions import V2_TOKEN, V2Api
 
-pytestmark = requires_fuse
+pytestmark = [requires_fuse, pytest.mark.server(api="v2", token=V2_TOKEN, transfer_seconds=0.3)]
 
 VIDEO = "Movies/Demo Clips/Test Pattern (10s).mp4"
-
-
-@pytest.fixture
-def server(emulator_factory):
-    return emulator_factory(api="v2", demo=True, token=V2_TOKEN, transfer_seconds=0.3)
 
 
 def video_id(api: V2Api) -> int:

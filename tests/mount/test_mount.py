@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from putiofs.testing.mount_process import MountProcess
 from putiofs.tree import names
 from tests.support.commands_cli import ACCOUNT_VARIABLES, account_env
 from tests.support.mounting import Mount, requires_fuse
+from tests.support.stamps import epoch
 from tests.support.versions import V2Api, api_of, version_of
 
 pytestmark = requires_fuse
@@ -53,10 +53,6 @@ def account_tree(server, folder_id: str = "0", prefix: str = "") -> dict[str, di
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
 
 
 def expected_times_ns(server, items_v2: dict[str, dict], item: dict) -> tuple[int, int]:

@@ -22,7 +22,8 @@ import pytest
 
 from putiofs.emulator.http.faults import Fault, Faults, RequestInfo
 from putiofs.write.landing import ASIDE_PREFIX
-from tests.support.mounting import mount_factory, requires_fuse  # noqa: F401
+from tests.support.errnos import errno_of
+from tests.support.mounting import requires_fuse
 from tests.support.versions import api_of, call_name, changes, version_of
 
 pytestmark = requires_fuse
@@ -64,7 +65,7 @@ class Tree:
 
 
 @pytest.fixture
-def tree(server_factory, mount_factory) -> Tree:  # noqa: F811
+def tree(server_factory, mount_factory) -> Tree:
     r"""/Docs/{a.txt, b.txt}  /Empty/  /Full/{inner.txt, Sub/}  /top.txt, cache TTL 30 s."""
     server = server_factory()
     account = server.account
@@ -83,12 +84,6 @@ def tree(server_factory, mount_factory) -> Tree:  # noqa: F811
     os.listdir(result.root)  # the mount's first listing; later edits meet a warm cache
     server.reset_stats()
     return result
-
-
-def errno_of(call, *args) -> int:
-    with pytest.raises(OSError) as info:
-        call(*args)
-    return info.value.errno
 
 
 # -- mkdir --------------------------------------------------------------------------------------
@@ -593,7 +588,7 @@ class FailCalls(Faults):
 
 
 @pytest.fixture
-def faulty(server_factory, mount_factory) -> tuple[Tree, FailCalls]:  # noqa: F811
+def faulty(server_factory, mount_factory) -> tuple[Tree, FailCalls]:
     faults = FailCalls()
     server = server_factory(faults=faults)
     account = server.account

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from putiofs.tree.names import clean, to_remote
-from tests.support.mounting import mount_factory, requires_fuse  # noqa: F401
+from tests.support.mounting import requires_fuse
 
 pytestmark = requires_fuse
 
@@ -155,7 +155,7 @@ def apply(kind: str, root: Path, paths: tuple[str, ...]) -> int:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("seed", seeds())
 def test_random_changes_match_a_local_directory(seed, tmp_path, server_factory,
-                                                 mount_factory):  # noqa: F811
+                                                 mount_factory):
     rng = random.Random(seed)
     reference = tmp_path / "reference"
     reference.mkdir()

@@ -1,4 +1,6 @@
-"""Secrets stay secret: not in logs (even --debug), argv, error messages; safe defaults."""
+"""Secrets stay secret on a real mount: not in logs (even --debug), argv, error messages; the
+mount is private by default. (Without a mount: tests/unit/test_security.py and
+tests/emulator/test_security.py.)"""
 
 from __future__ import annotations
 
@@ -6,11 +8,8 @@ import errno
 import os
 import random
 import re
-import socket
 import stat
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -18,29 +17,9 @@ import pytest
 
 from putiofs.emulator.http.faults import RandomFaults
 from putiofs.emulator.v1 import wire as server_module
-from tests.support.mounting import fuse_unavailable_reason, requires_fuse
+from tests.support.credentials import API_KEY, API_SECRET, OAUTH_TOKEN
+from tests.support.mounting import requires_fuse
 from tests.support.versions import api_only, link_expiry
-
-API_KEY = "KEYzq7Vw3Lx9Pq2Rt"
-API_SECRET = "SECRETm4Nb8Hj6Gf1Dk0Zs"
-OAUTH_TOKEN = "TOKENr5Yc2Wq8Lm3Xv7Np"
-
-
-def cli(*args: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "putiofs", *args], env=env, text=True,
-                          capture_output=True, timeout=timeout, check=False)
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUTIO_")}
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @requires_fuse
@@ -139,85 +118,6 @@ def test_signed_redirect_urls_never_reach_the_log_and_the_log_is_private(
         assert signed not in log + out + err
     assert not re.search(r"/_data/(?!\*\*\*)", log), "no redirect path in clear"
     assert stat.S_IMODE(mount.log_file.stat().st_mode) == 0o600
-
-
-def test_redaction_covers_every_logger_thread_exceptions_and_warnings(tmp_path):
-    """In a fresh process (setup_logging changes global logging state)."""
-    log_file = tmp_path / "log"
-    script = textwrap.dedent(f"""
-        import logging, threading, warnings
-        from pathlib import Path
-        from putiofs.logs import register_secret, setup_logging
-        setup_logging(debug=True, log_file=Path({str(log_file)!r}))
-        register_secret({API_SECRET!r})
-        logging.getLogger("urllib3.connectionpool").debug(
-            '%s "GET /stream/1001/5/atk/tok3nV4lue HTTP/1.1" 206', "http://127.0.0.1:1")
-        try:
-            raise FileNotFoundError(2, "No such file")
-        except OSError:
-            logging.getLogger("fuse").debug("FUSE operation getattr raised", exc_info=True)
-        try:
-            raise ValueError("boom {API_SECRET}")
-        except ValueError:
-            logging.getLogger("other").error("failed", exc_info=True)
-        logging.getLogger("other").info("%s %s", "args", {API_SECRET!r})
-        warnings.warn("careless {API_SECRET}")
-        def fail():
-            raise RuntimeError("in a thread {API_SECRET}")
-        thread = threading.Thread(target=fail)
-        thread.start()
-        thread.join()
-    """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=30, check=False)
-    assert result.returncode == 0, result.stderr
-    log = log_file.read_text()
-    assert API_SECRET not in log + result.stderr and "tok3nV4lue" not in log
-    assert "/atk/***" in log and "boom ***" in log and "careless ***" in log
-    assert "in a thread ***" in log
-    assert "FUSE operation getattr raised" in log
-    assert log.count("Traceback") == 2, "fusepy's errno lines carry no traceback"
-
-
-def test_config_file_readable_by_others_is_refused(tmp_path):
-    config = tmp_path / "xdg" / "putiofs" / "config"
-    config.parent.mkdir(parents=True)
-    port = free_port()  # nothing listens there
-    config.write_text(f"api_key = {API_KEY}\napi_secret = {API_SECRET}\n"
-                      f"api_url = http://127.0.0.1:{port}/v1\n")
-    (tmp_path / "mnt").mkdir()
-    env = clean_env(XDG_CONFIG_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
-    for mode in (0o644, 0o640, 0o604, 0o660):
-        config.chmod(mode)
-        result = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
-        assert result.returncode == 1 and "chmod 600" in result.stderr, result.stderr
-        assert API_SECRET not in result.stderr + result.stdout
-    config.chmod(0o600)
-    result = cli("mount", str(tmp_path / "mnt"), "-f", "--timeout", "2", env=env)
-    assert result.returncode == 1 and "cannot reach" in result.stderr, result.stderr
-    assert API_SECRET not in result.stderr + result.stdout and API_KEY not in result.stderr
-    assert stat.S_IMODE(config.stat().st_mode) == 0o600
-
-
-def test_plain_http_to_another_host_needs_insecure(tmp_path, emulator_factory):
-    (tmp_path / "mnt").mkdir()
-    env = clean_env(PUTIO_API_URL="http://192.0.2.1/v1", PUTIO_API_KEY=API_KEY,
-                    PUTIO_API_SECRET=API_SECRET)
-    result = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
-    assert result.returncode == 1 and "--insecure" in result.stderr, result.stderr
-    assert API_SECRET not in result.stderr
-
-    # 0.0.0.0 is not a loopback address to the check, yet reaches this machine's listener.
-    server = emulator_factory(api_key=API_KEY, api_secret=API_SECRET)
-    env["PUTIO_API_URL"] = server.base_url.replace("127.0.0.1", "0.0.0.0")
-    refused = cli("mount", str(tmp_path / "mnt"), "-f", env=env)
-    assert refused.returncode == 1 and "--insecure" in refused.stderr
-    if fuse_unavailable_reason():
-        return
-    env["PUTIO_API_SECRET"] = "wrong" + API_SECRET
-    wrong = cli("mount", str(tmp_path / "mnt"), "-f", "--insecure", env=env)
-    assert wrong.returncode == 1 and "refused the credentials" in wrong.stderr, wrong.stderr
-    assert API_SECRET not in wrong.stderr + wrong.stdout
 
 
 @requires_fuse

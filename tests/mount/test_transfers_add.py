@@ -13,22 +13,14 @@ from pathlib import Path
 import pytest
 
 from putiofs.emulator import EmulatorServer
-from tests.emulator.test_transfers_add import TORRENT
 from tests.support.commands_cli import Cli
 from tests.support.mounting import requires_fuse
+from tests.support.servers import on_each_version
+from tests.support.torrents import TORRENT
 from tests.support.versions import version_of
 
-pytestmark = requires_fuse
-
-
-@pytest.fixture
-def server(server_factory) -> EmulatorServer:
-    return server_factory(demo=True, transfer_seconds=0.6)
-
-
-@pytest.fixture
-def mount(server: EmulatorServer, mount_factory):
-    return mount_factory(server, "--cache-ttl", "1")
+pytestmark = [requires_fuse, on_each_version, pytest.mark.server(transfer_seconds=0.6),
+              pytest.mark.mount_args("--cache-ttl", "1")]
 
 
 def transfer_names(server: EmulatorServer) -> list[str]:

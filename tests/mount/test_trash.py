@@ -16,17 +16,8 @@ from putiofs.emulator import EmulatorServer
 from tests.support.mounting import requires_fuse
 from tests.support.versions import V2_TOKEN
 
-pytestmark = requires_fuse
-
-
-@pytest.fixture
-def server(emulator_factory) -> EmulatorServer:
-    return emulator_factory(api="v2", demo=True, token=V2_TOKEN)
-
-
-@pytest.fixture
-def mount(server: EmulatorServer, mount_factory):
-    return mount_factory(server, "--cache-ttl", "1")
+pytestmark = [requires_fuse, pytest.mark.server(api="v2", token=V2_TOKEN),
+              pytest.mark.mount_args("--cache-ttl", "1")]
 
 
 def _a_root_file(root: Path) -> Path:

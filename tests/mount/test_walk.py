@@ -14,9 +14,10 @@ import pytest
 
 from putiofs.tree.walk_ahead import MAX_AHEAD
 from tests.support.mounting import requires_fuse
-from tests.support.versions import V2_TOKEN
+from tests.support.servers import from_fixture
 
-pytestmark = requires_fuse
+pytestmark = [requires_fuse,
+              pytest.mark.server(api="v2", demo=False, data_dir=from_fixture("data_dir"))]
 
 SUBFOLDERS = 40
 FILES_PER_FOLDER = 5
@@ -37,11 +38,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (folder / f"f{j}.txt").write_bytes(f"{i}-{j}\n".encode())
     (root / "big.bin").write_bytes(_content(BIG_SIZE))
     return root
-
-
-@pytest.fixture
-def server(emulator_factory, data_dir):
-    return emulator_factory(api="v2", token=V2_TOKEN, data_dir=data_dir)
 
 
 def api_calls(server) -> dict[str, int]:

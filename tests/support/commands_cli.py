@@ -1,4 +1,7 @@
-"""Running ``putiofs <command>`` in-process against an emulator, output captured."""
+"""Running ``putiofs <command>`` in-process against an emulator, output captured.
+
+A pytest plugin (``tests/conftest.py`` loads it): the ``cli`` fixture is a :class:`Cli` of the
+test's ``server`` (:mod:`tests.support.servers`)."""
 
 from __future__ import annotations
 
@@ -56,3 +59,10 @@ class Cli:
         code = main(list(argv))
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``cli("ls", "/")``: the commands against the test's ``server``."""
+    return Cli(server, monkeypatch, capsys)

@@ -1,8 +1,11 @@
-"""Real FUSE mounts for tests: ``putiofs mount -f`` in a subprocess against an emulator.
+"""Real FUSE mounts for tests: ``putiofs mount -f`` in a subprocess against an emulator (a
+plugin that ``tests/conftest.py`` loads).
 
-Tests that mount carry the ``fuse`` marker (``requires_fuse``, or by using ``mount_factory``);
-``tests/conftest.py`` skips them, with :func:`fuse_unavailable_reason`, where no real mount can
-run here.
+``mount_factory(server, *args)`` mounts any emulator; ``mount`` is the test's ``server``
+(:mod:`tests.support.servers`) mounted with the arguments of the closest
+``@pytest.mark.mount_args(*args, **kwargs)`` (none: no extra arguments). Both fail a test outside
+the fuse tier (``tests/mount``), which ``tests/conftest.py`` skips, with
+:func:`fuse_unavailable_reason`, where no real mount can run here.
 """
 
 from __future__ import annotations
@@ -17,8 +20,14 @@ from putiofs.mount.binding import load_binding
 from putiofs.mount.checks import MountError
 from putiofs.testing.mount_process import MountProcess
 
-#: The fuse tier: a test (or module, as ``pytestmark``) that mounts for real.
+#: The fuse tier's marker, which every test in tests/mount gets; some say it themselves.
 requires_fuse = pytest.mark.fuse
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mount_args(*args, **kwargs): how the ``mount`` fixture mounts ``server``: "
+        "mount_factory(server, *args, **kwargs) (tests.support.mounting)")
 
 
 def fuse_unavailable_reason() -> str | None:
@@ -28,7 +37,7 @@ def fuse_unavailable_reason() -> str | None:
     (``ImportError``, or fusepy's ``OSError`` "Unable to find libfuse"), mounting tests skip
     with that reason instead of failing.
     """
-    device = _device_unusable_reason()
+    device = fuse_device_unusable_reason()
     if device is not None:
         return device
     try:
@@ -43,7 +52,8 @@ def fuse_unavailable_reason() -> str | None:
     return None
 
 
-def _device_unusable_reason() -> str | None:
+def fuse_device_unusable_reason() -> str | None:
+    """Why /dev/fuse cannot be used here (missing, or it does not open), or None."""
     if not os.path.exists("/dev/fuse"):
         return "no /dev/fuse on this machine: real mounts are impossible here"
     try:
@@ -92,8 +102,8 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     here, so anything there is a stray message a user would see in the terminal).
     """
     if request.node.get_closest_marker("fuse") is None:
-        pytest.fail(f"{request.node.nodeid} mounts but is not marked fuse: add "
-                    "pytestmark = requires_fuse", pytrace=False)
+        pytest.fail(f"{request.node.nodeid} mounts but is not in the fuse tier: move it to "
+                    "tests/mount", pytrace=False)
     mounts: list[Mount] = []
 
     def start(server, *extra: str, **kwargs) -> Mount:
@@ -123,3 +133,11 @@ def mount_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
             problems.append(f"{mount.path}: the mount printed on stderr\n{stray}")
     if problems:
         pytest.fail("\n".join(problems))
+
+
+@pytest.fixture
+def mount(request: pytest.FixtureRequest, server, mount_factory) -> Mount:
+    """The test's ``server`` mounted, with the closest ``mount_args`` mark's arguments."""
+    mark = request.node.get_closest_marker("mount_args")
+    args, kwargs = (mark.args, mark.kwargs) if mark is not None else ((), {})
+    return mount_factory(server, *args, **kwargs)

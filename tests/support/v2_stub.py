@@ -1,19 +1,15 @@
-"""A tiny put.io v2 stand-in for the v2 client tests: an HTTP server on 127.0.0.1, port 0, in a
-daemon thread, that answers each route with canned replies (or a function) and records every
-request. Not the v2 emulator: each test says exactly what the server answers.
+"""A tiny put.io v2 stand-in for the v2 client tests: a loopback stub
+(:mod:`tests.support.stub_server`) that answers each route with canned replies (or a function)
+and records every request. Not the v2 emulator: each test says exactly what the server answers.
 
 Also a pytest plugin: a test module with ``pytest_plugins = ("tests.support.v2_stub",)`` gets the
 ``stub`` (a running :class:`V2Stub`), ``fake_time`` and ``make_client`` fixtures."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,7 +19,7 @@ from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2.client import V2Client
 from putiofs.v2.wire import V2Wire
 from tests.support.fake_time import FakeTime
-from tests.support.serving import serve
+from tests.support.stub_server import Reply, StubServer
 
 pytest_plugins = ("tests.support.fake_time",)
 
@@ -45,16 +41,6 @@ class Seen:
     def form(self) -> dict[str, str]:
         assert self.headers.get("Content-Type") == "application/x-www-form-urlencoded"
         return {k: v[0] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()}
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = None  # a dict is sent as JSON; bytes as they are
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str | None = "application/json"
-    delay: float = 0.0
-    drop: bool = False  # close the connection without answering
 
 
 def ok(**payload: Any) -> Reply:
@@ -82,51 +68,14 @@ def file_json(file_id: int, name: str, *, parent_id: int = 0, size: int = 0,
 Route = Callable[[Seen], Reply]
 
 
-class V2Stub:
+class V2Stub(StubServer):
     """``on(method, path, *replies)``: the replies in turn, the last one repeated; or
     ``on(method, path, function)``. An unknown route answers 418 (the test is wrong)."""
 
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], deque[Reply] | Route] = {}
         self.seen: list[Seen] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-                seen = Seen(self.command, parts.path, query, dict(self.headers), body)
-                stub.seen.append(seen)
-                reply = stub._reply(seen)
-                if reply.delay:
-                    time.sleep(reply.delay)
-                if reply.drop:
-                    self.close_connection = True
-                    return
-                data = reply.body if isinstance(reply.body, bytes) else json.dumps(
-                    reply.body).encode()
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                if reply.content_type:
-                    self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_DELETE = _serve
-
-        # serve(): quiet about clients that gave up (timeouts are expected here).
-        self._stack = contextlib.ExitStack()
-        self.server = self._stack.enter_context(serve(Handler, poll_interval=0.02))
-        self.origin = self.server.base
+        super().__init__()
         self.base_url = self.origin + "/v2"
 
     def on(self, method: str, path: str, *replies: Reply | Route) -> None:
@@ -135,7 +84,11 @@ class V2Stub:
         else:
             self.routes[(method, "/v2" + path)] = deque(replies)  # type: ignore[arg-type]
 
-    def _reply(self, seen: Seen) -> Reply:
+    def answer(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+        parts = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        seen = Seen(method, parts.path, query, headers, body)
+        self.seen.append(seen)
         route = self.routes.get((seen.method, seen.path))
         if route is None:
             return Reply(status=418, body={"status": "ERROR", "error_type": "NO_ROUTE",
@@ -146,9 +99,6 @@ class V2Stub:
 
     def requests(self, method: str, path: str) -> list[Seen]:
         return [s for s in self.seen if s.method == method and s.path == "/v2" + path]
-
-    def close(self) -> None:
-        self._stack.close()
 
 
 @pytest.fixture

@@ -13,14 +13,7 @@ from putiofs.api.errors import (
 from putiofs.tree import names
 from putiofs.tree.cache import MetadataCache, PathNotADirectory, PathNotFound
 from tests.support.fake_backend import FakeBackend
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.fake_time import FakeTime
 
 
 @pytest.fixture
@@ -54,7 +47,7 @@ def test_deep_path_is_resolved_with_one_folder_map_call(tree):
 
 
 def test_listings_expire_after_the_ttl(tree):
-    clock = Clock()
+    clock = FakeTime()
     cache = MetadataCache(tree, ttl=10, clock=clock)
     cache.resolve("/a/file1.txt")
     tree.add(tree.items[cache.resolve("/a").id].id, "new.txt", b"n")
@@ -67,7 +60,7 @@ def test_listings_expire_after_the_ttl(tree):
 @pytest.mark.parametrize("failure", [TransportError("down"), BusyError("busy, try again")],
                          ids=["down", "busy"])
 def test_a_stale_listing_is_served_when_the_api_is_down(tree, failure):
-    clock = Clock()
+    clock = FakeTime()
     cache = MetadataCache(tree, ttl=10, stale_ttl=60, clock=clock)
     cache.resolve("/a/file1.txt")
     tree.fail_with = failure
@@ -80,7 +73,7 @@ def test_a_stale_listing_is_served_when_the_api_is_down(tree, failure):
 
 def test_a_redirect_is_no_outage_the_listing_fails_at_once(tree):
     """Temporary as putiofs.net.retry.is_temporary says: a redirect would come back the same."""
-    clock = Clock()
+    clock = FakeTime()
     cache = MetadataCache(tree, ttl=10, stale_ttl=60, clock=clock)
     cache.resolve("/a/file1.txt")
     tree.fail_with = ServerError("unexpected redirect", status=301)
@@ -191,7 +184,7 @@ def test_one_change_in_a_20000_item_folder_does_not_work_out_every_name_again(bi
 
 def test_changes_made_through_the_mount_do_not_keep_other_clients_changes_hidden(tree):
     """Another client's change shows within the ttl even in a folder we keep changing."""
-    clock = Clock()
+    clock = FakeTime()
     cache = MetadataCache(tree, ttl=10, clock=clock)
     a = cache.resolve("/a")
     cache.resolve("/a/file4.txt")  # /a is listed at 1000

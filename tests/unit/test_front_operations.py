@@ -12,6 +12,7 @@ from putiofs.api.errors import InvalidNameError, NameExistsError, NameTooLongErr
 from putiofs.front.account_view import AccountView
 from putiofs.front.operations import PutioFS
 from putiofs.front.options import MountOptions
+from tests.support.errnos import errno_of
 from tests.support.fake_backend import FakeBackend
 
 
@@ -31,12 +32,6 @@ def backend():
 @pytest.fixture
 def ops(backend):
     return PutioFS(AccountView(backend, MountOptions(cache_ttl=30, uid=1234, gid=5678)))
-
-
-def errno_of(call, *args):
-    with pytest.raises(OSError) as info:
-        call(*args)
-    return info.value.errno
 
 
 def test_root_and_children_have_sensible_attributes(ops):

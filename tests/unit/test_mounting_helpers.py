@@ -3,7 +3,6 @@ and unmount with whichever FUSE tool the system has."""
 
 from __future__ import annotations
 
-import importlib.abc
 import os
 import subprocess
 import sys
@@ -13,31 +12,17 @@ import pytest
 
 from putiofs.mount.checks import unmount_command
 from tests.support import mounting
+from tests.support.fuse_bindings import unloadable
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Unloadable(importlib.abc.MetaPathFinder):
-    """``import fuse`` and ``import mfusepy`` (both bindings) fail as they do when libfuse is
-    missing (OSError) or the binding is absent."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-    def find_spec(self, name, path=None, target=None):
-        if name in ("fuse", "mfusepy"):
-            raise self.error
-        return None
 
 
 @pytest.mark.parametrize("error", [OSError("Unable to find libfuse"),
                                    ImportError("No module named 'fuse'")])
 def test_an_unloadable_binding_is_a_reason_to_skip(monkeypatch, error):
-    monkeypatch.setattr(mounting, "_device_unusable_reason", lambda: None)
-    monkeypatch.delitem(sys.modules, "fuse", raising=False)
-    monkeypatch.delitem(sys.modules, "mfusepy", raising=False)
+    monkeypatch.setattr(mounting, "fuse_device_unusable_reason", lambda: None)
     monkeypatch.delenv("PUTIOFS_FUSE", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [_Unloadable(error), *sys.meta_path])
+    unloadable(monkeypatch, error)
     reason = mounting.fuse_unavailable_reason()
     assert reason is not None and str(error) in reason
 

@@ -14,22 +14,10 @@ from putiofs.api.errors import (
 )
 from putiofs.net import deadline
 from putiofs.net.retry import Backoff, RetryPolicy, is_temporary, rate_limit_wait
+from tests.support.fake_time import FakeTime
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-
-def policy(clock: Clock, **kw) -> RetryPolicy:
+def policy(clock: FakeTime, **kw) -> RetryPolicy:
     return RetryPolicy(backoff=Backoff(first=0.5, maximum=4.0, rng=lambda: 1.0),
                        sleep=clock.sleep, clock=clock, **kw)
 
@@ -45,64 +33,64 @@ def failing(*errors: Exception):
 
 
 def test_temporary_failures_are_retried_with_growing_waits() -> None:
-    clock = Clock()
+    clock = FakeTime()
     result = policy(clock).run(failing(TransportError(), ServerError(status=502),
                                        BusyError()), what="t")
     assert result == "ok"
-    assert clock.waits == [0.5, 1.0, 2.0]
+    assert clock.sleeps == [0.5, 1.0, 2.0]
 
 
 @pytest.mark.parametrize("exc", [AuthenticationError(), NotFoundError(),
                                  ServerError(status=302)])
 def test_permanent_failures_are_raised_at_once(exc: Exception) -> None:
-    clock = Clock()
+    clock = FakeTime()
     with pytest.raises(type(exc)):
         policy(clock).run(failing(exc), what="t")
-    assert clock.waits == []
+    assert clock.sleeps == []
     assert not is_temporary(exc)
 
 
 def test_not_repeatable_gets_one_attempt() -> None:
-    clock = Clock()
+    clock = FakeTime()
     with pytest.raises(TransportError):
         policy(clock).run(failing(TransportError()), what="t", repeatable=False)
-    assert clock.waits == []
+    assert clock.sleeps == []
 
 
 def test_rate_limit_waits_at_least_what_the_server_asked() -> None:
-    clock = Clock()
+    clock = FakeTime()
     policy(clock).run(failing(RateLimitedError(retry_after=3.0)), what="t")
-    assert clock.waits == [3.0]
+    assert clock.sleeps == [3.0]
 
 
 def test_too_long_retry_after_fails_at_once() -> None:
-    clock = Clock()
+    clock = FakeTime()
     with pytest.raises(RateLimitedError):
         policy(clock, max_retry_after=2.0).run(failing(RateLimitedError(retry_after=9)),
                                                what="t")
-    assert clock.waits == []
+    assert clock.sleeps == []
 
 
 def test_attempts_and_time_are_bounded() -> None:
-    clock = Clock()
+    clock = FakeTime()
     with pytest.raises(TransportError):
         policy(clock, attempts=3).run(failing(*[TransportError()] * 10), what="t")
-    assert len(clock.waits) == 2
-    clock = Clock()
+    assert len(clock.sleeps) == 2
+    clock = FakeTime()
     with pytest.raises(TransportError):
         policy(clock, max_time=2.0).run(failing(*[TransportError()] * 10), what="t")
-    assert sum(clock.waits) <= 2.0
+    assert sum(clock.sleeps) <= 2.0
 
 
 def test_the_call_deadline_stops_retries() -> None:
-    clock = Clock()
+    clock = FakeTime()
     with deadline.within(0.2), pytest.raises(TransportError):
         policy(clock).run(failing(TransportError(), TransportError()), what="t")
-    assert clock.waits == []
+    assert clock.sleeps == []
 
 
 def test_gone_on_a_repeat_counts_as_done() -> None:
-    clock = Clock()
+    clock = FakeTime()
     assert policy(clock).run(failing(TransportError(), NotFoundError()), what="t",
                              gone_is_done=True) is None
     with pytest.raises(NotFoundError):

@@ -1,15 +1,13 @@
 """The client reading recorded and synthetic answers: bad sizes, items without ids, the live
-server's shapes (issue 16, defects 9, 10 and 12b). A loopback server sends each canned answer
-as put.io would, so the client's whole path from HTTP body to typed result is exercised."""
+server's shapes (issue 16, defects 9, 10 and 12b). A loopback stub (:mod:`tests.support.v1_stub`)
+sends each canned answer as put.io would, so the client's whole path from HTTP body to typed
+result is exercised."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -18,68 +16,25 @@ from putiofs.api.errors import ServerError
 from putiofs.config import Settings
 from putiofs.v1.client import V1Client
 from putiofs.v1.wire import V1Wire
-from tests.support.serving import TestServer, serve
-
-LEGACY = {"error": False, "id": 1, "user_name": "demo"}
+from tests.support.v1_stub import LEGACY, Pages, V1Stub
 
 
-class _Canned(BaseHTTPRequestHandler):
-    server: CannedServer
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode())
-        request = json.loads(form["request"][0])
-        method = parse_qs(urlsplit(self.path).query)["method"][0]
-        service = urlsplit(self.path).path.rsplit("/", 1)[-1]
-        server = self.server
-        server.calls.append((f"{service}.{method}", request.get("params") or {}))
-        results = server.answers[f"{service}.{method}"]
-        if isinstance(results, Pages):
-            results = results.next()
-        envelope = {**server.envelope, "response": {"results": results}}
-        payload = json.dumps(envelope).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class Pages:
-    """Answers for successive calls of one method (one page each)."""
-
-    def __init__(self, *pages: Any) -> None:
-        self._pages = list(pages)
-
-    def next(self) -> Any:
-        return self._pages.pop(0)
-
-
-class CannedServer(TestServer):
-    """Answers each ``service.method`` with ``answers[...]`` in ``envelope``; records ``calls``."""
-
-    def __init__(self) -> None:
-        super().__init__(_Canned)
-        self.answers: dict[str, Any] = {}
-        self.calls: list[tuple[str, dict]] = []
-        self.envelope: dict[str, Any] = {"error": None, "error_message": None}
+class CannedAnswers(V1Stub):
+    """The stub answering each ``service.method`` from ``answers``, and a client of it."""
 
     def client(self, dialect: str = "doc") -> V1Client:
-        url = f"{self.base}/v1"
+        """A client without retries; ``legacy``: the stub answers in the live envelope."""
         if dialect == "legacy":
             self.envelope = dict(LEGACY)
-        return V1Client(V1Wire(Settings(url, "demo", "demo"), timeout=(2.0, 5.0), retries=0,
-                               dialect=dialect))  # type: ignore[arg-type]
+        return V1Client(V1Wire(Settings(self.base_url, "demo", "demo"), timeout=(2.0, 5.0),
+                               retries=0, dialect=dialect))  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def canned() -> Iterator[CannedServer]:
-    with serve(CannedServer()) as server:
-        yield server
+def canned() -> Iterator[CannedAnswers]:
+    server = CannedAnswers()
+    yield server
+    server.close()
 
 
 def file(id: Any, size: Any = 5, **extra: Any) -> dict:

@@ -1,17 +1,12 @@
 """The client's envelope handling, error classes and retry policy, against a tiny stub server
-on 127.0.0.1 that answers canned status/body sequences (no emulator needed)."""
+on 127.0.0.1 (:mod:`tests.support.v1_stub`) that answers canned status/body sequences (no
+emulator needed)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from requests.adapters import HTTPAdapter
@@ -32,127 +27,18 @@ from putiofs.net.retry import parse_retry_after
 from putiofs.v1.client import V1Client
 from putiofs.v1.errors import classify_error
 from putiofs.v1.wire import V1Wire
-from tests.support.serving import serve
+from tests.support.v1_stub import (
+    API_KEY,
+    API_SECRET,
+    DOC_OK,
+    V1Stub,
+    fail,
+    legacy_ok,
+    ok,
+)
+from tests.support.v1_stub import Reply as Canned
 
-pytest_plugins = ("tests.support.fake_time",)
-
-API_KEY = "KEY-abc123"
-API_SECRET = "SECRET-xyz789"
-DOC_OK = {"user_id": 1, "response": {"results": []}, "error": None, "error_message": None}
-
-
-def ok(results, **extra):
-    return 200, {**DOC_OK, "response": {"results": results}, **extra}
-
-
-def legacy_ok(results):
-    return 200, {"id": 1, "user_name": "demo", "response": {"results": results},
-                 "error": False, "error_message": None}
-
-
-def fail(message, status=200):
-    return status, {"user_id": 1, "response": {"results": []}, "error": True,
-                    "error_message": message}
-
-
-@dataclass
-class Canned:
-    status: int = 200
-    body: object = None
-    headers: dict = field(default_factory=dict)
-    drop: bool = False
-    delay: float = 0.0
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict
-    headers: dict
-    body: str
-
-    @property
-    def request(self) -> dict:
-        return json.loads(parse_qs(self.body)["request"][0])
-
-
-class StubServer:
-    """Answers each request with the next canned response (the default: an empty success)."""
-
-    def __init__(self) -> None:
-        self.answers: deque[Canned] = deque()
-        self.seen: list[Seen] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                parts = urlsplit(self.path)
-                stub.seen.append(Seen(self.command, parts.path, parse_qs(parts.query),
-                                      dict(self.headers), body))
-                answer = stub.answers.popleft() if stub.answers else Canned(body=DOC_OK)
-                if answer.delay:
-                    time.sleep(answer.delay)
-                if answer.drop:
-                    self.close_connection = True
-                    return
-                raw = answer.body
-                data = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _serve
-
-        self._stack = contextlib.ExitStack()
-        self.server = self._stack.enter_context(serve(Handler, poll_interval=0.02))
-        self.base_url = f"{self.server.base}/v1"
-
-    def queue(self, *answers) -> None:
-        for answer in answers:
-            if isinstance(answer, Canned):
-                self.answers.append(answer)
-            else:
-                status, body = answer
-                self.answers.append(Canned(status=status, body=body))
-
-    def close(self) -> None:
-        self._stack.close()
-
-
-@pytest.fixture
-def stub():
-    server = StubServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def make_client(stub, fake_time):
-    clients = []
-
-    def make(**kwargs):
-        options = {"sleep": fake_time.sleep, "clock": fake_time.clock, "rng": lambda: 1.0,
-                   "timeout": (2.0, 2.0)}
-        options.update(kwargs)
-        client = V1Client(V1Wire(Settings(stub.base_url, API_KEY, API_SECRET), **options))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.wire.close()
+pytest_plugins = ("tests.support.v1_stub",)
 
 
 # -- the request ----------------------------------------------------------------------------
@@ -362,7 +248,7 @@ def test_read_timeout_is_transport_error(stub, make_client):
 
 
 def test_connection_refused_is_transport_error(fake_time):
-    server = StubServer()
+    server = V1Stub()
     url = server.base_url
     server.close()
     client = V1Client(V1Wire(Settings(url, API_KEY, API_SECRET), retries=1,

@@ -20,16 +20,9 @@ from putiofs.front.options import MountOptions
 from putiofs.tree.cache import MetadataCache
 from putiofs.tree.walk_ahead import MAX_AHEAD, WalkReadAhead
 from tests.support.fake_backend import FakeBackend
+from tests.support.fake_time import FakeTime
 
 FOLDERS = 30
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class ManualExecutor(Executor):
@@ -79,7 +72,7 @@ def backend() -> CountingBackend:
     return backend
 
 
-def make_tree(backend: CountingBackend, clock: Clock, ttl: float = 30.0
+def make_tree(backend: CountingBackend, clock: FakeTime, ttl: float = 30.0
               ) -> tuple[AccountView, ManualExecutor]:
     options = MountOptions(cache_ttl=ttl, read_ahead_folders=False)
     cache = MetadataCache(backend, ttl=ttl, clock=clock)
@@ -94,7 +87,7 @@ def folder_id(backend: CountingBackend, name: str) -> str:
 
 
 def test_a_walk_lists_each_folder_once_and_ahead_of_the_walker(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     assert len(tree.readdir("/tree")) == FOLDERS
     free = []  # folders whose listing cost the walker no call
@@ -111,7 +104,7 @@ def test_a_walk_lists_each_folder_once_and_ahead_of_the_walker(backend) -> None:
 
 
 def test_a_warm_walk_makes_no_call(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     for _ in range(2):
         before = backend.calls["list_folder"]
@@ -124,7 +117,7 @@ def test_a_warm_walk_makes_no_call(backend) -> None:
 
 
 def test_a_stopped_walk_stops_the_read_ahead(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     tree.readdir("/tree")
     for i in range(3):
@@ -142,7 +135,7 @@ def test_a_stopped_walk_stops_the_read_ahead(backend) -> None:
 
 
 def test_looking_at_one_folder_reads_nothing_ahead(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     tree.readdir("/tree")                  # ls -l /tree: a listing, then stat of each child
     for name in tree.readdir("/tree"):
@@ -153,7 +146,7 @@ def test_looking_at_one_folder_reads_nothing_ahead(backend) -> None:
 
 
 def test_sibling_listings_slower_than_the_pace_are_no_walk(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     walks = tree.walks
     assert walks is not None
@@ -165,7 +158,7 @@ def test_sibling_listings_slower_than_the_pace_are_no_walk(backend) -> None:
 
 
 def test_a_walk_spends_at_most_the_budget_ahead(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     tree.readdir("/tree")
     tree.readdir("/tree/d00")
@@ -185,7 +178,7 @@ def test_a_walk_spends_at_most_the_budget_ahead(backend) -> None:
 
 
 def test_a_failed_read_ahead_is_not_seen_and_poisons_nothing(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     tree.readdir("/tree")
     tree.readdir("/tree/d05")              # listed once: a last-known listing exists
@@ -210,7 +203,7 @@ def test_a_failed_read_ahead_is_not_seen_and_poisons_nothing(backend) -> None:
 
 
 def test_our_change_during_a_read_ahead_keeps_it_out_of_the_cache(backend) -> None:
-    clock = Clock()
+    clock = FakeTime()
     tree, executor = make_tree(backend, clock)
     tree.readdir("/tree")
     tree.readdir("/tree/d00")

@@ -1,4 +1,5 @@
-"""The emulator's file data URLs: tokens, Basic auth, Range, HEAD, redirect, keep-alive, stats."""
+"""The v1 emulator's file data URLs: tokens, Basic auth, Range, HEAD, redirect, keep-alive,
+stats."""
 
 from __future__ import annotations
 

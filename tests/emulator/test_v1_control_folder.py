@@ -1,4 +1,5 @@
-"""The control folder through the operations class (no kernel): snapshots, add, search."""
+"""The control folder through the operations class (no kernel) on the v1 API: snapshots, add,
+search."""
 
 from __future__ import annotations
 
@@ -16,28 +17,18 @@ from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
 from putiofs.v1.wire import V1Wire
 from tests.conftest import API_KEY, API_SECRET
+from tests.support.fake_time import FakeTime
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+pytestmark = pytest.mark.server(transfer_seconds=3600)
 
 
 @pytest.fixture
-def server(emulator_factory) -> EmulatorServer:
-    return emulator_factory(demo=True, transfer_seconds=3600)
+def clock() -> FakeTime:
+    return FakeTime()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fs(server: EmulatorServer, clock: Clock):
+def fs(server: EmulatorServer, clock: FakeTime):
     settings = Settings(api_url=server.base_url, api_key=API_KEY, api_secret=API_SECRET)
     wire = V1Wire(settings)
     client = V1Client(wire)
@@ -63,7 +54,7 @@ def fail_code(call, *args) -> int:
 
 
 def test_each_open_serves_the_newest_text_whole_with_direct_io(
-        fs: PutioFS, api, server: EmulatorServer, clock: Clock) -> None:
+        fs: PutioFS, api, server: EmulatorServer, clock: FakeTime) -> None:
     reported = fs.getattr("/.putio/transfers")
     assert stat.S_ISREG(reported["st_mode"]) and reported["st_mode"] & 0o777 == 0o444
     api(server, "transfers", "add", {"links": ["http://example.com/new.iso"]})
@@ -82,7 +73,7 @@ def test_each_open_serves_the_newest_text_whole_with_direct_io(
 
 
 def test_text_is_reused_within_refresh(fs: PutioFS, server: EmulatorServer, api,
-                                       clock: Clock) -> None:
+                                       clock: FakeTime) -> None:
     first = fs.getattr("/.putio/messages")
     api(server, "messages", "delete", {"id": 3770})
     clock.now += 1.0
@@ -93,7 +84,7 @@ def test_text_is_reused_within_refresh(fs: PutioFS, server: EmulatorServer, api,
 
 def test_getattr_with_handle_reports_the_handles_snapshot(fs: PutioFS, api,
                                                           server: EmulatorServer,
-                                                          clock: Clock) -> None:
+                                                          clock: FakeTime) -> None:
     fh = fs.open("/.putio/transfers", os.O_RDONLY)
     size = fs.getattr("/.putio/transfers", fh)["st_size"]
     api(server, "transfers", "add", {"links": ["http://example.com/more.iso"]})

@@ -1,4 +1,5 @@
-"""The emulator's fault injection hook: one policy object consulted once per request."""
+"""The emulator's fault injection hook, on the v1 emulator: one policy object consulted once
+per request."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The FUSE operations class called directly (no kernel) against a running emulator."""
+"""The FUSE operations class called directly (no kernel) against a running v1 emulator."""
 
 from __future__ import annotations
 
@@ -17,11 +17,9 @@ from putiofs.front.options import MountOptions
 from putiofs.v1.backend import V1Backend
 from putiofs.v1.client import V1Client
 from putiofs.v1.wire import V1Wire
+from tests.support.servers import on_each_dialect
 
-
-@pytest.fixture(params=["doc", "legacy"])
-def server(request, emulator_factory):
-    return emulator_factory(demo=True, dialect=request.param)
+pytestmark = on_each_dialect
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``putiofs urls | messages | subscriptions | user`` against the emulator, both dialects."""
+"""``putiofs urls | messages | subscriptions | user`` against the v1 emulator, both dialects."""
 
 from __future__ import annotations
 
@@ -8,17 +8,9 @@ import pytest
 
 from putiofs.emulator import EmulatorServer
 from tests.support.commands_cli import Cli
+from tests.support.servers import on_each_dialect
 
-
-@pytest.fixture(params=["doc", "legacy"])
-def server(request: pytest.FixtureRequest, emulator_factory) -> EmulatorServer:
-    return emulator_factory(demo=True, dialect=request.param)
-
-
-@pytest.fixture
-def cli(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(server, monkeypatch, capsys)
+pytestmark = on_each_dialect
 
 
 def results(api, server, service, method, params=None):

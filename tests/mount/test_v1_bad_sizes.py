@@ -1,4 +1,4 @@
-"""Sizes that are not byte counts and items without an id, on a real mount (issue 16, defects
+"""Sizes that are not byte counts and items without an id, on a real v1 mount (issue 16, defects
 9 and 12b): such files are left out and their siblings stay usable; a folder holding nothing
 else fails with EIO and is never taken for empty (put.io deletes folders recursively)."""
 
@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.errnos import errno_of
 from tests.support.mounting import requires_fuse
 from tests.support.serving import TestServer, serve
 from tests.support.versions import api_only
@@ -110,14 +111,6 @@ class OddSizesServer(TestServer):
 def odd_sizes_server() -> Iterator[OddSizesServer]:
     with serve(OddSizesServer()) as server:
         yield server
-
-
-def errno_of(call: Any) -> int | None:
-    try:
-        call()
-    except OSError as exc:
-        return exc.errno
-    return None
 
 
 def test_files_with_impossible_sizes_or_no_id_are_left_out(odd_sizes_server, mount_factory):

@@ -1,4 +1,5 @@
-"""``putiofs ls | search | info`` against the emulator: names as the mount shows them."""
+"""``putiofs ls | search | info`` against the v1 emulator: names as the mount shows them (on
+v2: tests/emulator/test_v2_commands.py)."""
 
 from __future__ import annotations
 

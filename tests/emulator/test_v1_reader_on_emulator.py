@@ -12,43 +12,17 @@ import requests
 from putiofs.emulator import Fault, Faults, RequestInfo
 from putiofs.read.fetcher import RangeFetcher
 from putiofs.read.reader import StreamReader
-from tests.conftest import raw_call
+from tests.support.v1_streams import TokenProvider, download_url
 
 KIB = 1024
 MIB = 1024 * KIB
 DATA = random.Random(99).randbytes(6 * MIB + 321)
 
 
-def fresh_token(server) -> str:
-    results = raw_call(server, "user", "acctoken").json()["response"]["results"]
-    return results["token"] if isinstance(results, dict) else results[0]["token"]
-
-
-def download_url(server, name: str) -> str:
-    items = raw_call(server, "files", "list", {"parent_id": "0"}).json()["response"]["results"]
-    return next(i for i in items if i["name"] == name)["download_url"]
-
-
 def open_reader(session: requests.Session, provider: TokenProvider) -> StreamReader:
     """A reader of x.bin: stalls after 5 s, a read within 20 s."""
     fetcher = RangeFetcher(session, provider, len(DATA), read_timeout=5, label="x.bin")
     return StreamReader(fetcher, len(DATA), deadline=20, label="x.bin")
-
-
-class TokenProvider:
-    """The URL provider the mount gives a reader: a cached token, a new one on refresh."""
-
-    def __init__(self, server, base: str, token: str | None = None) -> None:
-        self.server = server
-        self.base = base
-        self.token = token or fresh_token(server)
-        self.refreshes = 0
-
-    def __call__(self, refresh: bool) -> str:
-        if refresh:
-            self.refreshes += 1
-            self.token = fresh_token(self.server)
-        return f"{self.base}/atk/{self.token}"
 
 
 class DropFirstData(Faults):
