@@ -44,27 +44,28 @@ from urllib.parse import urlsplit
 
 from putiofs.emulator.stop_signals import StopSignals
 from putiofs.emulator.tls.certs import make_certificates
-from putiofs.emulator.tls.tunnel import STOP_CHECK_SECONDS, Tunnel
+from putiofs.emulator.tls.tunnel import STOP_CHECK_SECONDS, Tunnel, TunnelLimits
 
 HOSTS = ("api.put.io", "upload.put.io")
 ALLOWED_TARGETS = frozenset(f"{host}:443" for host in HOSTS)
 HEAD_LIMIT = 8192
 LISTEN_HOST = "127.0.0.1"
+DEFAULT_LIMITS = TunnelLimits()
 
 log = logging.getLogger(__name__)
 
 
 class TlsFront:
-    """The CONNECT proxy; ``start()`` (or ``with``) serves it, ``stop()`` ends every tunnel."""
+    """The CONNECT proxy; ``start()`` (or ``with``) serves it, ``stop()`` ends every tunnel.
 
-    def __init__(self, emulator_url: str, *, port: int = 0, idle_timeout: float = 300.0,
-                 handshake_timeout: float = 10.0, max_lifetime: float = 3600.0,
-                 max_tunnels: int = 64) -> None:
+    ``limits`` bound each tunnel's life; ``max_tunnels`` is how many may be open at once (one
+    more is answered 503)."""
+
+    def __init__(self, emulator_url: str, *, port: int = 0,
+                 limits: TunnelLimits = DEFAULT_LIMITS, max_tunnels: int = 64) -> None:
         self.upstream = loopback_address(emulator_url)
         self._port = port
-        self._idle_timeout = idle_timeout
-        self._handshake_timeout = handshake_timeout
-        self._max_lifetime = max_lifetime
+        self._limits = limits
         self._max_tunnels = max_tunnels
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -116,7 +117,7 @@ class TlsFront:
         with self._lock:
             threads = list(self._threads)
         for thread in threads:
-            thread.join(self._handshake_timeout + 5)
+            thread.join(self._limits.handshake_timeout + 5)
         if self._directory is not None:
             shutil.rmtree(self._directory, ignore_errors=True)
         self._listener = self._accepter = self._directory = self._context = None
@@ -171,9 +172,7 @@ class TlsFront:
                         self.tunnels_opened += 1
                     assert self._context is not None
                     Tunnel(conn, upstream, self._context, first_bytes, self._stopping,
-                           idle_timeout=self._idle_timeout,
-                           handshake_timeout=self._handshake_timeout,
-                           max_lifetime=self._max_lifetime).run()
+                           self._limits).run()
         except OSError as exc:
             log.debug("TLS front: tunnel ended: %s", exc)
         finally:
@@ -183,7 +182,7 @@ class TlsFront:
     def _read_connect(self, conn: socket.socket) -> bytes | None:
         """Read and check the proxy request; the bytes after its head, or None once refused."""
         conn.settimeout(STOP_CHECK_SECONDS)
-        deadline = time.monotonic() + self._handshake_timeout
+        deadline = time.monotonic() + self._limits.handshake_timeout
         buffer = b""
         while b"\r\n\r\n" not in buffer:
             if self._stopping.is_set() or time.monotonic() > deadline:

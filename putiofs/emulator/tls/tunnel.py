@@ -10,9 +10,9 @@ TLS runs on an ``ssl.SSLObject`` over memory buffers, so one thread drives both 
 ``BUFFER_LIMIT`` bytes wait in each direction: a side that does not read stops the other side
 from being read (back-pressure) instead of filling memory.
 
-Lifetime is bounded: the tunnel ends when the front stops, when nothing has moved for
-``idle_timeout`` seconds, when the handshake has not finished within ``handshake_timeout`` seconds,
-or after ``max_lifetime`` seconds in all.
+Lifetime is bounded (:class:`TunnelLimits`): the tunnel ends when the front stops, when nothing has
+moved for ``idle_timeout`` seconds, when the handshake has not finished within
+``handshake_timeout`` seconds, or after ``max_lifetime`` seconds in all.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 BUFFER_LIMIT = 1 << 20
 READ_SIZE = 1 << 16
@@ -36,12 +37,25 @@ _READABLE = select.POLLIN | select.POLLHUP | select.POLLERR
 _WRITABLE = select.POLLOUT | select.POLLHUP | select.POLLERR
 
 
+@dataclass(frozen=True)
+class TunnelLimits:
+    """How long a tunnel of the front may last; the front reads ``handshake_timeout`` too, as the
+    time a client has to send its CONNECT request."""
+
+    #: Seconds without a byte moving either way.
+    idle_timeout: float = 300.0
+    #: Seconds from the CONNECT's answer to the end of the TLS handshake.
+    handshake_timeout: float = 10.0
+    #: Seconds in all, however busy the tunnel is.
+    max_lifetime: float = 3600.0
+
+
 class Tunnel:
     """Carry one client connection (its CONNECT already answered) to ``upstream`` until it ends."""
 
     def __init__(self, client: socket.socket, upstream: socket.socket,
-                 context: ssl.SSLContext, first_bytes: bytes, stopping: threading.Event, *,
-                 idle_timeout: float, handshake_timeout: float, max_lifetime: float) -> None:
+                 context: ssl.SSLContext, first_bytes: bytes, stopping: threading.Event,
+                 limits: TunnelLimits) -> None:
         self._client = client
         self._upstream = upstream
         self._incoming = ssl.MemoryBIO()
@@ -49,9 +63,7 @@ class Tunnel:
         self._tls = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
         self._incoming.write(first_bytes)
         self._stopping = stopping
-        self._idle_timeout = idle_timeout
-        self._handshake_timeout = handshake_timeout
-        self._max_lifetime = max_lifetime
+        self._limits = limits
         self._to_client = bytearray()     # TLS records waiting for the client socket
         self._to_upstream = bytearray()   # decrypted bytes waiting for the emulator socket
         self._handshaken = False
@@ -73,8 +85,9 @@ class Tunnel:
                 self._linger()
                 return
             now = time.monotonic()
-            if (now - last_moved > self._idle_timeout or now - started > self._max_lifetime
-                    or (not self._handshaken and now - started > self._handshake_timeout)):
+            limits = self._limits
+            if (now - last_moved > limits.idle_timeout or now - started > limits.max_lifetime
+                    or (not self._handshaken and now - started > limits.handshake_timeout)):
                 return
             client_mask = ((select.POLLIN if self._want_client_read() else 0)
                            | (select.POLLOUT if self._to_client else 0))

@@ -179,9 +179,10 @@ class V2Api:
         self.default_folder = ROOT_ID
         #: ``account/info?download_token=1``: an opaque token (nothing takes it in v2 here).
         self.download_token = secrets.token_urlsafe(18)
+        #: Every module's rules, tried in this order (see :class:`~.request.Routes`).
         self.rules: list[Rule] = [
-            *files_api.RULES, *account_api.RULES, *transfers_api.RULES, *manage_api.RULES,
-            *uploads.RULES, *shares_api.RULES,
+            *files_api.route.rules, *account_api.route.rules, *transfers_api.route.rules,
+            *manage_api.route.rules, *uploads.route.rules, *shares_api.route.rules,
         ]
         self._routes: dict[str, Route] = {
             "v2": self._call,

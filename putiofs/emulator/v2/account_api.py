@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from putiofs.emulator.v2.render import event_object
-from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.wire import V2Error, bad_request, not_found, ok, per_page
 
 EVENTS_PER_PAGE = 50
 APP = {"id": 8993, "name": "put.io emulator", "description": "putiofs's put.io emulator",
        "website": "", "has_icon": False}
+
+
+route = Routes()
 
 
 def _settings(request: Request) -> dict[str, Any]:
@@ -35,6 +38,7 @@ def _settings(request: Request) -> dict[str, Any]:
     }
 
 
+@route("GET", r"account/info", "account.info")
 def account_info(request: Request) -> dict[str, Any]:
     account = request.account
     used = account.disk_used()
@@ -65,6 +69,7 @@ def account_info(request: Request) -> dict[str, Any]:
     return ok(info=info)
 
 
+@route("GET POST", r"account/settings", "account.settings")
 def account_settings(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         return ok(settings=_settings(request))
@@ -86,6 +91,7 @@ def account_settings(request: Request) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- OAuth
 
 
+@route("GET POST", r"oauth2/oob/code", "oauth2.oob_code", auth=False)
 def oob_code(request: Request) -> dict[str, Any]:
     if request.method == "POST":  # a signed-in device approves a code for the user
         request.api.auth.require(request.token)
@@ -99,6 +105,7 @@ def oob_code(request: Request) -> dict[str, Any]:
               qr_code_url=f"{request.root_url}/_emulator/approve?code={entry.code}")
 
 
+@route("GET", r"oauth2/oob/code/(?P<code>[^/]+)", "oauth2.oob_poll", auth=False)
 def oob_code_poll(request: Request) -> dict[str, Any]:
     entry = request.api.auth.code(request.match.group("code"))
     if entry is None:
@@ -106,6 +113,7 @@ def oob_code_poll(request: Request) -> dict[str, Any]:
     return ok(oauth_token=entry.token)
 
 
+@route("GET", r"oauth2/validate", "oauth2.validate", auth=False)
 def validate(request: Request) -> dict[str, Any]:
     """200 for any token: ``result`` tells whether it is valid."""
     token_id = request.api.auth.token_id(request.token)
@@ -114,26 +122,30 @@ def validate(request: Request) -> dict[str, Any]:
               user_id=request.account.user_id if valid else None)
 
 
+@route("GET POST", r"oauth2/access_token", "oauth2.access_token", auth=False)
+def access_token(request: Request) -> dict[str, Any]:
+    raise V2Error(400, "invalid_grant", "The authorization code flow is not emulated: "
+                  "use the device code flow (/v2/oauth2/oob/code)")
+
+
+@route("POST", r"oauth/grants/logout", "oauth.logout")
 def logout(request: Request) -> dict[str, Any]:
     assert request.token is not None
     request.api.auth.revoke(request.token)
     return ok()
 
 
-def access_token(request: Request) -> dict[str, Any]:
-    raise V2Error(400, "invalid_grant", "The authorization code flow is not emulated: "
-                  "use the device code flow (/v2/oauth2/oob/code)")
-
-
 # --------------------------------------------------------------------- friends, events
 
 
+@route("GET", r"friends/list", "friends.list")
 def friends_list(request: Request) -> dict[str, Any]:
     friends = [{"id": f.id, "name": f.name, "avatar_url": None, "dir_id": f.dir_id}
                for f in request.account.friends]
     return ok(friends=friends, total=len(friends))
 
 
+@route("GET", r"events/list", "events.list")
 def events_list(request: Request) -> dict[str, Any]:
     params = request.params
     size = per_page(params, EVENTS_PER_PAGE, clamp=True)
@@ -143,6 +155,7 @@ def events_list(request: Request) -> dict[str, Any]:
               has_more=len(events) > size)
 
 
+@route("POST", r"events/delete(?:/(?P<id>\d+))?", "events.delete")
 def events_delete(request: Request) -> dict[str, Any]:
     account = request.account
     if request.match.group("id") is None:
@@ -151,18 +164,3 @@ def events_delete(request: Request) -> dict[str, Any]:
         event_id = int(request.match.group("id"))
         account.events[:] = [e for e in account.events if e.id != event_id]
     return ok()
-
-
-RULES = [
-    rule("GET", r"account/info", account_info, "account.info"),
-    rule("GET POST", r"account/settings", account_settings, "account.settings"),
-    rule("GET POST", r"oauth2/oob/code", oob_code, "oauth2.oob_code", auth=False),
-    rule("GET", r"oauth2/oob/code/(?P<code>[^/]+)", oob_code_poll, "oauth2.oob_poll",
-         auth=False),
-    rule("GET", r"oauth2/validate", validate, "oauth2.validate", auth=False),
-    rule("GET POST", r"oauth2/access_token", access_token, "oauth2.access_token", auth=False),
-    rule("POST", r"oauth/grants/logout", logout, "oauth.logout"),
-    rule("GET", r"friends/list", friends_list, "friends.list"),
-    rule("GET", r"events/list", events_list, "events.list"),
-    rule("POST", r"events/delete(?:/(?P<id>\d+))?", events_delete, "events.delete"),
-]

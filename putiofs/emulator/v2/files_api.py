@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote
 from putiofs.emulator.account.state import ROOT_ID, ApiError, Node
 from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, file_type, mime_type
-from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.wire import (
     DEFAULT_PER_PAGE,
     Params,
@@ -26,6 +26,9 @@ from putiofs.emulator.v2.wire import (
 MAX_QUERY = 255
 LEGACY_SEARCH_PAGE = 50
 SORTS = ("NAME", "SIZE", "DATE", "MODIFIED", "TYPE", "WATCH")
+
+
+route = Routes()
 
 
 def node_of(request: Request, item_id: int | None) -> Node:
@@ -84,6 +87,7 @@ def _files(request: Request, ids: list[int]) -> list[dict[str, Any]]:
     return [file_object(request.api, nodes[i], request.params) for i in ids if i in nodes]
 
 
+@route("GET", r"files/list", "files.list")
 def files_list(request: Request) -> dict[str, Any]:
     params = request.params
     parent = node_of(request, params.integer("parent_id", ROOT_ID))
@@ -120,29 +124,16 @@ def _breadcrumbs(request: Request, node: Node) -> list[list[Any]]:
     return crumbs[::-1]
 
 
-def _continue(kind: str) -> Callable[[Request], dict[str, Any]]:
-    def endpoint(request: Request) -> dict[str, Any]:
-        first, token = request.api.cursors.resume(kind, request.params, request.account.nodes,
-                                                  DEFAULT_PER_PAGE, clamp=True)
-        return ok(files=_files(request, first), cursor=token)
-
-    return endpoint
+def _resume(request: Request, kind: str) -> dict[str, Any]:
+    """The next page of a ``files`` or ``search`` cursor."""
+    first, token = request.api.cursors.resume(kind, request.params, request.account.nodes,
+                                              DEFAULT_PER_PAGE, clamp=True)
+    return ok(files=_files(request, first), cursor=token)
 
 
-def files_get(request: Request) -> dict[str, Any]:
-    node = node_of(request, request.path_id())
-    return ok(file=file_object(request.api, node, request.params))
-
-
-def files_child(request: Request) -> dict[str, Any]:
-    """The child called exactly ``name``; of several, the newest (highest id)."""
-    parent = folder_of(request, request.path_id())
-    name = request.params.required_text("name")
-    matches = [c for c in parent.children if request.account.nodes[c].name == name]
-    if not matches:
-        raise not_found("File not found")
-    return ok(file=file_object(request.api, request.account.nodes[max(matches)],
-                               request.params))
+@route("POST", r"files/list/continue", "files.list_continue")
+def files_list_continue(request: Request) -> dict[str, Any]:
+    return _resume(request, "files")
 
 
 def _query_words(query: str) -> list[str]:
@@ -163,6 +154,7 @@ def _search(request: Request, words: list[str], types: set[str]) -> list[int]:
                    and (not types or file_type(n) in types)), reverse=True)
 
 
+@route("GET", r"files/search", "files.search")
 def files_search(request: Request) -> dict[str, Any]:
     params = request.params
     words = _query_words((params.text("query") or "").strip())
@@ -173,6 +165,12 @@ def files_search(request: Request) -> dict[str, Any]:
     return ok(files=_files(request, first), cursor=cursor, total=len(found))
 
 
+@route("POST", r"files/search/continue", "files.search_continue")
+def files_search_continue(request: Request) -> dict[str, Any]:
+    return _resume(request, "search")
+
+
+@route("GET", r"files/search/(?P<query>[^/]+)/page/(?P<page>-?\d+)", "files.search")
 def files_search_pages(request: Request) -> dict[str, Any]:
     """The older search form go-putio 2021 uses: ``/files/search/{query}/page/{n}``, 50 a
     page, page -1 for everything; ``next`` is the next page's URL or null."""
@@ -191,6 +189,7 @@ def files_search_pages(request: Request) -> dict[str, Any]:
               total=len(found))
 
 
+@route("POST", r"files/create-folder", "files.create_folder")
 def files_create_folder(request: Request) -> dict[str, Any]:
     params = request.params
     parent = folder_of(request, params.integer("parent_id", ROOT_ID))
@@ -211,6 +210,7 @@ def files_create_folder(request: Request) -> dict[str, Any]:
     return ok(file=file_object(request.api, request.account.create(parent.id, final, True)))
 
 
+@route("POST", r"files/rename", "files.rename")
 def files_rename(request: Request) -> dict[str, Any]:
     node = node_of(request, request.params.integer("file_id"))
     name = request.params.text("name") or ""
@@ -223,6 +223,7 @@ def files_rename(request: Request) -> dict[str, Any]:
     return ok(file=file_object(request.api, node))
 
 
+@route("POST", r"files/move", "files.move")
 def files_move(request: Request) -> dict[str, Any]:
     """Batch ``file_ids`` with per-item ``errors``, or one ``file_id`` (+ ``name``) moved and
     renamed at once, whose failure is the request's."""
@@ -263,6 +264,7 @@ def _relocate(request: Request, item_id: int, parent_id: int) -> None:
         raise bad_request(exc.message, "CANNOT_MOVE_INTO_ITSELF") from None
 
 
+@route("POST", r"files/delete", "files.delete")
 def files_delete(request: Request) -> dict[str, Any]:
     params = request.params
     account = request.account
@@ -291,6 +293,7 @@ def files_delete(request: Request) -> dict[str, Any]:
     return ok(cursor=None, skipped=len(missing))
 
 
+@route("POST", r"files/touch", "files.touch")
 def files_touch(request: Request) -> dict[str, Any]:
     params = request.params
     ids = params.ids("file_ids") or ([params.required_integer("file_id")]
@@ -306,6 +309,7 @@ def files_touch(request: Request) -> dict[str, Any]:
     return ok()
 
 
+@route("POST", r"files/copy", "files.copy")
 def files_copy(request: Request) -> dict[str, Any]:
     params = request.params
     node = node_of(request, params.required_integer("file_id"))
@@ -322,14 +326,35 @@ def files_copy(request: Request) -> dict[str, Any]:
     return ok(file=file_object(request.api, copy))
 
 
+@route("GET", r"files/(?P<id>\d+)", "files.get")
+def files_get(request: Request) -> dict[str, Any]:
+    node = node_of(request, request.path_id())
+    return ok(file=file_object(request.api, node, request.params))
+
+
+@route("GET", r"files/(?P<id>\d+)/child", "files.child")
+def files_child(request: Request) -> dict[str, Any]:
+    """The child called exactly ``name``; of several, the newest (highest id)."""
+    parent = folder_of(request, request.path_id())
+    name = request.params.required_text("name")
+    matches = [c for c in parent.children if request.account.nodes[c].name == name]
+    if not matches:
+        raise not_found("File not found")
+    return ok(file=file_object(request.api, request.account.nodes[max(matches)],
+                               request.params))
+
+
+@route("GET", r"files/(?P<id>\d+)/url", "files.url")
 def files_url(request: Request) -> dict[str, Any]:
     return ok(url=request.api.storage.url_for(_file_of(request)))
 
 
+@route("GET", r"files/(?P<id>\d+)/(?:download(?:/[^/]*)?|stream|stream\.mp3)", "files.download")
 def files_redirect(request: Request) -> Redirect:
     return Redirect(request.api.storage.url_for(_file_of(request)))
 
 
+@route("GET", r"files/(?P<id>\d+)/mp4/(?:download(?:/[^/]*)?|stream)", "files.mp4_download")
 def files_mp4_redirect(request: Request) -> Redirect:
     node = _file_of(request)
     if request.api.mp4.status(node)["status"] != "COMPLETED":
@@ -337,6 +362,7 @@ def files_mp4_redirect(request: Request) -> Redirect:
     return Redirect(request.api.storage.url_for(node))
 
 
+@route("GET POST DELETE", r"files/(?P<id>\d+)/mp4", "files.mp4")
 def files_mp4(request: Request) -> dict[str, Any]:
     node = _file_of(request)
     if request.method == "POST":
@@ -349,38 +375,14 @@ def files_mp4(request: Request) -> dict[str, Any]:
     return ok(mp4=request.api.mp4.status(node))
 
 
+@route("GET", r"files/(?P<id>\d+)/subtitles", "files.subtitles")
 def files_subtitles(request: Request) -> dict[str, Any]:
     """The subtitles of a file: none here (the emulator has no subtitle sources)."""
     _file_of(request)
     return ok(default=None, subtitles=[])
 
 
+@route("GET", r"files/(?P<id>\d+)/subtitles/[^/]+", "files.subtitle")
 def files_subtitle(request: Request) -> dict[str, Any]:
     _file_of(request)
     raise not_found("Subtitle not found")
-
-
-RULES = [
-    rule("GET", r"files/list", files_list, "files.list"),
-    rule("POST", r"files/list/continue", _continue("files"), "files.list_continue"),
-    rule("GET", r"files/search", files_search, "files.search"),
-    rule("POST", r"files/search/continue", _continue("search"), "files.search_continue"),
-    rule("GET", r"files/search/(?P<query>[^/]+)/page/(?P<page>-?\d+)", files_search_pages,
-         "files.search"),
-    rule("POST", r"files/create-folder", files_create_folder, "files.create_folder"),
-    rule("POST", r"files/rename", files_rename, "files.rename"),
-    rule("POST", r"files/move", files_move, "files.move"),
-    rule("POST", r"files/delete", files_delete, "files.delete"),
-    rule("POST", r"files/touch", files_touch, "files.touch"),
-    rule("POST", r"files/copy", files_copy, "files.copy"),
-    rule("GET", r"files/(?P<id>\d+)", files_get, "files.get"),
-    rule("GET", r"files/(?P<id>\d+)/child", files_child, "files.child"),
-    rule("GET", r"files/(?P<id>\d+)/url", files_url, "files.url"),
-    rule("GET", r"files/(?P<id>\d+)/(?:download(?:/[^/]*)?|stream|stream\.mp3)", files_redirect,
-         "files.download"),
-    rule("GET", r"files/(?P<id>\d+)/mp4/(?:download(?:/[^/]*)?|stream)", files_mp4_redirect,
-         "files.mp4_download"),
-    rule("GET POST DELETE", r"files/(?P<id>\d+)/mp4", files_mp4, "files.mp4"),
-    rule("GET", r"files/(?P<id>\d+)/subtitles", files_subtitles, "files.subtitles"),
-    rule("GET", r"files/(?P<id>\d+)/subtitles/[^/]+", files_subtitle, "files.subtitle"),
-]

@@ -6,8 +6,10 @@ from typing import Any
 
 from putiofs.emulator.v2.media import Zip
 from putiofs.emulator.v2.render import trash_object
-from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.wire import DEFAULT_PER_PAGE, bad_request, not_found, ok, per_page, stamp
+
+route = Routes()
 
 # ---------------------------------------------------------------------------------- trash
 
@@ -17,6 +19,7 @@ def _trash_files(request: Request, ids: list[int]) -> list[dict[str, Any]]:
     return [trash_object(request.api, records[i]) for i in ids if i in records]
 
 
+@route("GET", r"trash/list", "trash.list")
 def trash_list(request: Request) -> dict[str, Any]:
     trash = request.account.trash
     ids = [record.node.id for record in trash.listing()]
@@ -26,6 +29,7 @@ def trash_list(request: Request) -> dict[str, Any]:
               trash_size=trash.size())
 
 
+@route("POST", r"trash/list/continue", "trash.list_continue")
 def trash_continue(request: Request) -> dict[str, Any]:
     first, token = request.api.cursors.resume("trash", request.params,
                                               request.account.trash.records, DEFAULT_PER_PAGE,
@@ -46,6 +50,7 @@ def _selected(request: Request) -> list[int]:
     return ids
 
 
+@route("POST", r"trash/restore", "trash.restore")
 def trash_restore(request: Request) -> dict[str, Any]:
     for item_id in _selected(request):
         request.account.trash.restore(item_id)
@@ -53,12 +58,14 @@ def trash_restore(request: Request) -> dict[str, Any]:
     return ok()
 
 
+@route("POST", r"trash/delete", "trash.delete")
 def trash_delete(request: Request) -> dict[str, Any]:
     for item_id in _selected(request):
         request.account.trash.purge(item_id)
     return ok()
 
 
+@route("POST", r"trash/empty", "trash.empty")
 def trash_empty(request: Request) -> dict[str, Any]:
     request.account.trash.empty()
     return ok()
@@ -77,6 +84,7 @@ def _zip_object(request: Request, job: Zip) -> dict[str, Any]:
             "missing_files": job.missing}
 
 
+@route("POST", r"zips/create", "zips.create")
 def zips_create(request: Request) -> dict[str, Any]:
     ids = request.params.ids("file_ids")
     if not ids:
@@ -85,25 +93,15 @@ def zips_create(request: Request) -> dict[str, Any]:
     return ok(zip_id=job.id)
 
 
+@route("GET", r"zips/list", "zips.list")
+def zips_list(request: Request) -> dict[str, Any]:
+    return ok(zips=[_zip_object(request, job) for job in request.api.zips.all()])
+
+
+@route("GET", r"zips/(?P<id>\d+)", "zips.get")
 def zips_get(request: Request) -> dict[str, Any]:
     """A flat object (``zip_status`` is the job's, ``status`` the envelope's "OK")."""
     job = request.api.zips.get(request.path_id())
     if job is None:
         raise not_found("Zip not found")
     return ok(**_zip_object(request, job))
-
-
-def zips_list(request: Request) -> dict[str, Any]:
-    return ok(zips=[_zip_object(request, job) for job in request.api.zips.all()])
-
-
-RULES = [
-    rule("GET", r"trash/list", trash_list, "trash.list"),
-    rule("POST", r"trash/list/continue", trash_continue, "trash.list_continue"),
-    rule("POST", r"trash/restore", trash_restore, "trash.restore"),
-    rule("POST", r"trash/delete", trash_delete, "trash.delete"),
-    rule("POST", r"trash/empty", trash_empty, "trash.empty"),
-    rule("POST", r"zips/create", zips_create, "zips.create"),
-    rule("GET", r"zips/list", zips_list, "zips.list"),
-    rule("GET", r"zips/(?P<id>\d+)", zips_get, "zips.get"),
-]

@@ -1,5 +1,6 @@
 """What a v2 endpoint sees: the :class:`Request`, and through ``request.api`` the running v2
-API as a :class:`V2Site`; the routing :class:`Rule` of an endpoint.
+API as a :class:`V2Site`; the routing :class:`Rule` of an endpoint, which its module records
+with a :class:`Routes` right above the endpoint.
 
 ``V2Site`` is a protocol (:class:`~putiofs.emulator.v2.V2Api` is its one implementation) so that
 the endpoints, the renderers, the storage URLs and the uploads reach the API they are part of
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from putiofs.emulator.http.httpd import MAX_BODY
 
@@ -84,6 +85,7 @@ class Request:
 
 
 Endpoint = Callable[[Request], Any]
+E = TypeVar("E", bound=Endpoint)
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,9 @@ class Rule:
     in the stats and names them to the fault policy ("files.list"). ``auth``: whether the
     OAuth token is required.
 
-    Each endpoint module ends with its ``RULES``, the list :class:`~putiofs.emulator.v2.V2Api`
-    joins and tries in order (the first whose pattern and method match serves the request)."""
+    The name is stated, not derived from the path: several are not the path's words
+    (``files/{id}`` is "files.get", ``files/search/{q}/page/{n}`` counts as "files.search",
+    ``oauth/grants/logout`` is "oauth.logout"), and tests count requests by these names."""
 
     methods: tuple[str, ...]
     pattern: re.Pattern[str]
@@ -103,6 +106,28 @@ class Rule:
     body_limit: int = MAX_BODY
 
 
-def rule(methods: str, pattern: str, endpoint: Endpoint, name: str, *, auth: bool = True,
-         body_limit: int = MAX_BODY) -> Rule:
-    return Rule(tuple(methods.split()), re.compile(pattern), endpoint, name, auth, body_limit)
+class Routes:
+    """The rules of one endpoint module, each recorded by a decorator above its endpoint::
+
+        route = Routes()
+
+        @route("GET", r"transfers/list", "transfers.list")
+        def transfers_list(request: Request) -> dict[str, Any]: ...
+
+    ``methods`` is space-separated ("GET POST"). ``rules`` keeps the order the endpoints are
+    defined in; :class:`~putiofs.emulator.v2.V2Api` joins the modules' rules and tries them in
+    that order (the first whose pattern and method match serves the request). No two patterns
+    match the same path (``tests/emulator/test_emulator_v2_routes.py`` holds them to that), so
+    the order never decides which endpoint serves a request."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+
+    def __call__(self, methods: str, pattern: str, name: str, *, auth: bool = True,
+                 body_limit: int = MAX_BODY) -> Callable[[E], E]:
+        def record(endpoint: E) -> E:
+            self.rules.append(Rule(tuple(methods.split()), re.compile(pattern), endpoint, name,
+                                   auth, body_limit))
+            return endpoint
+
+        return record

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from putiofs.emulator.account.state import ROOT_ID
-from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.shares import EVERYONE, FileShares
 from putiofs.emulator.v2.wire import bad_request, not_found, ok
+
+route = Routes()
 
 
 def _live(request: Request) -> dict[int, FileShares]:
@@ -19,6 +21,7 @@ def _live(request: Request) -> dict[int, FileShares]:
     return {i: shares for i, shares in request.api.shares.files.items() if i in nodes}
 
 
+@route("POST", r"files/share", "files.share")
 def files_share(request: Request) -> dict[str, Any]:
     """``file_ids`` (required) with ``friends``: ``everyone`` or comma-joined friend names.
     Everything is checked before anything is shared."""
@@ -45,6 +48,7 @@ def files_share(request: Request) -> dict[str, Any]:
     return ok()
 
 
+@route("GET", r"files/shared", "files.shared")
 def files_shared(request: Request) -> dict[str, Any]:
     nodes = request.account.nodes
     shared = [{"file_id": file_id, "file_name": nodes[file_id].name,
@@ -61,6 +65,7 @@ def _file_shares(request: Request) -> FileShares:
     return _live(request).get(file_id) or FileShares()
 
 
+@route("GET", r"files/(?P<id>\d+)/shared-with", "files.shared_with")
 def files_shared_with(request: Request) -> dict[str, Any]:
     shares = _file_shares(request)
     return {"shared-with": [{"share_id": share_id, "user_name": name, "user_avatar_url": None}
@@ -68,6 +73,7 @@ def files_shared_with(request: Request) -> dict[str, Any]:
             "status": "OK"}
 
 
+@route("POST", r"files/(?P<id>\d+)/unshare", "files.unshare")
 def files_unshare(request: Request) -> dict[str, Any]:
     """``shares``: ``everyone`` (stop sharing the file at all) or comma-joined share ids."""
     shares = _file_shares(request)
@@ -83,11 +89,3 @@ def files_unshare(request: Request) -> dict[str, Any]:
     for share_id in ids:
         del shares.friends[share_id]
     return ok()
-
-
-RULES = [
-    rule("POST", r"files/share", files_share, "files.share"),
-    rule("GET", r"files/shared", files_shared, "files.shared"),
-    rule("GET", r"files/(?P<id>\d+)/shared-with", files_shared_with, "files.shared_with"),
-    rule("POST", r"files/(?P<id>\d+)/unshare", files_unshare, "files.unshare"),
-]

@@ -6,10 +6,13 @@ from typing import Any
 
 from putiofs.emulator.account.records import Transfer
 from putiofs.emulator.v2.render import transfer_object
-from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.wire import MAX_PER_PAGE, bad_request, not_found, ok, per_page
 
 _FINISHED = ("completed", "error")
+
+
+route = Routes()
 
 
 def _transfer(request: Request, transfer_id: int | None) -> Transfer:
@@ -24,6 +27,7 @@ def _objects(request: Request, ids: list[int]) -> list[dict[str, Any]]:
     return [transfer_object(request.api, transfers[i]) for i in ids if i in transfers]
 
 
+@route("GET", r"transfers/list", "transfers.list")
 def transfers_list(request: Request) -> dict[str, Any]:
     """Newest first; without ``per_page`` every transfer (older clients do not page)."""
     ids = sorted(request.account.transfers, reverse=True)
@@ -34,6 +38,7 @@ def transfers_list(request: Request) -> dict[str, Any]:
     return ok(transfers=_objects(request, first), cursor=cursor, total=len(ids))
 
 
+@route("POST", r"transfers/list/continue", "transfers.list_continue")
 def transfers_continue(request: Request) -> dict[str, Any]:
     first, token = request.api.cursors.resume("transfers", request.params,
                                               request.account.transfers, MAX_PER_PAGE,
@@ -41,14 +46,12 @@ def transfers_continue(request: Request) -> dict[str, Any]:
     return ok(transfers=_objects(request, first), cursor=token)
 
 
+@route("GET", r"transfers/count", "transfers.count")
 def transfers_count(request: Request) -> dict[str, Any]:
     return ok(count=len(request.account.transfers))
 
 
-def transfers_get(request: Request) -> dict[str, Any]:
-    return ok(transfer=transfer_object(request.api, _transfer(request, request.path_id())))
-
-
+@route("POST", r"transfers/add", "transfers.add")
 def transfers_add(request: Request) -> dict[str, Any]:
     params = request.params
     url = (params.text("url") or "").strip()
@@ -65,6 +68,7 @@ def transfers_add(request: Request) -> dict[str, Any]:
     return ok(transfer=transfer_object(request.api, transfer))
 
 
+@route("POST", r"transfers/cancel", "transfers.cancel")
 def transfers_cancel(request: Request) -> dict[str, Any]:
     """Idempotent: an unknown id is no error."""
     for transfer_id in request.params.ids("transfer_ids") or []:
@@ -72,6 +76,7 @@ def transfers_cancel(request: Request) -> dict[str, Any]:
     return ok()
 
 
+@route("POST", r"transfers/clean", "transfers.clean")
 def transfers_clean(request: Request) -> dict[str, Any]:
     """Remove finished (completed or failed) transfers: all, or those of ``transfer_ids``."""
     account = request.account
@@ -85,6 +90,7 @@ def transfers_clean(request: Request) -> dict[str, Any]:
     return ok(deleted_ids=sorted(deleted))
 
 
+@route("POST", r"transfers/retry", "transfers.retry")
 def transfers_retry(request: Request) -> dict[str, Any]:
     transfer = _transfer(request, request.params.integer("id"))
     if request.account.transfers.phase(transfer)[0] == "error":
@@ -92,6 +98,7 @@ def transfers_retry(request: Request) -> dict[str, Any]:
     return ok(transfer=transfer_object(request.api, transfer))
 
 
+@route("POST", r"transfers/remove", "transfers.remove")
 def transfers_remove(request: Request) -> dict[str, Any]:
     account = request.account
     how = request.params.text("remove_filter")
@@ -110,14 +117,6 @@ def transfers_remove(request: Request) -> dict[str, Any]:
     return ok()
 
 
-RULES = [
-    rule("GET", r"transfers/list", transfers_list, "transfers.list"),
-    rule("POST", r"transfers/list/continue", transfers_continue, "transfers.list_continue"),
-    rule("GET", r"transfers/count", transfers_count, "transfers.count"),
-    rule("POST", r"transfers/add", transfers_add, "transfers.add"),
-    rule("POST", r"transfers/cancel", transfers_cancel, "transfers.cancel"),
-    rule("POST", r"transfers/clean", transfers_clean, "transfers.clean"),
-    rule("POST", r"transfers/retry", transfers_retry, "transfers.retry"),
-    rule("POST", r"transfers/remove", transfers_remove, "transfers.remove"),
-    rule("GET", r"transfers/(?P<id>\d+)", transfers_get, "transfers.get"),
-]
+@route("GET", r"transfers/(?P<id>\d+)", "transfers.get")
+def transfers_get(request: Request) -> dict[str, Any]:
+    return ok(transfer=transfer_object(request.api, _transfer(request, request.path_id())))

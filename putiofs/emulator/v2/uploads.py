@@ -22,7 +22,7 @@ from putiofs.emulator.http.faults import Fault
 from putiofs.emulator.http.httpd import BodyError
 from putiofs.emulator.v2 import names
 from putiofs.emulator.v2.render import file_object, transfer_object
-from putiofs.emulator.v2.request import Request, rule
+from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.wire import (
     Params,
     V2Error,
@@ -42,6 +42,9 @@ MAX_UPLOADS = 1000
 #: One request's upload body at most (multipart, or one PATCH).
 UPLOAD_BODY_LIMIT = 1024 * 1024 * 1024
 _TUS = {"Tus-Resumable": "1.0.0"}
+
+
+route = Routes()
 
 
 def quota_error() -> V2Error:
@@ -290,6 +293,7 @@ def _discard(body: Iterator[bytes]) -> None:
 # -------------------------------------------------------------------------------- multipart
 
 
+@route("POST", r"files/upload", "files.upload", body_limit=UPLOAD_BODY_LIMIT)
 def multipart_upload(request: Request) -> dict[str, Any]:
     """``file`` (required), ``filename``, ``parent_id``; a .torrent becomes a transfer."""
     fields, files = _form_parts(request)
@@ -334,9 +338,3 @@ def _form_parts(request: Request) -> tuple[dict[str, str], dict[str, tuple[str |
         else:
             fields[name] = payload.decode("utf-8", "replace")
     return fields, files
-
-
-RULES = [
-    rule("POST", r"files/upload", multipart_upload, "files.upload",
-         body_limit=UPLOAD_BODY_LIMIT),
-]
