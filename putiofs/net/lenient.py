@@ -1,17 +1,25 @@
 """Single values of put.io's JSON answers, for the models of both API versions
-(:mod:`putiofs.v1.models`, :mod:`putiofs.v2.parse`).
+(:mod:`putiofs.v1.models`, :mod:`putiofs.v2.parse`), and the one reader of a whole answer.
 
 Lenient where the meaning is certain whatever the form (``"12"``, ``12``, ``12.0`` are one
 number); strict where a wrong reading would be shown as fact: a byte count that cannot be one
 raises :class:`BadValue` instead of becoming some other number.
+
+A model is a frozen dataclass whose fields say how each is read (:func:`json_field`: a parser,
+and where it differs the key); :func:`from_answer` builds one from an answer. A model's
+``from_json`` adds only what a declaration cannot say: values that depend on one another or on
+the call, nested models, refusals.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 #: The largest size a file can have (``off_t``): anything above is not a byte count.
 MAX_SIZE = 2**63 - 1
@@ -24,6 +32,10 @@ _MAX_TEXT = 40
 
 _TRUE_STRINGS = frozenset({"1", "true", "yes", "on", "t", "y"})
 _FALSE_STRINGS = frozenset({"0", "false", "no", "off", "f", "n", ""})
+#: Where :func:`json_field` keeps how a field is read, in the field's metadata.
+_READ = "putiofs.json"
+
+Model = TypeVar("Model")
 
 
 class BadValue(ValueError):
@@ -45,6 +57,11 @@ def to_str(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def to_text(value: Any) -> str:
+    """:func:`to_str`, with "" for null: for a name, which every item has."""
+    return to_str(value) or ""
 
 
 def to_id(value: Any) -> str | None:
@@ -146,6 +163,65 @@ def to_bool(value: Any) -> bool | None:
         if text in _FALSE_STRINGS:
             return False
     return None
+
+
+def to_flag(value: Any) -> bool:
+    """:func:`to_bool` for a flag that is set only where the answer says so: False for null or
+    unrecognised."""
+    return bool(to_bool(value))
+
+
+@dataclass(frozen=True)
+class _Read:
+    """How :func:`from_answer` reads one field: ``parse`` the value at ``path`` (the field's
+    name where None), or at ``fallback`` (a key beside it) where that is null or absent."""
+
+    parse: Callable[[Any], Any]
+    path: tuple[str, ...] | None
+    fallback: str | None
+
+    def read(self, answer: Mapping[str, Any], name: str) -> Any:
+        key = name
+        if self.path is not None:
+            *outer, key = self.path
+            for step in outer:
+                answer = mapping(answer.get(step))
+        value = answer.get(key)
+        if value is None and self.fallback is not None:
+            value = answer.get(self.fallback)
+        return self.parse(value)
+
+
+def json_field(parse: Callable[[Any], Any], key: str | tuple[str, ...] | None = None, *,
+               fallback: str | None = None, default: Any = dataclasses.MISSING,
+               repr: bool = True) -> Any:
+    """A dataclass field that :func:`from_answer` reads with ``parse`` from the answer's ``key``
+    (the field's name unless given; a tuple is a path through nested objects), or from the key
+    ``fallback`` where that value is null or absent. ``default`` and ``repr`` are those of
+    :func:`dataclasses.field`: without a default the field is required."""
+    path = (key,) if isinstance(key, str) else key
+    return dataclasses.field(default=default, repr=repr,
+                             metadata={_READ: _Read(parse, path, fallback)})
+
+
+def from_answer(cls: type[Model], answer: Any, /, **given: Any) -> Model:
+    """The dataclass ``cls`` read from a JSON object (anything else reads as an empty one):
+    each field declared with :func:`json_field` read as it says, except those ``given`` as
+    they are; the other fields keep their defaults. Fields are read in their order, so the
+    first impossible value is the one a :class:`BadValue` names."""
+    answer = mapping(answer)
+    values = dict(given)
+    for name, how in _declared(cls):
+        if name not in given:
+            values[name] = how.read(answer, name)
+    return cls(**values)
+
+
+@functools.cache
+def _declared(cls: type) -> tuple[tuple[str, _Read], ...]:
+    """The fields of ``cls`` declared with :func:`json_field`, in order."""
+    return tuple((f.name, f.metadata[_READ]) for f in dataclasses.fields(cls)
+                 if _READ in f.metadata)
 
 
 def _in_range(number: int, original: Any) -> int:

@@ -36,27 +36,36 @@ What a refused value does depends on what it would have been shown as:
 A v1 object that is one of the version-neutral models of :mod:`putiofs.api.services` (and
 perhaps a little more) is read into a subclass of it: a transfer, a subscription, a friend, a
 message, a link analysis; the folder map is read into :class:`putiofs.api.backend.FolderRef`.
+
+Each field says how it is read (:func:`putiofs.net.lenient.json_field`); a subclass declares
+again, with the same default, each neutral field it reads. ``from_json`` reads only what a
+declaration cannot say: the fields that decide together whether an item can be read, and
+those that depend on the answer around them (a link's bucket, the analysed links).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from putiofs.api import services
 from putiofs.api.backend import ROOT_ID, FolderRef
 from putiofs.net.lenient import (
     BadValue,
+    from_answer,
+    json_field,
     mapping,
     shown,
     size_or_none,
     to_bool,
+    to_flag,
     to_id,
     to_int,
     to_size,
     to_str,
+    to_text,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +88,16 @@ def _type_name(value: Any) -> str | None:
     return str(value)
 
 
+def _part_links(parts: Any) -> tuple[str, ...]:
+    """A multipart download's links: a list of links or of objects with a ``url`` (or one)."""
+    if isinstance(parts, str | Mapping):
+        parts = [parts]
+    if not isinstance(parts, list | tuple):
+        return ()
+    links = (part.get("url") if isinstance(part, Mapping) else part for part in parts)
+    return tuple(str(link) for link in links if link is not None and link != "")
+
+
 class UnreadableItem(ValueError):
     """An item that cannot be shown without inventing something (see the module docstring):
     ``reason`` says why, ``item_id`` is its id where it had a usable one."""
@@ -91,21 +110,22 @@ class UnreadableItem(ValueError):
 
 @dataclass(frozen=True)
 class Item:
-    """A file or folder (``files`` service)."""
+    """A file or folder (``files`` service). :meth:`from_json` reads ``id``, ``type``,
+    ``is_dir`` and ``size`` itself: they decide together whether the item can be read."""
 
     id: str
-    name: str
+    name: str = json_field(to_text)
     type: str | None = None
     size: int = 0
     is_dir: bool = False
-    parent_id: str | None = None
-    screenshot_url: str | None = None
-    thumb_url: str | None = None
-    file_icon_url: str | None = None
-    download_url: str | None = None
-    stream_url: str | None = None
-    zip_url: str | None = None
-    folder_icon_url: str | None = None
+    parent_id: str | None = json_field(to_id, default=None)
+    screenshot_url: str | None = json_field(to_str, default=None)
+    thumb_url: str | None = json_field(to_str, default=None)
+    file_icon_url: str | None = json_field(to_str, default=None)
+    download_url: str | None = json_field(to_str, default=None)
+    stream_url: str | None = json_field(to_str, default=None)
+    zip_url: str | None = json_field(to_str, default=None)
+    folder_icon_url: str | None = json_field(to_str, default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> Item:
@@ -126,21 +146,7 @@ class Item:
             if not is_dir:
                 raise UnreadableItem(f"size {exc}", item_id) from None
             size = None
-        return cls(
-            id=item_id,
-            name=to_str(data.get("name")) or "",
-            type=type_name,
-            size=size or 0,
-            is_dir=is_dir,
-            parent_id=to_id(data.get("parent_id")),
-            screenshot_url=to_str(data.get("screenshot_url")),
-            thumb_url=to_str(data.get("thumb_url")),
-            file_icon_url=to_str(data.get("file_icon_url")),
-            download_url=to_str(data.get("download_url")),
-            stream_url=to_str(data.get("stream_url")),
-            zip_url=to_str(data.get("zip_url")),
-            folder_icon_url=to_str(data.get("folder_icon_url")),
-        )
+        return from_answer(cls, data, id=item_id, type=type_name, size=size or 0, is_dir=is_dir)
 
 
 @dataclass(frozen=True)
@@ -148,28 +154,21 @@ class Message(services.Message):
     """A dashboard message (``messages`` service): the version-neutral model and the fields
     only v1's answer has."""
 
-    user_id: int | None = None
-    user_file_id: int | None = None
-    from_user_id: int | None = None
-    channel: int | None = None
-    hidden: bool = False
+    id: int | None = json_field(to_int)
+    title: str | None = json_field(to_str, default=None)
+    description: str | None = json_field(to_str, default=None)
+    file_name: str | None = json_field(to_str, default=None)
+    file_type: str | None = json_field(to_str, default=None)
+    importance: int | None = json_field(to_int, default=None)
+    user_id: int | None = json_field(to_int, default=None)
+    user_file_id: int | None = json_field(to_int, default=None)
+    from_user_id: int | None = json_field(to_int, default=None)
+    channel: int | None = json_field(to_int, default=None)
+    hidden: bool = json_field(to_flag, default=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Message:
-        data = mapping(data)
-        return cls(
-            id=to_int(data.get("id")),
-            user_id=to_int(data.get("user_id")),
-            title=to_str(data.get("title")),
-            description=to_str(data.get("description")),
-            importance=to_int(data.get("importance")),
-            file_name=to_str(data.get("file_name")),
-            file_type=to_str(data.get("file_type")),
-            user_file_id=to_int(data.get("user_file_id")),
-            from_user_id=to_int(data.get("from_user_id")),
-            channel=to_int(data.get("channel")),
-            hidden=bool(to_bool(data.get("hidden"))),
-        )
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
@@ -177,39 +176,35 @@ class Subscription(services.Subscription):
     """An RSS subscription (``subscriptions`` service): the version-neutral model, read from a
     v1 answer (filters are comma-separated strings; the live server said ``title``)."""
 
+    id: int | None = json_field(to_int)
+    url: str | None = json_field(to_str, default=None)
+    name: str | None = json_field(to_str, fallback="title", default=None)
+    do_filters: str | None = json_field(to_str, default=None)
+    dont_filters: str | None = json_field(to_str, default=None)
+    parent_folder_id: int | None = json_field(to_int, default=None)
+    last_update_time: str | None = json_field(to_str, default=None)
+    next_update_time: str | None = json_field(to_str, default=None)
+    paused: bool = json_field(to_flag, default=False)
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Subscription:
-        data = mapping(data)
-        name = data.get("name")
-        if name is None:
-            name = data.get("title")
-        return cls(
-            id=to_int(data.get("id")),
-            url=to_str(data.get("url")),
-            name=to_str(name),
-            do_filters=to_str(data.get("do_filters")),
-            dont_filters=to_str(data.get("dont_filters")),
-            parent_folder_id=to_int(data.get("parent_folder_id")),
-            last_update_time=to_str(data.get("last_update_time")),
-            next_update_time=to_str(data.get("next_update_time")),
-            paused=bool(to_bool(data.get("paused"))),
-        )
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
 class Transfer(services.Transfer):
     """An active transfer: the version-neutral model, read from a v1 answer (its status is
-    put.io's own words). ``id`` and ``percent_done`` are None for a transfer in error."""
+    put.io's own words). ``id`` and ``percent_done`` are None for a transfer in error; the
+    neutral fields not declared here are not read from a v1 answer (None)."""
+
+    id: str | None = json_field(to_id)
+    name: str | None = json_field(to_str, default=None)
+    status: str | None = json_field(to_str, default=None)
+    percent_done: int | None = json_field(to_int, default=None)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Transfer:
-        data = mapping(data)
-        return cls(
-            id=to_id(data.get("id")),
-            name=to_str(data.get("name")),
-            status=to_str(data.get("status")),
-            percent_done=to_int(data.get("percent_done")),
-        )
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
@@ -224,9 +219,17 @@ class Url(services.LinkInfo):
     a flat list; one in the error bucket is an error even when it carries no message.
     """
 
-    dltype: int | None = None
-    file_type: str | None = None
-    paid_bw: int | None = None
+    url: str | None = json_field(to_str, default=None)
+    name: str | None = json_field(to_str, default=None)
+    dl_handler: str | None = json_field(to_str, default=None)
+    type_name: str | None = json_field(to_str, default=None)
+    file_size: int | None = json_field(size_or_none, fallback="size", default=None)
+    human_size: str | None = json_field(to_str, default=None)
+    error: str | None = None
+    urls: tuple[str, ...] = json_field(_part_links, fallback="parts", default=())
+    dltype: int | None = json_field(to_int, default=None)
+    file_type: str | None = json_field(to_str, default=None)
+    paid_bw: int | None = json_field(size_or_none, default=None)
     bucket: str | None = None
 
     @classmethod
@@ -236,39 +239,7 @@ class Url(services.LinkInfo):
         error_text = None if error in (None, False, "") else to_str(error)
         if error_text is None and bucket == "error":
             error_text = "put.io cannot fetch this link"
-        return cls(
-            url=to_str(data.get("url")),
-            name=to_str(data.get("name")),
-            dl_handler=to_str(data.get("dl_handler")),
-            dltype=to_int(data.get("dltype")),
-            file_type=to_str(data.get("file_type")),
-            type_name=to_str(data.get("type_name")),
-            file_size=size_or_none(_first_present(data, "file_size", "size")),
-            human_size=to_str(data.get("human_size")),
-            paid_bw=size_or_none(data.get("paid_bw")),
-            error=error_text,
-            urls=_part_links(_first_present(data, "urls", "parts")),
-            bucket=bucket,
-        )
-
-
-def _first_present(data: Mapping[str, Any], *keys: str) -> Any:
-    """The first of ``keys`` whose value is not null."""
-    for key in keys:
-        value = data.get(key)
-        if value is not None:
-            return value
-    return None
-
-
-def _part_links(parts: Any) -> tuple[str, ...]:
-    """A multipart download's links: a list of links or of objects with a ``url`` (or one)."""
-    if isinstance(parts, str | Mapping):
-        parts = [parts]
-    if not isinstance(parts, list | tuple):
-        return ()
-    links = (part.get("url") if isinstance(part, Mapping) else part for part in parts)
-    return tuple(str(link) for link in links if link is not None and link != "")
+        return from_answer(cls, data, error=error_text, bucket=bucket)
 
 
 @dataclass(frozen=True)
@@ -278,13 +249,13 @@ class AnalyzeResult(services.LinkAnalysis):
     list)."""
 
     urls: tuple[Url, ...]
+    disk_avail: int | None = json_field(size_or_none, default=None)
+    bw_avail: int | None = json_field(size_or_none, default=None)
 
     @classmethod
     def from_json(cls, results: Any) -> AnalyzeResult:
-        if isinstance(results, list):
-            return cls(urls=tuple(Url.from_json(u) for u in results if isinstance(u, Mapping)))
         data = mapping(results)
-        items = data.get("items", data)
+        items = results if isinstance(results, list) else data.get("items", data)
         urls: list[Url] = []
         if isinstance(items, list):
             urls = [Url.from_json(u) for u in items if isinstance(u, Mapping)]
@@ -297,11 +268,7 @@ class AnalyzeResult(services.LinkAnalysis):
                         Url.from_json(u, bucket=str(bucket))
                         for u in entries if isinstance(u, Mapping)
                     )
-        return cls(
-            urls=tuple(urls),
-            disk_avail=size_or_none(data.get("disk_avail")),
-            bw_avail=size_or_none(data.get("bw_avail")),
-        )
+        return from_answer(cls, data, urls=tuple(urls))
 
 
 @dataclass(frozen=True)
@@ -312,41 +279,23 @@ class User:
     of the repr.
     """
 
-    user_id: int | None
-    user_name: str | None = None
-    name: str | None = None
-    friends_count: int | None = None
-    disk_quota: int | None = None
-    disk_quota_available: int | None = None
-    bw_quota: int | None = None
-    bw_quota_available: int | None = None
-    shared_items: int | None = None
-    shared_space: int | None = None
-    access_token: str | None = field(default=None, repr=False)
-    api_key: str | None = field(default=None, repr=False)
-    api_secret: str | None = field(default=None, repr=False)
+    user_id: int | None = json_field(to_int, fallback="id")
+    user_name: str | None = json_field(to_str, default=None)
+    name: str | None = json_field(to_str, default=None)
+    friends_count: int | None = json_field(to_int, default=None)
+    disk_quota: int | None = json_field(size_or_none, default=None)
+    disk_quota_available: int | None = json_field(size_or_none, default=None)
+    bw_quota: int | None = json_field(size_or_none, default=None)
+    bw_quota_available: int | None = json_field(size_or_none, default=None)
+    shared_items: int | None = json_field(to_int, default=None)
+    shared_space: int | None = json_field(size_or_none, default=None)
+    access_token: str | None = json_field(to_str, default=None, repr=False)
+    api_key: str | None = json_field(to_str, default=None, repr=False)
+    api_secret: str | None = json_field(to_str, default=None, repr=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> User:
-        data = mapping(data)
-        user_id = data.get("user_id")
-        if user_id is None:
-            user_id = data.get("id")
-        return cls(
-            user_id=to_int(user_id),
-            user_name=to_str(data.get("user_name")),
-            name=to_str(data.get("name")),
-            friends_count=to_int(data.get("friends_count")),
-            disk_quota=size_or_none(data.get("disk_quota")),
-            disk_quota_available=size_or_none(data.get("disk_quota_available")),
-            bw_quota=size_or_none(data.get("bw_quota")),
-            bw_quota_available=size_or_none(data.get("bw_quota_available")),
-            shared_items=to_int(data.get("shared_items")),
-            shared_space=size_or_none(data.get("shared_space")),
-            access_token=to_str(data.get("access_token")),
-            api_key=to_str(data.get("api_key")),
-            api_secret=to_str(data.get("api_secret")),
-        )
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
@@ -354,14 +303,13 @@ class Friend(services.Friend):
     """``user?method=friends``: the version-neutral model, read from a v1 answer; ``dir_id`` is
     the friend's shared folder (list it by parent_id)."""
 
+    id: str | None = json_field(to_id)
+    name: str | None = json_field(to_str, default=None)
+    dir_id: str | None = json_field(to_id, default=None)
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Friend:
-        data = mapping(data)
-        return cls(
-            id=to_id(data.get("id")),
-            name=to_str(data.get("name")),
-            dir_id=to_id(data.get("dir_id")),
-        )
+        return from_answer(cls, data)
 
 
 def flatten_dirmap(results: Any) -> list[FolderRef]:
@@ -398,7 +346,7 @@ def flatten_dirmap(results: Any) -> list[FolderRef]:
             left_out += node_id != ROOT_ID
         elif node_id != ROOT_ID and node_id not in seen:
             seen.add(node_id)
-            nodes.append(FolderRef(id=node_id, name=to_str(node.get("name")) or "",
+            nodes.append(FolderRef(id=node_id, name=to_text(node.get("name")),
                                    parent_id=own_parent))
         children = node.get("dirs")
         if children is not None:

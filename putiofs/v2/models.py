@@ -7,6 +7,12 @@ disagree on their members. Timestamps become seconds since the epoch (UTC).
 A v2 object that is one of the version-neutral models of :mod:`putiofs.api` (and perhaps a
 little more) is read into a subclass of it: a friend, a zip, an MP4 conversion, a device code.
 The adapters still hand the core the neutral model itself, so ``--json`` shows its fields.
+
+Each field says how it is read (:func:`putiofs.net.lenient.json_field`); a subclass declares
+again, with the same default, each neutral field it reads. ``from_json`` reads only what a
+declaration cannot say: refusals, values told from other fields, nested models, and the
+alternative keys read only where the first key is absent (v1's fallbacks are read where it
+is null too).
 """
 
 from __future__ import annotations
@@ -16,44 +22,62 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from putiofs.api import services, signin
+from putiofs.net.lenient import from_answer, json_field
 from putiofs.v2.parse import (
     BadValue,
     mapping,
-    to_bool,
+    size_of,
     to_crc32,
+    to_flag,
     to_float,
     to_id,
     to_int,
     to_size,
     to_str,
+    to_text,
     to_time,
 )
 
 FOLDER_CONTENT_TYPE = "application/x-directory"
 
 
+def _is_folder(data: Mapping[str, Any]) -> bool:
+    """Whether a file object is a folder: by its content type, or by its file type."""
+    return (to_str(data.get("content_type")) == FOLDER_CONTENT_TYPE
+            or (to_str(data.get("file_type")) or "").upper() == "FOLDER")
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """The files a zip left out: a list of names, or of objects with a ``name``."""
+    names = value if isinstance(value, list) else []
+    return tuple(str(to_str(n.get("name") if isinstance(n, Mapping) else n))
+                 for n in names if n is not None)
+
+
 @dataclass(frozen=True)
 class File:
-    """A file or folder (``/files/...``). ``size`` of a folder is the size of its contents."""
+    """A file or folder (``/files/...``). ``size`` of a folder is the size of its contents.
+    :meth:`from_json` reads ``id`` and ``size`` itself (they are refused, not guessed), and
+    tells ``is_dir`` from the content and file types."""
 
     id: str
-    name: str
-    parent_id: str | None = None
+    name: str = json_field(to_text)
+    parent_id: str | None = json_field(to_id, default=None)
     size: int = 0
     is_dir: bool = False
-    content_type: str | None = None
-    file_type: str | None = None
-    extension: str | None = None
-    crc32: str | None = None
-    created_at: float | None = None
-    updated_at: float | None = None
-    folder_type: str | None = None
-    icon: str | None = None
-    screenshot: str | None = None
-    is_hidden: bool = False
-    is_shared: bool = False
-    is_mp4_available: bool = False
-    opensubtitles_hash: str | None = None
+    content_type: str | None = json_field(to_str, default=None)
+    file_type: str | None = json_field(to_str, default=None)
+    extension: str | None = json_field(to_str, default=None)
+    crc32: str | None = json_field(to_crc32, default=None)
+    created_at: float | None = json_field(to_time, default=None)
+    updated_at: float | None = json_field(to_time, default=None)
+    folder_type: str | None = json_field(to_str, default=None)
+    icon: str | None = json_field(to_str, default=None)
+    screenshot: str | None = json_field(to_str, default=None)
+    is_hidden: bool = json_field(to_flag, default=False)
+    is_shared: bool = json_field(to_flag, default=False)
+    is_mp4_available: bool = json_field(to_flag, default=False)
+    opensubtitles_hash: str | None = json_field(to_str, default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> File:
@@ -62,28 +86,8 @@ class File:
         file_id = to_id(data.get("id"))
         if file_id is None:
             raise BadValue("a file object without an id")
-        content_type = to_str(data.get("content_type"))
-        file_type = to_str(data.get("file_type"))
-        return cls(
-            id=file_id,
-            name=to_str(data.get("name")) or "",
-            parent_id=to_id(data.get("parent_id")),
-            size=to_size(data.get("size"), f"size of file {file_id}") or 0,
-            is_dir=content_type == FOLDER_CONTENT_TYPE or (file_type or "").upper() == "FOLDER",
-            content_type=content_type,
-            file_type=file_type,
-            extension=to_str(data.get("extension")),
-            crc32=to_crc32(data.get("crc32")),
-            created_at=to_time(data.get("created_at")),
-            updated_at=to_time(data.get("updated_at")),
-            folder_type=to_str(data.get("folder_type")),
-            icon=to_str(data.get("icon")),
-            screenshot=to_str(data.get("screenshot")),
-            is_hidden=bool(to_bool(data.get("is_hidden"))),
-            is_shared=bool(to_bool(data.get("is_shared"))),
-            is_mp4_available=bool(to_bool(data.get("is_mp4_available"))),
-            opensubtitles_hash=to_str(data.get("opensubtitles_hash")),
-        )
+        size = to_size(data.get("size"), f"size of file {file_id}") or 0
+        return from_answer(cls, data, id=file_id, size=size, is_dir=_is_folder(data))
 
 
 @dataclass(frozen=True)
@@ -91,30 +95,26 @@ class TrashItem:
     """A file in the trash, with when it was deleted and when the trash will drop it."""
 
     file: File
-    deleted_at: float | None = None
-    expires_at: float | None = None
+    deleted_at: float | None = json_field(to_time, default=None)
+    expires_at: float | None = json_field(to_time, "expiration_date", default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> TrashItem:
-        data = mapping(data)
-        return cls(file=File.from_json(data), deleted_at=to_time(data.get("deleted_at")),
-                   expires_at=to_time(data.get("expiration_date")))
+        return from_answer(cls, data, file=File.from_json(data))
 
 
 @dataclass(frozen=True)
 class MoveFailure:
     """One item a batch move could not move (reported with HTTP 200)."""
 
-    id: str | None
-    error_type: str | None = None
-    status_code: int | None = None
-    name: str | None = None
+    id: str | None = json_field(to_id)
+    error_type: str | None = json_field(to_str, default=None)
+    status_code: int | None = json_field(to_int, default=None)
+    name: str | None = json_field(to_str, default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> MoveFailure:
-        data = mapping(data)
-        return cls(id=to_id(data.get("id")), error_type=to_str(data.get("error_type")),
-                   status_code=to_int(data.get("status_code")), name=to_str(data.get("name")))
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
@@ -131,56 +131,45 @@ class Mp4Status(services.Mp4Conversion):
     """The MP4 conversion of a video (NOT_AVAILABLE, IN_QUEUE, CONVERTING, COMPLETED, ERROR):
     the version-neutral model, read from a v2 answer (``file_id`` is the answer's ``id``)."""
 
+    file_id: str | None = json_field(to_id, "id")
+    status: str | None = json_field(to_str, default=None)
+    percent_done: int | None = json_field(to_int, default=None)
+    size: int | None = json_field(size_of("mp4 size"), default=None)
+
     @classmethod
     def from_json(cls, data: Any) -> Mp4Status:
-        data = mapping(data)
-        return cls(file_id=to_id(data.get("id")), status=to_str(data.get("status")),
-                   percent_done=to_int(data.get("percent_done")),
-                   size=to_size(data.get("size"), "mp4 size"))
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
 class AccountInfo:
     """``/account/info``: who, the disk figures (bytes) and whether deletes go to the trash."""
 
-    user_id: int | None
-    username: str | None = None
-    mail: str | None = None
-    account_status: str | None = None
-    disk_size: int | None = None
-    disk_used: int | None = None
-    disk_avail: int | None = None
-    trash_size: int | None = None
-    trash_enabled: bool = False
-    default_download_folder: str | None = None
+    user_id: int | None = json_field(to_int)
+    username: str | None = json_field(to_str, default=None)
+    mail: str | None = json_field(to_str, default=None)
+    account_status: str | None = json_field(to_str, default=None)
+    disk_size: int | None = json_field(size_of("disk size"), ("disk", "size"), default=None)
+    disk_used: int | None = json_field(size_of("disk used"), ("disk", "used"), default=None)
+    disk_avail: int | None = json_field(size_of("disk avail"), ("disk", "avail"), default=None)
+    trash_size: int | None = json_field(size_of("trash size"), default=None)
+    trash_enabled: bool = json_field(to_flag, ("settings", "trash_enabled"), default=False)
+    default_download_folder: str | None = json_field(
+        to_id, ("settings", "default_download_folder"), default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> AccountInfo:
-        data = mapping(data)
-        disk = mapping(data.get("disk"))
-        settings = mapping(data.get("settings"))
-        return cls(
-            user_id=to_int(data.get("user_id")),
-            username=to_str(data.get("username")),
-            mail=to_str(data.get("mail")),
-            account_status=to_str(data.get("account_status")),
-            disk_size=to_size(disk.get("size"), "disk size"),
-            disk_used=to_size(disk.get("used"), "disk used"),
-            disk_avail=to_size(disk.get("avail"), "disk avail"),
-            trash_size=to_size(data.get("trash_size"), "trash size"),
-            trash_enabled=bool(to_bool(settings.get("trash_enabled"))),
-            default_download_folder=to_id(settings.get("default_download_folder")),
-        )
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
 class TokenInfo:
     """``/oauth2/validate``. A token is valid only with ``result`` true and a user id."""
 
-    result: bool
-    user_id: int | None = None
-    token_id: int | None = None
-    token_scope: str | None = None
+    result: bool = json_field(to_flag)
+    user_id: int | None = json_field(to_int, default=None)
+    token_id: int | None = json_field(to_int, default=None)
+    token_scope: str | None = json_field(to_str, default=None)
 
     @property
     def valid(self) -> bool:
@@ -188,10 +177,7 @@ class TokenInfo:
 
     @classmethod
     def from_json(cls, data: Any) -> TokenInfo:
-        data = mapping(data)
-        return cls(result=bool(to_bool(data.get("result"))), user_id=to_int(data.get("user_id")),
-                   token_id=to_int(data.get("token_id")),
-                   token_scope=to_str(data.get("token_scope")))
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
@@ -206,21 +192,21 @@ class DeviceCode(signin.DeviceCode):
 class Transfer:
     """A download put.io makes for the account (``/transfers``)."""
 
-    id: str | None
-    name: str | None = None
-    status: str | None = None
-    type: str | None = None
-    source: str | None = None
-    save_parent_id: str | None = None
-    file_id: str | None = None
-    size: int | None = None
-    downloaded: int | None = None
-    percent_done: int | None = None
-    down_speed: float | None = None
-    estimated_time: float | None = None
-    created_at: float | None = None
-    finished_at: float | None = None
-    error_message: str | None = None
+    id: str | None = json_field(to_id)
+    name: str | None = json_field(to_str, default=None)
+    status: str | None = json_field(to_str, default=None)
+    type: str | None = json_field(to_str, default=None)
+    source: str | None = json_field(to_str, default=None)
+    save_parent_id: str | None = json_field(to_id, default=None)
+    file_id: str | None = json_field(to_id, default=None)
+    size: int | None = json_field(size_of("transfer size"), default=None)
+    downloaded: int | None = json_field(size_of("transfer downloaded"), default=None)
+    percent_done: int | None = json_field(to_int, default=None)
+    down_speed: float | None = json_field(to_float, default=None)
+    estimated_time: float | None = json_field(to_float, default=None)
+    created_at: float | None = json_field(to_time, default=None)
+    finished_at: float | None = json_field(to_time, default=None)
+    error_message: str | None = json_field(to_str, default=None)
 
     @property
     def is_error(self) -> bool:
@@ -228,24 +214,7 @@ class Transfer:
 
     @classmethod
     def from_json(cls, data: Any) -> Transfer:
-        data = mapping(data)
-        return cls(
-            id=to_id(data.get("id")),
-            name=to_str(data.get("name")),
-            status=to_str(data.get("status")),
-            type=to_str(data.get("type")),
-            source=to_str(data.get("source")),
-            save_parent_id=to_id(data.get("save_parent_id")),
-            file_id=to_id(data.get("file_id")),
-            size=to_size(data.get("size"), "transfer size"),
-            downloaded=to_size(data.get("downloaded"), "transfer downloaded"),
-            percent_done=to_int(data.get("percent_done")),
-            down_speed=to_float(data.get("down_speed")),
-            estimated_time=to_float(data.get("estimated_time")),
-            created_at=to_time(data.get("created_at")),
-            finished_at=to_time(data.get("finished_at")),
-            error_message=to_str(data.get("error_message")),
-        )
+        return from_answer(cls, data)
 
 
 @dataclass(frozen=True)
@@ -253,30 +222,20 @@ class Event:
     """A history event (upload, transfer_completed, ...). Fields a type does not have are
     None; ``data`` keeps the whole object for types this client does not know."""
 
-    id: int | None
-    type: str | None = None
-    created_at: float | None = None
-    file_id: str | None = None
-    file_name: str | None = None
-    file_size: int | None = None
-    transfer_name: str | None = None
-    source: str | None = None
+    id: int | None = json_field(to_int)
+    type: str | None = json_field(to_str, default=None)
+    created_at: float | None = json_field(to_time, default=None)
+    file_id: str | None = json_field(to_id, default=None)
+    file_name: str | None = json_field(to_str, default=None)
+    file_size: int | None = json_field(to_int, default=None)
+    transfer_name: str | None = json_field(to_str, default=None)
+    source: str | None = json_field(to_str, default=None)
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Any) -> Event:
         data = mapping(data)
-        return cls(
-            id=to_int(data.get("id")),
-            type=to_str(data.get("type")),
-            created_at=to_time(data.get("created_at")),
-            file_id=to_id(data.get("file_id")),
-            file_name=to_str(data.get("file_name")),
-            file_size=to_int(data.get("file_size")),
-            transfer_name=to_str(data.get("transfer_name")),
-            source=to_str(data.get("source")),
-            data=dict(data),
-        )
+        return from_answer(cls, data, data=dict(data))
 
 
 @dataclass(frozen=True)
@@ -292,48 +251,46 @@ class EventsPage:
 class Friend(services.Friend):
     """A friend of the account: the version-neutral model and the avatar (the sources do not
     show the object's fields: read leniently). ``dir_id``: the folder they share with the
-    account, where the answer says."""
+    account, where the answer says. :meth:`from_json` reads ``id`` and ``name`` itself: from
+    ``user_id`` and ``username`` only where the answer has no ``id`` or ``name`` at all."""
 
-    avatar_url: str | None = None
+    dir_id: str | None = json_field(to_id, default=None)
+    avatar_url: str | None = json_field(to_str, default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> Friend:
         data = mapping(data)
-        name = data.get("name", data.get("username"))
-        return cls(name=to_str(name), id=to_id(data.get("id", data.get("user_id"))),
-                   avatar_url=to_str(data.get("avatar_url")), dir_id=to_id(data.get("dir_id")))
+        return from_answer(cls, data, id=to_id(data.get("id", data.get("user_id"))),
+                           name=to_str(data.get("name", data.get("username"))))
 
 
 @dataclass(frozen=True)
 class Zip(services.ZipArchive):
     """A zip of files being built (``/zips/{id}``): the version-neutral model and when put.io
-    started it; ``url`` is set once it is ready."""
+    started it; ``url`` is set once it is ready. :meth:`from_json` reads ``status`` from
+    ``zip_status``, or from ``status`` where the answer has no ``zip_status`` at all, and an
+    empty ``url`` as none."""
 
-    created_at: float | None = None
+    id: str | None = json_field(to_id)
+    size: int | None = json_field(size_of("zip size"), default=None)
+    missing_files: tuple[str, ...] = json_field(_names, default=())
+    created_at: float | None = json_field(to_time, default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> Zip:
         data = mapping(data)
-        missing = data.get("missing_files")
-        names = missing if isinstance(missing, list) else []
-        return cls(
-            id=to_id(data.get("id")),
-            status=to_str(data.get("zip_status", data.get("status"))),
-            size=to_size(data.get("size"), "zip size"),
-            url=to_str(data.get("url")) or None,
-            created_at=to_time(data.get("created_at")),
-            missing_files=tuple(str(to_str(n.get("name") if isinstance(n, Mapping) else n))
-                                for n in names if n is not None),
-        )
+        return from_answer(cls, data, status=to_str(data.get("zip_status", data.get("status"))),
+                           url=to_str(data.get("url")) or None)
 
 
 @dataclass(frozen=True)
 class SharedFile:
     """One of the account's items it shares (``/files/shared``): ``everyone``, or
-    ``friend_count`` named friends (their names: ``/files/{id}/shared-with``)."""
+    ``friend_count`` named friends (their names: ``/files/{id}/shared-with``), both read from
+    the answer's ``shared_with``."""
 
-    file_id: str | None
-    file_name: str | None = None
+    file_id: str | None = json_field(to_id)
+    file_name: str | None = json_field(to_str, default=None)
     everyone: bool = False
     friend_count: int | None = None
 
@@ -342,18 +299,17 @@ class SharedFile:
         data = mapping(data)
         with_whom = data.get("shared_with")
         everyone = isinstance(with_whom, str) and with_whom.strip().lower() == "everyone"
-        return cls(file_id=to_id(data.get("file_id")), file_name=to_str(data.get("file_name")),
-                   everyone=everyone, friend_count=None if everyone else to_int(with_whom))
+        return from_answer(cls, data, everyone=everyone,
+                           friend_count=None if everyone else to_int(with_whom))
 
 
 @dataclass(frozen=True)
 class FileShare:
     """A friend an item is shared with (``/files/{id}/shared-with``)."""
 
-    share_id: str | None
-    user_name: str | None = None
+    share_id: str | None = json_field(to_id)
+    user_name: str | None = json_field(to_str, default=None)
 
     @classmethod
     def from_json(cls, data: Any) -> FileShare:
-        data = mapping(data)
-        return cls(share_id=to_id(data.get("share_id")), user_name=to_str(data.get("user_name")))
+        return from_answer(cls, data)

@@ -9,6 +9,7 @@ hold it), and a file object without an id.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -16,9 +17,11 @@ from typing import Any, TypeVar
 
 from putiofs.api.errors import ServerError
 from putiofs.net.lenient import MAX_SIZE, BadValue, to_str
-from putiofs.net.lenient import mapping as mapping  # these three re-exported: one rule for both
+from putiofs.net.lenient import mapping as mapping  # these re-exported: one rule for both
 from putiofs.net.lenient import to_bool as to_bool
+from putiofs.net.lenient import to_flag as to_flag
 from putiofs.net.lenient import to_int as to_int
+from putiofs.net.lenient import to_text as to_text
 
 Model = TypeVar("Model")
 
@@ -73,6 +76,11 @@ def to_size(value: Any, what: str = "size") -> int | None:
     if number is None or not 0 <= number <= MAX_SIZE:
         raise BadValue(f"{what} out of range: {str(value)[:40]!r}")
     return number
+
+
+def size_of(what: str) -> Callable[[Any], int | None]:
+    """:func:`to_size` as a field's parser, whose BadValue names ``what``."""
+    return functools.partial(to_size, what=what)
 
 
 def to_time(value: Any) -> float | None:
