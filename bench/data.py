@@ -34,7 +34,7 @@ class Layout:
     items: int = 10_000            # folders + files in the tree
     long_video_seconds: int = 180
     flat_sizes: tuple[int, ...] = (1_000, 20_000)  # one folder of each size, files only
-    huge_size: int = 100_000       # one folder listed with RSS reported (issue 15)
+    huge_size: int = 100_000       # one folder listed with RSS reported
 
     seq = "big/sequential.bin"
     random = "big/random.bin"

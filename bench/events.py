@@ -1,4 +1,4 @@
-"""Changes made elsewhere (issue 14): how soon a change made through the API shows in ``ls``,
+"""Changes made elsewhere: how soon a change made through the API shows in ``ls``,
 and what an idle mount costs in API calls, for a polling mount and an event-driven one.
 
 - **polling**: ``--no-events`` with the default ``--cache-ttl`` (30 s; the kernel adds 5 s);

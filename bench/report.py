@@ -1,7 +1,8 @@
-"""The bench's rows and how they are shown: a plain-text table and a markdown one for the README.
+"""The bench's rows and how they are shown: a plain-text table, and a markdown one for
+docs/benchmarks.md.
 
 Each row is one measurement, optionally next to a same-run baseline, with its ratio and, where
-the issue sets one, a target and PASS/MISS (a MISS is printed like a PASS, never dropped).
+the bench sets one, a target and PASS/MISS (a MISS is printed like a PASS, never dropped).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def bench_ttfb_warm(res: Results, server: procs.Emulator, mp: Path, layout: Layo
         samples.append(_time(read_head, mp / layout.ttfb(i)))
         curls.append(procs.curl(url, "-r", "0-4095")["total"])
     warm, one_curl = statistics.median(samples), statistics.median(curls)
-    # The same, back to back: no pause for idle CPUs to fall asleep in (see the README).
+    # The same, back to back: no pause for idle CPUs to fall asleep in (see docs/benchmarks.md).
     hot = statistics.median(_time(read_head, mp / layout.ttfb(i)) for i in range(2, half))
     if cold:
         mount_cold = statistics.median(m for m, _, _ in cold)

@@ -1,4 +1,4 @@
-"""The sections run for putiofs and rclone mount side by side (issue 15), on either link.
+"""The sections run for putiofs and rclone mount side by side, on either link.
 
 Every sample of one client is followed at once by the other's (and by the baseline's), so a
 noisy neighbour on this shared machine hits both alike; medians are reported. Ratios of speeds

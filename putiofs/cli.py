@@ -20,7 +20,7 @@ from pathlib import Path
 
 from putiofs import __version__
 from putiofs.api.errors import UserError
-from putiofs.config import Settings, load_settings
+from putiofs.config import API_VERSIONS, Settings, load_settings
 from putiofs.front.options import MountOptions
 from putiofs.logs import setup_logging
 from putiofs.mount import compose
@@ -28,7 +28,8 @@ from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import FuseSettings, parse_o_options
 from putiofs.write.spool import parse_size
 
-#: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s).
+#: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s),
+#: as every mount option's default is (the help texts say them in words).
 DEFAULT_TIMEOUT = MountOptions.call_deadline
 DEFAULT_CACHE_TTL = MountOptions.cache_ttl
 
@@ -51,13 +52,16 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where written files wait for their upload (v2; default "
                              "$XDG_CACHE_HOME/putiofs or ~/.cache/putiofs)")
-    parser.add_argument("--cache-max-size", type=_size, default="10G", metavar="SIZE",
+    parser.add_argument("--cache-max-size", type=_size, default=MountOptions.cache_max_size,
+                        metavar="SIZE",
                         help="the most bytes waiting for upload; a write past it fails with "
                              "ENOSPC (default 10G; K, M, G suffixes)")
-    parser.add_argument("--upload-wait", type=float, default=300.0, metavar="SECONDS",
+    parser.add_argument("--upload-wait", type=float, default=MountOptions.upload_wait,
+                        metavar="SECONDS",
                         help="how long unmount waits for pending uploads (default 300; 0: do "
                              "not wait, they stay in the cache for the next mount)")
-    parser.add_argument("--upload-chunk-size", type=_size, default="32M", metavar="SIZE",
+    parser.add_argument("--upload-chunk-size", type=_size,
+                        default=MountOptions.upload_chunk_size, metavar="SIZE",
                         help=argparse.SUPPRESS)
     parser.add_argument("--debug", action="store_true", help="log every call (secrets redacted)")
     parser.add_argument("--log-file", type=Path, metavar="FILE", help="write the log here")
@@ -96,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="mount the emulator's demo library (no account "
                                "needed) in the foreground")
     demo.add_argument("mountpoint", type=Path, nargs="?", default=Path.home() / "putio")
-    demo.add_argument("--api", choices=("v1", "v2"), default="v2",
+    demo.add_argument("--api", choices=API_VERSIONS, default="v2",
                       help="the API version the emulator speaks (default v2, what put.io "
                            "gives its users today)")
     _add_mount_arguments(demo)

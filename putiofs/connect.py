@@ -27,7 +27,6 @@ from putiofs.api.errors import (
 from putiofs.api.services import AccountServices
 from putiofs.api.signin import SignIn
 from putiofs.config import Settings
-from putiofs.net.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -93,22 +92,15 @@ def _connect_v1(settings: Settings, timeout: float) -> Connection:
                       refused=CREDENTIALS_REFUSED, warm_up=warm_up, close=wire.close)
 
 
-def _v2_policy(timeout: float) -> RetryPolicy:
-    """5 attempts within ``timeout``; a 429's wait is accepted while it fits (see
-    :mod:`putiofs.v2.wire`)."""
-    return RetryPolicy(attempts=5, backoff=Backoff(first=0.5, maximum=20.0), max_time=timeout,
-                       max_retry_after=min(65.0, timeout))
-
-
 def _connect_v2(settings: Settings, timeout: float) -> Connection:
     from putiofs.v2.account import V2Services
     from putiofs.v2.backend import V2Backend
     from putiofs.v2.client import V2Client
     from putiofs.v2.realtime import V2ChangeListener
-    from putiofs.v2.wire import V2Wire
+    from putiofs.v2.wire import V2Wire, default_retry_policy
 
     wire = V2Wire(settings.token, base_url=settings.api_url, timeout=_request_timeout(timeout),
-                  retry=_v2_policy(timeout))
+                  retry=default_retry_policy(timeout))
     client = V2Client(wire)
     # v2 has no account-wide stream token: each file's URL is fetched at its first open.
     services = V2Services(client, upload_url=settings.upload_url)
@@ -124,8 +116,10 @@ def _connect_v2(settings: Settings, timeout: float) -> Connection:
 def open_sign_in(api_url: str, *, timeout: float = 30.0) -> SignIn:
     """The sign-in calls of the API at ``api_url`` (put.io's v2: the v1 API has no OAuth)."""
     from putiofs.v2.signin import V2SignIn
+    from putiofs.v2.wire import default_retry_policy
 
-    return V2SignIn(api_url, timeout=_request_timeout(timeout), retry=_v2_policy(timeout))
+    return V2SignIn(api_url, timeout=_request_timeout(timeout),
+                    retry=default_retry_policy(timeout))
 
 
 def open_for_mount(settings: Settings, *, timeout: float) -> Connection:

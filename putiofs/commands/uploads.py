@@ -20,7 +20,7 @@ from putiofs.config import load_settings
 from putiofs.connect import Connection
 from putiofs.views import render_uploads
 from putiofs.write.spool import account_dir, default_cache_dir, user_key
-from putiofs.write.status import UploadStatus, read_status, status_age
+from putiofs.write.status import STATUS_FILE, UploadStatus, read_status, status_age
 
 UPLOADS_DESCRIPTION = ("Files written through a mount of this account and not yet on put.io: "
                        "being written, queued, uploading (bytes done, speed), retrying (with "
@@ -41,8 +41,8 @@ def run(connection: Connection, args: argparse.Namespace) -> int:
     cache_dir = (args.cache_dir or default_cache_dir()).expanduser().absolute()
     folder = account_dir(cache_dir, load_settings().api_url,
                          user_key(account.user_name, account.user_id))
-    records = read_status(folder / "status.json")
-    age = status_age(folder / "status.json")
+    records = read_status(folder / STATUS_FILE)
+    age = status_age(folder / STATUS_FILE)
     running = age is not None and age < STALE_AFTER
     records = [r for r in records if r.state != "recovered"] + _recovered(folder)
     note = "" if running or not records else (

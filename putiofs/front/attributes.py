@@ -3,7 +3,7 @@
 The account tree and the control folder ``/.putio`` (its search results are account items) both
 describe entries through :class:`Attributes`, so an item looks the same wherever it is reached.
 
-Decisions (see README, "How the mount behaves"):
+Decisions (see docs/mount.md):
 
 * Times are put.io's where the API gives them (``Entry.mtime`` / ``ctime``; v2's
   ``updated_at`` / ``created_at``). Items of the v1 API carry no dates, so each shows the same

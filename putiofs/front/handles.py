@@ -11,7 +11,7 @@ import itertools
 import threading
 from typing import Any, TypeVar
 
-T = TypeVar("T")
+Handle = TypeVar("Handle")
 
 
 class HandleTable:
@@ -41,7 +41,7 @@ class HandleTable:
         with self._lock:
             return self._open.pop(fh, default)
 
-    def take_all(self, kind: type[T]) -> list[T]:
+    def take_all(self, kind: type[Handle]) -> list[Handle]:
         """Remove and return every handle of ``kind`` (at unmount)."""
         with self._lock:
             taken = {fh: h for fh, h in self._open.items() if isinstance(h, kind)}

@@ -5,7 +5,7 @@ truncate, flush, fsync, release, utimens, unlink and rename here when the API ca
 Bytes go to the spool (:mod:`putiofs.write.spool`) and, once the last writable handle is closed, to
 the uploader (:mod:`putiofs.write.uploader`); no FUSE call waits for an upload.
 
-Decisions (see README, "Writing"):
+Decisions (see docs/writing.md):
 
 * A *pending* file (written, not yet on put.io) is shown at once where it was written, with its
   local size and its mtime in whole seconds (put.io's precision, so ``stat`` does not change when

@@ -38,7 +38,7 @@ from putiofs.net import deadline
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+Result = TypeVar("Result")
 
 
 def is_temporary(exc: BaseException) -> bool:
@@ -141,8 +141,8 @@ class RetryPolicy:
             return None
         return wait
 
-    def run(self, attempt: Callable[[], T], *, what: str, repeatable: bool = True,
-            gone_is_done: bool = False) -> T | None:
+    def run(self, attempt: Callable[[], Result], *, what: str, repeatable: bool = True,
+            gone_is_done: bool = False) -> Result | None:
         """``attempt()`` until it succeeds or the policy gives up (then its last error).
 
         ``repeatable=False``: one attempt only. ``gone_is_done``: a NotFoundError on a repeated

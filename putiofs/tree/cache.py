@@ -75,7 +75,7 @@ MAX_ENTRIES = 200_000
 
 class _Flight:
     """One folder's fetch in progress: its single-flight lock, how many threads hold this
-    record, and how many of our own changes touched the folder meanwhile."""
+    record, and how many of the mount's own edits touched the folder meanwhile."""
 
     __slots__ = ("edits", "lock", "users")
 
@@ -87,7 +87,7 @@ class _Flight:
 
 class _Fetched(NamedTuple):
     value: Listing
-    stored: bool  # False: one of our own changes raced the fetch, the cache was left alone
+    stored: bool  # False: one of the mount's own edits raced the fetch, the cache was left alone
 
 
 def split_path(path: str) -> list[str]:
@@ -248,7 +248,7 @@ class MetadataCache:
             self._outage_until = 0.0
             if listing.stored:
                 return listing.value
-            # One of our own changes to this folder landed while the pages were in
+            # One of the mount's own edits to this folder landed while the pages were in
             # flight: the answer may predate it, so it must not overwrite the cache.
             log.debug("listing of folder %s raced with a change (attempt %d)", folder_id,
                       attempt + 1)
@@ -378,10 +378,10 @@ class MetadataCache:
             raise PathNotADirectory(path)
         return parent, parts[-1]
 
-    # -- our own changes ------------------------------------------------------------------
+    # -- the mount's own edits ---------------------------------------------------------------
 
     def _edit(self, folder_id: str, edit: Callable[[Listing], None]) -> None:
-        """Apply one of our own changes to the folder's cached listings, in place.
+        """Apply one of the mount's own edits to the folder's cached listings, in place.
 
         The listing keeps its expiry: a folder changed through the mount still shows other
         clients' changes within ``ttl`` (re-storing it would restart the clock at every edit).

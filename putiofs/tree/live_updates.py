@@ -21,12 +21,13 @@ comes back, every held listing counts as expired and is listed anew at its next 
 one listing per folder actually visited, never a sweep), since changes made meanwhile were
 not heard.
 
-**The kernel's caches.** fusepy (libfuse 2's high-level API) has no call that drops a path
-from the kernel's caches, so the mount keeps the kernel's entry and attribute timeouts at
-``KERNEL_TTL_LIVE`` (1 s) when events are on (``putiofs.mount.settings``): a change shows in ``ls``
-within about a second of its event. ``invalidate(path)`` is called for every path an event
-touches (the folder, and the item in it) so that a binding which can drop a path
-(libfuse 3's ``fuse_invalidate_path``) can be plugged in; by default it does nothing.
+**The kernel's caches.** ``invalidate(path)`` is called for every path an event touches (the
+folder, and the item in it); the mount passes :func:`putiofs.mount.kernel_cache.invalidate_path`,
+which on libfuse 3 drops the path from the kernel's caches at once (``fuse_invalidate_path``).
+libfuse 2's high-level API has no such call, so the kernel's entry and attribute timeouts are
+``KERNEL_TTL_LIVE`` (1 s) while events are on (:mod:`putiofs.mount.settings`): there a change
+shows in ``ls`` within about a second of its event. Without an ``invalidate`` (tests, the
+commands) nothing is told to the kernel.
 
 Transfer events call ``transfers_changed`` (the mount drops ``/.putio/transfers``' text).
 """

@@ -65,7 +65,7 @@ class Named(Protocol):
     is_dir: bool
 
 
-T = TypeVar("T")
+Value = TypeVar("Value")
 N = TypeVar("N", bound=Named)
 _Priority = tuple[bool, tuple[int, int | str], str]
 
@@ -121,8 +121,8 @@ def normalised_index(shown_names: Iterable[str]) -> dict[str, str | None]:
     return index
 
 
-def lookup(by_name: Mapping[str, T], name: str,
-           index: Mapping[str, str | None] | None = None) -> T | None:
+def lookup(by_name: Mapping[str, Value], name: str,
+           index: Mapping[str, str | None] | None = None) -> Value | None:
     """The item shown as ``name``: exact match first, then an unambiguous NFC match (see the
     module docstring). ``index`` is :func:`normalised_index` of ``by_name`` when the caller
     keeps one; else it is built here."""

@@ -32,7 +32,7 @@ another.
 
 **Never changes what is shown.** A listing read ahead is stored exactly like one the walker
 fetched (:meth:`putiofs.tree.cache.MetadataCache.prefetch`): the same TTL, counted from when it was
-fetched, the same rule against racing our own changes. A failed read-ahead is logged at debug
+fetched, the same rule against racing the mount's own edits. A failed read-ahead is logged at debug
 level and leaves the cache as it was; the walker then lists that folder itself and sees what it
 would have seen without read-ahead. Failed calls count against the budget until they expire,
 so a failing put.io gets at most :data:`MAX_AHEAD` extra calls per TTL. With a TTL under one

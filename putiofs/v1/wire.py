@@ -17,7 +17,7 @@ garbled answers are retried with exponential backoff and full jitter (at least w
 for), within a bounded number of attempts and the call's deadline -- but only for calls the
 caller marks ``repeatable`` (the endpoint methods say which are not, and why).
 
-Dialects: the live v1 server differed from its document (issue 2, section 5). The transport
+Dialects: the live v1 server differed from its document. The transport
 detects which one it talks to from the first success envelope (``"error": false`` plus a
 top-level ``user_name`` means the live, "legacy" dialect).
 """

@@ -50,10 +50,11 @@ Files = Mapping[str, tuple[str, bytes]]
 Answer = TypeVar("Answer")
 
 
-def default_retry_policy() -> RetryPolicy:
-    """5 attempts within 120 s, and a 429 waited out for up to 65 s (see the module doc)."""
-    return RetryPolicy(attempts=5, backoff=Backoff(first=0.5, maximum=20.0), max_time=120.0,
-                       max_retry_after=65.0)
+def default_retry_policy(max_time: float = 120.0) -> RetryPolicy:
+    """5 attempts within ``max_time`` (default 120 s), and a 429 waited out for up to 65 s while
+    that fits (see the module doc)."""
+    return RetryPolicy(attempts=5, backoff=Backoff(first=0.5, maximum=20.0), max_time=max_time,
+                       max_retry_after=min(65.0, max_time))
 
 
 def register_url(url: str) -> None:

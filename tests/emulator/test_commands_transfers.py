@@ -83,7 +83,7 @@ def test_add_exits_1_with_one_error_line_per_failed_link_and_adds_the_others(
 
 
 def test_list_and_watch_escape_terminal_sequences(cli: Cli) -> None:
-    """Issue 16, defect 6: a name from a magnet link's dn= reached the terminal raw."""
+    """A name from a magnet link's dn= reached the terminal raw."""
     link = "magnet:?xt=urn:btih:1&dn=%1B%5D2%3Bpwned%07%1B%5B2Jevil%5Cend"
     assert cli("transfers", "add", link).code == 0
     listed = cli("transfers", "list")

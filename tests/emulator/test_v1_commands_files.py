@@ -62,7 +62,7 @@ def test_ls_json_matches_the_api(cli: Cli, api, emulator: EmulatorServer) -> Non
 
 def test_ls_shows_names_exactly_with_control_characters_escaped(
         cli: Cli, api, emulator: EmulatorServer) -> None:
-    """Issue 16, defect 6: `ls` folded whitespace ('sp ace ' showed as 'sp ace') and printed
+    """`ls` folded whitespace ('sp ace ' showed as 'sp ace') and printed
     terminal sequences raw. Tables escape (\\, \\n, \\t, \\xNN); --json is exact."""
     renamed = {"17": "sp ace ", "16": "tab\there\nnew", "15": "\x1b]2;pwned\x07\x1b[2Jevil",
                "14": "back\\slash \x9b1m"}

@@ -1,5 +1,5 @@
-"""``putiofs transfers watch`` follows put.io's realtime transfer events instead of polling
-(issue 14): with a poll interval of an hour it still sees a transfer through to Completed."""
+"""``putiofs transfers watch`` follows put.io's realtime transfer events instead of polling:
+with a poll interval of an hour it still sees a transfer through to Completed."""
 
 from __future__ import annotations
 

@@ -196,7 +196,7 @@ HOSTILE_LINK = "magnet:?xt=urn:btih:1&dn=%1B%5D2%3Bpwned%07%1B%5B2Jevil"
 
 
 def test_transfers_shows_an_add_at_once(server: EmulatorServer, mount_factory) -> None:
-    """Issue 16, defect 12a: with the default kernel cache (5 s), the text read right after an
+    """With the default kernel cache (5 s), the text read right after an
     add used to be the one from before it (kernel's cached size and pages)."""
     mount = mount_factory(server)
     transfers = mount.path / ".putio" / "transfers"
@@ -212,7 +212,7 @@ def test_transfers_shows_an_add_at_once(server: EmulatorServer, mount_factory) -
 
 
 def test_an_over_long_line_is_efbig_and_dropped(mount, server: EmulatorServer) -> None:
-    """Issue 16, defect 3: 16 MiB of one line used to be buffered whole (and rescanned at every
+    """16 MiB of one line used to be buffered whole (and rescanned at every
     write). Now the write that passes 64 KiB fails, the rest of the line is dropped as it comes,
     and the next line is a link like any other."""
     pid = mount.process.pid
@@ -247,7 +247,7 @@ def _rss_kib(pid: int) -> int:
 
 
 def test_control_files_escape_terminal_sequences(mount, server: EmulatorServer) -> None:
-    """Issue 16, defect 6: a transfer's name reached the terminal raw through `cat`."""
+    """A transfer's name reached the terminal raw through `cat`."""
     server.account.add_transfer(HOSTILE_LINK)
     text = (mount.path / ".putio" / "transfers").read_text()
     assert "\x1b" not in text and "\x07" not in text
@@ -255,7 +255,7 @@ def test_control_files_escape_terminal_sequences(mount, server: EmulatorServer) 
 
 
 def test_search_folder_names_follow_the_name_rules(mount) -> None:
-    """Issue 16, defect 12c: a query over 255 bytes was searched and then listed."""
+    """A query over 255 bytes was searched and then listed."""
     search = mount.path / ".putio" / "search"
     for length in (256, 300):
         with pytest.raises(OSError) as exc:

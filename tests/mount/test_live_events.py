@@ -1,4 +1,4 @@
-"""Changes made elsewhere show at once on a v2 mount with realtime events (issue 14), on real
+"""Changes made elsewhere show at once on a v2 mount with realtime events, on real
 mounts with ``--cache-ttl 600``: without the events nothing here would show for ten minutes.
 
 Each change is made through put.io's API (raw HTTP), never through the mount; ``ls`` is
@@ -71,7 +71,7 @@ def test_created_renamed_moved_and_deleted_through_the_api_show_in_ls(server, ap
     api.post("/files/rename", file_id=folder, name="Renamed")
     assert wait_for(lambda: "Renamed" in listed(mount.path)
                     and "Fresh" not in listed(mount.path)), listed(mount.path)
-    # The kernel keeps a looked-up name for up to 1 s (fusepy cannot drop it; see README).
+    # The kernel keeps a looked-up name for up to 1 s (fusepy cannot drop it; see docs/mount.md).
     assert wait_for(lambda: not os.path.exists(mount.path / "Fresh"))
 
     music_id = api.find(0, "Music")["id"]

@@ -1,5 +1,5 @@
-"""Sizes that are not byte counts and items without an id, on a real v1 mount (issue 16, defects
-9 and 12b): such files are left out and their siblings stay usable; a folder holding nothing
+"""Sizes that are not byte counts and items without an id, on a real v1 mount: such
+files are left out and their siblings stay usable; a folder holding nothing
 else fails with EIO and is never taken for empty (put.io deletes folders recursively)."""
 
 from __future__ import annotations

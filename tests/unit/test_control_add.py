@@ -44,7 +44,7 @@ def test_an_over_long_last_line_is_not_sent_at_close() -> None:
 
 
 def test_each_byte_is_looked_at_once() -> None:
-    """Issue 16, defect 3: every write used to rescan the whole pending line (quadratic)."""
+    """Every write used to rescan the whole pending line (quadratic)."""
     buffer = LineBuffer()
     Counted.looked_at = 0
     written = 0

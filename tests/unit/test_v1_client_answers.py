@@ -1,7 +1,6 @@
 """The client reading recorded and synthetic answers: bad sizes, items without ids, the live
-server's shapes (issue 16, defects 9, 10 and 12b). A loopback stub (:mod:`tests.support.v1_stub`)
-sends each canned answer as put.io would, so the client's whole path from HTTP body to typed
-result is exercised."""
+server's shapes. A loopback stub (:mod:`tests.support.v1_stub`) sends each canned answer as
+put.io would, so the client's whole path from HTTP body to typed result is exercised."""
 
 from __future__ import annotations
 
@@ -41,7 +40,7 @@ def file(id: Any, size: Any = 5, **extra: Any) -> dict:
     return {"id": id, "name": f"f{id}", "is_dir": False, "size": size, **extra}
 
 
-# -- defect 9: sizes ---------------------------------------------------------------------
+# -- sizes ---------------------------------------------------------------------
 
 
 def test_listing_leaves_out_files_with_impossible_sizes_and_warns_once(canned, caplog):
@@ -93,7 +92,7 @@ def test_an_unreadable_entry_does_not_end_the_paging_early(canned):
     assert [params.get("offset", 0) for _, params in canned.calls] == [0, 3, 6]
 
 
-# -- defect 12b: items without an id -------------------------------------------------------
+# -- items without an id -------------------------------------------------------
 
 
 def test_items_without_an_id_are_left_out_not_merged_into_one(canned, caplog):
@@ -112,7 +111,7 @@ def test_search_leaves_out_unreadable_items(canned):
     assert [i.id for i in canned.client().search("x")] == ["1"]
 
 
-# -- defect 10: the live server's shapes -------------------------------------------------
+# -- the live server's shapes -------------------------------------------------
 
 
 def test_legacy_dirmap_answer_is_the_root_folder_object(canned):

@@ -241,7 +241,7 @@ def test_dirmap_deep_tree_does_not_recurse():
     assert nodes[-1] == FolderRef("4999", "d4999", "4998")
 
 
-# -- sizes: exact byte counts or refused (issue 16, defect 9) --------------------------------
+# -- sizes: exact byte counts or refused --------------------------------
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -299,7 +299,7 @@ def test_informational_sizes_read_as_unknown_never_wrong():
     assert AnalyzeResult.from_json({"items": {}, "disk_avail": "lots"}).disk_avail is None
 
 
-# -- the live server's shapes (issue 16, defect 10) -----------------------------------------
+# -- the live server's shapes -----------------------------------------
 
 
 def test_url_reads_the_live_servers_size_and_parts():

@@ -72,7 +72,7 @@ Wire format decisions (where the spec is silent, these are ours):
   ``POST /_emulator/reset`` zeroes them.
 * Secrets never reach a log: there is no access log, and faults are logged with the path only
   (tokens and signed ids redacted).
-* Fault injection (issue 6) goes through one hook, ``EmulatorOptions.faults`` (see
+* Fault injection goes through one hook, ``EmulatorOptions.faults`` (see
   :mod:`putiofs.emulator.http.faults`), consulted once per request.
 """
 
