@@ -375,7 +375,5 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
     if services is None:
         return PutioFS(tree, writes=writes)
     control_options.setdefault("search_ttl", tree.options.cache_ttl)
-    control = ControlFolder(services, attributes=tree.attributes, listing=tree.cache.listing,
-                            open_entry=tree.open_entry, handles=tree.handles,
-                            options=tree.options, **control_options)
+    control = ControlFolder(services, tree, **control_options)
     return PutioFS(tree, control, writes)

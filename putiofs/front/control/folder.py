@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from putiofs import views
 from putiofs.api.backend import Entry
@@ -55,7 +55,7 @@ from putiofs.front.errno_map import ENODATA, fail
 from putiofs.front.handles import HandleTable
 from putiofs.front.options import MountOptions
 from putiofs.tree import names
-from putiofs.tree.cache import Listing, split_path
+from putiofs.tree.cache import MetadataCache, split_path
 from putiofs.write.status import UploadStatus
 
 log = logging.getLogger(__name__)
@@ -105,28 +105,35 @@ def _generators(services: AccountServices) -> dict[str, Callable[[], str]]:
     return {name: make for name, (service, make) in makers.items() if service in available}
 
 
+class AccountItems(Protocol):
+    """What the control folder uses of the account view, for the account items it shows
+    (search results): how an item looks, a folder's cached listing, opening an item for
+    reading (the handle number), the mount's one handle table and its options."""
+
+    attributes: Attributes
+    cache: MetadataCache
+    handles: HandleTable
+    options: MountOptions
+
+    def open_entry(self, entry: Entry, flags: int) -> int: ...
+
+
 class ControlFolder:
     """The FUSE operations for paths under ``/.putio`` (the FUSE front routes them here).
 
-    From the account tree it is given, and uses for search results: ``attributes`` (how an item
-    looks), ``listing`` (a folder's cached listing by id), ``open_entry`` (open an item for
-    reading; the handle number) and ``handles`` (the mount's one handle table); ``options``
-    are the mount's. ``refresh``: seconds a generated file's text is reused. ``search_ttl``:
+    ``account`` is the account view, through what the control folder uses of it
+    (:class:`AccountItems`). ``refresh``: seconds a generated file's text is reused. ``search_ttl``:
     seconds a search's results are reused (the mount passes its ``cache_ttl``). ``uploads``:
     the mount's uploads snapshot, where it writes file contents (``/.putio/uploads``).
     """
 
-    def __init__(self, services: AccountServices, *, attributes: Attributes,
-                 listing: Callable[[str], Listing], open_entry: Callable[[Entry, int], int],
-                 handles: HandleTable, options: MountOptions, refresh: float = 2.0,
-                 search_ttl: float = 30.0, max_searches: int = 64,
+    def __init__(self, services: AccountServices, account: AccountItems, *,
+                 refresh: float = 2.0, search_ttl: float = 30.0, max_searches: int = 64,
                  uploads: Callable[[], list[UploadStatus]] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.services = services
-        self.attributes = attributes
-        self.listing = listing
-        self.open_entry = open_entry
-        self.options = options
+        self.account = account
+        self.options = account.options
         self.refresh = refresh
         self._clock = clock
         self._generate = _generators(services)
@@ -142,7 +149,6 @@ class ControlFolder:
                                   clock=clock)
         self._trash = TrashFolder(services, refresh=refresh, clock=clock)
         self._adder = LinkAdder(services, changed=lambda: self._expire("transfers"))
-        self._handles = handles
         self._lock = threading.Lock()
 
     # -- what is ours ---------------------------------------------------------------------
@@ -159,7 +165,7 @@ class ControlFolder:
     def direct_io(self, fh: int | None) -> bool:
         """Should the kernel bypass its page cache and cached size for this handle? Yes for
         the generated files: their text changes between opens."""
-        return fh is not None and isinstance(self._handles.get(fh), _ReadHandle)
+        return fh is not None and isinstance(self.account.handles.get(fh), _ReadHandle)
 
     # -- generated text -------------------------------------------------------------------
 
@@ -200,7 +206,7 @@ class ControlFolder:
     def _base_stat(self, key: str, *, is_dir: bool, size: int = 0) -> dict[str, Any]:
         entry = Entry(id=f"putio-control:{key}", name=key, is_dir=is_dir, size=size,
                       parent_id="", type="folder" if is_dir else "text")
-        return self.attributes.stat(entry)
+        return self.account.attributes.stat(entry)
 
     def _dir_stat(self, parts: list[str]) -> dict[str, Any]:
         st = self._base_stat("/".join(parts), is_dir=True)
@@ -218,7 +224,7 @@ class ControlFolder:
         if parts == [TRASH] and TRASH in self._fixed:
             return self._dir_stat(parts)
         if len(parts) == 1 and parts[0] in self._generate:
-            handle = self._handles.get(fh) if fh is not None else None
+            handle = self.account.handles.get(fh) if fh is not None else None
             snap = handle.snapshot if isinstance(handle, _ReadHandle) else \
                 self.snapshot(parts[0])
             st = self._base_stat(parts[0], is_dir=False, size=len(snap.data))
@@ -229,7 +235,7 @@ class ControlFolder:
             st = self._base_stat(ADD, is_dir=False)
             st["st_mode"] = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
             return st
-        st = self.attributes.stat(self._search_entry(parts))
+        st = self.account.attributes.stat(self._search_entry(parts))
         if parts[0] == TRASH:
             st["st_mode"] &= ~0o222  # the trash is read-only
         return st
@@ -261,7 +267,7 @@ class ControlFolder:
         entry = self._search_entry(parts)
         if not entry.is_dir:
             raise fail(errno.ENOTDIR)
-        return [".", "..", *sorted(self.listing(entry.id).by_name)]
+        return [".", "..", *sorted(self.account.cache.listing(entry.id).by_name)]
 
     def getxattr(self, path: str, name: str) -> bytes:
         value = self._xattrs(path).get(name)
@@ -275,9 +281,9 @@ class ControlFolder:
     def _xattrs(self, path: str) -> dict[str, str]:
         parts = split_path(path)[1:]
         if len(parts) > 2 and parts[0] == SEARCH:
-            return self.attributes.xattrs(self._search_entry(parts))
+            return self.account.attributes.xattrs(self._search_entry(parts))
         if len(parts) > 1 and parts[0] == TRASH:
-            values = self.attributes.xattrs(self._search_entry(parts))
+            values = self.account.attributes.xattrs(self._search_entry(parts))
             if len(parts) == 2:
                 values.update(self._trash.xattrs(self._trash.find(parts[1])[0]))
             return values
@@ -303,7 +309,7 @@ class ControlFolder:
         for part in rest:
             if not entry.is_dir:
                 raise fail(errno.ENOTDIR)
-            child = self.listing(entry.id).find(part)
+            child = self.account.cache.listing(entry.id).find(part)
             if child is None:
                 raise fail(errno.ENOENT)
             entry = child
@@ -312,7 +318,7 @@ class ControlFolder:
     # -- open, read, write ----------------------------------------------------------------
 
     def _new_handle(self, handle: _ReadHandle | _AddHandle) -> int:
-        return self._handles.add(handle)
+        return self.account.handles.add(handle)
 
     def open(self, path: str, flags: int) -> int:
         parts = split_path(path)[1:]
@@ -333,10 +339,10 @@ class ControlFolder:
             raise fail(errno.EISDIR)
         if writing:
             raise fail(errno.EACCES)
-        return self.open_entry(entry, flags)
+        return self.account.open_entry(entry, flags)
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
-        handle = self._handles.get(fh)
+        handle = self.account.handles.get(fh)
         if isinstance(handle, _ReadHandle):
             return handle.snapshot.data[offset:offset + size]
         if isinstance(handle, _AddHandle):
@@ -347,7 +353,7 @@ class ControlFolder:
         """Links on every complete line, or a .torrent kept whole for close (see
         putiofs.front.control.add): EFBIG for bytes over a limit, after the complete lines of the
         same write were sent."""
-        handle = self._handles.get(fh) if fh is not None else None
+        handle = self.account.handles.get(fh) if fh is not None else None
         if not isinstance(handle, _AddHandle):
             raise fail(errno.EACCES if self.owns(path) else errno.EBADF)
         with handle.lines.lock:
@@ -369,7 +375,7 @@ class ControlFolder:
             raise fail(errno.EACCES)
         if self.options.read_only:
             raise fail(errno.EROFS)
-        handle = self._handles.get(fh) if fh is not None else None
+        handle = self.account.handles.get(fh) if fh is not None else None
         if isinstance(handle, _AddHandle) and length == 0:
             with handle.lines.lock:
                 handle.lines.clear()
@@ -377,7 +383,7 @@ class ControlFolder:
 
     def flush(self, path: str, fh: int) -> int:
         """Send a last line that had no newline; its failure is close()'s error."""
-        handle = self._handles.get(fh)
+        handle = self.account.handles.get(fh)
         if isinstance(handle, _AddHandle):
             with handle.lines.lock:
                 rest = handle.lines.take_rest()
@@ -386,7 +392,7 @@ class ControlFolder:
         return 0
 
     def release(self, path: str, fh: int) -> int:
-        handle = self._handles.pop(fh, None)
+        handle = self.account.handles.pop(fh, None)
         if isinstance(handle, _AddHandle):
             rest = handle.lines.take_rest()
             if rest.strip():
@@ -420,8 +426,8 @@ class ControlFolder:
 
     def destroy(self) -> None:
         """At unmount: forget this folder's handles (the account tree closes its own)."""
-        self._handles.take_all(_ReadHandle)
-        self._handles.take_all(_AddHandle)
+        self.account.handles.take_all(_ReadHandle)
+        self.account.handles.take_all(_AddHandle)
 
 
 class NoControl:
