@@ -76,7 +76,7 @@ from putiofs.v2.wire import V2Wire, decode_envelope
 
 TUS_VERSION = "1.0.0"
 #: How much of the body one read takes (http.client sends what each read returns).
-READ_SIZE = 256 * 1024
+UPLOAD_READ_SIZE = 256 * 1024
 _QUOTA_WORDS = ("DISK", "SPACE", "QUOTA")
 
 
@@ -120,7 +120,7 @@ class LimitedReader:
         if self._left <= 0:
             return b""
         want = self._left if size is None or size < 0 else min(size, self._left)
-        want = min(want, READ_SIZE)
+        want = min(want, UPLOAD_READ_SIZE)
         try:
             block = self._source.read(want)
         except OSError as exc:
@@ -132,7 +132,7 @@ class LimitedReader:
         return block
 
     def __iter__(self) -> Iterator[bytes]:
-        while block := self.read(READ_SIZE):
+        while block := self.read(UPLOAD_READ_SIZE):
             yield block
 
 

@@ -38,7 +38,7 @@ from putiofs.front.errno_map import errno_for
 from putiofs.logs import redact
 from putiofs.net.retry import Backoff, RetryPolicy, is_temporary
 from putiofs.v2 import V2Backend, V2Client, V2Wire
-from putiofs.v2.tus import READ_SIZE, UploadSourceError
+from putiofs.v2.tus import UPLOAD_READ_SIZE, UploadSourceError
 from tests.support.realclients import putio_sdk
 from tests.support.scripted_faults import Queued
 from tests.support.servers import from_fixture
@@ -148,13 +148,13 @@ def test_an_upload_in_several_chunks_gives_the_item_with_the_same_bytes(
 
 def test_a_patch_streams_its_body_in_blocks_and_reads_no_further(
         backend: V2Backend, folder: str) -> None:
-    data = os.urandom(3 * READ_SIZE + 5)
+    data = os.urandom(3 * UPLOAD_READ_SIZE + 5)
     ticket = backend.upload_begin(folder, "streamed.bin", len(data), None)
     source = RecordingFile(data + b"not part of the upload")
-    length = 2 * READ_SIZE + 3
+    length = 2 * UPLOAD_READ_SIZE + 3
     assert backend.upload_send(ticket, 0, source, length).offset == length
     assert source.tell() == length
-    assert source.reads and max(source.reads) <= READ_SIZE
+    assert source.reads and max(source.reads) <= UPLOAD_READ_SIZE
     entry = send_all(backend, ticket, io.BytesIO(data), length, len(data))
     assert read_back(backend, entry) == data
 

@@ -43,6 +43,9 @@ BELOW_THE_FRONT = ("api", "net", "tree", "read", "write", "v1", "v2", "config", 
 FUSE_BINDINGS = {"fuse", "mfusepy"}
 #: Calls that make an errno for the kernel out of an errno value.
 ERRNO_RAISERS = {"OSError", "FuseOSError", "fail", "PermissionError", "FileNotFoundError"}
+#: Constants the emulator defines for itself although the client has them too: it stands apart,
+#: so a value of the wire (the root folder's id, the socket's close code) is written on each side.
+CONSTANTS_ON_BOTH_SIDES = {"ROOT_ID", "UNAUTHORIZED"}
 #: How many modules a folder of the package may hold at its own level (its __init__ counted).
 MAX_TOP_LEVEL = 12
 MAX_PER_PACKAGE = 18
@@ -200,3 +203,24 @@ def test_the_house_has_few_modules_per_folder():
                for folder in PACKAGE.rglob("*") if folder.is_dir()
                and len(_modules_at(folder)) > MAX_PER_PACKAGE}
     assert crowded == {}
+
+
+def _constants(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
+        names.update(target.id.lstrip("_") for target in targets
+                     if isinstance(target, ast.Name) and target.id.lstrip("_").isupper())
+    return names
+
+
+def test_every_constant_has_one_home():
+    homes: dict[str, list[str]] = {}
+    for module, path in source_files().items():
+        for name in _constants(path):
+            homes.setdefault(name, []).append(module)
+    repeated = {name: modules for name, modules in homes.items() if len(modules) > 1}
+    assert set(repeated) <= CONSTANTS_ON_BOTH_SIDES, repeated
+    for name in set(repeated):
+        assert sum(part_of(module) == "emulator" for module in repeated[name]) == 1, name
