@@ -72,10 +72,9 @@ def listen(connection: Connection, operations: PutioFS, options: MountOptions,
     """Realtime events (API v2), started once mounted; None where the API has none. While they
     are live the cache trusts a listing for ``live_ttl`` seconds (None: ``LIVE_TTL``, 600 s),
     else for ``options.cache_ttl``. Sets ``options.events``."""
-    control = operations.control
     updates = attach(connection.backend, operations.tree.cache,
                      live_ttl=LIVE_TTL if live_ttl is None else live_ttl,
-                     transfers_changed=control.transfers_changed if control else lambda: None,
+                     transfers_changed=operations.control.transfers_changed,
                      invalidate=kernel_cache.invalidate_path, start=False)
     if updates is not None:
         operations.when_mounted.append(updates.start)

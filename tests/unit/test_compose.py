@@ -129,6 +129,18 @@ def test_realtime_events_start_once_mounted_and_set_the_live_ttl(live_ttl, trust
     assert operations.when_mounted == [updates.start]
 
 
+def test_realtime_events_on_a_mount_without_a_control_folder_change_no_transfers_file():
+    """Operations built without the account's services have no /.putio; a transfer event
+    then has no text to make anew, and says so without failing."""
+    options = MountOptions()
+    backend = LiveBackend()
+    connection = connection_of(backend)
+    operations = compose.build_operations(backend, options)
+    updates = compose.listen(connection, operations, options)
+    assert updates is not None and options.events is True
+    updates.transfers_changed()
+
+
 # -- serve: the order of the checks, and what it tears down -------------------------------
 
 @pytest.fixture

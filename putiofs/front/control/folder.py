@@ -470,5 +470,8 @@ class NoControl:
     def trash_changed(self) -> None:
         """No trash folder to list anew."""
 
+    def transfers_changed(self) -> None:
+        """No transfers file to make anew."""
+
     def destroy(self) -> None:
         """No handles to let go."""
