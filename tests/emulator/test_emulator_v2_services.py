@@ -4,6 +4,7 @@ and command line, as raw HTTP."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import signal
@@ -12,28 +13,19 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import requests
 
 from putiofs.emulator import Fault
+from tests.support import polling
 from tests.support.emulator_v2_http import STAMP, TOKEN, V2, failed, ok
 from tests.support.scripted_faults import Scripted
 
+#: Polling for the emulator's jobs: fails the test after 15 s.
+wait_for = functools.partial(polling.wait_for, seconds=15.0, fail="gave up waiting")
+
 pytest_plugins = ("tests.support.emulator_v2_http",)
-
-
-def wait_for(what: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Poll ``what`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)
 
 
 # ---------------------------------------------------------------------------------- trash

@@ -8,12 +8,12 @@ what it was asked to wait (a 429's wait is checked, not slept)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 import requests
@@ -34,8 +34,13 @@ from putiofs.front.operations import PutioFS
 from putiofs.front.options import MountOptions
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2 import V2Backend, V2Client, V2Wire
+from tests.support import polling
 from tests.support.scripted_faults import Queued
 from tests.support.servers import from_fixture
+
+#: Polling for the emulator's jobs: fails the test after 20 s.
+wait_for = functools.partial(polling.wait_for, seconds=20.0,
+                             fail="the emulator did not get there in time")
 
 TOKEN = "client-token-5c0f"
 ATTEMPTS = 4
@@ -94,14 +99,6 @@ def folder(server: EmulatorServer, name: str, parent: int = ROOT_ID) -> Node:
 def data_of(server: EmulatorServer, node_id: int) -> bytes:
     source = server.account.file_source(node_id)
     return b"".join(source.chunks(0, source.size - 1)) if source.size else b""
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 20.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "the emulator did not get there in time"
-        time.sleep(0.05)
-    return result
 
 
 # -- listing, lookups, search -----------------------------------------------------------------

@@ -8,10 +8,11 @@ uploads. Every test checks the result against the emulator's own state."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,12 @@ import requests
 
 from putiofs.emulator import EmulatorServer
 from putiofs.emulator.account.state import ROOT_ID
+from tests.support import polling
 from tests.support.realclients import putio_sdk
+
+#: Polling for the emulator's jobs: fails the test after 20 s.
+wait_for = functools.partial(polling.wait_for, seconds=20.0,
+                             fail="the emulator's transfer did not finish")
 
 putiopy = pytest.importorskip(
     "putiopy", reason="put.io's Python SDK is not installed (pip install putio.py==8.8.0)")
@@ -274,14 +280,6 @@ def test_a_torrent_upload_becomes_a_transfer(server: EmulatorServer, sdk: Any,
 
 # -- transfers and the account ----------------------------------------------------------------
 
-def _wait_for(condition: Callable[[], Any], seconds: float = 20.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "the emulator's transfer did not finish"
-        time.sleep(0.05)
-    return result
-
-
 def test_transfers_add_list_cancel_clean(server: EmulatorServer, sdk: Any) -> None:
     folder = _folder(server, "Downloads")
     done = sdk.Transfer.add_url("http://example.com/big.iso", parent_id=folder)
@@ -292,7 +290,7 @@ def test_transfers_add_list_cancel_clean(server: EmulatorServer, sdk: Any) -> No
     doomed.cancel()
     assert [t.id for t in sdk.Transfer.list()] == [done.id]
 
-    finished = _wait_for(lambda: (t := sdk.Transfer.get(done.id)).status == "COMPLETED" and t)
+    finished = wait_for(lambda: (t := sdk.Transfer.get(done.id)).status == "COMPLETED" and t)
     assert finished.save_parent_id == folder
     assert server.account.nodes[finished.file_id].parent_id == folder
     assert sdk.Transfer.clean()["deleted_ids"] == [done.id]

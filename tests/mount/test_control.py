@@ -12,13 +12,13 @@ import hashlib
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from putiofs.emulator import EmulatorServer
 from tests.support.mounting import requires_fuse
+from tests.support.polling import wait_for
 from tests.support.servers import on_each_version
 from tests.support.versions import api_of, version_of
 
@@ -51,15 +51,6 @@ def transfer_rows(server: EmulatorServer) -> list[list[str]]:
 
 def transfer_names(server: EmulatorServer) -> list[str]:
     return [row[-1] for row in transfer_rows(server)]
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_control_files_match_the_account(mount, server: EmulatorServer) -> None:
@@ -112,7 +103,7 @@ def test_echo_link_into_add_creates_a_transfer(mount, server: EmulatorServer) ->
     assert transfer_names(server) == ["fresh.iso"]
     assert add.read_bytes() == b""
     # the transfers file shows it once the kernel asks again (attributes trusted 1 s here)
-    assert wait_for(lambda: "fresh.iso" in (mount.path / ".putio/transfers").read_text())
+    assert wait_for(lambda: "fresh.iso" in (mount.path / ".putio/transfers").read_text(), 5.0)
 
 
 def test_add_refuses_what_put_io_refuses(mount, server: EmulatorServer) -> None:

@@ -7,18 +7,21 @@ polled for a few seconds (a bound, not a speed claim: speed is ``bench/events.py
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Callable
 
 import pytest
 import requests
 
+from tests.support import polling
 from tests.support.mounting import requires_fuse
 from tests.support.versions import V2Api
 
 TOKEN = "live-events-token-0123456789"
 WAIT = 8.0
+#: Polling with this module's bound, unless a call gives ``seconds``.
+wait_for = functools.partial(polling.wait_for, seconds=WAIT)
 
 pytestmark = [requires_fuse, pytest.mark.server(api="v2", token=TOKEN)]
 
@@ -39,17 +42,8 @@ def socket_hook(server, what: str, **params) -> dict:
     return answer.json()
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = WAIT) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 def wait_connected(server, clients: int = 1) -> None:
-    assert wait_for(lambda: socket_status(server)["clients"] >= clients, 20), \
+    assert wait_for(lambda: socket_status(server)["clients"] >= clients, seconds=20), \
         "the mount never connected to the realtime socket"
 
 
@@ -115,7 +109,7 @@ def test_a_lost_event_is_healed_by_the_ttl(server, api, mount_factory):
     socket_hook(server, "lose", count=1)
     api.create_folder("0", "Lost event")
     assert wait_for(lambda: socket_status(server)["lost"] == 1)
-    assert wait_for(lambda: "Lost event" in listed(mount.path), 10), listed(mount.path)
+    assert wait_for(lambda: "Lost event" in listed(mount.path), seconds=10), listed(mount.path)
 
 
 def test_a_refused_token_keeps_the_mount_working_by_ttl_and_logs_once(server, api,
@@ -124,9 +118,9 @@ def test_a_refused_token_keeps_the_mount_working_by_ttl_and_logs_once(server, ap
     other = emulator_factory(api="v2", token="another-account-token")  # its socket says 4001
     mount = mount_factory(server, "--cache-ttl", "1", socket_url=other.socket_url)
     listed(mount.path)
-    assert wait_for(lambda: "refused the token" in mount.log(), 10), mount.log()
+    assert wait_for(lambda: "refused the token" in mount.log(), seconds=10), mount.log()
     api.create_folder("0", "Seen by TTL")
-    assert wait_for(lambda: "Seen by TTL" in listed(mount.path), 10)
+    assert wait_for(lambda: "Seen by TTL" in listed(mount.path), seconds=10)
     assert mount.log().count("refused the token") == 1
     assert TOKEN not in mount.log()
     assert socket_status(other)["clients"] == 0

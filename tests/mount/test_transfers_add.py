@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from putiofs.emulator import EmulatorServer
 from tests.support.commands_cli import Cli
 from tests.support.mounting import requires_fuse
+from tests.support.polling import wait_for
 from tests.support.servers import on_each_version
 from tests.support.torrents import TORRENT
 from tests.support.versions import version_of
@@ -26,15 +26,6 @@ pytestmark = [requires_fuse, on_each_version, pytest.mark.server(transfer_second
 def transfer_names(server: EmulatorServer) -> list[str]:
     with server.account.lock:
         return sorted(t.name for t in server.account.transfers.values())
-
-
-def wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_cp_of_a_torrent_into_add_starts_a_torrent_transfer(mount, server: EmulatorServer,
