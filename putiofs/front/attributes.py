@@ -16,13 +16,37 @@ Decisions (see docs/mount.md):
 * Folders show size 0 (their put.io size, the sum of the subtree, is the ``user.putio.size``
   xattr), so ``du`` does not count a subtree twice; they report ``st_nlink`` 1, the conventional
   "subfolder count unknown" (as btrfs does), so ``find`` never skips one on a link count.
-* ``st_ino`` is the put.io id + 1 (the root, id 0, is inode 1): stable across mounts.
+* ``st_ino`` is the put.io id + 1 (the root, id 0, is inode 1): stable across mounts. A file
+  written through the mount keeps its number though put.io gives every version a new id
+  (sqlite refuses a database whose inode changed since it opened it; git's index, ``rsync -H``
+  and backup tools key on it): a pending version of an item shows the item's number
+  (:meth:`Attributes.new_version`), the item its upload lands as the pending file's
+  (:meth:`Attributes.landed`), and the version replaced a new one from then on, so no two
+  live files share a number (a copy restored from the trash, an old version still open for
+  reading). The nanoseconds of a time come with the number: a landing changes no time.
+* That mapping lasts for the mount, unsaved: after a remount every item shows its own id + 1,
+  as other mounts (``-o ro`` has no spool) and put.io's ids say. Only files written in the
+  previous mount change number then, once, and they changed anyway (times too); saving it
+  would cost a disk write per landing. At most ``IDENTITIES_MAX`` ids, the oldest go first.
+* Changes made through the mount show at once, as POSIX says (:meth:`Attributes.changed`, which
+  the FUSE front calls once per successful create, mknod, mkdir, unlink, rmdir, rename and
+  utimens): the folder(s) of an entry added, removed or renamed get mtime and ctime now, a
+  renamed item and one whose times were set get ctime now. put.io's API does not promise to
+  move a folder's ``updated_at`` with its contents (the emulator does not), so these are kept
+  for the mount as floors under put.io's times: a listing fetched again never moves a time
+  back under a program that saw it, a later put.io time shows, and ``utimens`` sets a
+  folder's mtime exactly, older too (``rsync -a``). At most ``CHANGED_MAX`` items.
+* The root has no put.io time: it shows when the mount started, then changes as any folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import stat
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from putiofs.api.backend import ROOT_ID, Entry
@@ -31,30 +55,85 @@ from putiofs.front.options import MountOptions
 BLOCK_SIZE = 1024 * 1024
 XATTR_PREFIX = "user.putio."
 _NS = 1_000_000_000
-#: How many landed files keep the nanoseconds they showed while pending.
-CARRIED_MAX = 8192
+#: How many ids show another number than their own (see the module docstring).
+IDENTITIES_MAX = 100_000
+#: How many items keep the times a change through the mount gave them.
+CHANGED_MAX = 65_536
 
 
 class Attributes:
-    """Stat dicts (nanosecond times, as fusepy's ``use_ns`` expects) and xattrs of entries."""
+    """Stat dicts (nanosecond times, as fusepy's ``use_ns`` expects) and xattrs of entries.
 
-    def __init__(self, options: MountOptions) -> None:
+    Its records (carried numbers, changed times) have one writer at a time (its lock) and
+    lock-free readers (a single ``get`` is atomic); a record is replaced in place, never
+    taken out and put back, so a reader never misses one."""
+
+    def __init__(self, options: MountOptions,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.options = options
-        #: item id -> the nanoseconds its whole-second mtime shows, where not its inode's
-        #: (a plain dict: one writer, lock-free readers; the oldest go past CARRIED_MAX)
-        self._carried_ns: dict[str, int] = {}
+        self._clock = clock
+        self.started_ns: int = clock()
+        self._lock = threading.Lock()
+        #: id -> the inode it shows, where not its own (least recently set first)
+        self._inodes: OrderedDict[str, int] = OrderedDict()
+        #: inode -> (mtime floor or 0, ctime floor) in ns, of items changed through the mount
+        self._changed: OrderedDict[int, tuple[int, int]] = OrderedDict()
 
-    def carry_times(self, old_id: str, new_id: str) -> None:
-        """Item ``new_id`` took the place of ``old_id`` (a file written through the mount whose
-        upload landed): it shows ``old_id``'s nanoseconds, so its time does not change under
-        a program that holds the file (vim refuses to save a file whose time changed since
-        it read it)."""
-        self._carried_ns[new_id] = self._carried_ns.get(old_id, inode(old_id) % _NS)
-        while len(self._carried_ns) > CARRIED_MAX:
-            self._carried_ns.pop(next(iter(self._carried_ns)), None)
+    # -- identity ---------------------------------------------------------------------------
+
+    def inode(self, item_id: str) -> int:
+        """The number item ``item_id`` shows: its own (:func:`inode`) or one carried to it."""
+        carried = self._inodes.get(item_id)
+        return inode(item_id) if carried is None else carried
+
+    def new_version(self, old_id: str, new_id: str) -> None:
+        """``new_id`` (a pending file) is a new version of the file ``old_id`` (a put.io item,
+        or a pending file whose upload runs): it shows ``old_id``'s number, and ``old_id``
+        a number of its own from now on."""
+        with self._lock:
+            self._carry(self.inode(old_id), new_id)
+            self._carry(inode(f"{old_id}/replaced by/{new_id}"), old_id)
+
+    def landed(self, pending_id: str, item_id: str) -> None:
+        """The pending file ``pending_id`` is on put.io as ``item_id``: the item shows its
+        number (and so the nanoseconds of its time: vim refuses to save a file whose time
+        changed since it read it)."""
+        with self._lock:
+            self._carry(self.inode(pending_id), item_id)
+
+    def _carry(self, number: int, item_id: str) -> None:
+        self._inodes[item_id] = number
+        self._inodes.move_to_end(item_id)
+        while len(self._inodes) > IDENTITIES_MAX:
+            self._inodes.popitem(last=False)
+
+    # -- times changed through the mount ----------------------------------------------------
+
+    def changed(self, number: int, *, contents: bool = False, mtime_set: bool = False) -> None:
+        """The item of inode ``number`` was changed through the mount just now: its ctime is
+        now at least; with ``contents`` (a folder an entry was added to, removed from or
+        renamed in) its mtime too; with ``mtime_set`` (``utimens``) its mtime is what put.io
+        or the pending file now says, however old."""
+        now = self._clock()
+        with self._lock:
+            mtime_floor = self._changed.get(number, (0, 0))[0]
+            if contents:
+                mtime_floor = now
+            elif mtime_set:
+                mtime_floor = 0
+            self._changed[number] = (mtime_floor, now)
+            self._changed.move_to_end(number)
+            while len(self._changed) > CHANGED_MAX:
+                self._changed.popitem(last=False)
+
+    # -- attributes -------------------------------------------------------------------------
 
     def stat(self, entry: Entry) -> dict[str, Any]:
-        mtime, ctime = self._times(entry)
+        number = self.inode(entry.id)
+        mtime, ctime = self._times(entry, number)
+        floors = self._changed.get(number)
+        if floors is not None:
+            mtime, ctime = max(mtime, floors[0]), max(ctime, floors[1])
         if entry.is_dir:
             mode = stat.S_IFDIR | (0o555 if self.options.read_only else 0o755)
             size = 0
@@ -63,7 +142,7 @@ class Attributes:
             size = entry.size
         return {
             "st_mode": mode,
-            "st_ino": inode(entry.id),
+            "st_ino": number,
             "st_nlink": 1,
             "st_uid": self.options.uid,
             "st_gid": self.options.gid,
@@ -75,18 +154,19 @@ class Attributes:
             "st_ctime": ctime,
         }
 
-    def _times(self, entry: Entry) -> tuple[int, int]:
-        """(mtime, ctime) in nanoseconds: put.io's, else the fixed second; a whole-second
-        mtime gets the id's nanoseconds."""
+    def _times(self, entry: Entry, number: int) -> tuple[int, int]:
+        """(mtime, ctime) in nanoseconds: put.io's, else the fixed second (the root: the
+        mount's start); a whole-second mtime gets the inode's nanoseconds."""
         mtime = entry.mtime if entry.mtime is not None else entry.ctime
         ctime = entry.ctime if entry.ctime is not None else entry.mtime
         if mtime is None or ctime is None:
-            fixed = int(self.options.mtime) * _NS + inode(entry.id) % _NS
+            if entry.id == ROOT_ID:
+                return self.started_ns, self.started_ns
+            fixed = int(self.options.mtime) * _NS + number % _NS
             return fixed, fixed
         mtime_ns = round(mtime * _NS)
         if mtime_ns % _NS == 0:
-            carried = self._carried_ns.get(entry.id)
-            mtime_ns += inode(entry.id) % _NS if carried is None else carried
+            mtime_ns += number % _NS
         return mtime_ns, round(ctime * _NS)
 
     @staticmethod
@@ -108,7 +188,8 @@ class Attributes:
 
 
 def inode(item_id: str) -> int:
-    """put.io's id + 1 (root 0 → inode 1); a non-numeric id (a future backend) is hashed."""
+    """An item's own number: put.io's id + 1 (root 0 → inode 1); any other id (a pending file's,
+    a future backend's) is hashed above every put.io id."""
     if item_id.isdigit():
         return int(item_id) + 1
     digest = hashlib.blake2b(item_id.encode("utf-8"), digest_size=7).digest()

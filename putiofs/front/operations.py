@@ -13,6 +13,11 @@ so it is callable directly in tests on machines without libfuse. Every operation
 :func:`putiofs.front.errno_map.fuse_call`, the one place where exceptions become errno values, and
 bounded by the mount's call deadline.
 
+Times: POSIX says which calls change a folder (create, mknod, mkdir, unlink, rmdir, rename: its
+mtime and ctime) or an item's ctime (rename, utimens); :func:`changes` marks them here, once per
+operation, and records each success with :meth:`putiofs.front.attributes.Attributes.changed`,
+whatever path (a pending file, a put.io item) the operation took below.
+
 Wiring: :func:`build_operations` makes the account tree and, given the account's services, the
 control folder with what it needs from the tree.
 """
@@ -20,11 +25,13 @@ control folder with what it needs from the tree.
 from __future__ import annotations
 
 import errno
+import functools
+import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from putiofs.api.backend import Backend
-from putiofs.api.errors import NotFoundError
+from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.api.services import AccountServices
 from putiofs.front.account_view import AccountView, OpenFile
 from putiofs.front.control.folder import ControlFolder, NoControl
@@ -38,6 +45,27 @@ from putiofs.write.overlay import is_hidden_name
 from putiofs.write.spool import Spool
 
 __all__ = ["MountOptions", "PutioFS", "build_operations"]
+
+log = logging.getLogger("putiofs.front")
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def changes(what: str) -> Callable[[Method], Method]:
+    """Mark a FUSE method (under its ``fuse_call``) that changes times once it succeeds:
+    ``"entry"`` (create, mknod, mkdir, unlink, rmdir: the folder of the path), ``"move"``
+    (rename: both folders, and the item's ctime) or ``"times"`` (utimens: the item's ctime;
+    its mtime is what was set)."""
+
+    def decorate(method: Method) -> Method:
+        @functools.wraps(method)
+        def call(self: PutioFS, *args: Any) -> Any:
+            result = method(self, *args)
+            self._record_change(what, args)
+            return result
+
+        return call  # type: ignore[return-value]
+
+    return decorate
 
 
 class PutioFS:
@@ -96,11 +124,36 @@ class PutioFS:
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         if control := self._control_for(path):
             return control.getattr(path, fh)
+        return self._account_stat(path, fh)
+
+    def _account_stat(self, path: str, fh: int | None = None) -> dict[str, Any]:
         if (pending := self.writes.getattr(path, fh)) is not None:
             return pending
         if isinstance(self.handles.get(fh), OpenFile):
             return self.tree.getattr(path, fh)
         return self.tree.attributes.stat(self.overlay.resolve(path))
+
+    def _record_change(self, what: str, args: tuple[Any, ...]) -> None:
+        """After a successful change (see :func:`changes`): the new times, of what the mount
+        shows at those paths now. libfuse's own unlink of a ``.fuse_hidden`` name (the last
+        close of a file unlinked while open) changes nothing the user sees: the unlink did."""
+        paths = [path for path in args[:2 if what == "move" else 1]
+                 if not self._control_for(path) and not is_hidden_name(path)]
+        if what == "move" and len(paths) == 2 and paths[0] == paths[1]:
+            return
+        try:
+            if what == "times":
+                for path in paths:
+                    self.tree.attributes.changed(self._account_stat(path)["st_ino"],
+                                                 mtime_set=True)
+                return
+            for folder in dict.fromkeys("/".join(split_path(path)[:-1]) for path in paths):
+                self.tree.attributes.changed(self._account_stat(folder)["st_ino"],
+                                             contents=True)
+            if what == "move" and len(args) > 1 and args[1] in paths:
+                self.tree.attributes.changed(self._account_stat(args[1])["st_ino"])
+        except (PutioError, OSError) as exc:  # the change is done; only its times are not
+            log.debug("times after %s %s not recorded: %s", what, paths, type(exc).__name__)
 
     @fuse_call
     def readdir(self, path: str, fh: int | None = None) -> list[str]:
@@ -237,11 +290,13 @@ class PutioFS:
     # -- changing the tree ----------------------------------------------------------------
 
     @fuse_call
+    @changes("entry")
     def mkdir(self, path: str, mode: int) -> int:
         self._guard_control(path)
         return self.edits.mkdir(path, mode)
 
     @fuse_call
+    @changes("entry")
     def unlink(self, path: str) -> int:
         self._guard_control(path)
         try:
@@ -255,6 +310,7 @@ class PutioFS:
             self._deleted_something()
 
     @fuse_call
+    @changes("entry")
     def rmdir(self, path: str) -> int:
         self._guard_control(path)
         try:
@@ -263,6 +319,7 @@ class PutioFS:
             self._deleted_something()
 
     @fuse_call
+    @changes("move")
     def rename(self, old: str, new: str, flags: int = 0) -> int:
         """A rename; one touching /.putio is EPERM, except a top-level item of /.putio/trash
         renamed to a path outside /.putio: that restores it (``mv .putio/trash/x ~/putio/y``).
@@ -312,11 +369,13 @@ class PutioFS:
     # -- creating files, and what put.io cannot store ---------------------------------------
 
     @fuse_call
+    @changes("entry")
     def create(self, path: str, mode: int, fi: Any = None) -> int:
         self._guard_control(path)
         return self.writes.create(path, mode)
 
     @fuse_call
+    @changes("entry")
     def mknod(self, path: str, mode: int, dev: int) -> int:
         """A regular file is created empty (as create would); device files and FIFOs EPERM."""
         self._guard_control(path)
@@ -350,6 +409,7 @@ class PutioFS:
         return 0
 
     @fuse_call
+    @changes("times")
     def utimens(self, path: str, times: Any = None) -> int:
         """Sets put.io's ``updated_at`` (whole seconds), or a pending file's upload time."""
         if self._control_for(path):

@@ -84,8 +84,7 @@ class WriteFiles:
         self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
         self.landing = Landing(
             tree.backend, self.overlay, self.deletions, threading.Event(),
-            landed=lambda spooled, entry: tree.attributes.carry_times(
-                pending_id(spooled), entry.id))
+            landed=lambda spooled, entry: tree.attributes.landed(pending_id(spooled), entry.id))
         self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
                                chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
@@ -186,6 +185,7 @@ class WriteFiles:
         spooled.save()
         for item in replaces:
             if isinstance(item, Entry):
+                self.tree.attributes.new_version(item.id, pending_id(spooled))
                 self.overlay.hide(item.id, item.parent_id, item)
         self.overlay.show(spooled, parent.id, name)
         return spooled
@@ -268,6 +268,7 @@ class WriteFiles:
         newer.manifest.replaces, manifest.replaces = list(manifest.replaces), []
         self.overlay.successor[spooled.id] = newer
         self.overlay.unshow(spooled)  # its landing now only hands its item to the newer one
+        self.tree.attributes.new_version(pending_id(spooled), pending_id(newer))
         self.overlay.show(newer, manifest.parent_id, manifest.name)
         return newer, (source, spooled)
 

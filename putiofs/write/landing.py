@@ -138,7 +138,8 @@ class Deletions:
 
 
 class Landing:
-    """Puts landed items in place for one mount (see the module docstring)."""
+    """Puts landed items in place for one mount (see the module docstring); ``landed`` is
+    told, with the overlay's lock held, just before the new item takes the file's place."""
 
     def __init__(self, backend: Backend, overlay: Overlay, deletions: Deletions,
                  stopping: threading.Event,
@@ -164,6 +165,8 @@ class Landing:
             with self.overlay.lock:
                 target = self.target(spooled)
                 if target is None or (entry.parent_id, entry.name) == target:
+                    if target is not None:  # before the item shows: it is the file it was
+                        self.landed(spooled, entry)
                     doomed = self._swap(spooled, entry, target is not None)
                     break
             entry = self._move(spooled, entry, *target)
@@ -177,7 +180,6 @@ class Landing:
                     self.backend.set_mtime(entry.id, wanted)
                     entry = replace(entry, mtime=float(wanted))
             log.info("uploaded %s (%d bytes)", path, spooled.manifest.size)
-            self.landed(spooled, entry)
             with self.overlay.lock:
                 if not self.overlay.is_hidden(entry.id):
                     self.cache.added(entry)

@@ -10,6 +10,7 @@ import pytest
 from putiofs.api.backend import Capabilities, Entry
 from putiofs.api.errors import InvalidNameError, NameExistsError, NameTooLongError, TransportError
 from putiofs.front.account_view import AccountView
+from putiofs.front.attributes import Attributes, inode
 from putiofs.front.operations import PutioFS
 from putiofs.front.options import MountOptions
 from tests.support.errnos import errno_of
@@ -337,3 +338,69 @@ def test_a_replacing_rename_that_cannot_place_the_source_puts_the_old_item_back(
     assert errno_of(ops.rename, "/draft.txt", "/report.txt") == errno.EIO
     assert names_in(backend, "0") == {"draft.txt": b"new text", "report.txt": b"old text"}
     assert sorted(ops.readdir("/", None)) == [".", "..", "draft.txt", "report.txt"]
+
+
+class Clock:
+    """A settable nanosecond clock for the attributes' records."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000 * 10**9
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def timed_ops(backend: FakeBackend, clock: Clock) -> PutioFS:
+    view = AccountView(backend, MountOptions(cache_ttl=30))
+    view.attributes = Attributes(view.options, clock=clock)
+    return PutioFS(view)
+
+
+def test_a_new_version_shows_the_files_number_and_its_landing_too():
+    attributes = Attributes(MountOptions())
+    attributes.new_version("41", "pending-a")  # item 41 opened for writing
+    assert attributes.inode("pending-a") == 42
+    attributes.landed("pending-a", "77")
+    assert attributes.inode("77") == 42
+    attributes.new_version("77", "pending-b")  # opened again, after the landing
+    attributes.new_version("pending-b", "pending-c")  # and again while that one uploads
+    attributes.landed("pending-c", "90")  # (pending-b landed as 80, hidden: never told)
+    assert attributes.inode("90") == 42
+    attributes.landed("pending-new", "95")  # a new file keeps the number it had while pending
+    assert attributes.inode("95") == inode("pending-new") != inode("95")
+    # the versions replaced show numbers of their own: none is the file's, none repeats
+    shown = [attributes.inode(i) for i in ("90", "95", "41", "77", "pending-b", "80", "60")]
+    assert len(set(shown)) == len(shown)
+
+
+def test_the_landed_times_nanoseconds_come_with_the_number():
+    attributes = Attributes(MountOptions())
+    pending = Entry(id="pending-a", name="f", is_dir=False, size=1, parent_id="0",
+                    mtime=1_700_000_000.0, ctime=1_700_000_000.0)
+    before = attributes.stat(pending)
+    attributes.landed("pending-a", "77")
+    after = attributes.stat(replace(pending, id="77"))
+    assert (after["st_mtime"], after["st_ino"]) == (before["st_mtime"], before["st_ino"])
+
+
+def test_changes_through_the_mount_move_the_folders_times(backend):
+    clock = Clock()
+    ops = timed_ops(backend, clock)
+    assert ops.getattr("/")["st_mtime"] == clock.now  # the root: the mount's start
+    before = ops.getattr("/Videos")
+    clock.now += 5 * 10**9
+    ops.mkdir("/Videos/new", 0o755)
+    videos = ops.getattr("/Videos")
+    assert videos["st_mtime"] == videos["st_ctime"] == clock.now > before["st_mtime"]
+    assert ops.getattr("/")["st_mtime"] < clock.now  # only the folder changed
+    film = ops.getattr("/Videos/film.mp4")
+    clock.now += 10**9
+    ops.rename("/Videos/film.mp4", "/film.mp4")
+    moved = ops.getattr("/film.mp4")
+    assert ops.getattr("/")["st_mtime"] == ops.getattr("/Videos")["st_ctime"] == clock.now
+    assert moved["st_ctime"] == clock.now and moved["st_mtime"] == film["st_mtime"]
+    clock.now += 10**9
+    ops.tree.cache.expire_all()  # put.io is asked again: no time goes back
+    assert ops.getattr("/")["st_mtime"] == clock.now - 10**9
+    assert errno_of(ops.unlink, "/nope") == errno.ENOENT
+    assert ops.getattr("/")["st_ctime"] == clock.now - 10**9  # a failed change: none
