@@ -545,5 +545,6 @@ class RefusedWrites:
 
 
 def pending_id(spooled: SpoolFile) -> str:
-    """The id a pending file shows under until its upload lands."""
+    """The id a pending file shows under until its upload lands (the inode it shows is the
+    file's it is a new version of: :meth:`Attributes.new_version`)."""
     return f"pending-{spooled.id}"
