@@ -63,7 +63,7 @@ class Interrupted(Exception):
 
 
 #: Why a job backs off after a 409 that is not about a lost answer.
-HELD = "put.io still holds an earlier PATCH of this upload (HTTP 409)"
+HELD = "put.io still holds an earlier PATCH of this upload"
 
 
 class TusTransfer:
@@ -147,7 +147,8 @@ class TusTransfer:
                     conflicts += 1
                     ahead = self.backend.upload_offset(ticket)
                     if ahead == offset or conflicts > 1:
-                        raise UploadOffsetError(HELD, status=exc.status) from exc
+                        raise UploadOffsetError(f"{HELD} (HTTP {exc.status or 409})",
+                                                status=exc.status) from exc
                     offset = ahead
                     continue
                 except (QuotaExceededError, NotFoundError):

@@ -21,13 +21,12 @@ def test_slash_is_shown_as_division_slash_and_mapped_back():
     assert names.to_remote("AC\u2215DC - Live.txt") == "AC/DC - Live.txt"
 
 
-def test_a_name_of_nothing_but_white_space_is_refused_as_put_io_refuses_it():
+def test_a_name_of_nothing_but_white_space_is_refused_where_put_io_refuses_it():
     for name in (" ", "   ", "\t", " \u3000 "):
         with pytest.raises(names.InvalidName):
-            names.to_remote(name)
-        with pytest.raises(names.InvalidName):
-            names.to_remote(name, slash=False)
-    assert names.to_remote(" a ") == " a "  # kept as typed
+            names.to_remote(name, slash=False, blank=False)  # v2: EMPTY_NAME
+        assert names.to_remote(name) == name  # v1 stores it
+    assert names.to_remote(" a ", blank=False) == " a "  # kept as typed
 
 
 def test_duplicates_get_id_suffixes_that_do_not_depend_on_order_or_neighbours():

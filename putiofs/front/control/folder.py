@@ -87,12 +87,11 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class _Failure:
-    """The last try of a generated file's text failed: what it raised, when, in which
-    epoch."""
+    """The last try of a generated file's text failed: what it raised, and when. Kept through
+    an expiry (a transfer event, say): put.io is failing whatever changed."""
 
     error: PutioError
     at: float
-    epoch: int
 
 
 @dataclass
@@ -215,14 +214,14 @@ class ControlFolder:
             if old is not None and old.epoch == epoch and now - old.made_at < self.refresh:
                 return old
             failed = self._failures.get(name)
-            if failed is not None and failed.epoch == epoch and now - failed.at < self.refresh:
+            if failed is not None and now - failed.at < self.refresh:
                 if old is None:
                     raise failed.error
                 return old
         try:
             text = self._generate[name]()
         except PutioError as exc:
-            self._failures[name] = _Failure(exc, self._clock(), epoch)
+            self._failures[name] = _Failure(exc, self._clock())
             if old is None:
                 raise
             log.warning("/.putio/%s: serving the last text: %s", name, type(exc).__name__)
