@@ -10,6 +10,7 @@ import base64
 import contextlib
 import ipaddress
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -169,6 +170,8 @@ class Mount(MountProcess):
         self.label = label
         argv = [*command[:1], *[a.replace("{MP}", str(path)).replace("{LOG}", str(log_file))
                                 for a in command[1:]]]
+        # A putiofs mount's default cache folder (its spool) goes with the mount.
+        env = {**(os.environ if env is None else env), "XDG_CACHE_HOME": str(self.dir / "cache")}
         try:
             super().__init__(argv, path, log_file=log_file, env=env, timeout=timeout,
                              stderr=subprocess.STDOUT)
@@ -191,6 +194,7 @@ class Mount(MountProcess):
         finally:
             with contextlib.suppress(OSError):
                 self.path.rmdir()
+            shutil.rmtree(self.dir / "cache", ignore_errors=True)
 
 
 @contextlib.contextmanager

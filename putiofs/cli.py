@@ -15,6 +15,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -221,6 +222,12 @@ def run_demo(args: argparse.Namespace) -> int:
                                   api_secret=secrets.token_hex(16))
     server = EmulatorServer(options)
     server.start()
+    # The demo account lives as long as this run: so does what it wrote, unless --cache-dir
+    # says where to keep it (nothing is left behind in ~/.cache/putiofs).
+    scratch = None
+    if args.cache_dir is None:
+        scratch = tempfile.TemporaryDirectory(prefix="putiofs-demo-")
+        args.cache_dir = Path(scratch.name)
     try:
         if args.api == "v2":
             settings = Settings(api="v2", api_url=server.base_url, token=options.token,
@@ -235,3 +242,5 @@ def run_demo(args: argparse.Namespace) -> int:
         return _serve(args, settings, foreground=True)
     finally:
         server.stop()
+        if scratch is not None:
+            scratch.cleanup()

@@ -130,6 +130,17 @@ def require_tier(request: pytest.FixtureRequest, *allowed: str) -> None:
                     f"without: move it to {folders}", pytrace=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_home_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Whatever falls back to the default cache folder (a mount's spool: ``putiofs demo``, a
+    mount without ``--cache-dir``) writes under this run's temporary folder, in this process
+    and those it starts, never in the user's ``~/.cache/putiofs``."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache-home")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def emulator_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., EmulatorServer]]:
     """Start emulators with ``EmulatorOptions`` overrides; all are stopped at teardown."""

@@ -69,6 +69,8 @@ class Capabilities:
     ``slash_in_names``: put.io stores a '/' inside a name over this API (v1), so a name typed
     in the mount with '∕' (U+2215, how the mount shows a '/') is sent with '/'. Where put.io
     refuses '/' (v2's ``SLASH_IN_NAME``) it is False and a typed '∕' is stored as typed.
+    ``blank_names``: put.io stores a name of nothing but white space over this API (v1); v2
+    refuses it (``EMPTY_NAME``), and the mount then refuses it before sending anything.
     """
 
     folder_map: bool = False      # every folder of the account in one call (v1 dirmap)
@@ -76,6 +78,7 @@ class Capabilities:
     set_times: bool = False       # set an item's modification time
     trash: bool = False           # deleted items go to a trash they can be restored from
     slash_in_names: bool = True   # a '/' inside a name can be stored
+    blank_names: bool = True      # a name of nothing but white space can be stored
     # pushes changes made elsewhere (putiofs.api.realtime.ChangeSource)
     live_events: bool = False
 

@@ -12,7 +12,9 @@ from putiofs.commands.output import emit, emit_json
 from putiofs.connect import Connection
 from putiofs.views import escape
 
-Handler = Callable[[Connection, argparse.Namespace], int]
+#: What runs a command: with the account's connection, or (``without_account`` set as a
+#: default of its parser) with the arguments alone.
+Handler = Callable[[Connection, argparse.Namespace], int] | Callable[[argparse.Namespace], int]
 
 #: Seconds any one API call of a command may take, retries included (sign-in calls too).
 CALL_TIMEOUT = 30.0

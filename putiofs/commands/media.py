@@ -49,7 +49,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     zipper.add_argument("--timeout", type=float, default=DEFAULT_ZIP_WAIT, metavar="SECONDS",
                         help="give up waiting after this long (default 1800)")
     mp4 = leaf(commands, "mp4", run_mp4, "a video's MP4 conversion status (API v2)",
-               "The MP4 conversion status of a video: NOT_AVAILABLE, IN_QUEUE, CONVERTING n%%, "
+               "The MP4 conversion status of a video: NOT_AVAILABLE, IN_QUEUE, CONVERTING n%, "
                "COMPLETED size, ERROR. --convert starts a conversion.")
     mp4.add_argument("path", metavar="PATH")
     mp4.add_argument("--convert", action="store_true", help="start converting it to MP4")

@@ -47,7 +47,8 @@ class TreeEdits:
             raise fail(errno.ENAMETOOLONG)
         capabilities = getattr(self.backend, "capabilities", None)
         return names.to_remote(local_name,
-                               slash=getattr(capabilities, "slash_in_names", True))
+                               slash=getattr(capabilities, "slash_in_names", True),
+                               blank=getattr(capabilities, "blank_names", True))
 
     def mkdir(self, path: str, mode: int) -> int:
         """create_dir in the parent; EEXIST if the name is taken; visible at once."""

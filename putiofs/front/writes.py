@@ -332,6 +332,9 @@ class WriteFiles:
             reader.close()
 
     def read(self, handle: WriteHandle, size: int, offset: int) -> bytes:
+        """From the spool; ESTALE once the file was handed back (it left the mount)."""
+        if handle.file.handed_back:
+            raise fail(errno.ESTALE)
         self._fetch(handle.file, offset, offset + size)
         return handle.file.pread(size, offset)
 
@@ -342,6 +345,8 @@ class WriteFiles:
         if not isinstance(handle, WriteHandle) or not handle.writable:
             raise fail(errno.EBADF)
         spooled = handle.file
+        if spooled.handed_back:
+            raise fail(errno.ESTALE)
         if handle.append:
             offset = spooled.manifest.size
         grow = offset + len(data) - spooled.manifest.size

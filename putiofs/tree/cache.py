@@ -41,7 +41,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -67,7 +67,8 @@ ROOT = Entry(id=ROOT_ID, name="", is_dir=True, size=0, parent_id="", type="folde
 #: After a listing failed with a temporary error, folders with a stale listing are served from
 #: it for this many seconds without asking put.io: during an outage only the first call waits.
 OUTAGE_PAUSE = 5.0
-#: Seconds after one of our uploads landed during which events about its folder are not applied.
+#: Seconds after one of our uploads landed during which events about what it changed are not
+#: applied (see :meth:`MetadataCache.quiet`).
 QUIET_GRACE = 3.0
 #: The default bound of the cache, in listed items (about 100 MB of v2 listings at most).
 MAX_ENTRIES = 200_000
@@ -88,6 +89,31 @@ class _Flight:
 class _Fetched(NamedTuple):
     value: Listing
     stored: bool  # False: one of the mount's own edits raced the fetch, the cache was left alone
+
+
+class OwnUpload:
+    """What one of the mount's own uploads changes, so that the events it causes can be told
+    from other clients': the names it has in ``folder_id`` (uploaded, landed) and the ids of
+    the items it makes, renames or deletes. ``add`` is called by the uploader's thread while
+    the events' thread asks :meth:`matches` (set membership and ``add`` are atomic)."""
+
+    __slots__ = ("folder_id", "ids", "names", "running", "until")
+
+    def __init__(self, folder_id: str, names: Iterable[str], ids: Iterable[str]) -> None:
+        self.folder_id = folder_id
+        self.names = set(names)
+        self.ids = set(ids)
+        self.running = True
+        self.until = 0.0
+
+    def add(self, item_id: str) -> None:
+        """One more item of ours (the new item, once put.io has named it)."""
+        self.ids.add(item_id)
+
+    def matches(self, item_id: str, folder_id: str | None, name: str | None) -> bool:
+        """Is an event about ``item_id`` (``name`` in ``folder_id``, as far as it says) ours?"""
+        return item_id in self.ids or (
+            name is not None and folder_id == self.folder_id and name in self.names)
 
 
 def split_path(path: str) -> list[str]:
@@ -123,7 +149,7 @@ class MetadataCache:
             self.max_entries, getsizeof=lambda held: size(held[1]))
         self._valid_after = float("-inf")
         self._verify_by: dict[str, float] = {}
-        self._quiet: dict[str, list[float]] = {}  # folder id -> [landings now, quiet until]
+        self._own: list[OwnUpload] = []  # our uploads under way, and just landed
         self._last_known: LRUCache[str, Listing] = LRUCache(self.max_entries, getsizeof=size)
         self._folder_maps = FolderMaps(backend, ttl=ttl, clock=clock)
         self._lock = threading.RLock()
@@ -162,31 +188,33 @@ class MetadataCache:
             self._verify_by.pop(folder_id, None)
 
     @contextlib.contextmanager
-    def quiet(self, folder_id: str) -> Iterator[None]:
+    def quiet(self, folder_id: str, names: Iterable[str] = (),
+              ids: Iterable[str] = ()) -> Iterator[OwnUpload]:
         """While one of our own uploads lands in this folder (and ``QUIET_GRACE`` seconds
-        after), realtime events about it are not applied (:meth:`is_quiet`): put.io reports
-        the upload's own steps (created under its upload name, then renamed, the replaced item
-        deleted), and one arriving after our own edit of the listing would undo it for a
-        moment. The mount's own edits keep the listing true meanwhile."""
+        after), realtime events about what it changes are not applied (:meth:`is_own`): put.io
+        reports the upload's own steps (created under its upload name, then renamed, the
+        replaced item deleted), and one arriving after our own edit of the listing would undo
+        it for a moment. The mount's own edits keep the listing true meanwhile. Only events
+        about the upload's names in the folder and the ids it touches (``ids``, and those
+        added to the :class:`OwnUpload` yielded) are ours: other clients' changes in the same
+        folder apply as ever."""
+        own = OwnUpload(folder_id, names, ids)
         with self._lock:
-            state = self._quiet.setdefault(folder_id, [0, 0.0])
-            state[0] += 1
+            self._own.append(own)
         try:
-            yield
+            yield own
         finally:
             with self._lock:
-                state[0] -= 1
-                state[1] = self._clock() + QUIET_GRACE
+                own.running = False
+                own.until = self._clock() + QUIET_GRACE
 
-    def is_quiet(self, folder_id: str) -> bool:
+    def is_own(self, item_id: str, folder_id: str | None, name: str | None) -> bool:
+        """Is an event about ``item_id`` (``name`` in ``folder_id``, as far as it says) one
+        of our own uploads' (see :meth:`quiet`)?"""
         with self._lock:
-            state = self._quiet.get(folder_id)
-            if state is None:
-                return False
-            if state[0] > 0 or self._clock() < state[1]:
-                return True
-            del self._quiet[folder_id]
-            return False
+            now = self._clock()
+            self._own = [own for own in self._own if own.running or now < own.until]
+            return any(own.matches(item_id, folder_id, name) for own in self._own)
 
     def verify_soon(self, folder_id: str) -> None:
         """Trust this folder's listing for at most ``base_ttl`` more seconds."""

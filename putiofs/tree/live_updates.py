@@ -130,16 +130,16 @@ class LiveUpdates:
         folders = {folder_id for folder_id, _ in held}
         folders.update(f for f in (change.parent_id, change.entry and change.entry.parent_id)
                        if f is not None)
-        if any(cache.is_quiet(folder_id) for folder_id in folders):
-            # One of our own uploads is landing there: the listing follows our own edits; an
-            # event (ours, or another client's at the same moment) is confirmed by the next
-            # listing, within the normal TTL.
+        new = change.entry
+        place = new.parent_id if new is not None else change.parent_id
+        if cache.is_own(change.item_id, place, new.name if new is not None else None):
+            # A step of one of our own uploads: the listing follows our own edits; the event
+            # is confirmed by the next listing, within the normal TTL.
             for folder_id in folders:
                 cache.verify_soon(folder_id)
             return touched
         for folder_id, old in held:
             touched.append((folder_id, self._shown(folder_id, old.id)))
-        new = change.entry
         if new is None:
             for folder_id, _ in held:
                 cache.expire(folder_id)

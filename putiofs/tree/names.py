@@ -40,6 +40,11 @@ Names typed in the mount:
   lone surrogates (fusepy decodes with ``surrogateescape``, see ``mount.py``): it matches no
   put.io name (those are always valid Unicode), and creating or renaming to it is refused with
   :class:`InvalidName` (EINVAL), as put.io names are text.
+* What put.io refuses is refused before anything is sent, by :func:`to_remote`, the one check
+  of a name for put.io (create, mkdir and rename all go through it), with the API's
+  capabilities: a name not valid UTF-8, or, where the API refuses it (v2's ``EMPTY_NAME``,
+  ``Capabilities.blank_names`` False), a name of nothing but white space (EINVAL); longer than
+  NAME_MAX bytes (ENAMETOOLONG, by the caller). '/' is not refused: '∕' stands for it.
 * A name longer than NAME_MAX bytes is answered with ENAMETOOLONG, in a lookup as in mkdir or
   rename (the FUSE kernel module itself lets names up to 1024 bytes through).
 """
@@ -92,12 +97,16 @@ def clean(name: str) -> str:
     return name
 
 
-def to_remote(local_name: str, *, slash: bool = True) -> str:
+def to_remote(local_name: str, *, slash: bool = True, blank: bool = True) -> str:
     """A name typed in the mount → the name put.io should store: '∕' becomes '/' when
     ``slash`` (put.io stores '/' in names over this API), else it is kept. Raises InvalidName
-    for a name that was not valid UTF-8 (undecodable bytes arrive as lone surrogates)."""
+    for a name put.io refuses: one that was not valid UTF-8 (undecodable bytes arrive as lone
+    surrogates), or, unless ``blank`` (the API stores such names), one of nothing but white
+    space."""
     if _has_surrogates(local_name):
         raise InvalidName("the name is not valid UTF-8")
+    if not blank and not local_name.strip():
+        raise InvalidName("put.io refuses a name of nothing but white space")
     return local_name.replace(SLASH_SUBSTITUTE, "/") if slash else local_name
 
 

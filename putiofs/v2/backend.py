@@ -142,7 +142,8 @@ class V2Backend(Backend):
                 account = None
         return Capabilities(folder_map=False, write_contents=True, set_times=True,
                             trash=account.trash_enabled if account is not None else False,
-                            slash_in_names=False, live_events=self._listeners is not None)
+                            slash_in_names=False, blank_names=False,
+                            live_events=self._listeners is not None)
 
     def change_listener(self, sink: ChangeSink) -> ChangeListener:
         """put.io's realtime events for this account, telling ``sink`` (not started yet)."""

@@ -32,7 +32,11 @@ leaves an empty upload behind on the server; put.io drops unfinished uploads its
 **Errors** (:func:`tus_error`), decided by the status first:
 
 ====================================  =====================================================
-409                                   UploadOffsetError (the server is at another offset)
+409, 423                              UploadOffsetError: the server is at another offset,
+                                      or still holds an earlier PATCH of the upload (the
+                                      emulator answers 409; tusd, which many TUS servers run,
+                                      answers 423 Locked): the caller asks the offset and
+                                      goes on, or backs off if it has not moved
 413, or an ``error_type`` naming      QuotaExceededError (ENOSPC). The emulator answers 413
 ``DISK``, ``SPACE`` or ``QUOTA``      ``NOT_ENOUGH_DISK_SPACE``; what put.io itself answers
                                       is not documented, so both signs count. A 413 from a
@@ -147,9 +151,9 @@ def tus_error(status: int, response: requests.Response, what: str, *,
     """The exception for a TUS answer that is not a success (see the module doc)."""
     envelope = decode_envelope(response.headers.get("Content-Type"), response.content)
     kind = (error_type_of(envelope) or "").upper()
-    if status == 409:
-        return UploadOffsetError(f"{what}: the server is at another offset (HTTP 409)",
-                                 status=status)
+    if status in (409, 423):
+        return UploadOffsetError(f"{what}: the server is at another offset or still holds the "
+                                 f"upload (HTTP {status})", status=status)
     if status == 413 or any(word in kind for word in _QUOTA_WORDS):
         message = error_message(envelope)
         return QuotaExceededError(f"{what}: put.io has no room for this upload"

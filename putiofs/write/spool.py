@@ -124,6 +124,7 @@ class SpoolFile:
         self.lock = threading.RLock()
         self.present = _from_ranges(manifest.present)
         self.gone = False
+        self.handed_back = False  # its data went to recovered/: open handles answer ESTALE
         self.quota_refused = False  # put.io refused its upload for lack of space (ENOSPC)
         self.users = 0  # open handles: the data stays readable until the last one goes
 
@@ -346,7 +347,7 @@ class Spool:
         with spooled.lock:
             target = self._unique(spooled.manifest.name)
             os.replace(self.data_path(spooled.id), target)
-            spooled.gone = True
+            spooled.gone = spooled.handed_back = True
             self.charge(-spooled.manifest.size)
             self.manifest_path(spooled.id).unlink(missing_ok=True)
             spooled._close_if_unused()

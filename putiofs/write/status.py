@@ -3,15 +3,20 @@
 ``status.json`` (in the account's spool folder, next to ``pending/`` and ``recovered/``) is what
 ``putiofs uploads`` reads, with or without a running mount: ``{"version": 1, "updated": <unix
 time>, "pid": <the mount's pid>, "uploads": [<UploadStatus as a dict>, ...]}``. A mount rewrites
-it about once a second while anything is pending, and once more when nothing is; ``updated``
-older than a few seconds means no mount is reporting (the records are then what was pending when
-it stopped, still in the spool).
+it after each chunk an upload sends and about once a second while anything is pending, and once
+more when nothing is; ``updated`` older than a few seconds means no mount is reporting (the
+records are then what was pending when it stopped, still in the spool).
+
+One source of truth: the uploader's snapshot (:meth:`putiofs.write.uploader.Uploads.snapshot`).
+``/.putio/uploads`` renders it anew at every look, and an upload's progress only changes when a
+chunk is done, which is when ``status.json`` is written: the two say the same at the same moment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +24,7 @@ from pathlib import Path
 STATUS_VERSION = 1
 #: Its name in the account's spool folder.
 STATUS_FILE = "status.json"
+_writing = threading.Lock()
 
 
 @dataclass
@@ -42,16 +48,18 @@ class UploadStatus:
 
 def write_status(target: Path, records: list[UploadStatus]) -> None:
     """``status.json``: ``{"version": 1, "updated": <unix time>, "pid": <mount pid>,
-    "uploads": [UploadStatus as a dict, ...]}``, replaced atomically (0600)."""
+    "uploads": [UploadStatus as a dict, ...]}``, replaced atomically (0600). Threads of one
+    mount write it one at a time (they share the temporary file)."""
     payload = {"version": STATUS_VERSION, "updated": time.time(), "pid": os.getpid(),
                "uploads": [asdict(record) for record in records]}
     temporary = target.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, json.dumps(payload).encode())
-    finally:
-        os.close(fd)
-    os.replace(temporary, target)
+    with _writing:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(payload).encode())
+        finally:
+            os.close(fd)
+        os.replace(temporary, target)
 
 
 def read_status(target: Path) -> list[UploadStatus]:

@@ -5,7 +5,15 @@ the job it runs to the one :class:`TusTransfer` it holds. The ticket is saved in
 before the first byte is sent; after a failure the server's offset is asked and the upload goes on
 from there; a ticket the server forgot (or of another size) starts anew. Chunks are streamed from
 the data file (the backend reads ``length`` bytes of it per call). A temporary error is retried a
-few times within the job; anything else is raised to the job.
+few times within the job (``Job.error`` says so meanwhile); anything else is raised to the job.
+
+A ``409`` (:class:`~putiofs.api.errors.UploadOffsetError`) is followed at once only when the
+server's offset (``HEAD``) moved: it kept bytes of a PATCH whose answer was lost. A 409 at our own
+offset means the server still holds an earlier PATCH of the upload (a stalled connection it has
+not given up yet); it, or a second 409 in a row, is raised to the job, which backs off (state
+``retrying``, with the reason) instead of sending HEAD and PATCH as fast as the server answers.
+When the mount stops, :class:`Interrupted` is raised: the upload stays in the spool, with its
+ticket, for the next mount.
 """
 
 from __future__ import annotations
@@ -50,6 +58,14 @@ class Cancelled(Exception):
     """The file was dropped (unlinked, superseded) while its job ran."""
 
 
+class Interrupted(Exception):
+    """The mount is stopping: the upload goes on at the next mount, from the server's offset."""
+
+
+#: Why a job backs off after a 409 that is not about a lost answer.
+HELD = "put.io still holds an earlier PATCH of this upload"
+
+
 class TusTransfer:
     """Sends a job's file to put.io in ``chunk_size`` chunks (any number of workers at once, one
     job each). The landing gives where the file goes now (under the overlay's lock, the
@@ -57,13 +73,15 @@ class TusTransfer:
     goes to."""
 
     def __init__(self, backend: Backend, landing: Landing, *, chunk_size: int,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float],
+                 progressed: Callable[[], None] = lambda: None) -> None:
         self.backend = backend
         self.landing = landing
         self.chunk_size = max(1, chunk_size)
         self._lock = landing.overlay.lock
         self._stopping = landing.stopping
         self._clock = clock
+        self._progressed = progressed  # after each chunk the server took (the status file)
 
     def abort(self, spooled: SpoolFile) -> None:
         """Drop the file's TUS upload. One that is already complete has made its item (an
@@ -108,24 +126,30 @@ class TusTransfer:
 
     def send(self, job: Job) -> Entry:
         """Upload the job's file (resuming its saved ticket); the complete new item. Cancelled
-        if the file was dropped meanwhile; a PutioError when it cannot go on."""
+        if the file was dropped meanwhile, Interrupted if the mount stops; a PutioError when it
+        cannot go on."""
         spooled, size = job.file, job.file.manifest.size
         ticket, offset = self._ticket(job)
         started, sent = self._clock(), 0
-        failures = 0
+        failures = conflicts = 0
         with spooled.open_reader() as body:
             while True:
-                if job.cancelled or self._stopping.is_set():
-                    if job.cancelled:
-                        raise Cancelled
-                    raise PutioError("the mount is stopping")
+                if job.cancelled:
+                    raise Cancelled
+                if self._stopping.is_set():
+                    raise Interrupted
                 job.bytes_done = offset
                 length = min(self.chunk_size, size - offset)
                 body.seek(offset)
                 try:
                     progress = self.backend.upload_send(ticket, offset, body, length)
-                except UploadOffsetError:
-                    offset = self.backend.upload_offset(ticket)
+                except UploadOffsetError as exc:
+                    conflicts += 1
+                    ahead = self.backend.upload_offset(ticket)
+                    if ahead == offset or conflicts > 1:
+                        raise UploadOffsetError(f"{HELD} (HTTP {exc.status or 409})",
+                                                status=exc.status) from exc
+                    offset = ahead
                     continue
                 except (QuotaExceededError, NotFoundError):
                     raise
@@ -135,15 +159,18 @@ class TusTransfer:
                         raise
                     log.info("upload of %s: %s at byte %d; resuming", spooled.manifest.path,
                              type(exc).__name__, offset)
+                    job.error = f"{type(exc).__name__} at byte {offset}; resuming"
                     if self._stopping.wait(min(8.0, 0.5 * 2 ** failures)):
-                        raise
+                        raise Interrupted from exc
                     offset = self.backend.upload_offset(ticket)
                     continue
                 if progress.offset > offset:
-                    failures = 0
+                    failures = conflicts = 0
+                    job.error = None
                     sent += progress.offset - offset
                 offset = progress.offset
                 elapsed = self._clock() - started
                 job.bytes_done, job.speed = offset, sent / elapsed if elapsed > 0 else 0.0
+                self._progressed()
                 if progress.entry is not None:
                     return progress.entry

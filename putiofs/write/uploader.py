@@ -17,12 +17,21 @@ Decisions:
   then the job waits, doubling from 1 s up to 5 min (with jitter), and is tried again for as
   long as the mount runs. A refusal for quota (put.io disk full) marks the file with
   ``ENOSPC`` (its next fsync/close says so) and is retried the same way.
-* **Permanent failures are reported, never retried in a loop.** A file whose folder is gone, or
-  whose original (opened without ``O_TRUNC``) can no longer be read, is handed back in
-  ``recovered/``. Any other refusal that trying again cannot change (a name put.io refuses,
-  authentication, permission, an unexpected error) marks the upload ``failed`` with the reason
-  and an ERROR line: its data stays in the spool (and shown in the mount) for the next mount to
-  try again, and unmount does not wait for it.
+* **A 409 at the server's own offset** (it still holds an earlier PATCH: a stalled connection)
+  backs off like any temporary failure, listed as ``retrying`` with that reason
+  (:mod:`putiofs.write.transfer`); a job that moved on since its last try starts its backoff
+  again from 1 s.
+* **Permanent failures are reported, never retried in a loop.** A file put.io will never take
+  where and as it is (its folder is gone, put.io refuses its name, its original opened without
+  ``O_TRUNC`` can no longer be read) is *handed back*: it leaves the mount at once (what it
+  replaced is shown again, its open handles answer ESTALE), its data goes to ``recovered/`` with
+  one ERROR line, and it is listed ``failed`` with the reason and where its data is for the rest
+  of the mount; nothing of it is uploaded, now or by the next mount. Any other refusal that
+  trying again cannot change (authentication, permission, an unexpected error) marks the upload
+  ``failed`` with put.io's reason and an ERROR line: its data stays in the spool (and shown in
+  the mount) for the next mount to try again, and unmount does not wait for it.
+* **Unmount** stops an upload between two chunks (or when the PATCH in flight ends): one WARNING
+  says it was interrupted and goes on at the next mount; it stays queued in the last status.
 * **Landing** (:mod:`putiofs.write.landing`): the new item takes the file's place, then the items it
   replaces are deleted (kept until done, also across mounts). The new item's id is saved in the
   manifest as soon as the upload is complete, so a landing tried again never uploads twice; one
@@ -31,9 +40,14 @@ Decisions:
   name: a later version of a file waits for the earlier one.
 * **Times.** The upload carries the file's mtime (set again after landing if put.io's differs).
 * **Visibility.** :meth:`Uploads.snapshot` gives neutral :class:`UploadStatus` records;
-  ``status.json`` in the account's spool folder carries the same, rewritten about once a second
-  while anything is pending (see :func:`write_status`). The log has one INFO line per finished
-  upload and one WARNING/ERROR per failure, never the TUS URL.
+  ``status.json`` in the account's spool folder carries the same, rewritten after every chunk
+  put.io took and about once a second while anything is pending (see :func:`write_status`).
+  The log has one INFO line per finished upload and one WARNING/ERROR per failure, never the
+  TUS URL.
+* **Own events.** While a job runs and lands, the cache is told what it changes (its name in
+  its folder, the ids it makes, renames and deletes:
+  :meth:`putiofs.tree.cache.MetadataCache.quiet`), so that only those realtime events are set
+  aside, not other clients' changes in the same folder.
 """
 
 from __future__ import annotations
@@ -47,6 +61,7 @@ from collections.abc import Callable
 
 from putiofs.api.backend import Backend, Entry
 from putiofs.api.errors import (
+    InvalidNameError,
     NoSpaceError,
     NotFoundError,
     PutioError,
@@ -57,7 +72,7 @@ from putiofs.net.retry import is_temporary
 from putiofs.write.landing import BACKOFF_MAX, Landing, LandingFailed
 from putiofs.write.spool import Spool, SpoolFile
 from putiofs.write.status import STATUS_FILE, UploadStatus, write_status
-from putiofs.write.transfer import Cancelled, Job, TusTransfer
+from putiofs.write.transfer import Cancelled, Interrupted, Job, TusTransfer
 
 log = logging.getLogger("putiofs.write")
 
@@ -79,7 +94,8 @@ class Uploads:
         self.spool = spool
         self.landing = landing
         self.fill_base = fill_base
-        self.transfer = TusTransfer(backend, landing, chunk_size=chunk_size, clock=clock)
+        self.transfer = TusTransfer(backend, landing, chunk_size=chunk_size, clock=clock,
+                                    progressed=self._publish)
         self.lock = landing.overlay.lock
         self._failed: list[Job] = []   # permanent failures, shown until the file changes
         self._changed = threading.Condition(self.lock)
@@ -139,6 +155,10 @@ class Uploads:
 
     def submit(self, spooled: SpoolFile) -> Job:
         with self.lock:
+            if spooled.gone:  # its data is gone (handed back, dropped): nothing to upload
+                job = Job(spooled, state="failed", error="its data is gone")
+                job.done.set()
+                return job
             self._failed = [job for job in self._failed if job.file is not spooled]
             for job in self._jobs:
                 if job.file is spooled:
@@ -150,9 +170,11 @@ class Uploads:
 
     def withdraw(self, spooled: SpoolFile, *, cancel: bool = True) -> bool:
         """Take a file's job off the queue: True if it had not started (or there was none);
-        False if it is running (then, with ``cancel``, it stops at its next step)."""
+        False if it is running (then, with ``cancel``, it stops at its next step). A handed-back
+        file's failure stays listed: it is the only word of where its data went."""
         with self.lock:
-            self._failed = [job for job in self._failed if job.file is not spooled]
+            self._failed = [job for job in self._failed
+                            if job.file is not spooled or spooled.handed_back]
             job = self.job_of(spooled)
             if job is None:
                 return True
@@ -222,6 +244,12 @@ class Uploads:
 
     def write_status(self) -> None:
         write_status(self.spool.root / STATUS_FILE, self.snapshot())
+
+    def _publish(self) -> None:
+        """``status.json`` anew after each chunk put.io took, so that ``putiofs uploads`` says
+        what ``/.putio/uploads`` says (the status thread writes it every second besides)."""
+        with contextlib.suppress(OSError):
+            self.write_status()
 
     def _report(self) -> None:
         """status.json about once a second while anything is pending (and once after)."""
@@ -310,13 +338,15 @@ class Uploads:
 
     def _run(self, job: Job) -> None:
         spooled, manifest = job.file, job.file.manifest
+        before = job.bytes_done
         try:
             with self.lock:
                 if self.landing.target(spooled) is None and not job.cancelled:
                     job.cancelled = True
             if job.cancelled:
                 raise Cancelled
-            with self.landing.cache.quiet(manifest.parent_id):
+            cache = self.landing.cache
+            with cache.quiet(manifest.parent_id, [manifest.name], manifest.replaces) as own:
                 entry = self._landed_entry(spooled)
                 if entry is None:
                     try:
@@ -326,8 +356,11 @@ class Uploads:
                     entry = self.transfer.send(job)
                     manifest.landed_id = entry.id
                     spooled.save()
-                with self.landing.cache.quiet(manifest.parent_id):  # where it lands now
-                    self.landing.land(spooled, entry)
+                own.add(entry.id)
+                with self.lock:
+                    there = self.landing.target(spooled) or (entry.parent_id, entry.name)
+                with cache.quiet(there[0], [there[1]], [entry.id, *manifest.replaces]):
+                    self.landing.land(spooled, entry)  # where it lands now
             spooled.discard()
             self._finish(job)
         except Cancelled:
@@ -335,34 +368,72 @@ class Uploads:
             log.info("upload of %s dropped: the file was removed or replaced", manifest.path)
             spooled.discard()
             self._finish(job)
+        except Interrupted:
+            self._interrupted(job)
         except LandingFailed as exc:
             self._fail(job, str(exc), kept=False)
         except BaseGone:
-            self.spool.hand_back(spooled, "its original is gone from put.io, so the parts not "
-                                          "rewritten could not be fetched")
-            self._finish(job)
+            self._hand_back(job, "its original is gone from put.io, so the parts not "
+                                 "rewritten could not be fetched")
         except QuotaExceededError:
             spooled.quota_refused = True
             log.warning("upload of %s refused: put.io disk full (kept in the spool, retried)",
                         manifest.path)
             self._retry_later(job, "put.io disk full")
+        except InvalidNameError as exc:
+            self._hand_back(job, f"put.io refuses its name: {exc}")
         except NotFoundError as exc:
             if self._folder_gone(manifest.parent_id):
-                self.spool.hand_back(spooled, "its folder is gone from put.io")
-                self._finish(job)
+                self._hand_back(job, "its folder is gone from put.io")
             else:
                 manifest.ticket = None  # the upload (or its item) is gone: start anew
                 self._retry_later(job, type(exc).__name__)
         except PutioError as exc:
-            if not is_temporary(exc) and not isinstance(exc, UploadOffsetError):
-                self._fail(job, f"put.io refused it ({type(exc).__name__})")
+            if self._stopping.is_set():  # a request cut short by the unmount
+                self._interrupted(job)
                 return
-            log.warning("upload of %s failed (%s), will retry", manifest.path,
-                        type(exc).__name__)
-            self._retry_later(job, type(exc).__name__)
+            if not is_temporary(exc) and not isinstance(exc, UploadOffsetError):
+                self._fail(job, f"put.io refused it: {exc} ({type(exc).__name__})")
+                return
+            reason = exc.message if isinstance(exc, UploadOffsetError) else type(exc).__name__
+            log.warning("upload of %s: %s, will retry", manifest.path, reason)
+            if job.bytes_done > before:
+                job.failures = 0  # it moved on since its last try: the backoff starts again
+            self._retry_later(job, reason)
         except OSError as exc:
             log.error("upload of %s: local error %s", manifest.path, exc.strerror)
             self._retry_later(job, exc.strerror or "local error")
+
+    def _interrupted(self, job: Job) -> None:
+        """The mount stops: the job stays queued (so the last status says it is pending) and
+        its data, with its ticket, in the spool for the next mount."""
+        manifest = job.file.manifest
+        log.warning("upload of %s interrupted by unmount at byte %d of %d: it stays in the "
+                    "spool and goes on at the next mount", manifest.path, job.bytes_done,
+                    manifest.size)
+        with self.lock:
+            job.state, job.error, job.speed = "queued", "interrupted by unmount", 0.0
+            self._changed.notify_all()
+
+    def _hand_back(self, job: Job, reason: str) -> None:
+        """A file put.io will not take where and as it is: it leaves the mount at once (what it
+        replaced is shown again; its open handles answer ESTALE), its data goes to
+        ``recovered/`` (the one ERROR line, by the spool), and the listings show it failed
+        with the reason for the rest of the mount."""
+        spooled, overlay = job.file, self.landing.overlay
+        with self.lock:
+            overlay.unshow(spooled)
+            overlay.successor.pop(spooled.id, None)
+            for item_id in spooled.manifest.replaces:
+                overlay.unhide(item_id)
+        kept = self.spool.hand_back(spooled, reason)
+        with self.lock:
+            if job in self._jobs:
+                self._jobs.remove(job)
+            job.state, job.error, job.speed = "failed", f"{reason}; its data is in {kept}", 0.0
+            self._failed = [*self._failed[-99:], job]
+            job.done.set()
+            self._changed.notify_all()
 
     def _landed_entry(self, spooled: SpoolFile) -> Entry | None:
         """The complete new item of an earlier try, if there was one and it still exists."""

@@ -82,3 +82,31 @@ def test_names_are_escaped_in_the_table() -> None:
 def test_status_file_is_private(tmp_path: Path) -> None:
     write_status(tmp_path / "status.json", [UploadStatus("/x", 1)])
     assert os.stat(tmp_path / "status.json").st_mode & 0o077 == 0
+
+
+def test_it_needs_no_credentials_and_reads_every_accounts_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """It only reads the cache folder: with no credentials at all (and put.io never asked) it
+    lists what each account's folder holds, each under its folder's name."""
+    from putiofs.cli import main
+
+    for name in list(os.environ):
+        if name.startswith("PUTIO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    ann = account_dir(tmp_path, "https://api.put.io/v2", "ann")
+    bob = account_dir(tmp_path, "https://api.put.io/v2", "bob")
+    for folder, path in ((ann, "/a.txt"), (bob, "/b.txt")):
+        (folder / "pending").mkdir(parents=True)
+        write_status(folder / "status.json", [UploadStatus(path, 3, state="queued")])
+    (tmp_path / "putiofs.log").write_text("a log beside the account folders\n")
+    capsys.readouterr()
+    assert main(["uploads", "--cache-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"account {ann.name}:" in out and f"account {bob.name}:" in out
+    assert out.index("/a.txt") < out.index(f"account {bob.name}:") < out.index("/b.txt")
+    assert main(["uploads", "--cache-dir", str(tmp_path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["account"], r["path"]) for r in listed] == [(ann.name, "/a.txt"),
+                                                           (bob.name, "/b.txt")]

@@ -376,7 +376,9 @@ def test_putiofs_demo_mounts_the_emulator(tmp_path: Path, api_version: str) -> N
     argv = [sys.executable, "-m", "putiofs", "demo", str(mountpoint)]
     if api_version == "v1":
         argv += ["--api", "v1"]
-    demo = MountProcess(argv, mountpoint, stderr=subprocess.STDOUT)
+    cache = tmp_path / "cache"  # where a mount keeps written files by default
+    demo = MountProcess(argv, mountpoint, stderr=subprocess.STDOUT,
+                        env={**os.environ, "XDG_CACHE_HOME": str(cache)})
     try:
         readme = mountpoint / "README.txt"
         assert readme.read_bytes() == README.encode()
@@ -392,3 +394,4 @@ def test_putiofs_demo_mounts_the_emulator(tmp_path: Path, api_version: str) -> N
     output = demo.process.stdout.read() if demo.process.stdout else ""
     assert f"put.io {api_version} emulator" in output
     assert "Traceback" not in output
+    assert not list(cache.glob("putiofs/*")), "the demo left its account's folder behind"

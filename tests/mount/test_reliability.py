@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from putiofs.emulator.http.faults import RandomFaults
+from putiofs.emulator.http.faults import Fault, Faults, RandomFaults, RequestInfo
 from putiofs.front.errno_map import REPEAT_WINDOW
 from putiofs.mount.checks import unmount_command
 from tests.support.mounting import requires_fuse
@@ -195,6 +195,40 @@ def test_api_outage_serves_cached_listings_and_fails_uncached_reads_in_bounded_t
         time.sleep(0.2)
     assert some_file.read_bytes()
     assert "serving a stale listing" in mount.log()
+
+
+class StalledTransfers(Faults):
+    """While ``on``, the transfers' API calls get no answer for half a minute."""
+
+    on = False
+
+    def choose(self, request: RequestInfo) -> Fault | None:
+        if self.on and request.name.startswith("transfers."):
+            return Fault(delay=30)
+        return None
+
+
+def test_a_control_file_under_a_stalled_api_waits_one_timeout_at_most(server_factory,
+                                                                      mount_factory):
+    """An open of /.putio/transfers is a lookup and an open, a cat one more look: each asks
+    for the text, but only the first waits out the stalled API; the last text is served."""
+    stalled = StalledTransfers()
+    server = server_factory(faults=stalled)
+    server.account.add_transfer("http://example.com/a.iso")
+    timeout = 3.0
+    mount = mount_factory(server, "--timeout", str(timeout), "--cache-ttl", "1")
+    transfers = mount.path / ".putio" / "transfers"
+    text = transfers.read_text()
+    time.sleep(2.5)  # past the text's reuse and the kernel's attribute cache
+    stalled.on = True
+    code, took = timed_errno(lambda: os.close(os.open(transfers, os.O_RDONLY)))
+    assert code is None and took < timeout + SLACK, (code, took)
+    time.sleep(2.5)
+    read: list[str] = []
+    code, took = timed_errno(lambda: read.append(transfers.read_text()))
+    assert code is None and took < timeout + SLACK, (code, took)
+    assert read == [text]
+    stalled.on = False
 
 
 def test_unmount_with_reads_in_flight_ends_the_mount_process(server_factory,

@@ -38,3 +38,37 @@ class Queued(Faults):
         with self._lock:
             queue = self._queues.get(request.name)
             return queue.pop(0) if queue else None
+
+
+class Turnstile(Faults):
+    """Requests of one name pass one per ticket; the others wait (at most ``hold`` seconds)
+    for a ticket: the server holds them as long as the test wants. ``arrived`` counts the
+    requests of that name that came."""
+
+    def __init__(self, name: str, tickets: float = 0, hold: float = 60.0) -> None:
+        self.name = name
+        self.hold = hold
+        self.arrived = 0
+        self._tickets = tickets
+        self._changed = threading.Condition()
+
+    def let_through(self, count: float = float("inf")) -> None:
+        """``count`` more requests pass (the default: all from now on)."""
+        with self._changed:
+            self._tickets += count
+            self._changed.notify_all()
+
+    def wait_arrived(self, count: int, seconds: float = 30.0) -> bool:
+        """Wait until ``count`` requests of the name came; False if not within ``seconds``."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.arrived >= count, seconds)
+
+    def choose(self, request: RequestInfo) -> Fault | None:
+        if request.name != self.name:
+            return None
+        with self._changed:
+            self.arrived += 1
+            self._changed.notify_all()
+            if self._changed.wait_for(lambda: self._tickets > 0, self.hold):
+                self._tickets -= 1
+        return None

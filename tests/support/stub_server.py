@@ -58,7 +58,7 @@ class StubServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = _serve
+            do_GET = do_POST = do_DELETE = do_PATCH = _serve
 
         # serve(): quiet about clients that gave up (timeouts are expected here).
         self._stack = contextlib.ExitStack()

@@ -143,8 +143,8 @@ def test_a_name_put_io_refuses_is_einval_or_enametoolong(ops, backend, monkeypat
 
     monkeypatch.setattr(backend, "make_folder", refuse)
     monkeypatch.setattr(backend, "rename", refuse)
-    assert errno_of(ops.mkdir, "/  ", 0o755) == code
-    assert errno_of(ops.rename, "/notes.txt", "/  ") == code
+    assert errno_of(ops.mkdir, "/refused", 0o755) == code
+    assert errno_of(ops.rename, "/notes.txt", "/refused") == code
     assert "notes.txt" in ops.readdir("/", None)
 
 

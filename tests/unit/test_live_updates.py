@@ -97,7 +97,8 @@ def test_events_about_a_folder_where_our_upload_lands_do_not_undo_our_own_edits(
     backend, clock, cache, updates = setup()
     names(cache)
     uploaded = Entry(id="901", name="other.txt", is_dir=False, size=5, parent_id=ROOT_ID)
-    with cache.quiet(ROOT_ID):
+    with cache.quiet(ROOT_ID, ["other.txt"]) as own:
+        own.add(uploaded.id)
         cache.added(replace(uploaded, name="p.txt"))  # the landing renamed it
         updates.file_changed(FileChange(CREATED, uploaded.id, uploaded, ROOT_ID))
         assert names(cache) == {"p.txt"}
@@ -113,3 +114,24 @@ def test_events_about_a_folder_where_our_upload_lands_do_not_undo_our_own_edits(
     later = Entry(id="902", name="new.txt", is_dir=False, size=1, parent_id=ROOT_ID)
     updates.file_changed(FileChange(CREATED, later.id, later, ROOT_ID))
     assert "new.txt" in names(cache)
+
+
+def test_only_our_uploads_own_events_are_set_aside_not_the_folders():
+    """While our upload lands in a folder, another client's changes there apply at once; only
+    the events about the upload's name and the ids it touches wait for the next listing."""
+    backend, clock, cache, updates = setup()
+    replaced = backend.add(ROOT_ID, "mine.txt", b"old")
+    names(cache)
+    with cache.quiet(ROOT_ID, ["mine.txt"], [replaced.id]) as own:
+        created = Entry(id="901", name="mine.txt", is_dir=False, size=3, parent_id=ROOT_ID)
+        updates.file_changed(FileChange(CREATED, created.id, created, ROOT_ID))  # by name
+        own.add(created.id)
+        updates.file_changed(FileChange(UPDATED, created.id, replace(created, name="x"),
+                                        ROOT_ID))  # by id
+        updates.file_changed(FileChange(DELETED, replaced.id, replaced, ROOT_ID))  # by id
+        assert names(cache) == {"mine.txt"}
+        other = Entry(id="902", name="other.txt", is_dir=False, size=1, parent_id=ROOT_ID)
+        updates.file_changed(FileChange(CREATED, other.id, other, ROOT_ID))
+        assert names(cache) == {"mine.txt", "other.txt"}
+        updates.file_changed(FileChange(DELETED, other.id, other, ROOT_ID))
+        assert names(cache) == {"mine.txt"}

@@ -1,6 +1,7 @@
 import random
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,14 @@ def test_slash_is_shown_as_division_slash_and_mapped_back():
     shown = names.assign([It("5", "AC/DC - Live.txt")])
     assert list(shown) == ["AC\u2215DC - Live.txt"]
     assert names.to_remote("AC\u2215DC - Live.txt") == "AC/DC - Live.txt"
+
+
+def test_a_name_of_nothing_but_white_space_is_refused_where_put_io_refuses_it():
+    for name in (" ", "   ", "\t", " \u3000 "):
+        with pytest.raises(names.InvalidName):
+            names.to_remote(name, slash=False, blank=False)  # v2: EMPTY_NAME
+        assert names.to_remote(name) == name  # v1 stores it
+    assert names.to_remote(" a ", blank=False) == " a "  # kept as typed
 
 
 def test_duplicates_get_id_suffixes_that_do_not_depend_on_order_or_neighbours():

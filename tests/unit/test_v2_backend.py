@@ -88,7 +88,7 @@ def test_capabilities_come_from_the_account_once(stub, make_backend):
     backend = make_backend()
     assert backend.capabilities == Capabilities(folder_map=False, write_contents=True,
                                                 set_times=True, trash=True,
-                                                slash_in_names=False)
+                                                slash_in_names=False, blank_names=False)
     assert backend.capabilities.trash
     assert len(stub.seen) == 1
 

@@ -5,14 +5,17 @@ what each test says (:mod:`tests.support.v2_stub`): the metadata, a relative ``L
 from __future__ import annotations
 
 import base64
+import io
 
 import pytest
 
+from putiofs.api.backend import UploadTicket
 from putiofs.api.errors import (
     BadRequestError,
     PermissionDeniedError,
     QuotaExceededError,
     ServerError,
+    UploadOffsetError,
 )
 from putiofs.v2 import V2Backend
 from tests.support.v2_stub import TOKEN, Reply, V2Stub, error
@@ -92,3 +95,15 @@ def test_an_inactive_account_stays_an_inactive_account(backend: V2Backend,
     with pytest.raises(PermissionDeniedError) as refused:
         backend.upload_begin("0", "x", 1, None)
     assert "inactive" in str(refused.value)
+
+
+@pytest.mark.parametrize("status", [409, 423])
+def test_a_patch_refused_as_conflicting_or_locked_is_an_offset_error(backend: V2Backend,
+                                                                     stub: V2Stub,
+                                                                     status: int) -> None:
+    """409 (the emulator, TUS itself) and 423 Locked (tusd, while it still holds an earlier
+    PATCH) both mean: ask the offset, and go on or wait."""
+    stub.on("PATCH", "/files/up-1", error(status, "Conflict"))
+    ticket = UploadTicket(url=f"{stub.base_url}/files/up-1", size=10)
+    with pytest.raises(UploadOffsetError):
+        backend.upload_send(ticket, 0, io.BytesIO(b"0123456789"), 10)

@@ -410,9 +410,8 @@ def test_a_landing_that_cannot_take_its_name_fails_once_and_keeps_the_data(ops, 
     assert ops.writes.uploads.pending() == (0, 0)
 
 
-@pytest.mark.parametrize("refusal", [InvalidNameError("refused"),
-                                     ServerError("unexpected redirect (HTTP 307)", status=307)],
-                         ids=["invalid-name", "redirect"])
+@pytest.mark.parametrize("refusal", [ServerError("unexpected redirect (HTTP 307)", status=307)],
+                         ids=["redirect"])
 def test_a_permanent_refusal_is_failed_not_retried_and_kept_for_the_next_mount(backend,
                                                                                tmp_path,
                                                                                refusal):
@@ -427,6 +426,25 @@ def test_a_permanent_refusal_is_failed_not_retried_and_kept_for_the_next_mount(b
     again = mount(backend, tmp_path / "account")  # the next mount tries again
     settle(again)
     assert on_server(backend, "x.txt")[0][1] == b"payload"
+    again.destroy("/")
+
+
+def test_a_name_put_io_refuses_is_failed_with_its_reason_and_handed_back(backend, tmp_path):
+    """Trying again cannot change a refused name: the file leaves the mount, its data goes to
+    recovered/, the listing says why, and the next mount does not try again."""
+    ops = mount(backend, tmp_path / "account")
+    backend.send_faults = [InvalidNameError("TUS create: Name cannot be empty")]
+    write_file(ops, "/x.txt", b"payload")
+    settle(ops)
+    [failed] = [r for r in ops.writes.uploads.snapshot() if r.state == "failed"]
+    assert "Name cannot be empty" in failed.error and "recovered" in failed.error
+    assert (tmp_path / "account" / "recovered" / "x.txt").read_bytes() == b"payload"
+    assert "x.txt" not in ops.readdir("/")
+    assert backend.calls["upload_send"] == 1
+    ops.destroy("/")
+    again = mount(backend, tmp_path / "account")
+    settle(again)
+    assert on_server(backend, "x.txt") == []
     again.destroy("/")
 
 

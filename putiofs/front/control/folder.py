@@ -15,7 +15,15 @@
 Only what the account's API version offers is there (``AccountServices.available``); the rest
 is not listed and answers ENOENT. The text files are the same text ``putiofs transfers list``
 (and friends) print. A file's text is generated when it is opened or stat'ed and reused for
-``refresh`` seconds, and at once anew after a link was added. An open handle serves one text
+``refresh`` seconds, and at once anew after a link was added; ``uploads`` costs no API call and
+is generated anew every time (it says what ``putiofs uploads`` says at the same moment).
+
+**Bounded by one --timeout.** An ``open`` (lookup, then open) or a ``cat`` asks for the text
+several times: when making it fails (put.io stalled), the last text is served, or the error
+raised, for ``refresh`` seconds without asking put.io again, so each call waits at most one
+call deadline, and the next ones none. A call that finds another thread making the same text
+waits for it within its own deadline only, then serves the last text or fails. An open handle
+serves one text
 from open to close (``fstat`` on it reports that text's size), and is opened with direct I/O
 (:meth:`ControlFolder.direct_io`): the kernel neither keeps its pages nor stops reading at the
 size it last heard of, so the next ``cat`` shows the newest text whole, whatever the kernel's
@@ -45,7 +53,7 @@ from typing import Any, Protocol
 
 from putiofs import views
 from putiofs.api.backend import Entry
-from putiofs.api.errors import PutioError
+from putiofs.api.errors import PutioError, TransportError
 from putiofs.api.services import AccountServices, Service
 from putiofs.front.attributes import Attributes
 from putiofs.front.control.add import LineBuffer, LinkAdder
@@ -54,6 +62,7 @@ from putiofs.front.control.trash import TrashFolder
 from putiofs.front.errno_map import ENODATA, fail
 from putiofs.front.handles import HandleTable
 from putiofs.front.options import MountOptions
+from putiofs.net import deadline
 from putiofs.tree import names
 from putiofs.tree.cache import MetadataCache, split_path
 from putiofs.write.status import UploadStatus
@@ -73,6 +82,16 @@ class Snapshot:
     data: bytes
     mtime_ns: int
     made_at: float
+    epoch: int = 0  # the file's expiry count when its making began (see ``_expire``)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """The last try of a generated file's text failed: what it raised, and when. Kept through
+    an expiry (a transfer event, say): put.io is failing whatever changed."""
+
+    error: PutioError
+    at: float
 
 
 @dataclass
@@ -140,6 +159,9 @@ class ControlFolder:
         if uploads is not None:
             self._generate["uploads"] = lambda: views.render_uploads(uploads())
         self._snapshots: dict[str, Snapshot] = {}
+        self._failures: dict[str, _Failure] = {}
+        self._epochs: dict[str, int] = {}  # name -> how often it was expired
+        self._live = {"uploads"}  # local text: made anew at every look, never reused
         self._name_locks = {name: threading.Lock() for name in self._generate}
         self._fixed = sorted([*self._generate,
                               *([ADD] if Service.TRANSFERS in services.available else []),
@@ -171,35 +193,53 @@ class ControlFolder:
 
     def snapshot(self, name: str) -> Snapshot:
         """The current text of a generated file: reused for ``refresh`` seconds; an older one
-        is served (and logged) if regenerating it fails."""
-        with self._name_locks[name]:
-            old = self._snapshots.get(name)
-            if old is not None and self._clock() - old.made_at < self.refresh:
-                return old
-            try:
-                text = self._generate[name]()
-            except PutioError as exc:
-                if old is None:
-                    raise
-                log.warning("/.putio/%s: serving the last text: %s", name, type(exc).__name__)
-                return old
-            mtime_ns = time.time_ns()
-            if old is not None and mtime_ns <= old.mtime_ns:
-                mtime_ns = old.mtime_ns + 1
-            new = Snapshot(text.encode("utf-8"), mtime_ns, self._clock())
-            self._snapshots[name] = new
-            return new
-
-    def _expire(self, name: str) -> None:
-        """Make the next open or stat of ``name`` generate its text anew; the last text stays
-        the fallback should that fail."""
-        lock = self._name_locks.get(name)
-        if lock is None:
-            return
-        with lock:
+        is served (and logged) if regenerating it fails, and for ``refresh`` seconds after
+        (see the module docstring)."""
+        lock = self._name_locks[name]
+        left = deadline.remaining()
+        if not lock.acquire(timeout=-1 if left is None else left):
             old = self._snapshots.get(name)
             if old is not None:
-                self._snapshots[name] = Snapshot(old.data, old.mtime_ns, float("-inf"))
+                return old
+            raise TransportError(f"/.putio/{name}: out of time waiting for its text")
+        try:
+            return self._snapshot_locked(name)
+        finally:
+            lock.release()
+
+    def _snapshot_locked(self, name: str) -> Snapshot:
+        old = self._snapshots.get(name)
+        now, epoch = self._clock(), self._epochs.get(name, 0)
+        if name not in self._live:
+            if old is not None and old.epoch == epoch and now - old.made_at < self.refresh:
+                return old
+            failed = self._failures.get(name)
+            if failed is not None and now - failed.at < self.refresh:
+                if old is None:
+                    raise failed.error
+                return old
+        try:
+            text = self._generate[name]()
+        except PutioError as exc:
+            self._failures[name] = _Failure(exc, self._clock())
+            if old is None:
+                raise
+            log.warning("/.putio/%s: serving the last text: %s", name, type(exc).__name__)
+            return old
+        self._failures.pop(name, None)
+        mtime_ns = time.time_ns()
+        if old is not None and mtime_ns <= old.mtime_ns:
+            mtime_ns = old.mtime_ns + 1
+        new = Snapshot(text.encode("utf-8"), mtime_ns, self._clock(), epoch)
+        self._snapshots[name] = new
+        return new
+
+    def _expire(self, name: str) -> None:
+        """Make the next open or stat of ``name`` generate its text anew (also a text being
+        made now, from before the change); the last text stays the fallback should that fail.
+        Takes no lock: it never waits for a text being made."""
+        if name in self._name_locks:
+            self._epochs[name] = self._epochs.get(name, 0) + 1
 
     # -- attributes -----------------------------------------------------------------------
 
