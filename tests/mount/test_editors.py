@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,12 +155,20 @@ def held(v2, writable):
     return server, mount, faults
 
 
-def _landing_under_way(server: Any) -> None:
-    """The new version is on put.io beside the one it replaces, whose delete is held back:
-    the landing has put the new item in place and waits for the delete."""
+def _landing_under_way(held: tuple[Any, Any, Queued],
+                       delete_delay: float) -> tuple[Path, os.stat_result]:
+    """Version 1 written over the item from before the mount, and its landing under way: the
+    new item is in place on put.io beside the one it replaces, whose delete the emulator holds
+    back ``delete_delay`` s. The file's path, and its stat as written."""
+    server, mount, faults = held
+    faults.queue("files.delete", Fault(delay=delete_delay))
+    path = mount.path / NAME
+    path.write_bytes(version(1))
+    written = path.stat()
     wait_for(lambda: [item["name"] for item in V2Api(server).children(0)].count(NAME) == 2,
              10, fail="the new version did not reach put.io")
     time.sleep(0.2)
+    return path, written
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -171,18 +180,13 @@ def _landing_under_way(server: Any) -> None:
     "script, does not write: a save that silently leaves the previous bytes"))
 def test_the_mtime_an_editor_read_stays_while_the_upload_lands(held):
     """vim refuses to write over a file whose mtime changed since it read it."""
-    server, mount, faults = held
-    path = mount.path / NAME
-    faults.queue("files.delete", Fault(delay=2.5))  # longer than the kernel caches attributes
-    path.write_bytes(version(1))
-    read = path.stat().st_mtime_ns
-    _landing_under_way(server)
+    path, read = _landing_under_way(held, 2.5)  # longer than the kernel caches attributes
     seen = set()
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
         seen.add(os.stat(path).st_mtime_ns)
         time.sleep(0.02)
-    assert seen == {read}
+    assert seen == {read.st_mtime_ns}
 
 
 _REPLACED_CHOSEN = (
@@ -198,11 +202,8 @@ _REPLACED_CHOSEN = (
                    "gio save --backup's 'Error creating backup copy' (ENOENT) or a lost backup")
 def test_a_rename_right_after_a_landing_moves_the_new_version(held):
     """gio save --backup, emacs and vim rename the file to ``name~`` before writing anew."""
-    server, mount, faults = held
-    path = mount.path / NAME
-    faults.queue("files.delete", Fault(delay=1.0))
-    path.write_bytes(version(1))
-    _landing_under_way(server)
+    server, mount, _ = held
+    path, _ = _landing_under_way(held, 1.0)
     os.rename(path, mount.path / f"{NAME}~")
     assert mount.unmount() == 0
     assert on_put_io(server) == [(f"{NAME}~", version(1)), ("other.txt", b"other")]
@@ -211,11 +212,8 @@ def test_a_rename_right_after_a_landing_moves_the_new_version(held):
 @pytest.mark.xfail(strict=True, reason=_REPLACED_CHOSEN + "; the removed file stays")
 def test_an_unlink_right_after_a_landing_removes_the_new_version(held):
     """vim removes its backup, LibreOffice its lock, right after they landed."""
-    server, mount, faults = held
-    path = mount.path / NAME
-    faults.queue("files.delete", Fault(delay=1.0))
-    path.write_bytes(version(1))
-    _landing_under_way(server)
+    server, mount, _ = held
+    path, _ = _landing_under_way(held, 1.0)
     os.unlink(path)
     assert not path.exists()
     assert mount.unmount() == 0
