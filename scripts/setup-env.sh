@@ -2,7 +2,9 @@
 # ensure_environment. It installs only what is missing, so a second run costs seconds.
 # System packages: libfuse2 (fusepy's library), fuse3 (fusermount), and the tools the tests
 # and the demo call (ffmpeg/ffprobe, rsync, curl, attr's getfattr, and rclone plus openssl,
-# which the tests and the bench run against the v2 emulator through its loopback TLS front).
+# which the tests and the bench run against the v2 emulator through its loopback TLS front),
+# and the editors whose saves tests/mount/test_editors.py runs (vim, nano, and gio from
+# libglib2.0-bin).
 
 set -euo pipefail
 
@@ -35,6 +37,9 @@ ensure_system_packages() {
     command -v getfattr >/dev/null 2>&1 || missing+=(attr)
     command -v rclone >/dev/null 2>&1 || missing+=(rclone)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    command -v vim >/dev/null 2>&1 || missing+=(vim)
+    command -v nano >/dev/null 2>&1 || missing+=(nano)
+    command -v gio >/dev/null 2>&1 || missing+=(libglib2.0-bin)
     if [ "${#missing[@]}" -gt 0 ]; then
         # shellcheck disable=SC2207
         missing=($(printf '%s\n' "${missing[@]}" | sort -u))
