@@ -171,13 +171,6 @@ def _landing_under_way(held: tuple[Any, Any, Queued],
     return path, written
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "putiofs/write/landing.py Landing.land: _swap shows the new item at once, but the pending "
-    "file's times are carried over to it (the `landed` callback, attributes.carry_times) only "
-    "after the replaced items are deleted and set_mtime is sent: meanwhile stat shows the new "
-    "item's own nanoseconds (inode-derived), then the carried ones again. vim compares them "
-    "before writing, asks 'WARNING: The file has been changed since reading it!!!' and, in a "
-    "script, does not write: a save that silently leaves the previous bytes"))
 def test_the_mtime_an_editor_read_stays_while_the_upload_lands(held):
     """vim refuses to write over a file whose mtime changed since it read it."""
     path, read = _landing_under_way(held, 2.5)  # longer than the kernel caches attributes
