@@ -16,6 +16,9 @@ Decisions (see docs/mount.md):
 * Folders show size 0 (their put.io size, the sum of the subtree, is the ``user.putio.size``
   xattr), so ``du`` does not count a subtree twice; they report ``st_nlink`` 1, the conventional
   "subfolder count unknown" (as btrfs does), so ``find`` never skips one on a link count.
+* Modes and owners are the mount's defaults (files 0644, folders 0755, ``-o uid=,gid=``)
+  except where chmod, chown, create or mkdir through the mount kept others
+  (:mod:`putiofs.front.permissions`).
 * ``st_ino`` is the put.io id + 1 (the root, id 0, is inode 1): stable across mounts. A file
   written through the mount keeps its number though put.io gives every version a new id
   (sqlite refuses a database whose inode changed since it opened it; git's index, ``rsync -H``
@@ -51,6 +54,7 @@ from typing import Any
 
 from putiofs.api.backend import ROOT_ID, Entry
 from putiofs.front.options import MountOptions
+from putiofs.front.permissions import Permissions
 
 BLOCK_SIZE = 1024 * 1024
 XATTR_PREFIX = "user.putio."
@@ -78,6 +82,8 @@ class Attributes:
         self._inodes: OrderedDict[str, int] = OrderedDict()
         #: inode -> (mtime floor or 0, ctime floor) in ns, of items changed through the mount
         self._changed: OrderedDict[int, tuple[int, int]] = OrderedDict()
+        #: The modes and owners kept for items (a mount that writes is given its store).
+        self.permissions = Permissions(None, options)
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -140,12 +146,17 @@ class Attributes:
         else:
             mode = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
             size = entry.size
+        uid, gid = self.options.uid, self.options.gid
+        if (kept := self.permissions.kept(entry.id)) is not None:
+            mode, uid, gid = stat.S_IFMT(mode) | kept.mode, kept.uid, kept.gid
+            if kept.ctime is not None:
+                ctime = max(ctime, round(kept.ctime * _NS))
         return {
             "st_mode": mode,
             "st_ino": number,
             "st_nlink": 1,
-            "st_uid": self.options.uid,
-            "st_gid": self.options.gid,
+            "st_uid": uid,
+            "st_gid": gid,
             "st_size": size,
             "st_blocks": (size + 511) // 512,
             "st_blksize": BLOCK_SIZE,

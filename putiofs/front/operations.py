@@ -38,9 +38,12 @@ from putiofs.front.control.folder import ControlFolder, NoControl
 from putiofs.front.errno_map import ENODATA, fail, fail_fast_repeats, fuse_call
 from putiofs.front.mp4_xattr import Mp4Attribute
 from putiofs.front.options import MountOptions
+from putiofs.front.permissions import Permissions, still_there
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.front.writes import RefusedWrites, WriteFiles, WriteHandle
 from putiofs.tree.cache import split_path
+from putiofs.write.modes import FILE_NAME as MODES_FILE
+from putiofs.write.modes import ModeStore
 from putiofs.write.overlay import is_hidden_name
 from putiofs.write.spool import Spool
 
@@ -78,6 +81,7 @@ class PutioFS:
     def __init__(self, tree: AccountView, control: ControlFolder | None = None,
                  writes: WriteFiles | None = None) -> None:
         self.tree = tree
+        self.permissions = tree.attributes.permissions
         self.control: ControlFolder | NoControl = control if control is not None else NoControl()
         self.writes: WriteFiles | RefusedWrites = (writes if writes is not None
                                                    else RefusedWrites(tree))
@@ -91,8 +95,10 @@ class PutioFS:
 
     def init(self, path: str) -> None:
         """Mounted: pending uploads a previous mount left are taken up (see
-        :meth:`WriteFiles.start`), and what waits for the mount (``when_mounted``) starts."""
+        :meth:`WriteFiles.start`), the kept modes' pruner and what waits for the mount
+        (``when_mounted``) start."""
         self.writes.start()
+        self.permissions.start()
         for start in self.when_mounted:
             start()
 
@@ -282,30 +288,37 @@ class PutioFS:
 
     def destroy(self, path: str) -> None:
         """At unmount: pending uploads are waited for (``--upload-wait``), the account's
-        readers are closed, then the control folder lets go."""
+        readers are closed, then the control folder lets go, and the kept modes' store."""
         self.writes.destroy(self.options.upload_wait)
         self.tree.destroy()
         self.control.destroy()
+        self.permissions.close()
 
     # -- changing the tree ----------------------------------------------------------------
 
     @fuse_call
     @changes("entry")
     def mkdir(self, path: str, mode: int) -> int:
+        """A folder owned by its maker, with ``mode`` (see :mod:`putiofs.front.permissions`)."""
         self._guard_control(path)
-        return self.edits.mkdir(path, mode)
+        return self.edits.mkdir(path, mode, made=lambda folder, parent: (
+            self.permissions.created(folder.id, True, mode, parent)))
 
     @fuse_call
     @changes("entry")
     def unlink(self, path: str) -> int:
         self._guard_control(path)
+        kept = self._kept_id(path)
         try:
             if (aside := self.overlay.take_aside(path)) is not None:
                 return self._delete_aside(aside)
             if self.writes.unlink(path):
+                self.permissions.forget(kept)
                 return 0
             self.overlay.resolve(path)  # a hidden item is gone for the mount
-            return self.edits.unlink(path)
+            self.edits.unlink(path)
+            self.permissions.forget(kept)
+            return 0
         finally:
             self._deleted_something()
 
@@ -313,10 +326,23 @@ class PutioFS:
     @changes("entry")
     def rmdir(self, path: str) -> int:
         self._guard_control(path)
+        kept = self._kept_id(path)
         try:
-            return self.edits.rmdir(path)
+            self.edits.rmdir(path)
+            self.permissions.forget(kept)
+            return 0
         finally:
             self._deleted_something()
+
+    def _kept_id(self, path: str) -> str | None:
+        """The id the mode and owner of what is at ``path`` are kept under (None: nothing
+        kept there), for dropping them once it is deleted."""
+        if not self.permissions.keeps:
+            return None
+        try:
+            return self.writes.attribute_target(path)[0]
+        except (OSError, PutioError):
+            return None
 
     @fuse_call
     @changes("move")
@@ -360,6 +386,7 @@ class PutioFS:
             self.overlay.set_aside(entry, entry.parent_id, entry.name)  # still there
             raise
         self.overlay.gone(entry.id)
+        self.permissions.forget(entry.id)
         return 0
 
     def _deleted_something(self) -> None:
@@ -371,6 +398,7 @@ class PutioFS:
     @fuse_call
     @changes("entry")
     def create(self, path: str, mode: int, fi: Any = None) -> int:
+        """A new file owned by its creator, with ``mode`` (see :mod:`putiofs.front.writes`)."""
         self._guard_control(path)
         return self.writes.create(path, mode)
 
@@ -393,19 +421,27 @@ class PutioFS:
 
     @fuse_call
     def chmod(self, path: str, mode: int) -> int:
-        """Accepted and ignored where the mount writes: put.io stores no modes, and ``cp -a``,
-        ``rsync -a`` and file managers must not fail on it (the mount shows its own modes)."""
-        return self._ignored_attribute(path, "chmod")
+        """Kept by the mount where it writes (put.io stores no modes; see
+        :mod:`putiofs.front.permissions`); the kernel has checked that the caller may."""
+        return self._change_attributes(path, "chmod", lambda item_id, is_dir: (
+            self.permissions.chmod(item_id, is_dir, mode)))
 
     @fuse_call
     def chown(self, path: str, uid: int, gid: int) -> int:
-        """Accepted and ignored, as chmod (the mount shows the mounting user as owner)."""
-        return self._ignored_attribute(path, "chown")
+        """Kept by the mount, as chmod (-1 leaves the owner or group as it is)."""
+        return self._change_attributes(path, "chown", lambda item_id, is_dir: (
+            self.permissions.chown(item_id, is_dir, uid, gid)))
 
-    def _ignored_attribute(self, path: str, what: str) -> int:
-        if self._control_for(path):
+    def _change_attributes(self, path: str, what: str,
+                           change: Callable[[str, bool], None]) -> int:
+        """``change(id, is_dir)`` of what is at ``path``, with the lock a landing moves a
+        pending file's attributes to its item under (the path is resolved once before, outside
+        it: that may fetch a listing)."""
+        if self._control_for(path) or not self.permissions.keeps:
             self.tree.refuse(what)
-        self.writes.ignore_attribute(path, what)
+        self.writes.attribute_target(path)
+        with self.overlay.lock:
+            change(*self.writes.attribute_target(path))
         return 0
 
     @fuse_call
@@ -419,10 +455,13 @@ class PutioFS:
 
 
 def build_operations(backend: Backend, options: MountOptions | None = None,
-                     services: AccountServices | None = None, **control_options: Any) -> PutioFS:
+                     services: AccountServices | None = None,
+                     caller: Callable[[], tuple[int, int]] | None = None,
+                     **control_options: Any) -> PutioFS:
     """The FUSE operations over ``backend``; with ``services``, also ``/.putio`` (its
     ``refresh``, ``search_ttl`` and ``clock`` may be given; ``search_ttl`` defaults to the
-    mount's ``cache_ttl``)."""
+    mount's ``cache_ttl``). ``caller()``: the (uid, gid) of the process a request comes from
+    (the FUSE binding's context), who owns what it creates."""
     options = options or MountOptions()
     mp4 = Mp4Attribute(services, options.cache_ttl) if services is not None else None
     tree = AccountView(backend, options, mp4=mp4)
@@ -430,10 +469,14 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
     if (options.spool_dir is not None and backend.capabilities.write_contents
             and not options.read_only):
         spool = Spool(options.spool_dir, options.cache_max_size)
+        tree.attributes.permissions = Permissions(
+            ModeStore(options.spool_dir / MODES_FILE), options, caller,
+            still_there(backend, tree.cache, spool))
         writes = WriteFiles(tree, spool, chunk_size=options.upload_chunk_size)
         control_options.setdefault("uploads", writes.uploads.snapshot)
     if services is None:
-        return PutioFS(tree, writes=writes)
-    control_options.setdefault("search_ttl", tree.options.cache_ttl)
-    control = ControlFolder(services, tree, **control_options)
-    return PutioFS(tree, control, writes)
+        operations = PutioFS(tree, writes=writes)
+    else:
+        control_options.setdefault("search_ttl", tree.options.cache_ttl)
+        operations = PutioFS(tree, ControlFolder(services, tree, **control_options), writes)
+    return operations

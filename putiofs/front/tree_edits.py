@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from putiofs.api.backend import Backend, Entry
 from putiofs.api.errors import NameExistsError, NotFoundError, PutioError
@@ -50,8 +50,10 @@ class TreeEdits:
                                slash=getattr(capabilities, "slash_in_names", True),
                                blank=getattr(capabilities, "blank_names", True))
 
-    def mkdir(self, path: str, mode: int) -> int:
-        """create_dir in the parent; EEXIST if the name is taken; visible at once."""
+    def mkdir(self, path: str, mode: int,
+              made: Callable[[Entry, Entry], None] = lambda folder, parent: None) -> int:
+        """create_dir in the parent; EEXIST if the name is taken; visible at once, after
+        ``made(folder, parent)`` (its mode and owner are kept before anyone can see it)."""
         self.check_writable()
         parent, name = self.cache.resolve_parent(path)
         remote = self.remote_name(name)
@@ -59,7 +61,10 @@ class TreeEdits:
             raise fail(errno.EEXIST)
         with self._reconciled(parent):
             folder = self.backend.make_folder(parent.id, remote)
-        self.cache.added(folder)
+        try:
+            made(folder, parent)
+        finally:
+            self.cache.added(folder)
         return 0
 
     def unlink(self, path: str) -> int:

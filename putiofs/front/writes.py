@@ -28,6 +28,9 @@ Decisions (see docs/writing.md):
   landing holds while it swaps a pending file for its new item (:mod:`putiofs.write.landing`): the
   open finds the pending file (taken off the queue, or followed by a newer copy if its upload
   is running) or the landed item (its bytes the base), never an item being deleted.
+* A new version starts with the mode and owner of the file it replaces (a new file: its
+  creator's, with create's mode), and the item its upload lands as takes them over
+  (:mod:`putiofs.front.permissions`).
 * Names and times (unlink, rename, utimens) are :mod:`putiofs.front.pending_names`, which
   :class:`WriteFiles` holds and routes them to; it keeps the open handles and the data itself.
 """
@@ -48,6 +51,7 @@ from putiofs.api.backend import Entry
 from putiofs.front.account_view import AccountView
 from putiofs.front.errno_map import fail
 from putiofs.front.pending_names import PendingNames
+from putiofs.front.permissions import PENDING_PREFIX
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.read.reader import StreamReader, open_stream
 from putiofs.write.landing import Deletions, Landing
@@ -82,9 +86,8 @@ class WriteFiles:
         self.overlay = Overlay(tree.cache)
         self.lock = self.overlay.lock
         self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
-        self.landing = Landing(
-            tree.backend, self.overlay, self.deletions, threading.Event(),
-            landed=lambda spooled, entry: tree.attributes.landed(pending_id(spooled), entry.id))
+        self.landing = Landing(tree.backend, self.overlay, self.deletions, threading.Event(),
+                               landed=self._landed)
         self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
                                chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
@@ -131,6 +134,19 @@ class WriteFiles:
         for reader in list(self._bases.values()):
             reader.close()
 
+    def _landed(self, spooled: SpoolFile, entry: Entry) -> None:
+        """The upload of ``spooled`` landed as ``entry``: the item takes over what the pending
+        file showed (its inode, and so its times' nanoseconds; its mode and owner), and the
+        versions it replaced drop theirs."""
+        self.tree.attributes.landed(pending_id(spooled), entry.id)
+        try:
+            self.tree.attributes.permissions.carry(pending_id(spooled), entry.id,
+                                                   gone=spooled.manifest.replaces)
+        except Exception as exc:  # noqa: BLE001 - the upload did land; only this is lost
+            log.error("%s: its mode and owner could not be kept for the uploaded item %s "
+                      "(%s: %s); it shows the defaults", spooled.manifest.path, entry.id,
+                      type(exc).__name__, exc)
+
     # -- what is shown ---------------------------------------------------------------------
 
     def is_open(self, spooled: SpoolFile) -> bool:
@@ -173,14 +189,19 @@ class WriteFiles:
         return parent, name
 
     def _new_version(self, parent: Entry, name: str, path: str, *, base: Entry | None = None,
-                     replaces: list[Entry] | list[str]) -> SpoolFile:
-        """A new pending file shown at (parent, name); call with the lock held."""
+                     replaces: list[Entry] | list[str], mode: int | None = None) -> SpoolFile:
+        """A new pending file shown at (parent, name); call with the lock held. It starts with
+        the mode and owner of the item it replaces, else (a new file made with ``mode``) the
+        creator's."""
         if base is not None:
             self.uploads.charge_check(base.size)
             spooled = self.spool.create(parent.id, name, path, time.time(), base_id=base.id,
                                         base_size=base.size)
         else:
             spooled = self.spool.create(parent.id, name, path, time.time())
+        replaced = replaces[0] if replaces else None
+        self._first_attributes(spooled, replaced.id if isinstance(replaced, Entry) else None,
+                               mode, parent)
         spooled.manifest.replaces = [r if isinstance(r, str) else r.id for r in replaces]
         spooled.save()
         for item in replaces:
@@ -190,10 +211,25 @@ class WriteFiles:
         self.overlay.show(spooled, parent.id, name)
         return spooled
 
+    def _first_attributes(self, spooled: SpoolFile, replaced: str | None,
+                          mode: int | None = None, parent: Entry | None = None) -> None:
+        """A new version starts with the mode and owner of the version it replaces, else (a
+        new file made with ``mode`` in ``parent``) its creator's; if they cannot be kept, the
+        new version never was."""
+        permissions = self.tree.attributes.permissions
+        try:
+            if replaced is not None:
+                permissions.copy(replaced, pending_id(spooled))
+            elif mode is not None and parent is not None:
+                permissions.created(pending_id(spooled), False, mode, parent)
+        except BaseException:
+            spooled.discard()
+            raise
+
     def create(self, path: str, mode: int) -> int:
         """A new empty file (the kernel sends create only for a name it found free; a put.io
         item of that name that it did not know yet is replaced, as O_TRUNC would)."""
-        return self.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        return self.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
 
     def mknod(self, path: str, mode: int) -> None:
         """A regular file is created empty (as create would); device files and FIFOs EPERM."""
@@ -201,7 +237,8 @@ class WriteFiles:
             raise fail(errno.EPERM)
         self.release(self.create(path, mode))
 
-    def open(self, path: str, flags: int) -> int:
+    def open(self, path: str, flags: int, mode: int | None = None) -> int:
+        """Open (``mode``: create's, for a file it makes)."""
         log.debug("open %s flags %#o", path, flags)
         writable = flags & os.O_ACCMODE != os.O_RDONLY
         append = bool(flags & os.O_APPEND)
@@ -223,7 +260,8 @@ class WriteFiles:
                     log.debug("open %s: a new version over %s (fresh: %s)", path, entry, fresh)
                     spooled = self._new_version(parent, name, path,
                                                 base=None if fresh else entry,
-                                                replaces=[] if entry is None else [entry])
+                                                replaces=[] if entry is None else [entry],
+                                                mode=mode)
                     if not fresh:
                         self._bases[spooled.id] = self._reader_for(entry)  # type: ignore[arg-type]
                     return self._add_handle(spooled, writable, append)
@@ -259,6 +297,7 @@ class WriteFiles:
         try:
             newer = self.spool.create(manifest.parent_id, manifest.name, manifest.path,
                                       manifest.mtime)
+            self._first_attributes(newer, pending_id(spooled))
             self.spool.charge(manifest.size)
         except BaseException:
             source.close()
@@ -410,11 +449,13 @@ class WriteFiles:
         """put.io has no links: ``symlink`` and ``link`` are EPERM (as on vfat)."""
         raise fail(errno.EPERM)
 
-    def ignore_attribute(self, path: str, what: str) -> None:
-        """chmod and chown are accepted and ignored (put.io stores no modes or owners); ENOENT
-        if nothing is at ``path``."""
-        if self.getattr(path, None) is None:
-            self.overlay.resolve(path)
+    def attribute_target(self, path: str) -> tuple[str, bool]:
+        """The id whose mode and owner chmod and chown at ``path`` change (a pending file's or
+        the put.io item's) and whether it is a folder; ENOENT if nothing is at ``path``."""
+        if (spooled := self.overlay.pending_at(path)) is not None:
+            return pending_id(spooled), False
+        entry = self.overlay.resolve(path)
+        return entry.id, entry.is_dir
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -535,8 +576,10 @@ class RefusedWrites:
     def refuse_link(self, what: str) -> NoReturn:
         self.tree.refuse(what)
 
-    def ignore_attribute(self, path: str, what: str) -> NoReturn:
-        self.tree.refuse(what)
+    def attribute_target(self, path: str) -> tuple[str, bool]:
+        """The item at ``path`` (nothing is pending); its id and whether it is a folder."""
+        entry = self.overlay.resolve(path)
+        return entry.id, entry.is_dir
 
     @staticmethod
     def unlink(path: str) -> bool:
@@ -552,4 +595,4 @@ class RefusedWrites:
 def pending_id(spooled: SpoolFile) -> str:
     """The id a pending file shows under until its upload lands (the inode it shows is the
     file's it is a new version of: :meth:`Attributes.new_version`)."""
-    return f"pending-{spooled.id}"
+    return f"{PENDING_PREFIX}{spooled.id}"

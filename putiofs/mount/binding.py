@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import importlib
 import logging
 import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +98,19 @@ def load_binding(binding: str | None = None) -> Any:
     # PutioFS is callable for fusepy's sake; mfusepy calls its methods directly and says so
     warnings.filterwarnings("ignore", message="The call operator", category=DeprecationWarning)
     return mfusepy.FUSE
+
+
+def caller_of(binding: str) -> Callable[[], tuple[int, int]]:
+    """A function giving the (uid, gid) of the process whose request is being served (the
+    binding's ``fuse_get_context``): the front makes new files and folders theirs."""
+    load_binding(binding)
+    module = importlib.import_module("fuse" if binding == "libfuse2" else "mfusepy")
+
+    def caller() -> tuple[int, int]:
+        uid, gid, _pid = module.fuse_get_context()
+        return uid, gid
+
+    return caller
 
 
 #: The kernel readahead a libfuse 3 mount asks for: its largest request (1 MiB).

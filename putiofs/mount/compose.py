@@ -5,7 +5,8 @@ options), a served mount out. ``putiofs mount`` and ``putiofs demo`` both end he
 and the FUSE binding (before anything connects to put.io), the account
 (:func:`putiofs.connect.open_for_mount`), the spool folder (when the account takes written
 files and the mount is not read-only), the operations
-(:func:`putiofs.front.operations.build_operations`), realtime events, and last libfuse's loop
+(:func:`putiofs.front.operations.build_operations`, which opens the account's store of modes and
+owners there), realtime events, and last libfuse's loop
 until unmounted. Every failure before the loop is a :class:`~putiofs.api.errors.UserError` of
 one line.
 """
@@ -16,13 +17,13 @@ import logging
 import sys
 from pathlib import Path
 
-from putiofs.api.errors import PutioError
+from putiofs.api.errors import PutioError, UserError
 from putiofs.config import Settings
 from putiofs.connect import Connection, open_for_mount
 from putiofs.front.operations import PutioFS, build_operations
 from putiofs.front.options import MountOptions
 from putiofs.mount import kernel_cache
-from putiofs.mount.binding import load_binding
+from putiofs.mount.binding import caller_of, chosen_binding, load_binding
 from putiofs.mount.checks import MountError, check_fuse_device, check_mountpoint
 from putiofs.mount.run import run_mount
 from putiofs.mount.settings import FuseSettings
@@ -49,10 +50,16 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
     check_fuse_device()
     load_binding()
+    caller = caller_of(chosen_binding(fuse_settings))
     connection = open_for_mount(settings, timeout=options.call_deadline)
     if connection.backend.capabilities.write_contents and not options.read_only:
         options.spool_dir = spool_dir(connection, settings.api_url, cache_dir)
-    operations = build_operations(connection.backend, options, connection.services)
+    try:
+        operations = build_operations(connection.backend, options, connection.services,
+                                      caller=caller)
+    except UserError:  # e.g. the account's store of modes and owners cannot be opened
+        connection.close()
+        raise
     updates = listen(connection, operations, options, live_ttl) if events else None
     if announce:
         print(announce, file=sys.stderr, flush=True)

@@ -138,8 +138,10 @@ class Deletions:
 
 
 class Landing:
-    """Puts landed items in place for one mount (see the module docstring); ``landed`` is
-    told, with the overlay's lock held, just before the new item takes the file's place."""
+    """Puts landed items in place for one mount (see the module docstring). ``landed(spooled,
+    entry)`` is called with the overlay's lock held just before the new item takes the file's
+    place, so what the file showed (its mode, owner, times) is the item's from its first
+    instant."""
 
     def __init__(self, backend: Backend, overlay: Overlay, deletions: Deletions,
                  stopping: threading.Event,
@@ -165,24 +167,25 @@ class Landing:
             with self.overlay.lock:
                 target = self.target(spooled)
                 if target is None or (entry.parent_id, entry.name) == target:
-                    if target is not None:  # before the item shows: it is the file it was
+                    shown = entry
+                    if target is not None:  # before it is shown: it shows what the file did
                         self.landed(spooled, entry)
-                    doomed = self._swap(spooled, entry, target is not None)
+                        shown = replace(entry, mtime=float(int(spooled.manifest.mtime)))
+                    doomed = self._swap(spooled, shown, target is not None)
                     break
             entry = self._move(spooled, entry, *target)
         path = spooled.manifest.path
         self.deletions.add(doomed, path)
         self.deletions.run([item_id for item_id, _ in doomed], self.stopping)
         if target is not None:
+            # Shown with this time since the swap; not shown again here, since the item may
+            # have been renamed meanwhile (re-adding this entry would undo that rename).
             wanted = int(spooled.manifest.mtime)
             if entry.mtime is None or int(entry.mtime) != wanted:
                 with contextlib.suppress(PutioError):
                     self.backend.set_mtime(entry.id, wanted)
-                    entry = replace(entry, mtime=float(wanted))
             log.info("uploaded %s (%d bytes)", path, spooled.manifest.size)
             with self.overlay.lock:
-                if not self.overlay.is_hidden(entry.id):
-                    self.cache.added(entry)
                 folder_time = self.overlay.folder_times.get(entry.parent_id)
             if folder_time is not None:
                 with contextlib.suppress(PutioError):

@@ -177,7 +177,7 @@ def test_posix_subset_create_flags_unlink_open_rename_over(v2, writable):
     assert path.read_bytes() == b"other" and not (mnt / "other.txt").exists()
     arrived(server, "p.txt", b"other")
     assert V2Api(server).find(0, "tmp.bin") is None and V2Api(server).find(0, "other.txt") is None
-    os.chmod(path, 0o600)  # accepted, ignored
+    os.chmod(path, 0o600)  # accepted (kept by the mount)
     os.utime(path, (1_500_000_000, 1_500_000_000))
     assert int(path.stat().st_mtime) == 1_500_000_000
     with pytest.raises(OSError) as info:
