@@ -82,6 +82,7 @@ class Uploads:
         self.transfer = TusTransfer(backend, landing, chunk_size=chunk_size, clock=clock)
         self.lock = landing.overlay.lock
         self._failed: list[Job] = []   # permanent failures, shown until the file changes
+        self._refused: list[UploadStatus] = []  # versions refused while written, not uploaded
         self._changed = threading.Condition(self.lock)
         self._jobs: list[Job] = []
         self._running: dict[str, Job] = {}
@@ -111,8 +112,8 @@ class Uploads:
         (``--cache-max-size``), or with what is already pending, in put.io's free space as last
         asked."""
         if self.spool.used + grow > self.spool.max_size:
-            raise NoSpaceError(f"{grow} more bytes would pass the spool's cap of "
-                               f"{self.spool.max_size}")
+            raise NoSpaceError(f"{grow} more bytes would pass the spool's cap "
+                               f"(--cache-max-size, {self.spool.max_size} bytes)")
         available = self.available
         if available is not None and self.pending_bytes() + grow > available:
             raise NoSpaceError(f"{grow} more bytes would pass put.io's free space "
@@ -140,6 +141,7 @@ class Uploads:
     def submit(self, spooled: SpoolFile) -> Job:
         with self.lock:
             self._failed = [job for job in self._failed if job.file is not spooled]
+            self._refused = [r for r in self._refused if r.path != spooled.manifest.path]
             for job in self._jobs:
                 if job.file is spooled:
                     return job
@@ -172,6 +174,15 @@ class Uploads:
     def quota_refused(spooled: SpoolFile) -> bool:
         return spooled.quota_refused
 
+    def refused(self, path: str, size: int, reason: str) -> None:
+        """A version was refused while written (its writer saw the error) and dropped: one
+        WARNING line, and a ``refused`` record until a new version of the path is queued."""
+        log.warning("%s not uploaded: a write to it was refused (%s); what was there before "
+                    "stays", path, reason)
+        with self.lock:
+            self._refused = [*[r for r in self._refused if r.path != path][-99:],
+                             UploadStatus(path=path, size=size, state="refused", error=reason)]
+
     def pending(self) -> tuple[int, int]:
         """(jobs, bytes not yet on put.io)."""
         with self.lock:
@@ -203,17 +214,22 @@ class Uploads:
             self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout=5)
-        self.write_status()
+        try:
+            self.write_status()
+        except OSError as exc:
+            log.warning("uploads status not written (%s)", exc.strerror)
 
     # -- visibility ------------------------------------------------------------------------
 
     def snapshot(self) -> list[UploadStatus]:
-        """Files being written, uploads queued, running or retrying, and handed-back files."""
+        """Files being written, uploads queued, running, retrying or failed, versions
+        refused, and handed-back files."""
         with self.lock:
             records = [UploadStatus(path=j.file.manifest.path, size=j.file.manifest.size,
                                     bytes_done=j.bytes_done, speed=round(j.speed, 1),
                                     state=j.state, error=j.error)
                        for j in [*self._jobs, *self._failed]]
+            records += self._refused
         records = self.open_files() + records
         with contextlib.suppress(OSError):
             records += [UploadStatus(path=str(p), size=p.stat().st_size, state="recovered")
@@ -224,18 +240,32 @@ class Uploads:
         write_status(self.spool.root / STATUS_FILE, self.snapshot())
 
     def _report(self) -> None:
-        """status.json about once a second while anything is pending (and once after)."""
+        """About once a second: status.json while anything is pending (and once after), the
+        quota while uploading, the deletes due, the spool's reserve. It never stops for an
+        error (one line each time the error changes)."""
         written_empty = False
+        last_error = ""
         while not self._stopping.wait(1.0):
-            if self._jobs and self._clock() - self._quota_at >= QUOTA_TTL:
-                self.refresh_quota()
-            if len(self.landing.deletions):
-                self.landing.deletions.retry_due()
-            records = self.snapshot()
-            if records or not written_empty:
-                with contextlib.suppress(OSError):
-                    write_status(self.spool.root / STATUS_FILE, records)
-                written_empty = not records
+            try:
+                written_empty = self._report_once(written_empty)
+                last_error = ""
+            except Exception as exc:  # noqa: BLE001 - the status thread must survive anything
+                error = f"{type(exc).__name__}: {exc}"
+                if error != last_error:
+                    log.error("uploads status: %s (going on)", error)
+                last_error = error
+
+    def _report_once(self, written_empty: bool) -> bool:
+        if self._jobs and self._clock() - self._quota_at >= QUOTA_TTL:
+            self.refresh_quota()
+        self.landing.deletions.retry_due()
+        self.spool.has_room()
+        records = self.snapshot()
+        if records or not written_empty:
+            with contextlib.suppress(OSError):
+                write_status(self.spool.root / STATUS_FILE, records)
+            return not records
+        return written_empty
 
     # -- the workers -----------------------------------------------------------------------
 
