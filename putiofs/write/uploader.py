@@ -3,7 +3,7 @@
 Every network step of writing happens here, outside any FUSE call: fetching the rest of an
 original file opened without ``O_TRUNC``, the TUS upload, putting the new item where the file is
 now, deleting what it replaces, setting its time. The FUSE side (:mod:`putiofs.front.writes`)
-only queues closed files and answers from the spool.
+only queues closed files (accepted, durable since their flush) and answers from the spool.
 
 Decisions:
 
@@ -30,10 +30,14 @@ Decisions:
 * **One path at a time.** Jobs run FIFO, several at once, but never two for the same folder and
   name: a later version of a file waits for the earlier one.
 * **Times.** The upload carries the file's mtime (set again after landing if put.io's differs).
-* **Visibility.** :meth:`Uploads.snapshot` gives neutral :class:`UploadStatus` records;
-  ``status.json`` in the account's spool folder carries the same, rewritten about once a second
-  while anything is pending (see :func:`write_status`). The log has one INFO line per finished
-  upload and one WARNING/ERROR per failure, never the TUS URL.
+* **Visibility.** :meth:`Uploads.snapshot` gives neutral :class:`UploadStatus` records (with
+  the ``refused`` versions the FUSE side dropped, :meth:`Uploads.refused`); ``status.json`` in
+  the account's spool folder carries the same, rewritten about once a second while anything is
+  pending (see :func:`write_status`). The log has one INFO line per finished upload and one
+  WARNING/ERROR per failure, never the TUS URL.
+* **No thread dies.** A worker turns anything its job raises into a ``failed`` record; the status
+  thread (status.json, the quota, the deletes due, the spool's reserve) logs an error once and
+  goes on, so a full cache disk stops none of them.
 """
 
 from __future__ import annotations
