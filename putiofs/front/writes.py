@@ -337,7 +337,7 @@ class WriteFiles:
         """Everything still needed of the original, before the upload (uploader's thread)."""
         self._fetch(spooled, 0, spooled.manifest.base_limit)
         if spooled.manifest.base_id is not None:
-            spooled.save()
+            spooled.save(durable=True)  # the fetched blocks before the manifest saying so
         reader = self._bases.pop(spooled.id, None)
         if reader is not None:
             reader.close()

@@ -14,12 +14,15 @@ Decisions:
   fsynced, and not changed since). :meth:`SpoolFile.accept` makes it so durably, in this order:
   the data is fsynced, then the manifest saying ``accepted`` is written and fsynced and renamed
   into place, then the folder is fsynced; so once ``close(2)`` or ``fsync(2)`` has returned, the
-  version survives a SIGKILL of the mount and a power cut of the machine. Every later save of an
-  accepted manifest is as durable; a change of the data first saves, durably, that the manifest
-  is no longer accepted (so a crash can never pair an accepted manifest with changed data). Only
-  accepted files are uploaded by the next mount; a file that was still being written when the
-  mount died is never uploaded (half a file must not replace a good one): it is handed back in
-  ``recovered/`` with an ERROR line in the log.
+  version survives a SIGKILL of the mount and a power cut of the machine. A later rewrite of an
+  accepted manifest (a rename, a time, the upload's progress) is fsynced before its rename, so a
+  power cut leaves the old manifest or the new one, both accepted (the change of name or time
+  itself is durable only with a later fsync, as on any filesystem); one that claims more blocks
+  of an original are local fsyncs the data first. A change of the data first saves, durably,
+  that the manifest is no longer accepted (so a crash never pairs an accepted manifest with
+  changed data). Only accepted files are uploaded by the next mount; a file that was still
+  being written when the mount died is never uploaded (half a file must not replace a good
+  one): it is handed back in ``recovered/`` with an ERROR line in the log.
 * Removal is crash-safe in any order of events: the manifest is first renamed to a tombstone
   (``<id>.gone``, or ``<id>.back`` for a hand-back), then the data goes (or moves to
   ``recovered/``), then the tombstone. The next mount finishes what a tombstone says, silently for
@@ -241,15 +244,13 @@ class SpoolFile:
 
     # -- the manifest ----------------------------------------------------------------------
 
-    def save(self, *, durable: bool | None = None) -> None:
-        """Write the manifest atomically; ``durable`` (the default for an accepted one) fsyncs
-        the data, then the manifest, then the folder."""
+    def save(self, *, durable: bool = False) -> None:
+        """Write the manifest atomically (see :meth:`Spool.write_manifest`); ``durable`` first
+        fsyncs the data (which ``present`` may now claim)."""
         with self.lock:
             if self.gone:
                 return
             self.manifest.present = _to_ranges(self.present)
-            if durable is None:
-                durable = self.manifest.accepted
             if durable:
                 os.fdatasync(self.fd)
             self.spool.write_manifest(self.manifest, durable=durable)
@@ -416,23 +417,27 @@ class Spool:
 
     def write_manifest(self, manifest: Manifest, *, durable: bool = False,
                        first: bool = False) -> None:
-        """Replace the manifest atomically. The rewrite of an existing one (not ``first``)
-        that finds the disk full is tried again in the room the reserve leaves."""
+        """Replace the manifest atomically: written aside, renamed over the old one. The new
+        one of an accepted file is fsynced before the rename (a power cut leaves the old one or
+        the new one, never an empty one); ``durable`` also fsyncs the folder (the new one is
+        the one a power cut leaves). The rewrite of an existing one (not ``first``) that finds
+        the disk full is tried again in the room the reserve leaves."""
         data = json.dumps(asdict(manifest)).encode()
+        synced = durable or manifest.accepted
         try:
-            self._replace(self.manifest_path(manifest.id), data, durable)
+            self._replace(self.manifest_path(manifest.id), data, synced, durable)
         except OSError as exc:
             if first or exc.errno not in _NO_ROOM or not self._give_up_reserve():
                 raise
-            self._replace(self.manifest_path(manifest.id), data, durable)
+            self._replace(self.manifest_path(manifest.id), data, synced, durable)
 
-    def _replace(self, target: Path, data: bytes, durable: bool) -> None:
+    def _replace(self, target: Path, data: bytes, synced: bool, durable: bool) -> None:
         temporary = target.with_suffix(".tmp")
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 os.write(fd, data)
-                if durable:
+                if synced:
                     os.fdatasync(fd)
             finally:
                 os.close(fd)
