@@ -26,12 +26,12 @@ Decisions (see docs/writing.md):
 * A version a write, truncate or flush failed on (``ENOSPC`` for the cap, put.io's free space
   or a full cache disk; a local disk error; an original's block that could not be fetched) is
   *refused*, unless it was still an accepted version unchanged by the failed call: every later
-  write, flush and close of it answers that error, it is never uploaded, and at the last
-  writable close it is dropped (its space freed, one WARNING line, a ``refused`` record in the
+  write, flush and close of it answers that error, it is never uploaded, and at its first
+  close (flush) it is dropped (its space freed, one WARNING line, a ``refused`` record in the
   uploads listing) and the name shows what was there before (the put.io items it replaced, or
   the version it was to follow); if its data file once held an accepted version, changed since,
   the data is handed back in ``recovered/`` instead (an ERROR line). A truncate to 0 (or an
-  ``O_TRUNC`` open) starts the version clean.
+  ``O_TRUNC`` open) before that close starts the version clean.
 * ``close``/``fsync`` fail otherwise only when the data cannot be kept (a local disk error) or
   put.io refused it for lack of space (``ENOSPC``, data kept and retried).
 * A write that would take the pending bytes past put.io's free space (as last asked, every 30 s)

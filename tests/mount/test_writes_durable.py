@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,7 @@ ROUNDS = 25
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def v2(emulator_factory):
-    def start(**options: Any) -> Any:
-        return emulator_factory(api="v2", token=V2_TOKEN, demo=False, **options)
-    return start
-
-
-def killed_after(server: Any, cache: Path, where: Path, write: Any) -> None:
+def killed_after(server: Any, cache: Path, where: Path, write: Callable[[Path], None]) -> None:
     """Mount on ``cache``, ``write(mountpoint)``, then SIGKILL the mount at once (no pause)."""
     where.mkdir()
     mount = Mount(server.base_url, where, where.with_suffix(".log"), "--upload-chunk-size",
@@ -57,8 +51,9 @@ def recovered(cache: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["new", "replacing"])
-def test_a_closed_file_survives_a_kill_right_after_close(v2, mount_factory, tmp_path, existing):
-    server = v2()
+def test_a_closed_file_survives_a_kill_right_after_close(emulator_factory, mount_factory, tmp_path,
+                                                         existing):
+    server = emulator_factory(api="v2", token=V2_TOKEN, demo=False)
     cache = tmp_path / "cache"
     written: dict[str, bytes] = {}
     for index in range(ROUNDS):

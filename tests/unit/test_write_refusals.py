@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
 
 import pytest
 
@@ -16,7 +15,7 @@ from putiofs.front.options import MountOptions
 from putiofs.front.writes import WriteFiles
 from putiofs.write.uploader import Uploads
 from tests.support.fake_backend import WRITABLE, FakeBackend
-from tests.unit.test_writes import BaseReader, on_server, settle, write_file
+from tests.unit.test_writes import BaseReader, _hold_uploads, on_server, settle, write_file
 
 
 @pytest.fixture
@@ -125,15 +124,7 @@ def test_a_refused_change_of_an_accepted_version_is_handed_back(capped, backend)
 
 def test_a_refused_version_that_was_to_follow_a_running_upload_gives_the_name_back(
         capped, backend):
-    sending, go_on = threading.Event(), threading.Event()
-    real_send = backend.upload_send
-
-    def held_send(*args):
-        sending.set()
-        assert go_on.wait(20)
-        return real_send(*args)
-
-    backend.upload_send = held_send
+    sending, go_on = _hold_uploads(backend)
     capped.go()
     write_file(capped, "/run.txt", b"first")
     assert sending.wait(20)
