@@ -18,10 +18,22 @@ Decisions (see docs/writing.md):
 * Opening a put.io file for writing without ``O_TRUNC`` makes a sparse local copy; a read or a
   partial write of a block not yet local fetches that block (1 MiB, by HTTP Range, bounded by
   the call deadline); the rest is fetched by the uploader before the upload.
-* ``close`` (the last release) and ``fsync`` mark the data as accepted: it is uploaded, also by
-  the next mount after a crash. ``fsync`` makes it durable on the local disk (data, manifest,
-  folder); the upload follows the close. ``close``/``fsync`` fail only when the data cannot be
-  kept (a local disk error) or put.io refused it for lack of space (``ENOSPC``, data kept).
+* ``close`` (its ``flush``, sent before ``close(2)`` returns) and ``fsync`` of a writable handle
+  accept the version and make it durable (data, then manifest, then folder fsynced): it is
+  uploaded, also by the next mount after a SIGKILL of this one or a power cut. ``release`` may
+  come after ``close(2)`` has returned, so it only starts the upload (at the last writable one).
+  A write after that makes the version unaccepted again until the next flush or fsync.
+* A version a write, truncate or flush failed on (``ENOSPC`` for the cap, put.io's free space
+  or a full cache disk; a local disk error; an original's block that could not be fetched) is
+  *refused*, unless it was still an accepted version unchanged by the failed call: every later
+  write, flush and close of it answers that error, it is never uploaded, and at its first
+  close (flush) it is dropped (its space freed, one WARNING line, a ``refused`` record in the
+  uploads listing) and the name shows what was there before (the put.io items it replaced, or
+  the version it was to follow); if its data file once held an accepted version, changed since,
+  the data is handed back in ``recovered/`` instead (an ERROR line). A truncate to 0 (or an
+  ``O_TRUNC`` open) before that close starts the version clean.
+* ``close``/``fsync`` fail otherwise only when the data cannot be kept (a local disk error) or
+  put.io refused it for lack of space (``ENOSPC``, data kept and retried).
 * A write that would take the pending bytes past put.io's free space (as last asked, every 30 s)
   or the spool past ``--cache-max-size`` is ``ENOSPC``.
 * Which version an ``open`` starts from is decided with the overlay's lock held, the lock a
@@ -49,14 +61,14 @@ from typing import Any, NoReturn
 
 from putiofs.api.backend import Entry
 from putiofs.front.account_view import AccountView
-from putiofs.front.errno_map import fail
+from putiofs.front.errno_map import errno_for, fail
 from putiofs.front.pending_names import PendingNames
 from putiofs.front.permissions import PENDING_PREFIX
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.read.reader import StreamReader, open_stream
 from putiofs.write.landing import Deletions, Landing
 from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
-from putiofs.write.spool import BLOCK, Spool, SpoolFile
+from putiofs.write.spool import BLOCK, NO_ROOM_ON_DISK, Spool, SpoolFile
 from putiofs.write.uploader import Uploads, UploadStatus
 
 log = logging.getLogger("putiofs.write")
@@ -93,6 +105,8 @@ class WriteFiles:
         self.uploads.open_files = self._open_records
         self._opened: dict[str, list[WriteHandle]] = {}
         self._bases: dict[str, StreamReader] = {}
+        self._refused: dict[str, tuple[int, str]] = {}  # version id -> (errno, why)
+        self._older: dict[str, SpoolFile] = {}  # newer version id -> the running one it follows
         self.names = PendingNames(tree.backend, self.overlay, self.uploads, self.landing,
                                   self.edits, self.is_open)
 
@@ -306,6 +320,7 @@ class WriteFiles:
         newer.lock.acquire()
         newer.manifest.replaces, manifest.replaces = list(manifest.replaces), []
         self.overlay.successor[spooled.id] = newer
+        self._older[newer.id] = spooled
         self.overlay.unshow(spooled)  # its landing now only hands its item to the newer one
         self.tree.attributes.new_version(pending_id(spooled), pending_id(newer))
         self.overlay.show(newer, manifest.parent_id, manifest.name)
@@ -327,11 +342,8 @@ class WriteFiles:
         finally:
             newer.lock.release()
         if failure is not None:
-            with self.lock:  # the newer version never was: the running one is shown again
-                self.overlay.successor.pop(older.id, None)
-                older.manifest.replaces = newer.manifest.replaces
-                self.overlay.unshow(newer)
-                self.overlay.show(older, older.manifest.parent_id, older.manifest.name)
+            with self.lock:
+                self._withdraw_version(newer)
             newer.discard()
             raise failure
 
@@ -365,7 +377,7 @@ class WriteFiles:
         """Everything still needed of the original, before the upload (uploader's thread)."""
         self._fetch(spooled, 0, spooled.manifest.base_limit)
         if spooled.manifest.base_id is not None:
-            spooled.save()
+            spooled.save(durable=True)  # the fetched blocks before the manifest saying so
         reader = self._bases.pop(spooled.id, None)
         if reader is not None:
             reader.close()
@@ -386,16 +398,18 @@ class WriteFiles:
         spooled = handle.file
         if spooled.handed_back:
             raise fail(errno.ESTALE)
-        if handle.append:
-            offset = spooled.manifest.size
-        grow = offset + len(data) - spooled.manifest.size
-        if grow > 0:
-            self.uploads.charge_check(grow)
-        self._fetch_edges(spooled, offset, offset + len(data))
-        if spooled.manifest.accepted:
-            spooled.manifest.accepted = False
-            spooled.save(durable=True)
-        written = spooled.pwrite(data, offset)
+        self._check_refused(spooled)
+        try:
+            if handle.append:
+                offset = spooled.manifest.size
+            grow = offset + len(data) - spooled.manifest.size
+            if grow > 0:
+                self.uploads.charge_check(grow)
+            self._fetch_edges(spooled, offset, offset + len(data))
+            written = spooled.pwrite(data, offset)
+        except Exception as exc:
+            self._refuse(spooled, exc)
+            raise
         spooled.manifest.mtime = time.time()
         return written
 
@@ -421,13 +435,78 @@ class WriteFiles:
             self.release(fh)
 
     def _truncate_file(self, spooled: SpoolFile, length: int) -> None:
-        if length > spooled.manifest.size:
-            self.uploads.charge_check(length - spooled.manifest.size)
-        if length < spooled.manifest.base_limit and length % BLOCK:
-            self._fetch(spooled, length // BLOCK * BLOCK, length)
-        spooled.truncate(length)
+        """To ``length``; to 0, a refused version not closed yet starts clean."""
+        if length or spooled.gone:
+            self._check_refused(spooled)
+        try:
+            if length > spooled.manifest.size:
+                self.uploads.charge_check(length - spooled.manifest.size)
+            if length < spooled.manifest.base_limit and length % BLOCK:
+                self._fetch(spooled, length // BLOCK * BLOCK, length)
+            spooled.truncate(length)
+        except Exception as exc:
+            self._refuse(spooled, exc)
+            raise
         spooled.manifest.mtime = time.time()
-        spooled.manifest.accepted = False
+        if not length:
+            with self.lock:
+                self._refused.pop(spooled.id, None)
+
+    # -- refused versions --------------------------------------------------------------------
+
+    def _check_refused(self, spooled: SpoolFile) -> None:
+        """The error of a refused version, for every later call on it."""
+        refusal = self._refused.get(spooled.id)
+        if refusal is not None:
+            raise fail(refusal[0])
+
+    def _refuse(self, spooled: SpoolFile, exc: BaseException) -> None:
+        """A call that changes the version failed: the version is refused, unless it is still
+        the accepted version, unchanged (then only that call failed)."""
+        if spooled.manifest.accepted or spooled.gone:
+            return
+        with self.lock:
+            self._refused.setdefault(spooled.id, (errno_for(exc), refusal_reason(exc)))
+
+    def _withdraw_version(self, spooled: SpoolFile) -> None:
+        """With the lock held: a version that never was. The name shows what was there
+        before: the running version it was to follow, else the items it hid (but for the
+        items that version, landed since, replaced: those are deleted as its landing would
+        have)."""
+        older = self._older.pop(spooled.id, None)
+        self.overlay.unshow(spooled)
+        replaces = spooled.manifest.replaces
+        if older is not None and self.overlay.successor.get(older.id) is spooled:
+            del self.overlay.successor[older.id]
+            older.manifest.replaces, spooled.manifest.replaces = replaces, []
+            self.overlay.show(older, older.manifest.parent_id, older.manifest.name)
+            return
+        landed = older.manifest.landed_id if older is not None else None
+        if landed not in replaces:
+            landed = None
+        doomed = [(i, self.overlay.folder_of(i)) for i in replaces if landed not in (None, i)]
+        for item_id in replaces:
+            if landed in (None, item_id):
+                entry = self.overlay.replaced_entries.get(item_id)
+                self.overlay.unhide(item_id)
+                if entry is not None:
+                    self.cache.added(entry)
+        if doomed:
+            self.deletions.add(doomed, spooled.manifest.path)
+
+    def _drop_refused(self, spooled: SpoolFile, reason: str) -> None:
+        """The first close of a refused version: withdrawn (unless done already, or it was
+        dropped), its space freed, or the data it once accepted handed back. Its handles still
+        open keep failing until the last is released."""
+        with self.lock:
+            if spooled.gone or self.landing.target(spooled) is None:
+                return
+            self._withdraw_version(spooled)
+        if spooled.was_accepted:
+            self.spool.hand_back(spooled, f"a write was refused: {reason}")
+            return
+        spooled.discard()
+        self.uploads.refused(spooled.manifest.path, spooled.manifest.size, reason)
 
     # -- names and times ---------------------------------------------------------------------
 
@@ -460,20 +539,30 @@ class WriteFiles:
     # -- closing ---------------------------------------------------------------------------
 
     def flush(self, handle: WriteHandle) -> None:
-        """close(2): the error the user sees. The manifest is saved (not yet accepted)."""
+        """close(2), before it returns: the version is accepted and durable (uploaded after
+        the last release, or by the next mount should this one die); the error the user sees
+        if it cannot be (a refused version: its error)."""
         if handle.writable:
-            handle.file.save()
-            if self.uploads.quota_refused(handle.file):
-                raise fail(errno.ENOSPC)
+            self._accept(handle.file)
 
     def fsync(self, handle: WriteHandle) -> None:
-        """Data, manifest and folder on disk; the version is accepted (uploaded after close,
-        or by the next mount should this one die)."""
+        """As :meth:`flush`: data, manifest and folder on disk, the version accepted."""
         if handle.writable:
-            handle.file.manifest.accepted = True
-            handle.file.save(durable=True)
-            if self.uploads.quota_refused(handle.file):
-                raise fail(errno.ENOSPC)
+            self._accept(handle.file)
+
+    def _accept(self, spooled: SpoolFile) -> None:
+        refusal = self._refused.get(spooled.id)
+        if refusal is not None:
+            self._drop_refused(spooled, refusal[1])
+            raise fail(refusal[0])
+        if self.landing.target(spooled) is not None:  # else dropped: nothing to keep
+            try:
+                spooled.accept()
+            except Exception as exc:
+                self._refuse(spooled, exc)
+                raise
+        if self.uploads.quota_refused(spooled):
+            raise fail(errno.ENOSPC)
 
     def release(self, fh: int) -> None:
         handle = self.handles.pop(fh)
@@ -493,7 +582,8 @@ class WriteFiles:
             self._close_if_unused(spooled)
 
     def _close_if_unused(self, spooled: SpoolFile) -> None:
-        """No writable handle left: accept and queue it (or forget it if it was dropped)."""
+        """No writable handle left: queue it, accepted (its flush made it so); forget it if
+        it was dropped; drop it if it was refused."""
         with self.lock:
             handles = self._opened.get(spooled.id, [])
             if any(h.writable for h in handles):
@@ -501,6 +591,8 @@ class WriteFiles:
             dropped = spooled.id not in self.overlay.place
             hidden = spooled.manifest.name.startswith(HIDDEN_PREFIX)
             if dropped or hidden:
+                self._refused.pop(spooled.id, None)
+                self._older.pop(spooled.id, None)
                 if not handles and spooled.id not in self.overlay.successor:
                     self.uploads.withdraw(spooled)
                     if self.uploads.job_of(spooled) is None:
@@ -508,11 +600,20 @@ class WriteFiles:
                 return
             if self.uploads.job_of(spooled) is not None:
                 return
-            # Under the lock: an open for writing must not slip in between (it would write
-            # into a version already queued for upload).
-            spooled.manifest.accepted = True
-            spooled.save()
-            self.uploads.submit(spooled)
+            refusal = self._refused.pop(spooled.id, None)
+            if refusal is None:
+                # Under the lock: an open for writing must not slip in between (it would
+                # write into a version already queued for upload). Without a flush (a
+                # truncate by path, a write through a mapping after close) this is the fsync.
+                try:
+                    spooled.accept()
+                except OSError as exc:
+                    refusal = (errno_for(exc), refusal_reason(exc))
+            if refusal is None:
+                self._older.pop(spooled.id, None)
+                self.uploads.submit(spooled)
+                return
+        self._drop_refused(spooled, refusal[1])
 
 
 class RefusedWrites:
@@ -590,6 +691,15 @@ class RefusedWrites:
     def rename(old: str, new: str, flags: int) -> bool:
         """Nothing is pending: the tree edits rename."""
         return False
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """Why a version was refused, in a few words for the log and the uploads listing."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return NO_ROOM_ON_DISK
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc) or type(exc).__name__
 
 
 def pending_id(spooled: SpoolFile) -> str:

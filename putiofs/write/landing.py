@@ -66,6 +66,7 @@ class Deletions:
         self._clock = clock
         self._lock = threading.Lock()
         self._todo: dict[str, dict[str, object]] = {}  # id -> folder, path, failures, next
+        self._unsaved = False  # the last save failed: tried again at the next retry_due
 
     def load(self) -> None:
         """What a previous mount left: hidden at once, retried soon."""
@@ -98,6 +99,8 @@ class Deletions:
         """Try again the deletes whose backoff has passed (the uploader's status thread)."""
         now = self._clock()
         with self._lock:
+            if self._unsaved:
+                self._save()
             due = [i for i, r in self._todo.items() if float(r["next"]) <= now]  # type: ignore[arg-type]
         for item_id in due:
             self._delete(item_id)
@@ -128,13 +131,26 @@ class Deletions:
         return True
 
     def _save(self) -> None:
+        """``deletes.json``, replaced atomically; with ``_lock`` held. A save that fails (a
+        full cache disk) keeps the list in memory, still worked on, and is tried again by
+        :meth:`retry_due` (one WARNING line until it succeeds)."""
         temporary = self.path.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, json.dumps(self._todo).encode())
-        finally:
-            os.close(fd)
-        os.replace(temporary, self.path)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, json.dumps(self._todo).encode())
+            finally:
+                os.close(fd)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            if not self._unsaved:
+                log.warning("%s not saved (%s): the deletes still to do are kept in memory and "
+                            "saved again once possible", self.path.name, exc.strerror)
+            self._unsaved = True
+            return
+        self._unsaved = False
 
 
 class Landing:

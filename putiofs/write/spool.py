@@ -3,22 +3,43 @@
 Layout, under one folder per account (``<cache-dir>/<account key>/``, see :func:`account_dir`):
 ``pending/<id>.data`` holds a file's bytes and ``pending/<id>.json`` its manifest (what it is, where
 it goes, what it replaces, how far its upload got); ``recovered/`` holds what was handed back to the
-user; ``status.json`` is the uploads status (:mod:`putiofs.write.uploader`). Folders are 0700 and
-files 0600: the spool holds the user's data.
+user; ``status.json`` is the uploads status (:mod:`putiofs.write.uploader`); ``reserve`` is the
+room kept for manifests (below). Folders are 0700 and files 0600: the spool holds the user's data.
 
 Decisions:
 
 * A manifest is replaced atomically (written to a temporary file, then ``os.replace``), so a crash
-  leaves the old one or the new one, never half of one. ``durable=True`` also fsyncs the data, the
-  manifest and the folder: what ``fsync(2)`` promises survives a power cut.
-* ``accepted`` says the data file holds a version the user finished (closed or fsynced, and not
-  written since). Only accepted files are uploaded by the next mount; a file that was still being
-  written when the mount died is never uploaded (half a file must not replace a good one): it is
-  handed back in ``recovered/`` with an ERROR line in the log.
+  leaves the old one or the new one, never half of one.
+* ``accepted`` says the data file holds a version the user finished (flushed by ``close`` or
+  fsynced, and not changed since). :meth:`SpoolFile.accept` makes it so durably, in this order:
+  the data is fsynced, then the manifest saying ``accepted`` is written and fsynced and renamed
+  into place, then the folder is fsynced; so once ``close(2)`` or ``fsync(2)`` has returned, the
+  version survives a SIGKILL of the mount and a power cut of the machine. A later rewrite of an
+  accepted manifest (a rename, a time, the upload's progress) is fsynced before its rename, so a
+  power cut leaves the old manifest or the new one, both accepted (the change of name or time
+  itself is durable only with a later fsync, as on any filesystem); one that claims more blocks
+  of an original are local fsyncs the data first. A change of the data first saves, durably,
+  that the manifest is no longer accepted (so a crash never pairs an accepted manifest with
+  changed data). Only accepted files are uploaded by the next mount; a file that was still
+  being written when the mount died is never uploaded (half a file must not replace a good
+  one): it is handed back in ``recovered/`` with an ERROR line in the log.
+* Removal is crash-safe in any order of events: the manifest is first renamed to a tombstone
+  (``<id>.gone``, or ``<id>.back`` for a hand-back), then the data goes (or moves to
+  ``recovered/``), then the tombstone. The next mount finishes what a tombstone says, silently for
+  a removal; a data file a manifest was never written for (a crash inside ``create``) is empty and
+  dropped. So a kill at any moment neither loses an accepted file nor hands back one already
+  uploaded.
 * ``--cache-max-size`` caps the bytes of all pending files together (their sizes, holes
   included): a write that would pass it raises :class:`~putiofs.api.errors.NoSpaceError`
   (``ENOSPC`` for the user), and a real ``ENOSPC`` of the local disk reaches the user as it is.
   Nothing is ever dropped silently.
+* **A full cache disk.** ``reserve`` (:data:`RESERVE` bytes, allocated at start) is given up when
+  the rewrite of an existing manifest finds the disk full, and that rewrite is tried again in the
+  room it left: the manifests of what was accepted (an upload's ticket, its landing, a rename)
+  are saved even on a full disk. While the reserve is not back in place, new data (a create, a
+  write or a truncate that grows) is refused with ``ENOSPC`` before anything is written, so our
+  own writes cannot take the room back; each such attempt, and the uploader's status thread
+  every second, tries to put the reserve back, which succeeds once room returns.
 * A file opened for writing without ``O_TRUNC`` starts as a sparse copy of the server item (its
   *base*): blocks of :data:`BLOCK` bytes are fetched when first needed (``present`` says which are
   local); bytes at or past ``base_limit`` (the smallest size the file has had) are never the base's.
@@ -27,6 +48,7 @@ Decisions:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -44,6 +66,11 @@ from putiofs.api.errors import NoSpaceError, ServerError
 log = logging.getLogger("putiofs.write")
 
 BLOCK = 1024 * 1024
+#: Bytes kept allocated in ``reserve`` so manifests can be rewritten on a full disk.
+RESERVE = 256 * 1024
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+#: Why data is refused on a full cache disk (the log, the uploads listing).
+NO_ROOM_ON_DISK = "no space left on the cache disk"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -127,6 +154,9 @@ class SpoolFile:
         self.handed_back = False  # its data went to recovered/: open handles answer ESTALE
         self.quota_refused = False  # put.io refused its upload for lack of space (ENOSPC)
         self.users = 0  # open handles: the data stays readable until the last one goes
+        # The data file held an accepted version at some time (and was not truncated to
+        # nothing since): bytes a close or fsync promised to keep.
+        self.was_accepted = manifest.accepted
 
     @property
     def id(self) -> str:
@@ -135,13 +165,25 @@ class SpoolFile:
     # -- the data --------------------------------------------------------------------------
 
     def pwrite(self, data: bytes, offset: int) -> int:
+        """Write at ``offset``; NoSpaceError past the cap or on a full disk (before anything
+        changed), or the disk's OSError; an accepted version first stops being accepted."""
         with self.lock:
+            self.spool.need_room()
+            size = self.manifest.size
             end = offset + len(data)
-            if end > self.manifest.size:
-                self.spool.charge(end - self.manifest.size)
-                self.manifest.size = end
-            written = os.pwrite(self.fd, data, offset)
-            self._mark_written(offset, end)
+            if end > size:
+                self.spool.charge(end - size)
+            try:
+                self._changing()
+                written = os.pwrite(self.fd, data, offset)
+            except BaseException:
+                self.spool.charge(-max(0, end - size))
+                raise
+            if end > size:  # a short write grew the file less
+                grown = max(size, offset + written)
+                self.spool.charge(grown - end)
+                self.manifest.size = grown
+            self._mark_written(offset, offset + written)
             return written
 
     def _mark_written(self, start: int, end: int) -> None:
@@ -160,11 +202,24 @@ class SpoolFile:
             return os.pread(self.fd, size, offset) if size else b""
 
     def truncate(self, length: int) -> None:
+        """Cut or extend to ``length`` (the errors of :meth:`pwrite`). To nothing: no byte of
+        an earlier accepted version is left."""
         with self.lock:
-            self.spool.charge(length - self.manifest.size)
-            os.ftruncate(self.fd, length)
+            grow = length - self.manifest.size
+            if grow > 0:
+                self.spool.need_room()
+                self.spool.charge(grow)
+            try:
+                self._changing()
+                os.ftruncate(self.fd, length)
+            except BaseException:
+                self.spool.charge(-max(0, grow))
+                raise
+            self.spool.charge(min(0, grow))
             self.manifest.size = length
             self.manifest.base_limit = min(self.manifest.base_limit, length)
+            if length == 0:
+                self.was_accepted = False
 
     def missing(self, start: int, end: int) -> list[int]:
         """Blocks of the base still needed to serve bytes [start, end)."""
@@ -191,14 +246,40 @@ class SpoolFile:
     # -- the manifest ----------------------------------------------------------------------
 
     def save(self, *, durable: bool = False) -> None:
-        """Write the manifest atomically; ``durable`` also fsyncs data, manifest and folder."""
+        """Write the manifest atomically (see :meth:`Spool.write_manifest`); ``durable`` first
+        fsyncs the data (which ``present`` may now claim)."""
         with self.lock:
             if self.gone:
                 return
             self.manifest.present = _to_ranges(self.present)
             if durable:
-                os.fsync(self.fd)
+                os.fdatasync(self.fd)
             self.spool.write_manifest(self.manifest, durable=durable)
+
+    def accept(self) -> None:
+        """The data as it is now is a finished version: durably so before this returns (see
+        the module docstring). The errors of the disk; nothing is accepted then."""
+        with self.lock:
+            if self.gone or self.manifest.accepted:
+                return
+            self.manifest.accepted = True
+            try:
+                self.save(durable=True)
+            except BaseException:
+                self.manifest.accepted = False
+                raise
+            self.was_accepted = True
+
+    def _changing(self) -> None:
+        """Before the data changes: a manifest saying ``accepted`` must not outlive it."""
+        if self.manifest.accepted:
+            self.manifest.accepted = False
+            self.manifest.present = _to_ranges(self.present)
+            try:
+                self.spool.write_manifest(self.manifest, durable=True)
+            except BaseException:
+                self.manifest.accepted = True
+                raise
 
     def discard(self) -> None:
         """Forget the file: its data and manifest go, its bytes leave the cap. Handles still
@@ -240,13 +321,16 @@ class Spool:
         self.root = root
         self.pending = root / "pending"
         self.recovered = root / "recovered"
+        self.reserve = root / "reserve"
         self.max_size = max_size
         self.used = 0
         self._lock = threading.Lock()
+        self._reserved = False
         for folder in (root.parent, root, self.pending, self.recovered):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             with contextlib.suppress(OSError):
                 os.chmod(folder, 0o700)
+        self.has_room()
 
     def data_path(self, file_id: str) -> Path:
         return self.pending / f"{file_id}.data"
@@ -254,13 +338,59 @@ class Spool:
     def manifest_path(self, file_id: str) -> Path:
         return self.pending / f"{file_id}.json"
 
+    def _tombstone(self, file_id: str, kind: str) -> Path:
+        return self.pending / f"{file_id}.{kind}"
+
     def charge(self, delta: int) -> None:
         """Count ``delta`` more bytes against the cap; NoSpaceError (nothing counted) past it."""
         with self._lock:
             if delta > 0 and self.used + delta > self.max_size:
                 raise NoSpaceError(f"the spool holds {self.used} bytes; {delta} more would "
-                                   f"pass its cap of {self.max_size}")
+                                   f"pass its cap (--cache-max-size, {self.max_size} bytes)")
             self.used = max(0, self.used + delta)
+
+    # -- room on the disk ------------------------------------------------------------------
+
+    def has_room(self) -> bool:
+        """Is the reserve in place (put back if it was given up and the disk has room)?"""
+        if self._reserved:
+            return True
+        with self._lock:
+            if self._reserved:
+                return True
+            try:
+                fd = os.open(self.reserve, os.O_WRONLY | os.O_CREAT, 0o600)
+                try:
+                    _allocate(fd, RESERVE)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    self.reserve.unlink()
+                log.debug("spool: no room for the reserve (%s)", exc.strerror)
+                return False
+            self._reserved = True
+            return True
+
+    def need_room(self) -> None:
+        """NoSpaceError unless the reserve is in place: new data must not take the room that
+        the manifests of accepted files were given."""
+        if not self.has_room():
+            raise NoSpaceError(NO_ROOM_ON_DISK)
+
+    def _give_up_reserve(self) -> bool:
+        with self._lock:
+            if not self._reserved:
+                return False
+            self._reserved = False
+            with contextlib.suppress(OSError):
+                self.reserve.unlink()
+        log.warning("spool: the cache disk (%s) is full: its reserve is used for the records "
+                    "of pending uploads, and new data is refused until there is room again",
+                    self.root)
+        return True
+
+    # -- files -----------------------------------------------------------------------------
 
     def create(self, parent_id: str, name: str, path: str, mtime: float, *,
                base_id: str | None = None, base_size: int = 0) -> SpoolFile:
@@ -269,6 +399,7 @@ class Spool:
         manifest = Manifest(id=uuid.uuid4().hex, parent_id=parent_id, name=name, path=path,
                             size=base_size, mtime=mtime, base_id=base_id, base_size=base_size,
                             base_limit=base_size, created=time.time())
+        self.need_room()
         self.charge(base_size)
         try:
             fd = os.open(self.data_path(manifest.id), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -277,25 +408,45 @@ class Spool:
             raise
         spooled = SpoolFile(self, manifest, fd)
         try:
+            self.write_manifest(manifest, first=True)
             if base_size:
                 os.ftruncate(fd, base_size)
-            spooled.save()
         except OSError:
             spooled.discard()
             raise
         return spooled
 
-    def write_manifest(self, manifest: Manifest, *, durable: bool = False) -> None:
-        target = self.manifest_path(manifest.id)
-        temporary = target.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    def write_manifest(self, manifest: Manifest, *, durable: bool = False,
+                       first: bool = False) -> None:
+        """Replace the manifest atomically: written aside, renamed over the old one. The new
+        one of an accepted file is fsynced before the rename (a power cut leaves the old one or
+        the new one, never an empty one); ``durable`` also fsyncs the folder (the new one is
+        the one a power cut leaves). The rewrite of an existing one (not ``first``) that finds
+        the disk full is tried again in the room the reserve leaves."""
+        data = json.dumps(asdict(manifest)).encode()
+        synced = durable or manifest.accepted
         try:
-            os.write(fd, json.dumps(asdict(manifest)).encode())
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, target)
+            self._replace(self.manifest_path(manifest.id), data, synced, durable)
+        except OSError as exc:
+            if first or exc.errno not in _NO_ROOM or not self._give_up_reserve():
+                raise
+            self._replace(self.manifest_path(manifest.id), data, synced, durable)
+
+    def _replace(self, target: Path, data: bytes, synced: bool, durable: bool) -> None:
+        temporary = target.with_suffix(".tmp")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, data)
+                if synced:
+                    os.fdatasync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
         if durable:
             self._sync_folder()
 
@@ -307,7 +458,11 @@ class Spool:
             os.close(fd)
 
     def remove(self, file_id: str) -> None:
-        for path in (self.manifest_path(file_id), self.data_path(file_id)):
+        """The manifest becomes a tombstone, then the data goes, then the tombstone."""
+        tombstone = self._tombstone(file_id, "gone")
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.manifest_path(file_id), tombstone)
+        for path in (self.data_path(file_id), tombstone):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
@@ -315,11 +470,13 @@ class Spool:
 
     def load_all(self) -> list[SpoolFile]:
         """Every pending file a previous mount left (manifest and data both there), oldest
-        first. A data file without a manifest, or a manifest that cannot be read, is handed
-        back; a manifest without data is dropped (there is nothing to give back)."""
+        first. Tombstones are finished (see the module docstring); a data file without a
+        manifest is dropped if empty, else handed back, as is one whose manifest cannot be
+        read; a manifest without data is dropped (there is nothing to give back)."""
         found: list[SpoolFile] = []
         for temporary in self.pending.glob("*.tmp"):
             temporary.unlink(missing_ok=True)
+        self._finish_removals()
         for manifest_file in self.pending.glob("*.json"):
             file_id = manifest_file.stem
             try:
@@ -337,19 +494,42 @@ class Spool:
             self.used += manifest.size
             found.append(SpoolFile(self, manifest, fd))
         for data_file in self.pending.glob("*.data"):
-            if not self.manifest_path(data_file.stem).exists():
+            if self.manifest_path(data_file.stem).exists():
+                continue
+            if data_file.stat().st_size == 0:  # created, its manifest never written
+                data_file.unlink(missing_ok=True)
+            else:
                 self._hand_back_raw(data_file.stem, f"{data_file.stem}.data")
         return sorted(found, key=lambda f: f.manifest.created)
+
+    def _finish_removals(self) -> None:
+        for tombstone in self.pending.glob("*.gone"):
+            self.data_path(tombstone.stem).unlink(missing_ok=True)
+            tombstone.unlink(missing_ok=True)
+        for tombstone in self.pending.glob("*.back"):
+            source = self.data_path(tombstone.stem)
+            if source.exists():
+                try:
+                    name = str(json.loads(tombstone.read_text())["name"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    name = source.name
+                target = self._unique(name)
+                os.replace(source, target)
+                log.error("spool: the data of an upload not done is kept in %s", target)
+            tombstone.unlink(missing_ok=True)
 
     def hand_back(self, spooled: SpoolFile, reason: str) -> Path:
         """Move a pending file's data to ``recovered/`` under its own name (made unique), log
         an ERROR line, and forget it."""
         with spooled.lock:
+            tombstone = self._tombstone(spooled.id, "back")
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.manifest_path(spooled.id), tombstone)
             target = self._unique(spooled.manifest.name)
             os.replace(self.data_path(spooled.id), target)
             spooled.gone = spooled.handed_back = True
             self.charge(-spooled.manifest.size)
-            self.manifest_path(spooled.id).unlink(missing_ok=True)
+            tombstone.unlink(missing_ok=True)
             spooled._close_if_unused()
         log.error("upload of %s not done (%s): its data is kept in %s", spooled.manifest.path,
                   reason, target)
@@ -376,6 +556,18 @@ class Spool:
 
     def recovered_files(self) -> list[Path]:
         return sorted(p for p in self.recovered.iterdir() if p.is_file())
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Make ``size`` bytes of the file take room on the disk (zeros where fallocate is not
+    supported)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno in _NO_ROOM:
+            raise
+        os.pwrite(fd, bytes(size), 0)
+        os.fsync(fd)
 
 
 def user_key(user_name: str | None, user_id: object) -> str:

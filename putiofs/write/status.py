@@ -33,8 +33,10 @@ class UploadStatus:
 
     ``state``: ``open`` (being written), ``queued``, ``uploading``, ``retrying`` (waiting after
     a failure; ``error`` says which), ``failed`` (a permanent failure, not retried by this
-    mount; ``error`` says why), ``recovered`` (handed back: ``path`` is the file in the
-    spool's ``recovered/`` folder). ``speed`` is bytes per second of the running upload.
+    mount; ``error`` says why), ``refused`` (a version a write was refused for, e.g. for
+    lack of space: not uploaded, its data dropped; ``error`` says why), ``recovered`` (handed
+    back: ``path`` is the file in the spool's ``recovered/`` folder). ``speed`` is bytes per
+    second of the running upload.
     """
 
     path: str
@@ -43,7 +45,6 @@ class UploadStatus:
     speed: float = 0.0
     state: str = "queued"
     error: str | None = None
-
 
 
 def write_status(target: Path, records: list[UploadStatus]) -> None:

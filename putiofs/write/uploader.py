@@ -3,7 +3,7 @@
 Every network step of writing happens here, outside any FUSE call: fetching the rest of an
 original file opened without ``O_TRUNC``, the TUS upload, putting the new item where the file is
 now, deleting what it replaces, setting its time. The FUSE side (:mod:`putiofs.front.writes`)
-only queues closed files and answers from the spool.
+only queues closed files (accepted, durable since their flush) and answers from the spool.
 
 Decisions:
 
@@ -39,15 +39,18 @@ Decisions:
 * **One path at a time.** Jobs run FIFO, several at once, but never two for the same folder and
   name: a later version of a file waits for the earlier one.
 * **Times.** The upload carries the file's mtime (set again after landing if put.io's differs).
-* **Visibility.** :meth:`Uploads.snapshot` gives neutral :class:`UploadStatus` records;
-  ``status.json`` in the account's spool folder carries the same, rewritten after every chunk
-  put.io took and about once a second while anything is pending (see :func:`write_status`).
-  The log has one INFO line per finished upload and one WARNING/ERROR per failure, never the
-  TUS URL.
+* **Visibility.** :meth:`Uploads.snapshot` gives neutral :class:`UploadStatus` records (with
+  the ``refused`` versions the FUSE side dropped, :meth:`Uploads.refused`); ``status.json`` in
+  the account's spool folder carries the same, rewritten after every chunk put.io took and
+  about once a second while anything is pending (see :func:`write_status`). The log has one
+  INFO line per finished upload and one WARNING/ERROR per failure, never the TUS URL.
 * **Own events.** While a job runs and lands, the cache is told what it changes (its name in
   its folder, the ids it makes, renames and deletes:
   :meth:`putiofs.tree.cache.MetadataCache.quiet`), so that only those realtime events are set
   aside, not other clients' changes in the same folder.
+* **No thread dies.** A worker turns anything its job raises into a ``failed`` record; the status
+  thread (status.json, the quota, the deletes due, the spool's reserve) logs an error once and
+  goes on, so a full cache disk stops none of them.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ class Uploads:
                                     progressed=self._publish)
         self.lock = landing.overlay.lock
         self._failed: list[Job] = []   # permanent failures, shown until the file changes
+        self._refused: list[UploadStatus] = []  # versions refused while written, not uploaded
         self._changed = threading.Condition(self.lock)
         self._jobs: list[Job] = []
         self._running: dict[str, Job] = {}
@@ -127,8 +131,8 @@ class Uploads:
         (``--cache-max-size``), or with what is already pending, in put.io's free space as last
         asked."""
         if self.spool.used + grow > self.spool.max_size:
-            raise NoSpaceError(f"{grow} more bytes would pass the spool's cap of "
-                               f"{self.spool.max_size}")
+            raise NoSpaceError(f"{grow} more bytes would pass the spool's cap "
+                               f"(--cache-max-size, {self.spool.max_size} bytes)")
         available = self.available
         if available is not None and self.pending_bytes() + grow > available:
             raise NoSpaceError(f"{grow} more bytes would pass put.io's free space "
@@ -160,6 +164,7 @@ class Uploads:
                 job.done.set()
                 return job
             self._failed = [job for job in self._failed if job.file is not spooled]
+            self._refused = [r for r in self._refused if r.path != spooled.manifest.path]
             for job in self._jobs:
                 if job.file is spooled:
                     return job
@@ -194,6 +199,15 @@ class Uploads:
     def quota_refused(spooled: SpoolFile) -> bool:
         return spooled.quota_refused
 
+    def refused(self, path: str, size: int, reason: str) -> None:
+        """A version was refused while written (its writer saw the error) and dropped: one
+        WARNING line, and a ``refused`` record until a new version of the path is queued."""
+        log.warning("%s not uploaded: a write to it was refused (%s); what was there before "
+                    "stays", path, reason)
+        with self.lock:
+            self._refused = [*[r for r in self._refused if r.path != path][-99:],
+                             UploadStatus(path=path, size=size, state="refused", error=reason)]
+
     def pending(self) -> tuple[int, int]:
         """(jobs, bytes not yet on put.io)."""
         with self.lock:
@@ -225,17 +239,22 @@ class Uploads:
             self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout=5)
-        self.write_status()
+        try:
+            self.write_status()
+        except OSError as exc:
+            log.warning("uploads status not written (%s)", exc.strerror)
 
     # -- visibility ------------------------------------------------------------------------
 
     def snapshot(self) -> list[UploadStatus]:
-        """Files being written, uploads queued, running or retrying, and handed-back files."""
+        """Files being written, uploads queued, running, retrying or failed, versions
+        refused, and handed-back files."""
         with self.lock:
             records = [UploadStatus(path=j.file.manifest.path, size=j.file.manifest.size,
                                     bytes_done=j.bytes_done, speed=round(j.speed, 1),
                                     state=j.state, error=j.error)
                        for j in [*self._jobs, *self._failed]]
+            records += self._refused
         records = self.open_files() + records
         with contextlib.suppress(OSError):
             records += [UploadStatus(path=str(p), size=p.stat().st_size, state="recovered")
@@ -252,18 +271,32 @@ class Uploads:
             self.write_status()
 
     def _report(self) -> None:
-        """status.json about once a second while anything is pending (and once after)."""
+        """About once a second: status.json while anything is pending (and once after), the
+        quota while uploading, the deletes due, the spool's reserve. It never stops for an
+        error (one line each time the error changes)."""
         written_empty = False
+        last_error = ""
         while not self._stopping.wait(1.0):
-            if self._jobs and self._clock() - self._quota_at >= QUOTA_TTL:
-                self.refresh_quota()
-            if len(self.landing.deletions):
-                self.landing.deletions.retry_due()
-            records = self.snapshot()
-            if records or not written_empty:
-                with contextlib.suppress(OSError):
-                    write_status(self.spool.root / STATUS_FILE, records)
-                written_empty = not records
+            try:
+                written_empty = self._report_once(written_empty)
+                last_error = ""
+            except Exception as exc:  # noqa: BLE001 - the status thread must survive anything
+                error = f"{type(exc).__name__}: {exc}"
+                if error != last_error:
+                    log.error("uploads status: %s (going on)", error)
+                last_error = error
+
+    def _report_once(self, written_empty: bool) -> bool:
+        if self._jobs and self._clock() - self._quota_at >= QUOTA_TTL:
+            self.refresh_quota()
+        self.landing.deletions.retry_due()
+        self.spool.has_room()
+        records = self.snapshot()
+        if records or not written_empty:
+            with contextlib.suppress(OSError):
+                write_status(self.spool.root / STATUS_FILE, records)
+            return not records
+        return written_empty
 
     # -- the workers -----------------------------------------------------------------------
 

@@ -220,7 +220,7 @@ def test_a_killed_mount_uploads_after_the_remount(v2, writable, tmp_path):
     assert (second.path / "kill.bin").read_bytes() == data
 
 
-def test_quota_exceeded_is_enospc_and_keeps_the_data(v2, writable, tmp_path):
+def test_quota_exceeded_is_enospc_and_the_refused_file_is_not_published(v2, writable, tmp_path):
     server = v2(disk_size=50_000)
     mount = writable(server, "--upload-wait", "0")
     data = os.urandom(80_000)
@@ -231,8 +231,9 @@ def test_quota_exceeded_is_enospc_and_keeps_the_data(v2, writable, tmp_path):
         handle.flush()
     assert info.value.errno == errno.ENOSPC
     [account] = (tmp_path / "cache").iterdir()
-    kept = b"".join(p.read_bytes() for p in (account / "pending").glob("*.data"))
-    assert len(kept) >= 30_000 and data.startswith(kept)  # what write(2) accepted
+    assert list((account / "pending").glob("*.data")) == []  # refused: its space freed
+    mount.unmount()
+    assert V2Api(server).find(0, "big.bin") is None  # the prefix is not published
 
 
 def test_vim_save_and_times_from_cp_p_and_touch_d(v2, writable, tmp_path):
