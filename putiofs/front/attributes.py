@@ -40,6 +40,8 @@ Decisions (see docs/mount.md):
   back under a program that saw it, a later put.io time shows, and ``utimens`` sets a
   folder's mtime exactly, older too (``rsync -a``). At most ``CHANGED_MAX`` items.
 * The root has no put.io time: it shows when the mount started, then changes as any folder.
+* put.io keeps no access time: ``st_atime`` is the mtime, except one ``utimens`` set, shown
+  for the mount (reads do not move it, as with ``noatime``).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class Attributes:
         self._inodes: OrderedDict[str, int] = OrderedDict()
         #: inode -> (mtime floor or 0, ctime floor) in ns, of items changed through the mount
         self._changed: OrderedDict[int, tuple[int, int]] = OrderedDict()
+        #: inode -> the access time ``utimens`` set, in ns
+        self._atimes: OrderedDict[int, int] = OrderedDict()
         #: The modes and owners kept for items (a mount that writes is given its store).
         self.permissions = Permissions(None, options)
 
@@ -132,6 +136,16 @@ class Attributes:
             while len(self._changed) > CHANGED_MAX:
                 self._changed.popitem(last=False)
 
+    def set_atime(self, number: int, atime_ns: int | None) -> None:
+        """``utimens`` set the access time of inode ``number`` (None: now). put.io keeps no
+        access times: the mount shows this one until it ends (at most ``CHANGED_MAX``), the
+        mtime otherwise; reads do not move it (as ``noatime``)."""
+        with self._lock:
+            self._atimes[number] = self._clock() if atime_ns is None else atime_ns
+            self._atimes.move_to_end(number)
+            while len(self._atimes) > CHANGED_MAX:
+                self._atimes.popitem(last=False)
+
     # -- attributes -------------------------------------------------------------------------
 
     def stat(self, entry: Entry) -> dict[str, Any]:
@@ -160,7 +174,7 @@ class Attributes:
             "st_size": size,
             "st_blocks": (size + 511) // 512,
             "st_blksize": BLOCK_SIZE,
-            "st_atime": mtime,
+            "st_atime": self._atimes.get(number, mtime),
             "st_mtime": mtime,
             "st_ctime": ctime,
         }

@@ -53,6 +53,12 @@ log = logging.getLogger("putiofs.front")
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 
+#: What libfuse hands over, as the binding turns it into nanoseconds, for a time utimensat(2)
+#: leaves alone or sets to now (``tv_sec`` 0, ``tv_nsec`` ``UTIME_OMIT`` or ``UTIME_NOW``).
+UTIME_OMIT_NS = (1 << 30) - 2
+UTIME_NOW_NS = (1 << 30) - 1
+
+
 def changes(what: str) -> Callable[[Method], Method]:
     """Mark a FUSE method (under its ``fuse_call``) that changes times once it succeeds:
     ``"entry"`` (create, mknod, mkdir, unlink, rmdir: the folder of the path), ``"move"``
@@ -447,10 +453,17 @@ class PutioFS:
     @fuse_call
     @changes("times")
     def utimens(self, path: str, times: Any = None) -> int:
-        """Sets put.io's ``updated_at`` (whole seconds), or a pending file's upload time."""
+        """The mtime sets put.io's ``updated_at`` (whole seconds), or a pending file's upload
+        time; the atime is the mount's to show (put.io keeps none). A time utimensat(2) was
+        told to leave alone (``UTIME_OMIT``: ``touch -a`` leaves the mtime) is left alone."""
         if self._control_for(path):
             self.tree.refuse("utimens")
-        self.writes.utimens(path, times[1] if times else None)
+        atime, mtime = times if times else (UTIME_NOW_NS, UTIME_NOW_NS)
+        if mtime != UTIME_OMIT_NS:
+            self.writes.utimens(path, None if mtime == UTIME_NOW_NS else mtime)
+        if atime != UTIME_OMIT_NS:
+            self.tree.attributes.set_atime(self._account_stat(path)["st_ino"],
+                                           None if atime == UTIME_NOW_NS else atime)
         return 0
 
 

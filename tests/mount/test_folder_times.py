@@ -5,6 +5,7 @@ ctime), and stay so when its listing is fetched again from put.io, which keeps n
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,3 +100,25 @@ def test_times_never_go_back_when_put_io_is_asked_again(server, mount):
     os.utime(folder, (LONG_AGO, LONG_AGO))
     time.sleep(2 * TTL)
     assert folder.stat().st_mtime_ns // 10**9 == LONG_AGO
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_utimens_sets_each_time_it_is_given_and_leaves_the_other(mount, kind):
+    """``touch -a`` changes the access time only (utimensat's UTIME_OMIT for the mtime), ``touch
+    -m`` the mtime only; both given, both show (put.io keeps no access time: the mount does)."""
+    item = mount.path / f"a {kind}"
+    if kind == "file":
+        item.write_bytes(b"x")
+    else:
+        item.mkdir()
+    os.utime(item, ns=(1_900_000_000 * 10**9, 1_950_000_000 * 10**9))
+    seen = item.stat()
+    assert (int(seen.st_atime), int(seen.st_mtime)) == (1_900_000_000, 1_950_000_000)
+    os.utime(item, ns=(1_800_000_000 * 10**9, int(seen.st_mtime_ns)))
+    assert int(item.stat().st_atime) == 1_800_000_000
+    subprocess.run(["touch", "-a", "-d", "@1700000000", str(item)], check=True)
+    after = item.stat()
+    assert (int(after.st_atime), int(after.st_mtime)) == (1_700_000_000, 1_950_000_000)
+    subprocess.run(["touch", "-m", "-d", "@1600000000", str(item)], check=True)
+    after = item.stat()
+    assert (int(after.st_atime), int(after.st_mtime)) == (1_700_000_000, 1_600_000_000)
