@@ -78,7 +78,6 @@ class WriteFiles:
         self.cache = tree.cache
         self.handles = tree.handles
         self.spool = spool
-        self.edits = TreeEdits(tree.backend, tree.cache, tree.options)
         self.overlay = Overlay(tree.cache)
         self.lock = self.overlay.lock
         self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
@@ -86,6 +85,8 @@ class WriteFiles:
             tree.backend, self.overlay, self.deletions, threading.Event(),
             landed=lambda spooled, entry: tree.attributes.carry_times(
                 pending_id(spooled), entry.id))
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options, self.overlay,
+                               self.landing)
         self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
                                chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
@@ -99,6 +100,7 @@ class WriteFiles:
     def start(self) -> None:
         """Take up what a previous mount left in the spool, then start the uploader."""
         self.deletions.load()
+        self.landing.places.load()
         for spooled in self.spool.load_all():
             manifest = spooled.manifest
             if manifest.name.startswith(HIDDEN_PREFIX):
@@ -454,7 +456,9 @@ class WriteFiles:
             dropped = spooled.id not in self.overlay.place
             hidden = spooled.manifest.name.startswith(HIDDEN_PREFIX)
             if dropped or hidden:
-                if not handles and spooled.id not in self.overlay.successor:
+                # A hidden one keeps its data until the unlink of its name has dropped it
+                # (pending_names: it still opens for a while).
+                if not handles and dropped and spooled.id not in self.overlay.successor:
                     self.uploads.withdraw(spooled)
                     if self.uploads.job_of(spooled) is None:
                         spooled.discard()
@@ -480,6 +484,7 @@ class RefusedWrites:
     def __init__(self, tree: AccountView) -> None:
         self.tree = tree
         self.overlay = Overlay(tree.cache)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options, self.overlay)
 
     def start(self) -> None:
         """Nothing to take up."""
