@@ -147,7 +147,8 @@ class TreeEdits:
         with self._reconciled(entry):
             self.backend.delete(entry.id)
         self.cache.removed(entry)
-        self.cache.seniority.forget(entry.id)
+        self.overlay.hide(entry.id, entry.parent_id)  # should a landing or a listing bring it
+        self.overlay.gone(entry.id)                   # back
 
     @contextlib.contextmanager
     def _reconciled(self, *entries: Entry) -> Iterator[None]:

@@ -350,8 +350,10 @@ class Landing:
             log.info("uploaded %s (%d bytes)", path, spooled.manifest.size)
             self.landed(spooled, entry)
             with self.overlay.lock:
-                if not self.overlay.is_hidden(entry.id):
-                    self.cache.added(entry)
+                listing = self.cache.held_listing(entry.parent_id)
+                here = listing is not None and listing.get(entry.id) is not None
+                if here and not self.overlay.is_hidden(entry.id):
+                    self.cache.added(entry)  # its time; never back if removed meanwhile
                 folder_time = self.overlay.folder_times.get(entry.parent_id)
             if folder_time is not None:
                 with contextlib.suppress(PutioError):
