@@ -32,9 +32,9 @@ def v2(emulator_factory):
 
 @pytest.fixture
 def writable(mount_factory, tmp_path):
-    def start(server: Any) -> Path:
+    def start(server: Any, *extra: str) -> Path:
         return mount_factory(server, "--cache-dir", str(tmp_path / "cache"),
-                             "--upload-wait", "5").path
+                             "--upload-wait", "5", *extra).path
     return start
 
 
@@ -156,9 +156,11 @@ def test_a_put_io_file_renamed_over_a_pending_file_never_hides_the_name(v2, writ
 
 def test_a_removed_name_stays_removed_and_an_existing_one_can_be_removed(v2, writable):
     """pjdfstest truncate/00.t's steps, many times: write, truncate twice (each a new version
-    whose upload may land at any moment), unlink, create with O_EXCL, unlink."""
+    whose upload may land at any moment), unlink, create with O_EXCL, unlink. Listings are
+    trusted briefly, so the folder is listed anew while uploads are in flight (as when other
+    clients change it)."""
     server = v2
-    mnt = writable(server)
+    mnt = writable(server, "--cache-ttl", "0.2")
     failures: list[str] = []
     path = mnt / "f"
     for number in _rounds(400):
