@@ -50,7 +50,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from putiofs.api.backend import Backend, Entry
-from putiofs.api.errors import NameExistsError, NotFoundError, PutioError
+from putiofs.api.errors import BusyError, NameExistsError, NotFoundError, PutioError
 from putiofs.net.retry import is_temporary
 from putiofs.tree import names
 from putiofs.tree.cache import MetadataCache
@@ -76,6 +76,12 @@ def aside_name(item_id: str) -> str:
 
 class LandingFailed(Exception):
     """The new item is on put.io but could not be put in the file's place (permanent)."""
+
+
+class UploadAgain(BusyError):
+    """The new item cannot be renamed to the file's name, which same-named files the user saw
+    beside it hold (put.io's rename refuses a name in use, its uploads do not): it is deleted,
+    and the file is uploaded again under its name (the uploader's retry)."""
 
 
 class Deletions:
@@ -401,6 +407,8 @@ class Landing:
                 blockers = [old for old in self.backend.list_folder(parent_id)
                             if old.name == name and old.id != entry.id]
                 if not self.overlay.replaceable(parent_id, name, blockers):
+                    if self.overlay.known_there(spooled, blockers):
+                        self._upload_again(spooled, entry)
                     raise
                 for old in blockers:
                     with contextlib.suppress(NotFoundError):
@@ -415,6 +423,17 @@ class Landing:
             self._give_up(spooled, entry, name, exc)
             raise LandingFailed(f"uploaded as {entry.name!r} but it could not be named "
                                 f"{name!r} ({type(exc).__name__})") from exc
+
+    def _upload_again(self, spooled: SpoolFile, entry: Entry) -> None:
+        """Raise UploadAgain, the misnamed new item hidden and deleted first."""
+        with self.overlay.lock:
+            self.overlay.hide(entry.id, entry.parent_id, entry)
+        self.deletions.add([(entry.id, entry.parent_id)], spooled.manifest.path)
+        self.deletions.run([entry.id], self.stopping)
+        spooled.manifest.ticket = spooled.manifest.landed_id = None
+        spooled.save()
+        raise UploadAgain(f"{spooled.manifest.name!r} is shared by other files: put.io's "
+                          "rename refuses it, so the file is uploaded again under that name")
 
     def _give_up(self, spooled: SpoolFile, entry: Entry, name: str, exc: PutioError) -> None:
         """The new item stays where it was uploaded; what it was to replace is shown again

@@ -187,6 +187,13 @@ class Overlay:
                 return False
         return True
 
+    def known_there(self, spooled: SpoolFile, entries: list[Entry]) -> bool:
+        """Were these items (hidden ones aside) where ``spooled`` is shown when it was shown
+        there (same-named files the user saw beside it)?"""
+        with self.lock:
+            known = self._known.get(spooled.id, set())
+            return all(e.id in known or e.id in self._hidden for e in entries)
+
     def _changed_here(self, folder_id: str) -> bool:
         """With the lock held: does the folder hold hidden items or departed files?"""
         return bool(self._in_folder.get(folder_id) or self._departed.get(folder_id))
