@@ -206,6 +206,7 @@ class TreeEdits:
         """Rename's second half: put the item ``source`` at the path ``new`` (replacing what is
         there as :meth:`rename` does). Also used for an item just restored from the trash."""
         self.check_writable()
+        self.overlay.unhide(source.id)  # back from the trash (its id is the one deleted)
         parent, new_name = self.cache.resolve_parent(new)
         self.remote_name(new_name)  # ENAMETOOLONG / EINVAL before anything
         # Found as the source itself (the name in another normal form): a plain rename to the
