@@ -4,7 +4,9 @@
 the open handles and the data). Decisions:
 
 * ``unlink`` of a pending file drops it (its upload is aborted, or its new item deleted if it
-  lands anyway) and deletes the put.io items it replaced: the user saw them replaced.
+  lands anyway) and deletes the put.io items it replaced: the user saw them replaced. One
+  under libfuse's ``.fuse_hidden…`` name is dropped ``HIDDEN_GRACE`` seconds later (see
+  :mod:`putiofs.write.overlay`).
 * ``rename`` of a pending file changes only its manifest (the uploader puts the new item where
   the file is when it lands); onto another pending file, that one is dropped. A put.io item
   renamed over a pending file drops the pending file. A pending file renamed to libfuse's
@@ -54,7 +56,12 @@ class PendingNames:
         if spooled is None:
             self.overlay.resolve(path)
             return False
-        if spooled.manifest.name.startswith(HIDDEN_PREFIX):  # it still opens for a while
+        if spooled.manifest.name.startswith(HIDDEN_PREFIX):
+            # What it replaced goes now; the file itself still opens for a while.
+            with self.lock:
+                replaces = [(i, self.overlay.folder_of(i)) for i in spooled.manifest.replaces]
+                spooled.manifest.replaces = []
+            self._delete_replaced(spooled, replaces)
             self.landing.deletions.later(HIDDEN_GRACE, lambda: self._drop(spooled))
             return True
         self._drop(spooled)
