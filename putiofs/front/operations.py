@@ -35,7 +35,7 @@ from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.api.services import AccountServices
 from putiofs.front.account_view import AccountView, OpenFile
 from putiofs.front.control.folder import ControlFolder, NoControl
-from putiofs.front.errno_map import ENODATA, fail, fail_fast_repeats, fuse_call
+from putiofs.front.errno_map import ENODATA, errno_for, fail, fail_fast_repeats, fuse_call
 from putiofs.front.mp4_xattr import Mp4Attribute
 from putiofs.front.options import MountOptions
 from putiofs.front.permissions import Permissions, still_there
@@ -94,7 +94,7 @@ class PutioFS:
         self.overlay = self.writes.overlay
         self.options = tree.options
         self.handles = tree.handles
-        self.edits = TreeEdits(tree.backend, tree.cache, tree.options)
+        self.edits: TreeEdits = self.writes.edits
         #: Started once mounted (after libfuse's fork to the background, which keeps no
         #: other thread): e.g. the realtime events' listener.
         self.when_mounted: list[Callable[[], None]] = []
@@ -216,9 +216,20 @@ class PutioFS:
 
     @fuse_call
     def open(self, path: str, flags: int) -> int:
+        """An open of a ``.fuse_hidden`` name that is gone is ``ESTALE``: libfuse gives that
+        name to a file renamed over or unlinked while open and unlinks it at its last close,
+        which can come between another process's lookup of the file (by its old name) and
+        its open. ``ESTALE`` makes the kernel look the path up again, and that open finds
+        what the name holds now (a rename's new file), as on a local disk; ``ENOENT`` would
+        tell it that nothing is there."""
         if control := self._control_for(path):
             return control.open(path, flags)
-        return self.writes.open(path, flags)
+        try:
+            return self.writes.open(path, flags)
+        except (OSError, NotFoundError) as exc:
+            if is_hidden_name(path) and errno_for(exc) == errno.ENOENT:
+                raise fail(errno.ESTALE) from None
+            raise
 
     @fail_fast_repeats
     @fuse_call
@@ -382,17 +393,9 @@ class PutioFS:
 
     def _delete_aside(self, entry: Any) -> int:
         """The unlink of a set-aside ``.fuse_hidden`` name: the item is deleted by id (under
-        its own name, the one the trash then shows)."""
+        its own name, the one the trash then shows; see :meth:`TreeEdits.remove_aside`)."""
         self.edits.check_writable()
-        try:
-            self.tree.backend.delete(entry.id)
-        except NotFoundError:
-            pass
-        except BaseException:
-            self.overlay.set_aside(entry, entry.parent_id, entry.name)  # still there
-            raise
-        self.overlay.gone(entry.id)
-        self.permissions.forget(entry.id)
+        self.edits.remove_aside(entry)
         return 0
 
     def _deleted_something(self) -> None:

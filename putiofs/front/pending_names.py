@@ -4,7 +4,9 @@
 the open handles and the data). Decisions:
 
 * ``unlink`` of a pending file drops it (its upload is aborted, or its new item deleted if it
-  lands anyway) and deletes the put.io items it replaced: the user saw them replaced.
+  lands anyway) and deletes the put.io items it replaced: the user saw them replaced. One
+  under libfuse's ``.fuse_hidden…`` name is dropped ``HIDDEN_GRACE`` seconds later (see
+  :mod:`putiofs.write.overlay`).
 * ``rename`` of a pending file changes only its manifest (the uploader puts the new item where
   the file is when it lands); onto another pending file, that one is dropped. A put.io item
   renamed over a pending file drops the pending file. A pending file renamed to libfuse's
@@ -18,18 +20,16 @@ the open handles and the data). Decisions:
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
 from putiofs.api.backend import Backend
-from putiofs.api.errors import NotFoundError
 from putiofs.front.errno_map import fail
 from putiofs.front.tree_edits import RENAME_NOREPLACE, TreeEdits
 from putiofs.write.landing import Landing
-from putiofs.write.overlay import HIDDEN_PREFIX, Overlay
+from putiofs.write.overlay import HIDDEN_GRACE, HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import SpoolFile
 from putiofs.write.uploader import Uploads
 
@@ -56,24 +56,49 @@ class PendingNames:
         if spooled is None:
             self.overlay.resolve(path)
             return False
+        if spooled.manifest.name.startswith(HIDDEN_PREFIX):
+            # What it replaced goes now; the file itself still opens for a while.
+            with self.lock:
+                replaces = [(i, self.overlay.folder_of(i)) for i in spooled.manifest.replaces]
+                spooled.manifest.replaces = []
+            self._delete_replaced(spooled, replaces)
+            self.landing.deletions.later(HIDDEN_GRACE, lambda: self._drop(spooled))
+            return True
         self._drop(spooled)
         return True
 
     def _drop(self, spooled: SpoolFile) -> None:
         with self.lock:
-            self.overlay.unshow(spooled)
-            replaces = list(spooled.manifest.replaces)
-            spooled.manifest.replaces = []
-            running = not self.uploads.withdraw(spooled)
-            if not running and not self.is_open(spooled):
-                spooled.discard()
-            folders = [(item_id, self.overlay.folder_of(item_id)) for item_id in replaces]
-        if folders:
-            self.landing.deletions.add(folders, spooled.manifest.path)
-            self.landing.deletions.run(replaces, self.landing.stopping)
+            replaces = self._let_go(spooled)
+        self._delete_replaced(spooled, replaces)
+
+    def _let_go(self, spooled: SpoolFile) -> list[tuple[str, str | None]]:
+        """With the lock held: the pending file leaves the mount (its upload aborted, its data
+        dropped once no handle has it open); the (id, folder) pairs of the items it replaced,
+        to delete (the user saw them replaced)."""
+        self.overlay.unshow(spooled)
+        replaces = list(spooled.manifest.replaces)
+        spooled.manifest.replaces = []
+        running = not self.uploads.withdraw(spooled)
+        if not running and not self.is_open(spooled):
+            spooled.discard()
+        return [(item_id, self.overlay.folder_of(item_id)) for item_id in replaces]
+
+    def _delete_replaced(self, spooled: SpoolFile, items: list[tuple[str, str | None]]) -> None:
+        if items:
+            self.landing.deletions.add(items, spooled.manifest.path)
+            self.landing.deletions.run([item_id for item_id, _ in items],
+                                       self.landing.stopping)
 
     def rename(self, old: str, new: str, flags: int) -> bool:
-        """Rename involving a pending file (True), else False (the tree edits rename)."""
+        """Rename involving a pending file (True), else False (the tree edits rename).
+
+        Atomic for the mount: what ``new`` showed (a put.io item, hidden as replaced, or a
+        pending file, dropped) leaves it in the same lock section as the source takes it, so
+        an ``open`` of ``new`` finds the old file or the new one, never nothing. A put.io item
+        renamed over a pending file is renamed on put.io first (the pending file still shows
+        meanwhile), then the pending file is dropped.
+        """
         source = self.overlay.pending_at(old)
         target = self.overlay.pending_at(new)
         if source is None and target is None:
@@ -84,30 +109,24 @@ class PendingNames:
                 raise fail(errno.EEXIST)
             if entry.is_dir:
                 raise fail(errno.EISDIR)
-            self._drop(target)  # type: ignore[arg-type]
             self.edits.place(entry, new, flags)
+            self._drop(target)  # type: ignore[arg-type]
             return True
         parent, name = self.cache.resolve_parent(new)
         if self.edits.remote_name(name) != name:
             raise fail(errno.EINVAL)
-        replaces: list[str] = []
-        if target is not None and target is not source:
-            if flags & RENAME_NOREPLACE:
-                raise fail(errno.EEXIST)
-            with self.lock:
-                replaces = list(target.manifest.replaces)
-                target.manifest.replaces = []
-            self._drop(target)
-        elif target is None:
-            with contextlib.suppress(NotFoundError):
-                existing = self.overlay.resolve(new)
+        with self.lock:
+            target = self.overlay.pending_in(parent.id, name)
+            if target is not None and target is not source:
                 if flags & RENAME_NOREPLACE:
                     raise fail(errno.EEXIST)
-                if existing.is_dir:
-                    raise fail(errno.EISDIR)
-                replaces.append(existing.id)
-                self.overlay.hide(existing.id, existing.parent_id, existing)
-        with self.lock:
+                replaces = list(target.manifest.replaces)  # the source replaces them now
+                target.manifest.replaces = []
+                self._let_go(target)
+            elif target is None:
+                replaces = self._replaced_by_rename(parent.id, name, flags)
+            else:
+                replaces = []
             source.manifest.parent_id, source.manifest.name = parent.id, name
             source.manifest.path = new
             source.manifest.replaces.extend(replaces)
@@ -117,6 +136,19 @@ class PendingNames:
             with self.lock:
                 self.uploads.withdraw(source)
         return True
+
+    def _replaced_by_rename(self, parent_id: str, name: str, flags: int) -> list[str]:
+        """With the lock held: the put.io item shown as ``name`` (hidden now, replaced by the
+        file renamed there), as a list of none or one id."""
+        existing = self.overlay.find(parent_id, name)
+        if existing is None:
+            return []
+        if flags & RENAME_NOREPLACE:
+            raise fail(errno.EEXIST)
+        if existing.is_dir:
+            raise fail(errno.EISDIR)
+        self.overlay.hide(existing.id, existing.parent_id, existing)
+        return [existing.id]
 
     def utimens(self, path: str, mtime_ns: int | None) -> None:
         seconds = time.time() if mtime_ns is None else mtime_ns / 1e9

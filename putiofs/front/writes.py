@@ -94,12 +94,13 @@ class WriteFiles:
         self.cache = tree.cache
         self.handles = tree.handles
         self.spool = spool
-        self.edits = TreeEdits(tree.backend, tree.cache, tree.options)
         self.overlay = Overlay(tree.cache)
         self.lock = self.overlay.lock
         self.deletions = Deletions(tree.backend, self.overlay, spool.root / "deletes.json")
         self.landing = Landing(tree.backend, self.overlay, self.deletions, threading.Event(),
                                landed=self._landed)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options, self.overlay,
+                               self.landing)
         self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
                                chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
@@ -115,6 +116,7 @@ class WriteFiles:
     def start(self) -> None:
         """Take up what a previous mount left in the spool, then start the uploader."""
         self.deletions.load()
+        self.landing.places.load()
         for spooled in self.spool.load_all():
             manifest = spooled.manifest
             if manifest.name.startswith(HIDDEN_PREFIX):
@@ -593,7 +595,9 @@ class WriteFiles:
             if dropped or hidden:
                 self._refused.pop(spooled.id, None)
                 self._older.pop(spooled.id, None)
-                if not handles and spooled.id not in self.overlay.successor:
+                # A hidden one keeps its data until the unlink of its name has dropped it
+                # (pending_names: it still opens for a while).
+                if not handles and dropped and spooled.id not in self.overlay.successor:
                     self.uploads.withdraw(spooled)
                     if self.uploads.job_of(spooled) is None:
                         spooled.discard()
@@ -628,6 +632,7 @@ class RefusedWrites:
     def __init__(self, tree: AccountView) -> None:
         self.tree = tree
         self.overlay = Overlay(tree.cache)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options, self.overlay)
 
     def start(self) -> None:
         """Nothing to take up."""

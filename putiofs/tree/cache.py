@@ -155,6 +155,8 @@ class MetadataCache:
         self._lock = threading.RLock()
         self._flights: dict[str, _Flight] = {}
         self._outage_until = 0.0
+        #: Whose place among same-named items a new version holds (:class:`names.Seniority`).
+        self.seniority = names.Seniority()
 
     # -- listings -------------------------------------------------------------------------
 
@@ -311,7 +313,7 @@ class MetadataCache:
             edits_before = flight.edits
         started = self._clock()
         entries = list(self.backend.list_folder(folder_id))
-        listing = Listing(folder_id, entries, self._clock())
+        listing = Listing(folder_id, entries, self._clock(), self.seniority)
         with self._lock:
             if flight.edits != edits_before:
                 return _Fetched(listing, stored=False)

@@ -25,10 +25,11 @@ class Listing:
     """
 
     def __init__(self, folder_id: str, entries: Iterable[Entry],
-                 fetched_at: float | None = None) -> None:
+                 fetched_at: float | None = None,
+                 seniority: names.Seniority | None = None) -> None:
         self.folder_id = folder_id
         self.fetched_at = time.monotonic() if fetched_at is None else fetched_at
-        self._names: names.NameTable[Entry] = names.NameTable(entries)
+        self._names: names.NameTable[Entry] = names.NameTable(entries, seniority)
         self._lock = threading.Lock()
 
     @property
@@ -57,6 +58,17 @@ class Listing:
             return found
         with self._lock:
             return self._names.lookup(name)
+
+    def named(self, name: str) -> list[Entry]:
+        """The children whose put.io name is exactly ``name`` (a name put.io stores as typed:
+        no '/', not reserved, short enough), by priority."""
+        with self._lock:
+            return [e for e in self._names.group(names.clean(name)) if e.name == name]
+
+    def group(self, key: str) -> list[Entry]:
+        """The children claiming the shown name ``key`` (:func:`names.group_key`)."""
+        with self._lock:
+            return self._names.group(key)
 
     def put(self, entry: Entry) -> None:
         """Add ``entry``, or replace the entry of its id."""

@@ -15,6 +15,12 @@ folder, names longer than 255 bytes, '.' and '..'. The rules, applied per folder
   The suffix depends only on the item's own id, so names do not change between listings, and a
   folder's shown name depends only on its sibling folders, which lets a folder map (dirmap)
   resolve deep paths exactly as listings do.
+* A new version of a file takes the place of the one it replaced (:class:`Seniority`): put.io
+  gives every upload a new id, so an edited ``notes.txt`` with an older same-named sibling would
+  otherwise lose the plain name to it, and the path would show the other file. The mount
+  records, for a file that replaced another (its upload landed, or it was renamed over it)
+  while same-named siblings were there, whose place it holds; it ranks as that item, ties going
+  to the lower id. Another client, or a mount without that record, ranks by id alone.
 * '', '.' and '..' are always suffixed the same way.
 * A name longer than 255 bytes (UTF-8) is cut at a character boundary and suffixed
   ``…[#<id>]`` before the (short) extension, so it stays unique and under NAME_MAX.
@@ -72,7 +78,7 @@ class Named(Protocol):
 
 Value = TypeVar("Value")
 N = TypeVar("N", bound=Named)
-_Priority = tuple[bool, tuple[int, int | str], str]
+_Priority = tuple[bool, tuple[int, int | str], tuple[int, int | str], str]
 
 
 class InvalidName(ValueError):
@@ -174,9 +180,52 @@ def _id_key(item_id: str) -> tuple[int, int | str]:
     return (0, int(item_id)) if item_id.isdigit() else (1, item_id)
 
 
-def _priority(item: Named) -> _Priority:
-    """Who keeps a shared name: folders first, then the lowest id (the raw id breaks ties)."""
-    return (not item.is_dir, _id_key(item.id), item.id)
+class Seniority:
+    """Whose place among same-named items a file holds (see the module docstring): item id →
+    the id it ranks as. Thread-safe for single calls; the owner keeps the name tables right
+    (an item whose rank changes is put into its listings again, as :meth:`inherit` says)."""
+
+    def __init__(self) -> None:
+        self._ranks: dict[str, str] = {}
+
+    def rank(self, item_id: str) -> str:
+        return self._ranks.get(item_id, item_id)
+
+    def inherit(self, heir: Named, predecessor: Named, siblings: Iterable[Named]) -> bool:
+        """``heir`` replaced ``predecessor`` under the same name: it takes its place if a
+        sibling (neither of the two) shares that name, the only case where the place matters.
+        True if recorded; the caller then puts ``heir`` into its listings again (a table
+        holding it would keep it at its old place)."""
+        key = group_key(heir)
+        if heir.is_dir or group_key(predecessor) != key:
+            return False
+        if not any(s.id not in (heir.id, predecessor.id) and group_key(s) == key
+                   for s in siblings):
+            return False
+        rank = self.rank(predecessor.id)
+        if _id_key(rank) >= _id_key(heir.id):
+            return False
+        self._ranks[heir.id] = rank
+        return True
+
+    def forget(self, item_id: str) -> None:
+        """The item is gone (call once it has left the listings)."""
+        self._ranks.pop(item_id, None)
+
+    def restore(self, ranks: Mapping[str, str]) -> None:
+        """What a previous mount recorded (before any listing is built)."""
+        self._ranks.update(ranks)
+
+    def ranks(self) -> dict[str, str]:
+        """A copy of what is recorded (to keep it for the next mount)."""
+        return dict(self._ranks)
+
+
+def _priority(item: Named, seniority: Seniority | None = None) -> _Priority:
+    """Who keeps a shared name: folders first, then the lowest rank (the item's id, or the id
+    of the item whose place it holds), then the lowest id (the raw id breaks ties)."""
+    rank = item.id if seniority is None else seniority.rank(item.id)
+    return (not item.is_dir, _id_key(rank), _id_key(item.id), item.id)
 
 
 def group_key(item: Named) -> str:
@@ -196,20 +245,23 @@ def _chain(key: str, item_id: str) -> Iterator[str]:
         yield suffixed(key, f"{item_id}~{attempt}")
 
 
-def assign(items: Iterable[N]) -> dict[str, N]:
+def assign(items: Iterable[N], seniority: Seniority | None = None) -> dict[str, N]:
     """Shown name → item for one folder's children, by the rules of this module.
 
     The reference: :class:`NameTable` keeps the same answer up to date one edit at a time.
     """
+    def priority(item: N) -> _Priority:
+        return _priority(item, seniority)
+
     groups: dict[str, list[N]] = {}
     for item in items:
         groups.setdefault(group_key(item), []).append(item)
     result: dict[str, N] = {}
     others: list[tuple[_Priority, str, N]] = []
     for key, members in groups.items():
-        members.sort(key=_priority)
+        members.sort(key=priority)
         result[key] = members[0]
-        others.extend((_priority(m), key, m) for m in members[1:])
+        others.extend((priority(m), key, m) for m in members[1:])
     others.sort(key=lambda other: other[0])
     for _, key, item in others:
         for shown in _chain(key, item.id):
@@ -234,7 +286,8 @@ class NameTable(Generic[N]):
     an edit never disappears in between.
     """
 
-    def __init__(self, items: Iterable[N] = ()) -> None:
+    def __init__(self, items: Iterable[N] = (), seniority: Seniority | None = None) -> None:
+        self._seniority = seniority
         self.items: dict[str, N] = {}
         self.shown: dict[str, N] = {}
         self._dups: dict[str, list[N]] = {}        # key → members by priority, where ≥ 2
@@ -252,7 +305,7 @@ class NameTable(Generic[N]):
             if holder is not item:
                 self._dups.setdefault(key, [holder]).append(item)
         for key, members in self._dups.items():
-            members.sort(key=_priority)
+            members.sort(key=self._priority)
             self.shown[key] = members[0]
             for member in members[1:]:
                 self._queue(member)
@@ -278,6 +331,14 @@ class NameTable(Generic[N]):
         if item is None:
             return None
         return self._loser_names.get(item_id) or group_key(item)
+
+    def group(self, key: str) -> list[N]:
+        """The items claiming the shown name ``key`` (see :func:`group_key`), by priority."""
+        members = self._dups.get(key)
+        if members is not None:
+            return list(members)
+        holder = self.shown.get(key)
+        return [holder] if holder is not None and group_key(holder) == key else []
 
     def lookup(self, name: str) -> N | None:
         """The item shown as ``name``, else the one whose shown name matches it after NFC
@@ -305,7 +366,7 @@ class NameTable(Generic[N]):
                 self._set_winner(key, item)
                 return
             members = self._dups[key] = [holder]
-        bisect.insort(members, item, key=_priority)
+        bisect.insort(members, item, key=self._priority)
         if members[0] is item:
             self._set_winner(key, item)
             self._queue(members[1])
@@ -334,10 +395,13 @@ class NameTable(Generic[N]):
 
     # -- the duplicates' names ------------------------------------------------------------
 
+    def _priority(self, item: N) -> _Priority:
+        return _priority(item, self._seniority)
+
     def _queue(self, item: N) -> None:
         if item.id not in self._queued:
             self._queued.add(item.id)
-            heapq.heappush(self._pending, (_priority(item), item.id))
+            heapq.heappush(self._pending, (self._priority(item), item.id))
 
     def _settle(self) -> None:
         """Give every queued duplicate its name, highest priority first; then drop the names
@@ -361,12 +425,12 @@ class NameTable(Generic[N]):
     def _place(self, item: N, key: str) -> None:
         """The first name of the item's chain that no real name and no duplicate of higher
         priority holds; a duplicate of lower priority holding it must look again."""
-        priority = _priority(item)
+        priority = self._priority(item)
         for shown in _chain(key, item.id):
             holder = self._holder(shown)
             if holder is None:
                 break
-            if self._loser_names.get(holder.id) == shown and priority < _priority(holder):
+            if self._loser_names.get(holder.id) == shown and priority < self._priority(holder):
                 self._unchain(holder, group_key(holder))
                 self._queue(holder)
                 break

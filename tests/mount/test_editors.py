@@ -13,8 +13,8 @@ or backup file, no replaced version), except the backup the program itself keeps
 of emacs, ``nano --backup``, ``gio save --backup``), which holds the version the last save
 replaced.
 
-The last tests hold one race open each (the emulator delays one request), the races the
-editors ran into now and then: each is a known defect, a strict xfail naming its cause.
+The last tests hold one race open each (the emulator delays one request): the races the
+editors ran into now and then, each fixed.
 """
 
 from __future__ import annotations
@@ -43,10 +43,6 @@ STRATEGIES = all_strategies()
 
 #: vim with a swap file probes its folder with a ``.name.swp`` it creates, closes and removes
 #: at once; now and then that name is back a moment later (E325 "Found a swap file", E303).
-SWAP_PROBE_RACE = ("a removed file whose upload already made its put.io item shows again until "
-                   "the upload is aborted: see test_a_removed_swap_file_stays_removed")
-
-
 def version(number: int) -> bytes:
     """The text of a save: lines (vim and nano keep lines), 49 KB: one upload chunk."""
     return b"".join(b"version %d, line %05d of the notes\n" % (number, line)
@@ -77,13 +73,7 @@ def landed(server: Any, data: bytes) -> None:
     wait_for(check, 30, fail=f"{NAME} with the bytes saved is not on put.io")
 
 
-def _marks(strategy: Strategy) -> list[pytest.MarkDecorator]:
-    if strategy.name.startswith("vim-") and "-swap-" in strategy.name:
-        return [pytest.mark.xfail(reason=SWAP_PROBE_RACE, strict=False)]
-    return []
-
-
-@pytest.fixture(params=[pytest.param(s, id=s.name, marks=_marks(s)) for s in STRATEGIES])
+@pytest.fixture(params=[pytest.param(s, id=s.name) for s in STRATEGIES])
 def strategy(request: pytest.FixtureRequest) -> Strategy:
     chosen: Strategy = request.param
     if (reason := chosen.missing()) is not None:
@@ -182,17 +172,6 @@ def test_the_mtime_an_editor_read_stays_while_the_upload_lands(held):
     assert seen == {read.st_mtime_ns}
 
 
-_REPLACED_CHOSEN = (
-    "putiofs/front/tree_edits.py TreeEdits.rename/unlink resolve the path again through "
-    "MetadataCache.resolve, which does not know the overlay's hidden items: between a landing "
-    "(new item in place) and the delete of the item it replaced, both are in the cached listing "
-    "and names.assign gives the plain name to the lower id, the replaced one; "
-    "operations.PutioFS.rename/unlink resolve the right item through the overlay but do not "
-    "pass it on. The rename or delete hits the doomed old item, which the landing then deletes")
-
-
-@pytest.mark.xfail(strict=True, reason=_REPLACED_CHOSEN + "; the renamed file stays, as "
-                   "gio save --backup's 'Error creating backup copy' (ENOENT) or a lost backup")
 def test_a_rename_right_after_a_landing_moves_the_new_version(held):
     """gio save --backup, emacs and vim rename the file to ``name~`` before writing anew."""
     server, mount, _ = held
@@ -202,7 +181,6 @@ def test_a_rename_right_after_a_landing_moves_the_new_version(held):
     assert on_put_io(server) == [(f"{NAME}~", version(1)), ("other.txt", b"other")]
 
 
-@pytest.mark.xfail(strict=True, reason=_REPLACED_CHOSEN + "; the removed file stays")
 def test_an_unlink_right_after_a_landing_removes_the_new_version(held):
     """vim removes its backup, LibreOffice its lock, right after they landed."""
     server, mount, _ = held
@@ -213,15 +191,6 @@ def test_an_unlink_right_after_a_landing_removes_the_new_version(held):
     assert on_put_io(server) == [("other.txt", b"other")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a file removed while its upload runs is dropped from the overlay at once "
-    "(front/pending_names.py PendingNames._drop), but the put.io item its upload already made "
-    "(an empty file's at TUS creation, others' at the last chunk) is hidden only when "
-    "write/transfer.py TusTransfer.abort has deleted it (cache.removed): any listing of the "
-    "folder meanwhile (a replacing rename's fresh listing in tree_edits._current_target, the "
-    "re-listing when realtime events connect, an expired TTL) shows it under the removed name. "
-    "The overlay must hide an aborted upload's item, by its folder and name, from its "
-    "withdrawal until the abort is done"))
 def test_a_removed_swap_file_stays_removed(held):
     """vim's swap-file probe: ``.name.swp`` created, closed and removed, then looked up and
     created again with ``O_EXCL``, while the folder is listed anew."""

@@ -177,3 +177,27 @@ def test_a_duplicate_of_higher_priority_takes_a_contested_name_from_a_lower_one(
     table.discard("3")
     assert table.shown["r [#3]. [#4]"].id == "4"
     assert _ids(table.shown) == _ids(names.assign(table.items.values()))
+
+
+def test_a_new_version_takes_the_place_of_the_file_it_replaced_among_same_named_ones():
+    old, sibling, new = It("10", "notes.txt"), It("20", "notes.txt"), It("30", "notes.txt")
+    seniority = names.Seniority()
+    assert seniority.inherit(new, old, [old, sibling, new])
+    table = names.NameTable([sibling, new], seniority)
+    shown = {"notes.txt": "30", "notes [#20].txt": "20"}
+    assert _ids(table.shown) == shown == _ids(names.assign([sibling, new], seniority))
+    newer = It("40", "notes.txt")
+    assert seniority.inherit(newer, new, [sibling, new, newer])  # the place passes on
+    table.discard("30")
+    table.put(newer)
+    assert _ids(table.shown) == {"notes.txt": "40", "notes [#20].txt": "20"}
+    assert _ids(names.assign([sibling, newer])) == {"notes.txt": "20", "notes [#40].txt": "40"}
+
+
+def test_a_place_is_recorded_only_where_it_matters():
+    old, new = It("10", "a.txt"), It("30", "a.txt")
+    seniority = names.Seniority()
+    assert not seniority.inherit(new, old, [old, new])                     # no sibling
+    assert not seniority.inherit(new, It("10", "b.txt"), [It("5", "a.txt")])  # another name
+    assert not seniority.inherit(It("3", "a.txt"), old, [It("5", "a.txt")])   # ranks first
+    assert seniority.ranks() == {}

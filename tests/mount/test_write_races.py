@@ -1,0 +1,184 @@
+"""Races in a real mount between a writer and readers: a rename over a file, and a pending file
+against its own upload landing. Each test runs many rounds (bounded in rounds and in seconds)
+and asserts what a user would see: a reader always finds the old file or the new one, a name
+that was removed stays removed, and a name that exists can be removed."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.mounting import requires_fuse
+from tests.support.polling import wait_for
+from tests.support.versions import V2_TOKEN, V2Api
+
+pytestmark = requires_fuse
+
+#: Each race runs at most this long (and at most its number of rounds).
+SECONDS = 8.0
+
+
+@pytest.fixture
+def v2(emulator_factory):
+    return emulator_factory(api="v2", token=V2_TOKEN, demo=False)
+
+
+@pytest.fixture
+def writable(mount_factory, tmp_path):
+    def start(server: Any, *extra: str) -> Path:
+        return mount_factory(server, "--cache-dir", str(tmp_path / "cache"),
+                             "--upload-wait", "5", *extra).path
+    return start
+
+
+class Readers:
+    """Threads opening and reading ``path()`` until stopped; what they saw, by errno name, and
+    the contents they read."""
+
+    def __init__(self, path: Callable[[], Path], threads: int = 2) -> None:
+        self.path = path
+        self.errors: dict[str, int] = {}
+        self.opens = 0
+        self.seen: set[bytes] = set()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._read, daemon=True) for _ in range(threads)]
+
+    def __enter__(self) -> Readers:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with open(self.path(), "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                with self._lock:
+                    name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+                    self.errors[name] = self.errors.get(name, 0) + 1
+                continue
+            with self._lock:
+                self.opens += 1
+                self.seen.add(data)
+
+
+def _rounds(count: int) -> Iterator[int]:
+    """Up to ``count`` rounds, stopping early once SECONDS have passed."""
+    end = time.monotonic() + SECONDS
+    for number in range(count):
+        if time.monotonic() > end:
+            return
+        yield number
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def test_a_pending_file_renamed_over_a_put_io_file_never_hides_the_name(v2, writable):
+    """A new version written aside and renamed over a file on put.io (an editor's save):
+    an open of the name finds the old file or the new one, never nothing."""
+    server = v2
+    count = 400
+    for number in range(count):
+        server.account.add_file("0", f"t{number}", b"old")
+    mnt = writable(server)
+    assert len(os.listdir(mnt)) == count
+    current = [0]
+    with Readers(lambda: mnt / f"t{current[0]}") as readers:
+        for number in _rounds(count):
+            _write(mnt / f"new{number}", b"new")
+            os.rename(mnt / f"new{number}", mnt / f"t{number}")
+            current[0] = number + 1 if number + 1 < count else number
+    assert readers.errors == {}, f"{readers.errors} in {readers.opens} opens"
+    assert readers.seen <= {b"old", b"new"}
+
+
+def test_a_pending_file_renamed_over_a_pending_file_never_hides_the_name(v2, writable):
+    """Versions renamed one after the other over one name while earlier ones upload."""
+    mnt = writable(v2)
+    _write(mnt / "t", b"v0")
+    with Readers(lambda: mnt / "t") as readers:
+        for number in _rounds(3000):
+            _write(mnt / "new", b"v%d" % (number + 1))
+            os.rename(mnt / "new", mnt / "t")
+    assert readers.errors == {}, f"{readers.errors} in {readers.opens} opens"
+
+
+def test_a_put_io_file_renamed_over_a_put_io_file_never_hides_the_name(v2, writable):
+    server = v2
+    count = 300
+    for number in range(count):
+        server.account.add_file("0", f"s{number}", b"new")
+        server.account.add_file("0", f"t{number}", b"old")
+    mnt = writable(server)
+    current = [0]
+    with Readers(lambda: mnt / f"t{current[0]}") as readers:
+        for number in _rounds(count):
+            os.rename(mnt / f"s{number}", mnt / f"t{number}")
+            current[0] = number + 1 if number + 1 < count else number
+    assert readers.errors == {}, f"{readers.errors} in {readers.opens} opens"
+    names = [f["name"] for f in V2Api(server).children(0)]
+    assert len(names) == len(set(names))  # one item per name: the targets were replaced
+
+
+def test_a_put_io_file_renamed_over_a_pending_file_never_hides_the_name(v2, writable):
+    server = v2
+    count = 300
+    for number in range(count):
+        server.account.add_file("0", f"s{number}", b"new")
+    mnt = writable(server)
+    _write(mnt / "t0", b"old")
+    current = [0]
+    with Readers(lambda: mnt / f"t{current[0]}") as readers:
+        for number in _rounds(count):
+            os.rename(mnt / f"s{number}", mnt / f"t{number}")
+            if number + 1 < count:
+                _write(mnt / f"t{number + 1}", b"old")
+                current[0] = number + 1
+    assert readers.errors == {}, f"{readers.errors} in {readers.opens} opens"
+
+
+def test_a_removed_name_stays_removed_and_an_existing_one_can_be_removed(v2, writable):
+    """pjdfstest truncate/00.t's steps, many times: write, truncate twice (each a new version
+    whose upload may land at any moment), unlink, create with O_EXCL, unlink. Listings are
+    trusted briefly, so the folder is listed anew while uploads are in flight (as when other
+    clients change it)."""
+    server = v2
+    mnt = writable(server, "--cache-ttl", "0.2")
+    failures: list[str] = []
+    path = mnt / "f"
+    for number in _rounds(400):
+        _write(path, os.urandom(1234))
+        os.truncate(path, 2345)
+        os.truncate(path, 1)
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            failures.append(f"round {number}: unlink after truncate: {exc.strerror}")
+            continue
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except OSError as exc:
+            failures.append(f"round {number}: create O_EXCL after unlink: {exc.strerror}")
+            continue
+        os.unlink(path)
+    assert failures == []
+    wait_for(lambda: V2Api(server).children(0) == [], 20)  # uploads in flight settle
+    assert [f["name"] for f in V2Api(server).children(0)] == []
+    assert os.listdir(mnt) == []
