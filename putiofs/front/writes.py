@@ -73,6 +73,11 @@ from putiofs.write.uploader import Uploads, UploadStatus
 
 log = logging.getLogger("putiofs.write")
 
+#: The largest file the mount takes (16 TiB, what ext4 holds with 4 KiB blocks, where the spool
+#: usually lives, and past any put.io plan): a write or truncate beyond it is ``EFBIG`` and
+#: changes nothing, as on a local filesystem; below it, room decides (``ENOSPC``).
+MAX_FILE_SIZE = 1 << 44
+
 
 @dataclass
 class WriteHandle:
@@ -400,6 +405,8 @@ class WriteFiles:
         spooled = handle.file
         if spooled.handed_back:
             raise fail(errno.ESTALE)
+        if offset + len(data) > MAX_FILE_SIZE:
+            raise fail(errno.EFBIG)
         self._check_refused(spooled)
         try:
             if handle.append:
@@ -424,6 +431,8 @@ class WriteFiles:
                 self._fetch(spooled, block_start, block_end)
 
     def truncate(self, path: str, length: int, fh: int | None) -> None:
+        if length > MAX_FILE_SIZE:
+            raise fail(errno.EFBIG)
         handle = self.handles.get(fh)
         if isinstance(handle, WriteHandle):
             if not handle.writable:

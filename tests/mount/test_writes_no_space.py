@@ -220,3 +220,28 @@ def test_a_first_write_refused_then_close_uploads_nothing_and_truncate_starts_cl
     arrived(server, "clean.bin", b"fresh")
     mount.unmount()
     assert names_on_putio(server) == ["clean.bin", "hold.bin"]
+
+
+def test_a_size_past_the_largest_file_is_efbig_and_changes_nothing(v2, mount_factory, tmp_path):
+    """POSIX ``EFBIG`` (pjdfstest truncate/12.t), not ``ENOSPC``: the file is not refused, its
+    later writes and its close go on and it is uploaded as written."""
+    server = v2()
+    mount = mount_factory(server, "--cache-dir", str(tmp_path / "cache"))
+    path = mount.path / "big.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b"start")
+        for huge in (999_999_999_999_999_999, 1 << 50):
+            with pytest.raises(OSError) as info:
+                os.ftruncate(fd, huge)
+            assert info.value.errno == errno.EFBIG
+        with pytest.raises(OSError) as info:
+            os.truncate(path, 1 << 50)
+        assert info.value.errno == errno.EFBIG
+        with pytest.raises(OSError) as info:
+            os.pwrite(fd, b"x", 1 << 50)
+        assert info.value.errno == errno.EFBIG
+        os.write(fd, b" end")
+    finally:
+        assert close_errno(fd) is None
+    arrived(server, "big.bin", b"start end")
