@@ -33,6 +33,10 @@ from putiofs.write.overlay import HIDDEN_GRACE, HIDDEN_PREFIX, Overlay
 from putiofs.write.spool import SpoolFile
 from putiofs.write.uploader import Uploads
 
+#: utimensat(2)'s special nanosecond values, as libfuse passes them (with second 0).
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+
 
 class PendingNames:
     """unlink, rename and utimens of the mount's pending files (put.io items' renames are
@@ -151,7 +155,14 @@ class PendingNames:
         return [existing.id]
 
     def utimens(self, path: str, mtime_ns: int | None) -> None:
-        seconds = time.time() if mtime_ns is None else mtime_ns / 1e9
+        """``mtime_ns`` as libfuse gives it: ``UTIME_NOW`` and ``UTIME_OMIT`` arrive as those
+        values in the nanoseconds of second 0 (``touch -a`` leaves the mtime alone)."""
+        if mtime_ns == UTIME_OMIT:
+            if self.overlay.pending_at(path) is None:
+                self.overlay.resolve(path)  # ENOENT where nothing is
+            return
+        now = mtime_ns is None or mtime_ns == UTIME_NOW
+        seconds = time.time() if now else mtime_ns / 1e9  # type: ignore[operator]
         spooled = self.overlay.pending_at(path)
         if spooled is not None:
             with self.lock:  # against the landing's swap (it sets the time it finds here)
