@@ -151,12 +151,18 @@ class PendingNames:
         return [existing.id]
 
     def utimens(self, path: str, mtime_ns: int | None) -> None:
+        """``mtime_ns`` None: now (the FUSE front has read utimensat's ``UTIME_NOW`` and
+        ``UTIME_OMIT`` already, see :func:`putiofs.front.operations.PutioFS.utimens`)."""
         seconds = time.time() if mtime_ns is None else mtime_ns / 1e9
         spooled = self.overlay.pending_at(path)
         if spooled is not None:
-            spooled.manifest.mtime = seconds
-            spooled.save()
-            return
+            with self.lock:  # against the landing's swap (it sets the time it finds here)
+                pending = spooled.id in self.overlay.place
+                if pending:
+                    spooled.manifest.mtime = seconds
+            if pending:
+                spooled.save()
+                return
         entry = self.overlay.resolve(path)
         self.backend.set_mtime(entry.id, int(seconds))
         if entry.is_dir:

@@ -31,7 +31,8 @@ whole new item. Decisions:
   name taken on put.io by an item the mount did not replace, a name put.io refuses, the folder
   gone), the item stays complete on put.io where it was uploaded, the replaced items are left
   alone (shown again), the log has an ERROR line and the uploads listing a ``failed`` record.
-* **Times.** If put.io's ``updated_at`` (whole seconds) differs from the file's mtime, it is set;
+* **Times.** If put.io's ``updated_at`` (whole seconds) differs from the file's mtime, it is set
+  before the swap (see :meth:`Landing.land`);
   a folder whose time was set through the mount gets it again after an upload into it lands
   (put.io bumps a folder's time when its contents change). That memory lasts for the mount.
 """
@@ -353,30 +354,40 @@ class Landing:
         return self.overlay.place.get(spooled.id)
 
     def land(self, spooled: SpoolFile, entry: Entry) -> None:
-        """``entry`` is the complete new item of ``spooled``: put it in place, delete what it
-        replaces, set its time. LandingFailed if it cannot be put in place."""
+        """``entry`` is the complete new item of ``spooled``: put it in place with its time,
+        delete what it replaces. LandingFailed if it cannot be put in place.
+
+        The time is set before the swap, and the swap checks, with the lock held, that the
+        file's time is still the one set (a ``touch`` of the pending file meanwhile sets it
+        again): a time given to the pending file is never lost, and one given after the swap
+        (to the new item) is never overwritten by the landing."""
+        tried: int | None = None
         while True:
             with self.overlay.lock:
                 target = self.target(spooled)
-                if target is None or (entry.parent_id, entry.name) == target:
+                wanted = int(spooled.manifest.mtime)
+                placed = target is None or (entry.parent_id, entry.name) == target
+                timed = (target is None or wanted == tried
+                         or (entry.mtime is not None and int(entry.mtime) == wanted))
+                if placed and timed:
                     shown = entry
                     if target is not None:  # before it is shown: it shows what the file did
                         self.landed(spooled, entry)
-                        shown = replace(entry, mtime=float(int(spooled.manifest.mtime)))
+                        shown = replace(entry, mtime=float(wanted))
                     doomed = self._swap(spooled, shown, target is not None)
                     break
-            entry = self._move(spooled, entry, *target)
+            if not placed:
+                entry = self._move(spooled, entry, *target)  # type: ignore[misc]
+                continue
+            tried = wanted
+            with contextlib.suppress(PutioError):
+                self.backend.set_mtime(entry.id, wanted)
+                entry = replace(entry, mtime=float(wanted))
         path = spooled.manifest.path
         confirmed = self.deletions.confirm(entry.id)
         self.deletions.add(doomed, path)
         self.deletions.run([*confirmed, *(item_id for item_id, _ in doomed)], self.stopping)
         if target is not None:
-            # Shown with this time since the swap; not shown again here, since the item may
-            # have been renamed meanwhile (re-adding this entry would undo that rename).
-            wanted = int(spooled.manifest.mtime)
-            if entry.mtime is None or int(entry.mtime) != wanted:
-                with contextlib.suppress(PutioError):
-                    self.backend.set_mtime(entry.id, wanted)
             log.info("uploaded %s (%d bytes)", path, spooled.manifest.size)
             with self.overlay.lock:
                 folder_time = self.overlay.folder_times.get(entry.parent_id)

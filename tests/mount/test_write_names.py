@@ -149,3 +149,18 @@ def test_a_mount_killed_half_way_through_a_replacing_rename_is_settled_by_the_ne
     wait_for(lambda: _names(server) == sorted(expected), 20,
              fail=f"put.io still holds {_names(server)}")
     assert {name: (mnt / name).read_bytes() for name in os.listdir(mnt)} == expected
+
+
+def test_touch_a_leaves_the_mtime_and_touch_sets_it_to_now(emulator_factory, writable):
+    """utimensat's UTIME_OMIT and UTIME_NOW (by path: ``-c``), for a pending file and for one
+    on put.io."""
+    server = emulator_factory(api="v2", token=V2_TOKEN, demo=False)
+    server.account.add_file("0", "on put.io.txt", b"x")
+    mnt = writable(server)
+    (mnt / "pending.txt").write_bytes(b"y")
+    for name in ("pending.txt", "on put.io.txt"):
+        os.utime(mnt / name, (1_500_000_000, 1_500_000_000))
+        subprocess.run(["touch", "-a", "-c", str(mnt / name)], check=True)
+        assert int((mnt / name).stat().st_mtime) == 1_500_000_000
+        subprocess.run(["touch", "-c", str(mnt / name)], check=True)
+        assert (mnt / name).stat().st_mtime > 1_700_000_000

@@ -182,3 +182,28 @@ def test_a_removed_name_stays_removed_and_an_existing_one_can_be_removed(v2, wri
     wait_for(lambda: V2Api(server).children(0) == [], 20)  # uploads in flight settle
     assert [f["name"] for f in V2Api(server).children(0)] == []
     assert os.listdir(mnt) == []
+
+
+def test_a_time_set_on_a_new_file_survives_its_landing(v2, writable):
+    """pjdfstest utimensat/00.t's steps, many times: a new empty file (its upload lands at
+    once) is given a time; stat shows that time, before and after the landing."""
+    server = v2
+    mnt = writable(server)
+    failures: list[str] = []
+    rounds = 0
+    for number in _rounds(300):
+        path = mnt / f"f{number}"
+        path.write_bytes(b"")
+        time.sleep(number % 10 / 1000)  # the time comes at another moment of the landing
+        stamp = 1_900_000_000 + number  # 2030-03-17
+        os.utime(path, (stamp, stamp))
+        if int(path.stat().st_mtime) != stamp:
+            failures.append(f"round {number}: mtime {int(path.stat().st_mtime)}")
+        rounds += 1
+    assert failures == []
+
+    def dates() -> list[str]:
+        return [f["updated_at"][:10] for f in V2Api(server).children(0)]
+
+    wait_for(lambda: len(dates()) == rounds, 20, fail="the uploads did not land")
+    assert set(dates()) == {"2030-03-17"}
