@@ -60,7 +60,7 @@ from putiofs.front.permissions import Permissions
 
 BLOCK_SIZE = 1024 * 1024
 XATTR_PREFIX = "user.putio."
-_NS = 1_000_000_000
+NS_PER_SECOND = 1_000_000_000
 #: How many ids show another number than their own (see the module docstring).
 IDENTITIES_MAX = 100_000
 #: How many items keep the times a change through the mount gave them.
@@ -164,7 +164,7 @@ class Attributes:
         if (kept := self.permissions.kept(entry.id)) is not None:
             mode, uid, gid = stat.S_IFMT(mode) | kept.mode, kept.uid, kept.gid
             if kept.ctime is not None:
-                ctime = max(ctime, round(kept.ctime * _NS))
+                ctime = max(ctime, round(kept.ctime * NS_PER_SECOND))
         return {
             "st_mode": mode,
             "st_ino": number,
@@ -187,12 +187,12 @@ class Attributes:
         if mtime is None or ctime is None:
             if entry.id == ROOT_ID:
                 return self.started_ns, self.started_ns
-            fixed = int(self.options.mtime) * _NS + number % _NS
+            fixed = int(self.options.mtime) * NS_PER_SECOND + number % NS_PER_SECOND
             return fixed, fixed
-        mtime_ns = round(mtime * _NS)
-        if mtime_ns % _NS == 0:
-            mtime_ns += number % _NS
-        return mtime_ns, round(ctime * _NS)
+        mtime_ns = round(mtime * NS_PER_SECOND)
+        if mtime_ns % NS_PER_SECOND == 0:
+            mtime_ns += number % NS_PER_SECOND
+        return mtime_ns, round(ctime * NS_PER_SECOND)
 
     @staticmethod
     def xattrs(entry: Entry) -> dict[str, str]:

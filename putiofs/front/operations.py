@@ -34,6 +34,7 @@ from putiofs.api.backend import Backend
 from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.api.services import AccountServices
 from putiofs.front.account_view import AccountView, OpenFile
+from putiofs.front.attributes import NS_PER_SECOND
 from putiofs.front.control.folder import ControlFolder, NoControl
 from putiofs.front.errno_map import ENODATA, errno_for, fail, fail_fast_repeats, fuse_call
 from putiofs.front.mp4_xattr import Mp4Attribute
@@ -53,10 +54,22 @@ log = logging.getLogger("putiofs.front")
 Method = TypeVar("Method", bound=Callable[..., Any])
 
 
-#: What libfuse hands over, as the binding turns it into nanoseconds, for a time utimensat(2)
-#: leaves alone or sets to now (``tv_sec`` 0, ``tv_nsec`` ``UTIME_OMIT`` or ``UTIME_NOW``).
-UTIME_OMIT_NS = (1 << 30) - 2
-UTIME_NOW_NS = (1 << 30) - 1
+#: utimensat(2)'s ``tv_nsec`` for a time it leaves alone or sets to now. libfuse hands them over
+#: as they are, with a ``tv_sec`` that is not always 0, and the binding adds the two up
+#: (seconds * 10**9 + tv_nsec): they are told by the nanoseconds past the second, which no
+#: real time has (above 999,999,999), and so by what is left modulo 10**9 after the carry.
+UTIME_OMIT = (1 << 30) - 2
+UTIME_NOW = (1 << 30) - 1
+
+
+def time_asked(value_ns: int) -> int | None:
+    """A time utimens was given, in ns: -1 to leave it alone, None for now, else itself."""
+    rest = value_ns % NS_PER_SECOND
+    if rest == UTIME_OMIT - NS_PER_SECOND:
+        return -1
+    if rest == UTIME_NOW - NS_PER_SECOND:
+        return None
+    return value_ns
 
 
 def changes(what: str) -> Callable[[Method], Method]:
@@ -461,12 +474,11 @@ class PutioFS:
         told to leave alone (``UTIME_OMIT``: ``touch -a`` leaves the mtime) is left alone."""
         if self._control_for(path):
             self.tree.refuse("utimens")
-        atime, mtime = times if times else (UTIME_NOW_NS, UTIME_NOW_NS)
-        if mtime != UTIME_OMIT_NS:
-            self.writes.utimens(path, None if mtime == UTIME_NOW_NS else mtime)
-        if atime != UTIME_OMIT_NS:
-            self.tree.attributes.set_atime(self._account_stat(path)["st_ino"],
-                                           None if atime == UTIME_NOW_NS else atime)
+        atime, mtime = (time_asked(t) for t in times) if times else (None, None)
+        if mtime != -1:
+            self.writes.utimens(path, mtime)
+        if atime != -1:
+            self.tree.attributes.set_atime(self._account_stat(path)["st_ino"], atime)
         return 0
 
 
