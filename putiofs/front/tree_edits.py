@@ -101,8 +101,9 @@ class TreeEdits:
 
         put.io deletes folders recursively, so emptiness is checked against the server, not the
         cache: a folder another client has just put a file into answers ENOTEMPTY and nothing
-        is deleted. (The v1 API has no conditional delete, so a file added in the instant
-        between that check and the delete would still go with the folder.)
+        is deleted; so does one holding a pending file (not on put.io yet). (The v1 API has no
+        conditional delete, so a file added in the instant between that check and the delete
+        would still go with the folder.)
         """
         self.check_writable()
         if not split_path(path):
@@ -128,13 +129,16 @@ class TreeEdits:
         self.overlay.gone(entry.id)
 
     def _require_empty(self, folder: Entry) -> None:
+        """ENOTEMPTY unless the folder, listed anew, shows nothing: no put.io item but those
+        the mount hides (versions being deleted, uploads of removed files: put.io's delete
+        takes them along), and no pending file."""
         self.cache.forget_folder(folder.id)
         try:
             listing = self.cache.listing(folder.id)
         except NotFoundError:
             self.cache.removed(folder)
             raise
-        if listing.entries:
+        if self.overlay.names_in(folder.id, list(listing.by_name)):
             raise fail(errno.ENOTEMPTY)
 
     def _delete(self, entry: Entry) -> None:

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from putiofs.emulator.http.faults import Fault
 from tests.support.mounting import requires_fuse
 from tests.support.polling import wait_for
+from tests.support.scripted_faults import Queued
 from tests.support.versions import V2_TOKEN, V2Api
 
 pytestmark = requires_fuse
@@ -207,3 +209,36 @@ def test_a_time_set_on_a_new_file_survives_its_landing(v2, writable):
 
     wait_for(lambda: len(dates()) == rounds, 20, fail="the uploads did not land")
     assert set(dates()) == {"2030-03-17"}
+
+
+def test_a_folder_emptied_while_uploads_are_in_flight_can_be_removed(v2, writable):
+    """pjdfstest truncate/01.t's steps, many times: a new file in a new folder, unlinked at
+    once (its upload may still complete on put.io), then the folder removed."""
+    mnt = writable(v2)
+    failures: list[str] = []
+    for number in _rounds(200):
+        folder = mnt / f"d{number}"
+        folder.mkdir()
+        (folder / "f").write_bytes(b"")
+        (folder / "f").unlink()
+        try:
+            folder.rmdir()
+        except OSError as exc:
+            failures.append(f"round {number}: rmdir: {exc.strerror}")
+    assert failures == []
+    assert os.listdir(mnt) == []
+
+
+def test_a_folder_holding_a_pending_file_is_not_empty(emulator_factory, writable):
+    faults = Queued()
+    server = emulator_factory(api="v2", token=V2_TOKEN, demo=False, faults=faults)
+    mnt = writable(server)
+    (mnt / "d").mkdir()
+    faults.queue("upload.tus_post", Fault(delay=3))  # the file stays pending a while
+    (mnt / "d" / "f").write_bytes(b"kept")
+    with pytest.raises(OSError) as info:
+        (mnt / "d").rmdir()
+    assert info.value.errno == errno.ENOTEMPTY
+    wait_for(lambda: V2Api(server).find(V2Api(server).find(0, "d")["id"], "f"), 20,
+             fail="the file did not land")
+    assert (mnt / "d" / "f").read_bytes() == b"kept"
