@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import time
 from collections.abc import Callable, Iterator
 
 from putiofs.api.backend import Backend, Entry
@@ -37,6 +38,8 @@ from putiofs.write.overlay import HIDDEN_GRACE, Overlay
 
 log = logging.getLogger("putiofs.front")
 
+#: The longest wait, in seconds, of an edit for the upload of a removed file to end.
+DEPARTED_WAIT = 5.0
 #: rename(2)'s flags (libfuse 3 passes renameat2's).
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
@@ -72,20 +75,41 @@ class TreeEdits:
     def mkdir(self, path: str, mode: int,
               made: Callable[[Entry, Entry], None] = lambda folder, parent: None) -> int:
         """create_dir in the parent; EEXIST if the name is taken; visible at once, after
-        ``made(folder, parent)`` (its mode and owner are kept before anyone can see it)."""
+        ``made(folder, parent)`` (its mode and owner are kept before anyone can see it). Where
+        the API refuses a name in use (v2) and the name is still held by the upload of a file
+        just removed (its item is deleted as soon as the upload is over), that is waited for (a
+        few seconds at most) and the folder made then."""
         self.check_writable()
         parent, name = self.cache.resolve_parent(path)
         remote = self.remote_name(name)
         if (self.overlay.pending_in(parent.id, name) is not None
                 or self.overlay.find(parent.id, name) is not None):
             raise fail(errno.EEXIST)
-        with self._reconciled(parent):
-            folder = self.backend.make_folder(parent.id, remote)
+        try:
+            with self._reconciled(parent):
+                folder = self.backend.make_folder(parent.id, remote)
+        except NameExistsError:
+            if not self._departed(parent, remote):
+                raise
+            with self._reconciled(parent):
+                folder = self.backend.make_folder(parent.id, remote)
         try:
             made(folder, parent)
         finally:
             self.cache.added(folder)
         return 0
+
+    def _departed(self, parent: Entry, remote: str) -> bool:
+        """Was ``remote`` held by uploads of files removed from it? True once they are over
+        (within DEPARTED_WAIT seconds); False if not, or not in time."""
+        if not self.overlay.departing(parent.id, remote):
+            return False
+        end = time.monotonic() + DEPARTED_WAIT
+        while self.overlay.departing(parent.id, remote):
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.05)
+        return True
 
     def unlink(self, path: str) -> int:
         """Delete one file. Folders are rmdir's business (EISDIR)."""

@@ -187,6 +187,12 @@ class Overlay:
                 return False
         return True
 
+    def departing(self, folder_id: str, name: str) -> bool:
+        """Has a file left ``name`` in the folder whose upload may still make an item there?"""
+        with self.lock:
+            return any(d.name == name and not d.file.gone
+                       for d in self._departed.get(folder_id, ()))
+
     def known_there(self, spooled: SpoolFile, entries: list[Entry]) -> bool:
         """Were these items (hidden ones aside) where ``spooled`` is shown when it was shown
         there (same-named files the user saw beside it)?"""

@@ -24,7 +24,7 @@ from tests.support.versions import V2_TOKEN, V2Api
 pytestmark = requires_fuse
 
 #: Each race runs at most this long (and at most its number of rounds).
-SECONDS = 8.0
+SECONDS = 4.0
 
 
 @pytest.fixture
@@ -242,3 +242,22 @@ def test_a_folder_holding_a_pending_file_is_not_empty(emulator_factory, writable
     wait_for(lambda: V2Api(server).find(V2Api(server).find(0, "d")["id"], "f"), 20,
              fail="the file did not land")
     assert (mnt / "d" / "f").read_bytes() == b"kept"
+
+
+def test_a_folder_can_take_the_name_of_a_file_just_removed(v2, writable):
+    """pjdfstest mkdir/10.t's steps, many times: a new file, unlinked at once (its upload may
+    still complete under that name), then a folder of that name."""
+    mnt = writable(v2)
+    failures: list[str] = []
+    for number in _rounds(200):
+        path = mnt / f"n{number}"
+        path.write_bytes(b"")
+        path.unlink()
+        try:
+            path.mkdir()
+        except OSError as exc:
+            failures.append(f"round {number}: mkdir: {exc.strerror}")
+    assert failures == []
+    wait_for(lambda: all(f["content_type"] == "application/x-directory"
+                         for f in V2Api(v2).children(0)), 20,
+             fail="a removed file is still on put.io")
