@@ -248,10 +248,12 @@ class Overlay:
         return found
 
     def names_in(self, folder_id: str, listed: list[str]) -> list[str]:
-        """A folder's shown names (``listed``: the cache's), with the overlay applied."""
+        """A folder's shown names (``listed``: the cache's), with the overlay applied; never a
+        ``.fuse_hidden`` name (libfuse's, for files unlinked while open)."""
         with self.lock:
             hidden = self._changed_here(folder_id)
-            extra = [name for (parent, name) in self.pending if parent == folder_id]
+            extra = [name for (parent, name) in self.pending
+                     if parent == folder_id and not name.startswith(HIDDEN_PREFIX)]
         shown = set(self.view(folder_id)) if hidden else set(listed)
         shown.update(extra)
         return sorted(shown)
