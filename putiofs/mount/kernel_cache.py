@@ -15,6 +15,13 @@ nothing: the mount keeps the kernel from caching "no such file" answers (``negat
 0, :mod:`putiofs.mount.settings`), since libfuse's high-level API cannot invalidate a directory
 entry. Call it from outside FUSE operations (a background thread): invalidating the inode an
 operation is working on can deadlock.
+
+Why each call first polls the mount's device: libfuse 3 calls ``destroy`` (where the mount
+withdraws itself) only after its loop has ended and it has closed the device. A notification
+written in between, by a thread landing an upload while the mount unmounts, fails and libfuse
+prints ``fuse: writing device: ...`` on the terminal. The poll (no wait) finds a device
+that is closed (``fuse_session_fd`` is -1) or whose connection the unmount ended (POLLERR),
+and the mount is withdrawn before anything is written.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import select
 import threading
 
 __all__ = ["attach", "attached", "detach", "invalidate_path"]
@@ -29,6 +37,7 @@ __all__ = ["attach", "attached", "detach", "invalidate_path"]
 _lock = threading.Lock()
 _fuse: int | None = None          # the running mount's struct fuse *, while it runs
 _lib: ctypes.CDLL | None = None
+_GONE = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
 def _libfuse3() -> ctypes.CDLL:
@@ -40,6 +49,10 @@ def _libfuse3() -> ctypes.CDLL:
         lib.fuse_get_context.argtypes = []
         lib.fuse_invalidate_path.restype = ctypes.c_int
         lib.fuse_invalidate_path.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        lib.fuse_get_session.restype = ctypes.c_void_p
+        lib.fuse_get_session.argtypes = [ctypes.c_void_p]
+        lib.fuse_session_fd.restype = ctypes.c_int
+        lib.fuse_session_fd.argtypes = [ctypes.c_void_p]
         _lib = lib
     return _lib
 
@@ -68,9 +81,24 @@ def invalidate_path(path: str) -> bool:
     """Drop the kernel's cached attributes and pages of ``path`` (``/folder/name`` as the
     mount shows it). True when the kernel now holds nothing stale for it (invalidated, or not
     cached at all); False on libfuse 2, with no mount running, or when libfuse refuses."""
+    global _fuse
     encoded = path.encode("utf-8", "surrogateescape")
     with _lock:
         if _fuse is None:
             return False
+        if not _connected(_fuse):
+            _fuse = None
+            return False
         result = _libfuse3().fuse_invalidate_path(_fuse, encoded)
     return result in (0, -errno.ENOENT)   # ENOENT: the kernel has not looked it up
+
+
+def _connected(fuse: int) -> bool:
+    """The mount's device is open and its connection to the kernel has not ended."""
+    lib = _libfuse3()
+    fd = lib.fuse_session_fd(lib.fuse_get_session(fuse))
+    if fd < 0:
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)   # no events asked: only the error bits are reported
+    return not any(mask & _GONE for _, mask in poller.poll(0))

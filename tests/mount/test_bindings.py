@@ -126,3 +126,27 @@ def test_an_invalidated_path_shows_its_change_at_once(tmp_path):
     finally:
         code = mount.unmount()
     assert code == 0, mount.process.stdout.read() if mount.process.stdout else code
+
+
+@requires_fuse
+def test_invalidating_while_the_mount_unmounts_prints_nothing(tmp_path):
+    """A thread invalidates a path without pause while the mount is unmounted: libfuse closes
+    its device before it calls ``destroy``, and nothing may be written to it in between (libfuse
+    would print "fuse: writing device: ..." on the terminal)."""
+    pytest.importorskip("mfusepy")
+    try:
+        load_binding("libfuse3")
+    except MountError as exc:
+        pytest.skip(str(exc))
+    for round_number in range(5):
+        mountpoint = tmp_path / f"mnt{round_number}"
+        mountpoint.mkdir()
+        mount = MountProcess([sys.executable, "-m", "tests.support.kernel_cache_fs",
+                              str(mountpoint)], mountpoint, stderr=subprocess.STDOUT)
+        try:
+            assert (mountpoint / "a.txt").read_bytes() == b"hello"
+            os.setxattr(mountpoint / "ctl", "user.keep_invalidating", b"/a.txt")
+        finally:
+            code = mount.unmount()
+        printed = mount.process.stdout.read() if mount.process.stdout else ""
+        assert code == 0 and printed == "", printed

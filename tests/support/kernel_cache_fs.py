@@ -5,7 +5,9 @@
 extended attributes on ``/ctl`` drives the test from outside: ``user.change`` = ``NAME=TEXT``
 changes a file behind the kernel's back (``NAME=`` with no text removes it),
 ``user.invalidate`` = ``PATH`` calls :func:`putiofs.mount.kernel_cache.invalidate_path` from another
-thread (as the events code would) and keeps its answer in ``user.invalidated``.
+thread (as the events code would) and keeps its answer in ``user.invalidated``;
+``user.keep_invalidating`` = ``PATH`` starts a thread that invalidates it without pause until
+the process ends (as events arriving while the mount unmounts would).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class CacheFS:
             worker.start()
             worker.join(10)
             self.answer = b"1" if result == [True] else b"0"
+        elif name == "user.keep_invalidating":
+            threading.Thread(target=_keep_invalidating, args=(text,), daemon=True).start()
         return 0
 
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
@@ -71,10 +75,16 @@ class CacheFS:
         raise OSError(errno.ENODATA, "")
 
 
+def _keep_invalidating(path: str) -> None:
+    while True:
+        kernel_cache.invalidate_path(path)
+
+
 def main() -> None:
     mount_class("libfuse3")(CacheFS(), sys.argv[1], raw_fi=False, foreground=True,
                             nothreads=False, attr_timeout=3600, entry_timeout=3600,
-                            negative_timeout=3600, fsname="cachetest")
+                            negative_timeout=3600, fsname="cachetest", max_threads=4,
+                            max_idle_threads=4)
 
 
 if __name__ == "__main__":
