@@ -16,6 +16,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     umount.add_argument("mountpoint", type=Path)
     umount.add_argument("-z", "--lazy", action="store_true",
                         help="detach now even if files are open (reads in flight end with EIO)")
+    umount.add_argument("--upload-wait", type=float, default=None, metavar="SECONDS",
+                        help="how long to wait for pending uploads, saying what is left "
+                             "(default: as long as the mount waits, its own --upload-wait)")
 
     demo = commands.add_parser("demo", help="mount the emulator's demo library (no account "
                                "needed) in the foreground")
@@ -133,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return emulator_command.run(args)
         if args.command == "umount":
-            return unmount(args.mountpoint, lazy=args.lazy)
+            return unmount(args.mountpoint, lazy=args.lazy, upload_wait=args.upload_wait)
         if args.command == "demo":
             return run_demo(args)
         return run_mount(args)
@@ -148,9 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
-def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
+def unmount(mountpoint: Path, *, lazy: bool = False, upload_wait: float | None = None) -> int:
+    """Unmount, then follow the uploads the mount still has to send until they landed or the
+    wait ran out, and say what is left (:mod:`putiofs.commands.local.unmounting`)."""
+    from putiofs.commands.local import unmounting
+    from putiofs.commands.local.mounts import read_mount_status
+
     if not os.path.ismount(mountpoint) and not is_stale_mount(mountpoint):
         raise UserError(f"{mountpoint} is not mounted")
+    read_at = time.time()
+    status = read_mount_status(mountpoint.absolute()).status
     result = subprocess.run(unmount_command(mountpoint, lazy=lazy), capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
@@ -159,6 +170,9 @@ def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
             raise UserError(f"could not unmount {mountpoint}: files are open (close them, or "
                             f"detach now with: putiofs umount --lazy {mountpoint})")
         raise UserError(f"could not unmount {mountpoint}: {reason}")
+    if status is not None:
+        unmounting.follow(status, mountpoint, read_at=read_at,
+                          wait=0.0 if lazy else upload_wait)
     return 0
 
 
