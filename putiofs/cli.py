@@ -27,7 +27,12 @@ from putiofs.front.options import MountOptions
 from putiofs.logs import setup_logging
 from putiofs.mount import compose
 from putiofs.mount.checks import is_stale_mount, unmount_command
-from putiofs.mount.settings import FuseSettings, parse_o_options
+from putiofs.mount.settings import (
+    MOUNT_OPTIONS,
+    FuseSettings,
+    mount_options_help,
+    parse_o_options,
+)
 from putiofs.write.spool import parse_size
 
 #: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s),
@@ -38,8 +43,9 @@ DEFAULT_CACHE_TTL = MountOptions.cache_ttl
 
 def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", dest="o_options", action="append", default=[], metavar="OPTS",
-                        help="mount options, comma-separated: allow_other, uid=N, gid=N, ro, "
-                             "show_control (list /.putio in the root), and any libfuse option")
+                        help="mount options, comma-separated: "
+                             f"{', '.join(option.usage for option in MOUNT_OPTIONS)} (see "
+                             "below), and any libfuse option")
     parser.add_argument("--cache-ttl", type=float, default=None, metavar="SECONDS",
                         help="how long folder listings are trusted (default 30; 600 while "
                              "put.io's realtime events are connected)")
@@ -76,17 +82,27 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _EpilogAsWritten(argparse.HelpFormatter):
+    """Wraps the description as argparse does, keeps the epilog's lines (a table) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line + "\n" for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="putiofs", description="Mount a put.io account as a local directory.")
-    parser.add_argument("--version", action="version", version=f"putiofs {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"putiofs {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     mount = commands.add_parser("mount", help="mount your put.io account",
                                 description="Mount the account you signed in to with "
                                 "putiofs login (or given by PUTIO_TOKEN, or by PUTIO_API_KEY / "
                                 "PUTIO_API_SECRET for the API v1, or ~/.config/putiofs/config) "
-                                "at MOUNTPOINT.")
+                                "at MOUNTPOINT.", epilog=mount_options_help(),
+                                formatter_class=_EpilogAsWritten)
     mount.add_argument("mountpoint", type=Path)
     mount.add_argument("-f", "--foreground", action="store_true",
                        help="stay in the foreground (default: run in the background)")
@@ -118,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     from putiofs import commands as api_commands
 
     api_commands.add_parsers(commands)
+
+    from putiofs.commands.local.manual import SHELLS
+
+    completion = commands.add_parser(
+        "completion", help="print a shell completion script",
+        description="Print the completion script of SHELL for putiofs, made from its own "
+                    "argument parser. bash: putiofs completion bash > "
+                    "~/.local/share/bash-completion/completions/putiofs; zsh: save it as "
+                    "_putiofs in a folder of $fpath; fish: putiofs completion fish > "
+                    "~/.config/fish/completions/putiofs.fish.")
+    completion.add_argument("shell", choices=SHELLS)
+    commands.add_parser("man", help="print the man page (roff)",
+                        description="Print the man page of putiofs, made from its own argument "
+                                    "parser: putiofs man | man -l -")
     return parser
 
 
@@ -136,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from putiofs.emulator import command as emulator_command
 
             return emulator_command.run(args)
+        if args.command in ("completion", "man"):
+            from putiofs.commands.local import manual
+
+            print(manual.completion(parser, args.shell) if args.command == "completion"
+                  else manual.man_page(parser, __version__), end="")
+            return 0
         if args.command == "umount":
             return unmount(args.mountpoint, lazy=args.lazy, upload_wait=args.upload_wait)
         if args.command == "demo":
