@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -251,6 +252,26 @@ def run_mount(args: argparse.Namespace) -> int:
     return _serve(args, settings, foreground=args.foreground, announce=announce)
 
 
+def demo_commands(settings: Settings, mountpoint: Path) -> str:
+    """How to run the other commands against the demo account: the exact environment lines.
+    Its token (or key and secret) is this run's local emulator's, not a secret of put.io's."""
+    # The running command's own path: scripts/demo's venv is on no other shell's PATH.
+    prog = (str(Path(sys.argv[0]).absolute()) if Path(sys.argv[0]).name == "putiofs"
+            else f"{sys.executable} -m putiofs")
+    names = {"api": "PUTIO_API", "api_url": "PUTIO_API_URL"}
+    names.update({"token": "PUTIO_TOKEN", "upload_url": "PUTIO_UPLOAD_URL",
+                  "socket_url": "PUTIO_SOCKET_URL"} if settings.api == "v2" else
+                 {"api_key": "PUTIO_API_KEY", "api_secret": "PUTIO_API_SECRET"})
+    values = {name: getattr(settings, key) for key, name in names.items()
+              if getattr(settings, key, None)}
+    exports = " ".join(f"{name}={shlex.quote(str(value))}" for name, value in values.items())
+    return ("To run the other commands against the demo account, paste this in that shell "
+            "(the credentials are this run's local emulator's, not a put.io secret):\n"
+            f"  export {exports}\n"
+            f"  {prog} transfers list\n"
+            f"  {prog} status {shlex.quote(str(mountpoint))}")
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from putiofs.emulator import EmulatorOptions, EmulatorServer
 
@@ -261,8 +282,9 @@ def run_demo(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UserError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
     setup_logging(debug=args.debug, log_file=args.log_file)
-    # Credentials of this one run, never printed: nobody types them, and a word like "demo"
-    # registered as a secret would be masked out of every log line that mentions the demo.
+    # Credentials of this one run, random: a word like "demo" registered as a secret would be
+    # masked out of every log line that mentions the demo. The banner prints them (the logs
+    # never do): they open only this run's emulator on 127.0.0.1, nothing of put.io's.
     if args.api == "v2":
         options = EmulatorOptions(host="127.0.0.1", port=0, demo=True, api="v2",
                                   token=secrets.token_urlsafe(24))
@@ -288,7 +310,8 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"putiofs demo: put.io {args.api} emulator at {server.base_url}; mounting the "
               f"demo library at {mountpoint.absolute()}\n"
               f"Browse it from another shell (ls -lR {mountpoint}). "
-              "Press Ctrl-C here to unmount and stop.", file=sys.stderr, flush=True)
+              "Press Ctrl-C here to unmount and stop.\n"
+              f"{demo_commands(settings, mountpoint.absolute())}", file=sys.stderr, flush=True)
         return _serve(args, settings, foreground=True)
     finally:
         server.stop()
