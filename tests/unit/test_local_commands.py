@@ -175,3 +175,19 @@ def test_umount_ignores_a_spool_status_from_before_it_looked(tmp_path):
                              sleep=lambda s: None)
     assert left.files == 1 and "landed" not in out.getvalue()
     assert json.loads((spool / "status.json").read_text())["uploads"] == []
+
+
+def test_the_demo_says_how_to_reach_its_account():
+    from putiofs.cli import demo_commands
+    from putiofs.config import Settings
+
+    v2 = demo_commands(Settings(api="v2", api_url="http://127.0.0.1:5/v2", token="t0k",
+                                upload_url="http://127.0.0.1:5", socket_url="ws://x/s"),
+                       Path("/tmp/m p"))
+    assert ("export PUTIO_API=v2 PUTIO_API_URL=http://127.0.0.1:5/v2 PUTIO_TOKEN=t0k "
+            "PUTIO_UPLOAD_URL=http://127.0.0.1:5 PUTIO_SOCKET_URL=ws://x/s") in v2
+    assert "transfers list" in v2 and "status '/tmp/m p'" in v2 and "not a put.io secret" in v2
+    v1 = demo_commands(Settings(api_url="http://127.0.0.1:5/v1", api_key="k", api_secret="s"),
+                       Path("/m"))
+    assert "PUTIO_API=v1 PUTIO_API_URL=http://127.0.0.1:5/v1 PUTIO_API_KEY=k PUTIO_API_SECRET=s" \
+        in v1 and "UPLOAD" not in v1
