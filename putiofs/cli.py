@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +28,12 @@ from putiofs.front.options import MountOptions
 from putiofs.logs import setup_logging
 from putiofs.mount import compose
 from putiofs.mount.checks import is_stale_mount, unmount_command
-from putiofs.mount.settings import FuseSettings, parse_o_options
+from putiofs.mount.settings import (
+    MOUNT_OPTIONS,
+    FuseSettings,
+    mount_options_help,
+    parse_o_options,
+)
 from putiofs.write.spool import parse_size
 
 #: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s),
@@ -37,8 +44,9 @@ DEFAULT_CACHE_TTL = MountOptions.cache_ttl
 
 def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", dest="o_options", action="append", default=[], metavar="OPTS",
-                        help="mount options, comma-separated: allow_other, uid=N, gid=N, ro, "
-                             "show_control (list /.putio in the root), and any libfuse option")
+                        help="mount options, comma-separated: "
+                             f"{', '.join(option.usage for option in MOUNT_OPTIONS)} (see "
+                             "below), and any libfuse option")
     parser.add_argument("--cache-ttl", type=float, default=None, metavar="SECONDS",
                         help="how long folder listings are trusted (default 30; 600 while "
                              "put.io's realtime events are connected)")
@@ -75,17 +83,27 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _EpilogAsWritten(argparse.HelpFormatter):
+    """Wraps the description as argparse does, keeps the epilog's lines (a table) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line + "\n" for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="putiofs", description="Mount a put.io account as a local directory.")
-    parser.add_argument("--version", action="version", version=f"putiofs {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"putiofs {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     mount = commands.add_parser("mount", help="mount your put.io account",
                                 description="Mount the account you signed in to with "
                                 "putiofs login (or given by PUTIO_TOKEN, or by PUTIO_API_KEY / "
                                 "PUTIO_API_SECRET for the API v1, or ~/.config/putiofs/config) "
-                                "at MOUNTPOINT.")
+                                "at MOUNTPOINT.", epilog=mount_options_help(),
+                                formatter_class=_EpilogAsWritten)
     mount.add_argument("mountpoint", type=Path)
     mount.add_argument("-f", "--foreground", action="store_true",
                        help="stay in the foreground (default: run in the background)")
@@ -97,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     umount.add_argument("mountpoint", type=Path)
     umount.add_argument("-z", "--lazy", action="store_true",
                         help="detach now even if files are open (reads in flight end with EIO)")
+    umount.add_argument("--upload-wait", type=float, default=None, metavar="SECONDS",
+                        help="how long to wait for pending uploads, saying what is left "
+                             "(default: as long as the mount waits, its own --upload-wait)")
 
     demo = commands.add_parser("demo", help="mount the emulator's demo library (no account "
                                "needed) in the foreground")
@@ -114,6 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     from putiofs import commands as api_commands
 
     api_commands.add_parsers(commands)
+
+    from putiofs.commands.local.manual import SHELLS
+
+    completion = commands.add_parser(
+        "completion", help="print a shell completion script",
+        description="Print the completion script of SHELL for putiofs, made from its own "
+                    "argument parser. bash: putiofs completion bash > "
+                    "~/.local/share/bash-completion/completions/putiofs; zsh: save it as "
+                    "_putiofs in a folder of $fpath; fish: putiofs completion fish > "
+                    "~/.config/fish/completions/putiofs.fish.")
+    completion.add_argument("shell", choices=SHELLS)
+    commands.add_parser("man", help="print the man page (roff)",
+                        description="Print the man page of putiofs, made from its own argument "
+                                    "parser: putiofs man | man -l -")
     return parser
 
 
@@ -132,8 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from putiofs.emulator import command as emulator_command
 
             return emulator_command.run(args)
+        if args.command in ("completion", "man"):
+            from putiofs.commands.local import manual
+
+            print(manual.completion(parser, args.shell) if args.command == "completion"
+                  else manual.man_page(parser, __version__), end="")
+            return 0
         if args.command == "umount":
-            return unmount(args.mountpoint, lazy=args.lazy)
+            return unmount(args.mountpoint, lazy=args.lazy, upload_wait=args.upload_wait)
         if args.command == "demo":
             return run_demo(args)
         return run_mount(args)
@@ -148,9 +189,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
 
 
-def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
+def unmount(mountpoint: Path, *, lazy: bool = False, upload_wait: float | None = None) -> int:
+    """Unmount, then follow the uploads the mount still has to send until they landed or the
+    wait ran out, and say what is left (:mod:`putiofs.commands.local.unmounting`)."""
+    from putiofs.commands.local import unmounting
+    from putiofs.commands.local.mounts import read_mount_status
+
     if not os.path.ismount(mountpoint) and not is_stale_mount(mountpoint):
         raise UserError(f"{mountpoint} is not mounted")
+    read_at = time.time()
+    status = read_mount_status(mountpoint.absolute()).status
     result = subprocess.run(unmount_command(mountpoint, lazy=lazy), capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
@@ -159,6 +207,9 @@ def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
             raise UserError(f"could not unmount {mountpoint}: files are open (close them, or "
                             f"detach now with: putiofs umount --lazy {mountpoint})")
         raise UserError(f"could not unmount {mountpoint}: {reason}")
+    if status is not None:
+        unmounting.follow(status, mountpoint, read_at=read_at,
+                          wait=0.0 if lazy else upload_wait)
     return 0
 
 
@@ -201,6 +252,26 @@ def run_mount(args: argparse.Namespace) -> int:
     return _serve(args, settings, foreground=args.foreground, announce=announce)
 
 
+def demo_commands(settings: Settings, mountpoint: Path) -> str:
+    """How to run the other commands against the demo account: the exact environment lines.
+    Its token (or key and secret) is this run's local emulator's, not a secret of put.io's."""
+    # The running command's own path: scripts/demo's venv is on no other shell's PATH.
+    prog = (str(Path(sys.argv[0]).absolute()) if Path(sys.argv[0]).name == "putiofs"
+            else f"{sys.executable} -m putiofs")
+    names = {"api": "PUTIO_API", "api_url": "PUTIO_API_URL"}
+    names.update({"token": "PUTIO_TOKEN", "upload_url": "PUTIO_UPLOAD_URL",
+                  "socket_url": "PUTIO_SOCKET_URL"} if settings.api == "v2" else
+                 {"api_key": "PUTIO_API_KEY", "api_secret": "PUTIO_API_SECRET"})
+    values = {name: getattr(settings, key) for key, name in names.items()
+              if getattr(settings, key, None)}
+    exports = " ".join(f"{name}={shlex.quote(str(value))}" for name, value in values.items())
+    return ("To run the other commands against the demo account, paste this in that shell "
+            "(the credentials are this run's local emulator's, not a put.io secret):\n"
+            f"  export {exports}\n"
+            f"  {prog} transfers list\n"
+            f"  {prog} status {shlex.quote(str(mountpoint))}")
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from putiofs.emulator import EmulatorOptions, EmulatorServer
 
@@ -211,8 +282,9 @@ def run_demo(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UserError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
     setup_logging(debug=args.debug, log_file=args.log_file)
-    # Credentials of this one run, never printed: nobody types them, and a word like "demo"
-    # registered as a secret would be masked out of every log line that mentions the demo.
+    # Credentials of this one run, random: a word like "demo" registered as a secret would be
+    # masked out of every log line that mentions the demo. The banner prints them (the logs
+    # never do): they open only this run's emulator on 127.0.0.1, nothing of put.io's.
     if args.api == "v2":
         options = EmulatorOptions(host="127.0.0.1", port=0, demo=True, api="v2",
                                   token=secrets.token_urlsafe(24))
@@ -238,7 +310,8 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"putiofs demo: put.io {args.api} emulator at {server.base_url}; mounting the "
               f"demo library at {mountpoint.absolute()}\n"
               f"Browse it from another shell (ls -lR {mountpoint}). "
-              "Press Ctrl-C here to unmount and stop.", file=sys.stderr, flush=True)
+              "Press Ctrl-C here to unmount and stop.\n"
+              f"{demo_commands(settings, mountpoint.absolute())}", file=sys.stderr, flush=True)
         return _serve(args, settings, foreground=True)
     finally:
         server.stop()

@@ -60,7 +60,21 @@ _find_python() {
     return 1
 }
 
+# What the demo alone needs: fusermount3 and libfuse 3 (the default binding's library).
+ensure_demo_system_packages() {
+    local missing=()
+    command -v fusermount3 >/dev/null 2>&1 || missing+=(fuse3)
+    ldconfig -p 2>/dev/null | grep -q 'libfuse3\.so\.3' || missing+=(libfuse3-3)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        _apt_install "${missing[@]}"
+    fi
+}
+
+# ensure_venv [EXTRAS]: the venv with putiofs installed (editable) with EXTRAS ("test" for the
+# tests and the bench, "" for the demo: only what putiofs itself needs). An install with the
+# test extras serves the demo too.
 ensure_venv() {
+    local extras="${1-test}"
     local py
     if ! py=$(_find_python); then
         _apt_install python3 python3-venv python3-pip
@@ -74,14 +88,28 @@ ensure_venv() {
             "$py" -m venv "$VENV"
         fi
     fi
-    local stamp="$VENV/.putiofs-installed"
-    if [ ! -f "$stamp" ] || [ "$PROJECT_ROOT/setup.cfg" -nt "$stamp" ] ||
-        [ "$PROJECT_ROOT/pyproject.toml" -nt "$stamp" ]; then
-        echo "setup: installing putiofs and its test extras into $VENV" >&2
+    local stamp="$VENV/.putiofs-installed" target="$PROJECT_ROOT[test]" what="and its test extras"
+    if [ -z "$extras" ]; then
+        _stamp_current "$stamp" && return 0
+        stamp="$VENV/.putiofs-installed-base" target="$PROJECT_ROOT" what="(no test extras)"
+    fi
+    if ! _stamp_current "$stamp"; then
+        echo "setup: installing putiofs $what into $VENV" >&2
         "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-        "$VENV/bin/python" -m pip install -q -e "$PROJECT_ROOT[test]"
+        "$VENV/bin/python" -m pip install -q -e "$target"
         touch "$stamp"
     fi
+}
+
+_stamp_current() {
+    [ -f "$1" ] && ! [ "$PROJECT_ROOT/setup.cfg" -nt "$1" ] &&
+        ! [ "$PROJECT_ROOT/pyproject.toml" -nt "$1" ]
+}
+
+ensure_demo_environment() {
+    ensure_demo_system_packages
+    ensure_venv ""
+    export PATH="$VENV/bin:$PATH"
 }
 
 ensure_environment() {

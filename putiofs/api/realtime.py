@@ -65,6 +65,11 @@ class ChangeListener(Protocol):
     @property
     def live(self) -> bool: ...
 
+    @property
+    def problem(self) -> str | None:
+        """Why it is not live, as it last saw it (a refusal, a connection failure); None
+        before any failure."""
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from putiofs.api.backend import Backend, Entry, Quota
@@ -42,10 +42,14 @@ log = logging.getLogger("putiofs.front")
 
 @dataclass
 class OpenFile:
-    """An account file open for reading; ``reader`` is None for an empty file."""
+    """An account file open for reading; ``reader`` is None for an empty file. ``path``: the
+    path it was opened by (the FUSE front sets it) and ``opened_at`` (unix time) are what
+    ``putiofs status`` shows of it."""
 
     entry: Entry
     reader: StreamReader | None
+    path: str = ""
+    opened_at: float = field(default_factory=time.time)
 
 
 class AccountView:

@@ -41,6 +41,11 @@ class HandleTable:
         with self._lock:
             return self._open.pop(fh, default)
 
+    def values(self, kind: type[Handle]) -> list[Handle]:
+        """The open handles of ``kind``, as a copy (for a status: nothing is removed)."""
+        with self._lock:
+            return [h for h in self._open.values() if isinstance(h, kind)]
+
     def take_all(self, kind: type[Handle]) -> list[Handle]:
         """Remove and return every handle of ``kind`` (at unmount)."""
         with self._lock:

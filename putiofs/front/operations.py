@@ -36,6 +36,7 @@ from putiofs.api.services import AccountServices
 from putiofs.front.account_view import AccountView, OpenFile
 from putiofs.front.attributes import NS_PER_SECOND
 from putiofs.front.control.folder import ControlFolder, NoControl
+from putiofs.front.control.status import MountStatus
 from putiofs.front.errno_map import ENODATA, errno_for, fail, fail_fast_repeats, fuse_call
 from putiofs.front.mp4_xattr import Mp4Attribute
 from putiofs.front.options import MountOptions
@@ -108,6 +109,9 @@ class PutioFS:
         self.options = tree.options
         self.handles = tree.handles
         self.edits: TreeEdits = self.writes.edits
+        #: What ``/.putio/status.json`` says (:func:`build_operations` sets it; the mount
+        #: attaches the realtime feed to it).
+        self.status: MountStatus | None = None
         #: Started once mounted (after libfuse's fork to the background, which keeps no
         #: other thread): e.g. the realtime events' listener.
         self.when_mounted: list[Callable[[], None]] = []
@@ -236,13 +240,20 @@ class PutioFS:
         what the name holds now (a rename's new file), as on a local disk; ``ENOENT`` would
         tell it that nothing is there."""
         if control := self._control_for(path):
-            return control.open(path, flags)
+            return self._named(control.open(path, flags), path)
         try:
-            return self.writes.open(path, flags)
+            return self._named(self.writes.open(path, flags), path)
         except (OSError, NotFoundError) as exc:
             if is_hidden_name(path) and errno_for(exc) == errno.ENOENT:
                 raise fail(errno.ESTALE) from None
             raise
+
+    def _named(self, fh: int, path: str) -> int:
+        """A file open for reading remembers the path it was opened by (``putiofs status``)."""
+        handle = self.handles.get(fh)
+        if isinstance(handle, OpenFile):
+            handle.path = path
+        return fh
 
     @fail_fast_repeats
     @fuse_call
@@ -502,9 +513,14 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
             still_there(backend, tree.cache, spool))
         writes = WriteFiles(tree, spool, chunk_size=options.upload_chunk_size)
         control_options.setdefault("uploads", writes.uploads.snapshot)
+    status = MountStatus(lambda: tree.handles.values(OpenFile), tree.cache, options,
+                         live_events=backend.capabilities.live_events,
+                         uploads=writes.uploads.snapshot if writes is not None else None)
     if services is None:
         operations = PutioFS(tree, writes=writes)
     else:
         control_options.setdefault("search_ttl", tree.options.cache_ttl)
+        control_options.setdefault("status", status)
         operations = PutioFS(tree, ControlFolder(services, tree, **control_options), writes)
+    operations.status = status
     return operations

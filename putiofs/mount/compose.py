@@ -85,6 +85,8 @@ def listen(connection: Connection, operations: PutioFS, options: MountOptions,
                      invalidate=kernel_cache.invalidate_path, start=False)
     if updates is not None:
         operations.when_mounted.append(updates.start)
+        if operations.status is not None:
+            operations.status.events = updates
     options.events = updates is not None
     return updates
 

@@ -20,6 +20,7 @@ every request.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,50 @@ BINDING_ENV = "PUTIOFS_FUSE"
 #: Options libfuse 3 refuses: it mounts over a non-empty folder anyway, and big writes and
 #: atomic O_TRUNC are on by default there.
 _LIBFUSE2_ONLY = ("nonempty", "big_writes", "atomic_o_trunc")
+
+
+@dataclass(frozen=True)
+class MountOption:
+    """One ``-o`` key the mount documents: ``value`` is its argument's name (None: a flag)."""
+
+    key: str
+    value: str | None
+    help: str
+
+    @property
+    def usage(self) -> str:
+        return self.key if self.value is None else f"{self.key}={self.value}"
+
+
+#: The ``-o`` keys ``putiofs mount --help`` lists: the one table, which the help is made from
+#: (any other key goes to libfuse as it is).
+MOUNT_OPTIONS = (
+    MountOption("allow_other", None, "let other users use the mount (as root, or with "
+                "user_allow_other in /etc/fuse.conf)"),
+    MountOption("uid", "N", "the owner every item shows (default: the mounting user)"),
+    MountOption("gid", "N", "the group every item shows (default: the mounting user's)"),
+    MountOption("umask", "MASK", "permission bits taken away from every item (octal; "
+                "libfuse's, e.g. umask=002 for a group that writes)"),
+    MountOption("ro", None, "read-only: nothing is written to put.io"),
+    MountOption("rw", None, "writable where the API can write (the default)"),
+    MountOption("show_control", None, "list /.putio in the root (it is reachable by path "
+                "anyway)"),
+    MountOption("fuse", "|".join(BINDINGS), f"the FUSE library (default ${BINDING_ENV}, else "
+                f"{DEFAULT_BINDING})"),
+    MountOption("read_ahead_kb", "N", "the kernel's read-ahead for this mount, in KiB "
+                "(default: what suits streaming)"),
+    MountOption("nonempty", None, "mount over a folder that is not empty (libfuse 3 always "
+                "does)"),
+)
+
+
+def mount_options_help() -> str:
+    """The ``-o`` keys of :data:`MOUNT_OPTIONS`, one per line, for ``putiofs mount --help``."""
+    width = max(len(option.usage) for option in MOUNT_OPTIONS) + 4
+    lines = [textwrap.fill(option.help, 79, initial_indent=f"  {option.usage}".ljust(width),
+                           subsequent_indent=" " * width) for option in MOUNT_OPTIONS]
+    return "-o options (comma-separated; any other goes to libfuse as it is):\n" + \
+        "\n".join(lines)
 
 
 @dataclass

@@ -53,8 +53,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from putiofs.net import deadline
 
-__all__ = ["REQUEST_TIMEOUT", "SessionClient", "Watch", "clip_timeout", "direct_pool", "guard",
-           "live_socket", "new_session", "session_headers", "watchdog"]
+__all__ = ["REQUEST_TIMEOUT", "CallCounts", "SessionClient", "Watch", "call_counts", "clip_timeout",
+           "direct_pool", "guard", "live_socket", "new_session", "session_headers", "watchdog"]
 
 #: (connect, read) seconds of one API request, where its client is given no other (both API
 #: versions' wires); a call's own deadline (:mod:`putiofs.net.deadline`) clips them further.
@@ -295,6 +295,45 @@ class WatchedAdapter(HTTPAdapter):
                                                    "https": _WatchedHTTPSPool}
 
 
+class CallCounts:
+    """Requests to put.io made by this process through :func:`new_session` sessions (API calls,
+    stream ranges, upload chunks alike): how many, how many got no answer (a connection
+    failure, a timeout, the deadline), how many were answered with an HTTP error (4xx, 5xx), and
+    the last problem (its kind and status, never a URL). One lock, taken once per request,
+    never per byte; ``putiofs status`` shows them (see :mod:`putiofs.front.control.status`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.failed = 0
+        self.error_answers = 0
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+
+    def answered(self, status: int) -> None:
+        with self._lock:
+            self.requests += 1
+            if status >= 400:
+                self.error_answers += 1
+                self.last_error, self.last_error_at = f"HTTP {status}", time.time()
+
+    def no_answer(self, exc: BaseException) -> None:
+        with self._lock:
+            self.requests += 1
+            self.failed += 1
+            self.last_error, self.last_error_at = type(exc).__name__, time.time()
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {"requests": self.requests, "failed": self.failed,
+                    "error_answers": self.error_answers, "last_error": self.last_error,
+                    "last_error_at": self.last_error_at}
+
+
+#: This process's counts (one mount per process).
+call_counts = CallCounts()
+
+
 class DeadlineSession(requests.Session):
     """A session whose every request (redirects and, unless streamed, the body) ends by the
     calling thread's :mod:`putiofs.net.deadline`; its timeouts are clipped to the time left."""
@@ -308,7 +347,8 @@ class DeadlineSession(requests.Session):
         with guard() as watch:
             try:
                 response = super().send(request, **kwargs)
-            except requests.RequestException:
+            except requests.RequestException as exc:
+                call_counts.no_answer(exc)
                 if watch is not None and watch.fired:
                     raise _cut(request) from None
                 raise
@@ -316,7 +356,9 @@ class DeadlineSession(requests.Session):
                 # http.client takes a connection shut down half-way through the headers for
                 # their end: what arrived is not an answer
                 response.close()
+                call_counts.no_answer(requests.Timeout())
                 raise _cut(request)
+            call_counts.answered(response.status_code)
             return response
 
 

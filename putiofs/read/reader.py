@@ -25,6 +25,7 @@ carries a token.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Protocol
 
 from putiofs.api.backend import Backend, Entry
@@ -34,6 +35,9 @@ from putiofs.read.buffer import DEFAULT_POLICY, BufferPolicy, RangeSource, Strea
 from putiofs.read.fetcher import RangeFetcher
 
 __all__ = ["BufferPolicy", "ReadLimits", "StreamReader", "open_stream"]
+
+#: Seconds over which :meth:`StreamReader.speed` measures.
+_SPEED_WINDOW = 1.0
 
 
 class StreamReader:
@@ -53,6 +57,11 @@ class StreamReader:
         self._label = label
         self._lock = threading.Lock()
         self._closed = False
+        #: Bytes served to the reader so far (``putiofs status``); see :meth:`speed`.
+        self.bytes_read = 0
+        self._window_start = time.monotonic()
+        self._window_bytes = 0
+        self._rate = 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._label!r}, size={self._size})"
@@ -98,9 +107,27 @@ class StreamReader:
                 if self._closed:
                     raise TransportError(f"{self._label}: read of a closed file handle")
                 self._buffer.fill(offset, end, dest)
+                self._count(end - offset)
             finally:
                 self._lock.release()
         return end - offset
+
+    def _count(self, served: int) -> None:
+        """Under the read lock already held: a few adds per read, no lock of its own."""
+        self.bytes_read += served
+        now = time.monotonic()
+        if now - self._window_start >= _SPEED_WINDOW:
+            self._rate = self._window_bytes / (now - self._window_start)
+            self._window_start, self._window_bytes = now, 0
+        self._window_bytes += served
+
+    def speed(self) -> float:
+        """Bytes per second served lately: over the last whole second of reads, or less once
+        the reader idles (read without the lock: a status may be a read behind)."""
+        elapsed = time.monotonic() - self._window_start
+        if elapsed >= _SPEED_WINDOW:
+            return self._window_bytes / elapsed
+        return self._rate
 
     def close(self) -> None:
         """Let go of the stream (drained for reuse if little is left). Idempotent."""

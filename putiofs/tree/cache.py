@@ -369,6 +369,13 @@ class MetadataCache:
             self._last_known[listing.folder_id] = listing
             self._verify_by.pop(listing.folder_id, None)
 
+    def stats(self) -> tuple[int, int]:
+        """(folders, items) held: every listing kept, trusted or kept for stale-if-error
+        (``putiofs status``)."""
+        with self._lock:
+            listings = list(self._last_known.values())
+        return len(listings), sum(len(listing) for listing in listings)
+
     def forget_folder(self, folder_id: str) -> None:
         with self._lock:
             self._fresh.pop(folder_id, None)

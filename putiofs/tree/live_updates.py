@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import cast
@@ -87,6 +88,13 @@ class LiveUpdates:
         self.transfers_changed = transfers_changed
         self.listener: ChangeListener | None = None
         self._lock = threading.Lock()
+        #: When the feed last became live, or stopped being so (unix time; None: neither yet).
+        self.changed_at: float | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the feed is not live, as its listener last saw it (None: no failure yet)."""
+        return None if self.listener is None else self.listener.problem
 
     @property
     def live(self) -> bool:
@@ -103,6 +111,7 @@ class LiveUpdates:
     # -- the listener's calls -------------------------------------------------------------
 
     def live_changed(self, live: bool) -> None:
+        self.changed_at = time.time()
         if live:
             self.cache.expire_all()  # what changed while we were away was not heard
             self.cache.set_ttl(self.live_ttl)

@@ -120,6 +120,7 @@ class V2ChangeListener:
         self._thread: threading.Thread | None = None
         self._refusal_logged = False
         self._failure_logged = False
+        self._problem: str | None = None
 
     def __repr__(self) -> str:
         return f"V2ChangeListener({self.url!r}, live={self._live})"
@@ -127,6 +128,10 @@ class V2ChangeListener:
     @property
     def live(self) -> bool:
         return self._live
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
 
     def start(self) -> None:
         if self._thread is None:
@@ -155,6 +160,7 @@ class V2ChangeListener:
             except ConnectionClosed as exc:
                 refused = exc.rcvd is not None and exc.rcvd.code == UNAUTHORIZED
                 was_live = self._live
+                self._problem = "the connection closed; reconnecting"
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, EOFError) as exc:
                 self._log_failure(exc)
             finally:
@@ -164,6 +170,7 @@ class V2ChangeListener:
             if self._stop.is_set():
                 break
             if refused:
+                self._problem = "put.io's realtime events refused the token"
                 if not self._refusal_logged:
                     self._refusal_logged = True
                     log.warning("put.io's realtime events refused the token (close code %d); "
@@ -220,6 +227,7 @@ class V2ChangeListener:
             log.exception("reacting to the realtime connection failed")
 
     def _log_failure(self, exc: BaseException) -> None:
+        self._problem = f"cannot connect ({type(exc).__name__}); retrying with backoff"
         if self._failure_logged:
             log.debug("realtime events: still cannot connect: %s", type(exc).__name__)
             return

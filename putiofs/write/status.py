@@ -65,13 +65,21 @@ def write_status(target: Path, records: list[UploadStatus]) -> None:
 
 def read_status(target: Path) -> list[UploadStatus]:
     """The records of a ``status.json`` (empty if there is none)."""
+    found = read_status_written(target)
+    return [] if found is None else found[1]
+
+
+def read_status_written(target: Path) -> tuple[float, list[UploadStatus]] | None:
+    """When a ``status.json`` was written (its ``updated``) and its records; None if there is
+    none, or it cannot be read (``putiofs umount`` then keeps what it knew)."""
     try:
         payload = json.loads(target.read_text())
-    except (OSError, ValueError):
-        return []
+        updated = float(payload["updated"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
     known = UploadStatus.__dataclass_fields__
-    return [UploadStatus(**{k: v for k, v in item.items() if k in known})
-            for item in payload.get("uploads", [])]
+    return updated, [UploadStatus(**{k: v for k, v in item.items() if k in known})
+                     for item in payload.get("uploads", []) if isinstance(item, dict)]
 
 
 def status_age(target: Path) -> float | None:

@@ -4,6 +4,8 @@
 
     /.putio/transfers       the active transfers (id, percent, status, name)
     /.putio/uploads         files written through the mount and not yet on put.io (v2)
+    /.putio/status.json     what the mount is doing (``putiofs status``; see
+                            :mod:`putiofs.front.control.status`)
     /.putio/messages        the dashboard messages (API v1)
     /.putio/events          the account's history (API v2)
     /.putio/subscriptions   the RSS subscriptions (API v1)
@@ -16,7 +18,8 @@ Only what the account's API version offers is there (``AccountServices.available
 is not listed and answers ENOENT. The text files are the same text ``putiofs transfers list``
 (and friends) print. A file's text is generated when it is opened or stat'ed and reused for
 ``refresh`` seconds, and at once anew after a link was added; ``uploads`` costs no API call and
-is generated anew every time (it says what ``putiofs uploads`` says at the same moment).
+is generated anew every time (it says what ``putiofs uploads`` says at the same moment), and so
+is ``status.json``.
 
 **Bounded by one --timeout.** An ``open`` (lookup, then open) or a ``cat`` asks for the text
 several times: when making it fails (put.io stalled), the last text is served, or the error
@@ -58,6 +61,7 @@ from putiofs.api.services import AccountServices, Service
 from putiofs.front.attributes import Attributes
 from putiofs.front.control.add import LineBuffer, LinkAdder
 from putiofs.front.control.search import Searches
+from putiofs.front.control.status import STATUS_JSON, MountStatus
 from putiofs.front.control.trash import TrashFolder
 from putiofs.front.errno_map import ENODATA, fail
 from putiofs.front.handles import HandleTable
@@ -144,11 +148,13 @@ class ControlFolder:
     (:class:`AccountItems`). ``refresh``: seconds a generated file's text is reused. ``search_ttl``:
     seconds a search's results are reused (the mount passes its ``cache_ttl``). ``uploads``:
     the mount's uploads snapshot, where it writes file contents (``/.putio/uploads``).
+    ``status``: what ``/.putio/status.json`` says (the mount gives one).
     """
 
     def __init__(self, services: AccountServices, account: AccountItems, *,
                  refresh: float = 2.0, search_ttl: float = 30.0, max_searches: int = 64,
                  uploads: Callable[[], list[UploadStatus]] | None = None,
+                 status: MountStatus | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.services = services
         self.account = account
@@ -158,10 +164,12 @@ class ControlFolder:
         self._generate = _generators(services)
         if uploads is not None:
             self._generate["uploads"] = lambda: views.render_uploads(uploads())
+        if status is not None:
+            self._generate[STATUS_JSON] = status.text
         self._snapshots: dict[str, Snapshot] = {}
         self._failures: dict[str, _Failure] = {}
         self._epochs: dict[str, int] = {}  # name -> how often it was expired
-        self._live = {"uploads"}  # local text: made anew at every look, never reused
+        self._live = {"uploads", STATUS_JSON}  # local text: made anew at every look
         self._name_locks = {name: threading.Lock() for name in self._generate}
         self._fixed = sorted([*self._generate,
                               *([ADD] if Service.TRANSFERS in services.available else []),
