@@ -147,7 +147,9 @@ from putiofs.emulator.v2.realtime import Realtime
 from putiofs.emulator.v2.request import Request, Rule
 from putiofs.emulator.v2.shares import Shares
 from putiofs.emulator.v2.storage import Storage
-from putiofs.emulator.v2.wire import Params, Redirect, V2Error, error_payload
+from putiofs.emulator.v2.webapp import RULES as WEBAPP_RULES
+from putiofs.emulator.v2.webapp.state import WebApp
+from putiofs.emulator.v2.wire import Document, Params, Redirect, V2Error, error_payload
 
 log = logging.getLogger("putiofs.emulator")
 
@@ -174,6 +176,8 @@ class V2Api:
         self.uploads = uploads.Uploads(self)
         self.shares = Shares()
         self.realtime = Realtime(self)
+        #: What put.io's web-app endpoints keep (:mod:`putiofs.emulator.v2.webapp`).
+        self.web = WebApp.of(emulator.account, demo=emulator.options.demo)
         #: The account setting ``default_download_folder`` (uploads and transfers without a
         #: parent go there).
         self.default_folder = ROOT_ID
@@ -183,6 +187,7 @@ class V2Api:
         self.rules: list[Rule] = [
             *files_api.route.rules, *account_api.route.rules, *transfers_api.route.rules,
             *manage_api.route.rules, *uploads.route.rules, *shares_api.route.rules,
+            *WEBAPP_RULES,
         ]
         self._routes: dict[str, Route] = {
             "v2": self._call,
@@ -258,6 +263,7 @@ class V2Api:
             account = self.emulator.account
             with account.lock:
                 account.advance()
+                self.web.advance()
                 answer = rule.endpoint(request)
         except V2Error as exc:
             handler.send_json(exc.status, error_payload(exc.status, exc.error_type, exc.message),
@@ -265,5 +271,9 @@ class V2Api:
             return
         if isinstance(answer, Redirect):
             handler.send_empty(302, {"Location": answer.location, "Cache-Control": "no-store"})
+            return
+        if isinstance(answer, Document):
+            handler.send_document(200, answer.body, answer.content_type,
+                                  {"Cache-Control": "no-store"}, fault=fault)
             return
         handler.send_json(200, answer, fault=fault)
