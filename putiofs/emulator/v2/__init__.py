@@ -15,8 +15,9 @@ keeps beside the account: ``auth``, ``cursors``, ``shares``, ``media`` (mp4s, zi
 ``uploads`` (TUS), ``storage`` (storage URLs) and ``realtime`` (the websocket).
 
 Real clients nobody here wrote run against it in the test suite, unmodified: put.io's Python
-SDK (putio.py 8.8.0 with tus.py; ``tests/emulator/test_v2_sdk.py``) and Debian's rclone 1.60.1
-through the loopback TLS front (``tests/emulator/test_v2_rclone.py``).
+SDK (putio.py 8.8.0 with tus.py; ``tests/emulator/test_v2_sdk.py``), put.io's JavaScript SDK
+(``@putdotio/api-client`` 8.49.0; ``tests/emulator/test_v2_js_sdk.py``) and Debian's rclone
+1.60.1 through the loopback TLS front (``tests/emulator/test_v2_rclone.py``).
 
 Decisions where the reference is silent (ours, stated so clients can rely on them):
 
@@ -92,7 +93,10 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
 * Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
   []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
-  ``get_subtitles`` works. Not served: config store, HLS.
+  ``get_subtitles`` works.
+* put.io's web-app endpoints (friends and requests, the config store, playback and HLS,
+  extraction, download links, sharing clones, public shares) are :mod:`.webapp`'s, served as
+  put.io's JavaScript SDK declares them (``tests/emulator/test_v2_js_sdk.py`` runs it).
 * Realtime events: put.io's websocket is served on a port of its own
   (:mod:`putiofs.emulator.v2.realtime` records its decisions); ``EmulatorServer.socket_url``
   says where.
