@@ -58,9 +58,13 @@ def transfers_count(request: Request) -> dict[str, Any]:
 
 def _add(request: Request, url: str, parent_id: int | None,
          callback_url: str | None) -> Transfer:
+    """A new transfer; 400 ``EMPTY_URL``, or ``INVALID_URL`` for a link with blanks or control
+    characters in it (no URL has them), 404 for a missing folder."""
     url = url.strip()
     if not url:
         raise bad_request("Empty URL", "EMPTY_URL")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise bad_request("Invalid URL", "INVALID_URL")
     if parent_id is None or parent_id < 0:
         parent_id = request.api.default_folder
     parent = request.account.nodes.get(parent_id)
