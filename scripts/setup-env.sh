@@ -112,8 +112,21 @@ ensure_demo_environment() {
     export PATH="$VENV/bin:$PATH"
 }
 
+# put.io's JavaScript SDK for tests/emulator/test_v2_js_sdk.py, pinned by its lock file; only
+# where node and npm are (the test skips, saying why, elsewhere). Install scripts are not run.
+ensure_js_sdk() {
+    local js="$PROJECT_ROOT/tests/emulator/js"
+    command -v npm >/dev/null 2>&1 || return 0
+    if [ ! -d "$js/node_modules/@putdotio/api-client" ] ||
+        [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+        (cd "$js" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) ||
+            echo "setup-env: npm ci in tests/emulator/js failed; the JS SDK test will skip" >&2
+    fi
+}
+
 ensure_environment() {
     ensure_system_packages
     ensure_venv
+    ensure_js_sdk
     export PATH="$VENV/bin:$PATH"
 }

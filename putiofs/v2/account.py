@@ -73,8 +73,16 @@ class V2Services(AccountServices):
 
     def add_transfers(self, links: Sequence[str],
                       parent_id: str | None = None) -> TransfersAdded:
+        """One link: ``transfers/add``; several: one ``transfers/add-multi`` call, where a link
+        put.io refuses is reported and the others start all the same."""
         added: list[Transfer] = []
         refused: list[Transfer] = []
+        if len(links) > 1:
+            started, errors = self.client.add_transfers(links, save_parent_id=parent_id)
+            added = [neutral_transfer(t) for t in started]
+            refused = [Transfer(id=None, name=url, status=f"Error: refused ({kind})", source=url)
+                       for url, kind in errors]
+            links = []
         for link in links:
             try:
                 added.append(neutral_transfer(

@@ -24,6 +24,7 @@ ServerError raised after the retries, not retried: the server would send it agai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -262,6 +263,22 @@ class V2Client:
                                    form={"url": url, "save_parent_id": save_parent_id,
                                          "callback_url": callback_url})
         return _transfer(answer, "POST /transfers/add")
+
+    def add_transfers(self, urls: Iterable[str], *, save_parent_id: str | int | None = None
+                      ) -> tuple[list[Transfer], list[tuple[str, str]]]:
+        """Start downloads of several links in one ``transfers/add-multi`` call: the transfers
+        started, and ``(url, error_type)`` of each link put.io refused. Never repeated."""
+        entries = [{"url": url} if save_parent_id is None
+                   else {"url": url, "save_parent_id": int(save_parent_id)} for url in urls]
+        answer = mapping(self.wire.request("POST", "/transfers/add-multi", repeatable=False,
+                                           form={"urls": json.dumps(entries)}))
+        transfers = answer.get("transfers")
+        started = [parsed_object(Transfer.from_json, t, "POST /transfers/add-multi")
+                   for t in (transfers if isinstance(transfers, list) else [])]
+        errors = answer.get("errors")
+        refused = [(str(e.get("url") or ""), str(e.get("error_type") or "error"))
+                   for e in (errors if isinstance(errors, list) else []) if isinstance(e, Mapping)]
+        return started, refused
 
     def upload_torrent(self, upload_url: str, name: str, data: bytes, *,
                        parent_id: str | int | None = None) -> Transfer:

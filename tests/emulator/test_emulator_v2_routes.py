@@ -28,6 +28,19 @@ PATHS = (
     "transfers/remove", "transfers/7", "trash/list", "trash/list/continue", "trash/restore",
     "trash/delete", "trash/empty", "zips/create", "zips/list", "zips/7", "files/upload",
     "files/share", "files/shared", "files/7/shared-with", "files/7/unshare",
+    "account/confirmation/list", "account/clear", "account/destroy",
+    "oauth2/authorizations/clients/8993", "oauth2/authorizations/clients/8993/fp",
+    "friends/user-search/al", "friends/user-search/request", "friends/waiting-requests",
+    "friends/waiting-requests-count", "friends/bob/request", "friends/bob/approve",
+    "friends/bob/deny", "friends/bob/unfriend", "friends/bob/files", "friends/list/files",
+    "account/friend_invites", "account/create_friend_invitation", "config", "config/volume",
+    "files/7/start-from", "files/7/start-from/set", "files/7/start-from/delete",
+    "files/watch-status", "files/7/next-file", "files/7/next-video", "files/7/hls/media.m3u8",
+    "files/convert_mp4", "files/7/put-mp4-to-my-folders", "files/extract",
+    "download_links/create", "download_links/7", "files/items-shared-with-you",
+    "files/list/items-shared-with-you", "sharing/clone", "sharing/clone/7",
+    "files/7/share_public", "files/public/list", "files/public/list/7", "files/public",
+    "transfers/add-multi", "transfers/reannounce", "zips/7/retry", "zips/7/cancel",
 )
 
 

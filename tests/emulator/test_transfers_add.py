@@ -135,3 +135,26 @@ def test_watch_shows_put_io_s_speed_and_eta_while_downloading(server_factory) ->
     else:
         assert downloading.endswith("]  50%  -  ETA -  Downloading  big.iso"), downloading
     assert completed == "[" + "#" * 30 + "] 100%  Completed  big.iso"
+
+
+def test_several_links_are_added_in_one_call_and_a_refused_one_is_reported(
+        cli: Cli, server: EmulatorServer) -> None:
+    """v2: one ``transfers/add-multi`` for every link; a link put.io refuses (a blank in it)
+    is an error line and exit status 1, the others are added."""
+    if version_of(server) == "v1":
+        pytest.skip("v1 adds links one by one (its own API)")
+    server.reset_stats()
+    added = cli("transfers", "add", "--to", "/Music", "--json",
+                "http://example.com/one.iso", "magnet:?xt=urn:btih:abc&dn=two",
+                "http://example.com/th ree.iso")
+    assert added.code == 1
+    assert added.err.strip() == ("putiofs: error: http://example.com/th ree.iso: "
+                                 "refused (INVALID_URL)")
+    assert sorted(t["name"] for t in added.json() if t["id"]) == ["one.iso", "two"]
+    assert sorted(transfer_names(server)) == ["one.iso", "two"]
+    requests = server.stats()["requests"]
+    assert requests.get("transfers.add_multi") == 1
+    assert "transfers.add" not in requests
+    [music] = [c["id"] for c in server.account.children("0") if c["name"] == "Music"]
+    with server.account.lock:
+        assert {t.save_parent_id for t in server.account.transfers.values()} == {int(music)}

@@ -254,9 +254,14 @@ class Handler(BaseHTTPRequestHandler):
         body = (encode or _dumps)(payload).encode()
         if fault is not None and fault.malformed_json:
             body = body[: max(1, len(body) // 2)]
+        self.send_document(status, body, self.api.json_type, headers, fault)
+
+    def send_document(self, status: int, body: bytes, content_type: str,
+                      headers: dict[str, str] | None = None, fault: Fault | None = None) -> None:
+        """A whole answer of ``content_type`` (JSON, or a playlist and the like)."""
         self.started = True
         self.send_response(status)
-        self.send_header("Content-Type", self.api.json_type)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         for name, value in (headers or {}).items():

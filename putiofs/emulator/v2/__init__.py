@@ -15,8 +15,9 @@ keeps beside the account: ``auth``, ``cursors``, ``shares``, ``media`` (mp4s, zi
 ``uploads`` (TUS), ``storage`` (storage URLs) and ``realtime`` (the websocket).
 
 Real clients nobody here wrote run against it in the test suite, unmodified: put.io's Python
-SDK (putio.py 8.8.0 with tus.py; ``tests/emulator/test_v2_sdk.py``) and Debian's rclone 1.60.1
-through the loopback TLS front (``tests/emulator/test_v2_rclone.py``).
+SDK (putio.py 8.8.0 with tus.py; ``tests/emulator/test_v2_sdk.py``), put.io's JavaScript SDK
+(``@putdotio/api-client`` 8.49.0; ``tests/emulator/test_v2_js_sdk.py``) and Debian's rclone
+1.60.1 through the loopback TLS front (``tests/emulator/test_v2_rclone.py``).
 
 Decisions where the reference is silent (ours, stated so clients can rely on them):
 
@@ -92,7 +93,10 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
 * Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
   []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
-  ``get_subtitles`` works. Not served: config store, HLS.
+  ``get_subtitles`` works.
+* put.io's web-app endpoints (friends and requests, the config store, playback and HLS,
+  extraction, download links, sharing clones, public shares) are :mod:`.webapp`'s, served as
+  put.io's JavaScript SDK declares them (``tests/emulator/test_v2_js_sdk.py`` runs it).
 * Realtime events: put.io's websocket is served on a port of its own
   (:mod:`putiofs.emulator.v2.realtime` records its decisions); ``EmulatorServer.socket_url``
   says where.
@@ -147,7 +151,9 @@ from putiofs.emulator.v2.realtime import Realtime
 from putiofs.emulator.v2.request import Request, Rule
 from putiofs.emulator.v2.shares import Shares
 from putiofs.emulator.v2.storage import Storage
-from putiofs.emulator.v2.wire import Params, Redirect, V2Error, error_payload
+from putiofs.emulator.v2.webapp import RULES as WEBAPP_RULES
+from putiofs.emulator.v2.webapp.state import WebApp
+from putiofs.emulator.v2.wire import Document, Params, Redirect, V2Error, error_payload
 
 log = logging.getLogger("putiofs.emulator")
 
@@ -174,6 +180,8 @@ class V2Api:
         self.uploads = uploads.Uploads(self)
         self.shares = Shares()
         self.realtime = Realtime(self)
+        #: What put.io's web-app endpoints keep (:mod:`putiofs.emulator.v2.webapp`).
+        self.web = WebApp.of(emulator.account, demo=emulator.options.demo)
         #: The account setting ``default_download_folder`` (uploads and transfers without a
         #: parent go there).
         self.default_folder = ROOT_ID
@@ -183,6 +191,7 @@ class V2Api:
         self.rules: list[Rule] = [
             *files_api.route.rules, *account_api.route.rules, *transfers_api.route.rules,
             *manage_api.route.rules, *uploads.route.rules, *shares_api.route.rules,
+            *WEBAPP_RULES,
         ]
         self._routes: dict[str, Route] = {
             "v2": self._call,
@@ -258,6 +267,7 @@ class V2Api:
             account = self.emulator.account
             with account.lock:
                 account.advance()
+                self.web.advance()
                 answer = rule.endpoint(request)
         except V2Error as exc:
             handler.send_json(exc.status, error_payload(exc.status, exc.error_type, exc.message),
@@ -265,5 +275,9 @@ class V2Api:
             return
         if isinstance(answer, Redirect):
             handler.send_empty(302, {"Location": answer.location, "Cache-Control": "no-store"})
+            return
+        if isinstance(answer, Document):
+            handler.send_document(200, answer.body, answer.content_type,
+                                  {"Cache-Control": "no-store"}, fault=fault)
             return
         handler.send_json(200, answer, fault=fault)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 CODE_TTL = 600.0
 _CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _SCHEMES = ("bearer", "token")
+#: The app of the configured token (put.io's CLI app id).
+DEFAULT_APP = "8993"
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Auth:
         self._clock = clock
         self._tokens: dict[str, int] = {token: 1}
         self._next_token_id = 2
+        #: The app each token was issued to (the configured token: :data:`DEFAULT_APP`).
+        self._apps: dict[str, str] = {token: DEFAULT_APP}
         self._codes: dict[str, DeviceCode] = {}
 
     @staticmethod
@@ -69,6 +73,24 @@ class Auth:
     def revoke(self, token: str) -> None:
         with self._lock:
             self._tokens.pop(token, None)
+            self._apps.pop(token, None)
+
+    def issue(self, app_id: str) -> str:
+        """A new valid token of app ``app_id`` (a password sign-in, an approved code)."""
+        with self._lock:
+            token = secrets.token_urlsafe(24)
+            self._tokens[token] = self._next_token_id
+            self._apps[token] = app_id or DEFAULT_APP
+            self._next_token_id += 1
+            return token
+
+    def app_of(self, token: str | None) -> str:
+        """The app a valid token belongs to (what the per-app config store is keyed by)."""
+        with self._lock:
+            for known, app_id in self._apps.items():
+                if token and hmac.compare_digest(known.encode(), token.encode()):
+                    return app_id
+        return DEFAULT_APP
 
     # ---------------------------------------------------------------------- device codes
 
@@ -96,6 +118,7 @@ class Auth:
             if entry is not None and entry.token is None:
                 entry.token = secrets.token_urlsafe(24)
                 self._tokens[entry.token] = self._next_token_id
+                self._apps[entry.token] = entry.app_id or DEFAULT_APP
                 self._next_token_id += 1
             return entry
 

@@ -54,11 +54,17 @@ class Cursors:
             raise bad_request("Invalid cursor", "INVALID_CURSOR")
         return cursor
 
+    def kind_of(self, token: object) -> str | None:
+        """The listing a cursor token belongs to, None when it names none."""
+        with self._lock:
+            cursor = self._cursors.get(token) if isinstance(token, str) else None
+        return None if cursor is None else cursor.kind
+
     def resume(self, kind: str, params: Params, alive: Container[int], default: int, *,
-               clamp: bool) -> tuple[list[int], str | None]:
+               clamp: bool, extra: dict[str, Any] | None = None) -> tuple[list[int], str | None]:
         """A continue call of a ``kind`` listing: the ids its ``cursor`` parameter has yet to
         show that are still in ``alive``, paged by ``per_page``, else by the page size of the
         call that made the cursor, else by ``default``."""
         cursor = self.take(kind, params.raw("cursor"))
         size = per_page(params, cursor.per_page or default, clamp=clamp)
-        return self.page(kind, [i for i in cursor.ids if i in alive], size)
+        return self.page(kind, [i for i in cursor.ids if i in alive], size, extra)

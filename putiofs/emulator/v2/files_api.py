@@ -47,6 +47,20 @@ def folder_of(request: Request, item_id: int) -> Node:
     return node
 
 
+def selected_ids(request: Request, name: str = "file_ids") -> list[int] | None:
+    """The items a batch call names: ``name`` (comma-joined ids or a list), else every item a
+    files listing's or a search's ``cursor`` has yet to show, less ``exclude_ids`` (the form
+    put.io's web app sends for "select all"); None when neither is given."""
+    params = request.params
+    ids = params.ids(name)
+    cursor = params.raw("cursor")
+    if ids is None and cursor is not None:
+        kind = "search" if request.api.cursors.kind_of(cursor) == "search" else "files"
+        excluded = set(params.ids("exclude_ids") or [])
+        ids = [i for i in request.api.cursors.take(kind, cursor).ids if i not in excluded]
+    return ids
+
+
 def _file_of(request: Request) -> Node:
     node = node_of(request, request.path_id())
     if node.is_dir:
@@ -54,7 +68,7 @@ def _file_of(request: Request) -> Node:
     return node
 
 
-def _sort_key(request: Request, sort_by: str) -> Callable[[Node], tuple]:
+def sort_key(request: Request, sort_by: str) -> Callable[[Node], tuple]:
     account = request.account
     key = sort_by.rpartition("_")[0]
     if key == "NAME":
@@ -67,6 +81,9 @@ def _sort_key(request: Request, sort_by: str) -> Callable[[Node], tuple]:
         return lambda n: (n.updated, n.id)
     if key == "TYPE":
         return lambda n: (file_type(n), n.name.casefold(), n.id)
+    if key == "WATCH":
+        watched = request.api.web.playback.watched
+        return lambda n: (n.id in watched, n.name.casefold(), n.id)
     return lambda n: (n.id,)
 
 
@@ -97,7 +114,7 @@ def files_list(request: Request) -> dict[str, Any]:
         raise bad_request("Invalid sort_by")
     children = [request.account.nodes[c] for c in parent.children]
     children = [n for n in children if _filters(params)(n)]
-    children.sort(key=_sort_key(request, sort_by), reverse=sort_by.endswith("_DESC"))
+    children.sort(key=sort_key(request, sort_by), reverse=sort_by.endswith("_DESC"))
     ids = [n.id for n in children]
     size = len(ids) if params.flag("no_cursor") else per_page(params, DEFAULT_PER_PAGE, clamp=True)
     first, cursor = request.api.cursors.page("files", ids, max(size, 1))
@@ -125,10 +142,14 @@ def _breadcrumbs(request: Request, node: Node) -> list[list[Any]]:
 
 
 def _resume(request: Request, kind: str) -> dict[str, Any]:
-    """The next page of a ``files`` or ``search`` cursor."""
+    """The next page of a ``files`` or ``search`` cursor (a search's with its ``total``)."""
+    total = request.api.cursors.take(kind, request.params.raw("cursor")).extra.get("total")
     first, token = request.api.cursors.resume(kind, request.params, request.account.nodes,
-                                              DEFAULT_PER_PAGE, clamp=True)
-    return ok(files=_files(request, first), cursor=token)
+                                              DEFAULT_PER_PAGE, clamp=True, extra={"total": total})
+    answer = ok(files=_files(request, first), cursor=token)
+    if total is not None:
+        answer["total"] = total
+    return answer
 
 
 @route("POST", r"files/list/continue", "files.list_continue")
@@ -161,7 +182,7 @@ def files_search(request: Request) -> dict[str, Any]:
     types = {t.strip().upper() for t in (params.text("type") or "").split(",") if t.strip()}
     found = _search(request, words, types)
     size = per_page(params, DEFAULT_PER_PAGE, clamp=True)
-    first, cursor = request.api.cursors.page("search", found, size)
+    first, cursor = request.api.cursors.page("search", found, size, {"total": len(found)})
     return ok(files=_files(request, first), cursor=cursor, total=len(found))
 
 
@@ -230,7 +251,8 @@ def files_move(request: Request) -> dict[str, Any]:
     params = request.params
     parent = folder_of(request, params.required_integer("parent_id"))
     single = params.integer("file_id")
-    if single is not None and params.ids("file_ids") is None:
+    ids = selected_ids(request)
+    if single is not None and ids is None:
         node = node_of(request, single)
         new_name = params.text("name")
         if new_name is not None:
@@ -240,7 +262,6 @@ def files_move(request: Request) -> dict[str, Any]:
             node.name = new_name
             request.account.changed("update", node)
         return ok(errors=[])
-    ids = params.ids("file_ids")
     if not ids:
         raise bad_request("Missing file_ids")
     errors = []
@@ -271,10 +292,8 @@ def files_delete(request: Request) -> dict[str, Any]:
     ids = params.ids("file_ids")
     if ids is None and params.integer("file_id") is not None:
         ids = [params.required_integer("file_id")]
-    if ids is None and params.raw("cursor") is not None:
-        excluded = set(params.ids("exclude_ids") or [])
-        ids = [i for i in request.api.cursors.take("files", params.raw("cursor")).ids
-               if i not in excluded]
+    if ids is None:
+        ids = selected_ids(request)
     if ids is None:
         raise bad_request("Missing file_ids")
     if ROOT_ID in ids:

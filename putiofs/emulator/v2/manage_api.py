@@ -1,9 +1,11 @@
-"""The trash (list/continue, restore, delete, empty) and zips (create, get, list)."""
+"""The trash (list/continue, restore, delete, empty) and zips (create, get, list, retry,
+cancel)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from putiofs.emulator.v2.files_api import selected_ids
 from putiofs.emulator.v2.media import Zip
 from putiofs.emulator.v2.render import trash_object
 from putiofs.emulator.v2.request import Request, Routes
@@ -86,7 +88,7 @@ def _zip_object(request: Request, job: Zip) -> dict[str, Any]:
 
 @route("POST", r"zips/create", "zips.create")
 def zips_create(request: Request) -> dict[str, Any]:
-    ids = request.params.ids("file_ids")
+    ids = selected_ids(request)
     if not ids:
         raise bad_request("Missing file_ids")
     job = request.api.zips.create(ids)
@@ -105,3 +107,30 @@ def zips_get(request: Request) -> dict[str, Any]:
     if job is None:
         raise not_found("Zip not found")
     return ok(**_zip_object(request, job))
+
+
+def _zip(request: Request) -> Zip:
+    job = request.api.zips.get(request.path_id())
+    if job is None:
+        raise not_found("Zip not found")
+    return job
+
+
+@route("GET POST", r"zips/(?P<id>\d+)/retry", "zips.retry")
+def zips_retry(request: Request) -> dict[str, Any]:
+    """Start a cancelled or failed zip again (NEW, then as a new one); a zip under way or done
+    is left as it is. Answers the zip."""
+    job = _zip(request)
+    request.api.zips.retry(job)
+    return ok(zip=_zip_object(request, job))
+
+
+@route("GET POST", r"zips/(?P<id>\d+)/cancel", "zips.cancel")
+def zips_cancel(request: Request) -> dict[str, Any]:
+    """Stop a zip that is not done yet: ``zip_status`` CANCELLED, no URL. A done zip cannot
+    be cancelled (400 ``ZIP_ALREADY_DONE``)."""
+    job = _zip(request)
+    if request.api.zips.status(job) == "DONE":
+        raise bad_request("The zip is done already", "ZIP_ALREADY_DONE")
+    request.api.zips.cancel(job)
+    return ok(zip=_zip_object(request, job))

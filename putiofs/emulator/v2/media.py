@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from putiofs.emulator.account.state import Account, Node
 
 
-def _progress(account: Account, started: float) -> int:
+def progress(account: Account, started: float) -> int:
     """Percent done of a job started at ``started``: 100 once ``transfer_seconds`` passed."""
     seconds = account.transfer_seconds
     if seconds <= 0:
@@ -33,7 +33,7 @@ class Mp4:
         started = self._started.get(node.id)
         if started is None or node.is_dir or node.type != "movie":
             return {"id": node.id, "status": "NOT_AVAILABLE"}
-        percent = _progress(self._account, started)
+        percent = progress(self._account, started)
         if percent >= 100:
             return {"id": node.id, "status": "COMPLETED", "percent_done": 100,
                     "size": node.size}
@@ -54,11 +54,14 @@ class Zip:
     file_ids: list[int]
     created: float
     missing: list[int]
+    #: Set when the zip was cancelled (then CANCELLED until retried).
+    cancelled: bool = False
 
 
 class Zips:
     """Zip archives of some files and folders: NEW, PROCESSING, then DONE with a storage URL
-    serving a real (stored, uncompressed) zip of what the items hold when it is fetched."""
+    serving a real (stored, uncompressed) zip of what the items hold when it is fetched;
+    CANCELLED when stopped before that, until retried."""
 
     def __init__(self, account: Account) -> None:
         self._account = account
@@ -80,8 +83,18 @@ class Zips:
     def all(self) -> list[Zip]:
         return sorted(self._zips.values(), key=lambda z: z.id)
 
+    def cancel(self, job: Zip) -> None:
+        job.cancelled = True
+
+    def retry(self, job: Zip) -> None:
+        """A cancelled zip starts over (NEW, then PROCESSING and DONE as a new one)."""
+        if job.cancelled:
+            job.cancelled, job.created = False, self._account.clock()
+
     def status(self, job: Zip) -> str:
-        percent = _progress(self._account, job.created)
+        if job.cancelled:
+            return "CANCELLED"
+        percent = progress(self._account, job.created)
         if percent >= 100:
             return "DONE"
         return "NEW" if percent < 10 else "PROCESSING"

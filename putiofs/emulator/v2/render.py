@@ -76,6 +76,8 @@ def file_object(api: V2Site, node: Node, params: Params | None = None,
     for flag in ("video_metadata", "media_metadata"):
         if params.flag(flag + suffix):
             item[flag] = None
+    if params.flag("start_from" + suffix) and not node.is_dir:
+        item["start_from"] = api.web.playback.start_from.get(node.id, 0)
     if params.flag("codecs" + suffix):
         item["content_type_and_codecs"] = None
     return item
@@ -129,7 +131,7 @@ def transfer_object(api: V2Site, transfer: Transfer) -> dict[str, Any]:
         "source": transfer.link,
         "save_parent_id": transfer.save_parent_id,
         "file_id": transfer.file_id,
-        "download_id": None,
+        "download_id": transfer.id,
         "size": size if phase != "error" else 0,
         "downloaded": downloaded,
         "uploaded": 0,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from putiofs.emulator.v2.cursors import Cursors
     from putiofs.emulator.v2.media import Mp4, Zips
     from putiofs.emulator.v2.shares import Shares
+    from putiofs.emulator.v2.webapp.state import WebApp
     from putiofs.emulator.v2.wire import Params
 
 
@@ -58,6 +59,7 @@ class V2Site(Protocol):
     #: The account setting ``default_download_folder``.
     default_folder: int
     download_token: str
+    web: WebApp
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from putiofs.emulator.account.state import ROOT_ID
+from putiofs.emulator.v2.files_api import selected_ids
 from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.shares import EVERYONE, FileShares
 from putiofs.emulator.v2.wire import bad_request, not_found, ok
@@ -25,7 +26,7 @@ def _live(request: Request) -> dict[int, FileShares]:
 def files_share(request: Request) -> dict[str, Any]:
     """``file_ids`` (required) with ``friends``: ``everyone`` or comma-joined friend names.
     Everything is checked before anything is shared."""
-    ids = request.params.ids("file_ids")
+    ids = selected_ids(request)
     if not ids:
         raise bad_request("Missing file_ids")
     wanted = (request.params.text("friends") or "").strip()

@@ -177,6 +177,14 @@ class Redirect:
     location: str
 
 
+@dataclass(frozen=True)
+class Document:
+    """An endpoint's answer that is not JSON: ``body`` of ``content_type`` at HTTP 200."""
+
+    body: bytes
+    content_type: str
+
+
 def ok(**payload: Any) -> dict[str, Any]:
     """A success envelope: the payload keys plus ``"status": "OK"``."""
     return {**payload, "status": "OK"}
