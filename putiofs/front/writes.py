@@ -215,8 +215,11 @@ class WriteFiles:
         the mode and owner of the item it replaces, else (a new file made with ``mode``) the
         creator's."""
         if base is not None:
+            # Its mtime is the item's until it is written to: opening for writing changes no
+            # time (POSIX), so `touch -a` leaves the mtime as it was.
             self.uploads.charge_check(base.size)
-            spooled = self.spool.create(parent.id, name, path, time.time(), base_id=base.id,
+            mtime = base.mtime if base.mtime is not None else time.time()
+            spooled = self.spool.create(parent.id, name, path, mtime, base_id=base.id,
                                         base_size=base.size)
         else:
             spooled = self.spool.create(parent.id, name, path, time.time())
