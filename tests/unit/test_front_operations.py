@@ -103,6 +103,9 @@ def test_statfs_reports_the_quota(ops):
     st = ops.statfs("/")
     assert st["f_blocks"] * st["f_frsize"] == 10 * 2**30
     assert st["f_bavail"] * st["f_frsize"] == 4 * 2**30
+    # GIO (GTK file managers) multiplies by f_bsize: the same size, not 256 times it
+    assert st["f_blocks"] * st["f_bsize"] == 10 * 2**30
+    assert st["f_bfree"] * st["f_bsize"] == 4 * 2**30
 
 
 def test_mkdir_is_visible_at_once_and_eexist_on_a_taken_name(ops, backend):
