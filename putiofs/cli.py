@@ -27,6 +27,7 @@ from putiofs.logs import setup_logging
 from putiofs.mount import compose
 from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import FuseSettings, parse_o_options
+from putiofs.net.bandwidth import Bandwidth, Rates
 from putiofs.write.spool import parse_size
 
 #: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s),
@@ -64,6 +65,10 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-chunk-size", type=_size,
                         default=MountOptions.upload_chunk_size, metavar="SIZE",
                         help=argparse.SUPPRESS)
+    parser.add_argument("--bwlimit", type=_rates, default=Rates(), metavar="RATE|UP:DOWN",
+                        help="limit the bandwidth, as rclone's --bwlimit: 10M for both "
+                             "directions, UP:DOWN for each (10M:off), off or 0 for none; "
+                             "bytes/s with a binary suffix B, K, M, G (a plain number: KiB/s)")
     parser.add_argument("--debug", action="store_true", help="log every call (secrets redacted)")
     parser.add_argument("--log-file", type=Path, metavar="FILE", help="write the log here")
 
@@ -71,6 +76,13 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
 def _size(text: str) -> int:
     try:
         return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _rates(text: str) -> Rates:
+    try:
+        return Rates.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -173,7 +185,8 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
                            read_timeout=min(15.0, timeout / 3), call_deadline=timeout,
                            cache_max_size=args.cache_max_size,
                            upload_wait=max(0.0, args.upload_wait),
-                           upload_chunk_size=args.upload_chunk_size)
+                           upload_chunk_size=args.upload_chunk_size,
+                           bandwidth=Bandwidth.limited(args.bwlimit))
     return options, parse_o_options(args.o_options, options)
 
 

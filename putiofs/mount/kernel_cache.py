@@ -37,7 +37,7 @@ __all__ = ["attach", "attached", "detach", "invalidate_path"]
 _lock = threading.Lock()
 _fuse: int | None = None          # the running mount's struct fuse *, while it runs
 _lib: ctypes.CDLL | None = None
-_GONE = select.POLLERR | select.POLLHUP | select.POLLNVAL
+_DEVICE_GONE = select.POLLERR | select.POLLHUP | select.POLLNVAL
 
 
 def _libfuse3() -> ctypes.CDLL:
@@ -101,4 +101,4 @@ def _connected(fuse: int) -> bool:
         return False
     poller = select.poll()
     poller.register(fd, 0)   # no events asked: only the error bits are reported
-    return not any(mask & _GONE for _, mask in poller.poll(0))
+    return not any(mask & _DEVICE_GONE for _, mask in poller.poll(0))

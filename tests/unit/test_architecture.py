@@ -30,7 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front"},
     "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent"},
     "testing": {"mount"},
-    "cli": {"api", "config", "logs", "front", "write", "mount", "commands", "emulator"},
+    "cli": {"api", "config", "logs", "net", "front", "write", "mount", "commands", "emulator"},
     "__main__": {"cli"},
     "emulator": set(),
 }
