@@ -23,7 +23,7 @@ from putiofs import __version__
 from putiofs.api.errors import UserError
 from putiofs.config import API_VERSIONS, Settings, load_settings
 from putiofs.front.options import MountOptions
-from putiofs.logs import setup_logging
+from putiofs.logs import LEVELS, STDERR, setup_logging, stderr_is_journal
 from putiofs.mount import compose
 from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import FuseSettings, parse_o_options
@@ -69,8 +69,14 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                         help="limit the bandwidth, as rclone's --bwlimit: 10M for both "
                              "directions, UP:DOWN for each (10M:off), off or 0 for none; "
                              "bytes/s with a binary suffix B, K, M, G (a plain number: KiB/s)")
-    parser.add_argument("--debug", action="store_true", help="log every call (secrets redacted)")
-    parser.add_argument("--log-file", type=Path, metavar="FILE", help="write the log here")
+    parser.add_argument("--debug", action="store_true",
+                        help="log every call (secrets redacted); the same as --log-level debug")
+    parser.add_argument("--log-level", choices=LEVELS, default=None,
+                        help="the least severe lines logged (default info)")
+    parser.add_argument("--log-file", type=Path, metavar="FILE",
+                        help="write the log here; - for stderr (default: stderr in the "
+                             "foreground or under systemd's journal, else "
+                             "~/.cache/putiofs/putiofs.log)")
 
 
 def _size(text: str) -> int:
@@ -203,14 +209,15 @@ def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
 
 def run_mount(args: argparse.Namespace) -> int:
     log_file = args.log_file
-    if log_file is None and not args.foreground:
+    if log_file is None and not args.foreground and not stderr_is_journal():
         log_file = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
             "putiofs" / "putiofs.log"
     settings = load_settings(insecure=args.insecure)
-    setup_logging(debug=args.debug, log_file=log_file)
+    setup_logging(debug=args.debug, log_file=log_file, level=args.log_level)
     announce = None
     if not args.foreground:
-        announce = f"putiofs: mounting at {args.mountpoint} in the background; log: {log_file}"
+        where = "stderr" if log_file in (None, STDERR) else log_file
+        announce = f"putiofs: mounting at {args.mountpoint} in the background; log: {where}"
     return _serve(args, settings, foreground=args.foreground, announce=announce)
 
 
@@ -223,7 +230,7 @@ def run_demo(args: argparse.Namespace) -> int:
             mountpoint.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
-    setup_logging(debug=args.debug, log_file=args.log_file)
+    setup_logging(debug=args.debug, log_file=args.log_file, level=args.log_level)
     # Credentials of this one run, never printed: nobody types them, and a word like "demo"
     # registered as a secret would be masked out of every log line that mentions the demo.
     if args.api == "v2":
