@@ -125,6 +125,12 @@ class AccountView:
             "f_namemax": names.NAME_MAX,
         }
 
+    def forget_quota(self) -> None:
+        """statfs asks put.io again at its next call (the last answer stays, should that
+        fail)."""
+        if self._quota is not None:
+            self._quota = (float("-inf"), self._quota[1])
+
     def _cached_quota(self) -> Quota | None:
         now = time.monotonic()
         if self._quota is not None and now - self._quota[0] < self.options.cache_ttl:

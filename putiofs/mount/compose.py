@@ -56,7 +56,7 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
         options.spool_dir = spool_dir(connection, settings.api_url, cache_dir)
     try:
         operations = build_operations(connection.backend, options, connection.services,
-                                      caller=caller)
+                                      caller=caller, invalidate=kernel_cache.invalidate_path)
     except UserError:  # e.g. the account's store of modes and owners cannot be opened
         connection.close()
         raise
