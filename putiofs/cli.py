@@ -197,14 +197,15 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
 
 
 def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
-           announce: str | None = None) -> int:
+           announce: str | None = None, keep_stderr: bool = False) -> int:
     """Mount as the arguments say (see :func:`putiofs.mount.compose.serve`); ``--cache-ttl``,
     when given, is also the cache's TTL while realtime events are live."""
     options, fuse_settings = _mount_options(args)
     return compose.serve(settings, args.mountpoint, options, fuse_settings,
                          foreground=foreground, events=args.events,
                          live_ttl=None if args.cache_ttl is None else options.cache_ttl,
-                         cache_dir=args.cache_dir, announce=announce)
+                         cache_dir=args.cache_dir, announce=announce,
+                         keep_stderr=keep_stderr)
 
 
 def run_mount(args: argparse.Namespace) -> int:
@@ -215,10 +216,12 @@ def run_mount(args: argparse.Namespace) -> int:
     settings = load_settings(insecure=args.insecure)
     setup_logging(debug=args.debug, log_file=log_file, level=args.log_level)
     announce = None
+    to_stderr = log_file in (None, STDERR)
     if not args.foreground:
-        where = "stderr" if log_file in (None, STDERR) else log_file
-        announce = f"putiofs: mounting at {args.mountpoint} in the background; log: {where}"
-    return _serve(args, settings, foreground=args.foreground, announce=announce)
+        where = "stderr" if to_stderr else log_file
+        announce = f"putiofs: mounted at {args.mountpoint} (in the background); log: {where}"
+    return _serve(args, settings, foreground=args.foreground, announce=announce,
+                  keep_stderr=to_stderr)
 
 
 def run_demo(args: argparse.Namespace) -> int:

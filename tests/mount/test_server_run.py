@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from putiofs.mount.checks import unmount_command
 from tests.support.mounting import requires_fuse
 
 TOKEN = "server-run-token-0123456789"
@@ -75,3 +76,75 @@ def test_a_limited_read_is_held_back_and_whole(server, mount_factory):
     assert (mount.path / "big.bin").read_bytes() == data
     # 8 MiB at 4 MiB/s: 2 s (the bucket starts empty); a loose lower bound only
     assert time.monotonic() - started >= 1.2
+
+
+def account_env(server, cache: os.PathLike) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("PUTIO_") and name not in ("XDG_CONFIG_HOME", "JOURNAL_STREAM")}
+    env.update(PUTIO_API="v2", PUTIO_TOKEN=TOKEN, PUTIO_API_URL=server.base_url,
+               PUTIO_UPLOAD_URL=server.root_url, XDG_CACHE_HOME=str(cache))
+    return env
+
+
+@pytest.mark.parametrize("foreground", [False, True], ids=["background", "foreground"])
+def test_an_option_libfuse_refuses_is_one_error_line(server, tmp_path, foreground):
+    (tmp_path / "m").mkdir()
+    done = putiofs("mount", str(tmp_path / "m"), "--no-events", "-o", "bogus_option_xyz",
+                   "--log-file", str(tmp_path / "log"), *(["-f"] if foreground else []),
+                   env=account_env(server, tmp_path / "cache"))
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"putiofs: error: libfuse could not mount {tmp_path / 'm'}: ")
+    assert "bogus_option_xyz" in done.stderr and "fuse:" not in done.stderr
+    assert not os.path.ismount(tmp_path / "m")
+
+
+def test_a_background_mount_returns_once_it_answers(server, tmp_path):
+    mountpoint = tmp_path / "m"
+    mountpoint.mkdir()
+    done = putiofs("mount", str(mountpoint), "--no-events", "--log-file", str(tmp_path / "log"),
+                   env=account_env(server, tmp_path / "cache"))
+    try:
+        assert (done.returncode, done.stderr) == (
+            0, f"putiofs: mounted at {mountpoint} (in the background); log: {tmp_path / 'log'}\n")
+        assert os.path.ismount(mountpoint) and os.listdir(mountpoint)
+    finally:
+        subprocess.run(unmount_command(mountpoint), capture_output=True, timeout=60)
+    deadline = time.monotonic() + 30
+    while "unmounted" not in (tmp_path / "log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Traceback" not in (tmp_path / "log").read_text()
+
+
+def test_allow_other_without_user_allow_other_is_one_error_line(server, tmp_path):
+    if os.getuid() != 0:
+        pytest.skip("needs root, to run the mount as another user (nobody)")
+    if "user_allow_other" in _uncommented("/etc/fuse.conf"):
+        pytest.skip("/etc/fuse.conf allows allow_other to every user here")
+    tmp_path.chmod(0o755)
+    as_nobody = ["runuser", "-u", "nobody", "--"]
+    if subprocess.run([*as_nobody, sys.executable, "-c", "pass"],
+                      capture_output=True, timeout=30).returncode != 0:
+        pytest.skip(f"nobody cannot run {sys.executable} here")
+    for name in ("m", "cache"):
+        (tmp_path / name).mkdir()
+        os.chown(tmp_path / name, 65534, 65534)
+    env = account_env(server, tmp_path / "cache")
+    env["HOME"] = str(tmp_path / "cache")
+    done = subprocess.run([*as_nobody, "env", *(f"{k}={v}" for k, v in env.items()),
+                           sys.executable, "-m", "putiofs", "mount", str(tmp_path / "m"),
+                           "--no-events", "-o", "allow_other",
+                           "--log-file", str(tmp_path / "cache" / "log")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("putiofs: error: libfuse could not mount ")
+    assert "user_allow_other" in done.stderr
+
+
+def _uncommented(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as conf:
+            return "\n".join(line.split("#")[0] for line in conf)
+    except OSError:
+        return ""
