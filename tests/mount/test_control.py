@@ -29,9 +29,10 @@ pytestmark = [requires_fuse, on_each_version, pytest.mark.server(transfer_second
 #: history of events instead.
 VIEWS = {"v1": ["messages", "subscriptions", "transfers", "user"],
          "v2": ["events", "transfers", "user"]}
-#: What else /.putio holds: the add file and the search folder, and on v2 the trash folder and
-#: the uploads table.
-OTHERS = {"v1": ["add", "search"], "v2": ["add", "search", "trash", "uploads"]}
+#: What else /.putio holds: the add and refresh files and the search folder, and on v2 the trash
+#: folder and the uploads table.
+OTHERS = {"v1": ["add", "refresh", "search"],
+          "v2": ["add", "refresh", "search", "trash", "uploads"]}
 
 
 def transfer_rows(server: EmulatorServer) -> list[list[str]]:
