@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import big_folder, events, netlink, peers, procs, versus, versus_write
+from bench import big_folder, bwlimit, events, netlink, peers, procs, versus, versus_write
 from bench.data import MIB, Layout, prepare
 from bench.measure import _time, read_head
 from bench.report import Results, Row, markdown, table
@@ -219,7 +219,7 @@ def machine() -> dict[str, str]:
 
 
 SECTIONS = ("seq", "ttfb", "media", "listing", "writes", "memory", "huge", "random", "walk",
-            "bigfolder", "events")
+            "bigfolder", "events", "bwlimit")
 PROFILES = ("loopback", "far")
 
 
@@ -387,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                 profile = versus.Profile("loopback", False, "loopback")
                 side_by_side(res, server, layout, profile, only, args, sources)
                 classic(res, server, layout, args.data_dir, only)
+                if "bwlimit" in only:
+                    bwlimit.measure(res, server, layout)
         if "far" in profiles:
             far_profile(res, layout, only, args, sources, notes)
         if "events" in only:

@@ -25,7 +25,7 @@ from putiofs import __version__
 from putiofs.api.errors import UserError
 from putiofs.config import API_VERSIONS, Settings, load_settings
 from putiofs.front.options import MountOptions
-from putiofs.logs import setup_logging
+from putiofs.logs import LEVELS, STDERR, setup_logging, stderr_is_journal
 from putiofs.mount import compose
 from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import (
@@ -34,6 +34,7 @@ from putiofs.mount.settings import (
     mount_options_help,
     parse_o_options,
 )
+from putiofs.net.bandwidth import Bandwidth, Rates
 from putiofs.write.spool import parse_size
 
 #: ``--timeout`` and ``--cache-ttl`` by default: the mount options' own defaults (60 s, 30 s),
@@ -72,8 +73,18 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-chunk-size", type=_size,
                         default=MountOptions.upload_chunk_size, metavar="SIZE",
                         help=argparse.SUPPRESS)
-    parser.add_argument("--debug", action="store_true", help="log every call (secrets redacted)")
-    parser.add_argument("--log-file", type=Path, metavar="FILE", help="write the log here")
+    parser.add_argument("--bwlimit", type=_rates, default=Rates(), metavar="RATE|UP:DOWN",
+                        help="limit the bandwidth, as rclone's --bwlimit: 10M for both "
+                             "directions, UP:DOWN for each (10M:off), off or 0 for none; "
+                             "bytes/s with a binary suffix B, K, M, G (a plain number: KiB/s)")
+    parser.add_argument("--debug", action="store_true",
+                        help="log every call (secrets redacted); the same as --log-level debug")
+    parser.add_argument("--log-level", choices=LEVELS, default=None,
+                        help="the least severe lines logged (default info)")
+    parser.add_argument("--log-file", type=Path, metavar="FILE",
+                        help="write the log here; - for stderr (default: stderr in the "
+                             "foreground or under systemd's journal, else "
+                             "~/.cache/putiofs/putiofs.log)")
 
 
 def _size(text: str) -> int:
@@ -90,6 +101,13 @@ class _EpilogAsWritten(argparse.HelpFormatter):
         if "\n" in text:
             return "".join(indent + line + "\n" for line in text.splitlines())
         return super()._fill_text(text, width, indent)
+
+
+def _rates(text: str) -> Rates:
+    try:
+        return Rates.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,32 +242,37 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
                            read_timeout=min(15.0, timeout / 3), call_deadline=timeout,
                            cache_max_size=args.cache_max_size,
                            upload_wait=max(0.0, args.upload_wait),
-                           upload_chunk_size=args.upload_chunk_size)
+                           upload_chunk_size=args.upload_chunk_size,
+                           bandwidth=Bandwidth.limited(args.bwlimit))
     return options, parse_o_options(args.o_options, options)
 
 
 def _serve(args: argparse.Namespace, settings: Settings, *, foreground: bool,
-           announce: str | None = None) -> int:
+           announce: str | None = None, keep_stderr: bool = False) -> int:
     """Mount as the arguments say (see :func:`putiofs.mount.compose.serve`); ``--cache-ttl``,
     when given, is also the cache's TTL while realtime events are live."""
     options, fuse_settings = _mount_options(args)
     return compose.serve(settings, args.mountpoint, options, fuse_settings,
                          foreground=foreground, events=args.events,
                          live_ttl=None if args.cache_ttl is None else options.cache_ttl,
-                         cache_dir=args.cache_dir, announce=announce)
+                         cache_dir=args.cache_dir, announce=announce,
+                         keep_stderr=keep_stderr)
 
 
 def run_mount(args: argparse.Namespace) -> int:
     log_file = args.log_file
-    if log_file is None and not args.foreground:
+    if log_file is None and not args.foreground and not stderr_is_journal():
         log_file = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
             "putiofs" / "putiofs.log"
     settings = load_settings(insecure=args.insecure)
-    setup_logging(debug=args.debug, log_file=log_file)
+    setup_logging(debug=args.debug, log_file=log_file, level=args.log_level)
     announce = None
+    to_stderr = log_file in (None, STDERR)
     if not args.foreground:
-        announce = f"putiofs: mounting at {args.mountpoint} in the background; log: {log_file}"
-    return _serve(args, settings, foreground=args.foreground, announce=announce)
+        where = "stderr" if to_stderr else log_file
+        announce = f"putiofs: mounted at {args.mountpoint} (in the background); log: {where}"
+    return _serve(args, settings, foreground=args.foreground, announce=announce,
+                  keep_stderr=to_stderr)
 
 
 def demo_commands(settings: Settings, mountpoint: Path) -> str:
@@ -281,7 +304,7 @@ def run_demo(args: argparse.Namespace) -> int:
             mountpoint.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"cannot create mountpoint {mountpoint}: {exc.strerror}") from None
-    setup_logging(debug=args.debug, log_file=args.log_file)
+    setup_logging(debug=args.debug, log_file=args.log_file, level=args.log_level)
     # Credentials of this one run, random: a word like "demo" registered as a secret would be
     # masked out of every log line that mentions the demo. The banner prints them (the logs
     # never do): they open only this run's emulator on 127.0.0.1, nothing of put.io's.

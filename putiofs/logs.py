@@ -20,6 +20,12 @@ line is written to it, since a debug log is a record of what the account holds.
 
 fusepy logs every errno it returns at debug level with a traceback; those are expected answers
 (ENOENT for a probe, EROFS for a write), so their tracebacks are dropped and one line is kept.
+
+Where the log goes (:func:`setup_logging`): a file, or stderr (no file, or ``-``). Under
+systemd, when stderr is the journal (``JOURNAL_STREAM`` names stderr's device and inode, see
+:func:`stderr_is_journal`), lines carry no timestamp of ours (the journal stamps each) and
+start with the sd-daemon(3) priority prefix (``<3>`` error ... ``<7>`` debug), every line of a
+traceback too, so ``journalctl -p warning`` keeps its meaning.
 """
 
 from __future__ import annotations
@@ -180,24 +186,74 @@ def make_private(log_file: Path) -> None:
         os.close(fd)
 
 
-def setup_logging(*, debug: bool = False, log_file: Path | None = None) -> None:
-    """Root logging for the CLI: INFO (or DEBUG) to stderr or to ``log_file``, always redacted."""
+#: ``--log-level`` names, least to most severe.
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR}
+#: ``--log-file -``: the log goes to stderr.
+STDERR = Path("-")
+#: sd-daemon(3) priorities (syslog's) by logging level.
+_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
+               (logging.INFO, 6))
+_DEBUG_PRIORITY = 7
+
+
+def journal_priority(levelno: int) -> int:
+    """The syslog priority of a logging level: 2 (crit) to 7 (debug)."""
+    return next((priority for level, priority in _PRIORITIES if levelno >= level),
+                _DEBUG_PRIORITY)
+
+
+class JournalFormatter(logging.Formatter):
+    """``<N>name: message`` on every line, without a timestamp: for the systemd journal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{journal_priority(record.levelno)}>"
+        text = f"{record.name}: {super().format(record)}"
+        return "\n".join(prefix + line for line in text.splitlines() or [""])
+
+
+def stderr_is_journal() -> bool:
+    """Is stderr systemd's journal stream? ``JOURNAL_STREAM`` (``device:inode``) is set by
+    systemd for a service whose output goes to the journal; it is compared with stderr itself,
+    as sd-daemon(3) advises, since a child may have had its stderr sent elsewhere."""
+    value = os.environ.get("JOURNAL_STREAM", "")
+    device, sep, inode = value.partition(":")
+    if not sep or not device.isdigit() or not inode.isdigit():
+        return False
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) == (int(device), int(inode))
+
+
+def setup_logging(*, debug: bool = False, log_file: Path | None = None,
+                  level: str | None = None) -> None:
+    """Root logging for the CLI, always redacted: ``level`` (a :data:`LEVELS` name, default
+    info; ``debug`` wins) to ``log_file``, or to stderr (None or ``-``), in the journal's form
+    when stderr is the journal."""
     handler: logging.Handler
-    if log_file is not None:
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_file is not None and log_file != STDERR:
         make_private(log_file)
         handler = logging.FileHandler(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
+        if stderr_is_journal():
+            formatter = JournalFormatter("%(message)s")
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter)
     logging.setLogRecordFactory(_redacting_factory)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    threshold = logging.DEBUG if debug else LEVELS[level or "info"]
+    root.setLevel(threshold)
     for name in ("urllib3", "fuse"):
-        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+        # their info lines (one per connection) are noise unless every call is logged
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if threshold <= logging.DEBUG else max(threshold, logging.WARNING))
     logging.captureWarnings(True)
     sys.excepthook = lambda t, e, tb: _log_uncaught(t, e, tb, "the main thread")
     threading.excepthook = _thread_hook

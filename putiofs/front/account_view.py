@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 from putiofs.api.backend import Backend, Entry, Quota
 from putiofs.api.errors import PutioError
-from putiofs.front.attributes import BLOCK_SIZE, XATTR_PREFIX, Attributes
+from putiofs.front.attributes import XATTR_PREFIX, Attributes
 from putiofs.front.errno_map import ENODATA, fail
 from putiofs.front.handles import HandleTable
 from putiofs.front.mp4_xattr import NAME as MP4_XATTR
@@ -38,6 +38,10 @@ from putiofs.tree.cache import MAX_ENTRIES, MetadataCache, split_path
 from putiofs.tree.walk_ahead import WalkReadAhead
 
 log = logging.getLogger("putiofs.front")
+
+#: The block statfs counts the account's size and free space in (rclone's, and the page size):
+#: sizes are shown rounded down to it, at most 4 KiB less than put.io says.
+STATFS_BLOCK = 4096
 
 
 @dataclass
@@ -103,13 +107,20 @@ class AccountView:
         return 0
 
     def statfs(self) -> dict[str, int]:
+        """The account's size and free space, in blocks of :data:`STATFS_BLOCK` bytes.
+
+        ``f_bsize`` and ``f_frsize`` are the same, so that every reader of statvfs gets the
+        account's size: df multiplies ``f_blocks`` by ``f_frsize``, GIO (GTK file managers'
+        "Free space") by ``f_bsize``. With ``f_bsize`` at 1 MiB a 50 GiB account showed as
+        12.5 TiB there. The I/O size hint that cp and du use is ``st_blksize`` of each file
+        (:data:`~putiofs.front.attributes.BLOCK_SIZE`), not this.
+        """
         quota = self._cached_quota()
-        frsize = 4096
-        total = quota.total // frsize if quota else 0
-        free = min(quota.available // frsize, total) if quota else 0
+        total = quota.total // STATFS_BLOCK if quota else 0
+        free = min(quota.available // STATFS_BLOCK, total) if quota else 0
         return {
-            "f_bsize": BLOCK_SIZE,
-            "f_frsize": frsize,
+            "f_bsize": STATFS_BLOCK,
+            "f_frsize": STATFS_BLOCK,
             "f_blocks": total,
             "f_bfree": free,
             "f_bavail": free,
@@ -117,6 +128,12 @@ class AccountView:
             "f_ffree": 0,
             "f_namemax": names.NAME_MAX,
         }
+
+    def forget_quota(self) -> None:
+        """statfs asks put.io again at its next call (the last answer stays, should that
+        fail)."""
+        if self._quota is not None:
+            self._quota = (float("-inf"), self._quota[1])
 
     def _cached_quota(self) -> Quota | None:
         now = time.monotonic()

@@ -18,6 +18,12 @@ mtime and ctime) or an item's ctime (rename, utimens); :func:`changes` marks the
 operation, and records each success with :meth:`putiofs.front.attributes.Attributes.changed`,
 whatever path (a pending file, a put.io item) the operation took below.
 
+Refresh (:meth:`PutioFS.refresh`, what ``putiofs refresh`` and SIGHUP do): the cached listings
+at and below a path are dropped (listed anew at the next look, the old ones kept only for
+stale-if-error), and the kernel is told to drop what it holds for every path those listings
+held, so a change made elsewhere shows at once even with a long ``--cache-ttl`` and no realtime
+events. Pending files are the overlay's, not the cache's: they stay as they are.
+
 Wiring: :func:`build_operations` makes the account tree and, given the account's services, the
 control folder with what it needs from the tree.
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,6 +50,7 @@ from putiofs.front.options import MountOptions
 from putiofs.front.permissions import Permissions, still_there
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.front.writes import RefusedWrites, WriteFiles, WriteHandle
+from putiofs.net import deadline
 from putiofs.tree.cache import split_path
 from putiofs.write.modes import FILE_NAME as MODES_FILE
 from putiofs.write.modes import ModeStore
@@ -53,6 +61,8 @@ __all__ = ["MountOptions", "PutioFS", "build_operations"]
 
 log = logging.getLogger("putiofs.front")
 Method = TypeVar("Method", bound=Callable[..., Any])
+#: The longest a refresh waits for the kernel to have dropped its caches (it goes on after).
+REFRESH_WAIT = 10.0
 
 
 #: utimensat(2)'s ``tv_nsec`` for a time it leaves alone or sets to now. libfuse hands them over
@@ -99,7 +109,8 @@ class PutioFS:
     use_ns = True
 
     def __init__(self, tree: AccountView, control: ControlFolder | None = None,
-                 writes: WriteFiles | None = None) -> None:
+                 writes: WriteFiles | None = None,
+                 invalidate: Callable[[str], object] | None = None) -> None:
         self.tree = tree
         self.permissions = tree.attributes.permissions
         self.control: ControlFolder | NoControl = control if control is not None else NoControl()
@@ -115,6 +126,11 @@ class PutioFS:
         #: Started once mounted (after libfuse's fork to the background, which keeps no
         #: other thread): e.g. the realtime events' listener.
         self.when_mounted: list[Callable[[], None]] = []
+        #: Drops one path from the kernel's caches (the mount passes libfuse 3's; None: the
+        #: kernel's own timeouts, at most 5 s, are all there is).
+        self.invalidate = invalidate
+        if control is not None:
+            control.refresh_tree = self.refresh
 
     def init(self, path: str) -> None:
         """Mounted: pending uploads a previous mount left are taken up (see
@@ -124,6 +140,40 @@ class PutioFS:
         self.permissions.start()
         for start in self.when_mounted:
             start()
+
+    def refresh(self, path: str = "/") -> None:
+        """Drop what the mount and the kernel cache at and below ``path`` (a mount path; "/"
+        the whole mount, also its quota and the /.putio texts): the next look lists anew.
+
+        In memory only, no API call: a path the cache does not hold refreshes its nearest
+        held folder. The kernel is told from a thread of its own (a FUSE call, such as the
+        write to /.putio/refresh that asks for this, must not notify the kernel about inodes
+        it may be working on); this waits for that within the calling thread's deadline (at
+        most :data:`REFRESH_WAIT` s), and a cache of 100,000s of names is finished in the
+        background."""
+        if self.control.owns(path) or not split_path(path):
+            self.control.refresh_texts()
+        if self.control.owns(path):
+            return
+        if not split_path(path):
+            self.tree.forget_quota()
+        paths = self.tree.cache.refresh_below(path)
+        log.info("refresh of %s: %d cached names dropped", path, len(paths) - 1)
+        invalidate = self.invalidate
+        if invalidate is None:
+            return
+
+        def tell_the_kernel() -> None:
+            try:
+                for shown in paths:
+                    invalidate(shown)
+            except Exception:  # noqa: BLE001 - a thread of its own: log, never die
+                log.exception("refresh of %s: the kernel's caches were not all dropped", path)
+
+        worker = threading.Thread(target=tell_the_kernel, name="putiofs-refresh", daemon=True)
+        worker.start()
+        left = deadline.remaining()
+        worker.join(REFRESH_WAIT if left is None else min(REFRESH_WAIT, left / 2))
 
     def __call__(self, op: str, *args: Any) -> Any:
         method = getattr(self, op, None)
@@ -496,11 +546,13 @@ class PutioFS:
 def build_operations(backend: Backend, options: MountOptions | None = None,
                      services: AccountServices | None = None,
                      caller: Callable[[], tuple[int, int]] | None = None,
+                     invalidate: Callable[[str], object] | None = None,
                      **control_options: Any) -> PutioFS:
     """The FUSE operations over ``backend``; with ``services``, also ``/.putio`` (its
     ``refresh``, ``search_ttl`` and ``clock`` may be given; ``search_ttl`` defaults to the
     mount's ``cache_ttl``). ``caller()``: the (uid, gid) of the process a request comes from
-    (the FUSE binding's context), who owns what it creates."""
+    (the FUSE binding's context), who owns what it creates. ``invalidate(path)``: drops a
+    path from the kernel's caches, for :meth:`PutioFS.refresh`."""
     options = options or MountOptions()
     mp4 = Mp4Attribute(services, options.cache_ttl) if services is not None else None
     tree = AccountView(backend, options, mp4=mp4)
@@ -517,10 +569,11 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
                          live_events=backend.capabilities.live_events,
                          uploads=writes.uploads.snapshot if writes is not None else None)
     if services is None:
-        operations = PutioFS(tree, writes=writes)
+        operations = PutioFS(tree, writes=writes, invalidate=invalidate)
     else:
         control_options.setdefault("search_ttl", tree.options.cache_ttl)
         control_options.setdefault("status", status)
-        operations = PutioFS(tree, ControlFolder(services, tree, **control_options), writes)
+        operations = PutioFS(tree, ControlFolder(services, tree, **control_options), writes,
+                             invalidate=invalidate)
     operations.status = status
     return operations

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from putiofs.net.bandwidth import Bandwidth
 
 DEFAULT_MTIME = 1262304000  # 2010-01-01T00:00:00Z
 
@@ -33,6 +35,8 @@ class MountOptions:
     cache_max_size: int = 10 * 1024**3
     upload_wait: float = 300.0
     upload_chunk_size: int = 32 * 1024**2
+    #: ``--bwlimit``: the buckets every stream (down) and upload (up) of the mount share.
+    bandwidth: Bandwidth = field(default_factory=Bandwidth)
 
     def __post_init__(self) -> None:
         if self.uid < 0:

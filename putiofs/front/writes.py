@@ -109,6 +109,7 @@ class WriteFiles:
         self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
                                chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
+        self.uploads.transfer.limit = tree.options.bandwidth.up
         self._opened: dict[str, list[WriteHandle]] = {}
         self._bases: dict[str, StreamReader] = {}
         self._refused: dict[str, tuple[int, str]] = {}  # version id -> (errno, why)

@@ -170,6 +170,13 @@ def with_fast_reads(fuse_class: Any) -> Any:
         served = False   # libfuse called init: the mount was up
         read_ahead_kb = 0
         _read_ahead_due = False   # init came, the readahead is not set yet
+        #: Called once libfuse's init has run: the mount is up (see putiofs.mount.startup).
+        on_mounted: Callable[[], None] | None = None
+
+        def _mounted(self) -> None:
+            hook = type(self).on_mounted   # a plain function, not a method
+            if hook is not None:
+                hook()
 
         def _after_init(self) -> None:
             if self._read_ahead_due:
@@ -209,6 +216,7 @@ def with_fast_reads(fuse_class: Any) -> Any:
                 super().init_fuse_3(conn, config)
                 type(self).served = True
                 kernel_cache.attach()
+                self._mounted()
 
             def getattr_fuse_3(self, path: bytes, buf: Any, fip: Any) -> int:
                 self._after_init()
@@ -223,7 +231,9 @@ def with_fast_reads(fuse_class: Any) -> Any:
     class FastReads2(FastReads):
         def init(self, conn: Any) -> Any:
             self._read_ahead_due = self.read_ahead_kb > 0
-            return super().init(conn)
+            result = super().init(conn)
+            self._mounted()
+            return result
 
         def getattr(self, path: bytes, buf: Any) -> int:
             self._after_init()

@@ -14,7 +14,6 @@ one line.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from putiofs.api.errors import PutioError, UserError
@@ -37,14 +36,15 @@ log = logging.getLogger("putiofs")
 def serve(settings: Settings, mountpoint: Path, options: MountOptions,
           fuse_settings: FuseSettings, *, foreground: bool, events: bool = True,
           live_ttl: float | None = None, cache_dir: Path | None = None,
-          announce: str | None = None) -> int:
+          announce: str | None = None, keep_stderr: bool = False) -> int:
     """Check, connect, then mount the account of ``settings`` at ``mountpoint`` and serve it
     until unmounted; 0 then.
 
     ``events``: listen to realtime events where the API has them (see :func:`listen` for
     ``live_ttl``). ``cache_dir``: where the account's spool folder is made (None: the default
-    cache folder). ``announce`` is printed on stderr once everything but the mount itself has
-    succeeded. ``options`` is completed here (``spool_dir``, ``events``).
+    cache folder). ``announce`` is printed on stderr by a background mount's command once the
+    mount is up; its process keeps stderr if ``keep_stderr`` (the log goes there). ``options``
+    is completed here (``spool_dir``, ``events``).
     """
     mountpoint = mountpoint.expanduser().absolute()
     check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
@@ -56,16 +56,15 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
         options.spool_dir = spool_dir(connection, settings.api_url, cache_dir)
     try:
         operations = build_operations(connection.backend, options, connection.services,
-                                      caller=caller)
+                                      caller=caller, invalidate=kernel_cache.invalidate_path)
     except UserError:  # e.g. the account's store of modes and owners cannot be opened
         connection.close()
         raise
     updates = listen(connection, operations, options, live_ttl) if events else None
-    if announce:
-        print(announce, file=sys.stderr, flush=True)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
     try:
-        run_mount(operations, mountpoint, options, fuse_settings, foreground=foreground)
+        run_mount(operations, mountpoint, options, fuse_settings, foreground=foreground,
+                  announce=announce, keep_stderr=keep_stderr)
     finally:
         if updates is not None:
             updates.stop()

@@ -17,6 +17,9 @@ that delivers exactly those bytes, or raises. It knows nothing of buffering (tha
   with no other answer in between, is an :class:`AuthenticationError`.
 * **Redirects** (a CDN) are followed; later GETs go straight to the redirect target until it
   refuses (401/403/404/410), then through the stream URL again.
+* **The bandwidth limit.** With a ``limit`` (the mount's download bucket,
+  :mod:`putiofs.net.bandwidth`), every socket read of a body is paid for once it returned,
+  outside the watchdog's guard: the read waits there, never beyond half the deadline left.
 * **The deadline.** Every request and every socket read is bounded by the calling thread's
   :mod:`putiofs.net.deadline`: socket timeouts are clipped to the time left, and the fetcher's
   :class:`putiofs.net.http.Watch` is armed around each GET and each socket read, so the watchdog
@@ -51,6 +54,7 @@ from putiofs.api.errors import (
 )
 from putiofs.logs import note_redirect, register_url_secret
 from putiofs.net import deadline
+from putiofs.net.bandwidth import TokenBucket
 from putiofs.net.http import Watch, direct_pool, guard, live_socket, session_headers
 from putiofs.net.retry import Backoff, RetryPolicy, rate_limit_wait
 
@@ -138,6 +142,8 @@ class RangeBody:
                 continue
             self.pos += count
             self._failures = 0
+            if fetcher.limit is not None:
+                fetcher.limit.spend(count)
             if self.pos >= self.end:
                 answer, self._answer = self._answer, None
                 answer.finish()   # read to its end: the connection goes back to the pool
@@ -191,8 +197,10 @@ class RangeFetcher:
         label: str = "stream",
         drain_max: int = 64 * 1024,
         drain_time: float = 1.0,
+        limit: TokenBucket | None = None,
     ) -> None:
         self._session = session
+        self.limit = limit
         self._url_provider = url_provider
         self.size = size
         self._connect_timeout = connect_timeout

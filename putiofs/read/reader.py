@@ -31,6 +31,7 @@ from typing import Protocol
 from putiofs.api.backend import Backend, Entry
 from putiofs.api.errors import TransportError
 from putiofs.net import deadline as call_deadline
+from putiofs.net.bandwidth import Bandwidth
 from putiofs.read.buffer import DEFAULT_POLICY, BufferPolicy, RangeSource, StreamBuffer
 from putiofs.read.fetcher import RangeFetcher
 
@@ -151,18 +152,21 @@ class ReadLimits(Protocol):
     read_timeout: float
     #: A whole ``read()`` ends within this many seconds.
     call_deadline: float
+    #: The mount's bandwidth limit: every stream spends from its ``down`` bucket.
+    bandwidth: Bandwidth
 
 
 def open_stream(backend: Backend, entry: Entry, limits: ReadLimits) -> StreamReader:
     """The reader of one handle on ``entry``: its bytes at ``backend.stream_url(entry)``
     (asked again with a fresh token when the URL is refused), through the backend's pooled
-    session, within ``limits``, buffered by the default policy; log lines name it
-    ``item <id>``."""
+    session, within ``limits`` (time, and the mount's download bucket), buffered by the
+    default policy; log lines name it ``item <id>``."""
 
     def url_provider(refresh: bool) -> str:
         return backend.stream_url(entry, refresh_token=refresh)
 
     label = f"item {entry.id}"
     fetcher = RangeFetcher(backend.http_session, url_provider, entry.size,
-                           read_timeout=limits.read_timeout, label=label)
+                           read_timeout=limits.read_timeout, label=label,
+                           limit=limits.bandwidth.down)
     return StreamReader(fetcher, entry.size, deadline=limits.call_deadline, label=label)

@@ -183,6 +183,38 @@ class MetadataCache:
         with self._lock:
             self._valid_after = self._clock()
 
+    def refresh_below(self, path: str) -> list[str]:
+        """Every held listing at and below the folder at ``path`` is listed anew at its next
+        use (the last listings stay for stale-if-error), and so is the folder map; the mount
+        paths of those folders and of what they held, for the kernel's caches.
+
+        No API call: ``path`` is followed through held listings only. Where it leaves them
+        (a name not listed yet, a folder never listed) the nearest held folder above it is
+        refreshed, which takes in the rest; a file's path refreshes its folder.
+        """
+        folder, shown = ROOT, "/"
+        for part in split_path(path):
+            held = self.held_listing(folder.id)
+            child = held.find(part) if held is not None else None
+            if child is None or not child.is_dir:
+                break
+            folder, shown = child, shown.rstrip("/") + "/" + (held.shown_name(child.id) or part)
+        paths = [shown]
+        pending = [(folder.id, shown)]
+        with self._lock:
+            self._folder_maps.drop()
+            while pending:
+                folder_id, folder_path = pending.pop()
+                self._fresh.pop(folder_id, None)
+                self._verify_by.pop(folder_id, None)
+                listing = self._last_known.get(folder_id)
+                for name, entry in list(listing.by_name.items()) if listing is not None else ():
+                    child_path = folder_path.rstrip("/") + "/" + name
+                    paths.append(child_path)
+                    if entry.is_dir:
+                        pending.append((entry.id, child_path))
+        return paths
+
     def expire(self, folder_id: str) -> None:
         """This folder is listed anew at its next use (stale-if-error still has it)."""
         with self._lock:

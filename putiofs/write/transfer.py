@@ -14,6 +14,10 @@ not given up yet); it, or a second 409 in a row, is raised to the job, which bac
 ``retrying``, with the reason) instead of sending HEAD and PATCH as fast as the server answers.
 When the mount stops, :class:`Interrupted` is raised: the upload stays in the spool, with its
 ticket, for the next mount.
+
+With a bandwidth limit (``limit``, the mount's upload bucket of :mod:`putiofs.net.bandwidth`,
+shared by every worker) each block of the body is paid for as it is read for sending
+(:class:`Throttled`), so a PATCH goes out at the limit whatever its chunk size.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any, BinaryIO
 
 from putiofs.api.backend import Backend, Entry, UploadTicket
 from putiofs.api.errors import NotFoundError, PutioError, QuotaExceededError, UploadOffsetError
+from putiofs.net.bandwidth import TokenBucket
 from putiofs.net.retry import is_temporary
 from putiofs.write.landing import Landing
 from putiofs.write.spool import SpoolFile
@@ -62,6 +68,26 @@ class Interrupted(Exception):
     """The mount is stopping: the upload goes on at the next mount, from the server's offset."""
 
 
+class Throttled:
+    """A file read for sending, each block paid for from ``bucket`` once read (what the
+    PATCH body uses of a file: read, seek, tell)."""
+
+    def __init__(self, source: BinaryIO, bucket: TokenBucket) -> None:
+        self._source = source
+        self._bucket = bucket
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._source.read(size)
+        self._bucket.spend(len(block))
+        return block
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._source.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._source.tell()
+
+
 #: Why a job backs off after a 409 that is not about a lost answer.
 HELD = "put.io still holds an earlier PATCH of this upload"
 
@@ -82,6 +108,8 @@ class TusTransfer:
         self._stopping = landing.stopping
         self._clock = clock
         self._progressed = progressed  # after each chunk the server took (the status file)
+        #: The mount's upload bucket (``--bwlimit``), None: not limited.
+        self.limit: TokenBucket | None = None
 
     def abort(self, spooled: SpoolFile) -> None:
         """Drop the file's TUS upload. One that is already complete has made its item (an
@@ -132,7 +160,8 @@ class TusTransfer:
         ticket, offset = self._ticket(job)
         started, sent = self._clock(), 0
         failures = conflicts = 0
-        with spooled.open_reader() as body:
+        with spooled.open_reader() as source:
+            body: Any = source if self.limit is None else Throttled(source, self.limit)
             while True:
                 if job.cancelled:
                     raise Cancelled

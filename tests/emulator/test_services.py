@@ -80,8 +80,8 @@ def test_control_files_of_a_missing_service_are_not_there(emulator: EmulatorServ
         client = V1Client(wire)
         services = WithoutMessagesAndSubscriptions(V1Services(client))
         fs = build_operations(V1Backend(client), MountOptions(), services)
-        assert fs.readdir("/.putio") == [".", "..", "add", "search", "status.json", "transfers",
-                                         "user"]
+        assert fs.readdir("/.putio") == [".", "..", "add", "refresh", "search", "status.json",
+                                         "transfers", "user"]
         for name in ("messages", "subscriptions"):
             for call, args in ((fs.getattr, ()), (fs.open, (os.O_RDONLY,)),
                                (fs.listxattr, ())):

@@ -151,8 +151,8 @@ def test_root_listing_hides_the_folder_unless_asked(fs: PutioFS) -> None:
     assert stat.S_ISDIR(fs.getattr("/.putio")["st_mode"])
     fs.options.show_control = True
     assert ".putio" in fs.readdir("/")
-    assert fs.readdir("/.putio") == [".", "..", "add", "messages", "search", "status.json",
-                                     "subscriptions", "transfers", "user"]
+    assert fs.readdir("/.putio") == [".", "..", "add", "messages", "refresh", "search",
+                                     "status.json", "subscriptions", "transfers", "user"]
 
 
 def test_search_folder(fs: PutioFS, server: EmulatorServer) -> None:

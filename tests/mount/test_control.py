@@ -29,10 +29,10 @@ pytestmark = [requires_fuse, on_each_version, pytest.mark.server(transfer_second
 #: history of events instead.
 VIEWS = {"v1": ["messages", "subscriptions", "transfers", "user"],
          "v2": ["events", "transfers", "user"]}
-#: What else /.putio holds: the add file, the search folder and the mount's status.json, and on
-#: v2 the trash folder and the uploads table.
-OTHERS = {"v1": ["add", "search", "status.json"],
-          "v2": ["add", "search", "status.json", "trash", "uploads"]}
+#: What else /.putio holds: the add and refresh files, the search folder and the mount's
+#: status.json, and on v2 the trash folder and the uploads table.
+OTHERS = {"v1": ["add", "refresh", "search", "status.json"],
+          "v2": ["add", "refresh", "search", "status.json", "trash", "uploads"]}
 
 
 def transfer_rows(server: EmulatorServer) -> list[list[str]]:

@@ -232,7 +232,28 @@ def test_xattrs_and_statfs(server_factory, api_version, mount_factory):
     st = os.statvfs(mount.path)
     assert st.f_blocks * st.f_frsize == size // st.f_frsize * st.f_frsize
     assert st.f_bavail * st.f_frsize == available // st.f_frsize * st.f_frsize
+    assert st.f_blocks * st.f_bsize == st.f_blocks * st.f_frsize   # GIO uses f_bsize
+    assert st.f_bfree * st.f_bsize == st.f_bavail * st.f_frsize
     assert 0 < st.f_bavail < st.f_blocks
+    assert_tools_show_the_size(mount.path, size // st.f_frsize * st.f_frsize,
+                               available // st.f_frsize * st.f_frsize)
+
+
+def assert_tools_show_the_size(path, size: int, available: int) -> None:
+    """df, stat -f and (where installed) GIO, the file managers' library, agree on the
+    account's size and free space."""
+    df = subprocess.run(["df", "-B1", "--output=size,avail", str(path)], capture_output=True,
+                        text=True, check=True).stdout.split()
+    assert [int(df[-2]), int(df[-1])] == [size, available]
+    blocks, block, free = subprocess.run(["stat", "-f", "-c", "%b %S %a", str(path)],
+                                         capture_output=True, text=True,
+                                         check=True).stdout.split()
+    assert int(blocks) * int(block) == size and int(free) * int(block) == available
+    if shutil.which("gio"):
+        info = subprocess.run(["gio", "info", "-f", str(path)], capture_output=True,
+                              text=True, check=True).stdout
+        assert f"filesystem::size: {size}" in info
+        assert f"filesystem::free: {available}" in info
 
 
 def test_files_are_owned_by_the_uid_and_gid_asked_for(demo_emulator, mount_factory):

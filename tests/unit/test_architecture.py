@@ -28,9 +28,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "views": {"api", "write"},
     "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs"},
     "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front"},
-    "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent"},
+    "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent",
+                 "front"},
     "testing": {"mount"},
-    "cli": {"api", "config", "logs", "front", "write", "mount", "commands", "emulator"},
+    "cli": {"api", "config", "logs", "net", "front", "write", "mount", "commands", "emulator"},
     "__main__": {"cli"},
     "emulator": set(),
 }

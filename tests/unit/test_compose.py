@@ -159,11 +159,13 @@ def mountable(tmp_path, monkeypatch):
         state.connection = connection_of(state.backend)
         return state.connection
 
-    def run_mount(operations, mountpoint, options, fuse_settings, *, foreground):
+    def run_mount(operations, mountpoint, options, fuse_settings, *, foreground,
+                  announce=None, keep_stderr=False):
         calls.append("serve")
         state.served = SimpleNamespace(operations=operations, mountpoint=mountpoint,
                                        options=options, fuse_settings=fuse_settings,
-                                       foreground=foreground)
+                                       foreground=foreground, announce=announce,
+                                       keep_stderr=keep_stderr)
 
     monkeypatch.setattr(compose, "open_for_mount", open_for_mount)
     monkeypatch.setattr(compose, "run_mount", run_mount)
@@ -206,7 +208,8 @@ def test_serve_wires_the_mount_then_closes_the_connection(mountable, tmp_path, c
     assert options.events is True and options.spool_dir is None   # FakeBackend takes no writes
     assert mountable.backend.listener.stopped == 1
     assert mountable.connection.closed == [True]
-    assert capsys.readouterr().err == "ready\n"
+    # the announce is the loop's to print, once the mount is up (putiofs.mount.startup)
+    assert served.announce == "ready" and capsys.readouterr().err == ""
     assert [(r.name, r.getMessage()) for r in caplog.records] == [
         ("putiofs", f"mounting put.io (https://api.put.io/v2) at {mountable.mountpoint}"),
         ("putiofs", f"unmounted {mountable.mountpoint}")]
@@ -306,3 +309,15 @@ def test_the_command_line_wires_no_mount_itself():
               "putiofs.mount.binding", "putiofs.tree.live_updates"}
     assert graph["putiofs.cli"].isdisjoint(wiring)
     assert wiring <= graph["putiofs.mount.compose"]
+
+
+def test_libfuses_words_become_one_line_with_the_fix_where_it_is_known():
+    from putiofs.mount.startup import reason_of
+
+    said = ("fusermount3: option allow_other only allowed if 'user_allow_other' is set in "
+            "/etc/fuse.conf\n")
+    assert reason_of(said, 1) == ("option allow_other only allowed if 'user_allow_other' is set "
+                                  "in /etc/fuse.conf (add the line user_allow_other to "
+                                  "/etc/fuse.conf, or mount as root)")
+    assert reason_of("fuse: unknown option(s): `-o x'\n\n", 3) == "unknown option(s): `-o x'"
+    assert reason_of("", 3) == "libfuse returned 3"

@@ -103,6 +103,9 @@ def test_statfs_reports_the_quota(ops):
     st = ops.statfs("/")
     assert st["f_blocks"] * st["f_frsize"] == 10 * 2**30
     assert st["f_bavail"] * st["f_frsize"] == 4 * 2**30
+    # GIO (GTK file managers) multiplies by f_bsize: the same size, not 256 times it
+    assert st["f_blocks"] * st["f_bsize"] == 10 * 2**30
+    assert st["f_bfree"] * st["f_bsize"] == 4 * 2**30
 
 
 def test_mkdir_is_visible_at_once_and_eexist_on_a_taken_name(ops, backend):
@@ -404,3 +407,68 @@ def test_changes_through_the_mount_move_the_folders_times(backend):
     assert ops.getattr("/")["st_mtime"] == clock.now - 10**9
     assert errno_of(ops.unlink, "/nope") == errno.ENOENT
     assert ops.getattr("/")["st_ctime"] == clock.now - 10**9  # a failed change: none
+
+
+# -- refresh (putiofs refresh, SIGHUP) ---------------------------------------------------------
+
+@pytest.fixture
+def long_ttl(backend):
+    """A mount that trusts its listings for an hour, telling a fake kernel what to drop."""
+    told: list[str] = []
+    fs = PutioFS(AccountView(backend, MountOptions(cache_ttl=3600)), invalidate=told.append)
+    return fs, told
+
+
+def test_a_refresh_shows_changes_made_elsewhere_at_the_next_look(long_ttl, backend):
+    fs, told = long_ttl
+    fs.readdir("/", None)
+    fs.readdir("/Videos", None)
+    assert fs.getattr("/Videos/film.mp4")["st_size"] == 1000
+    film = next(e for e in backend.items.values() if e.name == "film.mp4")
+    backend.items[film.id] = replace(film, size=2000)   # changed on put.io's website
+    backend.add("0", "made elsewhere.txt", b"new")
+    assert "made elsewhere.txt" not in fs.readdir("/", None)   # an hour's trust
+    fs.refresh("/")
+    assert "made elsewhere.txt" in fs.readdir("/", None)
+    assert fs.getattr("/Videos/film.mp4")["st_size"] == 2000
+    # the kernel is told of every name it may hold below the refreshed folder
+    assert {"/", "/Videos", "/Videos/film.mp4", "/notes.txt"} <= set(told)
+
+
+def test_a_refresh_below_a_folder_leaves_the_rest_trusted(long_ttl, backend):
+    fs, told = long_ttl
+    fs.readdir("/", None)
+    fs.readdir("/Videos", None)
+    videos = next(e for e in backend.items.values() if e.name == "Videos")
+    backend.add(videos.id, "second.mp4", b"S")
+    backend.add("0", "elsewhere.txt", b"x")
+    listed = backend.calls["list_folder"]
+    fs.refresh("/Videos")
+    assert "second.mp4" in fs.readdir("/Videos", None)
+    assert "elsewhere.txt" not in fs.readdir("/", None)
+    assert backend.calls["list_folder"] == listed + 1   # only /Videos was listed again
+    assert set(told) == {"/Videos", "/Videos/film.mp4"}
+
+
+def test_a_refresh_of_a_path_not_cached_refreshes_its_nearest_folder(long_ttl, backend):
+    fs, told = long_ttl
+    fs.readdir("/", None)
+    listed = backend.calls["list_folder"]
+    fs.refresh("/New/deep/folder")   # made elsewhere: not in the cached root
+    assert backend.calls["list_folder"] == listed   # no API call to refresh
+    assert told[0] == "/"
+    new = backend.add("0", "New")
+    backend.add(backend.add(new.id, "deep").id, "folder")
+    assert stat.S_ISDIR(fs.getattr("/New/deep/folder")["st_mode"])
+
+
+def test_a_refresh_keeps_a_stale_listing_for_an_outage(long_ttl, backend, monkeypatch):
+    fs, _ = long_ttl
+    fs.readdir("/", None)
+    fs.refresh("/")
+
+    def down(folder_id):
+        raise TransportError("put.io is away")
+
+    monkeypatch.setattr(backend, "list_folder", down)
+    assert "notes.txt" in fs.readdir("/", None)   # stale-if-error still has it

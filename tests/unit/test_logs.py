@@ -117,3 +117,66 @@ def test_signed_links_are_kept_in_a_bounded_set(monkeypatch):
     assert len(logs._url_secrets) <= 100
     for link in links[-50:]:
         assert "/_data/" not in logs.redact(f'"GET {link[len("http://cdn.example"):]} HTTP/1.1"')
+
+
+_RUN_LOGGING = """
+import logging, os, sys
+from pathlib import Path
+from putiofs.logs import setup_logging
+if sys.argv[1] == "journal":
+    st = os.fstat(2)
+    os.environ["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+elif sys.argv[1] == "elsewhere":
+    os.environ["JOURNAL_STREAM"] = "1:2"   # the unit's journal, but stderr went elsewhere
+setup_logging(log_file=Path("-"), level=sys.argv[2])
+log = logging.getLogger("putiofs.test")
+log.debug("a debug line")
+log.info("an info line")
+log.warning("a warning line")
+try:
+    raise ValueError("boom")
+except ValueError:
+    log.error("an error line", exc_info=True)
+logging.getLogger("urllib3").warning("urllib3 warns")
+"""
+
+
+def _logged(mode: str, level: str) -> list[str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _RUN_LOGGING, mode, level],
+                          capture_output=True, text=True, check=True, timeout=30)
+    assert done.stdout == ""
+    return done.stderr.splitlines()
+
+
+def test_under_the_journal_every_line_has_its_priority_and_no_timestamp():
+    lines = _logged("journal", "info")
+    assert lines[:3] == ["<6>putiofs.test: an info line", "<4>putiofs.test: a warning line",
+                         "<3>putiofs.test: an error line"]
+    traceback = lines[3:-1]
+    assert traceback and all(line.startswith("<3>") for line in traceback)
+    assert traceback[-1] == "<3>ValueError: boom"
+    assert lines[-1] == "<4>urllib3: urllib3 warns"
+
+
+def test_log_level_leaves_out_the_less_severe_lines():
+    lines = _logged("journal", "error")
+    assert [line for line in lines if not line.startswith("<3>")] == []
+    assert "<3>putiofs.test: an error line" in lines
+    assert any("debug line" in line for line in _logged("journal", "debug"))
+
+
+def test_stderr_that_is_not_the_journal_gets_timestamps_and_level_names():
+    lines = _logged("elsewhere", "warning")
+    assert lines[0].endswith(" WARNING putiofs.test: a warning line")
+    assert lines[0][:4].isdigit()   # 2025-...: our own timestamp
+    assert not any(line.startswith("<") for line in lines)
+    assert not any("info line" in line for line in lines)
+
+
+@pytest.mark.parametrize(("level", "priority"), [
+    (10, 7), (20, 6), (30, 4), (40, 3), (50, 2), (25, 6), (5, 7)])
+def test_journal_priorities_are_syslogs(level, priority):
+    assert logs.journal_priority(level) == priority

@@ -11,6 +11,7 @@
     /.putio/subscriptions   the RSS subscriptions (API v1)
     /.putio/user            the account and its friends
     /.putio/add             write links here (one per line) to start transfers
+    /.putio/refresh         write a path here to drop its cached listings (putiofs refresh)
     /.putio/search/<query>/ the files put.io finds for <query>, readable like any file
     /.putio/trash/          what the trash holds (API v2), read-only; ``mv`` out restores
 
@@ -33,6 +34,7 @@ size it last heard of, so the next ``cat`` shows the newest text whole, whatever
 attribute cache still believes.
 
 ``add`` is :mod:`putiofs.front.control.add` (lines, links, the 64 KiB line limit, its errnos);
+``refresh`` is :mod:`putiofs.front.control.refresh` (what it takes, who may write it);
 ``search`` is :mod:`putiofs.front.control.search`; ``trash`` is :mod:`putiofs.front.control.trash`.
 Errors of put.io reach the caller through the shared mapping (:mod:`putiofs.front.errno_map`);
 only a refused link (EINVAL), an over-long line (EFBIG) and a refused query (ENOENT) are
@@ -60,6 +62,7 @@ from putiofs.api.errors import PutioError, TransportError
 from putiofs.api.services import AccountServices, Service
 from putiofs.front.attributes import Attributes
 from putiofs.front.control.add import LineBuffer, LinkAdder
+from putiofs.front.control.refresh import REFRESH, RefreshHandle
 from putiofs.front.control.search import Searches
 from putiofs.front.control.status import STATUS_JSON, MountStatus
 from putiofs.front.control.trash import TrashFolder
@@ -171,7 +174,9 @@ class ControlFolder:
         self._epochs: dict[str, int] = {}  # name -> how often it was expired
         self._live = {"uploads", STATUS_JSON}  # local text: made anew at every look
         self._name_locks = {name: threading.Lock() for name in self._generate}
-        self._fixed = sorted([*self._generate,
+        #: What a line written to ``refresh`` calls (the front's refresh; set by the front).
+        self.refresh_tree: Callable[[str], None] = lambda path: None
+        self._fixed = sorted([*self._generate, REFRESH,
                               *([ADD] if Service.TRANSFERS in services.available else []),
                               *([SEARCH] if Service.SEARCH in services.available else []),
                               *([TRASH] if Service.TRASH in services.available else [])])
@@ -283,6 +288,10 @@ class ControlFolder:
             st = self._base_stat(ADD, is_dir=False)
             st["st_mode"] = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
             return st
+        if parts == [REFRESH]:
+            st = self._base_stat(REFRESH, is_dir=False)
+            st["st_mode"] = stat.S_IFREG | 0o200   # its owner's (and root's) to write
+            return st
         st = self.account.attributes.stat(self._search_entry(parts))
         if parts[0] == TRASH:
             st["st_mode"] &= ~0o222  # the trash is read-only
@@ -296,10 +305,14 @@ class ControlFolder:
         if amode & os.X_OK and not is_dir:
             raise fail(errno.EACCES)
         if amode & os.W_OK:
+            if parts == [REFRESH]:
+                return 0
             if parts != [ADD]:
                 raise fail(errno.EACCES)
             if self.options.read_only:
                 raise fail(errno.EROFS)
+        elif parts == [REFRESH] and amode & os.R_OK:
+            raise fail(errno.EACCES)
         return 0
 
     def readdir(self, path: str) -> list[str]:
@@ -365,7 +378,7 @@ class ControlFolder:
 
     # -- open, read, write ----------------------------------------------------------------
 
-    def _new_handle(self, handle: _ReadHandle | _AddHandle) -> int:
+    def _new_handle(self, handle: _ReadHandle | _AddHandle | RefreshHandle) -> int:
         return self.account.handles.add(handle)
 
     def open(self, path: str, flags: int) -> int:
@@ -379,6 +392,10 @@ class ControlFolder:
             if writing and self.options.read_only:
                 raise fail(errno.EROFS)
             return self._new_handle(_AddHandle())
+        if parts == [REFRESH]:
+            if flags & os.O_ACCMODE == os.O_RDONLY:
+                raise fail(errno.EACCES)
+            return self._new_handle(RefreshHandle())
         if len(parts) <= (1 if parts[:1] == [TRASH] else 2):
             self.getattr(path)
             raise fail(errno.EISDIR)
@@ -402,6 +419,10 @@ class ControlFolder:
         putiofs.front.control.add): EFBIG for bytes over a limit, after the complete lines of the
         same write were sent."""
         handle = self.account.handles.get(fh) if fh is not None else None
+        if isinstance(handle, RefreshHandle):
+            for refreshed in handle.feed(data):
+                self.refresh_tree(refreshed)
+            return len(data)
         if not isinstance(handle, _AddHandle):
             raise fail(errno.EACCES if self.owns(path) else errno.EBADF)
         with handle.lines.lock:
@@ -418,6 +439,8 @@ class ControlFolder:
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         """Only ``add`` may be truncated (shells open it with O_TRUNC); nothing else is."""
         parts = split_path(path)[1:]
+        if parts == [REFRESH]:
+            return 0   # a shell's ``>`` opens it with O_TRUNC: there is nothing to cut
         if parts != [ADD] or ADD not in self._fixed:
             self.getattr(path)
             raise fail(errno.EACCES)
@@ -432,6 +455,9 @@ class ControlFolder:
     def flush(self, path: str, fh: int) -> int:
         """Send a last line that had no newline; its failure is close()'s error."""
         handle = self.account.handles.get(fh)
+        if isinstance(handle, RefreshHandle):
+            for refreshed in handle.take_rest():
+                self.refresh_tree(refreshed)
         if isinstance(handle, _AddHandle):
             with handle.lines.lock:
                 rest = handle.lines.take_rest()
@@ -451,6 +477,13 @@ class ControlFolder:
         return 0
 
     # -- restoring ------------------------------------------------------------------------
+
+    def refresh_texts(self) -> None:
+        """A refresh of the whole mount (or of /.putio): every generated text and the trash are
+        made anew at their next look."""
+        for name in self._generate:
+            self._expire(name)
+        self._trash.expire()
 
     def transfers_changed(self) -> None:
         """A transfer changed (a realtime event): the next look at ``transfers`` lists anew."""
@@ -476,6 +509,7 @@ class ControlFolder:
         """At unmount: forget this folder's handles (the account tree closes its own)."""
         self.account.handles.take_all(_ReadHandle)
         self.account.handles.take_all(_AddHandle)
+        self.account.handles.take_all(RefreshHandle)
 
 
 class NoControl:
@@ -514,6 +548,9 @@ class NoControl:
     @staticmethod
     def release(path: str, fh: int) -> int:
         return 0
+
+    def refresh_texts(self) -> None:
+        """No texts to make anew."""
 
     def trash_changed(self) -> None:
         """No trash folder to list anew."""
