@@ -9,7 +9,8 @@ connected (and on v1) the list is polled every ``--interval`` seconds, as before
 On a terminal the bars are redrawn in place (cursor up, erase line), each cut to the
 terminal's width so that no line wraps and the redraw stays aligned. Anywhere else (a pipe,
 a log file) a line is printed only when a transfer's status or percentage changes. Names and
-statuses are escaped as in every table (:func:`putiofs.views.escape`).
+statuses are escaped as in every table (:func:`putiofs.views.escape`). That drawing is
+:class:`ProgressDisplay`, and the bar :func:`bar`: ``extract --wait`` draws its jobs with them.
 """
 
 from __future__ import annotations
