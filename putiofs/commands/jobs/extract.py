@@ -82,8 +82,9 @@ def run_extract(connection: Connection, args: argparse.Namespace) -> int:
     out = sys.stdout
     final = follow(services, followed, interval=args.interval,
                    display=None if args.json else ProgressDisplay(out, out.isatty()))
-    if args.json:
-        emit_json([job for job in final if job is not None])
+    if args.json:  # the jobs as they ended; --status: every job, as it lists them
+        emit_json(services.list_extractions() if args.status else
+                  [job for job in final if job is not None])
     return report_failures(followed, final)
 
 
