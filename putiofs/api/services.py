@@ -47,6 +47,8 @@ class Service(Enum):
     SHARES = "shares"
     ZIPS = "zips"
     MP4 = "mp4 conversion"
+    EXTRACT = "extract"
+    SHARED_WITH_ME = "shared-with-me"
 
 
 def not_supported(service: Service, version: str) -> NotSupportedError:
@@ -274,6 +276,48 @@ class Mp4Conversion:
         return status
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """A job in which put.io unpacks one archive of the account on its side. ``status`` is
+    put.io's word (NEW, EXTRACTING, DONE, ERROR); ``message`` is put.io's reason for an ERROR;
+    ``folder_id`` is where the archive's files went (put.io makes a folder beside the archive),
+    once DONE. ``created_at`` is ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
+
+    id: str | None
+    name: str | None = None
+    file_id: str | None = None
+    status: str | None = None
+    message: str | None = None
+    percent_done: int | None = None
+    folder_id: str | None = None
+    files_count: int | None = None
+    created_at: str | None = None
+
+    @property
+    def is_done(self) -> bool:
+        return (self.status or "").upper() in {"DONE", "COMPLETED"}
+
+    @property
+    def is_error(self) -> bool:
+        return (self.status or "").upper() in {"ERROR", "FAILED"}
+
+    @property
+    def is_finished(self) -> bool:
+        return self.is_done or self.is_error
+
+
+@dataclass(frozen=True)
+class SharedItem:
+    """An item a friend shares with the account (v2's items shared with you): ``sender`` is
+    the friend's name."""
+
+    id: str
+    name: str
+    is_dir: bool = False
+    size: int = 0
+    sender: str | None = None
+
+
 class AccountServices(Protocol):
     """Everything of an account beyond its file tree. Every method raises the exceptions of
     :mod:`putiofs.api.errors`; one whose service is not in :attr:`available` raises
@@ -397,6 +441,31 @@ class AccountServices(Protocol):
 
     def get_zip(self, zip_id: str) -> ZipArchive:
         raise not_supported(Service.ZIPS, self.version)
+
+    def start_extractions(self, file_ids: Sequence[str],
+                          password: str | None = None) -> list[Extraction]:
+        """Ask put.io to unpack archives (zip, rar, ...), each beside itself, with one password
+        for them all if given; the new jobs. Never repeated blindly (it would unpack twice)."""
+        raise not_supported(Service.EXTRACT, self.version)
+
+    def list_extractions(self) -> list[Extraction]:
+        """Every extraction job put.io still lists, oldest first."""
+        raise not_supported(Service.EXTRACT, self.version)
+
+    def shared_with_me(self) -> list[SharedItem]:
+        """The items friends share with the account."""
+        raise not_supported(Service.SHARED_WITH_ME, self.version)
+
+    def copy_shared(self, item_ids: Sequence[str], parent_id: str) -> str:
+        """Start copying items shared with the account into its folder ``parent_id``; the copy
+        job's id (see :meth:`shared_copy_status`). Never repeated blindly (it would copy
+        twice)."""
+        raise not_supported(Service.SHARED_WITH_ME, self.version)
+
+    def shared_copy_status(self, copy_id: str) -> str:
+        """put.io's word for a copy job started by :meth:`copy_shared` (DONE once copied,
+        ERROR if it failed)."""
+        raise not_supported(Service.SHARED_WITH_ME, self.version)
 
     def mp4_status(self, file_id: str) -> Mp4Conversion:
         raise not_supported(Service.MP4, self.version)

@@ -3,10 +3,12 @@ and ``login`` / ``logout`` (:mod:`putiofs.commands.login`), which run before the
 account to connect to.
 
 ``putiofs.cli`` registers these with :func:`add_parsers` and runs a parsed one with
-:func:`run`. Each area is one module; each prints aligned text or, with ``--json``, the
-account's objects as JSON. They talk to :class:`~putiofs.api.services.AccountServices` and (``ls``,
-``info``) a :class:`~putiofs.api.backend.Backend`, both from :func:`putiofs.connect.connect`, so
-they work on any API version. Failures print one line, ``putiofs: error: <message>`` (put.io's
+:func:`run`. Each area is one module (those that start a job put.io runs on the account's
+files and follow it are in :mod:`putiofs.commands.jobs`); each prints aligned text or, with
+``--json``, the account's objects as JSON. They talk to
+:class:`~putiofs.api.services.AccountServices` and (``ls``, ``info``, ``extract``) a
+:class:`~putiofs.api.backend.Backend`, both from :func:`putiofs.connect.connect`, so they work
+on any API version. Failures print one line, ``putiofs: error: <message>`` (put.io's
 own message where it sent one; ``<service> is not available on the put.io API vN`` for a
 service that version lacks; the one line of :attr:`Connection.refused` when put.io refuses
 the credentials), and exit 1.
@@ -32,12 +34,13 @@ from putiofs.commands import (
     urls,
 )
 from putiofs.commands.base import CALL_TIMEOUT, CommandError, report_error
+from putiofs.commands.jobs import extract
 from putiofs.commands.local import status
 from putiofs.config import load_settings
 from putiofs.connect import connect
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, files, trash, account,
-         share, media, uploads, status)
+         share, media, extract, uploads, status)
 
 __all__ = ["CommandError", "add_parsers", "is_api_command", "run"]
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from putiofs.api.errors import NotSupportedError, PutioError, UserError
+from putiofs.api.services import AccountServices, Service, not_supported
 from putiofs.commands.output import emit, emit_json
 from putiofs.connect import Connection
 from putiofs.views import escape
@@ -55,6 +56,25 @@ def item_id(text: str) -> str:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not an id (a number)")
     return text
+
+
+def stdin_only(option: str, what: str) -> Callable[[str], str]:
+    """The type of an option whose secret is read from standard input (``--token -``): it
+    takes ``-`` only, and its error never repeats what was given (it may be the secret)."""
+    def parse(value: str) -> str:
+        if value != "-":
+            raise argparse.ArgumentTypeError(
+                f"{what} is read from standard input only: use {option} - ({what} on the "
+                "command line is visible to every user of this machine)")
+        return value
+    return parse
+
+
+def require(services: AccountServices, service: Service) -> None:
+    """Fail at once, with the line a missing service gives, when the account's API version
+    lacks ``service`` (before any path is resolved or anything is read)."""
+    if service not in services.available:
+        raise not_supported(service, services.version)
 
 
 def for_each_id(ids: list[str], action: Callable[[str], object], *, noun: str, done: str,

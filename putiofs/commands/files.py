@@ -28,7 +28,7 @@ from typing import Any
 from putiofs.api.backend import Entry
 from putiofs.commands.base import CommandError, leaf
 from putiofs.commands.output import emit, emit_json, fields, human_size, table, to_json
-from putiofs.commands.paths import path_cache, resolve_shown, shown_name
+from putiofs.commands.paths import path_cache, resolve_shown, resolve_target
 from putiofs.connect import Connection
 from putiofs.front.control.folder import CONTROL_NAME
 from putiofs.front.control.refresh import REFRESH
@@ -103,15 +103,7 @@ def run_search(connection: Connection, args: argparse.Namespace) -> int:
 
 
 def run_info(connection: Connection, args: argparse.Namespace) -> int:
-    target = args.target
-    cache = path_cache(connection)
-    if target.isdigit():
-        entry = connection.backend.lookup(target)
-        shown = names.clean(entry.name)
-        if entry.parent_id:
-            shown = shown_name(cache, entry.parent_id, entry, shown)
-    else:
-        shown, entry = resolve_shown(cache, target)
+    shown, entry = resolve_target(connection, path_cache(connection), args.target)
     if args.json:
         emit_json({**to_json(entry), "shown_name": shown})
         return 0

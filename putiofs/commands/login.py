@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.api.signin import LINK_PAGE, SignIn
-from putiofs.commands.base import CALL_TIMEOUT, CommandError
+from putiofs.commands.base import CALL_TIMEOUT, CommandError, stdin_only
 from putiofs.config import (
     ENV_TOKEN,
     LoginSettings,
@@ -42,21 +42,12 @@ from putiofs.connect import open_sign_in
 CLIENT_NAME = "putiofs"
 
 
-def _stdin_only(value: str) -> str:
-    """``--token`` takes ``-`` only; the error never repeats what was given (a token)."""
-    if value != "-":
-        raise argparse.ArgumentTypeError(
-            "a token is read from standard input only: use --token - (a token on the command "
-            "line is visible to every user of this machine)")
-    return value
-
-
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     login = commands.add_parser(
         "login", help="sign in to put.io and store the token",
         description="Sign in to put.io (API v2): approve putiofs at the link shown, and the "
                     "token is stored in the config file (mode 0600).")
-    login.add_argument("--token", type=_stdin_only, metavar="-",
+    login.add_argument("--token", type=stdin_only("--token", "a token"), metavar="-",
                        help="read a token from standard input instead of signing in (e.g. "
                             "the token of your own OAuth app from put.io's settings)")
     login.add_argument("--app-id", metavar="ID",

@@ -62,3 +62,15 @@ def shown_name(cache: MetadataCache, folder_id: str, entry: Entry, fallback: str
     listed there."""
     return next((name for name, child in cache.listing(folder_id).by_name.items()
                  if child.id == entry.id), fallback)
+
+
+def resolve_target(connection: Connection, cache: MetadataCache, target: str) -> tuple[str, Entry]:
+    """(shown name, entry) of a PATH|ID argument: all digits is an id (looked up; write
+    ``./123`` or ``/123`` for an item named 123), anything else a mount-style path."""
+    if not target.isdigit():
+        return resolve_shown(cache, target)
+    entry = connection.backend.lookup(target)
+    shown = names.clean(entry.name)
+    if entry.parent_id:
+        shown = shown_name(cache, entry.parent_id, entry, shown)
+    return shown, entry

@@ -9,7 +9,8 @@ connected (and on v1) the list is polled every ``--interval`` seconds, as before
 On a terminal the bars are redrawn in place (cursor up, erase line), each cut to the
 terminal's width so that no line wraps and the redraw stays aligned. Anywhere else (a pipe,
 a log file) a line is printed only when a transfer's status or percentage changes. Names and
-statuses are escaped as in every table (:func:`putiofs.views.escape`).
+statuses are escaped as in every table (:func:`putiofs.views.escape`). That drawing is
+:class:`ProgressDisplay`, and the bar :func:`bar`: ``extract --wait`` draws its jobs with them.
 """
 
 from __future__ import annotations
@@ -101,46 +102,53 @@ def human_eta(seconds: float | None) -> str:
     return f"ETA {minutes}m{secs:02d}s" if minutes else f"ETA {secs}s"
 
 
+def bar(percent: int | None) -> tuple[str, str]:
+    """A progress bar and its percentage column (``("######----", " 60%")``); blank and
+    ``   -`` where the percentage is not known. Any job's progress line starts with them."""
+    if percent is None:
+        return " " * BAR_WIDTH, "   -"
+    percent = max(0, min(100, percent))
+    filled = BAR_WIDTH * percent // 100
+    return "#" * filled + "-" * (BAR_WIDTH - filled), f"{percent:3d}%"
+
+
 def progress_line(transfer_id: str, transfer: Transfer | None) -> str:
     """``[#######---]  45%  1.2 MB/s  ETA 3m05s  Downloading  name``: speed and ETA are
     v2's (``-`` and ``ETA -`` on v1); a finished transfer shows neither, an error or a
     vanished one no bar."""
     if transfer is None:
         return f"[{' ' * BAR_WIDTH}]    -  {GONE}  (transfer {transfer_id})"
-    percent = transfer.percent_done
-    if transfer.is_completed:
-        percent = 100
-    if percent is None:
-        bar, shown = " " * BAR_WIDTH, "   -"
-    else:
-        percent = max(0, min(100, percent))
-        filled = BAR_WIDTH * percent // 100
-        bar, shown = "#" * filled + "-" * (BAR_WIDTH - filled), f"{percent:3d}%"
+    drawn, shown = bar(100 if transfer.is_completed else transfer.percent_done)
     rate = "" if is_finished(transfer) else (
         f"{human_speed(transfer.down_speed)}  {human_eta(transfer.estimated_time)}  ")
     status, name = escape(transfer.status or "-"), escape(transfer.name or "-")
-    return f"[{bar}] {shown}  {rate}{status}  {name}"
+    return f"[{drawn}] {shown}  {rate}{status}  {name}"
 
 
-class _Display:
+class ProgressDisplay:
+    """Progress lines of jobs, one per job, given as ``(key, line)`` each time they are drawn.
+
+    On a terminal they are redrawn in place (cursor up, erase line), each cut to the terminal's
+    width so that no line wraps and the redraw stays aligned; elsewhere a job's line is written
+    only when it changed. Lines come escaped (:func:`putiofs.views.escape`)."""
+
     def __init__(self, out: TextIO, tty: bool) -> None:
         self.out = out
         self.tty = tty
         self._drawn = 0
         self._last: dict[str, str] = {}
 
-    def show(self, ids: Sequence[str], transfers: Sequence[Transfer | None]) -> None:
-        lines = [progress_line(i, t) for i, t in zip(ids, transfers, strict=True)]
+    def show(self, lines: Sequence[tuple[str, str]]) -> None:
         if self.tty:
             width = max(20, shutil.get_terminal_size().columns - 1)
             parts = [f"\x1b[{self._drawn}A"] if self._drawn else []
-            parts += [f"\r\x1b[2K{line[:width]}\n" for line in lines]
+            parts += [f"\r\x1b[2K{line[:width]}\n" for _, line in lines]
             self.out.write("".join(parts))
             self._drawn = len(lines)
         else:
-            for transfer_id, line in zip(ids, lines, strict=True):
-                if self._last.get(transfer_id) != line:
-                    self._last[transfer_id] = line
+            for key, line in lines:
+                if self._last.get(key) != line:
+                    self._last[key] = line
                     self.out.write(line + "\n")
         self.out.flush()
 
@@ -171,12 +179,13 @@ def watch(services: TransferLister, ids: Sequence[str], *, interval: float = 2.0
             else:
                 out.write("no active transfers\n")
             return 0
-    display = None if as_json else _Display(out, tty)
+    display = None if as_json else ProgressDisplay(out, tty)
     while True:
         by_id = {t.id: t for t in transfers if t.id is not None}
         current = [by_id.get(i) for i in watched]
         if display is not None:
-            display.show(watched, current)
+            display.show([(i, progress_line(i, t)) for i, t in zip(watched, current,
+                                                                   strict=True)])
         if all(is_finished(t) for t in current):
             break
         transfers = _next_transfers(services, transfers, interval, sleep, feed)

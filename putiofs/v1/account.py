@@ -40,7 +40,8 @@ class V1Services(AccountServices):
     available = frozenset(Service) - {Service.EVENTS, Service.TRANSFER_RETRY,
                                       Service.TRANSFER_CLEAN, Service.TRASH,
                                       Service.TRANSFER_FOLDER, Service.TORRENT_FILE,
-                                      Service.SHARES, Service.ZIPS, Service.MP4}
+                                      Service.SHARES, Service.ZIPS, Service.MP4,
+                                      Service.EXTRACT, Service.SHARED_WITH_ME}
 
     def __init__(self, client: V1Client) -> None:
         self.client = client

@@ -34,11 +34,13 @@ from putiofs.api.errors import BadRequestError
 from putiofs.api.services import (
     Account,
     AccountServices,
+    Extraction,
     Friend,
     HistoryEvent,
     Mp4Conversion,
     Service,
     Share,
+    SharedItem,
     Transfer,
     TransfersAdded,
     TrashItem,
@@ -196,6 +198,27 @@ class V2Services(AccountServices):
     def unshare(self, file_id: str) -> None:
         self.client.unshare(file_id)
 
+    def shared_with_me(self) -> list[SharedItem]:
+        return [SharedItem(id=item.file.id, name=item.file.name, is_dir=item.file.is_dir,
+                           size=item.file.size, sender=item.sender_name)
+                for item in self.client.list_shared_with_you()]
+
+    def copy_shared(self, item_ids: Sequence[str], parent_id: str) -> str:
+        return self.client.clone_shared(list(item_ids), parent_id)
+
+    def shared_copy_status(self, copy_id: str) -> str:
+        return self.client.clone_status(copy_id) or "UNKNOWN"
+
+    # -- archives -------------------------------------------------------------------------
+
+    def start_extractions(self, file_ids: Sequence[str],
+                          password: str | None = None) -> list[Extraction]:
+        return [_extraction(job) for job in self.client.start_extraction(list(file_ids),
+                                                                         password)]
+
+    def list_extractions(self) -> list[Extraction]:
+        return [_extraction(job) for job in self.client.list_extractions()]
+
     # -- zips and MP4 ---------------------------------------------------------------------
 
     def create_zip(self, file_ids: Sequence[str]) -> str:
@@ -211,6 +234,13 @@ class V2Services(AccountServices):
 
     def start_mp4(self, file_id: str) -> Mp4Conversion:
         return _mp4(file_id, self.client.start_mp4(file_id))
+
+
+def _extraction(job: models.Extraction) -> Extraction:
+    return Extraction(id=job.id, name=job.name, file_id=job.user_file_id, status=job.status,
+                      message=job.message, percent_done=job.percent_done,
+                      folder_id=job.folder_id, files_count=job.files_count,
+                      created_at=_when(job.created_at))
 
 
 def _mp4(file_id: str, status: models.Mp4Status) -> Mp4Conversion:

@@ -1,13 +1,15 @@
 """The put.io v2 API client: one method per endpoint of the JSON API, typed results.
 
-Files, the account and sign-in, transfers, history events, friends, shares, trash and zips.
+Files, the account and sign-in, transfers, history events, friends, shares (and the items
+shared with you), trash, zips and archive extraction.
 TUS uploads are :mod:`putiofs.v2.tus`; the wire (auth, errors, retries, paging)
 :mod:`putiofs.v2.wire`.
 
 What is repeated after a failure with no usable answer (see :mod:`putiofs.net.retry`):
 
-- never: create-folder, copy (each would make a second item), logout, adding a transfer,
-  retrying one (either would start a second download), creating a zip;
+- never: create-folder, copy, copying a shared item (sharing/clone) and extracting an archive
+  (each would make a second item or folder), logout, adding a transfer, retrying one (either
+  would start a second download), creating a zip;
 - rename and move: yes. Putting an item under a name (and in a folder) is idempotent, except
   that the repeat of an attempt that did succeed finds the name taken by the item itself; so a
   ``NAME_ALREADY_EXIST`` on a repeated attempt is checked with one ``GET /files/{id}`` and
@@ -37,12 +39,14 @@ from putiofs.v2.models import (
     DeviceCode,
     Event,
     EventsPage,
+    Extraction,
     File,
     FileShare,
     Friend,
     MoveFailure,
     Mp4Status,
     SharedFile,
+    SharedWithYou,
     TokenInfo,
     Transfer,
     TrashItem,
@@ -356,6 +360,29 @@ class V2Client:
         self.wire.request("POST", f"/files/{file_id}/unshare", form={"shares": shares},
                           gone_is_done=share_ids is not None)
 
+    def list_shared_with_you(self) -> list[SharedWithYou]:
+        """The items friends share with the account (``/files/items-shared-with-you``, as
+        put.io's web app asks; one page, as it does)."""
+        where = "GET /files/items-shared-with-you"
+        files = mapping(self.wire.request("GET", "/files/items-shared-with-you")).get("files")
+        return [parsed_object(SharedWithYou.from_json, f, where) for f in files] \
+            if isinstance(files, list) else []
+
+    def clone_shared(self, file_ids: Ids, parent_id: str | int) -> str:
+        """Start copying items shared with the account into its folder ``parent_id``
+        (``sharing/clone``); the copy job's id (poll :meth:`clone_status`). Never repeated."""
+        answer = self.wire.request("POST", "/sharing/clone", repeatable=False,
+                                   form={"file_ids": csv(file_ids), "parent_id": parent_id})
+        clone_id = to_id(mapping(answer).get("id"))
+        if clone_id is None:
+            raise ServerError("POST /sharing/clone: the answer held no id")
+        return clone_id
+
+    def clone_status(self, clone_id: str | int) -> str | None:
+        """put.io's word for a copy job of :meth:`clone_shared` (DONE once copied)."""
+        answer = mapping(self.wire.request("GET", f"/sharing/clone/{clone_id}"))
+        return to_str(answer.get("shared_file_clone_status"))
+
     # -- trash ----------------------------------------------------------------------------
 
     def list_trash(self) -> Iterator[TrashItem]:
@@ -395,6 +422,21 @@ class V2Client:
             register_url(found.url)
         return found
 
+    # -- archives -------------------------------------------------------------------------
+
+    def start_extraction(self, file_ids: Ids, password: str | None = None) -> list[Extraction]:
+        """Ask put.io to unpack archives (``POST /files/extract``), each into a folder beside
+        it; the new jobs. ``password`` (one for all) is registered as a secret. Never
+        repeated (a second job would unpack a second copy)."""
+        register_secret(password)
+        answer = self.wire.request("POST", "/files/extract", repeatable=False,
+                                   form={"user_file_ids": csv(file_ids), "password": password})
+        return _extractions(answer, "POST /files/extract")
+
+    def list_extractions(self) -> list[Extraction]:
+        """Every extraction job put.io lists (``GET /files/extract``)."""
+        return _extractions(self.wire.request("GET", "/files/extract"), "GET /files/extract")
+
     # -- helpers --------------------------------------------------------------------------
 
     def _file(self, answer: Mapping[str, Any] | None, where: str) -> File:
@@ -425,6 +467,12 @@ def _move_failures(answer: Mapping[str, Any] | None) -> list[MoveFailure]:
     errors = mapping(answer).get("errors")
     return [MoveFailure.from_json(e) for e in errors if isinstance(e, Mapping)] \
         if isinstance(errors, list) else []
+
+
+def _extractions(answer: Mapping[str, Any] | None, where: str) -> list[Extraction]:
+    jobs = mapping(answer).get("extractions")
+    return [parsed_object(Extraction.from_json, job, where) for job in jobs] \
+        if isinstance(jobs, list) else []
 
 
 def _transfer(answer: Mapping[str, Any] | None, where: str) -> Transfer:

@@ -313,3 +313,37 @@ class FileShare:
     @classmethod
     def from_json(cls, data: Any) -> FileShare:
         return from_answer(cls, data)
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """A job unpacking one archive of the account (``/files/extract``). ``status`` stays
+    put.io's word (NEW, EXTRACTING, DONE, ERROR; an open string); ``message`` is put.io's
+    reason for an ERROR; ``folder_id`` is where the files went, once DONE."""
+
+    id: str | None = json_field(to_id)
+    name: str | None = json_field(to_str, default=None)
+    user_file_id: str | None = json_field(to_id, default=None)
+    status: str | None = json_field(to_str, default=None)
+    message: str | None = json_field(to_str, default=None)
+    percent_done: int | None = json_field(to_int, default=None)
+    folder_id: str | None = json_field(to_id, default=None)
+    files_count: int | None = json_field(to_int, default=None)
+    created_at: float | None = json_field(to_time, default=None)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Extraction:
+        return from_answer(cls, data)
+
+
+@dataclass(frozen=True)
+class SharedWithYou:
+    """An item a friend shares with the account (``/files/items-shared-with-you``): a file
+    object and the friend's name, ``sender_name``."""
+
+    file: File
+    sender_name: str | None = json_field(to_str, default=None)
+
+    @classmethod
+    def from_json(cls, data: Any) -> SharedWithYou:
+        return from_answer(cls, data, file=File.from_json(data))

@@ -1,11 +1,12 @@
 """The v2 endpoints beside the tree: what each sends and how its answer is read (transfers,
-events, friends, trash, zips, copy, child lookup, MP4), against a stub server."""
+events, friends, trash, zips, copy, child lookup, MP4, archive extraction, items shared with
+you), against a stub server."""
 
 from __future__ import annotations
 
 import pytest
 
-from putiofs.api.errors import NotFoundError, ServerError
+from putiofs.api.errors import NotFoundError, PutioError, ServerError
 from tests.support.v2_stub import Reply, error, file_json, ok
 
 pytest_plugins = ("tests.support.v2_stub",)
@@ -105,3 +106,47 @@ def test_zip_create(stub, client):
     stub.on("POST", "/zips/create", ok(zip_id=12))
     assert client.create_zip(["1", "2"]) == "12"
     assert stub.seen[0].form == {"file_ids": "1,2"}
+
+
+def test_extraction_start_and_status(stub, client):
+    job = {"id": 7300, "name": "a.zip", "user_file_id": 41, "status": "NEW", "message": None,
+           "percent_done": 0, "num_parts": 1, "folder_id": None, "files_count": 0,
+           "created_at": "2025-03-14T09:26:53"}
+    stub.on("POST", "/files/extract", ok(extractions=[job]))
+    stub.on("GET", "/files/extract", ok(extractions=[
+        {**job, "status": "ERROR", "message": "Wrong or missing password",
+         "percent_done": 100}]))
+    [started] = client.start_extraction(["41", "42"], "open sesame")
+    assert stub.seen[0].form == {"user_file_ids": "41,42", "password": "open sesame"}
+    assert (started.id, started.user_file_id, started.status) == ("7300", "41", "NEW")
+    assert started.created_at == 1741944413.0
+    [listed] = client.list_extractions()
+    assert (listed.status, listed.message, listed.percent_done) == (
+        "ERROR", "Wrong or missing password", 100)
+    client.start_extraction(["41"])
+    assert stub.seen[-1].form == {"user_file_ids": "41"}     # no password: none sent
+
+
+def test_extraction_and_clone_are_never_repeated(stub, client):
+    """A lost answer may hide a started job: asking again would unpack (or copy) twice."""
+    stub.on("POST", "/files/extract", Reply(drop=True), ok(extractions=[]))
+    stub.on("POST", "/sharing/clone", Reply(drop=True), ok(id=5))
+    with pytest.raises(PutioError):
+        client.start_extraction(["41"])
+    with pytest.raises(PutioError):
+        client.clone_shared(["8"], "0")
+    assert len(stub.seen) == 2
+
+
+def test_items_shared_with_you_and_their_copy(stub, client):
+    stub.on("GET", "/files/items-shared-with-you", ok(
+        files=[{**file_json(8, "plans.txt", parent_id=-2, size=35), "sender_name": "alice"}],
+        parent={"id": -2, "name": "Items shared with you"}, cursor=None))
+    stub.on("POST", "/sharing/clone", ok(id=91))
+    stub.on("GET", "/sharing/clone/91", ok(shared_file_clone_status="DONE"))
+    [item] = client.list_shared_with_you()
+    assert (item.file.id, item.file.name, item.file.size, item.sender_name) == (
+        "8", "plans.txt", 35, "alice")
+    assert client.clone_shared(["8", "9"], "3") == "91"
+    assert stub.seen[1].form == {"file_ids": "8,9", "parent_id": "3"}
+    assert client.clone_status("91") == "DONE"
