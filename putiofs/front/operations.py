@@ -111,6 +111,9 @@ class PutioFS:
         #: Started once mounted (after libfuse's fork to the background, which keeps no
         #: other thread): e.g. the realtime events' listener.
         self.when_mounted: list[Callable[[], None]] = []
+        #: Drops what the kernel caches of a path (set by the mount: libfuse 3's
+        #: ``fuse_invalidate_path``); by default nothing.
+        self.invalidate_kernel: Callable[[str], object] = lambda path: False
 
     def init(self, path: str) -> None:
         """Mounted: pending uploads a previous mount left are taken up (see
@@ -315,6 +318,16 @@ class PutioFS:
         elif handle is not None:
             self.control.release(path, fh)
         return 0
+
+    def refresh(self, path: str = "/") -> None:
+        """Drop the cached listings (SIGHUP; this version drops all of them, whatever
+        ``path``): the next look at any folder lists it anew, and the kernel is told that what
+        it holds of every path the mount has listed is stale (a change made elsewhere shows at
+        the next look, whatever ``--cache-ttl``). Call it from outside FUSE operations."""
+        held = self.tree.cache.held_paths()
+        self.tree.cache.expire_all()
+        for each in held:
+            self.invalidate_kernel(each)
 
     def destroy(self, path: str) -> None:
         """At unmount: pending uploads are waited for (``--upload-wait``), the account's

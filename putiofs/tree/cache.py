@@ -179,9 +179,29 @@ class MetadataCache:
 
     def expire_all(self) -> None:
         """Every listing held now is listed anew at its next use (stale-if-error still has
-        it)."""
+        it), and the folder map is asked anew."""
         with self._lock:
             self._valid_after = self._clock()
+        self._folder_maps.drop()
+
+    def held_paths(self) -> list[str]:
+        """The mount path of every held folder and of each item in it, from the root down
+        through held listings only: what the kernel may have looked up."""
+        paths = ["/"]
+        folders = [(ROOT_ID, "/")]
+        seen = {ROOT_ID}
+        while folders:
+            folder_id, folder = folders.pop()
+            listing = self.held_listing(folder_id)
+            if listing is None:
+                continue
+            for name, entry in list(listing.by_name.items()):
+                path = folder.rstrip("/") + "/" + name
+                paths.append(path)
+                if entry.is_dir and entry.id not in seen:
+                    seen.add(entry.id)
+                    folders.append((entry.id, path))
+        return paths
 
     def expire(self, folder_id: str) -> None:
         """This folder is listed anew at its next use (stale-if-error still has it)."""
