@@ -60,6 +60,7 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     except UserError:  # e.g. the account's store of modes and owners cannot be opened
         connection.close()
         raise
+    operations.invalidate_kernel = kernel_cache.invalidate_path
     updates = listen(connection, operations, options, live_ttl) if events else None
     if announce:
         print(announce, file=sys.stderr, flush=True)

@@ -1,25 +1,41 @@
-"""Serving a mount: the FUSE binding's main loop until unmounted."""
+"""Serving a mount: the FUSE binding's main loop until unmounted.
+
+Around the loop: SIGHUP refreshes instead of unmounting (:mod:`putiofs.mount.signals`: cached
+listings dropped, the log reopened), and systemd hears when the mount answers and when it
+stops (:mod:`putiofs.mount.systemd`; nothing without ``NOTIFY_SOCKET``).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from putiofs.front.operations import PutioFS
 from putiofs.front.options import MountOptions
+from putiofs.logs import reopen_log
 from putiofs.mount.binding import PATH_ENCODING, chosen_binding, mount_class, read_ahead_for
 from putiofs.mount.checks import MountError
 from putiofs.mount.settings import FuseSettings, fuse_kwargs
+from putiofs.mount.signals import Hangup
+from putiofs.mount.systemd import Service
 
 log = logging.getLogger("putiofs.mount")
 
 
 def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
               settings: FuseSettings, *, foreground: bool) -> None:
-    """Mount and serve until unmounted (fusermount -u, SIGINT or SIGTERM)."""
+    """Mount and serve until unmounted (fusermount -u, umount, SIGINT or SIGTERM)."""
     binding = chosen_binding(settings)
-    fuse_class = mount_class(binding, read_ahead_for(settings, binding))
+    service = Service.from_environment()
+    fuse_class = _reporting(mount_class(binding, read_ahead_for(settings, binding)), service,
+                            _pending_uploads(operations))
+    hangup = Hangup(lambda: _hangup(operations))
+    operations.when_mounted.append(hangup.start)
+    operations.when_mounted.append(lambda: service.mounted(mountpoint))
     log.info("serving %s on %s", mountpoint, binding)
+    hangup.install()
     try:
         fuse_class(operations, str(mountpoint), raw_fi=False, encoding=PATH_ENCODING,
                    **fuse_kwargs(options, settings, foreground=foreground, binding=binding))
@@ -31,3 +47,34 @@ def run_mount(operations: PutioFS, mountpoint: Path, options: MountOptions,
             return
         raise MountError(f"libfuse could not mount {mountpoint} (code {exc}); "
                          "see the lines above for its reason") from None
+    finally:
+        hangup.uninstall()
+
+
+def _hangup(operations: PutioFS) -> None:
+    """SIGHUP: every cached listing dropped (the kernel told), the log file reopened."""
+    operations.refresh("/")
+    if reopen_log():
+        log.info("SIGHUP: log file reopened")
+
+
+def _pending_uploads(operations: PutioFS) -> Callable[[], tuple[int, int]]:
+    """(uploads, bytes left) of the mount; (0, 0) for one that writes nothing."""
+    uploads = getattr(operations.writes, "uploads", None)
+    return uploads.pending if uploads is not None else lambda: (0, 0)
+
+
+def _reporting(fuse_class: Any, service: Service,
+               pending: Callable[[], tuple[int, int]]) -> Any:
+    """``fuse_class``, telling ``service`` when libfuse's ``destroy`` (the unmount, which waits
+    for pending uploads) starts and ends."""
+
+    class Reporting(fuse_class):  # type: ignore[misc, valid-type]
+        def destroy(self, private_data: Any) -> Any:
+            service.stopping(pending)
+            try:
+                return super().destroy(private_data)
+            finally:
+                service.stopped(pending)
+
+    return Reporting
