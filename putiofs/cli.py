@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="putiofs", description="Mount a put.io account as a local directory.")
     parser.add_argument("--version", action="version", version=f"putiofs {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.addsubcommand_parsers(dest="command", metavar="COMMAND")
 
     mount = commands.add_parser("mount", help="mount your put.io account",
                                 description="Mount the account you signed in to with "
@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each ``putiofs`` command, by name."""
     return next(action.choices for action in parser._actions
                 if isinstance(action, argparse._SubParsersAction))
 
@@ -132,7 +133,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = _subparsers(parser)
+    commands = subcommand_parsers(parser)
     if fstab.is_helper_form(argv, list(commands)):
         # mount(8) / fstab: putiofs SOURCE MOUNTPOINT -o OPTIONS (putiofs.mount.fstab)
         try:
