@@ -17,7 +17,6 @@ from tests.support.scripted_faults import Turnstile
 from tests.support.versions import V2_TOKEN
 
 
-
 class Held(Faults):
     """Several turnstiles at once, each holding the requests of its own name."""
 
