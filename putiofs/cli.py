@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="putiofs", description="Mount a put.io account as a local directory.")
     parser.add_argument("--version", action="version", version=f"putiofs {__version__}")
-    commands = parser.addsubcommand_parsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     mount = commands.add_parser("mount", help="mount your put.io account",
                                 description="Mount the account you signed in to with "
