@@ -3,7 +3,9 @@
 ``mount -t fuse.putiofs putio /mnt/putio -o config=...`` (or the same fstab line) runs the
 ``mount.fuse3`` helper, which runs ``putiofs putio /mnt/putio -o rw,config=...,dev,suid``
 through ``/bin/sh`` (with no ``PATH`` of its own: the shell's default finds
-``/usr/local/bin/putiofs``). :func:`mount_argv` turns that into the ``putiofs mount`` argv.
+``/usr/local/bin/putiofs``); a ``/sbin/mount.fuse.putiofs`` link to putiofs is run by mount(8)
+itself, with ``-t fuse.putiofs`` (and maybe ``-n``, ``-s``, ``-v``) after the options, which
+are dropped. :func:`mount_argv` turns that into the ``putiofs mount`` argv.
 
 One table, no second parser: every long option of ``putiofs mount`` is also an ``-o`` key,
 its name with ``_`` for ``-`` (:func:`option_keys`, read off the parser itself): ``config=FILE``
@@ -22,6 +24,11 @@ import argparse
 from collections.abc import Sequence
 
 from putiofs.mount.checks import MountError
+
+#: What mount(8) adds when it runs a helper named ``mount.fuse.putiofs`` itself (``-t TYPE``,
+#: ``-N NAMESPACE``, ``-n`` no mtab, ``-s`` sloppy, ``-v`` verbose): dropped.
+_HELPER_VALUED = ("-t", "-N")
+_HELPER_FLAGS = ("-n", "-s", "-v")
 
 
 def option_keys(mount_parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
@@ -59,6 +66,11 @@ def mount_argv(argv: Sequence[str], mount_parser: argparse.ArgumentParser) -> li
             options = rest.pop(0)
         elif arg.startswith("-o"):
             options = arg[2:]
+        elif arg in _HELPER_VALUED:
+            rest = rest[1:]   # -t fuse.putiofs, -N NAMESPACE: mount(8)'s, not ours
+            continue
+        elif arg in _HELPER_FLAGS:
+            continue
         else:
             result.append(arg)
             continue

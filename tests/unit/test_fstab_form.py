@@ -37,6 +37,10 @@ def test_every_long_mount_option_is_a_key_and_the_rest_stays_an_o_option():
     assert argv == ["mount", "/mnt/putio", "--config=/etc/putiofs/putio.conf",
                     "--cache-dir=/var/c", "--no-events", "--cache-ttl=60",
                     "-o", "rw,allow_other,uid=1000,umask=002,dev,suid"]
+    # as mount(8) runs /sbin/mount.fuse.putiofs, a link to putiofs
+    assert fstab.mount_argv(["putio", "/mnt/putio", "-o", "rw,no_events", "-n", "-t",
+                             "fuse.putiofs"], mount_parser()) == [
+        "mount", "/mnt/putio", "--no-events", "-o", "rw"]
     args = build_parser().parse_args(argv)
     assert (str(args.config), str(args.cache_dir), args.events, args.cache_ttl) == (
         "/etc/putiofs/putio.conf", "/var/c", False, 60.0)
