@@ -47,7 +47,11 @@ class Hangup:
         self._thread: threading.Thread | None = None
 
     def install(self) -> None:
-        """Take SIGHUP (main thread only), before libfuse's loop starts."""
+        """Take SIGHUP, before libfuse's loop starts. Only the main thread can: a mount
+        served from another thread (an embedding program's) leaves SIGHUP alone."""
+        if threading.current_thread() is not threading.main_thread():
+            log.debug("not on the main thread: SIGHUP stays as it is")
+            return
         self._reader, self._writer = socket.socketpair()
         self._writer.setblocking(False)
         self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(),
