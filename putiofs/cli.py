@@ -23,10 +23,10 @@ from pathlib import Path
 
 from putiofs import __version__
 from putiofs.api.errors import UserError
-from putiofs.config import API_VERSIONS, Settings, load_settings
+from putiofs.config import API_VERSIONS, Settings, load_config_file, load_settings
 from putiofs.front.options import MountOptions
 from putiofs.logs import LEVELS, STDERR, setup_logging, stderr_is_journal
-from putiofs.mount import compose
+from putiofs.mount import compose, fstab
 from putiofs.mount.checks import is_stale_mount, unmount_command
 from putiofs.mount.settings import (
     MOUNT_OPTIONS,
@@ -47,7 +47,10 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", dest="o_options", action="append", default=[], metavar="OPTS",
                         help="mount options, comma-separated: "
                              f"{', '.join(option.usage for option in MOUNT_OPTIONS)} (see "
-                             "below), and any libfuse option")
+                             "below), and any libfuse option; under mount(8) and in fstab "
+                             "also every --long-option below as key=value or key "
+                             "(config=FILE, cache_dir=DIR, no_events...), and mount(8)'s own "
+                             "(noauto, _netdev, nofail, x-systemd.*) are ignored")
     parser.add_argument("--cache-ttl", type=float, default=None, metavar="SECONDS",
                         help="how long folder listings are trusted (default 30; 600 while "
                              "put.io's realtime events are connected)")
@@ -127,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stay in the foreground (default: run in the background)")
     mount.add_argument("--insecure", action="store_true",
                        help="allow a plain-http API URL that is not on this machine")
+    mount.add_argument("--config", type=Path, metavar="FILE",
+                       help="take the account from this config file alone (as putiofs login "
+                            "writes it, mode 0600; the PUTIO_* environment is not read)")
     _add_mount_arguments(mount)
 
     umount = commands.add_parser("umount", help="unmount a putiofs mount")
@@ -170,8 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each ``putiofs`` command, by name."""
+    return next(action.choices for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = subcommand_parsers(parser)
+    if fstab.is_helper_form(argv, list(commands)):
+        # mount(8) / fstab: putiofs SOURCE MOUNTPOINT -o OPTIONS (putiofs.mount.fstab)
+        try:
+            argv = fstab.mount_argv(argv, commands["mount"])
+        except UserError as exc:
+            print(f"putiofs: error: {exc}", file=sys.stderr)
+            return 1
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -264,7 +285,10 @@ def run_mount(args: argparse.Namespace) -> int:
     if log_file is None and not args.foreground and not stderr_is_journal():
         log_file = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
             "putiofs" / "putiofs.log"
-    settings = load_settings(insecure=args.insecure)
+    if args.config is not None:
+        settings = load_config_file(args.config, insecure=args.insecure)
+    else:
+        settings = load_settings(insecure=args.insecure)
     setup_logging(debug=args.debug, log_file=log_file, level=args.log_level)
     announce = None
     to_stderr = log_file in (None, STDERR)

@@ -26,8 +26,10 @@ to v2). No credentials at all: the error names ``putiofs login``.
 
 The file is read only when the environment leaves something the chosen version needs unset,
 and refused if group or others may read or write it: it holds the secret or the token, and
-whoever can write it can send them elsewhere by changing ``api_url``. :func:`store_token` and
-:func:`forget_token` change it in place for ``putiofs login`` / ``logout``.
+whoever can write it can send them elsewhere by changing ``api_url``. :func:`load_config_file`
+reads one named file alone (``putiofs mount --config``, fstab's ``config=``).
+:func:`store_token` and :func:`forget_token` change it in place for ``putiofs login`` /
+``logout``.
 """
 
 from __future__ import annotations
@@ -111,10 +113,14 @@ def read_config_file(path: Path) -> dict[str, str]:
         st = path.stat()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"cannot read config file {path}: not a regular file")
     _check_private(path, st)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -263,6 +269,14 @@ def load_settings(env: Mapping[str, str] | None = None, config_path: str | Path 
         app_id=values["app_id"] or DEFAULT_APP_ID,
         socket_url=_socket_url(values, api, insecure),
     )
+
+
+def load_config_file(path: str | Path, *, insecure: bool = False) -> Settings:
+    """The account of the config file at ``path`` alone: ``putiofs mount --config FILE``,
+    fstab's ``config=FILE``. The ``PUTIO_*`` environment is not read: a file named on purpose
+    wins over whatever the shell that runs ``mount -a`` happens to export. A missing or
+    unreadable file, or one group or others can access, is a ConfigError (one line)."""
+    return load_settings({}, config_path=path, insecure=insecure)
 
 
 def _socket_url(values: Mapping[str, str], api: str, insecure: bool) -> str | None:

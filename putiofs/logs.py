@@ -186,6 +186,26 @@ def make_private(log_file: Path) -> None:
         os.close(fd)
 
 
+class LogFile(logging.FileHandler):
+    """The log file, which :meth:`reopen` opens anew at its path (logrotate's move-then-HUP:
+    the old file is closed, a new one is created 0600, see :func:`make_private`)."""
+
+    def reopen(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            make_private(Path(self.baseFilename))
+            if self.stream is not None:
+                self.stream.close()
+            self.stream = self._open()
+
+
+def reopen_log() -> bool:
+    """Reopen the log file the logging set up writes to (SIGHUP); False if it writes to none."""
+    files = [h for h in logging.getLogger().handlers if isinstance(h, LogFile)]
+    for handler in files:
+        handler.reopen()
+    return bool(files)
+
+
 #: ``--log-level`` names, least to most severe.
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
@@ -236,7 +256,7 @@ def setup_logging(*, debug: bool = False, log_file: Path | None = None,
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     if log_file is not None and log_file != STDERR:
         make_private(log_file)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler = LogFile(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
         if stderr_is_journal():

@@ -36,6 +36,21 @@ DEFAULT_BINDING = "libfuse3"
 BINDING_ENV = "PUTIOFS_FUSE"
 
 
+#: What mount(8) and fstab pass along that is not for the filesystem: when the mount happens
+#: (``noauto``, ``auto``, ``_netdev``, ``nofail``, ``x-systemd.*`` and any other ``x-``
+#: option), who may mount (``user``, ``users``, ``nouser``, ``owner``, ``group``), fstab's
+#: ``defaults`` and ``comment=``. Dropped, not handed to libfuse, which refuses them.
+#: (``rw``, ``ro``, ``dev``/``nodev``, ``suid``/``nosuid``, ``exec``/``noexec``, ``sync``,
+#: ``noatime`` ... are libfuse's own mount flags and reach it.)
+MOUNT8_ONLY = frozenset({"noauto", "auto", "_netdev", "nofail", "defaults", "user", "users",
+                         "nouser", "owner", "group", "comment"})
+
+
+def is_mount8_only(key: str) -> bool:
+    """An ``-o`` key meant for mount(8) or systemd, not for the filesystem."""
+    return key in MOUNT8_ONLY or key.startswith("x-")
+
+
 #: Options libfuse 3 refuses: it mounts over a non-empty folder anyway, and big writes and
 #: atomic O_TRUNC are on by default there.
 _LIBFUSE2_ONLY = ("nonempty", "big_writes", "atomic_o_trunc")
@@ -97,11 +112,13 @@ class FuseSettings:
 
 def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
     """Split ``-o`` strings into our own options (uid, gid, ro, show_control, fuse,
-    read_ahead_kb) and libfuse's."""
+    read_ahead_kb) and libfuse's, dropping what is mount(8)'s (:func:`is_mount8_only`)."""
     settings = FuseSettings()
     for value in values:
         for item in filter(None, (part.strip() for part in value.split(","))):
             key, sep, arg = item.partition("=")
+            if is_mount8_only(key):
+                continue
             if key in ("uid", "gid"):
                 if not arg.isdigit():
                     raise MountError(f"-o {key}= needs a number, got {arg!r}")

@@ -179,9 +179,10 @@ class MetadataCache:
 
     def expire_all(self) -> None:
         """Every listing held now is listed anew at its next use (stale-if-error still has
-        it)."""
+        it), and the folder map is asked anew."""
         with self._lock:
             self._valid_after = self._clock()
+        self._folder_maps.drop()
 
     def refresh_below(self, path: str) -> list[str]:
         """Every held listing at and below the folder at ``path`` is listed anew at its next
