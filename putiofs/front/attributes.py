@@ -154,12 +154,9 @@ class Attributes:
         floors = self._changed.get(number)
         if floors is not None:
             mtime, ctime = max(mtime, floors[0]), max(ctime, floors[1])
-        if entry.is_dir:
-            mode = stat.S_IFDIR | (0o555 if self.options.read_only else 0o755)
-            size = 0
-        else:
-            mode = stat.S_IFREG | (0o444 if self.options.read_only else 0o644)
-            size = entry.size
+        mode = (stat.S_IFDIR if entry.is_dir else stat.S_IFREG) | \
+            self.permissions.default(entry.is_dir).mode
+        size = 0 if entry.is_dir else entry.size
         uid, gid = self.options.uid, self.options.gid
         if (kept := self.permissions.kept(entry.id)) is not None:
             mode, uid, gid = stat.S_IFMT(mode) | kept.mode, kept.uid, kept.gid

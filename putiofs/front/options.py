@@ -17,6 +17,9 @@ class MountOptions:
 
     uid: int = -1
     gid: int = -1
+    #: ``-o umask=``: the bits taken from every item's mode that chmod did not set (files
+    #: start from 0666, folders from 0777, as rclone's ``--umask``); 022 gives 0644 and 0755.
+    umask: int = 0o022
     read_only: bool = False
     mtime: float = DEFAULT_MTIME
     cache_ttl: float = 30.0

@@ -9,7 +9,8 @@ checks nothing itself: it keeps what it is told, in the account's :class:`ModeSt
 
 Decisions (see docs/mount.md):
 
-* Items never changed through the mount show what they always did: files 0644, folders 0755,
+* Items never changed through the mount show what they always did: files 0644, folders 0755
+  (0666 and 0777 less ``-o umask=``, default 022; less the write bits on a read-only mount),
   owned by the mount's ``uid``/``gid`` (``-o uid=,gid=``, default the mounting user). Only
   items that differ from that have a row, so a ``cp -a`` of 0644 files keeps nothing.
 * A new file or folder is owned by the process that made it (libfuse's request context), with
@@ -36,8 +37,10 @@ from putiofs.tree.cache import MetadataCache
 from putiofs.write.modes import Kept, ModeStore, Pruner
 from putiofs.write.spool import Spool
 
-FILE_MODE = 0o644
-FOLDER_MODE = 0o755
+#: The modes items start from, before the mount's umask (``MountOptions.umask``).
+FILE_MODE = 0o666
+FOLDER_MODE = 0o777
+_WRITE_BITS = 0o222
 #: chown's "leave it as it is" (-1, as libfuse 2's bindings pass it unsigned too).
 UNCHANGED = (-1, 0xFFFFFFFF)
 #: The id a pending file shows (and is kept) under until its upload lands: this + its spool id.
@@ -77,7 +80,10 @@ class Permissions:
             self.store.close()
 
     def default(self, is_dir: bool) -> Kept:
-        return Kept(FOLDER_MODE if is_dir else FILE_MODE, self.options.uid, self.options.gid)
+        mode = (FOLDER_MODE if is_dir else FILE_MODE) & ~self.options.umask
+        if self.options.read_only:
+            mode &= ~_WRITE_BITS
+        return Kept(mode, self.options.uid, self.options.gid)
 
     def kept(self, item_id: str) -> Kept | None:
         """The item's row (None: it shows the defaults)."""

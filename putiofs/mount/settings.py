@@ -76,8 +76,9 @@ MOUNT_OPTIONS = (
                 "user_allow_other in /etc/fuse.conf)"),
     MountOption("uid", "N", "the owner every item shows (default: the mounting user)"),
     MountOption("gid", "N", "the group every item shows (default: the mounting user's)"),
-    MountOption("umask", "MASK", "permission bits taken away from every item (octal; "
-                "libfuse's, e.g. umask=002 for a group that writes)"),
+    MountOption("umask", "MASK", "permission bits taken away from the modes items start "
+                "from, files 0666 and folders 0777 (octal, default 022; 002 for a group "
+                "that writes); chmod still sets any mode"),
     MountOption("ro", None, "read-only: nothing is written to put.io"),
     MountOption("rw", None, "writable where the API can write (the default)"),
     MountOption("show_control", None, "list /.putio in the root (it is reachable by path "
@@ -134,6 +135,11 @@ def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
                 options.show_control = True
             elif key == "fuse":
                 settings.binding = check_binding(arg, "-o fuse=")
+            elif key == "umask":
+                try:
+                    options.umask = int(arg, 8) & 0o777
+                except ValueError:
+                    raise MountError(f"-o umask= needs an octal mask, got {arg!r}") from None
             elif key == "read_ahead_kb":
                 if not arg.isdigit():
                     raise MountError(f"-o read_ahead_kb= needs a number of KiB, got {arg!r}")

@@ -138,7 +138,7 @@ def test_invalidating_while_the_mount_unmounts_prints_nothing(tmp_path):
         load_binding("libfuse3")
     except MountError as exc:
         pytest.skip(str(exc))
-    for round_number in range(5):
+    for round_number in range(8):
         mountpoint = tmp_path / f"mnt{round_number}"
         mountpoint.mkdir()
         mount = MountProcess([sys.executable, "-m", "tests.support.kernel_cache_fs",

@@ -108,8 +108,13 @@ def test_mount_t_fuse_with_fstab_options_mounts_the_config_s_account_and_umount_
         assert pids, "no process serves the mount once mount(8) returned"
         assert (mountpoint / "movie.mkv").read_bytes() == b"frames" * 1000
         st = os.stat(mountpoint / "movie.mkv")
-        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 1000, 0o775)
+        # umask=002 for a group that writes: files rw-rw-r--, folders rwxrwxr-x (not the
+        # executable files libfuse's own umask would show), and chmod still sets any mode
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 1000, 0o664)
+        assert os.stat(mountpoint).st_mode & 0o777 == 0o775
         (mountpoint / "note.txt").write_bytes(b"written through fstab's mount")
+        os.chmod(mountpoint / "note.txt", 0o640)
+        assert os.stat(mountpoint / "note.txt").st_mode & 0o777 == 0o640
         unmount_and_wait(mountpoint, pids)
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True)

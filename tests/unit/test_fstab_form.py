@@ -59,5 +59,6 @@ def test_mount8_s_own_options_never_reach_libfuse():
     settings = parse_o_options(["rw,noauto,auto,_netdev,nofail,defaults,user,users,"
                                 "x-systemd.automount,x-systemd.idle-timeout=60,"
                                 "comment=x-gvfs-show,nodev,nosuid,noexec,umask=002"], options)
-    assert settings.extra == {"nodev": True, "nosuid": True, "noexec": True, "umask": "002"}
+    assert settings.extra == {"nodev": True, "nosuid": True, "noexec": True}
     assert options.read_only is False
+    assert options.umask == 0o002   # the mount's own: libfuse's would make every file 0775
