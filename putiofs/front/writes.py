@@ -144,7 +144,8 @@ class WriteFiles:
             self._let_go(handle)
 
         def progress(jobs: int, left: int) -> None:
-            log.warning("unmount: waiting for %d upload(s), %.1f MiB left", jobs, left / 2**20)
+            # INFO: waiting is the unmount doing its job; only what it leaves is a warning
+            log.info("unmount: waiting for %d upload(s), %.1f MiB left", jobs, left / 2**20)
 
         if wait > 0 and self.uploads.pending()[0]:
             progress(*self.uploads.pending())
