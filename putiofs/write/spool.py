@@ -218,6 +218,16 @@ class SpoolFile:
         """Cut or extend to ``length`` (the errors of :meth:`pwrite`). To nothing: no byte of
         an earlier accepted version is left."""
         with self.lock:
+            before = self.manifest.size, self.manifest.base_limit
+            if not self.manifest.changed and length < before[0]:
+                # Nothing is charged yet: what it keeps is, not what it had (a cut of a file
+                # bigger than the cap fits).
+                self.manifest.size, self.manifest.base_limit = length, min(before[1], length)
+                try:
+                    self.mark_changed()
+                except BaseException:
+                    self.manifest.size, self.manifest.base_limit = before
+                    raise
             grow = length - self.manifest.size
             if grow > 0:
                 self.spool.need_room()

@@ -120,3 +120,30 @@ def test_a_data_file_left_by_a_kill_inside_create_is_dropped_quietly(tmp_path, c
         assert spool.load_all() == []
     assert spool.recovered_files() == [] and not list(spool.pending.iterdir())
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_an_unchanged_version_is_charged_and_saved_changed_before_its_first_byte(tmp_path,
+                                                                                monkeypatch):
+    spool = Spool(tmp_path / "a", 100)
+    spooled = spool.create("0", "f.txt", "/f.txt", 1.0, base_id="7", base_size=60,
+                           changed=False)
+    assert spool.used == 0
+    seen: list[bool] = []
+    real_pwrite = os.pwrite
+
+    def pwrite(fd: int, data: bytes, offset: int) -> int:
+        seen.append(json.loads(spool.manifest_path(spooled.id).read_text())["changed"])
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    spooled.pwrite(b"x", 70)
+    assert seen == [True] and spool.used == 71
+
+
+def test_a_manifest_of_an_older_putiofs_is_changed(tmp_path):
+    spool, spooled = accepted_file(tmp_path / "a")
+    record = json.loads(spool.manifest_path(spooled.id).read_text())
+    del record["changed"]
+    spool.manifest_path(spooled.id).write_text(json.dumps(record))
+    [loaded] = Spool(tmp_path / "a", 1 << 20).load_all()
+    assert loaded.manifest.changed and loaded.spool.used == len(b"accepted bytes")
