@@ -121,7 +121,7 @@ class PendingNames:
         parent, name = self.cache.resolve_parent(new)
         if self.edits.remote_name(name) != name:
             raise fail(errno.EINVAL)
-        if not name.startswith(HIDDEN_PREFIX):
+        if not source.manifest.changed and not name.startswith(HIDDEN_PREFIX):
             source.mark_changed()  # ENOSPC past the cap, before anything changed
         with self.lock:
             target = self.overlay.pending_in(parent.id, name)
