@@ -12,10 +12,16 @@ the open handles and the data). Decisions:
   renamed over a pending file drops the pending file. A pending file renamed to libfuse's
   ``.fuse_hidden…`` (unlinked while open) is never uploaded. (A put.io item renamed so is set
   aside by the FUSE front for every mount: :mod:`putiofs.write.overlay`.)
-* ``utimens``: of a pending file, its manifest (the upload carries it); of a put.io item,
-  ``set_mtime`` (whole seconds). A folder's time is remembered for the life of the mount and set
-  again after each upload into it lands (:mod:`putiofs.write.landing`), so a second ``rsync -a``
-  finds the folder's time unchanged.
+* A rename of an *unchanged* pending file (opened over an item, nothing written:
+  :mod:`putiofs.front.writes`) to a name that is not libfuse's makes it changed first, so it
+  is then moved as any pending file is (uploaded under the new name, the item deleted once it
+  lands): the name it leaves must not show the item again. Its unlink deletes the item.
+* ``utimens``: of a pending file, its manifest (the upload carries it); of a put.io item, and
+  of an unchanged pending file (whose bytes are its item's; it is never uploaded), the item's
+  ``set_mtime`` (whole seconds) at once, so the time is put.io's when the call returns. A
+  folder's time is remembered for the life of the mount and set again after each upload into
+  it lands (:mod:`putiofs.write.landing`), so a second ``rsync -a`` finds the folder's time
+  unchanged.
 """
 
 from __future__ import annotations
@@ -115,6 +121,8 @@ class PendingNames:
         parent, name = self.cache.resolve_parent(new)
         if self.edits.remote_name(name) != name:
             raise fail(errno.EINVAL)
+        if not source.manifest.changed and not name.startswith(HIDDEN_PREFIX):
+            source.mark_changed()  # ENOSPC past the cap, before anything changed
         with self.lock:
             target = self.overlay.pending_in(parent.id, name)
             if target is not None and target is not source:
@@ -155,6 +163,9 @@ class PendingNames:
         ``UTIME_OMIT`` already, see :func:`putiofs.front.operations.PutioFS.utimens`)."""
         seconds = time.time() if mtime_ns is None else mtime_ns / 1e9
         spooled = self.overlay.pending_at(path)
+        if spooled is not None and not spooled.manifest.changed:
+            self.retime(spooled, seconds)
+            return
         if spooled is not None:
             with self.lock:  # against the landing's swap (it sets the time it finds here)
                 pending = spooled.id in self.overlay.place
@@ -169,3 +180,17 @@ class PendingNames:
             with self.lock:
                 self.overlay.folder_times[entry.id] = int(seconds)
         self.cache.replaced(entry, replace(entry, mtime=float(int(seconds))))
+
+    def retime(self, spooled: SpoolFile, seconds: float) -> None:
+        """The mtime of an unchanged pending file: set on its item on put.io now (should the
+        file change later, its upload carries the time it has then), and shown by both."""
+        item_id = spooled.manifest.base_id
+        if item_id is not None:
+            self.backend.set_mtime(item_id, int(seconds))
+        with self.lock:
+            spooled.manifest.mtime = seconds
+            entry = self.overlay.replaced_entries.get(item_id or "")
+            if entry is not None:
+                retimed = replace(entry, mtime=float(int(seconds)))
+                self.overlay.replaced_entries[entry.id] = retimed
+                self.cache.replaced(entry, retimed)

@@ -18,6 +18,16 @@ Decisions (see docs/writing.md):
 * Opening a put.io file for writing without ``O_TRUNC`` makes a sparse local copy; a read or a
   partial write of a block not yet local fetches that block (1 MiB, by HTTP Range, bounded by
   the call deadline); the rest is fetched by the uploader before the upload.
+* A version opened over an item without ``O_TRUNC`` is *unchanged* until something changes its
+  bytes (a write, a truncate to another size, a rename: :meth:`SpoolFile.mark_changed`). Its
+  reads come from the item (nothing is fetched into the spool), it counts nothing against the
+  cap, and it is never accepted nor uploaded: at its last writable release it is withdrawn and
+  the name shows the item again with the same inode, mode and owner (a chmod or chown made
+  meanwhile carried to it: :meth:`WriteFiles._give_back`). A time set on it (utimens, and a
+  truncate to the size it has, which moves the mtime to now as Linux does) is set on the item
+  at once (:meth:`PendingNames.utimens`), so ``touch`` of a movie sets its time and uploads
+  nothing; flush and fsync have nothing to keep. The next mount drops one it finds (this mount
+  died with it open) quietly.
 * ``close`` (its ``flush``, sent before ``close(2)`` returns) and ``fsync`` of a writable handle
   accept the version and make it durable (data, then manifest, then folder fsynced): it is
   uploaded, also by the next mount after a SIGKILL of this one or a power cut. ``release`` may
@@ -127,6 +137,10 @@ class WriteFiles:
             manifest = spooled.manifest
             if manifest.name.startswith(HIDDEN_PREFIX):
                 spooled.discard()
+            elif not manifest.changed:
+                log.debug("spool: %s was open unchanged when the mount stopped: dropped",
+                          manifest.path)
+                spooled.discard()
             elif not manifest.accepted:
                 self.spool.hand_back(spooled, "it was still being written when the mount "
                                               "stopped")
@@ -215,14 +229,13 @@ class WriteFiles:
                      replaces: list[Entry] | list[str], mode: int | None = None) -> SpoolFile:
         """A new pending file shown at (parent, name); call with the lock held. It starts with
         the mode and owner of the item it replaces, else (a new file made with ``mode``) the
-        creator's."""
+        creator's. One over a ``base`` starts unchanged (its bytes are the base's)."""
         if base is not None:
             # Its mtime is the item's until it is written to: opening for writing changes no
             # time (POSIX), so `touch -a` leaves the mtime as it was.
-            self.uploads.charge_check(base.size)
             mtime = base.mtime if base.mtime is not None else time.time()
             spooled = self.spool.create(parent.id, name, path, mtime, base_id=base.id,
-                                        base_size=base.size)
+                                        base_size=base.size, changed=False)
         else:
             spooled = self.spool.create(parent.id, name, path, time.time())
         replaced = replaces[0] if replaces else None
@@ -282,14 +295,14 @@ class WriteFiles:
                 if entry is not None and not writable and not truncate:
                     spooled = None
                 else:
-                    fresh = entry is None or truncate or entry.size == 0
-                    log.debug("open %s: a new version over %s (fresh: %s)", path, entry, fresh)
-                    spooled = self._new_version(parent, name, path,
-                                                base=None if fresh else entry,
+                    base = None if truncate else entry
+                    log.debug("open %s: a new version over %s (empty: %s)", path, entry,
+                              base is None)
+                    spooled = self._new_version(parent, name, path, base=base,
                                                 replaces=[] if entry is None else [entry],
                                                 mode=mode)
-                    if not fresh:
-                        self._bases[spooled.id] = self._reader_for(entry)  # type: ignore[arg-type]
+                    if base is not None and base.size:
+                        self._bases[spooled.id] = self._reader_for(base)
                     return self._add_handle(spooled, writable, append)
             elif writable or truncate:
                 spooled, source = self._writable_version(spooled)
@@ -395,11 +408,23 @@ class WriteFiles:
             reader.close()
 
     def read(self, handle: WriteHandle, size: int, offset: int) -> bytes:
-        """From the spool; ESTALE once the file was handed back (it left the mount)."""
-        if handle.file.handed_back:
+        """From the spool (an unchanged version: from its item, keeping nothing); ESTALE once
+        the file was handed back (it left the mount)."""
+        spooled = handle.file
+        if spooled.handed_back:
             raise fail(errno.ESTALE)
-        self._fetch(handle.file, offset, offset + size)
-        return handle.file.pread(size, offset)
+        reader = self._bases.get(spooled.id)
+        if not spooled.manifest.changed and reader is not None:
+            return reader.read(offset, max(0, min(size, spooled.manifest.size - offset)))
+        self._fetch(spooled, offset, offset + size)
+        return spooled.pread(size, offset)
+
+    def _charge_check(self, spooled: SpoolFile, size: int) -> None:
+        """NoSpaceError if the version would not fit at ``size`` bytes (an unchanged one
+        counts nothing yet)."""
+        grow = size - spooled.charged
+        if grow > 0:
+            self.uploads.charge_check(grow)
 
     def write(self, fh: int, data: bytes, offset: int) -> int:
         """Into the open pending file ``fh``; EBADF for any other handle or one opened
@@ -416,9 +441,7 @@ class WriteFiles:
         try:
             if handle.append:
                 offset = spooled.manifest.size
-            grow = offset + len(data) - spooled.manifest.size
-            if grow > 0:
-                self.uploads.charge_check(grow)
+            self._charge_check(spooled, max(offset + len(data), spooled.manifest.size))
             self._fetch_edges(spooled, offset, offset + len(data))
             written = spooled.pwrite(data, offset)
         except Exception as exc:
@@ -451,12 +474,16 @@ class WriteFiles:
             self.release(fh)
 
     def _truncate_file(self, spooled: SpoolFile, length: int) -> None:
-        """To ``length``; to 0, a refused version not closed yet starts clean."""
+        """To ``length``; to 0, a refused version not closed yet starts clean. To the size an
+        unchanged version has: no byte changes (nothing to upload), the mtime is now (as on
+        Linux), set on the item at once."""
         if length or spooled.gone:
             self._check_refused(spooled)
+        if not spooled.manifest.changed and length == spooled.manifest.size:
+            self.names.retime(spooled, time.time())
+            return
         try:
-            if length > spooled.manifest.size:
-                self.uploads.charge_check(length - spooled.manifest.size)
+            self._charge_check(spooled, length)
             if length < spooled.manifest.base_limit and length % BLOCK:
                 self._fetch(spooled, length // BLOCK * BLOCK, length)
             spooled.truncate(length)
@@ -478,8 +505,8 @@ class WriteFiles:
 
     def _refuse(self, spooled: SpoolFile, exc: BaseException) -> None:
         """A call that changes the version failed: the version is refused, unless it is still
-        the accepted version, unchanged (then only that call failed)."""
-        if spooled.manifest.accepted or spooled.gone:
+        the accepted version or the item's bytes, unchanged (then only that call failed)."""
+        if spooled.manifest.accepted or not spooled.manifest.changed or spooled.gone:
             return
         with self.lock:
             self._refused.setdefault(spooled.id, (errno_for(exc), refusal_reason(exc)))
@@ -571,6 +598,8 @@ class WriteFiles:
         if refusal is not None:
             self._drop_refused(spooled, refusal[1])
             raise fail(refusal[0])
+        if not spooled.manifest.changed:
+            return  # the item's bytes: nothing to keep (a time set on it is the item's already)
         if self.landing.target(spooled) is not None:  # else dropped: nothing to keep
             try:
                 spooled.accept()
@@ -614,7 +643,12 @@ class WriteFiles:
                 if not handles and dropped and spooled.id not in self.overlay.successor:
                     self.uploads.withdraw(spooled)
                     if self.uploads.job_of(spooled) is None:
-                        spooled.discard()
+                        self._discard(spooled)
+                return
+            if not spooled.manifest.changed:
+                self._give_back(spooled)
+                if not handles:
+                    self._discard(spooled)
                 return
             if self.uploads.job_of(spooled) is not None:
                 return
@@ -632,6 +666,28 @@ class WriteFiles:
                 self.uploads.submit(spooled)
                 return
         self._drop_refused(spooled, refusal[1])
+
+
+    def _give_back(self, spooled: SpoolFile) -> None:
+        """With the lock held: an unchanged version is withdrawn, and its item shows again
+        where it was, with its number and with the mode and owner the version was given."""
+        self._refused.pop(spooled.id, None)
+        self._withdraw_version(spooled)
+        for item_id in spooled.manifest.replaces:
+            self.tree.attributes.landed(pending_id(spooled), item_id)  # its number back
+            try:
+                self.tree.attributes.permissions.carry(pending_id(spooled), item_id)
+            except Exception as exc:  # noqa: BLE001 - only the mode set while open is lost
+                log.error("%s: the mode and owner set while it was open could not be kept "
+                          "(%s: %s)", spooled.manifest.path, type(exc).__name__, exc)
+        spooled.manifest.replaces = []
+
+    def _discard(self, spooled: SpoolFile) -> None:
+        """Forget a version no handle has open: its data, and its reader of the item."""
+        reader = self._bases.pop(spooled.id, None)
+        if reader is not None:
+            reader.close()
+        spooled.discard()
 
 
 class RefusedWrites:

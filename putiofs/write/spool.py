@@ -43,6 +43,13 @@ Decisions:
 * A file opened for writing without ``O_TRUNC`` starts as a sparse copy of the server item (its
   *base*): blocks of :data:`BLOCK` bytes are fetched when first needed (``present`` says which are
   local); bytes at or past ``base_limit`` (the smallest size the file has had) are never the base's.
+* ``changed`` says the bytes may differ from the base's. It is False only for a version opened
+  over an item without ``O_TRUNC`` and not yet written, truncated or renamed (``touch``, a
+  program that opens for writing and closes): such a version is never uploaded nor accepted,
+  and counts nothing against ``--cache-max-size`` (its size is charged at its first change,
+  :meth:`SpoolFile.mark_changed`, which saves the manifest saying ``changed`` before the data
+  changes). A manifest without the field (an older putiofs) is changed; the next mount drops
+  an unchanged one quietly (the item on put.io is the same).
 """
 
 from __future__ import annotations
@@ -119,6 +126,7 @@ class Manifest:
     ticket: dict[str, Any] | None = None
     landed_id: str | None = None  # the complete new item on put.io, once the upload is done
     created: float = 0.0
+    changed: bool = True  # its bytes may differ from the base's (see the module docstring)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
@@ -161,6 +169,11 @@ class SpoolFile:
     @property
     def id(self) -> str:
         return self.manifest.id
+
+    @property
+    def charged(self) -> int:
+        """The bytes it counts against the cap: its size once changed, else nothing."""
+        return self.manifest.size if self.manifest.changed else 0
 
     # -- the data --------------------------------------------------------------------------
 
@@ -205,6 +218,16 @@ class SpoolFile:
         """Cut or extend to ``length`` (the errors of :meth:`pwrite`). To nothing: no byte of
         an earlier accepted version is left."""
         with self.lock:
+            before = self.manifest.size, self.manifest.base_limit
+            if not self.manifest.changed and length < before[0]:
+                # Nothing is charged yet: what it keeps is, not what it had (a cut of a file
+                # bigger than the cap fits).
+                self.manifest.size, self.manifest.base_limit = length, min(before[1], length)
+                try:
+                    self.mark_changed()
+                except BaseException:
+                    self.manifest.size, self.manifest.base_limit = before
+                    raise
             grow = length - self.manifest.size
             if grow > 0:
                 self.spool.need_room()
@@ -270,8 +293,27 @@ class SpoolFile:
                 raise
             self.was_accepted = True
 
+    def mark_changed(self) -> None:
+        """From now on its bytes may differ from the base's (idempotent): its size is charged
+        (NoSpaceError past the cap, nothing changed then) and the manifest saying so is saved
+        before any byte changes, so a crash never takes changed data for the item's."""
+        with self.lock:
+            if self.manifest.changed:
+                return
+            self.spool.charge(self.manifest.size)
+            self.manifest.changed = True
+            self.manifest.present = _to_ranges(self.present)
+            try:
+                self.spool.write_manifest(self.manifest)
+            except BaseException:
+                self.manifest.changed = False
+                self.spool.charge(-self.manifest.size)
+                raise
+
     def _changing(self) -> None:
-        """Before the data changes: a manifest saying ``accepted`` must not outlive it."""
+        """Before the data changes: it is changed, and a manifest saying ``accepted`` must not
+        outlive it."""
+        self.mark_changed()
         if self.manifest.accepted:
             self.manifest.accepted = False
             self.manifest.present = _to_ranges(self.present)
@@ -288,7 +330,7 @@ class SpoolFile:
             if self.gone:
                 return
             self.gone = True
-            self.spool.charge(-self.manifest.size)
+            self.spool.charge(-self.charged)
             self.spool.remove(self.id)
             self._close_if_unused()
 
@@ -393,18 +435,21 @@ class Spool:
     # -- files -----------------------------------------------------------------------------
 
     def create(self, parent_id: str, name: str, path: str, mtime: float, *,
-               base_id: str | None = None, base_size: int = 0) -> SpoolFile:
-        """A new pending file (sparse at ``base_size`` when it has a base); the manifest is
-        written at once, not accepted."""
+               base_id: str | None = None, base_size: int = 0,
+               changed: bool = True) -> SpoolFile:
+        """A new pending file (sparse at ``base_size`` when it has a base; not ``changed``: the
+        base's bytes, charged at its first change); the manifest is written at once, not
+        accepted."""
         manifest = Manifest(id=uuid.uuid4().hex, parent_id=parent_id, name=name, path=path,
                             size=base_size, mtime=mtime, base_id=base_id, base_size=base_size,
-                            base_limit=base_size, created=time.time())
+                            base_limit=base_size, created=time.time(), changed=changed)
+        charged = base_size if changed else 0
         self.need_room()
-        self.charge(base_size)
+        self.charge(charged)
         try:
             fd = os.open(self.data_path(manifest.id), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError:
-            self.charge(-base_size)
+            self.charge(-charged)
             raise
         spooled = SpoolFile(self, manifest, fd)
         try:
@@ -491,8 +536,9 @@ class Spool:
                 self._hand_back_raw(file_id, f"{file_id}.data")
                 continue
             manifest.size = os.fstat(fd).st_size  # a file still being written saved less
-            self.used += manifest.size
-            found.append(SpoolFile(self, manifest, fd))
+            spooled = SpoolFile(self, manifest, fd)
+            self.used += spooled.charged
+            found.append(spooled)
         for data_file in self.pending.glob("*.data"):
             if self.manifest_path(data_file.stem).exists():
                 continue
@@ -528,7 +574,7 @@ class Spool:
             target = self._unique(spooled.manifest.name)
             os.replace(self.data_path(spooled.id), target)
             spooled.gone = spooled.handed_back = True
-            self.charge(-spooled.manifest.size)
+            self.charge(-spooled.charged)
             tombstone.unlink(missing_ok=True)
             spooled._close_if_unused()
         log.error("upload of %s not done (%s): its data is kept in %s", spooled.manifest.path,

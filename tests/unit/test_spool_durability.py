@@ -49,16 +49,23 @@ def test_accept_syncs_the_data_then_the_manifest_then_the_folder(tmp_path, monke
                      f"replace {spooled.id}.json", "fsync pending"]
 
 
-def test_a_change_after_accept_first_saves_that_it_is_no_longer_accepted(tmp_path, monkeypatch):
-    spool, spooled = accepted_file(tmp_path / "a")
-    seen: list[bool] = []
+def manifest_at_each_pwrite(spool: Spool, spooled: SpoolFile, key: str,
+                            monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """From now on, what the saved manifest says under ``key`` when each data write starts."""
+    seen: list[object] = []
     real_pwrite = os.pwrite
 
     def pwrite(fd: int, data: bytes, offset: int) -> int:
-        seen.append(json.loads(spool.manifest_path(spooled.id).read_text())["accepted"])
+        seen.append(json.loads(spool.manifest_path(spooled.id).read_text())[key])
         return real_pwrite(fd, data, offset)
 
     monkeypatch.setattr(os, "pwrite", pwrite)
+    return seen
+
+
+def test_a_change_after_accept_first_saves_that_it_is_no_longer_accepted(tmp_path, monkeypatch):
+    spool, spooled = accepted_file(tmp_path / "a")
+    seen = manifest_at_each_pwrite(spool, spooled, "accepted", monkeypatch)
     spooled.pwrite(b"more", 14)
     assert seen == [False]
 
@@ -120,3 +127,23 @@ def test_a_data_file_left_by_a_kill_inside_create_is_dropped_quietly(tmp_path, c
         assert spool.load_all() == []
     assert spool.recovered_files() == [] and not list(spool.pending.iterdir())
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_an_unchanged_version_is_charged_and_saved_changed_before_its_first_byte(tmp_path,
+                                                                                monkeypatch):
+    spool = Spool(tmp_path / "a", 100)
+    spooled = spool.create("0", "f.txt", "/f.txt", 1.0, base_id="7", base_size=60,
+                           changed=False)
+    assert spool.used == 0
+    seen = manifest_at_each_pwrite(spool, spooled, "changed", monkeypatch)
+    spooled.pwrite(b"x", 70)
+    assert seen == [True] and spool.used == 71
+
+
+def test_a_manifest_of_an_older_putiofs_is_changed(tmp_path):
+    spool, spooled = accepted_file(tmp_path / "a")
+    record = json.loads(spool.manifest_path(spooled.id).read_text())
+    del record["changed"]
+    spool.manifest_path(spooled.id).write_text(json.dumps(record))
+    [loaded] = Spool(tmp_path / "a", 1 << 20).load_all()
+    assert loaded.manifest.changed and loaded.spool.used == len(b"accepted bytes")

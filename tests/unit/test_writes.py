@@ -524,3 +524,51 @@ def test_append_while_the_previous_version_uploads_replaces_it_when_both_land(op
     settle(ops)
     assert [d for _, d in on_server(backend, "p.txt")] == [b"xyz"]
     assert ops.readdir("/").count("p.txt") == 1
+
+
+def test_a_file_opened_for_writing_and_closed_unchanged_is_not_uploaded(backend, tmp_path):
+    """Bigger than the cap, opened O_RDWR, read, timed, truncated to its size, closed: nothing
+    uploaded or kept in the spool, the item keeps its id and number and has the time; a write
+    then is a change, charged (ENOSPC past the cap) and, within it, uploaded."""
+    ops = mount(backend, tmp_path / "account", cache_max_size=8)
+    [(old, _)] = on_server(backend, "old.txt")
+    number = ops.getattr("/old.txt")["st_ino"]
+    fh = ops.open("/old.txt", os.O_RDWR)
+    assert ops.read("/old.txt", 3, 4, fh) == b"con"
+    ops.utimens("/old.txt", (0, 1_700_000_000 * 10**9))
+    ops.truncate("/old.txt", len(b"old contents"), fh)  # same size: mtime now, no change
+    assert ops.getattr("/old.txt", fh)["st_mtime"] > 1_700_000_000 * 10**9
+    ops.utimens("/old.txt", (0, 1_700_000_000 * 10**9))
+    ops.flush("/old.txt", fh)
+    ops.release("/old.txt", fh)
+    settle(ops)
+    assert on_server(backend, "old.txt") == [(backend.items[old.id], b"old contents")]
+    assert int(backend.items[old.id].mtime) == 1_700_000_000
+    shown = ops.getattr("/old.txt")
+    assert (shown["st_ino"], shown["st_mtime"] // 10**9) == (number, 1_700_000_000)
+    assert list((tmp_path / "account" / "pending").iterdir()) == []
+    assert ops.writes.spool.used == 0
+    fh = ops.open("/old.txt", os.O_WRONLY)
+    with pytest.raises(OSError) as info:
+        ops.write("/old.txt", b"O", 0, fh)
+    assert info.value.errno == errno.ENOSPC
+    ops.truncate("/old.txt", 3, fh)  # a cut of it fits: charged what it keeps
+    ops.flush("/old.txt", fh)
+    ops.release("/old.txt", fh)
+    settle(ops)
+    assert [data for _, data in on_server(backend, "old.txt")] == [b"old"]
+    ops.destroy("/")
+
+
+def test_an_unchanged_version_left_by_a_dead_mount_is_dropped_quietly(backend, tmp_path,
+                                                                       caplog):
+    first = mount(backend, tmp_path / "account")
+    first.open("/old.txt", os.O_WRONLY)
+    first.writes.uploads.stop()  # the mount dies with the file open
+    second = mount(backend, tmp_path / "account")
+    settle(second)
+    assert [data for _, data in on_server(backend, "old.txt")] == [b"old contents"]
+    assert list((tmp_path / "account" / "pending").iterdir()) == []
+    assert list((tmp_path / "account" / "recovered").iterdir()) == []
+    assert "ERROR" not in caplog.text
+    second.destroy("/")
