@@ -24,6 +24,7 @@ import importlib
 import logging
 import os
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -185,7 +186,14 @@ def with_fast_reads(fuse_class: Any) -> Any:
 
         def __init__(self, operations: Any, mountpoint: str, *args: Any, **kwargs: Any) -> None:
             self._mountpoint = mountpoint
+            self._keep_states = workers_stay(binding_of(type(self)), kwargs)
             super().__init__(operations, mountpoint, *args, **kwargs)
+
+        def _wrapper(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+            # every callback of libfuse's comes through here (both bindings)
+            if self._keep_states:
+                keep_thread_state()
+            return super()._wrapper(func, *args, **kwargs)
 
 
         def read(self, path: bytes | None, buf: Any, size: int, offset: int, fip: Any) -> int:
@@ -240,6 +248,37 @@ def with_fast_reads(fuse_class: Any) -> Any:
             return super().getattr(path, buf)
 
     return FastReads2
+
+
+_worker = threading.local()
+
+
+def keep_thread_state() -> None:
+    """Keep the calling libfuse thread's Python thread state from one callback to the next.
+
+    ctypes enters a callback on a thread Python did not start with ``PyGILState_Ensure``, which
+    makes a new thread state there, and leaves it with ``PyGILState_Release``, which deletes it
+    again: every FUSE request paid for a thread state and its frame stack (an ``mmap`` and a
+    ``munmap``, which flushes the TLB of every core), about a third of a warm ``stat``. One
+    ``PyGILState_Ensure`` more, never released, keeps the thread's state alive; the GIL is
+    still released after each callback. Only where libfuse's threads live as long as the mount
+    (:func:`workers_stay`): a thread that ends would leave its state behind."""
+    if not getattr(_worker, "kept", False):
+        ctypes.pythonapi.PyGILState_Ensure()
+        _worker.kept = True
+
+
+def workers_stay(binding: str, kwargs: dict[str, Any]) -> bool:
+    """Do libfuse's worker threads live until the unmount? On libfuse 3 when as many may idle
+    as may run (``max_idle_threads`` >= ``max_threads``, as
+    :func:`putiofs.mount.settings.fuse_kwargs` sets); libfuse
+    2 ends threads beyond 10 idle ones."""
+    if binding != "libfuse3":
+        return False
+    try:
+        return int(kwargs.get("max_idle_threads", 0)) >= int(kwargs.get("max_threads", 1))
+    except (TypeError, ValueError):
+        return False
 
 
 def _decode(fuse: Any, path: bytes | None) -> str | None:
