@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import functools
 import importlib
 import logging
 import os
@@ -227,8 +228,13 @@ def with_fast_reads(fuse_class: Any) -> Any:
                 self._mounted()
 
             def getattr_fuse_3(self, path: bytes, buf: Any, fip: Any) -> int:
+                # mfusepy's fgetattr, with the stat written by fill_stat (a warm stat of a
+                # file the kernel no longer holds is this call and the lookup around it)
                 self._after_init()
-                return super().getattr_fuse_3(path, buf, fip)
+                ctypes.memset(buf, 0, ctypes.sizeof(buf.contents))
+                fh = fip.contents.fh if fip else None
+                fill_stat(buf.contents, self.operations.getattr(_decode(self, path), fh))
+                return 0
 
             def destroy(self, private_data: Any) -> None:
                 kernel_cache.detach()
@@ -248,6 +254,31 @@ def with_fast_reads(fuse_class: Any) -> Any:
             return super().getattr(path, buf)
 
     return FastReads2
+
+
+#: The nanosecond times of a stat dict (``use_ns``) and the timespec fields they go in.
+_TIMESPECS = {"st_atime": "st_atimespec", "st_mtime": "st_mtimespec",
+              "st_ctime": "st_ctimespec"}
+
+
+def fill_stat(st: Any, attrs: dict[str, Any]) -> None:
+    """Write a stat dict (times in ns) into the binding's ``struct stat`` (zeroed): what
+    mfusepy's ``set_st_attrs`` does, without looking up each field twice. Keys the struct does
+    not have (``st_birthtime`` on Linux) are left out."""
+    fields = _stat_fields(type(st))
+    for key, value in attrs.items():
+        spec = _TIMESPECS.get(key)
+        if spec is not None:
+            if spec in fields:
+                timespec = getattr(st, spec)
+                timespec.tv_sec, timespec.tv_nsec = divmod(int(value), 1_000_000_000)
+        elif key in fields:
+            setattr(st, key, value)
+
+
+@functools.cache
+def _stat_fields(struct: type) -> frozenset[str]:
+    return frozenset(name for name, *_ in struct._fields_)
 
 
 _worker = threading.local()
@@ -282,7 +313,11 @@ def workers_stay(binding: str, kwargs: dict[str, Any]) -> bool:
 
 
 def _decode(fuse: Any, path: bytes | None) -> str | None:
-    return None if path is None else path.decode(fuse.encoding, "surrogateescape")
+    if path is None:
+        return None
+    # PATH_ENCODING is UTF-8 with surrogateescape: the C codec is the same, and faster
+    encoding = "utf-8" if fuse.encoding == PATH_ENCODING else fuse.encoding
+    return path.decode(encoding, "surrogateescape")
 
 
 def mount_class(binding: str, read_ahead_kb: int = 0) -> Any:
