@@ -151,8 +151,7 @@ class AccountView:
 
     def getxattr(self, path: str, name: str) -> bytes:
         if not name.startswith(XATTR_PREFIX):
-            # ``ls -l`` asks for security.selinux and system.posix_acl_access on every file:
-            # answer without resolving the path.
+            # another user.* name: answer without resolving the path
             raise fail(ENODATA)
         entry = self.cache.resolve(path)
         if name == MP4_XATTR and self.mp4 is not None and self.mp4.applies(entry):

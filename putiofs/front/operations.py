@@ -41,7 +41,7 @@ from putiofs.api.backend import Backend
 from putiofs.api.errors import NotFoundError, PutioError
 from putiofs.api.services import AccountServices
 from putiofs.front.account_view import AccountView, OpenFile
-from putiofs.front.attributes import NS_PER_SECOND
+from putiofs.front.attributes import NS_PER_SECOND, XATTR_NAMESPACE
 from putiofs.front.control.folder import ControlFolder, NoControl
 from putiofs.front.control.status import MountStatus
 from putiofs.front.errno_map import ENODATA, errno_for, fail, fail_fast_repeats, fuse_call
@@ -256,6 +256,10 @@ class PutioFS:
 
     @fuse_call
     def getxattr(self, path: str, name: str, position: int = 0) -> bytes:
+        """A ``user.*`` attribute, or ``ENODATA``; any other namespace is ``ENOTSUP``
+        (see :data:`XATTR_NAMESPACE`)."""
+        if not name.startswith(XATTR_NAMESPACE):
+            raise fail(errno.ENOTSUP)
         if control := self._control_for(path):
             return control.getxattr(path, name)
         if self.overlay.pending_at(path) is not None:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import functools
 import importlib
 import logging
 import os
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -185,7 +187,14 @@ def with_fast_reads(fuse_class: Any) -> Any:
 
         def __init__(self, operations: Any, mountpoint: str, *args: Any, **kwargs: Any) -> None:
             self._mountpoint = mountpoint
+            self._keep_states = workers_stay(binding_of(type(self)), kwargs)
             super().__init__(operations, mountpoint, *args, **kwargs)
+
+        def _wrapper(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+            # every callback of libfuse's comes through here (both bindings)
+            if self._keep_states:
+                keep_thread_state()
+            return super()._wrapper(func, *args, **kwargs)
 
 
         def read(self, path: bytes | None, buf: Any, size: int, offset: int, fip: Any) -> int:
@@ -219,8 +228,13 @@ def with_fast_reads(fuse_class: Any) -> Any:
                 self._mounted()
 
             def getattr_fuse_3(self, path: bytes, buf: Any, fip: Any) -> int:
+                # mfusepy's fgetattr, with the stat written by fill_stat (a warm stat of a
+                # file the kernel no longer holds is this call and the lookup around it)
                 self._after_init()
-                return super().getattr_fuse_3(path, buf, fip)
+                ctypes.memset(buf, 0, ctypes.sizeof(buf.contents))
+                fh = fip.contents.fh if fip else None
+                fill_stat(buf.contents, self.operations.getattr(_decode(self, path), fh))
+                return 0
 
             def destroy(self, private_data: Any) -> None:
                 kernel_cache.detach()
@@ -242,8 +256,68 @@ def with_fast_reads(fuse_class: Any) -> Any:
     return FastReads2
 
 
+#: The nanosecond times of a stat dict (``use_ns``) and the timespec fields they go in.
+_TIMESPECS = {"st_atime": "st_atimespec", "st_mtime": "st_mtimespec",
+              "st_ctime": "st_ctimespec"}
+
+
+def fill_stat(st: Any, attrs: dict[str, Any]) -> None:
+    """Write a stat dict (times in ns) into the binding's ``struct stat`` (zeroed): what
+    mfusepy's ``set_st_attrs`` does, without looking up each field twice. Keys the struct does
+    not have (``st_birthtime`` on Linux) are left out."""
+    fields = _stat_fields(type(st))
+    for key, value in attrs.items():
+        spec = _TIMESPECS.get(key)
+        if spec is not None:
+            if spec in fields:
+                timespec = getattr(st, spec)
+                timespec.tv_sec, timespec.tv_nsec = divmod(int(value), 1_000_000_000)
+        elif key in fields:
+            setattr(st, key, value)
+
+
+@functools.cache
+def _stat_fields(struct: type) -> frozenset[str]:
+    return frozenset(name for name, *_ in struct._fields_)
+
+
+_worker = threading.local()
+
+
+def keep_thread_state() -> None:
+    """Keep the calling libfuse thread's Python thread state from one callback to the next.
+
+    ctypes enters a callback on a thread Python did not start with ``PyGILState_Ensure``, which
+    makes a new thread state there, and leaves it with ``PyGILState_Release``, which deletes it
+    again: every FUSE request paid for a thread state and its frame stack (an ``mmap`` and a
+    ``munmap``, which flushes the TLB of every core), about a third of a warm ``stat``. One
+    ``PyGILState_Ensure`` more, never released, keeps the thread's state alive; the GIL is
+    still released after each callback. Only where libfuse's threads live as long as the mount
+    (:func:`workers_stay`): a thread that ends would leave its state behind."""
+    if not getattr(_worker, "kept", False):
+        ctypes.pythonapi.PyGILState_Ensure()
+        _worker.kept = True
+
+
+def workers_stay(binding: str, kwargs: dict[str, Any]) -> bool:
+    """Do libfuse's worker threads live until the unmount? On libfuse 3 when as many may idle
+    as may run (``max_idle_threads`` >= ``max_threads``, as
+    :func:`putiofs.mount.settings.fuse_kwargs` sets); libfuse
+    2 ends threads beyond 10 idle ones."""
+    if binding != "libfuse3":
+        return False
+    try:
+        return int(kwargs.get("max_idle_threads", 0)) >= int(kwargs.get("max_threads", 1))
+    except (TypeError, ValueError):
+        return False
+
+
 def _decode(fuse: Any, path: bytes | None) -> str | None:
-    return None if path is None else path.decode(fuse.encoding, "surrogateescape")
+    if path is None:
+        return None
+    # PATH_ENCODING is UTF-8 with surrogateescape: the C codec is the same, and faster
+    encoding = "utf-8" if fuse.encoding == PATH_ENCODING else fuse.encoding
+    return path.decode(encoding, "surrogateescape")
 
 
 def mount_class(binding: str, read_ahead_kb: int = 0) -> Any:

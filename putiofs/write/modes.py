@@ -19,6 +19,13 @@ Decisions (see docs/mount.md):
   never shown on another item meanwhile.
 * A store that cannot be opened stops the mount (:class:`ModeStoreError`): starting with the
   defaults would quietly show a file kept 0600 as 0644 to every user of the machine.
+* **Read from memory.** Every ``stat`` of an item asks for its row, and a query of sqlite cost
+  about 5 µs (and two ``fcntl`` locks), as much as the rest of a ``getattr``: the rows are also
+  held in a dict (up to :data:`MEMORY_ROWS`; a bigger table is queried as before), loaded when
+  the store opens, changed with each write of this mount, and loaded again when another
+  process (a second mount of the same account) committed a change, which the store looks for
+  (sqlite's ``data_version``) at most every :data:`RECHECK` seconds: such a change shows here
+  within a second, before the kernel's attribute cache lets it show anyway.
 """
 
 from __future__ import annotations
@@ -44,6 +51,10 @@ BUSY_TIMEOUT = 2.0
 PRUNE_EVERY = 600.0
 PRUNE_BATCH = 100
 PRUNE_AGE = 86400.0
+#: The most rows held in memory too (about 200 bytes each); a bigger table is read from sqlite.
+MEMORY_ROWS = 100_000
+#: How often (s), at most, a read looks whether another process changed the database.
+RECHECK = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kept (
@@ -73,12 +84,21 @@ class ModeStoreError(UserError):
 
 
 class ModeStore:
-    """The rows, in one sqlite database; thread-safe (one connection, one lock)."""
+    """The rows, in one sqlite database, and in memory as well (see the module docstring);
+    thread-safe (one connection, one lock; readers of the memory take no lock: a dict's
+    ``get`` is atomic, and the dict is changed in place or replaced whole)."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time, *,
+                 memory_rows: int = MEMORY_ROWS, recheck: float = RECHECK) -> None:
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()
+        self._memory_rows = memory_rows
+        self._recheck = recheck
+        #: id -> row, the whole table (None: too big, read from sqlite)
+        self._rows: dict[str, Kept] | None = None
+        self._version = -1   # sqlite's data_version when the rows were loaded
+        self._recheck_at = 0.0
         try:
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
@@ -91,33 +111,63 @@ class ModeStore:
                                      f"{version}); upgrade putiofs to mount this account")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            with self._lock:
+                self._load()
         except (OSError, sqlite3.Error) as exc:
             raise ModeStoreError(f"cannot open the store of modes and owners {path} ({exc}); "
                                  "move it away to mount with the default modes") from None
 
     def get(self, item_id: str) -> Kept | None:
+        if time.monotonic() >= self._recheck_at:
+            with self._lock:
+                self._sync()
+        rows = self._rows
+        if rows is not None:
+            return rows.get(item_id)
         with self._lock:
-            row = self._db.execute("SELECT mode, uid, gid, ctime FROM kept WHERE id = ?",
-                                   (item_id,)).fetchone()
+            return self._select(item_id)
+
+    def _select(self, item_id: str) -> Kept | None:
+        row = self._db.execute("SELECT mode, uid, gid, ctime FROM kept WHERE id = ?",
+                               (item_id,)).fetchone()
         return None if row is None else Kept(*row)
+
+    def _sync(self) -> None:
+        """(Under the lock.) Load the rows again if another connection committed a change
+        since they were loaded."""
+        self._recheck_at = time.monotonic() + self._recheck
+        if self._db.execute("PRAGMA data_version").fetchone()[0] != self._version:
+            self._load()
+
+    def _load(self) -> None:
+        """(Under the lock.) The whole table into memory, unless it is too big."""
+        self._version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        self._recheck_at = time.monotonic() + self._recheck
+        rows = self._db.execute("SELECT id, mode, uid, gid, ctime FROM kept LIMIT ?",
+                                (self._memory_rows + 1,)).fetchall()
+        self._rows = ({row[0]: Kept(*row[1:]) for row in rows}
+                      if len(rows) <= self._memory_rows else None)
 
     def put(self, item_id: str, kept: Kept) -> None:
         self._write([("INSERT OR REPLACE INTO kept VALUES (?, ?, ?, ?, ?, ?)",
-                      (item_id, *kept, self._clock()))])
+                      (item_id, *kept, self._clock()))], [item_id])
 
     def drop(self, item_ids: Iterable[str]) -> None:
-        self._write([("DELETE FROM kept WHERE id = ?", (item_id,)) for item_id in item_ids])
+        item_ids = list(item_ids)
+        self._write([("DELETE FROM kept WHERE id = ?", (item_id,)) for item_id in item_ids],
+                    item_ids)
 
     def copy(self, source: str, target: str) -> None:
         """``target`` gets ``source``'s row, or none if ``source`` has none."""
-        self._write(self._copying(source, target))
+        self._write(self._copying(source, target), [target])
 
     def move(self, source: str, target: str, *, dropping: Iterable[str] = ()) -> None:
         """``source``'s row becomes ``target``'s (none if it had none), and the rows of
         ``dropping`` go, in one transaction."""
+        gone = [item_id for item_id in (source, *dropping) if item_id != target]
         self._write([*self._copying(source, target),
-                     *[("DELETE FROM kept WHERE id = ?", (item_id,))
-                       for item_id in (source, *dropping) if item_id != target]])
+                     *[("DELETE FROM kept WHERE id = ?", (item_id,)) for item_id in gone]],
+                    [target, *gone])
 
     def _copying(self, source: str, target: str) -> list[tuple[str, tuple[object, ...]]]:
         if source == target:
@@ -147,8 +197,10 @@ class ModeStore:
         with self._lock:
             self._db.close()
 
-    def _write(self, statements: list[tuple[str, tuple[object, ...]]]) -> None:
-        """One transaction; a full disk is :class:`NoSpaceError` (nothing changed)."""
+    def _write(self, statements: list[tuple[str, tuple[object, ...]]],
+               changed: Iterable[str] = ()) -> None:
+        """One transaction, then the rows of ``changed`` in memory as it left them; a full disk
+        is :class:`NoSpaceError` (nothing changed)."""
         if not statements:
             return
         with self._lock:
@@ -166,6 +218,17 @@ class ModeStore:
                     raise NoSpaceError(f"no room to keep modes and owners in {self.path}") \
                         from None
                 raise
+            rows = self._rows
+            if rows is None:
+                return
+            for item_id in changed:
+                kept = self._select(item_id)
+                if kept is None:
+                    rows.pop(item_id, None)
+                else:
+                    rows[item_id] = kept
+            if len(rows) > self._memory_rows:
+                self._rows = None
 
 
 class Pruner:

@@ -228,6 +228,19 @@ def test_xattrs_and_statfs(server_factory, api_version, mount_factory):
     # put.io's own type word: v1 says "movie", v2's file_type says "VIDEO"
     kind = b"movie" if api_version == "v1" else b"video"
     assert os.getxattr(video, "user.putio.type") == kind
+    # no ACLs and no security labels here: "not supported", which ls -l remembers for the
+    # device (one FUSE call for a whole listing); user.putio.* are unaffected
+    for name in ("system.posix_acl_access", "security.selinux"):
+        with pytest.raises(OSError) as info:
+            os.getxattr(video, name)
+        assert info.value.errno == errno.EOPNOTSUPP
+    with pytest.raises(OSError) as info:
+        os.getxattr(video, "user.other")
+    assert info.value.errno == errno.ENODATA
+    assert os.getxattr(video, "user.putio.type") == kind
+    listed = subprocess.run(["ls", "-l", str(video.parent)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[1:]
+    assert listed and all(line[:11] in ("-rw-r--r-- ", "drwxr-xr-x ") for line in listed)
     size, available = api_of(server).disk()
     st = os.statvfs(mount.path)
     assert st.f_blocks * st.f_frsize == size // st.f_frsize * st.f_frsize

@@ -5,11 +5,19 @@ and invalidating a path is a no-op while no libfuse 3 mount runs in the process.
 
 from __future__ import annotations
 
+import ctypes
+
 import pytest
 
 from putiofs.front.options import MountOptions
 from putiofs.mount import kernel_cache
-from putiofs.mount.binding import chosen_binding, load_binding, read_ahead_for
+from putiofs.mount.binding import (
+    chosen_binding,
+    fill_stat,
+    load_binding,
+    read_ahead_for,
+    workers_stay,
+)
 from putiofs.mount.checks import MountError
 from putiofs.mount.settings import DEFAULT_BINDING, FuseSettings, parse_o_options
 from tests.support.fuse_bindings import loadable_libfuse3, unloadable
@@ -81,3 +89,27 @@ def test_the_default_binding_here_is_libfuse3_wherever_it_loads(monkeypatch):
 def test_invalidate_path_is_a_no_op_without_a_libfuse3_mount():
     assert not kernel_cache.attached()
     assert kernel_cache.invalidate_path("/a.txt") is False
+
+
+def test_a_stat_dict_fills_the_struct_as_the_kernel_reads_it():
+    class Timespec(ctypes.Structure):
+        _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+    class Stat(ctypes.Structure):
+        _fields_ = [("st_mode", ctypes.c_uint), ("st_ino", ctypes.c_ulong),
+                    ("st_size", ctypes.c_long), ("st_mtimespec", Timespec),
+                    ("st_ctimespec", Timespec)]
+
+    st = Stat()
+    fill_stat(st, {"st_mode": 0o100644, "st_ino": 7, "st_size": 5,
+                   "st_mtime": 1_262_304_000_123_456_789, "st_ctime": 3 * 10**9,
+                   "st_atime": 10**9, "st_birthtime": 10**9, "st_nlink": 1})
+    assert (st.st_mode, st.st_ino, st.st_size) == (0o100644, 7, 5)
+    assert (st.st_mtimespec.tv_sec, st.st_mtimespec.tv_nsec) == (1_262_304_000, 123_456_789)
+    assert (st.st_ctimespec.tv_sec, st.st_ctimespec.tv_nsec) == (3, 0)
+
+
+def test_worker_thread_states_are_kept_only_where_libfuse_keeps_its_threads():
+    assert workers_stay("libfuse3", {"max_threads": 16, "max_idle_threads": 16})
+    assert not workers_stay("libfuse3", {"max_threads": 16, "max_idle_threads": 2})
+    assert not workers_stay("libfuse2", {"max_threads": 16, "max_idle_threads": 16})

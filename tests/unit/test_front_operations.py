@@ -99,6 +99,16 @@ def test_xattrs_carry_the_put_io_id_and_type(ops, backend):
     assert errno_of(ops.getxattr, "/notes.txt", "user.other") == errno.ENODATA
 
 
+def test_xattrs_outside_the_user_namespace_are_not_supported(ops):
+    """ls -l stops asking a device for ACLs and labels once told they are not supported
+    (ENOTSUP); "no such attribute" (ENODATA) would make it ask for every file."""
+    for name in ("system.posix_acl_access", "system.posix_acl_default", "security.selinux",
+                 "trusted.x"):
+        assert errno_of(ops.getxattr, "/notes.txt", name) == errno.ENOTSUP
+        assert errno_of(ops.getxattr, "/nope", name) == errno.ENOTSUP
+    assert ops.getxattr("/notes.txt", "user.putio.size") == b"5"
+
+
 def test_statfs_reports_the_quota(ops):
     st = ops.statfs("/")
     assert st["f_blocks"] * st["f_frsize"] == 10 * 2**30

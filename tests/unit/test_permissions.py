@@ -40,6 +40,31 @@ def test_rows_are_kept_copied_moved_and_dropped(store):
     assert store.get("3") is None and len(store) == 0
 
 
+def test_rows_held_in_memory_follow_changes_made_by_another_mount(tmp_path):
+    """Two mounts of one account share the store: what one keeps shows in the other once it
+    looks again (``recheck`` seconds, 0 here), a delete as well."""
+    mine, theirs = ModeStore(tmp_path / FILE_NAME, recheck=0), ModeStore(tmp_path / FILE_NAME)
+    theirs.put("1", Kept(0o600, 5, 6))
+    assert mine.get("1") == Kept(0o600, 5, 6)
+    theirs.drop(["1"])
+    theirs.put("2", Kept(0o700, 5, 6))
+    assert (mine.get("1"), mine.get("2")) == (None, Kept(0o700, 5, 6))
+    mine.close()
+    theirs.close()
+
+
+def test_a_table_too_big_for_memory_is_read_from_sqlite(tmp_path):
+    store = ModeStore(tmp_path / FILE_NAME, memory_rows=2)
+    for item_id in "123":
+        store.put(item_id, Kept(0o600, int(item_id), 6))
+    store.drop(["2"])
+    assert [store.get(i) for i in "1234"] == [Kept(0o600, 1, 6), None, Kept(0o600, 3, 6), None]
+    reopened = ModeStore(tmp_path / FILE_NAME, memory_rows=1)
+    assert reopened.get("3") == Kept(0o600, 3, 6)
+    store.close()
+    reopened.close()
+
+
 def _write_and_die(path):
     ModeStore(path).put("9", Kept(0o4750, 1, 2))
     os._exit(0)  # no close, no checkpoint: as a killed mount
