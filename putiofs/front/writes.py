@@ -667,7 +667,6 @@ class WriteFiles:
                 return
         self._drop_refused(spooled, refusal[1])
 
-
     def _give_back(self, spooled: SpoolFile) -> None:
         """With the lock held: an unchanged version is withdrawn, and its item shows again
         where it was, with its number and with the mode and owner the version was given."""
