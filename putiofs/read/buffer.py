@@ -5,8 +5,12 @@ A :class:`StreamBuffer` fills a request for bytes ``[offset, end)`` from a :clas
 source delivers ranges, retries and checks them; this module only decides, as
 :class:`BufferPolicy` sets it, cheapest first:
 
-* the **edge blocks**: the first and last ``edge_cache`` bytes of the file, fetched whole on
-  first touch and kept (players read the header, then the index at the end, then play);
+* the **edge blocks**: the first and last ``edge_cache`` bytes of the file, kept (players read
+  the header, then the index at the end, then play). The last block is fetched whole on first
+  touch (an index is read to the end of the file). The first is filled from byte 0, through
+  the stream like any read, only as far as the reads need: the first read of a file answers
+  once its own bytes are in (16 KiB for a 4 KiB ``read(2)``), not once the whole 256 KiB
+  block is, and the rest of the window comes on with the next reads;
 * the **back buffer**: the most recent ``back_buffer`` bytes taken from the stream, which absorbs
   the slightly out-of-order and backward requests the kernel's readahead sends from several
   threads;
@@ -98,6 +102,35 @@ class BufferPolicy:
 DEFAULT_POLICY = BufferPolicy()
 
 
+class _Edge:
+    """An edge block: file bytes ``[start, filled)`` of ``[start, end)``, kept for the
+    handle's life, filled in order (the buffer is allocated on first use)."""
+
+    __slots__ = ("start", "end", "filled", "_buf")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = self.filled = start
+        self.end = end
+        self._buf: bytearray | None = None
+
+    @property
+    def held(self) -> int:
+        return self.filled - self.start
+
+    def room(self) -> memoryview:
+        if self._buf is None:
+            self._buf = bytearray(self.end - self.start)
+        return memoryview(self._buf)
+
+    def copy_into(self, dest: memoryview, start: int, end: int) -> None:
+        assert self._buf is not None and self.start <= start <= end <= self.filled
+        dest[:end - start] = memoryview(self._buf)[start - self.start:end - self.start]
+
+    def release(self) -> None:
+        self._buf = None
+        self.filled = self.start
+
+
 class StreamBuffer:
     """The bytes of one open file of ``size`` bytes, from ``source``, kept as ``policy`` says.
 
@@ -121,8 +154,8 @@ class StreamBuffer:
         edge_cache = max(0, policy.edge_cache)
         self._head_end = min(edge_cache, size)
         self._tail_start = max(self._head_end, size - edge_cache)
-        self._head: bytes | None = None
-        self._tail: bytes | None = None
+        self._head = _Edge(0, self._head_end)
+        self._tail = _Edge(self._tail_start, size)
 
         self._body: RangeBody | None = None
         self._window = 0              # size of the last range's window; 0 before the first
@@ -135,27 +168,23 @@ class StreamBuffer:
     @property
     def buffered(self) -> int:
         """Bytes of file data held now (back buffer, side segment and edge blocks)."""
-        return (len(self._ring) + len(self._head or b"") + len(self._tail or b"")
-                + len(self._side))
+        return len(self._ring) + self._head.held + self._tail.held + len(self._side)
 
     def fill(self, offset: int, end: int, dest: memoryview) -> None:
         """Copy the file's bytes ``[offset, end)`` (``end`` at most the size) into ``dest``.
         Raises what the source raises; ``dest`` may then hold part of the answer."""
         head_end, tail_start = self._head_end, self._tail_start
-        if self._head is None and offset < head_end:
-            self._head = self._edge(0, head_end)
-        if self._tail is None and tail_start < self._size and end > tail_start:
-            self._tail = self._edge(tail_start, self._size)
         cur = offset
         while cur < end:
-            if self._head is not None and cur < head_end:
+            if cur < head_end:
                 stop = min(end, head_end)
-                dest[cur - offset:stop - offset] = self._head[cur:stop]
-            elif self._tail is not None and cur >= tail_start:
+                self._from_edge(self._head, cur, stop, dest[cur - offset:stop - offset])
+            elif cur >= tail_start:
                 stop = end
-                dest[cur - offset:stop - offset] = self._tail[cur - tail_start:stop - tail_start]
+                self._from_edge(self._tail, cur, stop, dest[cur - offset:stop - offset],
+                                whole=True)
             else:
-                stop = min(end, tail_start) if self._tail is not None else end
+                stop = min(end, tail_start)
                 self._fetch(cur, stop, dest[cur - offset:stop - offset])
             cur = stop
 
@@ -165,16 +194,22 @@ class StreamBuffer:
         self._discard(reuse=True)
         self._ring.release()
         self._side = b""
-        self._head = self._tail = None
+        self._head.release()
+        self._tail.release()
         self._source.forget_target()
 
     # -- assembling a read ---------------------------------------------------------------
 
-    def _edge(self, start: int, end: int) -> bytes:
-        """An edge block, taken through the stream like any read (it warms the window)."""
-        block = bytearray(end - start)
-        self._fetch(start, end, memoryview(block))
-        return bytes(block)
+    def _from_edge(self, edge: _Edge, start: int, end: int, dest: memoryview, *,
+                   whole: bool = False) -> None:
+        """Bytes ``[start, end)`` of an edge block, which is filled from its first byte on
+        through the stream as far as a read needs (``whole``: to its end at once), and kept."""
+        if edge.filled < end:
+            stop = edge.end if whole else end
+            view = edge.room()
+            self._fetch(edge.filled, stop, view[edge.filled - edge.start:stop - edge.start])
+            edge.filled = stop
+        edge.copy_into(dest, start, end)
 
     def _fetch(self, start: int, end: int, dest: memoryview) -> None:
         """Copy bytes [start, end) into ``dest`` from the back buffer, the side segment and the
