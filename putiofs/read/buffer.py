@@ -26,8 +26,14 @@ source delivers ranges, retries and checks them; this module only decides, as
 Each opened range is a window that starts at ``readahead_min`` and doubles every time a window
 is read to its end sequentially; once it reaches ``readahead_max`` the range runs to the end of
 the file, so a whole-file copy costs a handful of requests whatever the file's size. A far seek
-resets the window. Bounded windows keep random access cheap: what is left of a small window is
-drained and the keep-alive connection reused, not torn down.
+resets the window. A far seek that follows a far seek whose range was not read on (random
+access: a database, a disk image, an archive's members) asks for exactly the bytes of the read,
+not a window: nothing is fetched to be thrown away, and the range ends with the read, so its
+connection goes back to the pool at once instead of being drained at the next seek (a random
+64 KiB ``pread`` is one 68 KiB kernel request; a 128 KiB window fetched twice what it needed).
+Reading on from there doubles the window as after any other seek. Bounded windows keep random
+access cheap: what is left of a small window is drained and the keep-alive connection reused,
+not torn down.
 
 The first late block also doubles the back buffer (once: at most ``2 * back_buffer``), since
 the kernel's readahead evidently runs wider than it: with ``read_ahead_kb`` at 4096 that takes
@@ -164,6 +170,7 @@ class StreamBuffer:
         self._side = b""              # the side segment: bytes fetched behind the back buffer
         self._side_start = 0
         self._side_window = 0
+        self._seek_end: int | None = None   # end of the read that opened the range at a seek
 
     @property
     def buffered(self) -> int:
@@ -274,10 +281,14 @@ class StreamBuffer:
         """Open a range that will deliver ``cur`` (from the buffer's end when that is close)."""
         pos = self._ring.end
         near = self._window > 0 and pos <= cur <= pos + self._forward_skip_max
+        # a far seek right after a far seek whose range was not read on: random access
+        random_access = not near and self._seek_end is not None and pos <= self._seek_end
         if near:
             self._window = min(self._window * 2, self._readahead_max)
+            self._seek_end = None
         else:
             self._window = self._readahead_min
+            self._seek_end = want_end
         self._discard(reuse=True)
         if not near:
             self._side = b""
@@ -285,6 +296,8 @@ class StreamBuffer:
         start = self._ring.end
         if self._window >= self._readahead_max:
             req_end = self._size
+        elif random_access:
+            req_end = want_end
         else:
             req_end = min(self._size, start + max(self._window, want_end - start))
         self._body = self._source.open(start, req_end)

@@ -132,6 +132,19 @@ def test_the_first_read_waits_for_its_own_bytes_not_the_whole_first_block():
     assert all(body.closed is True for body in source.bodies)  # no connection given up
 
 
+def test_random_reads_ask_for_their_own_bytes_and_reading_on_grows_the_window_again():
+    buffer, source = make(edge_cache=0)
+    offsets = [10 * MIB, MIB + 123, 16 * MIB, 5 * MIB]   # farther apart than a skip
+    for offset in offsets:
+        assert buffer.read(offset, 68 * KIB) == DATA[offset:offset + 68 * KIB]
+    assert source.opens[0] == (10 * MIB, 10 * MIB + 128 * KIB)   # a seek: a window
+    assert source.opens[1:] == [(o, o + 68 * KIB) for o in offsets[1:]]   # random: the read
+    assert all(body.pos == body.end for body in source.bodies[1:])   # nothing thrown away
+    on = 5 * MIB + 68 * KIB
+    assert buffer.read(on, 68 * KIB) == DATA[on:on + 68 * KIB]
+    assert source.opens[-1] == (on, on + 256 * KIB)
+
+
 def test_edge_blocks_are_kept():
     buffer, source = make()
     size = len(DATA)
