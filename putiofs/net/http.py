@@ -336,7 +336,38 @@ call_counts = CallCounts()
 
 class DeadlineSession(requests.Session):
     """A session whose every request (redirects and, unless streamed, the body) ends by the
-    calling thread's :mod:`putiofs.net.deadline`; its timeouts are clipped to the time left."""
+    calling thread's :mod:`putiofs.net.deadline`; its timeouts are clipped to the time left.
+
+    What requests takes from the environment for a request (proxies, ``NO_PROXY``, CA bundle)
+    is worked out once per host and per setting and kept: requests does it again for every
+    request by walking the whole environment twice, about 0.1 ms of each API call (of 0.8 ms
+    on loopback). The process's environment does not change while it runs.
+    """
+
+    _ENV_CACHE_SIZE = 64
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._env_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        parts = urlsplit(url if isinstance(url, str) else str(url))
+        try:
+            key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream,
+                   verify, cert, self.trust_env, tuple(sorted(self.proxies.items())),
+                   self.verify, self.cert, self.stream)
+            hash(key)
+        except TypeError:   # an unhashable setting: work it out as requests does
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        found = self._env_cache.get(key)
+        if found is None:
+            found = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if len(self._env_cache) >= self._ENV_CACHE_SIZE:
+                self._env_cache.clear()
+            self._env_cache[key] = found
+        return {name: dict(value) if isinstance(value, dict) else value
+                for name, value in found.items()}
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         timeout = kwargs.get("timeout")

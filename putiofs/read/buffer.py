@@ -5,8 +5,12 @@ A :class:`StreamBuffer` fills a request for bytes ``[offset, end)`` from a :clas
 source delivers ranges, retries and checks them; this module only decides, as
 :class:`BufferPolicy` sets it, cheapest first:
 
-* the **edge blocks**: the first and last ``edge_cache`` bytes of the file, fetched whole on
-  first touch and kept (players read the header, then the index at the end, then play);
+* the **edge blocks**: the first and last ``edge_cache`` bytes of the file, kept (players read
+  the header, then the index at the end, then play). The last block is fetched whole on first
+  touch (an index is read to the end of the file). The first is filled from byte 0, through
+  the stream like any read, only as far as the reads need: the first read of a file answers
+  once its own bytes are in (16 KiB for a 4 KiB ``read(2)``), not once the whole 256 KiB
+  block is, and the rest of the window comes on with the next reads;
 * the **back buffer**: the most recent ``back_buffer`` bytes taken from the stream, which absorbs
   the slightly out-of-order and backward requests the kernel's readahead sends from several
   threads;
@@ -22,8 +26,14 @@ source delivers ranges, retries and checks them; this module only decides, as
 Each opened range is a window that starts at ``readahead_min`` and doubles every time a window
 is read to its end sequentially; once it reaches ``readahead_max`` the range runs to the end of
 the file, so a whole-file copy costs a handful of requests whatever the file's size. A far seek
-resets the window. Bounded windows keep random access cheap: what is left of a small window is
-drained and the keep-alive connection reused, not torn down.
+resets the window. A far seek that follows a far seek whose range was not read on (random
+access: a database, a disk image, an archive's members) asks for exactly the bytes of the read,
+not a window: nothing is fetched to be thrown away, and the range ends with the read, so its
+connection goes back to the pool at once instead of being drained at the next seek (a random
+64 KiB ``pread`` is one 68 KiB kernel request; a 128 KiB window fetched twice what it needed).
+Reading on from there doubles the window as after any other seek. Bounded windows keep random
+access cheap: what is left of a small window is drained and the keep-alive connection reused,
+not torn down.
 
 The first late block also doubles the back buffer (once: at most ``2 * back_buffer``), since
 the kernel's readahead evidently runs wider than it: with ``read_ahead_kb`` at 4096 that takes
@@ -98,6 +108,35 @@ class BufferPolicy:
 DEFAULT_POLICY = BufferPolicy()
 
 
+class _Edge:
+    """An edge block: file bytes ``[start, filled)`` of ``[start, end)``, kept for the
+    handle's life, filled in order (the buffer is allocated on first use)."""
+
+    __slots__ = ("start", "end", "filled", "_buf")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = self.filled = start
+        self.end = end
+        self._buf: bytearray | None = None
+
+    @property
+    def held(self) -> int:
+        return self.filled - self.start
+
+    def room(self) -> memoryview:
+        if self._buf is None:
+            self._buf = bytearray(self.end - self.start)
+        return memoryview(self._buf)
+
+    def copy_into(self, dest: memoryview, start: int, end: int) -> None:
+        assert self._buf is not None and self.start <= start <= end <= self.filled
+        dest[:end - start] = memoryview(self._buf)[start - self.start:end - self.start]
+
+    def release(self) -> None:
+        self._buf = None
+        self.filled = self.start
+
+
 class StreamBuffer:
     """The bytes of one open file of ``size`` bytes, from ``source``, kept as ``policy`` says.
 
@@ -121,8 +160,8 @@ class StreamBuffer:
         edge_cache = max(0, policy.edge_cache)
         self._head_end = min(edge_cache, size)
         self._tail_start = max(self._head_end, size - edge_cache)
-        self._head: bytes | None = None
-        self._tail: bytes | None = None
+        self._head = _Edge(0, self._head_end)
+        self._tail = _Edge(self._tail_start, size)
 
         self._body: RangeBody | None = None
         self._window = 0              # size of the last range's window; 0 before the first
@@ -131,31 +170,28 @@ class StreamBuffer:
         self._side = b""              # the side segment: bytes fetched behind the back buffer
         self._side_start = 0
         self._side_window = 0
+        self._seek_end: int | None = None   # end of the read that opened the range at a seek
 
     @property
     def buffered(self) -> int:
         """Bytes of file data held now (back buffer, side segment and edge blocks)."""
-        return (len(self._ring) + len(self._head or b"") + len(self._tail or b"")
-                + len(self._side))
+        return len(self._ring) + self._head.held + self._tail.held + len(self._side)
 
     def fill(self, offset: int, end: int, dest: memoryview) -> None:
         """Copy the file's bytes ``[offset, end)`` (``end`` at most the size) into ``dest``.
         Raises what the source raises; ``dest`` may then hold part of the answer."""
         head_end, tail_start = self._head_end, self._tail_start
-        if self._head is None and offset < head_end:
-            self._head = self._edge(0, head_end)
-        if self._tail is None and tail_start < self._size and end > tail_start:
-            self._tail = self._edge(tail_start, self._size)
         cur = offset
         while cur < end:
-            if self._head is not None and cur < head_end:
+            if cur < head_end:
                 stop = min(end, head_end)
-                dest[cur - offset:stop - offset] = self._head[cur:stop]
-            elif self._tail is not None and cur >= tail_start:
+                self._from_edge(self._head, cur, stop, dest[cur - offset:stop - offset])
+            elif cur >= tail_start:
                 stop = end
-                dest[cur - offset:stop - offset] = self._tail[cur - tail_start:stop - tail_start]
+                self._from_edge(self._tail, cur, stop, dest[cur - offset:stop - offset],
+                                whole=True)
             else:
-                stop = min(end, tail_start) if self._tail is not None else end
+                stop = min(end, tail_start)
                 self._fetch(cur, stop, dest[cur - offset:stop - offset])
             cur = stop
 
@@ -165,16 +201,22 @@ class StreamBuffer:
         self._discard(reuse=True)
         self._ring.release()
         self._side = b""
-        self._head = self._tail = None
+        self._head.release()
+        self._tail.release()
         self._source.forget_target()
 
     # -- assembling a read ---------------------------------------------------------------
 
-    def _edge(self, start: int, end: int) -> bytes:
-        """An edge block, taken through the stream like any read (it warms the window)."""
-        block = bytearray(end - start)
-        self._fetch(start, end, memoryview(block))
-        return bytes(block)
+    def _from_edge(self, edge: _Edge, start: int, end: int, dest: memoryview, *,
+                   whole: bool = False) -> None:
+        """Bytes ``[start, end)`` of an edge block, which is filled from its first byte on
+        through the stream as far as a read needs (``whole``: to its end at once), and kept."""
+        if edge.filled < end:
+            stop = edge.end if whole else end
+            view = edge.room()
+            self._fetch(edge.filled, stop, view[edge.filled - edge.start:stop - edge.start])
+            edge.filled = stop
+        edge.copy_into(dest, start, end)
 
     def _fetch(self, start: int, end: int, dest: memoryview) -> None:
         """Copy bytes [start, end) into ``dest`` from the back buffer, the side segment and the
@@ -239,10 +281,14 @@ class StreamBuffer:
         """Open a range that will deliver ``cur`` (from the buffer's end when that is close)."""
         pos = self._ring.end
         near = self._window > 0 and pos <= cur <= pos + self._forward_skip_max
+        # a far seek right after a far seek whose range was not read on: random access
+        random_access = not near and self._seek_end is not None and pos <= self._seek_end
         if near:
             self._window = min(self._window * 2, self._readahead_max)
+            self._seek_end = None
         else:
             self._window = self._readahead_min
+            self._seek_end = want_end
         self._discard(reuse=True)
         if not near:
             self._side = b""
@@ -250,6 +296,8 @@ class StreamBuffer:
         start = self._ring.end
         if self._window >= self._readahead_max:
             req_end = self._size
+        elif random_access:
+            req_end = want_end
         else:
             req_end = min(self._size, start + max(self._window, want_end - start))
         self._body = self._source.open(start, req_end)

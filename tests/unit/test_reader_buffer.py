@@ -118,6 +118,33 @@ def test_the_stream_is_read_into_one_reused_buffer():
     assert len(targets) > 20 and all(t is targets[0] for t in targets)
 
 
+def test_the_first_read_waits_for_its_own_bytes_not_the_whole_first_block():
+    """A 16 KiB first read (the kernel's for a 4 KiB read(2)) takes 16 KiB off the stream; the
+    rest of the first block comes with the reads that need it, from the same range."""
+    buffer, source = make()
+    assert buffer.read(0, 16 * KIB) == DATA[:16 * KIB]
+    assert sum(map(len, source.chunks)) == 16 * KIB
+    assert buffer.read(16 * KIB, 100 * KIB) == DATA[16 * KIB:116 * KIB]
+    assert buffer.read(1000, 2000) == DATA[1000:3000]
+    assert source.opens == [(0, 128 * KIB)]
+    assert buffer.read(0, 256 * KIB) == DATA[:256 * KIB]
+    buffer.close()
+    assert all(body.closed is True for body in source.bodies)  # no connection given up
+
+
+def test_random_reads_ask_for_their_own_bytes_and_reading_on_grows_the_window_again():
+    buffer, source = make(edge_cache=0)
+    offsets = [10 * MIB, MIB + 123, 16 * MIB, 5 * MIB]   # farther apart than a skip
+    for offset in offsets:
+        assert buffer.read(offset, 68 * KIB) == DATA[offset:offset + 68 * KIB]
+    assert source.opens[0] == (10 * MIB, 10 * MIB + 128 * KIB)   # a seek: a window
+    assert source.opens[1:] == [(o, o + 68 * KIB) for o in offsets[1:]]   # random: the read
+    assert all(body.pos == body.end for body in source.bodies[1:])   # nothing thrown away
+    on = 5 * MIB + 68 * KIB
+    assert buffer.read(on, 68 * KIB) == DATA[on:on + 68 * KIB]
+    assert source.opens[-1] == (on, on + 256 * KIB)
+
+
 def test_edge_blocks_are_kept():
     buffer, source = make()
     size = len(DATA)

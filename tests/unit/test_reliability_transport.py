@@ -274,3 +274,24 @@ def test_a_trickling_stream_is_given_up_by_the_callers_shorter_deadline(trickle)
         result, took = outcome_within(1.0 + SLACK, read)
         reader.close()
     assert isinstance(result, TransportError), result
+
+
+def test_a_session_keeps_honouring_proxies_from_the_environment(monkeypatch):
+    """What a session takes from the environment is worked out once per host (see
+    DeadlineSession): the proxy of the environment, NO_PROXY and the caller's own settings still
+    apply to every request, and a caller changing what it got back changes nothing."""
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "direct.example")
+    session = new_session()
+    for _ in range(2):
+        settings = session.merge_environment_settings("http://api.example/v2/x", {}, None, None,
+                                                      None)
+        assert settings["proxies"].get("http") == "http://proxy.example:3128"
+        settings["proxies"].clear()
+    assert not session.merge_environment_settings("http://direct.example/a", {}, None, None,
+                                                  None)["proxies"].get("http")
+    own = session.merge_environment_settings("http://api.example/v2/x",
+                                             {"http": "http://mine.example:1"}, None, False, None)
+    assert own["proxies"]["http"] == "http://mine.example:1" and own["verify"] is False
