@@ -157,6 +157,12 @@ class MetadataCache:
         self._outage_until = 0.0
         #: Whose place among same-named items a new version holds (:class:`names.Seniority`).
         self.seniority = names.Seniority()
+        #: Called as ``observer(listing, previous)`` after each fetched listing is stored, on
+        #: the fetching thread and outside the cache's lock; ``previous`` is the listing it
+        #: replaces (None the first time). What the mount derives from a folder's contents
+        #: (sidecars, thumbnails, change hooks) starts here; an observer must return quickly
+        #: (hand slow work to a thread of its own), and what it raises is logged, not passed on.
+        self.listing_observers: list[Callable[[Listing, Listing | None], None]] = []
 
     # -- listings -------------------------------------------------------------------------
 
@@ -350,8 +356,17 @@ class MetadataCache:
         with self._lock:
             if flight.edits != edits_before:
                 return _Fetched(listing, stored=False)
+            previous = self._last_known.get(folder_id)
             self._store(listing, started)
+        self._tell_observers(listing, previous)
         return _Fetched(listing, stored=True)
+
+    def _tell_observers(self, listing: Listing, previous: Listing | None) -> None:
+        for observer in self.listing_observers:
+            try:
+                observer(listing, previous)
+            except Exception:
+                log.exception("an observer of folder %s's listing failed", listing.folder_id)
 
     @contextlib.contextmanager
     def _flight(self, folder_id: str) -> Iterator[_Flight]:
