@@ -27,6 +27,7 @@ the open handles and the data). Decisions:
 from __future__ import annotations
 
 import errno
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -57,21 +58,38 @@ class PendingNames:
         self.is_open = is_open
 
     def unlink(self, path: str) -> bool:
-        """Drop a pending file (True), or False: not pending, the tree edits' business."""
-        spooled = self.overlay.pending_at(path)
-        if spooled is None:
-            self.overlay.resolve(path)
-            return False
-        if spooled.manifest.name.startswith(HIDDEN_PREFIX):
-            # What it replaced goes now; the file itself still opens for a while.
+        """Drop a pending file (True), or False: not pending, the tree edits' business.
+
+        The pending file is found before the lock is taken, and its upload may land in
+        between: then the file is a put.io item by the time the lock is held, and the name is
+        looked at again (the tree edits delete that item). Dropping the landed version instead
+        would leave its new item on put.io under a name the user removed."""
+        while True:
+            spooled = self.overlay.pending_at(path)
+            if spooled is None:
+                self.overlay.resolve(path)
+                return False
             with self.lock:
-                replaces = [(i, self.overlay.folder_of(i)) for i in spooled.manifest.replaces]
-                spooled.manifest.replaces = []
+                if not self._still_pending(spooled):
+                    continue
+                if spooled.manifest.name.startswith(HIDDEN_PREFIX):
+                    # What it replaced goes now; the file itself still opens for a while.
+                    replaces = [(i, self.overlay.folder_of(i))
+                                for i in spooled.manifest.replaces]
+                    spooled.manifest.replaces = []
+                    hidden = True
+                else:
+                    replaces = self._let_go(spooled)
+                    hidden = False
             self._delete_replaced(spooled, replaces)
-            self.landing.deletions.later(HIDDEN_GRACE, lambda: self._drop(spooled))
+            if hidden:
+                self.landing.deletions.later(HIDDEN_GRACE, functools.partial(self._drop, spooled))
             return True
-        self._drop(spooled)
-        return True
+
+    def _still_pending(self, spooled: SpoolFile) -> bool:
+        """With the lock held: ``spooled`` still has its name (it has not landed, nor been
+        dropped, since it was found)."""
+        return spooled.id in self.overlay.place
 
     def _drop(self, spooled: SpoolFile) -> None:
         with self.lock:
@@ -124,26 +142,36 @@ class PendingNames:
         if not source.manifest.changed and not name.startswith(HIDDEN_PREFIX):
             source.mark_changed()  # ENOSPC past the cap, before anything changed
         with self.lock:
-            target = self.overlay.pending_in(parent.id, name)
-            if target is not None and target is not source:
-                if flags & RENAME_NOREPLACE:
-                    raise fail(errno.EEXIST)
-                replaces = list(target.manifest.replaces)  # the source replaces them now
-                target.manifest.replaces = []
-                self._let_go(target)
-            elif target is None:
-                replaces = self._replaced_by_rename(parent.id, name, flags)
-            else:
-                replaces = []
-            source.manifest.parent_id, source.manifest.name = parent.id, name
-            source.manifest.path = new
-            source.manifest.replaces.extend(replaces)
-            self.overlay.show(source, parent.id, name)
+            landed = not self._still_pending(source)
+            if not landed:
+                self._rename_locked(source, parent.id, name, new, flags)
+        if landed:  # since it was found: a put.io item now, renamed as one
+            return self.rename(old, new, flags)
         source.save()
         if name.startswith(HIDDEN_PREFIX):
             with self.lock:
                 self.uploads.withdraw(source)
         return True
+
+    def _rename_locked(self, source: SpoolFile, parent_id: str, name: str, new: str,
+                       flags: int) -> None:
+        """With the lock held: the pending file ``source`` takes ``name`` in ``parent_id``
+        (the path ``new``), and what showed there leaves it."""
+        target = self.overlay.pending_in(parent_id, name)
+        if target is not None and target is not source:
+            if flags & RENAME_NOREPLACE:
+                raise fail(errno.EEXIST)
+            replaces = list(target.manifest.replaces)  # the source replaces them now
+            target.manifest.replaces = []
+            self._let_go(target)
+        elif target is None:
+            replaces = self._replaced_by_rename(parent_id, name, flags)
+        else:
+            replaces = []
+        source.manifest.parent_id, source.manifest.name = parent_id, name
+        source.manifest.path = new
+        source.manifest.replaces.extend(replaces)
+        self.overlay.show(source, parent_id, name)
 
     def _replaced_by_rename(self, parent_id: str, name: str, flags: int) -> list[str]:
         """With the lock held: the put.io item shown as ``name`` (hidden now, replaced by the

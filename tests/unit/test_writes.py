@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import stat
+import sys
 from dataclasses import replace
 
 import pytest
@@ -572,3 +573,44 @@ def test_an_unchanged_version_left_by_a_dead_mount_is_dropped_quietly(backend, t
     assert list((tmp_path / "account" / "recovered").iterdir()) == []
     assert "ERROR" not in caplog.text
     second.destroy("/")
+
+
+def _land_when_found(ops, backend, path, data):
+    """A new file at ``path`` whose upload is held, then lands just after the pending names'
+    unlink or rename finds it (as the uploader thread may, between that lookup and the lock):
+    the finder waits until the new item is in place."""
+    sending, go_on = _hold_uploads(backend)
+    write_file(ops, path, data)
+    assert sending.wait(20)
+    overlay = ops.writes.overlay
+    real_pending_at = overlay.pending_at
+
+    def pending_at_then_land(at):
+        found = real_pending_at(at)
+        caller = sys._getframe(1).f_globals["__name__"]
+        if (found is not None and at == path and not go_on.is_set()
+                and caller == "putiofs.front.pending_names"):
+            go_on.set()
+            settle(ops)
+        return found
+
+    overlay.pending_at = pending_at_then_land
+
+
+def test_an_unlink_that_an_upload_lands_under_deletes_the_landed_item(ops, backend):
+    """Without the second look under the lock, the unlink dropped the version that had just
+    landed, returned success, and left its new item on put.io under the removed name."""
+    _land_when_found(ops, backend, "/u.txt", b"data")
+    ops.unlink("/u.txt")
+    settle(ops)
+    assert on_server(backend, "u.txt") == []
+    assert "u.txt" not in ops.readdir("/")
+
+
+def test_a_rename_that_an_upload_lands_under_moves_the_landed_item(ops, backend):
+    _land_when_found(ops, backend, "/r.txt", b"data")
+    ops.rename("/r.txt", "/s.txt")
+    settle(ops)
+    assert on_server(backend, "r.txt") == []
+    assert [d for _, d in on_server(backend, "s.txt")] == [b"data"]
+    assert "r.txt" not in ops.readdir("/") and "s.txt" in ops.readdir("/")
