@@ -455,8 +455,19 @@ def _readinto1(raw: urllib3.BaseHTTPResponse, view: memoryview) -> int:
     return count
 
 
+#: A socket's timeout is left as it is while it is shorter than the one wanted by at most this
+#: fraction of it: ``settimeout`` costs two ``fcntl`` calls, and a stream's reads each ask for
+#: about the same bound (``read_timeout``, until the call's deadline comes nearer).
+_TIMEOUT_SLACK = 0.1
+
+
 def _set_socket_timeout(answer: _Answer, timeout: float) -> None:
-    """Bound the next socket read of a streamed body (urllib3 keeps the connection on it)."""
+    """Bound the next socket read of a streamed body (urllib3 keeps the connection on it) by
+    ``timeout`` seconds: never longer, and shorter by at most ``_TIMEOUT_SLACK`` of it."""
     sock = live_socket(getattr(answer.raw, "connection", None))
-    if sock is not None:
-        sock.settimeout(max(0.001, min(timeout, 1e9)))
+    if sock is None:
+        return
+    wanted = max(0.001, min(timeout, 1e9))
+    current = sock.gettimeout()
+    if current is None or current > wanted or current < wanted * (1 - _TIMEOUT_SLACK):
+        sock.settimeout(wanted)
