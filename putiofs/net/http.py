@@ -43,10 +43,12 @@ import time
 import weakref
 from collections.abc import Iterator
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from requests.utils import select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -54,7 +56,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from putiofs.net import deadline
 
 __all__ = ["REQUEST_TIMEOUT", "CallCounts", "SessionClient", "Watch", "call_counts", "clip_timeout",
-           "direct_pool", "guard", "live_socket", "new_session", "session_headers", "watchdog"]
+           "direct_get", "direct_pool", "guard", "live_socket", "new_session", "session_headers",
+           "watchdog"]
 
 #: (connect, read) seconds of one API request, where its client is given no other (both API
 #: versions' wires); a call's own deadline (:mod:`putiofs.net.deadline`) clips them further.
@@ -486,6 +489,51 @@ def _decide_direct(session: requests.Session, url: str) -> list[Any] | None:
     base = urlsplit(url)
     prepared = requests.Request("GET", f"{base.scheme}://{base.netloc}/").prepare()
     return [adapter, prepared, env.get("verify", True), env.get("cert"), None]
+
+
+def direct_get(session: requests.Session, url: str, *, params: dict[str, str] | None,
+               headers: dict[str, str], timeout: Any) -> requests.Response | None:
+    """A body-less GET of a whole (small) answer, not following redirects, straight through
+    the session's urllib3 pool (:func:`direct_pool`); None where requests must send it.
+
+    As :class:`WatchedAdapter` does: the timeout is clipped to the calling thread's deadline,
+    the watchdog shuts the socket when the deadline passes, and the answer is counted. The
+    answer is a ``requests.Response`` (status, headers, content, url); what cannot be sent or
+    read raises ``requests.RequestException``, as ``session.request`` would. For an API call on
+    loopback this is 0.5 ms less of requests' per-call work (hooks, cookies, preparing)."""
+    pool = direct_pool(session, url)
+    if pool is None:
+        return None
+    if params:
+        url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params)}"
+    parts = urlsplit(url)
+    clipped = clip_timeout(timeout)
+    connect, read = clipped if isinstance(clipped, tuple) else (clipped, clipped)
+    if deadline.expired():
+        raise requests.Timeout("out of time for this call before the request was sent")
+    with guard() as watch:
+        try:
+            raw = pool.urlopen(
+                "GET", parts.path + (f"?{parts.query}" if parts.query else ""),
+                headers={**session_headers(session), **headers}, redirect=False,
+                retries=False, preload_content=True, decode_content=True,
+                assert_same_host=False, timeout=urllib3.Timeout(connect=connect, read=read))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            call_counts.no_answer(exc)
+            if watch is not None and watch.fired:
+                raise requests.Timeout("the call's deadline passed during the request") from None
+            raise requests.ConnectionError(type(exc).__name__) from None
+        if watch is not None and watch.fired:
+            call_counts.no_answer(requests.Timeout())
+            raise requests.Timeout("the call's deadline passed during the request")
+    call_counts.answered(raw.status)
+    response = requests.Response()
+    response.status_code = raw.status
+    response.headers = CaseInsensitiveDict(raw.headers)
+    response._content = raw.data
+    response.url = url
+    response.reason = raw.reason
+    return response
 
 
 def session_headers(session: requests.Session) -> dict[str, str]:

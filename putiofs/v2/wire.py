@@ -36,7 +36,7 @@ from putiofs.api.errors import PutioError, ServerError, TransportError
 from putiofs.config import DEFAULT_API_URLS
 from putiofs.logs import register_secret, register_url_secret
 from putiofs.net import deadline as call_deadline
-from putiofs.net.http import REQUEST_TIMEOUT, SessionClient, clip_timeout
+from putiofs.net.http import REQUEST_TIMEOUT, SessionClient, clip_timeout, direct_get
 from putiofs.net.retry import Backoff, RetryPolicy
 from putiofs.v2.errors import error_for
 
@@ -191,11 +191,19 @@ class V2Wire(SessionClient):
                  **options: Any) -> requests.Response:
         """One HTTP request and its whole answer, whatever the status: redirects not
         followed, timeouts clipped to the call's deadline, no answer a TransportError.
-        ``options`` are the request's (params, data, files)."""
+        ``options`` are the request's (params, data, files). A GET without a body goes
+        straight through the connection pool where requests would send it the same way
+        (:func:`putiofs.net.http.direct_get`)."""
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, headers=headers, allow_redirects=False,
-                                            timeout=clip_timeout(self._timeout), **options)
+            response = None
+            if method == "GET" and not options.get("data") and not options.get("files"):
+                response = direct_get(self.session, url, params=options.get("params"),
+                                      headers=dict(headers), timeout=self._timeout)
+            if response is None:
+                response = self.session.request(method, url, headers=headers,
+                                                allow_redirects=False,
+                                                timeout=clip_timeout(self._timeout), **options)
             response.content  # noqa: B018 - read the body, freeing the connection
         except requests.RequestException as exc:
             log.debug("%s failed: %s", what, type(exc).__name__)
