@@ -376,6 +376,9 @@ class RangeFetcher:
         return count
 
     def _release(self, answer: _Answer, left: int, reuse: bool) -> None:
+        """Let go of a body with ``left`` bytes unread: drained and its connection given back
+        to the pool (``reuse``, and little left), else closed. (Closing a drained answer would
+        close its connection too: urllib3's ``close`` does.)"""
         if reuse and 0 < left <= self._drain_max:
             budget = min(self._drain_time, self._read_timeout)
             try:
@@ -386,6 +389,9 @@ class RangeFetcher:
                         if not data:
                             break
                         left -= len(data)
+                if left == 0:
+                    answer.finish()
+                    return
             except _BODY_ERRORS:
                 pass
         answer.close()

@@ -537,3 +537,16 @@ def test_open_stream_reads_an_entry_through_the_backend_within_the_mounts_limits
         assert reader.read(MIB, 5000) == DATA[MIB:MIB + 5000]
     assert backend.asked == [("77", False), ("77", True)]   # a refused URL is asked again
     assert "item 77" in caplog.text
+
+
+def test_a_handle_closed_with_a_short_rest_leaves_its_connection_for_the_next(session):
+    """Opening a small file, reading its head and closing it (a file manager, a scanner) drains
+    what is left of the range and gives the connection back: the next file's GET reuses it
+    instead of connecting anew."""
+    data = random.Random(3).randbytes(64 * KIB)
+    for srv in _serve(data):
+        for _ in range(3):
+            with make(session, srv, data) as reader:
+                assert reader.read(0, 4 * KIB) == data[:4 * KIB]
+        assert len(srv.ranges) == 3
+        assert len(srv.connections) == 1
