@@ -4,13 +4,13 @@ folders and movies, each beside what a media server's library holds (``.nfo``, `
 
 Every video is valid H.264 + AAC that ffprobe reads to the end of its index: a 30 s 720p test
 pattern with a tone is encoded once, then remuxed without re-encoding (``-stream_loop``, a
-fraction of a second each) into a dozen distinct files of 2 to 8 minutes and 15 to 60 MB, in
+fraction of a second each) into a dozen distinct files of 1 to 8 minutes and 16 to 135 MB, in
 three layouts a library really has: MP4 with its index (moov) at the end, as most downloaded MP4s
 are, so a prober reads the head and then the tail; MP4 with the index at the front
 (``+faststart``); and Matroska with two audio tracks and a subtitle track. The 220 videos are
 hard links to those dozen files under their own names (the emulator serves each as its own file,
-with its own id and CRC-32; the disk holds the dozen once), about 5 GB as put.io lists them.
-Generated once into ``<data dir>/library`` (about 10 s) and kept while its stamp matches.
+with its own id and CRC-32; the disk holds the dozen once, 670 MB), 10 GB as put.io lists
+them. Generated once into ``<data dir>/library`` (about 5 s) and kept while its stamp matches.
 """
 
 from __future__ import annotations

@@ -151,22 +151,23 @@ def measure(res: Results, server: procs.Emulator, library: Library, profile: Pro
 def _rows(res: Results, section: str, scans: dict[str, dict[str, Scan]], listed: int,
           read_cache: bool) -> None:
     count = scans["cold"]["putiofs"].probed
-    where = {"cold": "cold (fresh mount, empty cache)", "again": "again (same mount)",
-             "after a remount": "after a remount (same --cache-dir"
-             + (f", --read-cache-size {READ_CACHE_SIZE})" if read_cache
-                else "; this putiofs has no --read-cache-size)")}
+    cache = (f"--read-cache-size {READ_CACHE_SIZE}" if read_cache
+             else "no --read-cache-size in this putiofs")
+    where = {"cold": f"find + ffprobe of {count} media files ({listed} folders), cold (fresh "
+                     "mount, empty cache)",
+             "again": "again (same mount)",
+             "after a remount": f"after a remount (same --cache-dir, {cache})"}
     for phase in PHASES:
         got = scans[phase]
-        what = f"find + ffprobe of {count} media files ({listed} folders), {where[phase]}"
         remount = phase == "after a remount"
-        _versus(res, section, f"{what}: time", {n: s.seconds for n, s in got.items()}, "s",
-                higher_better=False, target=REMOUNT_TIME_RATIO if remount else None)
+        _versus(res, section, f"{where[phase]}: time", {n: s.seconds for n, s in got.items()},
+                "s", higher_better=False, target=REMOUNT_TIME_RATIO if remount else None)
         _versus(res, section, f"{phase}: API calls", {n: s.api_calls for n, s in got.items()},
                 "calls", higher_better=False, target=None)
         _versus(res, section, f"{phase}: storage GETs",
                 {n: s.storage_gets for n, s in got.items()}, "GETs", higher_better=False,
                 target=None)
-        _versus(res, section, f"{phase}: MB read from storage",
+        _versus(res, section, f"{phase}: MB served by storage",
                 {n: s.storage_bytes / 1e6 for n, s in got.items()}, "MB", higher_better=False,
                 target=None)
     cold, after = scans["cold"]["putiofs"], scans["after a remount"]["putiofs"]
