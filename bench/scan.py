@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +32,6 @@ from bench import peers, procs
 from bench.library import Library, is_media
 from bench.report import Results, Row
 from bench.versus import Profile, _versus
-from putiofs.testing.rclone_client import Rclone
 
 #: The persistent read cache's bound for the scan: room for everything the scans read (a
 #: server's cache would be sized for its library's heads and tails).
@@ -44,6 +42,7 @@ REMOUNT_GETS_SHARE = 0.10
 REMOUNT_TIME_RATIO = 0.5
 PROBE_TIMEOUT = 120.0
 PHASES = ("cold", "again", "after a remount")
+RCLONE_FULL = ("--vfs-cache-mode", "full")
 
 
 @dataclass(frozen=True)
@@ -111,16 +110,6 @@ def warm_up(server: procs.Emulator, library: Library) -> int:
     return listed
 
 
-@contextlib.contextmanager
-def _mounts(server: procs.Emulator, setup: Rclone | None,
-            putiofs_args: tuple[str, ...]) -> Iterator[list[peers.Side]]:
-    with contextlib.ExitStack() as stack:
-        sides = [stack.enter_context(peers.putiofs(server, *putiofs_args))]
-        if setup is not None:
-            sides.append(stack.enter_context(peers.rclone(setup, "--vfs-cache-mode", "full")))
-        yield sides
-
-
 def measure(res: Results, server: procs.Emulator, library: Library, profile: Profile,
             with_rclone: bool) -> None:
     section = profile.section("12 scan")
@@ -136,11 +125,11 @@ def measure(res: Results, server: procs.Emulator, library: Library, profile: Pro
             # rclone's own setup: a cache folder of its own, empty at the first mount and
             # kept across its remount.
             setup = stack.enter_context(peers.rclone_setup(server)) if with_rclone else None
-            with _mounts(server, setup, putiofs_args) as sides:
+            with peers.both(server, setup, *RCLONE_FULL, putiofs_extra=putiofs_args) as sides:
                 for phase in PHASES[:2]:
                     for side in sides:
                         scans[phase][side.name] = measured(server, side.path / library.top)
-            with _mounts(server, setup, putiofs_args) as sides:
+            with peers.both(server, setup, *RCLONE_FULL, putiofs_extra=putiofs_args) as sides:
                 for side in sides:
                     scans[PHASES[2]][side.name] = measured(server, side.path / library.top)
     finally:
