@@ -74,11 +74,12 @@ def putiofs(server: procs.Emulator, *extra: str) -> Iterator[Side]:
 
 
 @contextlib.contextmanager
-def both(server: procs.Emulator, setup: Rclone | None,
-         *rclone_extra: str) -> Iterator[list[Side]]:
-    """Fresh putiofs and (where rclone runs) rclone mounts of ``server``."""
+def both(server: procs.Emulator, setup: Rclone | None, *rclone_extra: str,
+         putiofs_extra: tuple[str, ...] = ()) -> Iterator[list[Side]]:
+    """Fresh putiofs and (where rclone runs) rclone mounts of ``server``, each with its extra
+    options."""
     with contextlib.ExitStack() as stack:
-        sides = [stack.enter_context(putiofs(server))]
+        sides = [stack.enter_context(putiofs(server, *putiofs_extra))]
         if setup is not None:
             sides.append(stack.enter_context(rclone(setup, *rclone_extra)))
         yield sides

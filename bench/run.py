@@ -7,7 +7,9 @@ Two link profiles, each with its own emulator (v2, the generated data set): ``lo
 emulator and interleave their samples with the baselines (curl, ffmpeg over HTTP, the in-memory
 FUSE ceiling, a direct TUS upload). The loopback profile also runs the putiofs-only sections
 below (cold/warm first byte and random reads against curl, os.walk and missing names, big-folder
-unlinks). A fresh mount is the only honest "cold", so several are made. The machine is shared:
+unlinks); the far profile the nightly scan of a media library (:mod:`bench.scan`: find +
+ffprobe, cold, again and after a remount, beside ``rclone mount --vfs-cache-mode full``). A
+fresh mount is the only honest "cold", so several are made. The machine is shared:
 medians are reported and the whole run's duration is printed.
 """
 
@@ -30,8 +32,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import big_folder, bwlimit, events, netlink, peers, procs, versus, versus_write
+from bench import big_folder, bwlimit, events, netlink, peers, procs, scan, versus, versus_write
 from bench.data import MIB, Layout, prepare
+from bench.library import Library, prepare_library
 from bench.measure import _time, read_head
 from bench.report import Results, Row, markdown, table
 from putiofs.mount.settings import BINDING_ENV, DEFAULT_BINDING
@@ -234,7 +237,7 @@ def machine() -> dict[str, str]:
 
 
 SECTIONS = ("seq", "ttfb", "media", "listing", "writes", "memory", "huge", "random", "walk",
-            "bigfolder", "events", "bwlimit")
+            "bigfolder", "events", "bwlimit", "scan")
 PROFILES = ("loopback", "far")
 
 
@@ -268,6 +271,8 @@ def side_by_side(res: Results, server: procs.Emulator, layout: Layout, profile: 
             with peers.both(server, setup) as sides:
                 versus_write.huge_folder(res, server, sides, layout.huge, layout.huge_size,
                                          profile)
+        if "scan" in only and profile.far:
+            scan.measure(res, server, Library(), profile, with_rclone=setup is not None)
         writes_work = False
         if "writes" in only:
             with peers.putiofs(server) as mine, contextlib.ExitStack() as theirs:
@@ -326,6 +331,10 @@ def _sparse_sources(directory: Path, sizes: dict[str, int]) -> dict[str, Path]:
     return paths
 
 
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM unwinds like Ctrl-C: every mount, process and the namespace are removed."""
     def interrupt(signum: int, frame: object) -> None:
@@ -366,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="set the kernel readahead of every putiofs and in-memory mount to "
                              "KB; needs root")
     parser.add_argument("--only", action="append", metavar="SECTION", choices=SECTIONS,
-                        help=f"run only these sections (repeatable): {', '.join(SECTIONS)}")
+                        help=f"run only these sections (repeatable): {', '.join(SECTIONS)} "
+                             "(scan runs on the far profile)")
     parser.add_argument("--profile", action="append", choices=PROFILES,
                         help="run only this link profile (repeatable; default both)")
     parser.add_argument("--no-rclone", action="store_true", help="leave rclone out")
@@ -384,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
                     huge_size=100_000 if "huge" in only else 0)
     info = machine()
     print(f"bench: {info}", file=sys.stderr)
-    prepare(args.data_dir, layout, log=lambda m: print(m, file=sys.stderr, flush=True))
+    prepare(args.data_dir, layout, log=_log)
+    if "scan" in only:
+        prepare_library(args.data_dir, Library(), log=_log)
     res = Results()
     notes: list[str] = []
     started = time.perf_counter()
