@@ -226,3 +226,17 @@ def test_a_listing_queues_at_most_its_cap_and_the_queue_is_bounded(tmp_path) -> 
     backend.items[video.id] = replace(video, type="movie", screenshot_url="https://img/c")
     cache.listing(other.id)  # a second folder: the queue of one is full
     assert writer.waiting() == {clips.id: 1}
+
+
+def test_the_option_is_a_flag_an_o_key_and_an_fstab_key() -> None:
+    from putiofs.cli import _mount_options, build_parser, subcommand_parsers
+    from putiofs.mount import fstab
+
+    parser = build_parser()
+    for argv in (["mount", "/m"], ["mount", "/m", "--thumbnails"], ["mount", "/m", "-o",
+                                                                     "ro,thumbnails"],
+                 fstab.mount_argv(["putio", "/m", "-o", "rw,thumbnails"],
+                                  subcommand_parsers(build_parser())["mount"])):
+        options, settings = _mount_options(parser.parse_args(argv))
+        assert options.thumbnails is (argv != ["mount", "/m"]), argv
+        assert "thumbnails" not in settings.extra  # never handed to libfuse
