@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -108,13 +109,15 @@ class Thumbnails:
             self._threads.append(thread)
 
     def stop(self, wait: float = 5.0) -> None:
-        """Drop what waits and end the workers (a fetch under way ends by its timeout)."""
+        """Drop what waits and end the workers, waiting ``wait`` seconds at most in all (a
+        fetch under way ends by its own timeout, in a daemon thread)."""
         with self._wake:
             self._stopping = True
             self._jobs.clear()
             self._wake.notify_all()
+        until = time.monotonic() + wait
         for thread in self._threads:
-            thread.join(wait)
+            thread.join(max(0.0, until - time.monotonic()))
 
     def idle(self) -> bool:
         with self._lock:
