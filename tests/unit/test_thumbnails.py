@@ -9,6 +9,8 @@ import ctypes.util
 import hashlib
 import io
 import logging
+import os
+import stat
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +20,7 @@ import requests
 from PIL import Image
 
 from putiofs.thumbnails import image, naming
-from putiofs.thumbnails.writer import Thumbnails, folder_path
+from putiofs.thumbnails.writer import Thumbnails, folder_path, owner_of
 from putiofs.tree.cache import MetadataCache
 from tests.support.fake_backend import FakeBackend
 from tests.support.polling import wait_for
@@ -240,3 +242,22 @@ def test_the_option_is_a_flag_an_o_key_and_an_fstab_key() -> None:
         options, settings = _mount_options(parser.parse_args(argv))
         assert options.thumbnails is (argv != ["mount", "/m"]), argv
         assert "thumbnails" not in settings.extra  # never handed to libfuse
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another user needs root")
+def test_as_root_into_another_users_cache_the_thumbnails_are_theirs(tmp_path) -> None:
+    cache = tmp_path / "alice-cache"
+    cache.mkdir()
+    os.chown(cache, 4321, 4322)
+    root = cache / "thumbnails"
+    owner = owner_of(root)
+    assert owner == (4321, 4322)
+    target = root / "normal" / "x.png"
+    image.make_folder(target.parent, owner)
+    image.write_atomically(target, b"png", owner)
+    for made in (root, root / "normal", target):
+        info = made.stat()
+        assert (info.st_uid, info.st_gid) == owner, made
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert owner_of(tmp_path / "thumbnails") is None  # root's own cache: left as root's
