@@ -139,7 +139,7 @@ class Thumbnails:
             try:
                 self._do_folder(folder_id, videos)
             except Exception as exc:  # noqa: BLE001 - a thread of its own: log, never die
-                self._failed("work", f"folder {folder_id}: {type(exc).__name__}: {exc}")
+                self._failed("work", f"folder {folder_id}: {type(exc).__name__}")
 
     def _do_folder(self, folder_id: str, videos: list[Entry]) -> None:
         folder = folder_path(self.cache, folder_id)
@@ -178,15 +178,17 @@ class Thumbnails:
         if screenshot is None:
             return False
         try:
+            made = {size: image.render(screenshot, original, naming.SIZES[size])
+                    for size in stale}
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for bad bytes
+            self._failed("image", f"item {entry.id}'s screenshot: {type(exc).__name__}")
+            return False
+        try:
             for size, target in stale.items():
-                data = image.render(screenshot, original, naming.SIZES[size])
                 image.make_folder(target.parent, self.owner)
-                image.write_atomically(target, data, self.owner)
+                image.write_atomically(target, made[size], self.owner)
         except OSError as exc:
             self._failed("write", f"{path}: {exc.strerror or type(exc).__name__}")
-            return False
-        except (ValueError, SyntaxError) as exc:
-            self._failed("image", f"item {entry.id}: {exc}")
             return False
         self._count("written")
         log.debug("thumbnails: written for %s", path)

@@ -261,3 +261,34 @@ def test_as_root_into_another_users_cache_the_thumbnails_are_theirs(tmp_path) ->
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert owner_of(tmp_path / "thumbnails") is None  # root's own cache: left as root's
+
+
+def test_a_screenshot_that_is_no_image_is_logged_as_such_and_nothing_written(tmp_path,
+                                                                            caplog) -> None:
+    backend, movies, clips = _account()
+    session = Session()
+    session.get = lambda url, timeout=None: _answer(b"<html>gone</html>")  # type: ignore
+    cache, writer = _thumbnails(backend, tmp_path, session)
+    caplog.set_level(logging.INFO, logger="putiofs.thumbnails")
+    try:
+        for folder in ("0", movies.id, clips.id):
+            cache.listing(folder)
+        wait_for(_settled(writer, 2), fail="the failures were not counted")
+    finally:
+        writer.stop()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"thumbnails: image failed (item {_first_video(backend)}'s screenshot: "
+        "UnidentifiedImageError); later such failures are logged at debug level"]
+    assert not (tmp_path / "thumbnails").exists()
+
+
+def _answer(body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 200
+    response._content = body
+    return response
+
+
+def _first_video(backend) -> str:
+    return min((e for e in backend.items.values() if e.type == "video"),
+               key=lambda e: int(e.id)).id
