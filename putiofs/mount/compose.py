@@ -2,11 +2,11 @@
 options), a served mount out. ``putiofs mount`` and ``putiofs demo`` both end here.
 
 :func:`serve` checks, connects, then mounts, cheapest failure first: the mountpoint, ``/dev/fuse``
-and the FUSE binding (before anything connects to put.io), the account
-(:func:`putiofs.connect.open_for_mount`), the spool folder (when the account takes written
-files and the mount is not read-only), the operations
+and the FUSE binding, Pillow for ``--thumbnails`` (before anything connects to put.io), the
+account (:func:`putiofs.connect.open_for_mount`), the spool folder (when the account takes
+written files and the mount is not read-only), the operations
 (:func:`putiofs.front.operations.build_operations`, which opens the account's store of modes and
-owners there), realtime events, and last libfuse's loop
+owners there), realtime events, the thumbnails' writer, and last libfuse's loop
 until unmounted. Every failure before the loop is a :class:`~putiofs.api.errors.UserError` of
 one line.
 """
