@@ -80,6 +80,10 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                         help="limit the bandwidth, as rclone's --bwlimit: 10M for both "
                              "directions, UP:DOWN for each (10M:off), off or 0 for none; "
                              "bytes/s with a binary suffix B, K, M, G (a plain number: KiB/s)")
+    parser.add_argument("--thumbnails", action="store_true",
+                        help="write put.io's screenshot of each video in a listed folder as "
+                             "its freedesktop thumbnail ($XDG_CACHE_HOME/thumbnails), so file "
+                             "managers read none of the video (needs putiofs[thumbnails])")
     parser.add_argument("--debug", action="store_true",
                         help="log every call (secrets redacted); the same as --log-level debug")
     parser.add_argument("--log-level", choices=LEVELS, default=None,
@@ -264,7 +268,8 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
                            cache_max_size=args.cache_max_size,
                            upload_wait=max(0.0, args.upload_wait),
                            upload_chunk_size=args.upload_chunk_size,
-                           bandwidth=Bandwidth.limited(args.bwlimit))
+                           bandwidth=Bandwidth.limited(args.bwlimit),
+                           thumbnails=args.thumbnails)
     return options, parse_o_options(args.o_options, options)
 
 

@@ -4,7 +4,9 @@
 # and the demo call (ffmpeg/ffprobe, rsync, curl, attr's getfattr, and rclone plus openssl,
 # which the tests and the bench run against the v2 emulator through its loopback TLS front),
 # and the editors whose saves tests/mount/test_editors.py runs (vim, nano, and gio from
-# libglib2.0-bin).
+# libglib2.0-bin). Python packages come from setup.cfg: the test extras include Pillow (the
+# optional extra putiofs[thumbnails], which tests/unit/test_thumbnails.py and
+# tests/mount/test_thumbnails.py need).
 
 set -euo pipefail
 

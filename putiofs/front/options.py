@@ -40,6 +40,9 @@ class MountOptions:
     upload_chunk_size: int = 32 * 1024**2
     #: ``--bwlimit``: the buckets every stream (down) and upload (up) of the mount share.
     bandwidth: Bandwidth = field(default_factory=Bandwidth)
+    #: ``--thumbnails``: freedesktop thumbnails of listed videos from put.io's screenshots
+    #: (:mod:`putiofs.thumbnails`).
+    thumbnails: bool = False
 
     def __post_init__(self) -> None:
         if self.uid < 0:

@@ -2,11 +2,11 @@
 options), a served mount out. ``putiofs mount`` and ``putiofs demo`` both end here.
 
 :func:`serve` checks, connects, then mounts, cheapest failure first: the mountpoint, ``/dev/fuse``
-and the FUSE binding (before anything connects to put.io), the account
-(:func:`putiofs.connect.open_for_mount`), the spool folder (when the account takes written
-files and the mount is not read-only), the operations
+and the FUSE binding, Pillow for ``--thumbnails`` (before anything connects to put.io), the
+account (:func:`putiofs.connect.open_for_mount`), the spool folder (when the account takes
+written files and the mount is not read-only), the operations
 (:func:`putiofs.front.operations.build_operations`, which opens the account's store of modes and
-owners there), realtime events, and last libfuse's loop
+owners there), realtime events, the thumbnails' writer, and last libfuse's loop
 until unmounted. Every failure before the loop is a :class:`~putiofs.api.errors.UserError` of
 one line.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 from putiofs.api.errors import PutioError, UserError
 from putiofs.config import Settings
 from putiofs.connect import Connection, open_for_mount
+from putiofs.front.attributes import NS_PER_SECOND
 from putiofs.front.operations import PutioFS, build_operations
 from putiofs.front.options import MountOptions
 from putiofs.mount import kernel_cache
@@ -26,6 +27,9 @@ from putiofs.mount.binding import caller_of, chosen_binding, load_binding
 from putiofs.mount.checks import MountError, check_fuse_device, check_mountpoint
 from putiofs.mount.run import run_mount
 from putiofs.mount.settings import FuseSettings
+from putiofs.thumbnails.image import require_pillow
+from putiofs.thumbnails.naming import default_root
+from putiofs.thumbnails.writer import Thumbnails, owner_of
 from putiofs.tree.live_updates import LIVE_TTL, LiveUpdates, attach
 from putiofs.write.spool import account_dir, default_cache_dir, user_key
 
@@ -50,6 +54,8 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     check_mountpoint(mountpoint, nonempty=bool(fuse_settings.extra.get("nonempty")))
     check_fuse_device()
     load_binding()
+    if options.thumbnails:
+        require_pillow()
     caller = caller_of(chosen_binding(fuse_settings))
     connection = open_for_mount(settings, timeout=options.call_deadline)
     if connection.backend.capabilities.write_contents and not options.read_only:
@@ -61,6 +67,7 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
         connection.close()
         raise
     updates = listen(connection, operations, options, live_ttl) if events else None
+    thumbnails = write_thumbnails(connection, operations, options, mountpoint)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
     try:
         run_mount(operations, mountpoint, options, fuse_settings, foreground=foreground,
@@ -68,6 +75,8 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     finally:
         if updates is not None:
             updates.stop()
+        if thumbnails is not None:
+            thumbnails.stop()
         connection.close()
     log.info("unmounted %s", mountpoint)
     return 0
@@ -109,3 +118,21 @@ def spool_dir(connection: Connection, api_url: str, cache_dir: Path | None = Non
         connection.close()
         raise MountError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
     return folder
+
+
+def write_thumbnails(connection: Connection, operations: PutioFS, options: MountOptions,
+                     mountpoint: Path) -> Thumbnails | None:
+    """``--thumbnails``: listed videos' screenshots written as freedesktop thumbnails of their
+    mount paths (under ``$XDG_CACHE_HOME/thumbnails``, see :mod:`putiofs.thumbnails`), with
+    the mtime ``stat`` shows; started once mounted. None without the option."""
+    if not options.thumbnails:
+        return None
+    attributes = operations.tree.attributes
+    root = default_root()
+    thumbnails = Thumbnails(
+        operations.tree.cache, connection.backend.http_session, mountpoint,
+        lambda entry: attributes.stat(entry)["st_mtime"] // NS_PER_SECOND, root=root,
+        owner=owner_of(root), timeout=min(20.0, options.call_deadline))
+    operations.tree.cache.listing_observers.append(thumbnails.listed)
+    operations.when_mounted.append(thumbnails.start)
+    return thumbnails

@@ -87,6 +87,8 @@ MOUNT_OPTIONS = (
                 f"{DEFAULT_BINDING})"),
     MountOption("read_ahead_kb", "N", "the kernel's read-ahead for this mount, in KiB "
                 "(default: what suits streaming)"),
+    MountOption("thumbnails", None, "write put.io's screenshots of listed videos as "
+                "freedesktop thumbnails (--thumbnails)"),
     MountOption("nonempty", None, "mount over a folder that is not empty (libfuse 3 always "
                 "does)"),
 )
@@ -133,6 +135,8 @@ def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
                 settings.allow_other = True
             elif key == "show_control":
                 options.show_control = True
+            elif key == "thumbnails":
+                options.thumbnails = True
             elif key == "fuse":
                 settings.binding = check_binding(arg, "-o fuse=")
             elif key == "umask":

@@ -441,3 +441,17 @@ def test_stats_count_v2_calls_by_name(v2):
     ok(v2.get("account/info"))
     stats = requests.get(f"{v2.server.root_url}/_emulator/stats", timeout=10).json()
     assert stats["requests"] == {"account.info": 1, "files.list": 2}
+
+
+def test_a_videos_screenshot_is_a_jpeg_served_without_credentials(v2):
+    root = ok(v2.get("files/list", params={"parent_id": 0}))["files"]
+    assert {f["name"]: f["screenshot"] for f in root}["README.txt"] is None
+    movies = next(f for f in root if f["name"] == "Movies")
+    clips = ok(v2.get("files/list", params={"parent_id": movies["id"]}))["files"][0]
+    video = next(f for f in ok(v2.get("files/list", params={"parent_id": clips["id"]}))["files"]
+                 if f["file_type"] == "VIDEO")
+    shot = requests.get(video["screenshot"], timeout=10)
+    assert shot.status_code == 200 and shot.headers["Content-Type"] == "image/jpeg"
+    assert shot.content.startswith(b"\xff\xd8") and len(shot.content) > 1000
+    v2.account.delete(str(video["id"]))
+    assert requests.get(video["screenshot"], timeout=10).status_code == 404

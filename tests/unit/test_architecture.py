@@ -26,8 +26,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "read": {"api", "net", "logs"},
     "write": {"api", "net", "tree", "read", "logs"},
     "views": {"api", "write"},
+    "thumbnails": {"api", "net", "tree"},
     "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs"},
-    "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front"},
+    "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front",
+              "thumbnails"},
     "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent",
                  "front"},
     "testing": {"mount"},
@@ -40,7 +42,7 @@ VERSION_PACKAGES = ("v1", "v2")
 FACTORY = "putiofs.connect"
 #: The parts below the front: they know put.io and the disk, never the kernel.
 BELOW_THE_FRONT = ("api", "net", "tree", "read", "write", "v1", "v2", "config", "connect",
-                   "views", "torrent", "logs")
+                   "views", "torrent", "logs", "thumbnails")
 FUSE_BINDINGS = {"fuse", "mfusepy"}
 #: Calls that make an errno for the kernel out of an errno value.
 ERRNO_RAISERS = {"OSError", "FuseOSError", "fail", "PermissionError", "FileNotFoundError"}

@@ -61,8 +61,11 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
 * Storage URLs (``/files/{id}/url``, the 302 of ``/download``, ``/stream``, ``/mp4/...``) are
   ``/_storage/<signed id>/<name>``: no auth, GET and HEAD, one Range (206, or 416 with
   ``Content-Range: bytes */size``; a malformed or multi-range header gets 200), valid for
-  ``url_ttl`` seconds (default 3600), then 403 ``LinkExpired``. ``icon`` and ``screenshot``
-  are null.
+  ``url_ttl`` seconds (default 3600), then 403 ``LinkExpired``. ``icon`` is null.
+* Screenshots: a video's ``screenshot`` is ``/screenshots/<id>.jpg``, served without
+  credentials (as put.io's image host does): one frame of the demo video for every video
+  (the emulator decodes no video), 404 once the item is gone or not a video
+  (:class:`.media.Screenshots`); other items' ``screenshot`` is null.
 * Uploads: TUS 1.0.0 creation + termination; ``Upload-Metadata`` keys ``name`` (or
   ``filename``), ``parent_id`` (default: the ``default_download_folder`` setting, the root),
   ``updated-at``, ``overwrite`` (true: same-named files in the folder are deleted, not
@@ -146,7 +149,7 @@ from putiofs.emulator.v2 import (
 )
 from putiofs.emulator.v2.auth import Auth
 from putiofs.emulator.v2.cursors import Cursors
-from putiofs.emulator.v2.media import Mp4, Zips
+from putiofs.emulator.v2.media import Mp4, Screenshots, Zips
 from putiofs.emulator.v2.realtime import Realtime
 from putiofs.emulator.v2.request import Request, Rule
 from putiofs.emulator.v2.shares import Shares
@@ -177,6 +180,7 @@ class V2Api:
         self.storage = Storage(self)
         self.mp4 = Mp4(emulator.account)
         self.zips = Zips(emulator.account)
+        self.screenshots = Screenshots(emulator.account)
         self.uploads = uploads.Uploads(self)
         self.shares = Shares()
         self.realtime = Realtime(self)
@@ -197,6 +201,7 @@ class V2Api:
             "v2": self._call,
             "files": self.uploads.tus,
             "_storage": self.storage.serve,
+            Screenshots.PREFIX: self.screenshots.serve,
         }
 
     # ------------------------------------------------------------------ WireApi protocol

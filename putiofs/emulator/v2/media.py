@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from putiofs.emulator.account.state import ROOT_ID
 
 if TYPE_CHECKING:
     from putiofs.emulator.account.state import Account, Node
+    from putiofs.emulator.http.httpd import Handler
 
 
 def progress(account: Account, started: float) -> int:
@@ -135,3 +138,42 @@ class Zips:
                 child = self._account.nodes[child_id]
                 stack.append((f"{path}/{child.name}", child))
         return found
+
+
+class Screenshots:
+    """Video screenshots, as put.io's ``screenshot`` field points at (a JPEG on put.io's
+    image host, fetched without credentials): every video's is one frame of the demo video
+    (``demo_data/screenshot.jpg``, 320x240, taken once with ffmpeg), since the emulator
+    decodes no video. Served at ``/screenshots/<id>.jpg`` while the item is a video."""
+
+    PREFIX = "screenshots"
+
+    def __init__(self, account: Account) -> None:
+        self._account = account
+        self.image = resources.files("putiofs.emulator").joinpath(
+            "demo_data/screenshot.jpg").read_bytes()
+
+    def url_for(self, root_url: str, node: Node) -> str | None:
+        """The item's ``screenshot`` URL: videos only, None for anything else."""
+        if node.is_dir or node.type != "movie":
+            return None
+        return f"{root_url}/{self.PREFIX}/{node.id}.jpg"
+
+    def serve(self, handler: Handler, path: str) -> None:
+        handler.read_body()
+        match = re.fullmatch(rf"/{self.PREFIX}/(\d+)\.jpg", path)
+        with self._account.lock:
+            node = self._account.nodes.get(int(match.group(1))) if match else None
+            shown = node is not None and not node.is_dir and node.type == "movie"
+        if not shown:
+            handler.send_json(404, {"error_type": "NotFound", "status": "ERROR",
+                                    "status_code": 404, "error_message": "Not found"})
+            return
+        handler.started = True
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/jpeg")
+        handler.send_header("Content-Length", str(len(self.image)))
+        handler.send_header("Cache-Control", "max-age=86400")
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(self.image)
