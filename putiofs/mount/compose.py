@@ -54,6 +54,10 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     connection = open_for_mount(settings, timeout=options.call_deadline)
     if connection.backend.capabilities.write_contents and not options.read_only:
         options.spool_dir = spool_dir(connection, settings.api_url, cache_dir)
+    if options.read_cache_size != 0:
+        # the read cache lives in the account's folder too, read-only and v1 mounts included
+        options.read_cache_dir = options.spool_dir or read_cache_home(
+            connection, settings.api_url, cache_dir)
     try:
         operations = build_operations(connection.backend, options, connection.services,
                                       caller=caller, invalidate=kernel_cache.invalidate_path)
@@ -88,6 +92,27 @@ def listen(connection: Connection, operations: PutioFS, options: MountOptions,
             operations.status.events = updates
     options.events = updates is not None
     return updates
+
+
+def read_cache_home(connection: Connection, api_url: str,
+                    cache_dir: Path | None = None) -> Path | None:
+    """The account's folder for a mount that writes no files (read-only, v1): as
+    :func:`spool_dir`, but a failure is not fatal (the mount then reads from put.io alone)."""
+    try:
+        account = connection.services.account()
+        user = user_key(account.user_name, account.user_id)
+    except PutioError as exc:
+        log.warning("no read cache: cannot ask put.io who the account is (%s)",
+                    type(exc).__name__)
+        return None
+    cache_dir = (cache_dir or default_cache_dir()).expanduser().absolute()
+    folder = account_dir(cache_dir, api_url, user)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("no read cache: cannot use the cache folder %s: %s", folder, exc.strerror)
+        return None
+    return folder
 
 
 def spool_dir(connection: Connection, api_url: str, cache_dir: Path | None = None) -> Path:
