@@ -29,7 +29,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs"},
     "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front"},
     "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent",
-                 "front"},
+                 "front", "read"},
     "testing": {"mount"},
     "cli": {"api", "config", "logs", "net", "front", "write", "mount", "commands", "emulator"},
     "__main__": {"cli"},
