@@ -76,9 +76,10 @@ def putiofs(server: procs.Emulator, *extra: str) -> Iterator[Side]:
 @contextlib.contextmanager
 def both(server: procs.Emulator, setup: Rclone | None,
          *rclone_extra: str) -> Iterator[list[Side]]:
-    """Fresh putiofs and (where rclone runs) rclone mounts of ``server``."""
+    """Fresh putiofs and (where rclone runs) rclone mounts of ``server``; putiofs without its
+    read cache, as rclone runs without a VFS cache here (like for like: the network path)."""
     with contextlib.ExitStack() as stack:
-        sides = [stack.enter_context(putiofs(server))]
+        sides = [stack.enter_context(putiofs(server, "--read-cache-size", "0"))]
         if setup is not None:
             sides.append(stack.enter_context(rclone(setup, *rclone_extra)))
         yield sides
