@@ -362,30 +362,47 @@ class ReadCache:
         self._queue.put((key, start, data))
 
     def _write_loop(self) -> None:
+        """The one thread that writes chunk files and the index: the jobs waiting are taken
+        together, their rows committed in one transaction (after their files are renamed)."""
         last_touch = time.monotonic()
-        while True:
+        stop = False
+        while not stop:
             try:
-                job = self._queue.get(timeout=TOUCH_EVERY)
+                batch = [self._queue.get(timeout=TOUCH_EVERY)]
             except queue.Empty:
-                job = ()
+                batch = []
+            while batch and batch[-1] is not None and len(batch) < 64:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
             try:
-                if job is None:
-                    self._flush_touches()
-                    return
-                if job:
-                    key, start, data = job
-                    try:
-                        self._keep(key, start, data)
-                    finally:
-                        with self._lock:
-                            self._pending -= len(data)
-                if time.monotonic() - last_touch >= TOUCH_EVERY:
+                self._db.execute("BEGIN")
+                for job in batch:
+                    if job is not None:
+                        self._job(*job)
+                if stop or time.monotonic() - last_touch >= TOUCH_EVERY:
                     last_touch = time.monotonic()
                     self._flush_touches()
-            except (OSError, sqlite3.Error) as exc:  # never let the writer die
-                log.warning("read cache: %s", exc)
-            except Exception:
-                log.exception("read cache writer")
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:  # never let the writer die
+                log.warning("read cache index: %s", exc)
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+
+    def _job(self, key: str, start: int, data: bytes) -> None:
+        try:
+            self._keep(key, start, data)
+        except OSError as exc:
+            log.warning("read cache: %s", exc)
+        except sqlite3.Error:
+            raise
+        except Exception:
+            log.exception("read cache writer")
+        finally:
+            with self._lock:
+                self._pending -= len(data)
 
     def _keep(self, key: str, start: int, data: bytes) -> None:
         index = start // CHUNK_SIZE
