@@ -99,20 +99,13 @@ def read_cache_home(connection: Connection, api_url: str,
     """The account's folder for a mount that writes no files (read-only, v1): as
     :func:`spool_dir`, but a failure is not fatal (the mount then reads from put.io alone)."""
     try:
-        account = connection.services.account()
-        user = user_key(account.user_name, account.user_id)
+        return _account_folder(connection, api_url, cache_dir)
     except PutioError as exc:
         log.warning("no read cache: cannot ask put.io who the account is (%s)",
                     type(exc).__name__)
-        return None
-    cache_dir = (cache_dir or default_cache_dir()).expanduser().absolute()
-    folder = account_dir(cache_dir, api_url, user)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        log.warning("no read cache: cannot use the cache folder %s: %s", folder, exc.strerror)
-        return None
-    return folder
+        log.warning("no read cache: cannot use the cache folder: %s", exc.strerror)
+    return None
 
 
 def spool_dir(connection: Connection, api_url: str, cache_dir: Path | None = None) -> Path:
@@ -120,17 +113,21 @@ def spool_dir(connection: Connection, api_url: str, cache_dir: Path | None = Non
     (mode 0700): keyed by API URL and user, never by the token. A MountError, with the
     connection closed, if the account or the folder cannot be had."""
     try:
-        account = connection.services.account()
-        user = user_key(account.user_name, account.user_id)
+        return _account_folder(connection, api_url, cache_dir)
     except PutioError as exc:
         connection.close()
         raise MountError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
                          "written files need it to find their cache folder") from None
-    cache_dir = (cache_dir or default_cache_dir()).expanduser().absolute()
-    folder = account_dir(cache_dir, api_url, user)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         connection.close()
-        raise MountError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
+        raise MountError(f"cannot use the cache folder {exc.filename}: {exc.strerror}") \
+            from None
+
+
+def _account_folder(connection: Connection, api_url: str, cache_dir: Path | None) -> Path:
+    account = connection.services.account()
+    user = user_key(account.user_name, account.user_id)
+    cache_dir = (cache_dir or default_cache_dir()).expanduser().absolute()
+    folder = account_dir(cache_dir, api_url, user)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
