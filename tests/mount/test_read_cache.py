@@ -98,3 +98,16 @@ def test_size_zero_keeps_nothing_and_cache_clear_empties(server, files, mount_fa
     assert done.returncode == 0 and "cleared" in done.stdout, done.stderr
     assert _chunk_files(on_dir) == []
     assert os.listdir(on_dir)  # the account folder (and any spool) stays
+
+
+@pytest.mark.server(api="v1", demo=False)
+def test_a_v1_mount_which_writes_no_files_keeps_a_read_cache_too(server, files, mount_factory,
+                                                                 tmp_path):
+    cache_dir = tmp_path / "cache"
+    first = mount_factory(server, "--cache-dir", str(cache_dir))
+    assert _read_all(first.path, files) == files
+    assert first.unmount() == 0
+    server.reset_stats()
+    again = mount_factory(server, "--cache-dir", str(cache_dir))
+    assert _read_all(again.path, files) == files
+    assert server.stats()["data_requests"] <= 1
