@@ -29,11 +29,12 @@ check below catches. Last-use times are written in batches.
 compared with the index; a chunk that fails (torn write, flipped byte) or is gone is dropped
 and its bytes read again from put.io, never served. Later reads of a checked chunk are one
 ``os.preadv`` straight into libfuse's reply buffer (from the page cache once hot). libfuse 3's
-``read_buf`` with ``FUSE_BUF_IS_FD`` would save that one copy; mfusepy does not expose
-``read_buf``, and a ctypes one would have to keep every chunk's descriptor open until libfuse
-has read it after the callback returned (a descriptor reused by an eviction meanwhile would
-send another file's bytes), for a copy that costs less than the FUSE round trip around it
-(the bench's cached row against the in-memory ceiling).
+``read_buf`` with ``FUSE_BUF_IS_FD`` would save that one copy, but mfusepy's ``read_buf`` cannot
+be used as it is (its ``fuse_bufvec`` declares ``buf`` as a pointer where libfuse has an inline
+array), and a ctypes one of our own would have to keep each chunk's descriptor open until
+libfuse has read it after the callback returned (a descriptor closed and reused by an eviction
+meanwhile would send another file's bytes), to save a copy that costs less than the FUSE round
+trip around it: the bench's cached sequential row is several times the in-memory ceiling.
 
 **Bound and eviction.** The chunks' bytes stay within ``limit`` (``--read-cache-size``,
 default :func:`default_size`: 10 GiB, less on a small disk); the least recently used chunk
