@@ -15,6 +15,9 @@ nothing about FUSE or put.io's API. It is three parts with one job each:
   bytes) and a URL provider.
 
 :func:`open_stream` puts the three together for an entry of the account, as the mount opens it.
+With the mount's persistent read cache (:mod:`putiofs.read.disk_cache`) a read takes what the
+cache holds first and asks the buffer only for the rest; the source is then wrapped so that what
+the network delivers is also kept (a tee), and the URL is asked only once a byte is missing.
 
 Every answer is checked, so a misbehaving server yields an error, never wrong bytes; a whole
 ``read()`` never takes longer than ``deadline`` seconds (nor than the calling thread's own
