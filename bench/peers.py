@@ -77,9 +77,11 @@ def putiofs(server: procs.Emulator, *extra: str) -> Iterator[Side]:
 def both(server: procs.Emulator, setup: Rclone | None, *rclone_extra: str,
          putiofs_extra: tuple[str, ...] = ()) -> Iterator[list[Side]]:
     """Fresh putiofs and (where rclone runs) rclone mounts of ``server``, each with its extra
-    options."""
+    options; putiofs without its read cache unless ``putiofs_extra`` gives it one, as rclone
+    runs without a VFS cache unless told (like for like: the network path)."""
     with contextlib.ExitStack() as stack:
-        sides = [stack.enter_context(putiofs(server, *putiofs_extra))]
+        sides = [stack.enter_context(putiofs(server, "--read-cache-size", "0",
+                                             *putiofs_extra))]
         if setup is not None:
             sides.append(stack.enter_context(rclone(setup, *rclone_extra)))
         yield sides

@@ -69,6 +69,10 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="SIZE",
                         help="the most bytes waiting for upload; a write past it fails with "
                              "ENOSPC (default 10G; K, M, G suffixes)")
+    parser.add_argument("--read-cache-size", type=_size, default=None, metavar="SIZE",
+                        help="the most bytes of file contents kept in --cache-dir's read "
+                             "cache, which a remount finds again (default 10G, or a quarter "
+                             "of the disk's free space if less; 0 turns it off)")
     parser.add_argument("--upload-wait", type=float, default=MountOptions.upload_wait,
                         metavar="SECONDS",
                         help="how long unmount waits for pending uploads (default 300; 0: do "
@@ -266,6 +270,7 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
     options = MountOptions(cache_ttl=max(0.1, ttl), cache_entries=args.cache_entries,
                            read_timeout=min(15.0, timeout / 3), call_deadline=timeout,
                            cache_max_size=args.cache_max_size,
+                           read_cache_size=args.read_cache_size,
                            upload_wait=max(0.0, args.upload_wait),
                            upload_chunk_size=args.upload_chunk_size,
                            bandwidth=Bandwidth.limited(args.bwlimit),

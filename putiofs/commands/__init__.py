@@ -35,12 +35,12 @@ from putiofs.commands import (
 )
 from putiofs.commands.base import CALL_TIMEOUT, CommandError, report_error
 from putiofs.commands.jobs import extract
-from putiofs.commands.local import status
+from putiofs.commands.local import cache, status
 from putiofs.config import load_settings
 from putiofs.connect import connect
 
 AREAS = (login, transfers, events, urls, messages, subscriptions, files, trash, account,
-         share, media, extract, uploads, status)
+         share, media, extract, uploads, status, cache)
 
 __all__ = ["CommandError", "add_parsers", "is_api_command", "run"]
 

@@ -32,6 +32,7 @@ from putiofs.front.handles import HandleTable
 from putiofs.front.mp4_xattr import NAME as MP4_XATTR
 from putiofs.front.mp4_xattr import Mp4Attribute
 from putiofs.front.options import MountOptions
+from putiofs.read.disk_cache import ReadCache
 from putiofs.read.reader import StreamReader, open_stream
 from putiofs.tree import names
 from putiofs.tree.cache import MAX_ENTRIES, MetadataCache, split_path
@@ -61,8 +62,10 @@ class AccountView:
 
     def __init__(self, backend: Backend, options: MountOptions | None = None, *,
                  cache: MetadataCache | None = None, handles: HandleTable | None = None,
-                 mp4: Mp4Attribute | None = None) -> None:
+                 mp4: Mp4Attribute | None = None, read_cache: ReadCache | None = None) -> None:
         self.backend = backend
+        #: The persistent read cache (None: off); closed by :meth:`destroy`.
+        self.read_cache = read_cache
         self.options = options or MountOptions()
         self.cache = cache or MetadataCache(
             backend, ttl=self.options.cache_ttl, stale_ttl=self.options.stale_ttl,
@@ -178,8 +181,9 @@ class AccountView:
             self.refuse("open for writing")
         reader = None
         if entry.size > 0:
-            self.backend.stream_url(entry)  # fail at open, not at the first read
-            reader = open_stream(self.backend, entry, self.options)
+            if self.read_cache is None or not self.read_cache.holds(entry):
+                self.backend.stream_url(entry)  # fail at open, not at the first read
+            reader = open_stream(self.backend, entry, self.options, self.read_cache)
         return self.handles.add(OpenFile(entry, reader))
 
     def read(self, handle: OpenFile, size: int, offset: int) -> bytes:
@@ -198,6 +202,8 @@ class AccountView:
         for handle in self.handles.take_all(OpenFile):
             if handle.reader is not None:
                 handle.reader.close()
+        if self.read_cache is not None:
+            self.read_cache.close()
 
     # -- refused --------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ from putiofs.front.permissions import Permissions, still_there
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.front.writes import RefusedWrites, WriteFiles, WriteHandle
 from putiofs.net import deadline
+from putiofs.read.disk_cache import ReadCache
 from putiofs.tree.cache import split_path
 from putiofs.write.modes import FILE_NAME as MODES_FILE
 from putiofs.write.modes import ModeStore
@@ -559,7 +560,9 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
     path from the kernel's caches, for :meth:`PutioFS.refresh`."""
     options = options or MountOptions()
     mp4 = Mp4Attribute(services, options.cache_ttl) if services is not None else None
-    tree = AccountView(backend, options, mp4=mp4)
+    read_cache = (ReadCache.open(options.read_cache_dir, options.read_cache_size)
+                  if options.read_cache_dir is not None else None)
+    tree = AccountView(backend, options, mp4=mp4, read_cache=read_cache)
     writes = None
     if (options.spool_dir is not None and backend.capabilities.write_contents
             and not options.read_only):
@@ -571,7 +574,8 @@ def build_operations(backend: Backend, options: MountOptions | None = None,
         control_options.setdefault("uploads", writes.uploads.snapshot)
     status = MountStatus(lambda: tree.handles.values(OpenFile), tree.cache, options,
                          live_events=backend.capabilities.live_events,
-                         uploads=writes.uploads.snapshot if writes is not None else None)
+                         uploads=writes.uploads.snapshot if writes is not None else None,
+                         read_cache=read_cache)
     if services is None:
         operations = PutioFS(tree, writes=writes, invalidate=invalidate)
     else:

@@ -38,6 +38,10 @@ class MountOptions:
     cache_max_size: int = 10 * 1024**3
     upload_wait: float = 300.0
     upload_chunk_size: int = 32 * 1024**2
+    #: The persistent read cache: the account's folder of ``--cache-dir`` it lives in (None:
+    #: none, as in unit tests) and ``--read-cache-size`` in bytes (None: the default, 0: off).
+    read_cache_dir: Path | None = None
+    read_cache_size: int | None = None
     #: ``--bwlimit``: the buckets every stream (down) and upload (up) of the mount share.
     bandwidth: Bandwidth = field(default_factory=Bandwidth)
     #: ``--thumbnails``: freedesktop thumbnails of listed videos from put.io's screenshots

@@ -382,7 +382,7 @@ class WriteFiles:
     # -- data ------------------------------------------------------------------------------
 
     def _reader_for(self, entry: Entry) -> StreamReader:
-        return open_stream(self.backend, entry, self.tree.options)
+        return open_stream(self.backend, entry, self.tree.options, self.tree.read_cache)
 
     def _fetch(self, spooled: SpoolFile, start: int, end: int) -> None:
         """Make the base's bytes of [start, end) local (network, bounded by the deadline)."""

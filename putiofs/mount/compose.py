@@ -60,6 +60,10 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     connection = open_for_mount(settings, timeout=options.call_deadline)
     if connection.backend.capabilities.write_contents and not options.read_only:
         options.spool_dir = spool_dir(connection, settings.api_url, cache_dir)
+    if options.read_cache_size != 0:
+        # the read cache lives in the account's folder too, read-only and v1 mounts included
+        options.read_cache_dir = options.spool_dir or read_cache_home(
+            connection, settings.api_url, cache_dir)
     try:
         operations = build_operations(connection.backend, options, connection.services,
                                       caller=caller, invalidate=kernel_cache.invalidate_path)
@@ -99,24 +103,42 @@ def listen(connection: Connection, operations: PutioFS, options: MountOptions,
     return updates
 
 
+def read_cache_home(connection: Connection, api_url: str,
+                    cache_dir: Path | None = None) -> Path | None:
+    """The account's folder for a mount that writes no files (read-only, v1): as
+    :func:`spool_dir`, but a failure is not fatal (the mount then reads from put.io alone)."""
+    try:
+        return _account_folder(connection, api_url, cache_dir)
+    except PutioError as exc:
+        log.warning("no read cache: cannot ask put.io who the account is (%s)",
+                    type(exc).__name__)
+    except OSError as exc:
+        log.warning("no read cache: cannot use the cache folder: %s", exc.strerror)
+    return None
+
+
 def spool_dir(connection: Connection, api_url: str, cache_dir: Path | None = None) -> Path:
     """The account's folder in ``cache_dir`` (None: the default cache folder), made if need be
     (mode 0700): keyed by API URL and user, never by the token. A MountError, with the
     connection closed, if the account or the folder cannot be had."""
     try:
-        account = connection.services.account()
-        user = user_key(account.user_name, account.user_id)
+        return _account_folder(connection, api_url, cache_dir)
     except PutioError as exc:
         connection.close()
         raise MountError(f"cannot ask put.io who the account is ({type(exc).__name__}); "
                          "written files need it to find their cache folder") from None
-    cache_dir = (cache_dir or default_cache_dir()).expanduser().absolute()
-    folder = account_dir(cache_dir, api_url, user)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         connection.close()
-        raise MountError(f"cannot use the cache folder {folder}: {exc.strerror}") from None
+        raise MountError(f"cannot use the cache folder {exc.filename}: {exc.strerror}") \
+            from None
+
+
+def _account_folder(connection: Connection, api_url: str, cache_dir: Path | None) -> Path:
+    account = connection.services.account()
+    user = user_key(account.user_name, account.user_id)
+    cache_dir = (cache_dir or default_cache_dir()).expanduser().absolute()
+    folder = account_dir(cache_dir, api_url, user)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
 

@@ -15,6 +15,9 @@ nothing about FUSE or put.io's API. It is three parts with one job each:
   bytes) and a URL provider.
 
 :func:`open_stream` puts the three together for an entry of the account, as the mount opens it.
+With the mount's persistent read cache (:mod:`putiofs.read.disk_cache`) a read takes what the
+cache holds first and asks the buffer only for the rest; the source is then wrapped so that what
+the network delivers is also kept (a tee), and the URL is asked only once a byte is missing.
 
 Every answer is checked, so a misbehaving server yields an error, never wrong bytes; a whole
 ``read()`` never takes longer than ``deadline`` seconds (nor than the calling thread's own
@@ -33,6 +36,7 @@ from putiofs.api.errors import TransportError
 from putiofs.net import deadline as call_deadline
 from putiofs.net.bandwidth import Bandwidth
 from putiofs.read.buffer import DEFAULT_POLICY, BufferPolicy, RangeSource, StreamBuffer
+from putiofs.read.disk_cache import ReadCache, TeeSource, key_of
 from putiofs.read.fetcher import RangeFetcher
 
 __all__ = ["BufferPolicy", "ReadLimits", "StreamReader", "open_stream"]
@@ -51,7 +55,12 @@ class StreamReader:
     """
 
     def __init__(self, source: RangeSource, size: int, *, deadline: float = 60.0,
-                 policy: BufferPolicy = DEFAULT_POLICY, label: str = "stream") -> None:
+                 policy: BufferPolicy = DEFAULT_POLICY, label: str = "stream",
+                 cache: ReadCache | None = None, key: str = "") -> None:
+        # with a read cache: cached bytes are served from it, the source's bytes kept in it
+        self._cache, self._key = cache, key
+        if cache is not None:
+            source = TeeSource(source, cache.stager_for(key, size))
         self._buffer = StreamBuffer(source, size, policy, label=label)
         self._size = size
         self._deadline = deadline
@@ -107,11 +116,29 @@ class StreamReader:
             try:
                 if self._closed:
                     raise TransportError(f"{self._label}: read of a closed file handle")
-                self._buffer.fill(offset, end, dest)
+                if self._cache is None:
+                    self._buffer.fill(offset, end, dest)
+                else:
+                    self._fill_cached(offset, end, dest)
                 self._count(end - offset)
             finally:
                 self._lock.release()
         return end - offset
+
+    def _fill_cached(self, offset: int, end: int, dest: memoryview) -> None:
+        """What the read cache has, from there; the rest through the buffer."""
+        cache, key = self._cache, self._key
+        assert cache is not None
+        cur = offset
+        while cur < end:
+            served = cache.serve(key, cur, dest[cur - offset:end - offset])
+            if served:
+                cur += served
+                continue
+            stop = cache.next_cached(key, cur, end)
+            self._buffer.fill(cur, stop, dest[cur - offset:stop - offset])
+            cache.missed(stop - cur)
+            cur = stop
 
     def _count(self, served: int) -> None:
         """Under the read lock already held: a few adds per read, no lock of its own."""
@@ -136,7 +163,7 @@ class StreamReader:
             if self._closed:
                 return
             self._closed = True
-            self._buffer.close()
+            self._buffer.close()   # the tee's staged run goes to the cache then
 
     def __enter__(self) -> StreamReader:
         return self
@@ -156,11 +183,13 @@ class ReadLimits(Protocol):
     bandwidth: Bandwidth
 
 
-def open_stream(backend: Backend, entry: Entry, limits: ReadLimits) -> StreamReader:
+def open_stream(backend: Backend, entry: Entry, limits: ReadLimits,
+                cache: ReadCache | None = None) -> StreamReader:
     """The reader of one handle on ``entry``: its bytes at ``backend.stream_url(entry)``
-    (asked again with a fresh token when the URL is refused), through the backend's pooled
-    session, within ``limits`` (time, and the mount's download bucket), buffered by the
-    default policy; log lines name it ``item <id>``."""
+    (asked again with a fresh token when the URL is refused; asked only once a byte is not
+    in ``cache``), through the backend's pooled session, within ``limits`` (time, and the
+    mount's download bucket), buffered by the default policy; log lines name it
+    ``item <id>``."""
 
     def url_provider(refresh: bool) -> str:
         return backend.stream_url(entry, refresh_token=refresh)
@@ -169,4 +198,5 @@ def open_stream(backend: Backend, entry: Entry, limits: ReadLimits) -> StreamRea
     fetcher = RangeFetcher(backend.http_session, url_provider, entry.size,
                            read_timeout=limits.read_timeout, label=label,
                            limit=limits.bandwidth.down)
-    return StreamReader(fetcher, entry.size, deadline=limits.call_deadline, label=label)
+    return StreamReader(fetcher, entry.size, deadline=limits.call_deadline, label=label,
+                        cache=cache, key=key_of(entry))

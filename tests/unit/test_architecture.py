@@ -31,7 +31,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front",
               "thumbnails"},
     "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent",
-                 "front"},
+                 "front", "read"},
     "testing": {"mount"},
     "cli": {"api", "config", "logs", "net", "front", "write", "mount", "commands", "emulator"},
     "__main__": {"cli"},

@@ -139,12 +139,17 @@ def test_the_status_text_says_each_part():
     text = render(MountStatusReading(Path("/m"), STATUS))
     assert "/m  (pid 4242, up 1h 2m)" in text
     assert "not connected: cannot connect (OSError)" in text
-    assert "3 folders, 120 items" in text and "disk read cache: none" in text
+    assert "3 folders, 120 items" in text and "read cache: off" in text
     assert "17 requests, 1 without an answer, 2 error answers (last: HTTP 503)" in text
     assert "/tv/e1.mkv  5.00M  3.00G  2.00M/s" in text
     assert "uploading  4.00M  6.00M  1.00M/s  /up.bin" in text
     assert render(MountStatusReading(Path("/m"), None, "not answering")) == \
         "/m: not answering\n"
+    cached = {**STATUS, "cache": {**STATUS["cache"], "read_cache": {
+        "folder": "/c/read-cache", "size": 3 << 29, "limit": 10 << 30, "chunks": 1536,
+        "hit_rate": 0.873}}}
+    assert "read cache: 1.50G of 10.00G, 1536 chunks, hit rate 87% (in /c/read-cache)" in \
+        render(MountStatusReading(Path("/m"), cached))
 
 
 def test_umount_says_what_is_left_and_where_when_the_process_ended(tmp_path):

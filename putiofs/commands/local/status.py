@@ -71,8 +71,8 @@ def render(reading: MountStatusReading, now: float | None = None) -> str:
              f"{duration(status.get('uptime') or 0)})",
              f"  events:   {events_line(status.get('events') or {}, now)}",
              f"  cache:    {cache.get('folders', 0)} folders, {cache.get('items', 0)} items, "
-             f"about {human_size(cache.get('memory_estimate', 0))} in memory; disk read "
-             f"cache: {'none' if cache.get('read_cache') is None else cache['read_cache']}",
+             f"about {human_size(cache.get('memory_estimate', 0))} in memory",
+             f"  read cache: {read_cache_line(cache.get('read_cache'))}",
              f"  put.io:   {api.get('requests', 0)} requests, {api.get('failed', 0)} without "
              f"an answer, {api.get('error_answers', 0)} error answers"
              + (f" (last: {api['last_error']})" if api.get("last_error") else "")]
@@ -93,6 +93,17 @@ def render(reading: MountStatusReading, now: float | None = None) -> str:
              human_size(u.get("bytes_left", 0)), rate(u.get("speed", 0)), u.get("path"),
              u.get("error")) for u in uploads]))
     return text
+
+
+def read_cache_line(read_cache: dict[str, Any] | None) -> str:
+    """``1.2 GiB of 10.0 GiB, 412 chunks, hit rate 87%`` (or ``off``)."""
+    if read_cache is None:
+        return "off"
+    rate_ = read_cache.get("hit_rate")
+    return (f"{human_size(read_cache.get('size', 0))} of {human_size(read_cache.get('limit'))}, "
+            f"{read_cache.get('chunks', 0)} chunks, hit rate "
+            + ("-" if rate_ is None else f"{rate_ * 100:.0f}%")
+            + f" (in {read_cache.get('folder')})")
 
 
 def bytes_left(uploads: list[dict[str, Any]]) -> int:
@@ -130,4 +141,5 @@ def _indent(text: str) -> str:
     return "".join(f"    {line}\n" for line in text.splitlines())
 
 
-__all__ = ["PENDING_STATES", "add_parsers", "bytes_left", "duration", "rate", "render", "run"]
+__all__ = ["PENDING_STATES", "add_parsers", "bytes_left", "duration", "rate", "read_cache_line",
+           "render", "run"]

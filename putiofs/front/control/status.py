@@ -19,8 +19,10 @@ as ``default_permissions`` allows): no socket, no second way in. It costs no API
     api                         {requests, failed, error_answers, last_error, last_error_at}
 
 ``cache.memory_estimate`` is items times a measured average (:data:`BYTES_PER_ITEM`), not a
-measurement of the process. ``cache.read_cache`` is null: the key is there for a disk cache
-of file contents, which the mount does not have yet.
+measurement of the process. ``cache.read_cache`` is the persistent read cache
+(:mod:`putiofs.read.disk_cache`): ``{folder, size, limit, chunks, hit_bytes, miss_bytes,
+hit_rate, dropped_corrupt, skipped_bytes}`` (``hit_rate``: of the bytes read since the mount
+started, the share served from the cache; null before any), or null when it is off.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any, Protocol
 from putiofs.api.backend import Entry
 from putiofs.front.options import MountOptions
 from putiofs.net.http import call_counts
+from putiofs.read.disk_cache import ReadCache
 from putiofs.read.reader import StreamReader
 from putiofs.tree.cache import MetadataCache
 from putiofs.write.status import STATUS_FILE, UploadStatus
@@ -78,7 +81,9 @@ class MountStatus:
     def __init__(self, open_files: Callable[[], list[OpenForReading]], cache: MetadataCache,
                  options: MountOptions, *, live_events: bool,
                  uploads: Callable[[], list[UploadStatus]] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 read_cache: ReadCache | None = None) -> None:
+        self.read_cache = read_cache
         self.open_files = open_files
         self.cache = cache
         self.options = options
@@ -141,4 +146,5 @@ class MountStatus:
     def _cache(self) -> dict[str, Any]:
         folders, items = self.cache.stats()
         return {"folders": folders, "items": items,
-                "memory_estimate": items * BYTES_PER_ITEM, "read_cache": None}
+                "memory_estimate": items * BYTES_PER_ITEM,
+                "read_cache": None if self.read_cache is None else self.read_cache.stats()}
