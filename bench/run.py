@@ -272,7 +272,8 @@ def side_by_side(res: Results, server: procs.Emulator, layout: Layout, profile: 
                 versus_write.huge_folder(res, server, sides, layout.huge, layout.huge_size,
                                          profile)
         if "scan" in only and profile.far:
-            scan.measure(res, server, Library(), profile, with_rclone=setup is not None)
+            scan.measure(res, server, Library(), profile, with_rclone=setup is not None,
+                         local_top=args.data_dir / Library().top)
         writes_work = False
         if "writes" in only:
             with peers.putiofs(server) as mine, contextlib.ExitStack() as theirs:
