@@ -80,6 +80,14 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                         help="limit the bandwidth, as rclone's --bwlimit: 10M for both "
                              "directions, UP:DOWN for each (10M:off), off or 0 for none; "
                              "bytes/s with a binary suffix B, K, M, G (a plain number: KiB/s)")
+    parser.add_argument("--on-change", metavar="COMMAND",
+                        help="run COMMAND with /bin/sh for the changes the mount learns of "
+                             "(batched), with $PUTIOFS_EVENT (created, changed, deleted, "
+                             "moved), $PUTIOFS_PATH and, for moves, $PUTIOFS_OLD_PATH: e.g. to "
+                             "tell Jellyfin or Plex (see docs/home-server.md)")
+    parser.add_argument("--on-change-timeout", type=float,
+                        default=MountOptions.on_change_timeout, metavar="SECONDS",
+                        help="kill an --on-change run that takes longer (default 60)")
     parser.add_argument("--debug", action="store_true",
                         help="log every call (secrets redacted); the same as --log-level debug")
     parser.add_argument("--log-level", choices=LEVELS, default=None,
@@ -264,7 +272,9 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
                            cache_max_size=args.cache_max_size,
                            upload_wait=max(0.0, args.upload_wait),
                            upload_chunk_size=args.upload_chunk_size,
-                           bandwidth=Bandwidth.limited(args.bwlimit))
+                           bandwidth=Bandwidth.limited(args.bwlimit),
+                           on_change=args.on_change or None,
+                           on_change_timeout=max(1.0, args.on_change_timeout))
     return options, parse_o_options(args.o_options, options)
 
 

@@ -40,6 +40,10 @@ class MountOptions:
     upload_chunk_size: int = 32 * 1024**2
     #: ``--bwlimit``: the buckets every stream (down) and upload (up) of the mount share.
     bandwidth: Bandwidth = field(default_factory=Bandwidth)
+    #: ``--on-change``: the shell command run for changes (None: none), and how long a run
+    #: may take before it is killed (``--on-change-timeout``; see putiofs.hooks.runner).
+    on_change: str | None = None
+    on_change_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if self.uid < 0:

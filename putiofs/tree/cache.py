@@ -281,6 +281,27 @@ class MetadataCache:
                 found.append((folder_id, entry))
         return found
 
+    def path_of(self, folder_id: str) -> str | None:
+        """The mount path of a folder, from the held listings only (no API call); None if
+        one of the folders above it is not held. For events and change hooks, not FUSE calls
+        (each level looks at every held listing)."""
+        parts: list[str] = []
+        current = folder_id
+        for _ in range(256):
+            if current == ROOT_ID:
+                return "/" + "/".join(reversed(parts))
+            held = self.holders(current)
+            if not held:
+                return None
+            parent_id, _entry = held[0]
+            listing = self.held_listing(parent_id)
+            name = listing.shown_name(current) if listing is not None else None
+            if name is None:
+                return None
+            parts.append(name)
+            current = parent_id
+        return None
+
     def listing(self, folder_id: str) -> Listing:
         """The folder's children: from cache while fresh, else fetched (once, however many ask)."""
         cached = self.cached_listing(folder_id)
