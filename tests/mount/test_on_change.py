@@ -84,6 +84,8 @@ def test_what_is_written_through_the_mount_is_told_once_when_put_io_has_it(serve
     (mount.path / "Inbox" / "clip.mp4").write_bytes(b"x" * 5000)
     assert wait_for(lambda: api.find(int(api.find(0, "Inbox")["id"]), "clip.mp4"))
     assert wait_for(lambda: len(told(record)) >= 2)
+    (mount.path / "Inbox" / "clip.mp4").write_bytes(b"y" * 7000)  # a new version replaces it
+    assert wait_for(lambda: len(told(record)) >= 3)
     (mount.path / "Inbox" / "clip.mp4").rename(mount.path / "Inbox" / "film.mp4")
     (mount.path / "Inbox" / "film.mp4").unlink()
     # runs keep their order: once the marker is told, a repeat of the changes before it (the
@@ -93,6 +95,7 @@ def test_what_is_written_through_the_mount_is_told_once_when_put_io_has_it(serve
     assert told(record)[:-1] == [
         ("created", f"{root}/Inbox", "", "no token"),
         ("created", f"{root}/Inbox/clip.mp4", "", "no token"),
+        ("changed", f"{root}/Inbox/clip.mp4", "", "no token"),
         ("moved", f"{root}/Inbox/film.mp4", f"{root}/Inbox/clip.mp4", "no token"),
         ("deleted", f"{root}/Inbox/film.mp4", "", "no token"),
     ]
