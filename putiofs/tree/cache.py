@@ -302,6 +302,21 @@ class MetadataCache:
             current = parent_id
         return None
 
+    def holders_of(self, item_ids: set[str]) -> dict[str, list[tuple[str, Entry]]]:
+        """:meth:`holders` of many items in one pass: item id -> (folder id, entry) pairs, for
+        the ids some held listing has. Costs the smaller of the two sizes per listing."""
+        with self._lock:
+            listings = {**{k: v for k, (_, v) in self._fresh.items()}, **self._last_known}
+        found: dict[str, list[tuple[str, Entry]]] = {}
+        for folder_id, listing in listings.items():
+            if len(item_ids) <= len(listing):
+                hits = [e for e in map(listing.get, item_ids) if e is not None]
+            else:
+                hits = [e for e in list(listing.entries) if e.id in item_ids]
+            for entry in hits:
+                found.setdefault(entry.id, []).append((folder_id, entry))
+        return found
+
     def listing(self, folder_id: str) -> Listing:
         """The folder's children: from cache while fresh, else fetched (once, however many ask)."""
         cached = self.cached_listing(folder_id)

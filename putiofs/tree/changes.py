@@ -181,17 +181,24 @@ class ChangeFeed:
         """A listing observer: what differs between two listings of one folder."""
         if previous is None or not self.active:
             return
-        for change in diff(listing, previous, self.cache.path_of(listing.folder_id),
-                           self._elsewhere, self._skip):
+        changes = diff(listing, previous, self.cache.path_of(listing.folder_id),
+                       self._elsewhere, self._skip)
+        for change in changes:
             self._tell(change)
 
     def _skip(self, entry: Entry, folder_id: str) -> bool:
         return self.ignore_name(entry.name) or self.cache.is_own(entry.id, folder_id, entry.name)
 
-    def _elsewhere(self, item_id: str, folder_id: str) -> str | None | bool:
-        """Is ``item_id`` held in a listing other than ``folder_id``'s? Its mount path there
-        (None if unknown), or False if not held elsewhere."""
-        for other_id, _entry in self.cache.holders(item_id):
+    def _elsewhere(self, item_ids: set[str], folder_id: str) -> Callable[[str], str | None | bool]:
+        """Is an item of ``item_ids`` held in a listing other than ``folder_id``'s? Its mount
+        path there (None if unknown), or False if not held elsewhere. One pass over the held
+        listings for all of them (a relisting of a big folder runs on a FUSE call's thread)."""
+        held = self.cache.holders_of(item_ids) if item_ids else {}
+        return lambda item_id: self._path_elsewhere(item_id, folder_id, held.get(item_id, []))
+
+    def _path_elsewhere(self, item_id: str, folder_id: str,
+                        holders: list[tuple[str, Entry]]) -> str | None | bool:
+        for other_id, _entry in holders:
             if other_id != folder_id:
                 folder = self.cache.path_of(other_id)
                 held = self.cache.held_listing(other_id)
@@ -246,15 +253,17 @@ class ChangeFeed:
 
 
 def diff(listing: Listing, previous: Listing, folder_path: str | None,
-         elsewhere: Callable[[str, str], str | None | bool],
+         elsewhere: Callable[[set[str], str], Callable[[str], str | None | bool]],
          skip: Callable[[Entry, str], bool]) -> list[Change]:
     """The changes between two listings of one folder (see the module docstring).
     ``folder_path``: the folder's mount path (None: the changes carry the folder id and name
-    for :meth:`ChangeFeed.resolve`). ``elsewhere(item_id, folder_id)``: the item's path in
-    another held listing, None if unknown there, False if no other listing holds it."""
+    for :meth:`ChangeFeed.resolve`). ``elsewhere(item_ids, folder_id)`` gives a function of
+    one of those ids: its path in another held listing, None if unknown there, False if no
+    other listing holds it."""
     folder_id = listing.folder_id
     old_items = {entry.id: entry for entry in list(previous.entries)}
     new_items = {entry.id: entry for entry in list(listing.entries)}
+    where = elsewhere(set(old_items).symmetric_difference(new_items), folder_id)
 
     def at(source: Listing, entry: Entry) -> str | None:
         shown = source.shown_name(entry.id) or names.clean(entry.name)
@@ -270,7 +279,7 @@ def diff(listing: Listing, previous: Listing, folder_path: str | None,
             continue
         old = old_items.get(item_id)
         if old is None:
-            came_from = elsewhere(item_id, folder_id)
+            came_from = where(item_id)
             if isinstance(came_from, str):
                 changes.append(change(MOVED, entry, listing, came_from))
             else:
@@ -281,6 +290,6 @@ def diff(listing: Listing, previous: Listing, folder_path: str | None,
             changes.append(change(CHANGED, entry, listing))
     for item_id, old in old_items.items():
         if item_id not in new_items and not skip(old, folder_id) \
-                and elsewhere(item_id, folder_id) is False:
+                and where(item_id) is False:
             changes.append(change(DELETED, old, previous))
     return changes

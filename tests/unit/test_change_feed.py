@@ -168,3 +168,36 @@ def test_own_edits_are_told_as_given_and_a_landed_upload_once_put_io_has_it():
     assert told_as(feed, told, backend) == [
         ("moved", "/Up/b", "/Up/a"), ("created", "/Up/clip.mp4", None),
         (CHANGED, "/Up/clip.mp4", None)]
+
+
+def test_a_torrent_of_500_files_relisted_is_500_changes_and_one_run_on_its_folder():
+    from putiofs.hooks.batches import plan
+
+    backend, clock, cache, feed, told = setup()
+    torrent = backend.add(ROOT_ID, "Big Torrent")
+    other = backend.add(ROOT_ID, "Other")
+    kept = backend.add(other.id, "moved-in.rar", b"x")
+    for folder in (ROOT_ID, torrent.id, other.id):
+        cache.listing(folder)
+    for n in range(500):
+        backend.add(torrent.id, f"part{n:03}.rar", b"x")
+    backend.items[kept.id] = replace(kept, parent_id=torrent.id)
+    relist(cache, clock, torrent.id)
+    changes = feed.resolve(told, backend.lookup)
+    assert len(changes) == 501
+    assert [c for c in changes if c.event == MOVED] == [
+        Change(MOVED, "/Big Torrent/moved-in.rar", False, kept.id, "/Other/moved-in.rar",
+               torrent.id, "moved-in.rar")]
+    assert [(r.event, r.path, len(r.changes)) for r in plan(changes)] == [
+        (CHANGED, "/Big Torrent", 501)]
+
+
+def test_holders_of_finds_many_items_in_one_pass():
+    backend, clock, cache, feed, told = setup()
+    folder = backend.add(ROOT_ID, "F")
+    a = backend.add(folder.id, "a", b"1")
+    cache.listing(ROOT_ID)
+    cache.listing(folder.id)
+    found = cache.holders_of({a.id, folder.id, "nope"})
+    assert found == {a.id: [(folder.id, a)], folder.id: [(ROOT_ID, folder)]}
+    assert cache.holders_of({a.id}) == {a.id: cache.holders(a.id)}
