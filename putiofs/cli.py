@@ -88,6 +88,14 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write put.io's screenshot of each video in a listed folder as "
                              "its freedesktop thumbnail ($XDG_CACHE_HOME/thumbnails), so file "
                              "managers read none of the video (needs putiofs[thumbnails])")
+    parser.add_argument("--on-change", metavar="COMMAND",
+                        help="run COMMAND with /bin/sh for the changes the mount learns of "
+                             "(batched), with $PUTIOFS_EVENT (created, changed, deleted, "
+                             "moved), $PUTIOFS_PATH and, for moves, $PUTIOFS_OLD_PATH: e.g. to "
+                             "tell Jellyfin or Plex (see docs/home-server.md)")
+    parser.add_argument("--on-change-timeout", type=float,
+                        default=MountOptions.on_change_timeout, metavar="SECONDS",
+                        help="kill an --on-change run that takes longer (default 60)")
     parser.add_argument("--debug", action="store_true",
                         help="log every call (secrets redacted); the same as --log-level debug")
     parser.add_argument("--log-level", choices=LEVELS, default=None,
@@ -274,7 +282,9 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
                            upload_wait=max(0.0, args.upload_wait),
                            upload_chunk_size=args.upload_chunk_size,
                            bandwidth=Bandwidth.limited(args.bwlimit),
-                           thumbnails=args.thumbnails)
+                           thumbnails=args.thumbnails,
+                           on_change=args.on_change or None,
+                           on_change_timeout=max(1.0, args.on_change_timeout))
     return options, parse_o_options(args.o_options, options)
 
 

@@ -36,7 +36,10 @@ from putiofs.read.disk_cache import ReadCache
 from putiofs.read.reader import StreamReader, open_stream
 from putiofs.tree import names
 from putiofs.tree.cache import MAX_ENTRIES, MetadataCache, split_path
+from putiofs.tree.changes import ChangeFeed
 from putiofs.tree.walk_ahead import WalkReadAhead
+from putiofs.write.landing import ASIDE_PREFIX
+from putiofs.write.overlay import HIDDEN_PREFIX
 
 log = logging.getLogger("putiofs.front")
 
@@ -57,6 +60,12 @@ class OpenFile:
     opened_at: float = field(default_factory=time.time)
 
 
+def hidden_by_the_mount(name: str) -> bool:
+    """A put.io name the mount never shows as itself (an item set aside while it is replaced,
+    one libfuse hid): its changes are not told to ``--on-change``."""
+    return name.startswith((ASIDE_PREFIX, HIDDEN_PREFIX))
+
+
 class AccountView:
     """Reading the account through a :class:`~putiofs.tree.cache.MetadataCache`."""
 
@@ -74,6 +83,9 @@ class AccountView:
         if self.options.read_ahead_folders and WalkReadAhead.wanted(self.cache.ttl):
             self.walks = WalkReadAhead(self.cache, call_deadline=self.options.call_deadline)
         self.attributes = Attributes(self.options)
+        #: What changes (``--on-change``): inert until the mount attaches a runner.
+        self.changes = ChangeFeed(self.cache)
+        self.changes.ignore_name = hidden_by_the_mount
         self.handles = handles or HandleTable()
         self.mp4 = mp4
         self._quota: tuple[float, Quota | None] | None = None

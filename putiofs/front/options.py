@@ -47,6 +47,10 @@ class MountOptions:
     #: ``--thumbnails``: freedesktop thumbnails of listed videos from put.io's screenshots
     #: (:mod:`putiofs.thumbnails`).
     thumbnails: bool = False
+    #: ``--on-change``: the shell command run for changes (None: none), and how long a run
+    #: may take before it is killed (``--on-change-timeout``; see putiofs.hooks.runner).
+    on_change: str | None = None
+    on_change_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if self.uid < 0:

@@ -33,6 +33,7 @@ from putiofs.front.errno_map import fail
 from putiofs.front.options import MountOptions
 from putiofs.tree import names
 from putiofs.tree.cache import ROOT, MetadataCache, renamed_entry, split_path
+from putiofs.tree.changes import CREATED, DELETED, MOVED, ChangeFeed
 from putiofs.write.landing import Landing, Places, aside_name
 from putiofs.write.overlay import HIDDEN_GRACE, Overlay
 
@@ -48,11 +49,14 @@ RENAME_EXCHANGE = 2
 class TreeEdits:
     """mkdir / unlink / rmdir / rename over put.io's create_dir, delete, rename and move, of the
     tree as ``overlay`` shows it. ``landing`` (a mount that writes) keeps what a replace sets
-    aside and deletes the old target; without it both are done here, best effort."""
+    aside and deletes the old target; without it both are done here, best effort. Each edit
+    done on put.io is told to ``changes`` (``--on-change``)."""
 
     def __init__(self, backend: Backend, cache: MetadataCache, options: MountOptions,
-                 overlay: Overlay, landing: Landing | None = None) -> None:
+                 overlay: Overlay, landing: Landing | None = None,
+                 changes: ChangeFeed | None = None) -> None:
         self.backend = backend
+        self.changes = changes or ChangeFeed(cache)
         self.cache = cache
         self.options = options
         self.overlay = overlay
@@ -97,6 +101,7 @@ class TreeEdits:
             made(folder, parent)
         finally:
             self.cache.added(folder)
+            self.changes.own(CREATED, path, is_dir=True, item_id=folder.id)
         return 0
 
     def _departed(self, parent: Entry, remote: str) -> bool:
@@ -118,6 +123,7 @@ class TreeEdits:
         if entry.is_dir:
             raise fail(errno.EISDIR)
         self._delete(entry)
+        self.changes.own(DELETED, path, item_id=entry.id)
         return 0
 
     def rmdir(self, path: str) -> int:
@@ -137,6 +143,7 @@ class TreeEdits:
             raise fail(errno.ENOTDIR)
         self._require_empty(entry)
         self._delete(entry)
+        self.changes.own(DELETED, path, is_dir=True, item_id=entry.id)
         return 0
 
     def remove_aside(self, entry: Entry) -> None:
@@ -234,7 +241,9 @@ class TreeEdits:
         if source.is_dir and new_parts[:len(old_parts)] == old_parts:
             self.remote_name(self.cache.resolve_parent(new)[1])  # their errnos come first
             raise fail(errno.EINVAL)
-        return self.place(source, new, flags)
+        done = self.place(source, new, flags)
+        self.changes.own(MOVED, new, is_dir=source.is_dir, item_id=source.id, old_path=old)
+        return done
 
     def place(self, source: Entry, new: str, flags: int = 0) -> int:
         """Rename's second half: put the item ``source`` at the path ``new`` (replacing what is

@@ -115,7 +115,7 @@ class WriteFiles:
         self.landing = Landing(tree.backend, self.overlay, self.deletions, threading.Event(),
                                landed=self._landed)
         self.edits = TreeEdits(tree.backend, tree.cache, tree.options, self.overlay,
-                               self.landing)
+                               self.landing, tree.changes)
         self.uploads = Uploads(tree.backend, spool, self.landing, self.fill_base,
                                chunk_size=chunk_size, workers=workers)
         self.uploads.open_files = self._open_records
@@ -174,7 +174,9 @@ class WriteFiles:
     def _landed(self, spooled: SpoolFile, entry: Entry) -> None:
         """The upload of ``spooled`` landed as ``entry``: the item takes over what the pending
         file showed (its inode, and so its times' nanoseconds; its mode and owner), and the
-        versions it replaced drop theirs."""
+        versions it replaced drop theirs; the change hook hears of it (``created``, or
+        ``changed`` when it replaced a file)."""
+        self.tree.changes.landed(entry, replaced=bool(spooled.manifest.replaces))
         self.tree.attributes.landed(pending_id(spooled), entry.id)
         try:
             self.tree.attributes.permissions.carry(pending_id(spooled), entry.id,
@@ -701,7 +703,8 @@ class RefusedWrites:
     def __init__(self, tree: AccountView) -> None:
         self.tree = tree
         self.overlay = Overlay(tree.cache)
-        self.edits = TreeEdits(tree.backend, tree.cache, tree.options, self.overlay)
+        self.edits = TreeEdits(tree.backend, tree.cache, tree.options, self.overlay,
+                               changes=tree.changes)
 
     def start(self) -> None:
         """Nothing to take up."""

@@ -22,6 +22,7 @@ from putiofs.connect import Connection, open_for_mount
 from putiofs.front.attributes import NS_PER_SECOND
 from putiofs.front.operations import PutioFS, build_operations
 from putiofs.front.options import MountOptions
+from putiofs.hooks.runner import HookRunner
 from putiofs.mount import kernel_cache
 from putiofs.mount.binding import caller_of, chosen_binding, load_binding
 from putiofs.mount.checks import MountError, check_fuse_device, check_mountpoint
@@ -70,6 +71,7 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     except UserError:  # e.g. the account's store of modes and owners cannot be opened
         connection.close()
         raise
+    hooks = change_hooks(connection, operations, options, mountpoint)
     updates = listen(connection, operations, options, live_ttl) if events else None
     thumbnails = write_thumbnails(connection, operations, options, mountpoint)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
@@ -81,9 +83,26 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
             updates.stop()
         if thumbnails is not None:
             thumbnails.stop()
+        if hooks is not None:
+            hooks.stop()
         connection.close()
     log.info("unmounted %s", mountpoint)
     return 0
+
+
+def change_hooks(connection: Connection, operations: PutioFS, options: MountOptions,
+                 mountpoint: Path) -> HookRunner | None:
+    """``--on-change``: a runner fed by the tree's change feed, started once mounted; None
+    without the option."""
+    if not options.on_change:
+        return None
+    feed = operations.tree.changes
+    runner = HookRunner(options.on_change, mountpoint,
+                        lambda changes: feed.resolve(changes, connection.backend.lookup),
+                        timeout=options.on_change_timeout)
+    feed.attach(runner.submit)
+    operations.when_mounted.append(runner.start)
+    return runner
 
 
 def listen(connection: Connection, operations: PutioFS, options: MountOptions,
@@ -94,7 +113,8 @@ def listen(connection: Connection, operations: PutioFS, options: MountOptions,
     updates = attach(connection.backend, operations.tree.cache,
                      live_ttl=LIVE_TTL if live_ttl is None else live_ttl,
                      transfers_changed=operations.control.transfers_changed,
-                     invalidate=kernel_cache.invalidate_path, start=False)
+                     invalidate=kernel_cache.invalidate_path,
+                     changes=operations.tree.changes, start=False)
     if updates is not None:
         operations.when_mounted.append(updates.start)
         if operations.status is not None:

@@ -281,6 +281,42 @@ class MetadataCache:
                 found.append((folder_id, entry))
         return found
 
+    def path_of(self, folder_id: str) -> str | None:
+        """The mount path of a folder, from the held listings only (no API call); None if
+        one of the folders above it is not held. For events and change hooks, not FUSE calls
+        (each level looks at every held listing)."""
+        parts: list[str] = []
+        current = folder_id
+        for _ in range(256):
+            if current == ROOT_ID:
+                return "/" + "/".join(reversed(parts))
+            held = self.holders(current)
+            if not held:
+                return None
+            parent_id, _entry = held[0]
+            listing = self.held_listing(parent_id)
+            name = listing.shown_name(current) if listing is not None else None
+            if name is None:
+                return None
+            parts.append(name)
+            current = parent_id
+        return None
+
+    def holders_of(self, item_ids: set[str]) -> dict[str, list[tuple[str, Entry]]]:
+        """:meth:`holders` of many items in one pass: item id -> (folder id, entry) pairs, for
+        the ids some held listing has. Costs the smaller of the two sizes per listing."""
+        with self._lock:
+            listings = {**{k: v for k, (_, v) in self._fresh.items()}, **self._last_known}
+        found: dict[str, list[tuple[str, Entry]]] = {}
+        for folder_id, listing in listings.items():
+            if len(item_ids) <= len(listing):
+                hits = [e for e in map(listing.get, item_ids) if e is not None]
+            else:
+                hits = [e for e in list(listing.entries) if e.id in item_ids]
+            for entry in hits:
+                found.setdefault(entry.id, []).append((folder_id, entry))
+        return found
+
     def listing(self, folder_id: str) -> Listing:
         """The folder's children: from cache while fresh, else fetched (once, however many ask)."""
         cached = self.cached_listing(folder_id)

@@ -29,6 +29,9 @@ libfuse 2's high-level API has no such call, so the kernel's entry and attribute
 shows in ``ls`` within about a second of its event. Without an ``invalidate`` (tests, the
 commands) nothing is told to the kernel.
 
+**Change hooks.** Given a :class:`~putiofs.tree.changes.ChangeFeed`, each applied change is
+told to it with the item's place before and after (``--on-change``).
+
 Transfer events call ``transfers_changed`` (the mount drops ``/.putio/transfers``' text).
 """
 
@@ -41,9 +44,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import cast
 
-from putiofs.api.backend import ROOT_ID, Backend, Entry
+from putiofs.api.backend import Backend, Entry
 from putiofs.api.realtime import DELETED, ChangeListener, ChangeSource, FileChange, TransferChange
 from putiofs.tree.cache import MetadataCache
+from putiofs.tree.changes import ChangeFeed
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ def _no_invalidation(path: str) -> None:
 def attach(backend: Backend, cache: MetadataCache, *, live_ttl: float = LIVE_TTL,
            transfers_changed: Callable[[], None] = lambda: None,
            invalidate: Callable[[str], object] = _no_invalidation,
-           start: bool = True) -> LiveUpdates | None:
+           changes: ChangeFeed | None = None, start: bool = True) -> LiveUpdates | None:
     """Listen to the backend's realtime events for ``cache``; None where its API has none
     (``capabilities.live_events`` False). ``start=False`` leaves the listening thread to
     :meth:`LiveUpdates.start` (a mount starts it once mounted: libfuse's move to the background
@@ -68,7 +72,7 @@ def attach(backend: Backend, cache: MetadataCache, *, live_ttl: float = LIVE_TTL
     if not backend.capabilities.live_events:
         return None
     updates = LiveUpdates(cache, live_ttl=live_ttl, invalidate=invalidate,
-                          transfers_changed=transfers_changed)
+                          transfers_changed=transfers_changed, changes=changes)
     updates.listener = cast(ChangeSource, backend).change_listener(updates)
     if start:
         updates.start()
@@ -80,8 +84,11 @@ class LiveUpdates:
 
     def __init__(self, cache: MetadataCache, *, live_ttl: float = LIVE_TTL,
                  invalidate: Callable[[str], object] = _no_invalidation,
-                 transfers_changed: Callable[[], None] = lambda: None) -> None:
+                 transfers_changed: Callable[[], None] = lambda: None,
+                 changes: ChangeFeed | None = None) -> None:
         self.cache = cache
+        #: Told of each change applied (``--on-change``, :mod:`putiofs.tree.changes`).
+        self.changes = changes
         self.base_ttl = cache.base_ttl
         self.live_ttl = max(live_ttl, self.base_ttl)
         self.invalidate = invalidate
@@ -125,7 +132,10 @@ class LiveUpdates:
 
     def file_changed(self, change: FileChange) -> None:
         with self._lock:
+            before = self.changes.places(change.item_id) if self.changes is not None else []
             touched = self._apply(change)
+            if self.changes is not None:
+                self.changes.heard(change, before)
         for folder_id, name in touched:
             self._invalidate_in(folder_id, name)
 
@@ -183,7 +193,7 @@ class LiveUpdates:
     def _invalidate_in(self, folder_id: str, name: str | None) -> None:
         if self.invalidate is _no_invalidation:
             return
-        folder = self.path_of(folder_id)
+        folder = self.cache.path_of(folder_id)
         if folder is None:
             return
         self._invalidate(folder)
@@ -195,24 +205,6 @@ class LiveUpdates:
             self.invalidate(path)
         except Exception:  # noqa: BLE001 - a kernel hook must not stop the events
             log.debug("invalidating %s failed", path, exc_info=True)
-
-    def path_of(self, folder_id: str) -> str | None:
-        """The mount path of a held folder, from the held listings; None if unknown."""
-        parts: list[str] = []
-        current = folder_id
-        for _ in range(256):
-            if current == ROOT_ID:
-                return "/" + "/".join(reversed(parts))
-            held = self.cache.holders(current)
-            if not held:
-                return None
-            parent_id, _entry = held[0]
-            name = self._shown(parent_id, current)
-            if name is None:
-                return None
-            parts.append(name)
-            current = parent_id
-        return None
 
 
 def _in_folder(entry: Entry, folder_id: str) -> Entry:
