@@ -84,6 +84,9 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write put.io's screenshot of each video in a listed folder as "
                              "its freedesktop thumbnail ($XDG_CACHE_HOME/thumbnails), so file "
                              "managers read none of the video (needs putiofs[thumbnails])")
+    parser.add_argument("--no-subtitles", dest="subtitles", action="store_false",
+                        help="show no <video>.<language>.srt sidecars of put.io's subtitles "
+                             "beside the videos (shown by default where the API has them)")
     parser.add_argument("--debug", action="store_true",
                         help="log every call (secrets redacted); the same as --log-level debug")
     parser.add_argument("--log-level", choices=LEVELS, default=None,
@@ -269,7 +272,8 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
                            upload_wait=max(0.0, args.upload_wait),
                            upload_chunk_size=args.upload_chunk_size,
                            bandwidth=Bandwidth.limited(args.bwlimit),
-                           thumbnails=args.thumbnails)
+                           thumbnails=args.thumbnails,
+                           subtitles=args.subtitles)
     return options, parse_o_options(args.o_options, options)
 
 

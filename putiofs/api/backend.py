@@ -22,6 +22,8 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 from putiofs.api.errors import NotSupportedError
 
 ROOT_ID = "0"
+#: ``Entry.type`` of a video (v2's ``VIDEO``, v1's ``movie``, lower-cased).
+VIDEO_TYPES = frozenset({"video", "movie"})
 
 
 @dataclass(frozen=True, slots=True)

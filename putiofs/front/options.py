@@ -43,6 +43,9 @@ class MountOptions:
     #: ``--thumbnails``: freedesktop thumbnails of listed videos from put.io's screenshots
     #: (:mod:`putiofs.thumbnails`).
     thumbnails: bool = False
+    #: ``--no-subtitles`` clears it: put.io's subtitles of the videos shown as read-only
+    #: ``<stem>.<language>.srt`` sidecars (:mod:`putiofs.subtitles`), where the API has them.
+    subtitles: bool = True
 
     def __post_init__(self) -> None:
         if self.uid < 0:

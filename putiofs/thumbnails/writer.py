@@ -29,22 +29,19 @@ from typing import Any
 
 import requests
 
-from putiofs.api.backend import ROOT_ID, Entry
+from putiofs.api.backend import VIDEO_TYPES, Entry
 from putiofs.net import deadline
 from putiofs.thumbnails import image, naming
 from putiofs.tree.cache import MetadataCache
 from putiofs.tree.listing import Listing
+from putiofs.tree.paths import folder_path
 
 log = logging.getLogger("putiofs.thumbnails")
 
-#: put.io's type words for a video (v2 ``VIDEO``, v1 ``movie``).
-VIDEO_TYPES = frozenset({"video", "movie"})
 #: The most bytes a screenshot may have (put.io's are tens of KiB).
 MAX_SCREENSHOT = 16 * 1024 * 1024
 #: How many videos the worker remembers as done (their entries and paths).
 DONE_MAX = 20_000
-#: Folders deeper than this are not followed up to the root.
-MAX_FOLDER_DEPTH = 256
 
 
 class Thumbnails:
@@ -225,29 +222,6 @@ class Thumbnails:
         log.log(logging.INFO if first else logging.DEBUG,
                 "thumbnails: %s failed (%s)%s", what, detail,
                 "; later such failures are logged at debug level" if first else "")
-
-
-def folder_path(cache: MetadataCache, folder_id: str) -> str | None:
-    """The mount path of a folder ("/" the root), followed up through the listings the cache
-    holds, with the names the mount shows; None where a level is not held (no API call)."""
-    parts: list[str] = []
-    current = folder_id
-    for _ in range(MAX_FOLDER_DEPTH):
-        if current == ROOT_ID:
-            return "/" + "/".join(reversed(parts))
-        holders = [(parent, entry) for parent, entry in cache.holders(current)
-                   if entry.parent_id == parent]
-        if not holders:
-            return None
-        fresh = [held for held in holders if cache.cached_listing(held[0]) is not None]
-        parent_id = (fresh or holders)[0][0]
-        listing = cache.held_listing(parent_id)
-        shown = listing.shown_name(current) if listing is not None else None
-        if shown is None:
-            return None
-        parts.append(shown)
-        current = parent_id
-    return None
 
 
 def owner_of(root: Path) -> tuple[int, int] | None:

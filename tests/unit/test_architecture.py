@@ -27,9 +27,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "write": {"api", "net", "tree", "read", "logs"},
     "views": {"api", "write"},
     "thumbnails": {"api", "net", "tree"},
-    "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs"},
+    "subtitles": {"api", "net", "tree"},
+    "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs", "subtitles"},
     "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front",
-              "thumbnails"},
+              "thumbnails", "subtitles"},
     "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent",
                  "front"},
     "testing": {"mount"},
@@ -42,7 +43,7 @@ VERSION_PACKAGES = ("v1", "v2")
 FACTORY = "putiofs.connect"
 #: The parts below the front: they know put.io and the disk, never the kernel.
 BELOW_THE_FRONT = ("api", "net", "tree", "read", "write", "v1", "v2", "config", "connect",
-                   "views", "torrent", "logs", "thumbnails")
+                   "views", "torrent", "logs", "thumbnails", "subtitles")
 FUSE_BINDINGS = {"fuse", "mfusepy"}
 #: Calls that make an errno for the kernel out of an errno value.
 ERRNO_RAISERS = {"OSError", "FuseOSError", "fail", "PermissionError", "FileNotFoundError"}
