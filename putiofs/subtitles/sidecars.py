@@ -110,6 +110,7 @@ class Sidecars:
         self._views: OrderedDict[str, tuple[Listing, int, int, dict[str, Sidecar]]] = \
             OrderedDict()
         self._generation = 0
+        self._busy = 0
         self._logged: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -225,8 +226,9 @@ class Sidecars:
             thread.join(max(0.0, until - time.monotonic()))
 
     def idle(self) -> bool:
+        """Nothing waits and no worker is at a job."""
         with self._lock:
-            return not self._jobs
+            return not self._jobs and not self._busy
 
     def _work(self) -> None:
         while True:
@@ -236,10 +238,14 @@ class Sidecars:
                 if self._stopping:
                     return
                 folder_id, videos = self._jobs.popitem(last=False)
+                self._busy += 1
             try:
                 self.do_folder(folder_id, videos)
             except Exception as exc:  # noqa: BLE001 - a thread of its own: log, never die
                 self._failed_once("work", f"folder {folder_id}: {type(exc).__name__}")
+            finally:
+                with self._lock:
+                    self._busy -= 1
 
     def do_folder(self, folder_id: str, videos: list[Entry]) -> None:
         """Learn the subtitles of ``videos`` (of folder ``folder_id``) not known yet; tell
