@@ -44,7 +44,8 @@ def emulator_srt(server, video_id: str, language_code: str) -> bytes:
 
 
 def test_the_demo_video_shows_its_subtitles_as_read_only_sidecars(server, mount_factory) -> None:
-    mount = mount_factory(server, "--cache-ttl", "0.1")  # every listing below fetches anew
+    # --cache-ttl 0.1: every listing below fetches anew.
+    mount = mount_factory(server, "--cache-ttl", "0.1", subtitles=True)
     folder = mount.path / FOLDER
     os.listdir(folder)
     names = wait_for(lambda: ENGLISH in (shown := sorted(os.listdir(folder))) and shown,
@@ -97,7 +98,7 @@ def test_real_srt_files_win_and_are_not_shown_twice(server, mount_factory) -> No
     # put.io lists this one as the video's "folder" subtitle, language code "en": it is shown
     # as itself, never again as a sidecar.
     server.account.add_file(clips, f"{VIDEO}.EN.srt", b"1\n00:00:01,000 --> 00:00:02,000\nHi\n")
-    mount = mount_factory(server)
+    mount = mount_factory(server, subtitles=True)
     folder = mount.path / FOLDER
     os.listdir(folder)
     wait_for(lambda: ENGLISH in os.listdir(folder), fail=f"no {ENGLISH} beside the video")
@@ -116,7 +117,7 @@ def test_real_srt_files_win_and_are_not_shown_twice(server, mount_factory) -> No
 
 
 def test_no_subtitles_hides_them_and_asks_nothing(server, mount_factory) -> None:
-    mount = mount_factory(server, "--no-subtitles")
+    mount = mount_factory(server, "--no-subtitles", subtitles=True)  # as the user gives it
     folder = mount.path / FOLDER
     assert sorted(os.listdir(folder)) == ["Extras", f"{VIDEO}.mp4"]
     assert errno_of(os.stat, folder / ENGLISH) == errno.ENOENT
