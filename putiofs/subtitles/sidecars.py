@@ -36,6 +36,7 @@ from putiofs.api.errors import NotFoundError, PutioError, ServerError
 from putiofs.net import deadline
 from putiofs.subtitles.naming import FOLDER_SOURCE, sidecar_names
 from putiofs.tree.cache import MetadataCache
+from putiofs.tree.folder_jobs import FailureLog, FolderJobs
 from putiofs.tree.listing import Listing
 from putiofs.tree.paths import folder_path
 
@@ -96,13 +97,13 @@ class Sidecars:
         self.backend = backend
         self.invalidate = invalidate
         self.timeout = timeout
-        self.queue_size = queue_size
         self.per_listing = per_listing
         self.text_budget = text_budget
         self._clock = clock
-        self._workers = workers
-        self._threads: list[threading.Thread] = []
-        self._jobs: OrderedDict[str, list[Entry]] = OrderedDict()
+        self._failures = FailureLog(log, "subtitles")
+        self.jobs: FolderJobs[list[Entry]] = FolderJobs(
+            "subtitles", self.do_folder, self._failed_once, log=log, workers=workers,
+            queue_size=queue_size)
         self._known: OrderedDict[str, tuple[Version, tuple[Track, ...]]] = OrderedDict()
         self._failed: OrderedDict[Version, float] = OrderedDict()
         self._texts: OrderedDict[tuple[Version, str], bytes] = OrderedDict()
@@ -110,11 +111,7 @@ class Sidecars:
         self._views: OrderedDict[str, tuple[Listing, int, int, dict[str, Sidecar]]] = \
             OrderedDict()
         self._generation = 0
-        self._busy = 0
-        self._logged: set[str] = set()
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._stopping = False
         #: Videos asked about, subtitle texts fetched, failures (for tests and logs).
         self.counts = {"asked": 0, "fetched": 0, "failed": 0}
 
@@ -124,23 +121,16 @@ class Sidecars:
         videos = [entry for entry in list(listing.entries) if is_video(entry)]
         if not videos:
             return
-        with self._wake:
-            if self._stopping:
-                return
+        with self._lock:
             now = self._clock()
             wanted = [entry for entry in videos if self._wanted(entry, now)]
-            if not wanted:
-                return
-            if len(wanted) > self.per_listing:
-                log.debug("subtitles: folder %s has %d videos to ask about, the first %d "
-                          "are asked now", listing.folder_id, len(wanted), self.per_listing)
-                wanted = wanted[:self.per_listing]
-            if listing.folder_id not in self._jobs and len(self._jobs) >= self.queue_size:
-                log.debug("subtitles: %d folders wait, folder %s is left for its next "
-                          "listing", len(self._jobs), listing.folder_id)
-                return
-            self._jobs[listing.folder_id] = wanted
-            self._wake.notify()
+        if not wanted:
+            return
+        if len(wanted) > self.per_listing:
+            log.debug("subtitles: folder %s has %d videos to ask about, the first %d are "
+                      "asked now", listing.folder_id, len(wanted), self.per_listing)
+            wanted = wanted[:self.per_listing]
+        self.jobs.offer(listing.folder_id, wanted)
 
     def _wanted(self, entry: Entry, now: float) -> bool:
         """Under the lock: the video's subtitles are not known at its version, and it did not
@@ -209,50 +199,20 @@ class Sidecars:
 
     def start(self) -> None:
         """Start the workers (once mounted: libfuse's fork keeps no thread)."""
-        for number in range(self._workers):
-            thread = threading.Thread(target=self._work, name=f"putiofs-subtitles-{number}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self.jobs.start()
 
     def stop(self, wait: float = 5.0) -> None:
-        """Drop what waits and end the workers, waiting ``wait`` seconds at most in all."""
-        with self._wake:
-            self._stopping = True
-            self._jobs.clear()
-            self._wake.notify_all()
-        until = time.monotonic() + wait
-        for thread in self._threads:
-            thread.join(max(0.0, until - time.monotonic()))
+        self.jobs.stop(wait)
 
     def idle(self) -> bool:
-        """Nothing waits and no worker is at a job."""
-        with self._lock:
-            return not self._jobs and not self._busy
-
-    def _work(self) -> None:
-        while True:
-            with self._wake:
-                while not self._jobs and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-                folder_id, videos = self._jobs.popitem(last=False)
-                self._busy += 1
-            try:
-                self.do_folder(folder_id, videos)
-            except Exception as exc:  # noqa: BLE001 - a thread of its own: log, never die
-                self._failed_once("work", f"folder {folder_id}: {type(exc).__name__}")
-            finally:
-                with self._lock:
-                    self._busy -= 1
+        return self.jobs.idle()
 
     def do_folder(self, folder_id: str, videos: list[Entry]) -> None:
         """Learn the subtitles of ``videos`` (of folder ``folder_id``) not known yet; tell
         the kernel about the folder when any of them has some."""
         shown = False
         for entry in videos:
-            if self._stopping:
+            if self.jobs.stopping:
                 return
             with self._lock:
                 if not self._wanted(entry, self._clock()):
@@ -324,10 +284,5 @@ class Sidecars:
             self.counts[what] += 1
 
     def _failed_once(self, what: str, detail: str) -> None:
-        with self._lock:
-            self.counts["failed"] += 1
-            first = what not in self._logged
-            self._logged.add(what)
-        log.log(logging.INFO if first else logging.DEBUG,
-                "subtitles: %s failed (%s)%s", what, detail,
-                "; later such failures are logged at debug level" if first else "")
+        self._count("failed")
+        self._failures(what, detail)

@@ -4,9 +4,11 @@ version, however many listings), the texts' memory bound, and the front's answer
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -82,6 +84,19 @@ def backend() -> SubtitleBackend:
     return backend
 
 
+@contextlib.contextmanager
+def watching(backend: SubtitleBackend) -> Iterator[tuple[MetadataCache, Sidecars]]:
+    """A cache whose every listing fetches anew, observed by running sidecars."""
+    cache = MetadataCache(backend, ttl=0.0)
+    sidecars = Sidecars(cache, backend)
+    cache.listing_observers.append(sidecars.listed)
+    sidecars.start()
+    try:
+        yield cache, sidecars
+    finally:
+        sidecars.stop()
+
+
 def learnt(sidecars: Sidecars, backend: SubtitleBackend, asked: int) -> None:
     wait_for(lambda: sidecars.idle() and sidecars.counts["asked"] >= asked,
              fail="the subtitles were not learnt")
@@ -92,11 +107,7 @@ def test_many_listings_cost_one_subtitles_call_per_video_and_version(backend) ->
     first = backend.video(movies.id, "A.mkv", [ENG, BESIDE])
     backend.video(movies.id, "B.mp4", [])
     backend.add(movies.id, "notes.txt", b"not a video")
-    cache = MetadataCache(backend, ttl=0.0)  # every listing fetches anew
-    sidecars = Sidecars(cache, backend)
-    cache.listing_observers.append(sidecars.listed)
-    sidecars.start()
-    try:
+    with watching(backend) as (cache, sidecars):
         cache.listing(movies.id)
         learnt(sidecars, backend, 2)
         for _ in range(5):
@@ -112,26 +123,18 @@ def test_many_listings_cost_one_subtitles_call_per_video_and_version(backend) ->
         cache.listing(movies.id)
         learnt(sidecars, backend, 3)
         assert backend.calls["subtitles"] == 3
-    finally:
-        sidecars.stop()
 
 
 def test_a_failed_call_is_not_retried_at_every_listing(backend) -> None:
     movies = backend.add("0", "Movies")
     backend.video(movies.id, "A.mkv", [ENG])
     backend.fail_subtitles = TransportError("no answer")
-    cache = MetadataCache(backend, ttl=0.0)
-    sidecars = Sidecars(cache, backend)
-    cache.listing_observers.append(sidecars.listed)
-    sidecars.start()
-    try:
+    with watching(backend) as (cache, sidecars):
         cache.listing(movies.id)
         learnt(sidecars, backend, 1)
         for _ in range(3):
             cache.listing(movies.id)
         learnt(sidecars, backend, 1)
-    finally:
-        sidecars.stop()
     assert backend.calls["subtitles"] == 1
     assert sidecars.in_folder(movies.id) == {}
 
