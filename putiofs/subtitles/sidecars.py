@@ -254,7 +254,8 @@ class Sidecars:
             self._known.move_to_end(entry.id)
             while len(self._known) > KNOWN_MAX:
                 self._known.popitem(last=False)
-            self._generation += 1
+            if tracks:  # the folders' sidecars are worked out anew (a video without: no)
+                self._generation += 1
             self.counts["fetched"] += len(tracks)
         return tracks
 
