@@ -96,6 +96,9 @@ def _add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--on-change-timeout", type=float,
                         default=MountOptions.on_change_timeout, metavar="SECONDS",
                         help="kill an --on-change run that takes longer (default 60)")
+    parser.add_argument("--no-subtitles", dest="subtitles", action="store_false",
+                        help="show no <video>.<language>.srt sidecars of put.io's subtitles "
+                             "beside the videos (shown by default where the API has them)")
     parser.add_argument("--debug", action="store_true",
                         help="log every call (secrets redacted); the same as --log-level debug")
     parser.add_argument("--log-level", choices=LEVELS, default=None,
@@ -284,7 +287,8 @@ def _mount_options(args: argparse.Namespace) -> tuple[MountOptions, FuseSettings
                            bandwidth=Bandwidth.limited(args.bwlimit),
                            thumbnails=args.thumbnails,
                            on_change=args.on_change or None,
-                           on_change_timeout=max(1.0, args.on_change_timeout))
+                           on_change_timeout=max(1.0, args.on_change_timeout),
+                           subtitles=args.subtitles)
     return options, parse_o_options(args.o_options, options)
 
 

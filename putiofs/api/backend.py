@@ -22,6 +22,8 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 from putiofs.api.errors import NotSupportedError
 
 ROOT_ID = "0"
+#: ``Entry.type`` of a video (v2's ``VIDEO``, v1's ``movie``, lower-cased).
+VIDEO_TYPES = frozenset({"video", "movie"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,20 @@ class FolderRef:
 
 
 @dataclass(frozen=True)
+class Subtitle:
+    """One subtitle put.io has for a video. ``key`` names it to :meth:`Backend.subtitle_text`;
+    ``language_code`` is put.io's (ISO 639-2, e.g. ``eng``; None where it does not know);
+    ``source`` where put.io found it: ``folder`` (a .srt file beside the video, which the
+    folder already shows), ``opensubtitles``, ``mkv`` (a track of the file) or another word."""
+
+    key: str
+    language_code: str | None = None
+    language: str | None = None
+    name: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class Quota:
     """Disk quota in bytes, where the API reports it."""
 
@@ -81,6 +97,8 @@ class Capabilities:
     blank_names: bool = True      # a name of nothing but white space can be stored
     # pushes changes made elsewhere (putiofs.api.realtime.ChangeSource)
     live_events: bool = False
+    # the subtitles put.io found for a video (Backend.subtitles / subtitle_text)
+    subtitles: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,3 +211,14 @@ class Backend(Protocol):
     def set_mtime(self, item_id: str, mtime: float) -> None:
         """Set an item's (file's or folder's) modification time, in whole seconds."""
         raise NotSupportedError(f"put.io's {self.version} API cannot set an item's time")
+
+    # -- subtitles (``capabilities.subtitles``; else NotSupportedError) ---------------------
+
+    def subtitles(self, item_id: str) -> list[Subtitle]:
+        """The subtitles put.io has for a file (none: an empty list), in put.io's order."""
+        raise NotSupportedError(f"put.io's {self.version} API has no subtitles")
+
+    def subtitle_text(self, item_id: str, key: str, max_bytes: int) -> bytes:
+        """One subtitle of a file as SubRip (``.srt``) bytes; a ServerError when put.io sends
+        more than ``max_bytes``."""
+        raise NotSupportedError(f"put.io's {self.version} API has no subtitles")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -48,6 +49,8 @@ from putiofs.front.errno_map import ENODATA, errno_for, fail, fail_fast_repeats,
 from putiofs.front.mp4_xattr import Mp4Attribute
 from putiofs.front.options import MountOptions
 from putiofs.front.permissions import Permissions, still_there
+from putiofs.front.sidecar_files import OpenSidecar, SidecarFiles, refuse
+from putiofs.front.sidecar_files import read as read_sidecar
 from putiofs.front.tree_edits import TreeEdits
 from putiofs.front.writes import RefusedWrites, WriteFiles, WriteHandle
 from putiofs.net import deadline
@@ -121,6 +124,9 @@ class PutioFS:
         self.options = tree.options
         self.handles = tree.handles
         self.edits: TreeEdits = self.writes.edits
+        #: The subtitle sidecars of the folders (none until the mount attaches the learnt
+        #: subtitles, see :mod:`putiofs.front.sidecar_files`).
+        self.sidecars = SidecarFiles(tree.cache, tree.attributes, self.overlay)
         #: What ``/.putio/status.json`` says (:func:`build_operations` sets it; the mount
         #: attaches the realtime feed to it).
         self.status: MountStatus | None = None
@@ -209,9 +215,22 @@ class PutioFS:
     def _account_stat(self, path: str, fh: int | None = None) -> dict[str, Any]:
         if (pending := self.writes.getattr(path, fh)) is not None:
             return pending
-        if isinstance(self.handles.get(fh), OpenFile):
+        handle = self.handles.get(fh)
+        if isinstance(handle, OpenFile):
             return self.tree.getattr(path, fh)
-        return self.tree.attributes.stat(self.overlay.resolve(path))
+        if isinstance(handle, OpenSidecar):
+            return handle.attributes
+        try:
+            return self.tree.attributes.stat(self.overlay.resolve(path))
+        except NotFoundError:
+            if (sidecar := self.sidecars.at(path)) is not None:
+                return self.sidecars.stat(sidecar)
+            raise
+
+    def _not_a_sidecar(self, path: str) -> None:
+        """A sidecar is read-only: changing it is EACCES (see :mod:`.sidecar_files`)."""
+        if self.sidecars.at(path) is not None:
+            refuse()
 
     def _record_change(self, what: str, args: tuple[Any, ...]) -> None:
         """After a successful change (see :func:`changes`): the new times, of what the mount
@@ -243,12 +262,17 @@ class PutioFS:
         shown = set(self.overlay.names_in(folder.id, self.tree.readdir(path)))
         if not split_path(path):
             shown.update(self.control.root_names())
+        shown.update(self.sidecars.names_in(folder.id, shown))
         return [".", "..", *sorted(shown)]
 
     @fuse_call
     def access(self, path: str, amode: int) -> int:
         if control := self._control_for(path):
             return control.access(path, amode)
+        if self.sidecars.at(path) is not None:
+            if amode & (os.W_OK | os.X_OK):
+                refuse()
+            return 0
         return self.tree.access(path, amode)
 
     @fuse_call
@@ -265,7 +289,12 @@ class PutioFS:
             return control.getxattr(path, name)
         if self.overlay.pending_at(path) is not None:
             raise fail(ENODATA)
-        return self.tree.getxattr(path, name)
+        try:
+            return self.tree.getxattr(path, name)
+        except NotFoundError:
+            if self.sidecars.at(path) is not None:
+                raise fail(ENODATA) from None
+            raise
 
     @fuse_call
     def listxattr(self, path: str) -> list[str]:
@@ -273,11 +302,17 @@ class PutioFS:
             return control.listxattr(path)
         if self.overlay.pending_at(path) is not None:
             return []
-        return self.tree.listxattr(path)
+        try:
+            return self.tree.listxattr(path)
+        except NotFoundError:
+            if self.sidecars.at(path) is not None:
+                return []
+            raise
 
     @fuse_call
     def setxattr(self, path: str, name: str, value: bytes, options: int,
                  position: int = 0) -> int:
+        self._not_a_sidecar(path)
         raise fail(errno.ENOTSUP)
 
     @fuse_call
@@ -296,6 +331,8 @@ class PutioFS:
         tell it that nothing is there."""
         if control := self._control_for(path):
             return self._named(control.open(path, flags), path)
+        if (sidecar := self.sidecars.at(path)) is not None:
+            return self.handles.add(self.sidecars.open(sidecar, flags))
         try:
             return self._named(self.writes.open(path, flags), path)
         except (OSError, NotFoundError) as exc:
@@ -316,6 +353,8 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return self.tree.read(handle, size, offset)
+        if isinstance(handle, OpenSidecar):
+            return read_sidecar(handle, size, offset)
         if isinstance(handle, WriteHandle):
             return self.writes.read(handle, size, offset)
         if handle is not None:
@@ -332,8 +371,9 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return 0 if handle.reader is None else handle.reader.read_into(offset, dest)
-        if isinstance(handle, WriteHandle):
-            data = self.writes.read(handle, len(dest), offset)
+        if isinstance(handle, OpenSidecar | WriteHandle):
+            data = (read_sidecar(handle, len(dest), offset) if isinstance(handle, OpenSidecar)
+                    else self.writes.read(handle, len(dest), offset))
             dest[:len(data)] = data
             return len(data)
         if handle is not None:
@@ -352,6 +392,9 @@ class PutioFS:
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         if control := self._control_for(path):
             return control.truncate(path, length, fh)
+        if isinstance(self.handles.get(fh), OpenSidecar):
+            refuse()
+        self._not_a_sidecar(path)
         self.writes.truncate(path, length, fh)
         return 0
 
@@ -360,7 +403,7 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, WriteHandle):
             self.writes.flush(handle)
-        elif handle is not None and not isinstance(handle, OpenFile):
+        elif handle is not None and not isinstance(handle, OpenFile | OpenSidecar):
             return self.control.flush(path, fh)
         return 0
 
@@ -376,6 +419,8 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             self.tree.release(fh)
+        elif isinstance(handle, OpenSidecar):
+            self.handles.pop(fh)
         elif isinstance(handle, WriteHandle):
             self.writes.release(fh)
         elif handle is not None:
@@ -404,6 +449,7 @@ class PutioFS:
     @changes("entry")
     def unlink(self, path: str) -> int:
         self._guard_control(path)
+        self._not_a_sidecar(path)
         kept = self._kept_id(path)
         try:
             if (aside := self.overlay.take_aside(path)) is not None:
@@ -457,6 +503,7 @@ class PutioFS:
             self.tree.cache.added(restored)
             return self.edits.place(restored, new, flags)
         self._guard_control(old, new)
+        self._not_a_sidecar(old)
         try:
             if self.writes.rename(old, new, flags):
                 return 0
@@ -525,6 +572,7 @@ class PutioFS:
         """``change(id, is_dir)`` of what is at ``path``, with the lock a landing moves a
         pending file's attributes to its item under (the path is resolved once before, outside
         it: that may fetch a listing)."""
+        self._not_a_sidecar(path)
         if self._control_for(path) or not self.permissions.keeps:
             self.tree.refuse(what)
         self.writes.attribute_target(path)
@@ -540,6 +588,7 @@ class PutioFS:
         told to leave alone (``UTIME_OMIT``: ``touch -a`` leaves the mtime) is left alone."""
         if self._control_for(path):
             self.tree.refuse("utimens")
+        self._not_a_sidecar(path)
         atime, mtime = (time_asked(t) for t in times) if times else (None, None)
         if mtime != -1:
             self.writes.utimens(path, mtime)

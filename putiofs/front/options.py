@@ -51,6 +51,9 @@ class MountOptions:
     #: may take before it is killed (``--on-change-timeout``; see putiofs.hooks.runner).
     on_change: str | None = None
     on_change_timeout: float = 60.0
+    #: ``--no-subtitles`` clears it: put.io's subtitles of the videos shown as read-only
+    #: ``<stem>.<language>.srt`` sidecars (:mod:`putiofs.subtitles`), where the API has them.
+    subtitles: bool = True
 
     def __post_init__(self) -> None:
         if self.uid < 0:

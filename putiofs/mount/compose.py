@@ -6,7 +6,8 @@ and the FUSE binding, Pillow for ``--thumbnails`` (before anything connects to p
 account (:func:`putiofs.connect.open_for_mount`), the spool folder (when the account takes
 written files and the mount is not read-only), the operations
 (:func:`putiofs.front.operations.build_operations`, which opens the account's store of modes and
-owners there), realtime events, the thumbnails' writer, and last libfuse's loop
+owners there), realtime events, the thumbnails' writer, the subtitles' sidecars, and last
+libfuse's loop
 until unmounted. Every failure before the loop is a :class:`~putiofs.api.errors.UserError` of
 one line.
 """
@@ -28,6 +29,7 @@ from putiofs.mount.binding import caller_of, chosen_binding, load_binding
 from putiofs.mount.checks import MountError, check_fuse_device, check_mountpoint
 from putiofs.mount.run import run_mount
 from putiofs.mount.settings import FuseSettings
+from putiofs.subtitles.sidecars import Sidecars
 from putiofs.thumbnails.image import require_pillow
 from putiofs.thumbnails.naming import default_root
 from putiofs.thumbnails.writer import Thumbnails, owner_of
@@ -74,6 +76,7 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
     hooks = change_hooks(connection, operations, options, mountpoint)
     updates = listen(connection, operations, options, live_ttl) if events else None
     thumbnails = write_thumbnails(connection, operations, options, mountpoint)
+    sidecars = show_subtitles(connection, operations, options)
     log.info("mounting put.io (%s) at %s", settings.api_url, mountpoint)
     try:
         run_mount(operations, mountpoint, options, fuse_settings, foreground=foreground,
@@ -85,6 +88,8 @@ def serve(settings: Settings, mountpoint: Path, options: MountOptions,
             thumbnails.stop()
         if hooks is not None:
             hooks.stop()
+        if sidecars is not None:
+            sidecars.stop()
         connection.close()
     log.info("unmounted %s", mountpoint)
     return 0
@@ -178,3 +183,19 @@ def write_thumbnails(connection: Connection, operations: PutioFS, options: Mount
     operations.tree.cache.listing_observers.append(thumbnails.listed)
     operations.when_mounted.append(thumbnails.start)
     return thumbnails
+
+
+def show_subtitles(connection: Connection, operations: PutioFS,
+                   options: MountOptions) -> Sidecars | None:
+    """put.io's subtitles of listed videos as ``.srt`` sidecars (see :mod:`putiofs.subtitles`),
+    learnt in the background once mounted; the kernel is told when a folder's are known. None
+    with ``--no-subtitles`` or where the API has no subtitles (v1)."""
+    if not options.subtitles or not connection.backend.capabilities.subtitles:
+        return None
+    sidecars = Sidecars(operations.tree.cache, connection.backend,
+                        invalidate=kernel_cache.invalidate_path,
+                        timeout=min(20.0, options.call_deadline))
+    operations.tree.cache.listing_observers.append(sidecars.listed)
+    operations.sidecars.attach(sidecars)
+    operations.when_mounted.append(sidecars.start)
+    return sidecars

@@ -89,6 +89,8 @@ MOUNT_OPTIONS = (
                 "(default: what suits streaming)"),
     MountOption("thumbnails", None, "write put.io's screenshots of listed videos as "
                 "freedesktop thumbnails (--thumbnails)"),
+    MountOption("no_subtitles", None, "show no .srt sidecars of put.io's subtitles beside "
+                "the videos (--no-subtitles)"),
     MountOption("nonempty", None, "mount over a folder that is not empty (libfuse 3 always "
                 "does)"),
 )
@@ -137,6 +139,8 @@ def parse_o_options(values: list[str], options: MountOptions) -> FuseSettings:
                 options.show_control = True
             elif key == "thumbnails":
                 options.thumbnails = True
+            elif key == "no_subtitles":
+                options.subtitles = False
             elif key == "fuse":
                 settings.binding = check_binding(arg, "-o fuse=")
             elif key == "umask":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -29,22 +28,20 @@ from typing import Any
 
 import requests
 
-from putiofs.api.backend import ROOT_ID, Entry
+from putiofs.api.backend import VIDEO_TYPES, Entry
 from putiofs.net import deadline
 from putiofs.thumbnails import image, naming
 from putiofs.tree.cache import MetadataCache
+from putiofs.tree.folder_jobs import FailureLog, FolderJobs
 from putiofs.tree.listing import Listing
+from putiofs.tree.paths import folder_path
 
 log = logging.getLogger("putiofs.thumbnails")
 
-#: put.io's type words for a video (v2 ``VIDEO``, v1 ``movie``).
-VIDEO_TYPES = frozenset({"video", "movie"})
 #: The most bytes a screenshot may have (put.io's are tens of KiB).
 MAX_SCREENSHOT = 16 * 1024 * 1024
 #: How many videos the worker remembers as done (their entries and paths).
 DONE_MAX = 20_000
-#: Folders deeper than this are not followed up to the root.
-MAX_FOLDER_DEPTH = 256
 
 
 class Thumbnails:
@@ -64,16 +61,13 @@ class Thumbnails:
         self.root = root or naming.default_root()
         self.owner = owner
         self.timeout = timeout
-        self.queue_size = queue_size
         self.per_listing = per_listing
-        self._workers = workers
-        self._threads: list[threading.Thread] = []
-        self._jobs: OrderedDict[str, list[Entry]] = OrderedDict()
+        self._failures = FailureLog(log, "thumbnails")
+        self.jobs: FolderJobs[list[Entry]] = FolderJobs(
+            "thumbnails", self._do_folder, self._failed, log=log, workers=workers,
+            queue_size=queue_size)
         self._done: OrderedDict[str, tuple[Entry, str]] = OrderedDict()
-        self._logged: set[str] = set()
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._stopping = False
         #: How many thumbnails were written, found current, or failed (for tests and logs).
         self.counts = {"written": 0, "current": 0, "failed": 0}
 
@@ -88,58 +82,25 @@ class Thumbnails:
             log.debug("thumbnails: folder %s has %d videos, the first %d are done",
                       listing.folder_id, len(videos), self.per_listing)
             videos = videos[:self.per_listing]
-        with self._wake:
-            if self._stopping:
-                return
-            if listing.folder_id not in self._jobs and len(self._jobs) >= self.queue_size:
-                log.debug("thumbnails: %d folders wait, folder %s is left for its next "
-                          "listing", len(self._jobs), listing.folder_id)
-                return
-            self._jobs[listing.folder_id] = videos
-            self._wake.notify()
+        self.jobs.offer(listing.folder_id, videos)
 
     # -- the workers ----------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the workers (once mounted: libfuse's fork keeps no thread)."""
-        for number in range(self._workers):
-            thread = threading.Thread(target=self._work, name=f"putiofs-thumbnails-{number}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self.jobs.start()
 
     def stop(self, wait: float = 5.0) -> None:
         """Drop what waits and end the workers, waiting ``wait`` seconds at most in all (a
         fetch under way ends by its own timeout, in a daemon thread)."""
-        with self._wake:
-            self._stopping = True
-            self._jobs.clear()
-            self._wake.notify_all()
-        until = time.monotonic() + wait
-        for thread in self._threads:
-            thread.join(max(0.0, until - time.monotonic()))
+        self.jobs.stop(wait)
 
     def idle(self) -> bool:
-        with self._lock:
-            return not self._jobs
+        return self.jobs.idle()
 
     def waiting(self) -> dict[str, int]:
         """The folders queued, oldest first, and how many videos each brings."""
-        with self._lock:
-            return {folder_id: len(videos) for folder_id, videos in self._jobs.items()}
-
-    def _work(self) -> None:
-        while True:
-            with self._wake:
-                while not self._jobs and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-                folder_id, videos = self._jobs.popitem(last=False)
-            try:
-                self._do_folder(folder_id, videos)
-            except Exception as exc:  # noqa: BLE001 - a thread of its own: log, never die
-                self._failed("work", f"folder {folder_id}: {type(exc).__name__}")
+        return {folder_id: len(videos) for folder_id, videos in self.jobs.waiting().items()}
 
     def _do_folder(self, folder_id: str, videos: list[Entry]) -> None:
         folder = folder_path(self.cache, folder_id)
@@ -148,7 +109,7 @@ class Thumbnails:
             return
         listing = self.cache.held_listing(folder_id)
         for entry in videos:
-            if self._stopping:
+            if self.jobs.stopping:
                 return
             with self._lock:
                 if self._done.get(entry.id) == (entry, folder):
@@ -218,36 +179,8 @@ class Thumbnails:
             self.counts[what] += 1
 
     def _failed(self, what: str, detail: str) -> None:
-        with self._lock:
-            self.counts["failed"] += 1
-            first = what not in self._logged
-            self._logged.add(what)
-        log.log(logging.INFO if first else logging.DEBUG,
-                "thumbnails: %s failed (%s)%s", what, detail,
-                "; later such failures are logged at debug level" if first else "")
-
-
-def folder_path(cache: MetadataCache, folder_id: str) -> str | None:
-    """The mount path of a folder ("/" the root), followed up through the listings the cache
-    holds, with the names the mount shows; None where a level is not held (no API call)."""
-    parts: list[str] = []
-    current = folder_id
-    for _ in range(MAX_FOLDER_DEPTH):
-        if current == ROOT_ID:
-            return "/" + "/".join(reversed(parts))
-        holders = [(parent, entry) for parent, entry in cache.holders(current)
-                   if entry.parent_id == parent]
-        if not holders:
-            return None
-        fresh = [held for held in holders if cache.cached_listing(held[0]) is not None]
-        parent_id = (fresh or holders)[0][0]
-        listing = cache.held_listing(parent_id)
-        shown = listing.shown_name(current) if listing is not None else None
-        if shown is None:
-            return None
-        parts.append(shown)
-        current = parent_id
-    return None
+        self._count("failed")
+        self._failures(what, detail)
 
 
 def owner_of(root: Path) -> tuple[int, int] | None:

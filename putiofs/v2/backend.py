@@ -19,6 +19,7 @@ Differences from v1 that the core sees only through :attr:`V2Backend.capabilitie
   inside what storage-signed URLs usually get) or a reader reports it refused
   (``refresh_token=True``). The cache is keyed by id, size and mtime, so a file replaced in
   place gets a new URL, and holds at most ``url_cache_size`` URLs.
+- subtitles (``capabilities.subtitles``): ``/files/{id}/subtitles`` and one as SubRip;
 - realtime events (``capabilities.live_events``) where the factory gives it ``listeners``
   (put.io's websocket, :mod:`putiofs.v2.realtime`): :meth:`V2Backend.change_listener`.
 """
@@ -41,6 +42,7 @@ from putiofs.api.backend import (
     Capabilities,
     Entry,
     Quota,
+    Subtitle,
     UploadProgress,
     UploadTicket,
 )
@@ -143,7 +145,7 @@ class V2Backend(Backend):
         return Capabilities(folder_map=False, write_contents=True, set_times=True,
                             trash=account.trash_enabled if account is not None else False,
                             slash_in_names=False, blank_names=False,
-                            live_events=self._listeners is not None)
+                            live_events=self._listeners is not None, subtitles=True)
 
     def change_listener(self, sink: ChangeSink) -> ChangeListener:
         """put.io's realtime events for this account, telling ``sink`` (not started yet)."""
@@ -228,6 +230,17 @@ class V2Backend(Backend):
         if not same_origin(ticket.url, self.upload_url):
             raise NotFoundError("the upload was started on another upload host; start anew")
         return ticket.url
+
+    # -- subtitles ------------------------------------------------------------------------
+
+    def subtitles(self, item_id: str) -> list[Subtitle]:
+        """``GET /files/{id}/subtitles``: what put.io found (a folder .srt, a track of the
+        file, OpenSubtitles), in its order."""
+        return list(self.client.subtitles(item_id))
+
+    def subtitle_text(self, item_id: str, key: str, max_bytes: int) -> bytes:
+        """``GET /files/{id}/subtitles/{key}?format=srt``."""
+        return self.client.subtitle_file(item_id, key, fmt="srt", max_bytes=max_bytes)
 
     # -- reading --------------------------------------------------------------------------
 

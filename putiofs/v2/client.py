@@ -29,10 +29,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import quote, urljoin
 
 from putiofs.api.errors import NameExistsError, NotFoundError, PutioError, ServerError
 from putiofs.logs import register_secret
-from putiofs.v2.errors import item_error
+from putiofs.v2.errors import error_for, item_error
 from putiofs.v2.models import (
     AccountInfo,
     DeleteResult,
@@ -47,6 +48,7 @@ from putiofs.v2.models import (
     Mp4Status,
     SharedFile,
     SharedWithYou,
+    SubtitleInfo,
     TokenInfo,
     Transfer,
     TrashItem,
@@ -62,8 +64,8 @@ from putiofs.v2.parse import (
     to_id,
     to_str,
 )
-from putiofs.v2.tus import TusClient
-from putiofs.v2.wire import V2Wire, register_url
+from putiofs.v2.tus import TusClient, same_origin
+from putiofs.v2.wire import V2Wire, decode_envelope, register_url
 
 Ids = Iterable[str | int] | str | int
 
@@ -206,6 +208,50 @@ class V2Client:
         answer = self.wire.request("POST", f"/files/{file_id}/mp4")
         return parsed(Mp4Status.from_json, mapping(answer).get("mp4"),
                       f"POST /files/{file_id}/mp4")
+
+    def subtitles(self, file_id: str | int) -> list[SubtitleInfo]:
+        """The subtitles put.io found for a file, in its order; an entry without a ``key``
+        (nothing could fetch it) is left out."""
+        where = f"GET /files/{file_id}/subtitles"
+        found = mapping(self.wire.request("GET", f"/files/{file_id}/subtitles")).get("subtitles")
+        return [parsed(SubtitleInfo.from_json, item, where)
+                for item in (found if isinstance(found, list) else ())
+                if isinstance(item, Mapping) and to_str(item.get("key"))]
+
+    def subtitle_file(self, file_id: str | int, key: str, *, fmt: str = "srt",
+                      max_bytes: int = 4 * 1024 * 1024) -> bytes:
+        """One subtitle's bytes (``fmt``: ``srt`` or ``webvtt``), retried as any GET. put.io
+        may answer with the file or with a redirect to it (putio.py resolves it either way);
+        a redirect is followed once, without the token where it leaves the API's host.
+        ServerError for an answer larger than ``max_bytes`` or one that is a JSON envelope
+        (not a subtitle)."""
+        wire = self.wire
+        path = f"/files/{file_id}/subtitles/{quote(key, safe='')}"
+        what = f"GET /files/{file_id}/subtitles/<key>"
+
+        def attempt() -> bytes:
+            headers = {**wire.request_headers(), "Accept": "*/*"}
+            response = wire.exchange("GET", wire.base_url + path, what, headers=headers,
+                                     params={"format": fmt})
+            location = response.headers.get("Location")
+            if response.status_code in (301, 302, 303, 307, 308) and location:
+                target = urljoin(wire.base_url + path, location)
+                register_url(target)
+                if not same_origin(target, wire.base_url):
+                    headers = {**wire.request_headers(auth=False), "Accept": "*/*"}
+                response = wire.exchange("GET", target, what, headers=headers)
+            envelope = decode_envelope(response.headers.get("Content-Type"), response.content)
+            if not 200 <= response.status_code < 300:
+                raise error_for(response.status_code, envelope, response.headers, what,
+                                now=wire.wall_clock())
+            if envelope is not None:
+                raise ServerError(f"{what}: the answer was JSON, not a subtitle")
+            if len(response.content) > max_bytes:
+                raise ServerError(f"{what}: {len(response.content)} bytes, more than "
+                                  f"{max_bytes} for a subtitle")
+            return response.content
+
+        return wire.retried(attempt, what) or b""
 
     # -- account and sign-in --------------------------------------------------------------
 

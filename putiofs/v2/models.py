@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from putiofs.api import services, signin
+from putiofs.api import backend, services, signin
 from putiofs.net.lenient import from_answer, json_field
 from putiofs.v2.parse import (
     BadValue,
@@ -138,6 +138,21 @@ class Mp4Status(services.Mp4Conversion):
 
     @classmethod
     def from_json(cls, data: Any) -> Mp4Status:
+        return from_answer(cls, data)
+
+
+@dataclass(frozen=True)
+class SubtitleInfo(backend.Subtitle):
+    """One entry of ``/files/{id}/subtitles``: the version-neutral model."""
+
+    key: str = json_field(to_str)
+    language_code: str | None = json_field(to_str, default=None)
+    language: str | None = json_field(to_str, default=None)
+    name: str | None = json_field(to_str, default=None)
+    source: str | None = json_field(to_str, default=None)
+
+    @classmethod
+    def from_json(cls, data: Any) -> SubtitleInfo:
         return from_answer(cls, data)
 
 

@@ -402,12 +402,65 @@ def test_download_and_stream_redirect_to_storage(v2, suffix):
     failed(v2.get(f"files/{readme['id']}/download", headers={}), 401)
 
 
-def test_subtitles_are_none_and_a_folder_has_no_subtitles(v2):
+def test_a_file_that_is_no_video_has_no_subtitles_and_a_folder_none_at_all(v2):
     readme = v2.child(0, "README.txt")
     assert ok(v2.get(f"files/{readme['id']}/subtitles")) == {"default": None, "subtitles": [],
                                                               "status": "OK"}
     failed(v2.get(f"files/{readme['id']}/subtitles/default"), 404)
     failed(v2.get(f"files/{v2.child(0, 'Music')['id']}/subtitles"), 400, "NotFile")
+
+
+def _demo_video(v2) -> dict:
+    clips = v2.child(v2.child(0, "Movies")["id"], "Demo Clips")
+    return v2.child(clips["id"], "Test Pattern (10s).mp4")
+
+
+def test_the_demo_video_has_opensubtitles_in_english_and_french_as_srt_and_webvtt(v2):
+    video = _demo_video(v2)
+    answer = ok(v2.get(f"files/{video['id']}/subtitles"))
+    found = answer["subtitles"]
+    assert [(s["language_code"], s["language"], s["source"], s["format"]) for s in found] == [
+        ("eng", "English", "opensubtitles", "srt"), ("fre", "French", "opensubtitles", "srt")]
+    assert answer["default"] == found[0]["key"]
+    english = v2.get(f"files/{video['id']}/subtitles/{found[0]['key']}",
+                     params={"format": "srt"})
+    assert english.status_code == 200
+    srt = english.content.decode()
+    assert srt.startswith("1\n00:00:00,500 --> 00:00:03,000\nThis is the putiofs demo video.")
+    last = re.findall(r"--> (\d\d):(\d\d):(\d\d),(\d{3})", srt)[-1]
+    assert int(last[0]) == int(last[1]) == 0 and int(last[2]) < 10  # within the 10 s video
+    assert v2.get(f"files/{video['id']}/subtitles/default").content == english.content
+    vtt = v2.get(f"files/{video['id']}/subtitles/{found[1]['key']}",
+                 params={"format": "webvtt"})
+    assert vtt.headers["Content-Type"].startswith("text/vtt")
+    text = vtt.content.decode()
+    assert text.startswith("WEBVTT\n\n1\n00:00:00.500 --> 00:00:03.000\n")
+    assert "," not in "".join(line for line in text.splitlines() if "-->" in line)
+    assert "Voici la vidéo" in text
+    failed(v2.get(f"files/{video['id']}/subtitles/nothing-such"), 404)
+    failed(v2.get(f"files/{video['id']}/subtitles/default", params={"format": "ass"}), 400)
+
+
+def test_srt_files_beside_a_data_video_are_its_folder_subtitles(v2_factory, tmp_path):
+    (tmp_path / "Movie.mkv").write_bytes(b"\x1a\x45\xdf\xa3 not really a video")
+    (tmp_path / "Movie.srt").write_bytes(b"\xef\xbb\xbf1\r\n00:00:01,000 --> 00:00:02,000"
+                                         b"\r\nPlain\r\n")
+    (tmp_path / "Movie.en.srt").write_text("1\n00:00:01,000 --> 00:00:02,500\nHello\n")
+    (tmp_path / "Movie.en.forced.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nX\n")
+    (tmp_path / "Other.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nNo\n")
+    v2 = v2_factory(demo=False, data_dir=tmp_path)
+    video = v2.child(0, "Movie.mkv")
+    answer = ok(v2.get(f"files/{video['id']}/subtitles"))
+    found = answer["subtitles"]
+    assert [(s["name"], s["language_code"], s["language"], s["source"]) for s in found] == [
+        ("Movie.srt", None, None, "folder"), ("Movie.en.srt", "en", "English", "folder")]
+    assert answer["default"] == found[0]["key"]
+    assert v2.get(f"files/{video['id']}/subtitles/default").content == (
+        b"1\r\n00:00:01,000 --> 00:00:02,000\r\nPlain\r\n")
+    vtt = v2.get(f"files/{video['id']}/subtitles/{found[1]['key']}", params={"format": "webvtt"})
+    assert vtt.content == b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.500\nHello\n"
+    other = v2.child(0, "Other.srt")
+    assert ok(v2.get(f"files/{other['id']}/subtitles"))["subtitles"] == []
 
 
 def test_data_dir_crc32_and_undecodable_names(v2_factory, tmp_path):

@@ -213,8 +213,12 @@ def test_stream_and_download_links_lead_to_the_bytes(server: EmulatorServer, sdk
         assert answer.content == _bytes(server, VIDEO_ID)
 
 
-def test_subtitles_of_a_file_without_any(sdk: Any) -> None:
-    assert sdk.File.get(VIDEO_ID).get_subtitles() == []
+def test_subtitles_of_the_demo_video(sdk: Any) -> None:
+    found = sdk.File.get(VIDEO_ID).get_subtitles()
+    assert [(s.language_code, s.source) for s in found] == [("eng", "opensubtitles"),
+                                                            ("fre", "opensubtitles")]
+    link = found[0].get_download_link()  # putio.py resolves it with HEAD
+    assert link is not None and "/subtitles/" in link
 
 
 def test_mp4_conversion(server: EmulatorServer, sdk: Any) -> None:

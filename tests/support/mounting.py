@@ -65,12 +65,18 @@ def fuse_device_unusable_reason() -> str | None:
 
 class Mount(MountProcess):
     """A running ``putiofs mount -f``; ``path`` is the mountpoint. ``token`` given: the v2 API
-    with that token (``PUTIO_API=v2``), else v1 with ``api_key`` / ``api_secret``."""
+    with that token (``PUTIO_API=v2``), else v1 with ``api_key`` / ``api_secret``.
+
+    ``subtitles``: show put.io's subtitle sidecars (the mount's default). Off here unless a
+    test asks (``--no-subtitles``): they appear in a folder a moment after its first listing,
+    in the background, which a test of something else would see as its folder changing."""
 
     def __init__(self, base_url: str, path: Path, log_file: Path, *extra: str,
                  api_key: str = "demo", api_secret: str = "demo", token: str | None = None,
                  upload_url: str | None = None, socket_url: str | None = None,
-                 timeout: float = 20.0) -> None:
+                 timeout: float = 20.0, subtitles: bool = False) -> None:
+        if not subtitles:
+            extra = (*extra, "--no-subtitles")
         env = {name: value for name, value in os.environ.items()
                if name not in ("PUTIO_API", "PUTIO_TOKEN", "PUTIO_API_KEY", "PUTIO_API_SECRET",
                                "PUTIO_UPLOAD_URL", "PUTIO_SOCKET_URL", "XDG_CONFIG_HOME")}

@@ -28,9 +28,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "views": {"api", "write"},
     "thumbnails": {"api", "net", "tree"},
     "hooks": {"api", "tree"},
-    "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs"},
+    "subtitles": {"api", "net", "tree"},
+    "front": {"api", "net", "tree", "read", "write", "views", "torrent", "logs", "subtitles"},
     "mount": {"api", "net", "config", "connect", "logs", "tree", "write", "front",
-              "thumbnails", "hooks"},
+              "thumbnails", "hooks", "subtitles"},
     "commands": {"api", "net", "config", "connect", "logs", "tree", "write", "views", "torrent",
                  "front", "read"},
     "testing": {"mount"},
@@ -43,7 +44,7 @@ VERSION_PACKAGES = ("v1", "v2")
 FACTORY = "putiofs.connect"
 #: The parts below the front: they know put.io and the disk, never the kernel.
 BELOW_THE_FRONT = ("api", "net", "tree", "read", "write", "v1", "v2", "config", "connect",
-                   "views", "torrent", "logs", "thumbnails")
+                   "views", "torrent", "logs", "thumbnails", "subtitles")
 FUSE_BINDINGS = {"fuse", "mfusepy"}
 #: Calls that make an errno for the kernel out of an errno value.
 ERRNO_RAISERS = {"OSError", "FuseOSError", "fail", "PermissionError", "FileNotFoundError"}

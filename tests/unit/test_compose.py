@@ -102,6 +102,33 @@ def test_a_cache_folder_that_cannot_be_made_is_one_line_and_closes_the_connectio
     assert connection.closed == [True]  # type: ignore[attr-defined]
 
 
+# -- subtitles ----------------------------------------------------------------------------
+
+class SubtitlesBackend(FakeBackend):
+    capabilities = Capabilities(folder_map=True, subtitles=True)
+
+
+@pytest.mark.parametrize(("backend", "shown"), [(FakeBackend, True), (SubtitlesBackend, False)])
+def test_no_sidecars_without_the_apis_subtitles_or_with_no_subtitles(backend, shown):
+    """v1 has no subtitles; --no-subtitles (``shown`` False) shows none where it has them."""
+    options = MountOptions(subtitles=shown)
+    connection = connection_of(backend())
+    operations = compose.build_operations(connection.backend, options, connection.services)
+    assert compose.show_subtitles(connection, operations, options) is None
+    assert operations.sidecars.sidecars is None and operations.when_mounted == []
+    assert operations.tree.cache.listing_observers == []
+
+
+def test_sidecars_learn_from_listings_once_mounted():
+    options = MountOptions()
+    connection = connection_of(SubtitlesBackend())
+    operations = compose.build_operations(connection.backend, options, connection.services)
+    sidecars = compose.show_subtitles(connection, operations, options)
+    assert sidecars is not None and operations.sidecars.sidecars is sidecars
+    assert operations.tree.cache.listing_observers == [sidecars.listed]
+    assert operations.when_mounted == [sidecars.start]
+
+
 # -- realtime events ----------------------------------------------------------------------
 
 def operations_of(connection: Connection, options: MountOptions):

@@ -10,7 +10,13 @@ import re
 import pytest
 
 from putiofs.api.backend import Capabilities, Entry
-from putiofs.api.errors import BadRequestError, NameExistsError, NotFoundError, NotSupportedError
+from putiofs.api.errors import (
+    BadRequestError,
+    NameExistsError,
+    NotFoundError,
+    NotSupportedError,
+    ServerError,
+)
 from putiofs.front.account_view import AccountView
 from putiofs.front.operations import MountOptions, PutioFS
 from putiofs.v2 import V2Backend
@@ -88,7 +94,8 @@ def test_capabilities_come_from_the_account_once(stub, make_backend):
     backend = make_backend()
     assert backend.capabilities == Capabilities(folder_map=False, write_contents=True,
                                                 set_times=True, trash=True,
-                                                slash_in_names=False, blank_names=False)
+                                                slash_in_names=False, blank_names=False,
+                                                subtitles=True)
     assert backend.capabilities.trash
     assert len(stub.seen) == 1
 
@@ -270,3 +277,44 @@ def test_mount_mkdir_onto_a_taken_name_fails_without_a_second_folder(stub, make_
     assert raised.value.errno == errno.EEXIST
     # never a retry
     assert len(stub.requests("POST", "/files/create-folder")) == 1
+
+
+SRT = b"1\n00:00:01,000 --> 00:00:02,000\nHello\n"
+
+
+def test_subtitles_are_listed_and_fetched_as_srt(stub: V2Stub, make_backend) -> None:
+    stub.on("GET", "/files/5/subtitles", ok(default="k1", subtitles=[
+        {"key": "k1", "language": "English", "language_code": "eng", "name": "a.srt",
+         "source": "opensubtitles", "format": "srt", "url": "x"},
+        {"language_code": "fre", "name": "no key: nothing could fetch it"},
+        {"key": "k/2", "language_code": None, "source": "folder"}]))
+    stub.on("GET", "/files/5/subtitles/k%2F2", Reply(body=SRT, content_type="application/x-subrip"))
+    stub.on("GET", "/account/info", ok(info=ACCOUNT))
+    backend = make_backend()
+    assert backend.capabilities.subtitles
+    found = backend.subtitles("5")
+    assert [(s.key, s.language_code, s.language, s.source) for s in found] == [
+        ("k1", "eng", "English", "opensubtitles"), ("k/2", None, None, "folder")]
+    assert backend.subtitle_text("5", "k/2", 1000) == SRT
+    assert stub.requests("GET", "/files/5/subtitles/k%2F2")[0].query == {"format": "srt"}
+    with pytest.raises(ServerError):
+        backend.subtitle_text("5", "k/2", 10)
+
+
+def test_a_subtitle_behind_a_redirect_is_fetched_without_the_token_elsewhere(
+        stub: V2Stub, make_backend) -> None:
+    other = V2Stub()
+    try:
+        other.on("GET", "/sub.srt", Reply(body=SRT, content_type="text/plain"))
+        stub.on("GET", "/files/5/subtitles/k", Reply(status=302, body=b"", headers={
+            "Location": f"{other.base_url}/sub.srt"}))
+        assert make_backend().subtitle_text("5", "k", 1000) == SRT
+        assert "Authorization" not in other.requests("GET", "/sub.srt")[0].headers
+    finally:
+        other.close()
+
+
+def test_a_missing_subtitle_is_not_found(stub: V2Stub, make_backend) -> None:
+    stub.on("GET", "/files/5/subtitles/k", error(404, "NotFound"))
+    with pytest.raises(NotFoundError):
+        make_backend().subtitle_text("5", "k", 1000)

@@ -19,7 +19,7 @@ Welcome to the putiofs demo library
 This account is served by putiofs's own put.io API emulator. Everything here lives in memory:
 rename, move and delete freely, a restart brings the library back.
 
-  Movies/       a 10 second test pattern video (H.264 + AAC, 320x240)
+  Movies/       a 10 second test pattern video (H.264 + AAC, 320x240), with subtitles
   Music/        a short tone as mp3, and a file whose name contains a slash
   Pictures/     a JPEG test card
   Documents/    notes (two of them with the same name), a unicode name, an empty file
@@ -46,6 +46,9 @@ SHARED = "Alice shares this folder with you.\n"
 def _media(name: str) -> bytes:
     return resources.files("putiofs.emulator").joinpath(f"demo_data/{name}").read_bytes()
 
+
+#: The demo video's subtitles an OpenSubtitles-like search finds (``demo_data``'s .srt files).
+DEMO_SUBTITLES = (("eng", "English"), ("fre", "French"))
 
 #: The demo's first item was created then (UTC); each later one a few days after the one before,
 #: so that ``ls -l`` of a v2 mount shows dates that differ (v1 has no dates at all).
@@ -87,6 +90,9 @@ def seed_demo(account: Account) -> None:
         shared = folder(root, FRIEND_NAME)
         file(shared, "holiday plans.txt", SHARED.encode())
         account.friends.append(Friend(2002, FRIEND_NAME, int(shared)))
+        account.subtitle_matches[int(video)] = [
+            (code, language, _media(f"demo-video.{code}.srt").decode("utf-8"))
+            for code, language in DEMO_SUBTITLES]
         account.post_message(account.nodes[int(video)])
         account.post_message(account.nodes[int(tone)])
         jazz = Subscription(0, "Jazz Radio", "http://legaltorrents.com/music/rss.xml",

@@ -101,6 +101,9 @@ class Account:
         self.subscriptions: dict[int, Subscription] = {}
         self._next_subscription_id = 860
         self.friends: list[Friend] = []
+        #: What an OpenSubtitles-like search finds for a file, by item id: (language code,
+        #: language, SubRip text) each (v2 serves them, see ``putiofs.emulator.v2.subtitles``).
+        self.subtitle_matches: dict[int, list[tuple[str, str, str]]] = {}
         self._tokens: dict[str, float] = {}
         self.events: list[Event] = []
         self._next_event_id = 5000

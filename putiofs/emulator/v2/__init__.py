@@ -94,9 +94,11 @@ Decisions where the reference is silent (ours, stated so clients can rely on the
   MP4: ``NOT_AVAILABLE`` until ``POST /files/{id}/mp4`` (videos only, else 400
   ``INVALID_MEDIA``), then ``IN_QUEUE``, ``CONVERTING``, ``COMPLETED`` over
   ``transfer_seconds``; the mp4 URLs serve the original bytes.
-* Subtitles: no file has any (``/files/{id}/subtitles`` is ``{default: null, subtitles:
-  []}``, a folder 400 ``NotFile``; ``/subtitles/{key}`` 404), so putio.py's
-  ``get_subtitles`` works.
+* Subtitles (:mod:`.subtitles`): a video's are the ``.srt`` files beside it with its stem
+  (source ``folder``) and what an OpenSubtitles-like search found (source ``opensubtitles``:
+  the demo video has English and French); ``/subtitles/{key}?format=srt|webvtt`` serves one
+  (key ``default``: the first folder one, else the first search one), an unknown key 404,
+  a folder 400 ``NotFile``; other files have none.
 * put.io's web-app endpoints (friends and requests, the config store, playback and HLS,
   extraction, download links, sharing clones, public shares) are :mod:`.webapp`'s, served as
   put.io's JavaScript SDK declares them (``tests/emulator/test_v2_js_sdk.py`` runs it).

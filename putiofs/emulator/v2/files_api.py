@@ -8,11 +8,12 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from putiofs.emulator.account.state import ROOT_ID, ApiError, Node
-from putiofs.emulator.v2 import names
+from putiofs.emulator.v2 import names, subtitles
 from putiofs.emulator.v2.render import file_object, file_type, mime_type
 from putiofs.emulator.v2.request import Request, Routes
 from putiofs.emulator.v2.wire import (
     DEFAULT_PER_PAGE,
+    Document,
     Params,
     Redirect,
     V2Error,
@@ -396,12 +397,20 @@ def files_mp4(request: Request) -> dict[str, Any]:
 
 @route("GET", r"files/(?P<id>\d+)/subtitles", "files.subtitles")
 def files_subtitles(request: Request) -> dict[str, Any]:
-    """The subtitles of a file: none here (the emulator has no subtitle sources)."""
-    _file_of(request)
-    return ok(default=None, subtitles=[])
+    """The subtitles put.io found for a file (see :mod:`..subtitles`); a folder 400."""
+    node = _file_of(request)
+    return ok(**subtitles.listing(request.account, node, request.api.emulator.root_url))
 
 
-@route("GET", r"files/(?P<id>\d+)/subtitles/[^/]+", "files.subtitle")
-def files_subtitle(request: Request) -> dict[str, Any]:
-    _file_of(request)
-    raise not_found("Subtitle not found")
+@route("GET", r"files/(?P<id>\d+)/subtitles/(?P<key>[^/]+)", "files.subtitle")
+def files_subtitle(request: Request) -> Document:
+    """One subtitle file, ``format=srt`` (the default) or ``webvtt``; 404 for a key the file
+    has no subtitle for, 400 for another format."""
+    node = _file_of(request)
+    fmt = (request.params.text("format") or "srt").lower()
+    if fmt not in subtitles.FORMATS:
+        raise bad_request("Invalid format")
+    text = subtitles.text_of(request.account, node, unquote(request.match.group("key")))
+    if text is None:
+        raise not_found("Subtitle not found")
+    return Document(subtitles.rendered(text, fmt), subtitles.FORMATS[fmt])
