@@ -32,7 +32,18 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import big_folder, bwlimit, events, netlink, peers, procs, scan, versus, versus_write
+from bench import (
+    big_folder,
+    bwlimit,
+    events,
+    netlink,
+    peers,
+    procs,
+    scan,
+    subtitles,
+    versus,
+    versus_write,
+)
 from bench.data import MIB, Layout, prepare
 from bench.library import Library, prepare_library
 from bench.measure import _time, read_head
@@ -252,7 +263,7 @@ def machine() -> dict[str, str]:
 
 
 SECTIONS = ("seq", "ttfb", "media", "listing", "writes", "memory", "huge", "random", "walk",
-            "bigfolder", "events", "bwlimit", "scan")
+            "bigfolder", "events", "bwlimit", "scan", "subtitles")
 PROFILES = ("loopback", "far")
 
 
@@ -441,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
                          "one side by side (bench/events.py)")
             for row in events.rows(events.measure(changes=5)):
                 res.add(Row(**row))
+        if "subtitles" in only:
+            subtitles.measure(res)
     finally:
         shutil.rmtree(sources_dir, ignore_errors=True)
     info["seconds"] = f"{time.perf_counter() - started:.0f}"
