@@ -181,6 +181,8 @@ class StreamBuffer:
         """Copy the file's bytes ``[offset, end)`` (``end`` at most the size) into ``dest``.
         Raises what the source raises; ``dest`` may then hold part of the answer."""
         head_end, tail_start = self._head_end, self._tail_start
+        if offset >= head_end:
+            self._finish_head()
         cur = offset
         while cur < end:
             if cur < head_end:
@@ -217,6 +219,18 @@ class StreamBuffer:
             self._fetch(edge.filled, stop, view[edge.filled - edge.start:stop - edge.start])
             edge.filled = stop
         edge.copy_into(dest, start, end)
+
+    def _finish_head(self) -> None:
+        """Before a read beyond the first edge block: the rest of the block, if the open
+        stream is where its filling stopped and already runs past its end (the block's first
+        range asks for all of it), is read into it now, so a player that comes back to the
+        header (after the index at the end, at a seek) costs no round trip for it."""
+        head, body = self._head, self._body
+        if (head.start < head.filled < head.end and body is not None
+                and self._ring.end == head.filled and body.end >= head.end):
+            view = head.room()
+            self._fetch(head.filled, head.end, view[head.filled - head.start:])
+            head.filled = head.end
 
     def _fetch(self, start: int, end: int, dest: memoryview) -> None:
         """Copy bytes [start, end) into ``dest`` from the back buffer, the side segment and the
@@ -300,6 +314,8 @@ class StreamBuffer:
             req_end = want_end
         else:
             req_end = min(self._size, start + max(self._window, want_end - start))
+            if start < self._head_end:  # the first edge block is asked for whole, see
+                req_end = max(req_end, self._head_end)  # _finish_head
         self._body = self._source.open(start, req_end)
 
     def _pull(self, want_end: int) -> None:

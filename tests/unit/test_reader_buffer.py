@@ -120,16 +120,30 @@ def test_the_stream_is_read_into_one_reused_buffer():
 
 def test_the_first_read_waits_for_its_own_bytes_not_the_whole_first_block():
     """A 16 KiB first read (the kernel's for a 4 KiB read(2)) takes 16 KiB off the stream; the
-    rest of the first block comes with the reads that need it, from the same range."""
+    rest of the first block comes with the reads that need it, from the same range (which
+    asks for the whole block)."""
     buffer, source = make()
     assert buffer.read(0, 16 * KIB) == DATA[:16 * KIB]
     assert sum(map(len, source.chunks)) == 16 * KIB
     assert buffer.read(16 * KIB, 100 * KIB) == DATA[16 * KIB:116 * KIB]
     assert buffer.read(1000, 2000) == DATA[1000:3000]
-    assert source.opens == [(0, 128 * KIB)]
+    assert source.opens == [(0, 256 * KIB)]
     assert buffer.read(0, 256 * KIB) == DATA[:256 * KIB]
     buffer.close()
     assert all(body.closed is True for body in source.bodies)  # no connection given up
+
+
+def test_a_player_back_at_the_header_after_the_index_costs_no_request():
+    """ffmpeg reads the header, then the index at the end, then the header again, then seeks:
+    the first block is read whole from its one range before the stream leaves it."""
+    buffer, source = make()
+    size = len(DATA)
+    assert buffer.read(0, 16 * KIB) == DATA[:16 * KIB]
+    assert buffer.read(size - 64 * KIB, 64 * KIB) == DATA[-64 * KIB:]
+    opened = len(source.opens)
+    assert buffer.read(100 * KIB, 150 * KIB) == DATA[100 * KIB:250 * KIB]
+    assert len(source.opens) == opened
+    assert source.opens[0] == (0, 256 * KIB)
 
 
 def test_random_reads_ask_for_their_own_bytes_and_reading_on_grows_the_window_again():
