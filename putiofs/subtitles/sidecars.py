@@ -38,7 +38,6 @@ from putiofs.subtitles.naming import FOLDER_SOURCE, sidecar_names
 from putiofs.tree.cache import MetadataCache
 from putiofs.tree.folder_jobs import FailureLog, FolderJobs
 from putiofs.tree.listing import Listing
-from putiofs.tree.paths import folder_path
 
 log = logging.getLogger("putiofs.subtitles")
 
@@ -272,7 +271,7 @@ class Sidecars:
     def _tell_the_kernel(self, folder_id: str) -> None:
         if self.invalidate is None:
             return
-        path = folder_path(self.cache, folder_id)
+        path = self.cache.path_of(folder_id)
         if path is None:
             return
         try:

@@ -34,7 +34,6 @@ from putiofs.thumbnails import image, naming
 from putiofs.tree.cache import MetadataCache
 from putiofs.tree.folder_jobs import FailureLog, FolderJobs
 from putiofs.tree.listing import Listing
-from putiofs.tree.paths import folder_path
 
 log = logging.getLogger("putiofs.thumbnails")
 
@@ -103,7 +102,7 @@ class Thumbnails:
         return {folder_id: len(videos) for folder_id, videos in self.jobs.waiting().items()}
 
     def _do_folder(self, folder_id: str, videos: list[Entry]) -> None:
-        folder = folder_path(self.cache, folder_id)
+        folder = self.cache.path_of(folder_id)
         if folder is None:
             log.debug("thumbnails: folder %s's path is not known any more", folder_id)
             return

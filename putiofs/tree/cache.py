@@ -70,6 +70,8 @@ OUTAGE_PAUSE = 5.0
 #: Seconds after one of our uploads landed during which events about what it changed are not
 #: applied (see :meth:`MetadataCache.quiet`).
 QUIET_GRACE = 3.0
+#: Folders deeper than this are not followed up to the root (:meth:`MetadataCache.path_of`).
+MAX_FOLDER_DEPTH = 256
 #: The default bound of the cache, in listed items (about 100 MB of v2 listings at most).
 MAX_ENTRIES = 200_000
 
@@ -282,18 +284,24 @@ class MetadataCache:
         return found
 
     def path_of(self, folder_id: str) -> str | None:
-        """The mount path of a folder, from the held listings only (no API call); None if
-        one of the folders above it is not held. For events and change hooks, not FUSE calls
-        (each level looks at every held listing)."""
+        """The mount path of a folder ("/" the root), followed up through the held listings
+        with the names the mount shows (no API call); None if one of the folders above it is
+        not held. Where two listings hold a folder (a move not yet relisted), the one it says
+        it is in wins, a trusted listing first. For events, change hooks and the background
+        work a listing starts (thumbnails, subtitles), not FUSE calls (each level looks at
+        every held listing)."""
         parts: list[str] = []
         current = folder_id
-        for _ in range(256):
+        for _ in range(MAX_FOLDER_DEPTH):
             if current == ROOT_ID:
                 return "/" + "/".join(reversed(parts))
             held = self.holders(current)
-            if not held:
+            placed = [(parent, entry) for parent, entry in held if entry.parent_id == parent]
+            fresh = [pair for pair in placed if self.cached_listing(pair[0]) is not None]
+            candidates = fresh or placed or held
+            if not candidates:
                 return None
-            parent_id, _entry = held[0]
+            parent_id = candidates[0][0]
             listing = self.held_listing(parent_id)
             name = listing.shown_name(current) if listing is not None else None
             if name is None:

@@ -20,7 +20,7 @@ import requests
 from PIL import Image
 
 from putiofs.thumbnails import image, naming
-from putiofs.thumbnails.writer import Thumbnails, folder_path, owner_of
+from putiofs.thumbnails.writer import Thumbnails, owner_of
 from putiofs.tree.cache import MetadataCache
 from tests.support.fake_backend import FakeBackend
 from tests.support.polling import wait_for
@@ -208,12 +208,12 @@ def test_a_failed_fetch_is_logged_once_without_url_or_traceback(tmp_path, caplog
 def test_the_folder_path_follows_the_held_listings_as_shown() -> None:
     backend, movies, clips = _account()
     cache = MetadataCache(backend)
-    assert folder_path(cache, clips.id) is None  # nothing held yet: no API call made
+    assert cache.path_of(clips.id) is None  # nothing held yet: no API call made
     assert backend.calls["list_folder"] == 0
     for folder in ("0", movies.id, clips.id):
         cache.listing(folder)
-    assert folder_path(cache, clips.id) == "/Movies/Clips #1"
-    assert folder_path(cache, "0") == "/"
+    assert cache.path_of(clips.id) == "/Movies/Clips #1"
+    assert cache.path_of("0") == "/"
 
 
 def test_a_listing_queues_at_most_its_cap_and_the_queue_is_bounded(tmp_path) -> None:
