@@ -45,6 +45,15 @@ class Entry:
     ctime: float | None = None
     crc32: str | None = None  # 8 lowercase hex digits, where the API gives it
 
+    @property
+    def contents_key(self) -> str:
+        """What identifies this item's contents: id, size and CRC-32 (else ``updated_at``;
+        v1, with neither, makes a new item of each upload). Two entries with the same key have
+        the same bytes: what is kept of a file's contents (the read cache, its subtitles) is
+        kept under it, so a file replaced on put.io never finds its old version's."""
+        version = self.crc32 or (f"t{self.mtime:.0f}" if self.mtime is not None else "")
+        return f"{self.id}:{self.size}:{version}"
+
 
 @dataclass(frozen=True)
 class FolderRef:

@@ -94,12 +94,6 @@ class CacheInUse(Exception):
     """Another process (a running mount) holds the read cache."""
 
 
-def key_of(entry: Entry) -> str:
-    """What identifies ``entry``'s contents: id, size and CRC-32 (else ``updated_at``)."""
-    version = entry.crc32 or (f"t{entry.mtime:.0f}" if entry.mtime is not None else "")
-    return f"{entry.id}:{entry.size}:{version}"
-
-
 def reserve_for(folder: Path) -> int:
     """Free bytes the read cache leaves on ``folder``'s filesystem for the write spool."""
     try:
@@ -255,7 +249,7 @@ class ReadCache:
     def holds(self, entry: Entry) -> bool:
         """Any byte of ``entry``'s current contents is here."""
         with self._lock:
-            return key_of(entry) in self._keys
+            return entry.contents_key in self._keys
 
     def serve(self, key: str, pos: int, dest: memoryview) -> int:
         """Copy the cached bytes of ``key`` from ``pos`` into ``dest``, as many as one chunk

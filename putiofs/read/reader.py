@@ -36,7 +36,7 @@ from putiofs.api.errors import TransportError
 from putiofs.net import deadline as call_deadline
 from putiofs.net.bandwidth import Bandwidth
 from putiofs.read.buffer import DEFAULT_POLICY, BufferPolicy, RangeSource, StreamBuffer
-from putiofs.read.disk_cache import ReadCache, TeeSource, key_of
+from putiofs.read.disk_cache import ReadCache, TeeSource
 from putiofs.read.fetcher import RangeFetcher
 
 __all__ = ["BufferPolicy", "ReadLimits", "StreamReader", "open_stream"]
@@ -199,4 +199,4 @@ def open_stream(backend: Backend, entry: Entry, limits: ReadLimits,
                            read_timeout=limits.read_timeout, label=label,
                            limit=limits.bandwidth.down)
     return StreamReader(fetcher, entry.size, deadline=limits.call_deadline, label=label,
-                        cache=cache, key=key_of(entry))
+                        cache=cache, key=entry.contents_key)

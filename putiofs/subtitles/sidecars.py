@@ -54,12 +54,8 @@ RETRY_AFTER = 600.0
 #: The default bound of the texts kept in memory, in bytes.
 TEXT_BUDGET = 32 * 1024 * 1024
 
-Version = tuple[str, int, str | None, float | None]
-
-
-def version_of(entry: Entry) -> Version:
-    """What a video's subtitles are known for: put.io's id, size, CRC-32 and updated_at."""
-    return (entry.id, entry.size, entry.crc32, entry.mtime)
+#: What a video's subtitles are known for: its :attr:`Entry.contents_key`.
+Version = str
 
 
 def is_video(entry: Entry) -> bool:
@@ -134,7 +130,7 @@ class Sidecars:
     def _wanted(self, entry: Entry, now: float) -> bool:
         """Under the lock: the video's subtitles are not known at its version, and it did not
         fail lately."""
-        version = version_of(entry)
+        version = entry.contents_key
         known = self._known.get(entry.id)
         if known is not None and known[0] == version:
             return False
@@ -163,7 +159,7 @@ class Sidecars:
                 continue
             with self._lock:
                 known = self._known.get(entry.id)
-            if known is None or known[0] != version_of(entry) or not known[1]:
+            if known is None or known[0] != entry.contents_key or not known[1]:
                 continue
             tracks = {track.subtitle.key: track for track in known[1]}
             for sidecar, subtitle in sidecar_names(name, [t.subtitle for t in known[1]],
@@ -180,7 +176,7 @@ class Sidecars:
     def text(self, sidecar: Sidecar) -> bytes:
         """A sidecar's bytes: from memory, else fetched again (within the caller's deadline);
         ServerError when put.io now sends bytes of another size than the one shown."""
-        key = (version_of(sidecar.video), sidecar.track.subtitle.key)
+        key = (sidecar.video.contents_key, sidecar.track.subtitle.key)
         with self._lock:
             held = self._texts.get(key)
             if held is not None:
@@ -223,7 +219,7 @@ class Sidecars:
 
     def _learn(self, entry: Entry) -> tuple[Track, ...]:
         """One video's subtitles and their texts, remembered for its version."""
-        version = version_of(entry)
+        version = entry.contents_key
         self._count("asked")
         texts: list[tuple[Subtitle, bytes]] = []
         try:

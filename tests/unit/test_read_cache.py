@@ -13,7 +13,7 @@ import pytest
 
 from putiofs.api.backend import Entry
 from putiofs.read import disk_cache
-from putiofs.read.disk_cache import ReadCache, key_of
+from putiofs.read.disk_cache import ReadCache
 from putiofs.read.reader import StreamReader
 
 MIB = 1024 * 1024
@@ -59,7 +59,7 @@ def read_through(cache: ReadCache, item: Entry, data: bytes, start: int = 0,
                  end: int | None = None) -> int:
     """Read [start, end) of ``item`` in 128 KiB requests; the source's request count."""
     source = Source(data)
-    reader = StreamReader(source, len(data), cache=cache, key=key_of(item))
+    reader = StreamReader(source, len(data), cache=cache, key=item.contents_key)
     end = len(data) if end is None else end
     for offset in range(start, end, 128 * 1024):
         assert reader.read(offset, min(128 * 1024, end - offset)) == \
@@ -171,7 +171,7 @@ def test_threads_on_handles_of_one_file_read_right_bytes(account):
     def reader(seed: int) -> None:
         try:
             for _ in range(2):
-                stream = StreamReader(Source(data), len(data), cache=cache, key=key_of(item))
+                stream = StreamReader(Source(data), len(data), cache=cache, key=item.contents_key)
                 for offset in range(seed * 4096, len(data), 300 * 1024):
                     assert stream.read(offset, 200_000) == data[offset:offset + 200_000]
                 stream.close()
