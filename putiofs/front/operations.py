@@ -353,6 +353,12 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return self.tree.read(handle, size, offset)
+        return self._read_other(handle, path, size, offset, fh)
+
+    def _read_other(self, handle: object, path: str, size: int, offset: int,
+                    fh: int) -> bytes:
+        """A read of a handle that is not an account file's: a sidecar, a file being
+        written, a /.putio file; EBADF for none."""
         if isinstance(handle, OpenSidecar):
             return read_sidecar(handle, size, offset)
         if isinstance(handle, WriteHandle):
@@ -371,16 +377,9 @@ class PutioFS:
         handle = self.handles.get(fh)
         if isinstance(handle, OpenFile):
             return 0 if handle.reader is None else handle.reader.read_into(offset, dest)
-        if isinstance(handle, OpenSidecar | WriteHandle):
-            data = (read_sidecar(handle, len(dest), offset) if isinstance(handle, OpenSidecar)
-                    else self.writes.read(handle, len(dest), offset))
-            dest[:len(data)] = data
-            return len(data)
-        if handle is not None:
-            data = self.control.read(path, len(dest), offset, fh)
-            dest[:len(data)] = data
-            return len(data)
-        raise fail(errno.EBADF)
+        data = self._read_other(handle, path, len(dest), offset, fh)
+        dest[:len(data)] = data
+        return len(data)
 
     @fuse_call
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
